@@ -1,0 +1,1 @@
+"""Linli shared runtime used by every service."""
