@@ -1,0 +1,121 @@
+"""In-memory 1:N face galleries, one per community, as normalised float32 matrices."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+from linli_kit.errors import AlreadyExists, NotFound
+
+from linli_identity.domain.face import FaceMatch, FaceTemplate, TemplateMismatch
+
+_INITIAL_CAPACITY = 1024
+
+
+class Gallery:
+    """Enrolled templates of one community; identify is one matrix-vector product."""
+
+    def __init__(self, engine: str, model_version: str, dimension: int) -> None:
+        self.engine = engine
+        self.model_version = model_version
+        self.dimension = dimension
+        # Rows [0, len) are live; the matrix doubles when full so adds stay amortised O(d).
+        self._matrix = np.zeros((_INITIAL_CAPACITY, dimension), dtype=np.float32)
+        self._ids: list[str] = []
+        self._rows: dict[str, int] = {}
+        # Removal moves the last row into the hole; the lock keeps identify from seeing that
+        # half done when gRPC worker threads enrol and identify at once.
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    def __contains__(self, resident_id: object) -> bool:
+        return resident_id in self._rows
+
+    def add(self, resident_id: str, template: FaceTemplate) -> None:
+        """Enrol a resident; raise AlreadyExists if they are enrolled already."""
+        self._check(template)
+        with self._lock:
+            if resident_id in self._rows:
+                raise AlreadyExists(f"resident {resident_id} already has a face enrolled")
+            if len(self._ids) == self._matrix.shape[0]:
+                grown = np.zeros((2 * self._matrix.shape[0], self.dimension), dtype=np.float32)
+                grown[: len(self._ids)] = self._matrix[: len(self._ids)]
+                self._matrix = grown
+            row = len(self._ids)
+            self._matrix[row] = template.vector
+            self._ids.append(resident_id)
+            self._rows[resident_id] = row
+
+    def replace(self, resident_id: str, template: FaceTemplate) -> None:
+        """Swap an enrolled resident's template; raise NotFound if they are not enrolled."""
+        self._check(template)
+        with self._lock:
+            row = self._rows.get(resident_id)
+            if row is None:
+                raise NotFound(f"resident {resident_id} has no face enrolled")
+            self._matrix[row] = template.vector
+
+    def remove(self, resident_id: str) -> bool:
+        """Forget a resident's template; True if there was one (idempotent for withdrawal)."""
+        with self._lock:
+            row = self._rows.pop(resident_id, None)
+            if row is None:
+                return False
+            last = len(self._ids) - 1
+            if row != last:
+                moved = self._ids[last]
+                self._matrix[row] = self._matrix[last]
+                self._ids[row] = moved
+                self._rows[moved] = row
+            # Zero the freed row so a withdrawn template does not linger in memory.
+            self._matrix[last] = 0.0
+            self._ids.pop()
+            return True
+
+    def identify(self, probe: FaceTemplate, threshold: float) -> FaceMatch:
+        """Best match of the probe; matched is False (and resident_id None) below threshold."""
+        self._check(probe)
+        with self._lock:
+            count = len(self._ids)
+            if count == 0:
+                return FaceMatch.from_similarity(probe, -1.0, threshold)
+            scores = self._matrix[:count] @ probe.vector
+            best = int(np.argmax(scores))
+            similarity = float(scores[best])
+            resident_id = self._ids[best]
+        # Below the threshold the nearest resident is not named: it is not a finding.
+        named = resident_id if similarity >= threshold else None
+        return FaceMatch.from_similarity(probe, similarity, threshold, named)
+
+    def _check(self, template: FaceTemplate) -> None:
+        if (template.engine, template.model_version, template.dimension) != (
+            self.engine,
+            self.model_version,
+            self.dimension,
+        ):
+            raise TemplateMismatch(
+                f"this gallery holds {self.engine}/{self.model_version} templates, not "
+                f"{template.engine}/{template.model_version}"
+            )
+
+
+class Galleries:
+    """The galleries of every community served by this process, made on first use."""
+
+    def __init__(self, engine: str, model_version: str, dimension: int) -> None:
+        self._engine = engine
+        self._model_version = model_version
+        self._dimension = dimension
+        self._galleries: dict[str, Gallery] = {}
+        self._lock = threading.Lock()
+
+    def for_community(self, community_id: str) -> Gallery:
+        """The gallery of one community; an unknown community starts empty."""
+        with self._lock:
+            gallery = self._galleries.get(community_id)
+            if gallery is None:
+                gallery = Gallery(self._engine, self._model_version, self._dimension)
+                self._galleries[community_id] = gallery
+            return gallery
