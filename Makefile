@@ -1,0 +1,70 @@
+# Linli front door: make run | test | lint | proto | bench | lock
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3.11
+UV_VERSION := 0.13.9
+VENV := .venv
+PY := $(VENV)/bin/python
+UV := $(VENV)/bin/uv
+API_OUT := libs/linli-api/src
+PROTOS := $(shell find proto -name '*.proto')
+STAMP := $(VENV)/.installed
+
+.PHONY: help install proto run test test-unit lint bench lock clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(UV):
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet uv==$(UV_VERSION)
+
+# Third-party packages first (grpcio-tools is needed to generate code), then the workspace members.
+$(STAMP): requirements.lock $(UV) $(wildcard libs/*/pyproject.toml services/*/pyproject.toml)
+	grep -v '^-e ' requirements.lock > $(VENV)/third-party.txt
+	$(UV) pip install --python $(PY) --quiet -r $(VENV)/third-party.txt
+	$(MAKE) --no-print-directory proto
+	$(UV) pip install --python $(PY) --quiet --no-deps $$(grep '^-e ' requirements.lock | tr '\n' ' ')
+	touch $(STAMP)
+
+install: $(STAMP) ## Install everything into .venv from requirements.lock
+
+$(API_OUT)/.stamp: $(PROTOS) $(UV)
+	rm -rf $(API_OUT) && mkdir -p $(API_OUT)
+	$(PY) -m grpc_tools.protoc -I proto --python_out=$(API_OUT) --grpc_python_out=$(API_OUT) \
+		--plugin=protoc-gen-mypy=$(VENV)/bin/protoc-gen-mypy --mypy_out=$(API_OUT) \
+		--plugin=protoc-gen-mypy_grpc=$(VENV)/bin/protoc-gen-mypy_grpc --mypy_grpc_out=$(API_OUT) \
+		$(PROTOS)
+	touch $@
+
+proto: $(API_OUT)/.stamp ## Generate libs/linli-api from proto/
+
+run: $(STAMP) ## Start every service locally on SQLite + embedded Redis, with a demo community
+	$(PY) -m linli_kit.localstack
+
+test: $(STAMP) ## Unit and integration tests against PostgreSQL and Redis
+	$(PY) -m pytest
+
+test-unit: $(STAMP) ## Unit tests only (no servers needed)
+	$(PY) -m pytest -m "not integration"
+
+lint: $(STAMP) node_modules/.bin/buf ## ruff, mypy, import contracts, buf lint
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy libs/linli-kit/src services/*/src
+	$(VENV)/bin/lint-imports
+	node_modules/.bin/buf lint
+
+node_modules/.bin/buf: package.json package-lock.json
+	npm ci --silent
+
+bench: $(STAMP) ## Benchmarks (ratios against a baseline in the same run)
+	@for b in bench/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+
+lock: $(UV) ## Re-resolve dependencies and export requirements.lock
+	$(UV) lock --python $(PYTHON)
+	$(UV) export --no-hashes --no-header --no-annotate --all-groups --format requirements-txt > requirements.lock
+
+clean: ## Remove the virtualenv, generated code and local run data
+	rm -rf $(VENV) $(API_OUT) .run node_modules
