@@ -1,0 +1,263 @@
+"""Database plumbing: engines, the runtime tables every service has, the SQL unit of work."""
+
+from __future__ import annotations
+
+import abc
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Self
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from google.protobuf.message import Message
+from linli.events.v1 import envelope_pb2
+from sqlalchemy import event as sa_event
+from sqlalchemy.orm import Session, sessionmaker
+
+from linli_kit.domain import AbstractUnitOfWork, DomainEvent, Inbox, RequestLog, utc_now
+from linli_kit.telemetry import current_traceparent, instrument_engine
+
+BIGINT_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+
+class UtcDateTime(sa.TypeDecorator[datetime]):
+    """A timestamp stored and returned as timezone-aware UTC on PostgreSQL and SQLite alike."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("naive datetimes are not stored: attach a timezone")
+        return None if value is None else value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def make_engine(url: str, **kwargs: Any) -> sa.Engine:
+    """An engine for PostgreSQL (psycopg 3) or SQLite (WAL, foreign keys, busy timeout)."""
+    if url.startswith("sqlite"):
+        engine = sa.create_engine(url, connect_args={"check_same_thread": False}, **kwargs)
+
+        @sa_event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_connection: Any, _: Any) -> None:
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA busy_timeout=10000")
+            cursor.close()
+
+        return engine
+    if "poolclass" not in kwargs:
+        kwargs.setdefault("pool_size", 10)
+        kwargs.setdefault("max_overflow", 10)
+    return sa.create_engine(url, pool_pre_ping=True, **kwargs)
+
+
+@dataclass(frozen=True)
+class RuntimeTables:
+    """The outbox, inbox and request log that live beside each service's own tables."""
+
+    outbox: sa.Table
+    processed_events: sa.Table
+    requests: sa.Table
+
+
+def runtime_tables(metadata: sa.MetaData) -> RuntimeTables:
+    """Declare the runtime tables on a service's metadata."""
+    outbox = sa.Table(
+        "outbox",
+        metadata,
+        sa.Column("id", BIGINT_ID, primary_key=True, autoincrement=True),
+        sa.Column("event_id", sa.String(36), nullable=False, unique=True),
+        sa.Column("stream", sa.String(200), nullable=False),
+        sa.Column("envelope", sa.LargeBinary, nullable=False),
+        sa.Column("created_at", UtcDateTime(), nullable=False),
+        sa.Column("published_at", UtcDateTime()),
+    )
+    sa.Index(
+        "ix_outbox_unpublished",
+        outbox.c.id,
+        postgresql_where=outbox.c.published_at.is_(None),
+        sqlite_where=outbox.c.published_at.is_(None),
+    )
+    processed = sa.Table(
+        "processed_events",
+        metadata,
+        sa.Column("consumer", sa.String(100), primary_key=True),
+        sa.Column("event_id", sa.String(64), primary_key=True),
+        sa.Column("processed_at", UtcDateTime(), nullable=False),
+    )
+    requests = sa.Table(
+        "idempotent_requests",
+        metadata,
+        sa.Column("operation", sa.String(100), primary_key=True),
+        sa.Column("request_id", sa.String(200), primary_key=True),
+        sa.Column("digest", sa.String(64), nullable=False),
+        sa.Column("result_ref", sa.String(300), nullable=False),
+        sa.Column("created_at", UtcDateTime(), nullable=False),
+    )
+    return RuntimeTables(outbox, processed, requests)
+
+
+class SqlRequestLog(RequestLog):
+    """Request log in the service's own database, in the same transaction as the effect."""
+
+    def __init__(self, session: Session, table: sa.Table) -> None:
+        self.session, self.table = session, table
+
+    def _get(self, operation: str, request_id: str) -> tuple[str, str] | None:
+        row = self.session.execute(
+            sa.select(self.table.c.digest, self.table.c.result_ref).where(
+                self.table.c.operation == operation, self.table.c.request_id == request_id
+            )
+        ).first()
+        return None if row is None else (row.digest, row.result_ref)
+
+    def _add(self, operation: str, request_id: str, digest: str, result_ref: str) -> None:
+        self.session.execute(
+            sa.insert(self.table).values(
+                operation=operation, request_id=request_id, digest=digest,
+                result_ref=result_ref, created_at=utc_now(),
+            )
+        )
+
+
+class SqlInbox(Inbox):
+    """Applied events; the primary key makes a concurrent second application fail its commit."""
+
+    def __init__(self, session: Session, table: sa.Table) -> None:
+        self.session, self.table = session, table
+
+    def first_delivery(self, consumer: str, event_id: str) -> bool:
+        """Mark the event as applied by this consumer; False if it was applied before."""
+        seen = self.session.execute(
+            sa.select(sa.literal(1)).where(
+                self.table.c.consumer == consumer, self.table.c.event_id == event_id
+            )
+        ).first()
+        if seen:
+            return False
+        self.session.execute(
+            sa.insert(self.table).values(consumer=consumer, event_id=event_id, processed_at=utc_now())
+        )
+        return True
+
+
+EventEncoder = Callable[[DomainEvent], Message]
+
+
+def envelope_for(event: DomainEvent, message: Message) -> envelope_pb2.EventEnvelope:
+    """Wrap an event's protobuf payload in the envelope, with the active trace context."""
+    envelope = envelope_pb2.EventEnvelope(
+        event_id=str(uuid.uuid4()),
+        type=message.DESCRIPTOR.full_name,
+        community_id=event.community_id,
+        trace_parent=current_traceparent(),
+    )
+    envelope.occurred_at.FromDatetime(event.occurred_at)
+    envelope.payload.Pack(message)
+    return envelope
+
+
+@dataclass(frozen=True)
+class Outbox:
+    """Writes events into the outbox table, to be relayed to one stream."""
+
+    table: sa.Table
+    stream: str
+    encode: EventEncoder
+
+    def add(self, session: Session, event: DomainEvent) -> None:
+        """Stage an event in the current transaction."""
+        envelope = envelope_for(event, self.encode(event))
+        session.execute(
+            sa.insert(self.table).values(
+                event_id=envelope.event_id, stream=self.stream,
+                envelope=envelope.SerializeToString(), created_at=utc_now(),
+            )
+        )
+
+
+class SqlUnitOfWork(AbstractUnitOfWork):
+    """A SQLAlchemy session per unit of work; events go to the outbox in the same commit."""
+
+    def __init__(self, session_factory: sessionmaker[Session], tables: RuntimeTables,
+                 outbox: Outbox) -> None:
+        self.session_factory, self.tables, self.outbox = session_factory, tables, outbox
+
+    def __enter__(self) -> Self:
+        self.session = self.session_factory()
+        self.requests = SqlRequestLog(self.session, self.tables.requests)
+        self.inbox = SqlInbox(self.session, self.tables.processed_events)
+        self.open_repositories(self.session)
+        return super().__enter__()
+
+    def __exit__(self, *args: object) -> None:
+        super().__exit__(*args)
+        self.session.close()
+
+    @abc.abstractmethod
+    def open_repositories(self, session: Session) -> None:
+        """Create this service's repositories on the session."""
+
+    def commit(self) -> None:
+        """Stage the raised events in the outbox, then commit everything at once."""
+        for event in self.collect_new_events():
+            self.outbox.add(self.session, event)
+        self.session.commit()
+
+    def rollback(self) -> None:
+        """Discard whatever was not committed."""
+        self.session.rollback()
+
+
+def migrate(url: str, script_location: Path) -> None:
+    """Bring a service's database to the newest Alembic revision."""
+    config = Config()
+    config.set_main_option("script_location", str(script_location))
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    command.upgrade(config, "head")
+
+
+def run_alembic_env(metadata: sa.MetaData) -> None:
+    """The body of every service's migrations/env.py (online mode only)."""
+    from alembic import context
+
+    engine = make_engine(context.config.get_main_option("sqlalchemy.url") or "",
+                         poolclass=sa.pool.NullPool)
+    with engine.connect() as connection:
+        context.configure(
+            connection=connection,
+            target_metadata=metadata,
+            render_as_batch=connection.dialect.name == "sqlite",
+        )
+        with context.begin_transaction():
+            context.run_migrations()
+    engine.dispose()
+
+
+@dataclass
+class SqlPlumbing:
+    """A service's engine, sessions, outbox and relay, built the same way everywhere."""
+
+    engine: sa.Engine
+    session_factory: sessionmaker[Session]
+    tables: RuntimeTables
+    outbox: Outbox
+
+
+def sql_plumbing(database_url: str, tables: RuntimeTables, stream: str,
+                 encode: EventEncoder) -> SqlPlumbing:
+    """Wire an engine (traced), a session factory and the outbox for one service."""
+    engine = make_engine(database_url)
+    instrument_engine(engine)
+    return SqlPlumbing(engine, sessionmaker(engine, expire_on_commit=False), tables,
+                       Outbox(tables.outbox, stream, encode))

@@ -1,0 +1,130 @@
+"""Framework-free building blocks for every service's domain and service layer."""
+
+from __future__ import annotations
+
+import abc
+import dataclasses
+import hashlib
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Protocol, Self
+
+from linli_kit.errors import IdempotencyConflict
+
+
+def utc_now() -> datetime:
+    """The current time, timezone-aware, in UTC."""
+    return datetime.now(UTC)
+
+
+class Clock(Protocol):
+    """Tells the time; injected so that tests control it."""
+
+    def __call__(self) -> datetime: ...
+
+
+@dataclass(frozen=True, kw_only=True)
+class DomainEvent:
+    """A fact that happened in a community; relayed to a stream through the outbox."""
+
+    community_id: str
+    occurred_at: datetime
+
+
+@dataclass(kw_only=True, eq=False)
+class Aggregate:
+    """An entity that records the events its behaviour raises until the unit of work commits."""
+
+    events: list[DomainEvent] = field(default_factory=list, repr=False, compare=False)
+
+
+class Repository:
+    """Remembers the aggregates it handed out so the unit of work can collect their events."""
+
+    def __init__(self) -> None:
+        self.seen: list[Aggregate] = []
+
+    def _track(self, aggregate: Any) -> Any:
+        if aggregate is not None and all(aggregate is not a for a in self.seen):
+            self.seen.append(aggregate)
+        return aggregate
+
+
+def fingerprint(command: Any) -> str:
+    """A stable digest of a command's arguments, leaving out its request id."""
+    fields = {k: v for k, v in dataclasses.asdict(command).items() if k != "request_id"}
+    text = json.dumps([type(command).__name__, fields], sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+class RequestLog(abc.ABC):
+    """Makes mutating requests idempotent: a retry with the same request id replays the result."""
+
+    def replay(self, command: Any) -> str | None:
+        """The result reference of an earlier request with this id, or None if it is new."""
+        request_id = getattr(command, "request_id", "")
+        if not request_id:
+            return None
+        found = self._get(type(command).__name__, request_id)
+        if found is None:
+            return None
+        digest, result_ref = found
+        if digest != fingerprint(command):
+            raise IdempotencyConflict(
+                f"request_id {request_id!r} was already used with different arguments"
+            )
+        return result_ref
+
+    def remember(self, command: Any, result_ref: str) -> None:
+        """Record the result of a request so that a retry replays it."""
+        request_id = getattr(command, "request_id", "")
+        if request_id:
+            self._add(type(command).__name__, request_id, fingerprint(command), result_ref)
+
+    @abc.abstractmethod
+    def _get(self, operation: str, request_id: str) -> tuple[str, str] | None: ...
+
+    @abc.abstractmethod
+    def _add(self, operation: str, request_id: str, digest: str, result_ref: str) -> None: ...
+
+
+class Inbox(abc.ABC):
+    """Records which events a consumer has applied, so a redelivery has no second effect."""
+
+    @abc.abstractmethod
+    def first_delivery(self, consumer: str, event_id: str) -> bool:
+        """Mark the event as applied by this consumer; False if it was applied before."""
+
+
+class AbstractUnitOfWork(abc.ABC):
+    """One atomic piece of work: state changes, applied events and outgoing events commit together."""
+
+    requests: RequestLog
+    inbox: Inbox
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *args: object) -> None:
+        self.rollback()
+
+    def collect_new_events(self) -> Iterator[DomainEvent]:
+        """Take the events recorded by every aggregate the repositories handed out."""
+        for repository in self.repositories():
+            for aggregate in repository.seen:
+                while aggregate.events:
+                    yield aggregate.events.pop(0)
+
+    @abc.abstractmethod
+    def repositories(self) -> list[Repository]:
+        """The repositories of this unit of work."""
+
+    @abc.abstractmethod
+    def commit(self) -> None:
+        """Make the work durable, together with the events it raised."""
+
+    @abc.abstractmethod
+    def rollback(self) -> None:
+        """Discard whatever was not committed."""

@@ -1,0 +1,203 @@
+"""A grpc.aio server with health, reflection, error mapping, metrics, tracing and clean shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import inspect
+import logging
+import signal
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import grpc
+import sqlalchemy as sa
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+from opentelemetry.instrumentation.grpc import aio_server_interceptor
+
+from linli_kit import errors, metrics
+
+log = logging.getLogger(__name__)
+
+STATUS_BY_ERROR: dict[type[errors.DomainError], grpc.StatusCode] = {
+    errors.InvalidArgument: grpc.StatusCode.INVALID_ARGUMENT,
+    errors.NotFound: grpc.StatusCode.NOT_FOUND,
+    errors.AlreadyExists: grpc.StatusCode.ALREADY_EXISTS,
+    errors.FailedPrecondition: grpc.StatusCode.FAILED_PRECONDITION,
+    errors.PermissionDenied: grpc.StatusCode.PERMISSION_DENIED,
+    errors.Unavailable: grpc.StatusCode.UNAVAILABLE,
+}
+
+
+def status_for(error: errors.DomainError) -> grpc.StatusCode:
+    """The gRPC status code for a domain error (by its nearest mapped base class)."""
+    for cls in type(error).__mro__:
+        if cls in STATUS_BY_ERROR:
+            return STATUS_BY_ERROR[cls]
+    return grpc.StatusCode.FAILED_PRECONDITION
+
+
+class ErrorsAndMetricsInterceptor(grpc.aio.ServerInterceptor):
+    """Turns domain errors into status codes, hides crashes, and times every call."""
+
+    def __init__(self, service: str) -> None:
+        self.service = service
+
+    async def intercept_service(
+        self, continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler:
+        handler = await continuation(handler_call_details)
+        method = handler_call_details.method
+        if handler is None or method.startswith(("/grpc.health", "/grpc.reflection")):
+            return handler
+        if handler.unary_unary:
+            return grpc.unary_unary_rpc_method_handler(
+                self._unary(handler.unary_unary, method),
+                request_deserializer=handler.request_deserializer,
+                response_serializer=handler.response_serializer,
+            )
+        if handler.unary_stream:
+            return grpc.unary_stream_rpc_method_handler(
+                self._stream(handler.unary_stream, method),
+                request_deserializer=handler.request_deserializer,
+                response_serializer=handler.response_serializer,
+            )
+        return handler
+
+    def _unary(self, inner: Any, method: str) -> Any:
+        async def call(request: Any, context: grpc.aio.ServicerContext) -> Any:
+            started, code = time.perf_counter(), grpc.StatusCode.OK
+            try:
+                return await inner(request, context)
+            except Exception as exc:
+                code, message = self._status(exc, context, method)
+                if message is not None:
+                    await context.abort(code, message)
+                raise
+            finally:
+                self._observe(method, code, started)
+
+        return call
+
+    def _stream(self, inner: Any, method: str) -> Any:
+        async def call(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
+            started, code = time.perf_counter(), grpc.StatusCode.OK
+            try:
+                if inspect.isasyncgenfunction(inner):
+                    async for response in inner(request, context):
+                        yield response
+                else:
+                    await inner(request, context)
+            except asyncio.CancelledError:
+                code = grpc.StatusCode.CANCELLED
+                raise
+            except Exception as exc:
+                code, message = self._status(exc, context, method)
+                if message is not None:
+                    await context.abort(code, message)
+                raise
+            finally:
+                self._observe(method, code, started)
+
+        return call
+
+    @staticmethod
+    def _status(exc: Exception, context: grpc.aio.ServicerContext,
+                method: str) -> tuple[grpc.StatusCode, str | None]:
+        """The status an exception stands for; no message when the handler already aborted."""
+        if isinstance(exc, errors.DomainError):
+            return status_for(exc), str(exc)
+        if isinstance(exc, sa.exc.IntegrityError):
+            return grpc.StatusCode.ABORTED, "a concurrent request changed the same data; retry"
+        already = context.code()
+        if isinstance(already, grpc.StatusCode) and already is not grpc.StatusCode.OK:
+            return already, None
+        log.exception("unhandled error in %s", method)
+        return grpc.StatusCode.INTERNAL, "internal error"
+
+    def _observe(self, method: str, code: grpc.StatusCode, started: float) -> None:
+        name = method.rsplit("/", 1)[-1]
+        metrics.RPC_DURATION.labels(self.service, name, code.name).observe(
+            time.perf_counter() - started
+        )
+        metrics.RPC_REQUESTS.labels(self.service, name, code.name).inc()
+
+
+@dataclass
+class GrpcApp:
+    """A service's servicers and background workers, ready to be served."""
+
+    name: str
+    register: Callable[[grpc.aio.Server], None]
+    service_names: Sequence[str]
+    background: Sequence[Callable[[], Awaitable[None]]] = ()
+    on_stop: Sequence[Callable[[], Awaitable[None]]] = ()
+
+
+@dataclass
+class RunningApp:
+    """A started server with its background tasks; stop() shuts both down gracefully."""
+
+    server: grpc.aio.Server
+    port: int
+    health: health.aio.HealthServicer
+    app: GrpcApp
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    async def stop(self, grace: float = 5.0) -> None:
+        """Refuse new calls, finish running ones within grace, then stop the workers."""
+        for name in ("", *self.app.service_names):
+            await self.health.set(name, health_pb2.HealthCheckResponse.NOT_SERVING)
+        await self.server.stop(grace)
+        for task in self.tasks:
+            task.cancel()
+        for task in self.tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        for hook in self.app.on_stop:
+            await hook()
+
+
+async def start(app: GrpcApp, host: str, port: int) -> RunningApp:
+    """Bind the server (port 0 picks a free one) and start the background workers."""
+    server = grpc.aio.server(
+        interceptors=[aio_server_interceptor(), ErrorsAndMetricsInterceptor(app.name)],
+        options=[("grpc.so_reuseport", 0)],
+    )
+    app.register(server)
+    health_servicer = health.aio.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    reflection.enable_server_reflection(
+        [*app.service_names, health.SERVICE_NAME, reflection.SERVICE_NAME], server
+    )
+    bound = server.add_insecure_port(f"{host}:{port}")
+    await server.start()
+    running = RunningApp(server, bound, health_servicer, app)
+    running.tasks = [asyncio.create_task(job(), name=f"{app.name}-bg") for job in app.background]
+    for task in running.tasks:
+        task.add_done_callback(_report_crash)
+    for name in ("", *app.service_names):
+        await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
+    return running
+
+
+def _report_crash(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("background task %s died", task.get_name(), exc_info=task.exception())
+
+
+async def serve_until_signalled(app: GrpcApp, host: str, port: int) -> None:
+    """Serve until SIGTERM or SIGINT, then shut down gracefully."""
+    running = await start(app, host, port)
+    log.info("%s serving gRPC on %s:%d", app.name, host, running.port)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    log.info("%s shutting down", app.name)
+    await running.stop()

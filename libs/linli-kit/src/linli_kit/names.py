@@ -1,0 +1,58 @@
+"""Resource names in AIP style (communities/{c}/residents/{r}) and page tokens."""
+
+from __future__ import annotations
+
+import base64
+import re
+
+from linli_kit.errors import InvalidArgument
+
+_ID = r"[a-z][a-z0-9-]{1,62}"
+_SEGMENT = re.compile(r"\{(\w+)\}")
+COMMUNITY_ID = re.compile(rf"^{_ID}$")
+DEFAULT_PAGE_SIZE = 50
+MAX_PAGE_SIZE = 500
+
+
+def parse_name(pattern: str, name: str, field: str = "name") -> dict[str, str]:
+    """Split a resource name by its pattern, e.g. 'communities/{community}', or raise."""
+    regex = "^" + _SEGMENT.sub(lambda m: f"(?P<{m.group(1)}>{_ID})", pattern) + "$"
+    match = re.match(regex, name or "")
+    if match is None:
+        raise InvalidArgument(f"{field} must look like {pattern!r}, got {name!r}")
+    return match.groupdict()
+
+
+def check_community_id(community_id: str) -> str:
+    """Return the id if it is a valid community id, else raise InvalidArgument."""
+    if not COMMUNITY_ID.match(community_id or ""):
+        raise InvalidArgument(
+            "community_id must be 2-63 lower-case letters, digits or hyphens, starting with a letter"
+        )
+    return community_id
+
+
+def page_size(requested: int) -> int:
+    """The page size to use for a requested one (0 means the default)."""
+    if requested < 0:
+        raise InvalidArgument("page_size must not be negative")
+    return min(requested or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
+
+
+def encode_page_token(offset: int) -> str:
+    """An opaque token for the next page."""
+    return base64.urlsafe_b64encode(f"o:{offset}".encode()).decode()
+
+
+def decode_page_token(token: str) -> int:
+    """The offset a page token stands for (0 for no token)."""
+    if not token:
+        return 0
+    try:
+        kind, _, value = base64.urlsafe_b64decode(token.encode()).decode().partition(":")
+        offset = int(value)
+    except ValueError as exc:
+        raise InvalidArgument("page_token is not one this server issued") from exc
+    if kind != "o" or offset < 0:
+        raise InvalidArgument("page_token is not one this server issued")
+    return offset

@@ -1,0 +1,226 @@
+"""Redis Streams: the outbox relay and the consumer-group consumer (at-least-once, deduplicated)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+import redis
+import redis.asyncio as aioredis
+import sqlalchemy as sa
+from google.protobuf.message import DecodeError
+from linli.events.v1 import envelope_pb2
+from opentelemetry import trace
+from sqlalchemy.orm import Session, sessionmaker
+
+from linli_kit import metrics
+from linli_kit.domain import utc_now
+from linli_kit.errors import DomainError, Unavailable
+from linli_kit.telemetry import context_from_traceparent
+
+log = logging.getLogger(__name__)
+tracer = trace.get_tracer(__name__)
+
+ENVELOPE_FIELD = b"envelope"
+
+
+class PoisonEvent(Exception):
+    """An event no retry can apply (malformed or contradicting itself): dead-letter it at once."""
+
+
+EnvelopeHandler = Callable[[envelope_pb2.EventEnvelope], Awaitable[None]]
+
+
+@dataclass
+class OutboxRelay:
+    """Moves committed outbox rows to their streams; a crash between XADD and marking repeats."""
+
+    session_factory: sessionmaker[Session]
+    outbox: sa.Table
+    redis_url: str
+    poll_seconds: float = 0.05
+    batch: int = 200
+    stream_maxlen: int = 1_000_000
+    retention: timedelta = timedelta(days=7)
+    _redis: redis.Redis = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._redis = redis.Redis.from_url(self.redis_url)
+
+    def relay_once(self) -> int:
+        """Publish one batch of unpublished rows; returns how many were published."""
+        table = self.outbox
+        with self.session_factory() as session, session.begin():
+            rows = session.execute(
+                sa.select(table.c.id, table.c.stream, table.c.envelope)
+                .where(table.c.published_at.is_(None))
+                .order_by(table.c.id)
+                .limit(self.batch)
+                .with_for_update(skip_locked=True)
+            ).all()
+            if not rows:
+                return 0
+            pipe = self._redis.pipeline(transaction=False)
+            for row in rows:
+                pipe.xadd(row.stream, {ENVELOPE_FIELD: row.envelope},
+                          maxlen=self.stream_maxlen, approximate=True)
+            pipe.execute()
+            session.execute(
+                sa.update(table)
+                .where(table.c.id.in_([row.id for row in rows]))
+                .values(published_at=utc_now())
+            )
+        return len(rows)
+
+    def purge_published(self) -> None:
+        """Forget rows published longer ago than the retention."""
+        with self.session_factory() as session, session.begin():
+            session.execute(
+                sa.delete(self.outbox).where(
+                    self.outbox.c.published_at < utc_now() - self.retention
+                )
+            )
+
+    async def run(self) -> None:
+        """Relay until cancelled; a failing Redis or database is retried with a pause."""
+        last_purge = 0.0
+        while True:
+            try:
+                published = await asyncio.to_thread(self.relay_once)
+                if time.monotonic() - last_purge > 3600:
+                    await asyncio.to_thread(self.purge_published)
+                    last_purge = time.monotonic()
+            except (redis.RedisError, sa.exc.SQLAlchemyError):
+                log.exception("outbox relay failed; retrying")
+                published = 0
+                await asyncio.sleep(1)
+            if published < self.batch:
+                await asyncio.sleep(self.poll_seconds)
+
+
+@dataclass
+class StreamConsumer:
+    """Reads a stream in a consumer group; XACKs after the handler committed; dead-letters poison."""
+
+    redis_url: str
+    stream: str
+    group: str
+    consumer: str
+    handlers: dict[str, EnvelopeHandler]
+    max_deliveries: int = 5
+    claim_idle_ms: int = 30_000
+    block_ms: int = 500
+    batch: int = 64
+    stats_every_seconds: float = 5.0
+    _redis: aioredis.Redis = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._redis = aioredis.Redis.from_url(self.redis_url)
+
+    @property
+    def dead_letter_stream(self) -> str:
+        """Where entries go after max_deliveries failed attempts."""
+        return f"{self.stream}.dead"
+
+    async def ensure_group(self) -> None:
+        """Create the consumer group (and the stream) if missing."""
+        try:
+            await self._redis.xgroup_create(self.stream, self.group, id="0", mkstream=True)
+        except redis.ResponseError as exc:
+            if "BUSYGROUP" not in str(exc):
+                raise
+
+    async def run(self) -> None:
+        """Consume until cancelled: own pending entries first, then stuck ones, then new ones."""
+        await self.ensure_group()
+        await self._process_batch(await self._read("0"))
+        last_stats = 0.0
+        while True:
+            try:
+                await self.reclaim_stuck()
+                if time.monotonic() - last_stats > self.stats_every_seconds:
+                    await self.record_stats()
+                    last_stats = time.monotonic()
+                await self._process_batch(await self._read(">"))
+            except redis.RedisError:
+                log.exception("stream consumer lost Redis; retrying", extra={"stream": self.stream})
+                await asyncio.sleep(1)
+
+    async def _read(self, start: str) -> list[tuple[bytes, dict[bytes, bytes]]]:
+        block = self.block_ms if start == ">" else None
+        reply = await self._redis.xreadgroup(
+            self.group, self.consumer, {self.stream: start}, count=self.batch, block=block
+        )
+        return [entry for _, entries in reply for entry in entries if entry[1]]
+
+    async def _process_batch(self, entries: list[tuple[bytes, dict[bytes, bytes]]]) -> None:
+        for entry_id, fields in entries:
+            await self._process(entry_id, fields)
+
+    async def reclaim_stuck(self) -> None:
+        """Take over entries another consumer left unacknowledged for too long."""
+        _, claimed, _ = await self._redis.xautoclaim(
+            self.stream, self.group, self.consumer, self.claim_idle_ms, "0-0", count=self.batch
+        )
+        for entry_id, fields in claimed:
+            pending = await self._redis.xpending_range(
+                self.stream, self.group, min=entry_id, max=entry_id, count=1
+            )
+            deliveries = pending[0]["times_delivered"] if pending else 1
+            if deliveries > self.max_deliveries:
+                await self._dead_letter(entry_id, fields, f"failed {deliveries - 1} times")
+            else:
+                await self._process(entry_id, fields)
+
+    async def record_stats(self) -> None:
+        """Publish the group's lag and pending counts as gauges."""
+        for info in await self._redis.xinfo_groups(self.stream):
+            if info["name"].decode() == self.group:
+                metrics.STREAM_PENDING.labels(self.stream, self.group).set(info["pending"])
+                metrics.STREAM_LAG.labels(self.stream, self.group).set(info.get("lag") or 0)
+
+    async def _process(self, entry_id: bytes, fields: dict[bytes, bytes]) -> None:
+        try:
+            envelope = envelope_pb2.EventEnvelope.FromString(fields[ENVELOPE_FIELD])
+        except (KeyError, DecodeError):
+            await self._dead_letter(entry_id, fields, "not an event envelope")
+            return
+        handler = self.handlers.get(envelope.type)
+        if handler is not None:
+            parent = context_from_traceparent(envelope.trace_parent)
+            with tracer.start_as_current_span(
+                f"{self.stream} process", context=parent, kind=trace.SpanKind.CONSUMER,
+                attributes={"linli.community_id": envelope.community_id,
+                            "linli.event_type": envelope.type,
+                            "messaging.message.id": envelope.event_id},
+            ):
+                try:
+                    await handler(envelope)
+                except Unavailable:
+                    log.warning("a dependency is unavailable; the event will be retried")
+                    return
+                except (PoisonEvent, DomainError) as exc:
+                    await self._dead_letter(entry_id, fields, str(exc))
+                    return
+                except Exception:
+                    # Left unacknowledged: reclaimed after claim_idle_ms, dead-lettered in the end.
+                    log.exception("event handler failed", extra={"event_id": envelope.event_id})
+                    return
+        await self._redis.xack(self.stream, self.group, entry_id)
+
+    async def _dead_letter(self, entry_id: bytes, fields: dict[bytes, bytes], why: str) -> None:
+        log.error("dead-lettering %s from %s: %s", entry_id, self.stream, why)
+        await self._redis.xadd(
+            self.dead_letter_stream,
+            {**fields, b"source_id": entry_id, b"group": self.group.encode(), b"reason": why.encode()},
+        )
+        await self._redis.xack(self.stream, self.group, entry_id)
+        metrics.STREAM_DEAD_LETTERS.labels(self.stream, self.group).inc()
+
+    async def close(self) -> None:
+        """Release the Redis connection."""
+        await self._redis.aclose()
