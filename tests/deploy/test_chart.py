@@ -1,0 +1,324 @@
+"""The chart lints, renders and validates for every example community, with the hardening
+and network paths the architecture asks for."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import chartcheck
+import pytest
+from chartcheck import EXAMPLES, KUBE_VERSIONS, of_kind, pod_specs
+
+COMMUNITIES = [p.name for p in EXAMPLES]
+SELECTOR_KEYS = {"app.kubernetes.io/name", "app.kubernetes.io/instance"}
+REQUIRED_LABELS = SELECTOR_KEYS | {
+    "app.kubernetes.io/component",
+    "app.kubernetes.io/part-of",
+    "app.kubernetes.io/version",
+    "app.kubernetes.io/managed-by",
+    "helm.sh/chart",
+}
+
+
+@pytest.mark.parametrize("kube_version", KUBE_VERSIONS)
+@pytest.mark.parametrize("community", COMMUNITIES)
+def test_chart_lints_clean(examples, community, kube_version):
+    values = examples[community]
+    errors = chartcheck.lint_errors(
+        values, namespace=values["community"]["namespace"], kube_version=kube_version
+    )
+    assert errors == []
+
+
+@pytest.mark.parametrize("kube_version", KUBE_VERSIONS)
+@pytest.mark.parametrize("community", COMMUNITIES)
+def test_manifests_validate_strictly(rendered, community, kube_version):
+    docs = rendered[community]
+    assert docs, "nothing rendered"
+    assert chartcheck.validation_errors(docs, kube_version) == []
+
+
+@pytest.mark.parametrize("community", COMMUNITIES)
+def test_workloads_run_as_non_root_with_limits(rendered, community):
+    workloads = pod_specs(rendered[community])
+    assert workloads
+    for ident, spec in workloads:
+        pod_sc = spec.get("securityContext", {})
+        assert pod_sc.get("runAsNonRoot") is True, ident
+        assert pod_sc.get("runAsUser", 0) != 0, ident
+        assert pod_sc.get("seccompProfile", {}).get("type") == "RuntimeDefault", ident
+        assert spec.get("automountServiceAccountToken") is False, ident
+        for c in spec["containers"] + spec.get("initContainers", []):
+            sc = c.get("securityContext", {})
+            assert sc.get("readOnlyRootFilesystem") is True, (ident, c["name"])
+            assert sc.get("allowPrivilegeEscalation") is False, (ident, c["name"])
+            assert sc.get("capabilities", {}).get("drop") == ["ALL"], (ident, c["name"])
+            assert "add" not in sc.get("capabilities", {}), (ident, c["name"])
+            limits = c.get("resources", {}).get("limits", {})
+            requests = c.get("resources", {}).get("requests", {})
+            assert {"cpu", "memory"} <= limits.keys(), (ident, c["name"], "limits")
+            assert {"cpu", "memory"} <= requests.keys(), (ident, c["name"], "requests")
+
+
+def _env(container: dict[str, Any]) -> dict[str, Any]:
+    return {e["name"]: e for e in container.get("env", [])}
+
+
+@pytest.mark.parametrize("community", COMMUNITIES)
+def test_service_deployments_have_grpc_probes_on_the_served_port(rendered, community):
+    deployments = of_kind(rendered[community], "Deployment")
+    assert {d["metadata"]["labels"]["app.kubernetes.io/name"] for d in deployments} >= {
+        "identity",
+        "attendance",
+        "points",
+    }
+    for d in deployments:
+        svc = d["metadata"]["labels"]["app.kubernetes.io/name"]
+        (container,) = d["spec"]["template"]["spec"]["containers"]
+        port = int(_env(container)[f"LINLI_{svc.upper()}_GRPC_PORT"]["value"])
+        ports = {p["name"]: p["containerPort"] for p in container["ports"]}
+        assert ports["grpc"] == port and ports["metrics"] == int(
+            _env(container)[f"LINLI_{svc.upper()}_METRICS_PORT"]["value"]
+        )
+        for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
+            assert container[probe]["grpc"]["port"] == port, (svc, probe)
+
+
+@pytest.mark.parametrize("community", COMMUNITIES)
+def test_labels_and_selectors(rendered, community):
+    docs = rendered[community]
+    selectors = []
+    for d in docs:
+        assert REQUIRED_LABELS <= d["metadata"]["labels"].keys(), d["metadata"]["name"]
+        if d["kind"] in {"Deployment", "StatefulSet"}:
+            sel = d["spec"]["selector"]["matchLabels"]
+            assert set(sel) == SELECTOR_KEYS, d["metadata"]["name"]
+            assert sel.items() <= d["spec"]["template"]["metadata"]["labels"].items()
+            selectors.append(tuple(sorted(sel.items())))
+        if d["kind"] == "Service":
+            assert set(d["spec"]["selector"]) == SELECTOR_KEYS, d["metadata"]["name"]
+    assert len(selectors) == len(set(selectors)), "two workloads share a selector"
+    # Services must not select migration Job pods.
+    job_labels = [j["spec"]["template"]["metadata"]["labels"] for j in of_kind(docs, "Job")]
+    for s in of_kind(docs, "Service"):
+        for labels in job_labels:
+            assert not s["spec"]["selector"].items() <= labels.items()
+
+
+@pytest.mark.parametrize("community", COMMUNITIES)
+def test_every_service_has_sa_pdb_and_scaling(rendered, community):
+    docs = rendered[community]
+    for d in of_kind(docs, "Deployment"):
+        name = d["metadata"]["name"]
+        spec = d["spec"]["template"]["spec"]
+        assert spec["serviceAccountName"] in {
+            s["metadata"]["name"] for s in of_kind(docs, "ServiceAccount")
+        }
+        assert name in {p["metadata"]["name"] for p in of_kind(docs, "PodDisruptionBudget")}
+        hpas = {h["spec"]["scaleTargetRef"]["name"] for h in of_kind(docs, "HorizontalPodAutoscaler")}
+        # With an HPA the Deployment leaves replicas to it; without one it sets them.
+        assert (name in hpas) != ("replicas" in d["spec"]), name
+
+
+def _policy_for(docs, component):
+    (policy,) = [
+        p
+        for p in of_kind(docs, "NetworkPolicy")
+        if p["spec"]["podSelector"].get("matchLabels", {}).get("app.kubernetes.io/name") == component
+    ]
+    return policy
+
+
+def _peers_by_name(rules, side):
+    """app.kubernetes.io/name of every same-namespace pod peer in the rules, with ports."""
+    found = {}
+    for rule in rules:
+        for peer in rule[side]:
+            if "namespaceSelector" in peer or "ipBlock" in peer:
+                continue
+            name = peer["podSelector"]["matchLabels"]["app.kubernetes.io/name"]
+            found[name] = {p["port"] for p in rule["ports"]}
+    return found
+
+
+@pytest.mark.parametrize("community", COMMUNITIES)
+def test_network_policies_deny_by_default_and_open_only_allowed_paths(rendered, community):
+    docs = rendered[community]
+    policies = of_kind(docs, "NetworkPolicy")
+    deny = [p for p in policies if p["spec"]["podSelector"] == {}]
+    assert len(deny) == 1
+    assert set(deny[0]["spec"]["policyTypes"]) == {"Ingress", "Egress"}
+    assert not deny[0]["spec"].get("ingress") and not deny[0]["spec"].get("egress")
+
+    for p in policies:
+        for rule in p["spec"].get("ingress", []):
+            assert rule.get("from"), f"{p['metadata']['name']}: ingress rule open to all sources"
+            assert rule.get("ports"), f"{p['metadata']['name']}: ingress rule open on all ports"
+        for rule in p["spec"].get("egress", []):
+            assert rule.get("to"), f"{p['metadata']['name']}: egress rule open to all targets"
+            assert rule.get("ports"), f"{p['metadata']['name']}: egress rule open on all ports"
+            for peer in rule["to"]:
+                assert peer.get("ipBlock", {}).get("cidr") not in {"0.0.0.0/0", "::/0"}
+
+    # Every pod is governed by a policy beyond the default deny.
+    for ident, spec in pod_specs(docs):
+        workload = next(d for d in docs if f"{d['kind']}/{d['metadata']['name']}" == ident)
+        labels = workload["spec"]["template"]["metadata"]["labels"]
+        assert any(_selects(p["spec"]["podSelector"], labels) for p in policies if p not in deny), ident
+
+    # attendance → identity, and nothing else reaches identity's gRPC port in this cut.
+    identity, attendance = _policy_for(docs, "identity"), _policy_for(docs, "attendance")
+    datastores = {"postgresql", "redis"}
+
+    def services_in(rules, side):
+        return {k: v for k, v in _peers_by_name(rules, side).items() if k not in datastores}
+
+    assert services_in(identity["spec"]["ingress"], "from") == {"attendance": {50051}}
+    assert services_in(attendance["spec"]["egress"], "to") == {"identity": {50051}}
+    assert services_in(attendance["spec"]["ingress"], "from") == {}
+
+    # In-cluster datastores take connections from this release's pods only.
+    for store in datastores & {p["metadata"]["labels"]["app.kubernetes.io/name"] for p in policies}:
+        (rule,) = _policy_for(docs, store)["spec"]["ingress"]
+        (peer,) = rule["from"]
+        assert "namespaceSelector" not in peer
+        exprs = {e["key"]: e["values"] for e in peer["podSelector"]["matchExpressions"]}
+        assert exprs["app.kubernetes.io/instance"] == [docs[0]["metadata"]["namespace"]]
+
+
+def _selects(selector, labels):
+    if not selector.get("matchLabels", {}).items() <= labels.items():
+        return False
+    for expr in selector.get("matchExpressions", []):
+        assert expr["operator"] == "In"
+        if labels.get(expr["key"]) not in expr["values"]:
+            return False
+    return True
+
+
+@pytest.mark.parametrize("community", COMMUNITIES)
+def test_time_bank_is_peer_only_on_its_own_port(rendered, examples, community):
+    docs, values = rendered[community], examples[community]
+    peers = values["points"]["timeBank"]["peers"]
+    assert peers, "every example community trades with at least one peer"
+    points = _policy_for(docs, "points")
+    tb_port = values["points"]["timeBank"].get("port", 50052)
+    external = [r for r in points["spec"]["ingress"] if any("namespaceSelector" in f or "ipBlock" in f for f in r["from"])]
+    by_port = {p["port"] for r in external for p in r["ports"]}
+    # Outside sources reach points only on the time-bank listener (and Prometheus on metrics).
+    assert by_port <= {tb_port, 9464}
+    assert tb_port in by_port
+    # mTLS material comes from the named Secret, mounted read-only.
+    (dep,) = [d for d in of_kind(docs, "Deployment") if d["metadata"]["name"].endswith("-points")]
+    volumes = {v["name"]: v for v in dep["spec"]["template"]["spec"]["volumes"]}
+    assert volumes["time-bank-tls"]["secret"]["secretName"] == values["points"]["timeBank"]["tlsSecret"]
+    env = _env(dep["spec"]["template"]["spec"]["containers"][0])
+    sent = json.loads(env["LINLI_POINTS_TIME_BANK_PEERS"]["value"])
+    assert [p["community_id"] for p in sent] == [p["communityId"] for p in peers]
+
+
+@pytest.mark.parametrize("community", COMMUNITIES)
+def test_points_receives_the_communitys_earning_rules(rendered, examples, community):
+    (dep,) = [d for d in of_kind(rendered[community], "Deployment") if d["metadata"]["name"].endswith("-points")]
+    env = _env(dep["spec"]["template"]["spec"]["containers"][0])
+    rules = json.loads(env["LINLI_POINTS_EARNING_RULES"]["value"])
+    expected = examples[community]["points"]["earningRules"]
+    assert [(r["id"], r["points_per_hour"]) for r in rules] == [
+        (r["id"], r["pointsPerHour"]) for r in expected
+    ]
+    assert all(isinstance(r["points_per_hour"], int) for r in rules), "hundredths, never floats"
+
+
+@pytest.mark.parametrize("community", COMMUNITIES)
+def test_migrations_run_as_hooks_before_upgrade(rendered, examples, community):
+    docs, values = rendered[community], examples[community]
+    jobs = of_kind(docs, "Job")
+    migrated = {j["metadata"]["labels"]["app.kubernetes.io/name"].removesuffix("-migrate") for j in jobs}
+    assert migrated == {"identity", "attendance", "points"} & {
+        d["metadata"]["labels"]["app.kubernetes.io/name"] for d in of_kind(docs, "Deployment")
+    }
+    for j in jobs:
+        hooks = set(j["metadata"]["annotations"]["helm.sh/hook"].split(","))
+        assert "pre-upgrade" in hooks
+        # With managed PostgreSQL the schema is there before the first pod starts.
+        if values["postgresql"]["mode"] == "external":
+            assert "pre-install" in hooks
+        (c,) = j["spec"]["template"]["spec"]["containers"]
+        assert c["args"] == ["migrate"]
+
+
+@pytest.mark.parametrize("community", COMMUNITIES)
+def test_secrets_are_referenced_by_name_never_inlined(rendered, community):
+    docs = rendered[community]
+    assert of_kind(docs, "Secret") == []
+    for ident, spec in pod_specs(docs):
+        for c in spec["containers"]:
+            for e in c.get("env", []):
+                if re.search(r"(DATABASE_URL|REDIS_URL|KEYS|PASSWORD|TOKEN)$", e["name"]):
+                    assert "secretKeyRef" in e.get("valueFrom", {}), (ident, e["name"])
+                # No credentials in a plain value (scheme://user:pw@host).
+                assert not re.search(r"://[^/@\s]+:[^/@\s]+@", e.get("value", "")), (ident, e["name"])
+
+
+def test_identity_model_pack_is_mounted_from_a_volume(rendered):
+    # Donghu runs the insightface engine from the district's licensed pack.
+    (dep,) = [d for d in of_kind(rendered["community-donghu.yaml"], "Deployment") if d["metadata"]["name"].endswith("-identity")]
+    spec = dep["spec"]["template"]["spec"]
+    env = _env(spec["containers"][0])
+    assert env["LINLI_IDENTITY_FACE_ENGINE"]["value"] == "insightface"
+    mount = {m["name"]: m for m in spec["containers"][0]["volumeMounts"]}["face-models"]
+    assert mount["readOnly"] is True
+    assert mount["mountPath"] == env["LINLI_IDENTITY_FACE_MODEL_DIR"]["value"]
+    volume = {v["name"]: v for v in spec["volumes"]}["face-models"]
+    assert volume["persistentVolumeClaim"]["claimName"] == "linli-donghu-face-models"
+
+
+@pytest.mark.parametrize("community", COMMUNITIES)
+def test_dashboards_are_valid_json_per_community(rendered, examples, community):
+    docs = rendered[community]
+    maps = [c for c in of_kind(docs, "ConfigMap") if c["metadata"]["labels"].get("grafana_dashboard") == "1"]
+    assert len(maps) >= 2
+    for cm in maps:
+        for key, text in cm["data"].items():
+            dash = json.loads(text)
+            assert key.endswith(".json")
+            assert dash["uid"].endswith(examples[community]["community"]["id"]) and len(dash["uid"]) <= 40
+            ns_var = {v["name"]: v for v in dash["templating"]["list"]}["namespace"]
+            assert ns_var["query"] == examples[community]["community"]["namespace"]
+            targets = [t for p in dash["panels"] for t in p["targets"]]
+            assert targets and all(t["expr"].strip() for t in targets)
+
+
+@pytest.mark.parametrize("community", COMMUNITIES)
+def test_monitoring_resources_are_well_formed(rendered, community):
+    docs = rendered[community]
+    (rule,) = of_kind(docs, "PrometheusRule")
+    runbook = (chartcheck.REPO / "deploy" / "RUNBOOK.md").read_text(encoding="utf-8")
+    anchors = {
+        re.sub(r"[^a-z0-9 -]", "", h.strip().lower()).replace(" ", "-")
+        for h in re.findall(r"^#+ (.+)$", runbook, re.M)
+    }
+    alerts = [r for g in rule["spec"]["groups"] for r in g["rules"]]
+    names = {a["alert"] for a in alerts}
+    assert {
+        "LinliStreamLagHigh",
+        "LinliDeadLetters",
+        "LinliLedgerVerificationFailed",
+        "LinliRpcErrorRateHigh",
+        "LinliRpcLatencyHigh",
+    } <= names
+    namespace = docs[0]["metadata"]["namespace"]
+    for a in alerts:
+        assert a["labels"]["severity"] in {"warning", "critical"}, a["alert"]
+        assert "${" not in a["expr"], f"{a['alert']}: placeholder left in expr"
+        assert f'namespace="{namespace}"' in a["expr"], f"{a['alert']} is not scoped to its community"
+        anchor = a["annotations"]["runbook_url"].rsplit("#", 1)[1]
+        assert anchor in anchors, f"{a['alert']}: no section '{anchor}' in deploy/RUNBOOK.md"
+    (monitor,) = of_kind(docs, "ServiceMonitor")
+    services = [s for s in of_kind(docs, "Service") if s["metadata"]["labels"]["app.kubernetes.io/component"] == "service"]
+    for s in services:
+        assert monitor["spec"]["selector"]["matchLabels"].items() <= s["metadata"]["labels"].items()
+        assert "metrics" in {p["name"] for p in s["spec"]["ports"]}
+    assert {e["port"] for e in monitor["spec"]["endpoints"]} == {"metrics"}
