@@ -21,7 +21,10 @@ KUBE_VERSIONS = (all_versions()[0], all_versions()[-1])
 
 # Custom resources of the Prometheus operator: kubernetes-validate has no schema for
 # them, so tests check their structure themselves. Any other kind without a schema fails.
-CRD_KINDS = {("monitoring.coreos.com/v1", "ServiceMonitor"), ("monitoring.coreos.com/v1", "PrometheusRule")}
+CRD_KINDS = {
+    ("monitoring.coreos.com/v1", "ServiceMonitor"),
+    ("monitoring.coreos.com/v1", "PrometheusRule"),
+}
 
 
 def load_values(path: Path) -> dict[str, Any]:

@@ -91,7 +91,7 @@ def test_labels_and_selectors(rendered, community):
     docs = rendered[community]
     selectors = []
     for d in docs:
-        assert REQUIRED_LABELS <= d["metadata"]["labels"].keys(), d["metadata"]["name"]
+        assert d["metadata"]["labels"].keys() >= REQUIRED_LABELS, d["metadata"]["name"]
         if d["kind"] in {"Deployment", "StatefulSet"}:
             sel = d["spec"]["selector"]["matchLabels"]
             assert set(sel) == SELECTOR_KEYS, d["metadata"]["name"]
@@ -117,7 +117,9 @@ def test_every_service_has_sa_pdb_and_scaling(rendered, community):
             s["metadata"]["name"] for s in of_kind(docs, "ServiceAccount")
         }
         assert name in {p["metadata"]["name"] for p in of_kind(docs, "PodDisruptionBudget")}
-        hpas = {h["spec"]["scaleTargetRef"]["name"] for h in of_kind(docs, "HorizontalPodAutoscaler")}
+        hpas = {
+            h["spec"]["scaleTargetRef"]["name"] for h in of_kind(docs, "HorizontalPodAutoscaler")
+        }
         # With an HPA the Deployment leaves replicas to it; without one it sets them.
         assert (name in hpas) != ("replicas" in d["spec"]), name
 
@@ -126,7 +128,8 @@ def _policy_for(docs, component):
     (policy,) = [
         p
         for p in of_kind(docs, "NetworkPolicy")
-        if p["spec"]["podSelector"].get("matchLabels", {}).get("app.kubernetes.io/name") == component
+        if p["spec"]["podSelector"].get("matchLabels", {}).get("app.kubernetes.io/name")
+        == component
     ]
     return policy
 
@@ -163,10 +166,12 @@ def test_network_policies_deny_by_default_and_open_only_allowed_paths(rendered, 
                 assert peer.get("ipBlock", {}).get("cidr") not in {"0.0.0.0/0", "::/0"}
 
     # Every pod is governed by a policy beyond the default deny.
-    for ident, spec in pod_specs(docs):
+    for ident, _spec in pod_specs(docs):
         workload = next(d for d in docs if f"{d['kind']}/{d['metadata']['name']}" == ident)
         labels = workload["spec"]["template"]["metadata"]["labels"]
-        assert any(_selects(p["spec"]["podSelector"], labels) for p in policies if p not in deny), ident
+        assert any(_selects(p["spec"]["podSelector"], labels) for p in policies if p not in deny), (
+            ident
+        )
 
     # attendance → identity, and nothing else reaches identity's gRPC port in this cut.
     identity, attendance = _policy_for(docs, "identity"), _policy_for(docs, "attendance")
@@ -205,7 +210,11 @@ def test_time_bank_is_peer_only_on_its_own_port(rendered, examples, community):
     assert peers, "every example community trades with at least one peer"
     points = _policy_for(docs, "points")
     tb_port = values["points"]["timeBank"].get("port", 50052)
-    external = [r for r in points["spec"]["ingress"] if any("namespaceSelector" in f or "ipBlock" in f for f in r["from"])]
+    external = [
+        r
+        for r in points["spec"]["ingress"]
+        if any("namespaceSelector" in f or "ipBlock" in f for f in r["from"])
+    ]
     by_port = {p["port"] for r in external for p in r["ports"]}
     # Outside sources reach points only on the time-bank listener (and Prometheus on metrics).
     assert by_port <= {tb_port, 9464}
@@ -213,7 +222,10 @@ def test_time_bank_is_peer_only_on_its_own_port(rendered, examples, community):
     # mTLS material comes from the named Secret, mounted read-only.
     (dep,) = [d for d in of_kind(docs, "Deployment") if d["metadata"]["name"].endswith("-points")]
     volumes = {v["name"]: v for v in dep["spec"]["template"]["spec"]["volumes"]}
-    assert volumes["time-bank-tls"]["secret"]["secretName"] == values["points"]["timeBank"]["tlsSecret"]
+    assert (
+        volumes["time-bank-tls"]["secret"]["secretName"]
+        == values["points"]["timeBank"]["tlsSecret"]
+    )
     env = _env(dep["spec"]["template"]["spec"]["containers"][0])
     sent = json.loads(env["LINLI_POINTS_TIME_BANK_PEERS"]["value"])
     assert [p["community_id"] for p in sent] == [p["communityId"] for p in peers]
@@ -221,7 +233,11 @@ def test_time_bank_is_peer_only_on_its_own_port(rendered, examples, community):
 
 @pytest.mark.parametrize("community", COMMUNITIES)
 def test_points_receives_the_communitys_earning_rules(rendered, examples, community):
-    (dep,) = [d for d in of_kind(rendered[community], "Deployment") if d["metadata"]["name"].endswith("-points")]
+    (dep,) = [
+        d
+        for d in of_kind(rendered[community], "Deployment")
+        if d["metadata"]["name"].endswith("-points")
+    ]
     env = _env(dep["spec"]["template"]["spec"]["containers"][0])
     rules = json.loads(env["LINLI_POINTS_EARNING_RULES"]["value"])
     expected = examples[community]["points"]["earningRules"]
@@ -235,7 +251,9 @@ def test_points_receives_the_communitys_earning_rules(rendered, examples, commun
 def test_migrations_run_as_hooks_before_upgrade(rendered, examples, community):
     docs, values = rendered[community], examples[community]
     jobs = of_kind(docs, "Job")
-    migrated = {j["metadata"]["labels"]["app.kubernetes.io/name"].removesuffix("-migrate") for j in jobs}
+    migrated = {
+        j["metadata"]["labels"]["app.kubernetes.io/name"].removesuffix("-migrate") for j in jobs
+    }
     assert migrated == {"identity", "attendance", "points"} & {
         d["metadata"]["labels"]["app.kubernetes.io/name"] for d in of_kind(docs, "Deployment")
     }
@@ -259,12 +277,19 @@ def test_secrets_are_referenced_by_name_never_inlined(rendered, community):
                 if re.search(r"(DATABASE_URL|REDIS_URL|KEYS|PASSWORD|TOKEN)$", e["name"]):
                     assert "secretKeyRef" in e.get("valueFrom", {}), (ident, e["name"])
                 # No credentials in a plain value (scheme://user:pw@host).
-                assert not re.search(r"://[^/@\s]+:[^/@\s]+@", e.get("value", "")), (ident, e["name"])
+                assert not re.search(r"://[^/@\s]+:[^/@\s]+@", e.get("value", "")), (
+                    ident,
+                    e["name"],
+                )
 
 
 def test_identity_model_pack_is_mounted_from_a_volume(rendered):
     # Donghu runs the insightface engine from the district's licensed pack.
-    (dep,) = [d for d in of_kind(rendered["community-donghu.yaml"], "Deployment") if d["metadata"]["name"].endswith("-identity")]
+    (dep,) = [
+        d
+        for d in of_kind(rendered["community-donghu.yaml"], "Deployment")
+        if d["metadata"]["name"].endswith("-identity")
+    ]
     spec = dep["spec"]["template"]["spec"]
     env = _env(spec["containers"][0])
     assert env["LINLI_IDENTITY_FACE_ENGINE"]["value"] == "insightface"
@@ -278,13 +303,20 @@ def test_identity_model_pack_is_mounted_from_a_volume(rendered):
 @pytest.mark.parametrize("community", COMMUNITIES)
 def test_dashboards_are_valid_json_per_community(rendered, examples, community):
     docs = rendered[community]
-    maps = [c for c in of_kind(docs, "ConfigMap") if c["metadata"]["labels"].get("grafana_dashboard") == "1"]
+    maps = [
+        c
+        for c in of_kind(docs, "ConfigMap")
+        if c["metadata"]["labels"].get("grafana_dashboard") == "1"
+    ]
     assert len(maps) >= 2
     for cm in maps:
         for key, text in cm["data"].items():
             dash = json.loads(text)
             assert key.endswith(".json")
-            assert dash["uid"].endswith(examples[community]["community"]["id"]) and len(dash["uid"]) <= 40
+            assert (
+                dash["uid"].endswith(examples[community]["community"]["id"])
+                and len(dash["uid"]) <= 40
+            )
             ns_var = {v["name"]: v for v in dash["templating"]["list"]}["namespace"]
             assert ns_var["query"] == examples[community]["community"]["namespace"]
             targets = [t for p in dash["panels"] for t in p["targets"]]
@@ -313,11 +345,17 @@ def test_monitoring_resources_are_well_formed(rendered, community):
     for a in alerts:
         assert a["labels"]["severity"] in {"warning", "critical"}, a["alert"]
         assert "${" not in a["expr"], f"{a['alert']}: placeholder left in expr"
-        assert f'namespace="{namespace}"' in a["expr"], f"{a['alert']} is not scoped to its community"
+        assert f'namespace="{namespace}"' in a["expr"], (
+            f"{a['alert']} is not scoped to its community"
+        )
         anchor = a["annotations"]["runbook_url"].rsplit("#", 1)[1]
         assert anchor in anchors, f"{a['alert']}: no section '{anchor}' in deploy/RUNBOOK.md"
     (monitor,) = of_kind(docs, "ServiceMonitor")
-    services = [s for s in of_kind(docs, "Service") if s["metadata"]["labels"]["app.kubernetes.io/component"] == "service"]
+    services = [
+        s
+        for s in of_kind(docs, "Service")
+        if s["metadata"]["labels"]["app.kubernetes.io/component"] == "service"
+    ]
     for s in services:
         assert monitor["spec"]["selector"]["matchLabels"].items() <= s["metadata"]["labels"].items()
         assert "metrics" in {p["name"] for p in s["spec"]["ports"]}

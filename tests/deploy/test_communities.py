@@ -61,7 +61,10 @@ def test_every_object_lands_in_its_communitys_namespace(examples, rendered):
 
 
 def test_communities_differ_in_rules(examples):
-    rules = {f: tuple(sorted((r["id"], r["pointsPerHour"]) for r in v["points"]["earningRules"])) for f, v in examples.items()}
+    rules = {
+        f: tuple(sorted((r["id"], r["pointsPerHour"]) for r in v["points"]["earningRules"]))
+        for f, v in examples.items()
+    }
     assert len(set(rules.values())) == len(rules), rules
 
 
@@ -72,7 +75,10 @@ def test_time_bank_peers_name_each_other(examples):
         for peer in values["points"]["timeBank"]["peers"]:
             assert peer["communityId"] != cid, f"{cid} lists itself"
             if peer["communityId"] in by_id:
-                back = {p["communityId"] for p in by_id[peer["communityId"]]["points"]["timeBank"]["peers"]}
+                back = {
+                    p["communityId"]
+                    for p in by_id[peer["communityId"]]["points"]["timeBank"]["peers"]
+                }
                 assert cid in back, f"{cid} trades with {peer['communityId']}, not the other way"
 
 
