@@ -147,6 +147,7 @@ class RunningApp:
     health: health.aio.HealthServicer
     app: GrpcApp
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    crashed: asyncio.Event = field(default_factory=asyncio.Event)
 
     async def stop(self, grace: float = 5.0) -> None:
         """Refuse new calls, finish running ones within grace, then stop the workers."""
@@ -179,25 +180,31 @@ async def start(app: GrpcApp, host: str, port: int) -> RunningApp:
     running = RunningApp(server, bound, health_servicer, app)
     running.tasks = [asyncio.create_task(job(), name=f"{app.name}-bg") for job in app.background]
     for task in running.tasks:
-        task.add_done_callback(_report_crash)
+        task.add_done_callback(lambda t: _report_crash(t, running.crashed))
     for name in ("", *app.service_names):
         await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
     return running
 
 
-def _report_crash(task: asyncio.Task[None]) -> None:
+def _report_crash(task: asyncio.Task[None], crashed: asyncio.Event) -> None:
     if not task.cancelled() and task.exception() is not None:
         log.error("background task %s died", task.get_name(), exc_info=task.exception())
+        crashed.set()
 
 
 async def serve_until_signalled(app: GrpcApp, host: str, port: int) -> None:
-    """Serve until SIGTERM or SIGINT, then shut down gracefully."""
+    """Serve until SIGTERM or SIGINT (or a dead worker), then shut down gracefully."""
     running = await start(app, host, port)
     log.info("%s serving gRPC on %s:%d", app.name, host, running.port)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    await stop.wait()
+    waiters = [asyncio.create_task(stop.wait()), asyncio.create_task(running.crashed.wait())]
+    await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+    for waiter in waiters:
+        waiter.cancel()
     log.info("%s shutting down", app.name)
     await running.stop()
+    if running.crashed.is_set():
+        raise SystemExit(f"{app.name}: a background worker died; exiting so that it restarts")

@@ -163,9 +163,10 @@ class StreamConsumer:
 
     async def reclaim_stuck(self) -> None:
         """Take over entries another consumer left unacknowledged for too long."""
-        _, claimed, _ = await self._redis.xautoclaim(
+        reply = await self._redis.xautoclaim(
             self.stream, self.group, self.consumer, self.claim_idle_ms, "0-0", count=self.batch
         )
+        claimed = reply[1]  # Redis 7 adds a third element (deleted ids); 6.2 has two
         for entry_id, fields in claimed:
             pending = await self._redis.xpending_range(
                 self.stream, self.group, min=entry_id, max=entry_id, count=1

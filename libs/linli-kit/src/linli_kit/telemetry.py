@@ -7,6 +7,7 @@ from typing import Any
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
+from opentelemetry.instrumentation.grpc import GrpcInstrumentorClient
 from opentelemetry.instrumentation.redis import RedisInstrumentor
 from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
 from opentelemetry.sdk.resources import SERVICE_NAME, Resource
@@ -31,8 +32,9 @@ def configure_telemetry(service: str, *processors: SpanProcessor) -> TracerProvi
     for processor in processors:
         provider.add_span_processor(processor)
     trace.set_tracer_provider(provider)
-    if not RedisInstrumentor().is_instrumented_by_opentelemetry:
-        RedisInstrumentor().instrument(tracer_provider=provider)
+    for instrumentor in (RedisInstrumentor(), GrpcInstrumentorClient()):
+        if not instrumentor.is_instrumented_by_opentelemetry:
+            instrumentor.instrument(tracer_provider=provider)
     return provider
 
 

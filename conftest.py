@@ -1,0 +1,3 @@
+"""Fixtures shared by every test in the repository."""
+
+pytest_plugins = ["linli_kit.testing"]

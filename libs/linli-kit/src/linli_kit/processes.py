@@ -1,0 +1,139 @@
+"""Run services as separate OS processes: used by `make run` and the cross-service tests."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+
+def free_port() -> int:
+    """A TCP port on loopback that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_healthy(address: str, timeout: float = 30.0) -> None:
+    """Block until the gRPC health service at address answers SERVING."""
+    deadline = time.monotonic() + timeout
+    with grpc.insecure_channel(address) as channel:
+        stub = health_pb2_grpc.HealthStub(channel)
+        while True:
+            try:
+                reply = stub.Check(health_pb2.HealthCheckRequest(), timeout=1)
+                if reply.status == health_pb2.HealthCheckResponse.SERVING:
+                    return
+            except grpc.RpcError:
+                pass
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{address} did not become healthy in {timeout:.0f}s")
+            time.sleep(0.1)
+
+
+@dataclass
+class ServiceProcess:
+    """One Linli service as a child process, configured through its LINLI_<SVC>_* variables."""
+
+    name: str
+    settings: dict[str, str]
+    log_path: Path
+    process: subprocess.Popen[bytes] | None = None
+    _log: IO[bytes] | None = field(default=None, repr=False)
+
+    @property
+    def address(self) -> str:
+        """host:port of the service's gRPC server."""
+        return f"127.0.0.1:{self.settings['grpc_port']}"
+
+    def _env(self) -> dict[str, str]:
+        prefix = f"LINLI_{self.name.upper()}_"
+        env = {k: v for k, v in os.environ.items() if not k.startswith("LINLI_")}
+        env.update({prefix + key.upper(): value for key, value in self.settings.items()})
+        env.setdefault("OTEL_TRACES_EXPORTER", "none")
+        return env
+
+    def _command(self, verb: str) -> list[str]:
+        return [sys.executable, "-m", f"linli_{self.name}", verb]
+
+    def migrate(self) -> subprocess.Popen[bytes]:
+        """Start bringing the service's database to the newest revision."""
+        return subprocess.Popen(self._command("migrate"), env=self._env(),
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+
+    def launch(self) -> None:
+        """Start serving, without waiting."""
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        self._log = self.log_path.open("ab")
+        self.process = subprocess.Popen(self._command("serve"), env=self._env(),
+                                        stdout=self._log, stderr=subprocess.STDOUT)
+
+    def wait_ready(self, timeout: float = 60.0) -> None:
+        """Wait until healthy; stop the process if it never gets there."""
+        try:
+            wait_healthy(self.address, timeout)
+        except TimeoutError:
+            self.stop()
+            raise RuntimeError(f"{self.name} did not start; see {self.log_path}") from None
+
+    def start(self, timeout: float = 60.0) -> None:
+        """Start serving and wait until healthy."""
+        self.launch()
+        self.wait_ready(timeout)
+
+    def terminate(self) -> None:
+        """Ask for a graceful shutdown (SIGTERM) without waiting."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """SIGTERM for a graceful shutdown, SIGKILL if it takes too long."""
+        self.terminate()
+        if self.process is not None and self.process.poll() is None:
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self._close_log()
+
+    def kill(self) -> None:
+        """SIGKILL, as a crash would."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+        self._close_log()
+
+    def _close_log(self) -> None:
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+
+
+def start_all(processes: list[ServiceProcess]) -> None:
+    """Migrate every database, then start every service, in parallel."""
+    for process, migration in [(p, p.migrate()) for p in processes]:
+        output, _ = migration.communicate()
+        if migration.returncode:
+            raise RuntimeError(f"{process.name} migrate failed:\n{output.decode()}")
+    for process in processes:
+        process.launch()
+    for process in processes:
+        process.wait_ready()
+
+
+def stop_all(processes: list[ServiceProcess]) -> None:
+    """Shut every service down gracefully, in parallel."""
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        process.stop()

@@ -1,0 +1,16 @@
+"""Attendance settings from LINLI_ATTENDANCE_* variables."""
+
+from __future__ import annotations
+
+from linli_kit.settings import ServiceSettings
+from pydantic import Field
+from pydantic_settings import SettingsConfigDict
+
+
+class AttendanceSettings(ServiceSettings):
+    """Everything the attendance service reads from its environment."""
+
+    model_config = SettingsConfigDict(env_prefix="LINLI_ATTENDANCE_", extra="ignore", frozen=True)
+
+    grpc_port: int = Field(default=50052, ge=0, le=65535)
+    identity_address: str = Field(default="127.0.0.1:50051", min_length=3)

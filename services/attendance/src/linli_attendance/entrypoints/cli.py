@@ -1,0 +1,17 @@
+"""`linli-attendance serve | migrate`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from linli_kit.service import run_cli
+
+from linli_attendance.bootstrap import build_app
+from linli_attendance.config import AttendanceSettings
+
+MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the attendance service command line."""
+    run_cli("attendance", AttendanceSettings, build_app, MIGRATIONS, argv)

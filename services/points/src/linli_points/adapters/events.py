@@ -1,0 +1,22 @@
+"""Points domain events as protobuf payloads for points.events."""
+
+from __future__ import annotations
+
+from google.protobuf.message import Message
+from linli.events.v1 import points_events_pb2
+from linli_kit.domain import DomainEvent
+
+from linli_points.domain.ledger import PointsAwarded
+
+
+def encode(event: DomainEvent) -> Message:
+    """The protobuf payload for a points event."""
+    match event:
+        case PointsAwarded():
+            return points_events_pb2.PointsAwarded(
+                transaction=f"communities/{event.community_id}/transactions/{event.transaction_id}",
+                resident=f"communities/{event.community_id}/residents/{event.resident_id}",
+                amount_centipoints=event.amount, rule_id=event.rule_id,
+                source_event_id=event.source_id,
+            )
+    raise TypeError(f"no payload for {type(event).__name__}")
