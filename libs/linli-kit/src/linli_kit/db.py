@@ -124,8 +124,11 @@ class SqlRequestLog(RequestLog):
     def _add(self, operation: str, request_id: str, digest: str, result_ref: str) -> None:
         self.session.execute(
             sa.insert(self.table).values(
-                operation=operation, request_id=request_id, digest=digest,
-                result_ref=result_ref, created_at=utc_now(),
+                operation=operation,
+                request_id=request_id,
+                digest=digest,
+                result_ref=result_ref,
+                created_at=utc_now(),
             )
         )
 
@@ -146,7 +149,9 @@ class SqlInbox(Inbox):
         if seen:
             return False
         self.session.execute(
-            sa.insert(self.table).values(consumer=consumer, event_id=event_id, processed_at=utc_now())
+            sa.insert(self.table).values(
+                consumer=consumer, event_id=event_id, processed_at=utc_now()
+            )
         )
         return True
 
@@ -180,8 +185,10 @@ class Outbox:
         envelope = envelope_for(event, self.encode(event))
         session.execute(
             sa.insert(self.table).values(
-                event_id=envelope.event_id, stream=self.stream,
-                envelope=envelope.SerializeToString(), created_at=utc_now(),
+                event_id=envelope.event_id,
+                stream=self.stream,
+                envelope=envelope.SerializeToString(),
+                created_at=utc_now(),
             )
         )
 
@@ -189,8 +196,9 @@ class Outbox:
 class SqlUnitOfWork(AbstractUnitOfWork):
     """A SQLAlchemy session per unit of work; events go to the outbox in the same commit."""
 
-    def __init__(self, session_factory: sessionmaker[Session], tables: RuntimeTables,
-                 outbox: Outbox) -> None:
+    def __init__(
+        self, session_factory: sessionmaker[Session], tables: RuntimeTables, outbox: Outbox
+    ) -> None:
         self.session_factory, self.tables, self.outbox = session_factory, tables, outbox
 
     def __enter__(self) -> Self:
@@ -231,8 +239,9 @@ def run_alembic_env(metadata: sa.MetaData) -> None:
     """The body of every service's migrations/env.py (online mode only)."""
     from alembic import context
 
-    engine = make_engine(context.config.get_main_option("sqlalchemy.url") or "",
-                         poolclass=sa.pool.NullPool)
+    engine = make_engine(
+        context.config.get_main_option("sqlalchemy.url") or "", poolclass=sa.pool.NullPool
+    )
     with engine.connect() as connection:
         context.configure(
             connection=connection,
@@ -254,10 +263,15 @@ class SqlPlumbing:
     outbox: Outbox
 
 
-def sql_plumbing(database_url: str, tables: RuntimeTables, stream: str,
-                 encode: EventEncoder) -> SqlPlumbing:
+def sql_plumbing(
+    database_url: str, tables: RuntimeTables, stream: str, encode: EventEncoder
+) -> SqlPlumbing:
     """Wire an engine (traced), a session factory and the outbox for one service."""
     engine = make_engine(database_url)
     instrument_engine(engine)
-    return SqlPlumbing(engine, sessionmaker(engine, expire_on_commit=False), tables,
-                       Outbox(tables.outbox, stream, encode))
+    return SqlPlumbing(
+        engine,
+        sessionmaker(engine, expire_on_commit=False),
+        tables,
+        Outbox(tables.outbox, stream, encode),
+    )

@@ -99,7 +99,7 @@ class Inbox(abc.ABC):
 
 
 class AbstractUnitOfWork(abc.ABC):
-    """One atomic piece of work: state changes, applied events and outgoing events commit together."""
+    """One atomic piece of work: state, applied events and outgoing events commit together."""
 
     requests: RequestLog
     inbox: Inbox

@@ -8,7 +8,7 @@ import inspect
 import logging
 import signal
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -47,7 +47,8 @@ class ErrorsAndMetricsInterceptor(grpc.aio.ServerInterceptor):
         self.service = service
 
     async def intercept_service(
-        self, continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
         handler_call_details: grpc.HandlerCallDetails,
     ) -> grpc.RpcMethodHandler:
         handler = await continuation(handler_call_details)
@@ -106,8 +107,9 @@ class ErrorsAndMetricsInterceptor(grpc.aio.ServerInterceptor):
         return call
 
     @staticmethod
-    def _status(exc: Exception, context: grpc.aio.ServicerContext,
-                method: str) -> tuple[grpc.StatusCode, str | None]:
+    def _status(
+        exc: Exception, context: grpc.aio.ServicerContext, method: str
+    ) -> tuple[grpc.StatusCode, str | None]:
         """The status an exception stands for; no message when the handler already aborted."""
         if isinstance(exc, errors.DomainError):
             return status_for(exc), str(exc)
@@ -134,7 +136,7 @@ class GrpcApp:
     name: str
     register: Callable[[grpc.aio.Server], None]
     service_names: Sequence[str]
-    background: Sequence[Callable[[], Awaitable[None]]] = ()
+    background: Sequence[Callable[[], Coroutine[Any, Any, None]]] = ()
     on_stop: Sequence[Callable[[], Awaitable[None]]] = ()
 
 

@@ -56,27 +56,50 @@ def seed_demo(channel_for: dict[str, grpc.Channel]) -> str:
     except grpc.RpcError as exc:
         if exc.code() != grpc.StatusCode.NOT_FOUND:
             raise
-    identity.CreateCommunity(idn.CreateCommunityRequest(
-        community_id=DEMO, display_name="幸福里社区 (demo)", request_id="seed-community"))
+    identity.CreateCommunity(
+        idn.CreateCommunityRequest(
+            community_id=DEMO, display_name="幸福里社区 (demo)", request_id="seed-community"
+        )
+    )
     parent = f"communities/{DEMO}"
-    staff = identity.RegisterResident(idn.RegisterResidentRequest(
-        parent=parent, display_name="王社工", phone="13800000001", org_unit="community-hq",
-        request_id="seed-staff")).resident
-    volunteer = identity.RegisterResident(idn.RegisterResidentRequest(
-        parent=parent, display_name="李娜", phone="13800000002", org_unit="grid-1/building-3",
-        request_id="seed-volunteer")).resident
+    staff = identity.RegisterResident(
+        idn.RegisterResidentRequest(
+            parent=parent,
+            display_name="王社工",
+            phone="13800000001",
+            org_unit="community-hq",
+            request_id="seed-staff",
+        )
+    ).resident
+    volunteer = identity.RegisterResident(
+        idn.RegisterResidentRequest(
+            parent=parent,
+            display_name="李娜",
+            phone="13800000002",
+            org_unit="grid-1/building-3",
+            request_id="seed-volunteer",
+        )
+    ).resident
     start = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=3)
-    activity = att.Activity(title="助老上门问诊", service_type=service_type_pb2.SERVICE_TYPE_PROFESSIONAL,
-                            kind=att.ACTIVITY_KIND_ROUTINE)
+    activity = att.Activity(
+        title="助老上门问诊",
+        service_type=service_type_pb2.SERVICE_TYPE_PROFESSIONAL,
+        kind=att.ACTIVITY_KIND_ROUTINE,
+    )
     activity.start_time.FromDatetime(start)
     activity.end_time.FromDatetime(start + timedelta(hours=2))
-    created = attendance.CreateActivity(att.CreateActivityRequest(
-        parent=parent, activity=activity, request_id="seed-activity")).activity
+    created = attendance.CreateActivity(
+        att.CreateActivityRequest(parent=parent, activity=activity, request_id="seed-activity")
+    ).activity
     for verb, at in (("SignIn", start), ("SignOut", start + timedelta(hours=2))):
         request_type = att.SignInRequest if verb == "SignIn" else att.SignOutRequest
-        request = request_type(activity=created.name, resident=volunteer.name,
-                               method=att.SIGN_IN_METHOD_STAFF_CONFIRMED,
-                               confirmed_by=staff.name, request_id=f"seed-{verb}")
+        request = request_type(
+            activity=created.name,
+            resident=volunteer.name,
+            method=att.SIGN_IN_METHOD_STAFF_CONFIRMED,
+            confirmed_by=staff.name,
+            request_id=f"seed-{verb}",
+        )
         request.time.FromDatetime(at)
         getattr(attendance, verb)(request)
     return volunteer.name
@@ -106,7 +129,8 @@ def main() -> None:
         channels = {p.name: grpc.insecure_channel(p.address) for p in processes}
         volunteer = seed_demo(channels)
         balance = _wait_for_points(channels["points"], volunteer)
-        print(f"""
+        print(
+            f"""
 Linli is running (logs in {RUN_DIR}/*.log; Ctrl-C stops everything).
   identity    gRPC 127.0.0.1:50051   metrics http://127.0.0.1:9464/metrics
   attendance  gRPC 127.0.0.1:50052   metrics http://127.0.0.1:9465/metrics
@@ -115,7 +139,9 @@ Demo community: communities/{DEMO}; volunteer {volunteer} has {balance / 100:.2f
 Try:  grpcurl -plaintext -d '{{"name": "{volunteer}/balance"}}' \\
         127.0.0.1:50053 linli.points.v1.PointsService/GetBalance
       or the Python snippet in README.md ("Calling a service").
-""", flush=True)
+""",
+            flush=True,
+        )
         while not stop.wait(0.5):
             pass
     finally:

@@ -11,7 +11,8 @@ RPC_DURATION = Histogram(
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
 )
 RPC_REQUESTS = Counter(
-    "linli_rpc_requests", "gRPC requests served by method and status code.",
+    "linli_rpc_requests",
+    "gRPC requests served by method and status code.",
     ["service", "method", "code"],
 )
 POINTS_AWARDS = Counter(
@@ -21,21 +22,26 @@ ATTENDANCE_SIGN_INS = Counter(
     "linli_attendance_sign_ins", "Sign-ins accepted by method.", ["community_id", "method"]
 )
 STREAM_LAG = Gauge(
-    "linli_stream_lag_entries", "Stream entries not yet delivered to the group.", ["stream", "group"]
+    "linli_stream_lag_entries",
+    "Stream entries not yet delivered to the group.",
+    ["stream", "group"],
 )
 STREAM_PENDING = Gauge(
-    "linli_stream_pending_entries", "Entries delivered to the group and not yet acknowledged.",
+    "linli_stream_pending_entries",
+    "Entries delivered to the group and not yet acknowledged.",
     ["stream", "group"],
 )
 STREAM_DEAD_LETTERS = Counter(
     "linli_stream_dead_letters", "Entries moved to the dead-letter stream.", ["stream", "group"]
 )
 REDEMPTION_FAILURES = Counter(
-    "linli_rewards_redemption_failures", "Redemptions refused or failed, by reason.",
+    "linli_rewards_redemption_failures",
+    "Redemptions refused or failed, by reason.",
     ["community_id", "reason"],
 )
 LEDGER_VERIFICATION_FAILURES = Counter(
-    "linli_ledger_verification_failures", "Ledger verifications that found a break.",
+    "linli_ledger_verification_failures",
+    "Ledger verifications that found a break.",
     ["community_id"],
 )
 

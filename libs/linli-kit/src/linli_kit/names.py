@@ -27,7 +27,7 @@ def check_community_id(community_id: str) -> str:
     """Return the id if it is a valid community id, else raise InvalidArgument."""
     if not COMMUNITY_ID.match(community_id or ""):
         raise InvalidArgument(
-            "community_id must be 2-63 lower-case letters, digits or hyphens, starting with a letter"
+            "community_id must be 2-63 lower-case letters, digits or hyphens, led by a letter"
         )
     return community_id
 

@@ -67,15 +67,20 @@ class ServiceProcess:
 
     def migrate(self) -> subprocess.Popen[bytes]:
         """Start bringing the service's database to the newest revision."""
-        return subprocess.Popen(self._command("migrate"), env=self._env(),
-                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        return subprocess.Popen(
+            self._command("migrate"),
+            env=self._env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
 
     def launch(self) -> None:
         """Start serving, without waiting."""
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self._log = self.log_path.open("ab")
-        self.process = subprocess.Popen(self._command("serve"), env=self._env(),
-                                        stdout=self._log, stderr=subprocess.STDOUT)
+        self.process = subprocess.Popen(
+            self._command("serve"), env=self._env(), stdout=self._log, stderr=subprocess.STDOUT
+        )
 
     def wait_ready(self, timeout: float = 60.0) -> None:
         """Wait until healthy; stop the process if it never gets there."""

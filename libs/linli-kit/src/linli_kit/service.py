@@ -18,8 +18,13 @@ from linli_kit.telemetry import configure_telemetry
 S = TypeVar("S", bound=ServiceSettings)
 
 
-def run_cli(name: str, settings_cls: type[S], build_app: Callable[[S], GrpcApp],
-            migrations: Path, argv: list[str] | None = None) -> None:
+def run_cli(
+    name: str,
+    settings_cls: type[S],
+    build_app: Callable[[S], GrpcApp],
+    migrations: Path,
+    argv: list[str] | None = None,
+) -> None:
     """Parse the command, validate settings, then serve or migrate."""
     parser = argparse.ArgumentParser(prog=f"linli-{name}")
     parser.add_argument("command", choices=["serve", "migrate"])

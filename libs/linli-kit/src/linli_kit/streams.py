@@ -8,6 +8,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
 
 import redis
 import redis.asyncio as aioredis
@@ -66,8 +67,12 @@ class OutboxRelay:
                 return 0
             pipe = self._redis.pipeline(transaction=False)
             for row in rows:
-                pipe.xadd(row.stream, {ENVELOPE_FIELD: row.envelope},
-                          maxlen=self.stream_maxlen, approximate=True)
+                pipe.xadd(
+                    row.stream,
+                    {ENVELOPE_FIELD: row.envelope},
+                    maxlen=self.stream_maxlen,
+                    approximate=True,
+                )
             pipe.execute()
             session.execute(
                 sa.update(table)
@@ -104,7 +109,7 @@ class OutboxRelay:
 
 @dataclass
 class StreamConsumer:
-    """Reads a stream in a consumer group; XACKs after the handler committed; dead-letters poison."""
+    """Reads a stream in a consumer group; XACKs after the handler commits; dead-letters poison."""
 
     redis_url: str
     stream: str
@@ -152,10 +157,10 @@ class StreamConsumer:
 
     async def _read(self, start: str) -> list[tuple[bytes, dict[bytes, bytes]]]:
         block = self.block_ms if start == ">" else None
-        reply = await self._redis.xreadgroup(
+        reply: Any = await self._redis.xreadgroup(
             self.group, self.consumer, {self.stream: start}, count=self.batch, block=block
         )
-        return [entry for _, entries in reply for entry in entries if entry[1]]
+        return [entry for _, entries in reply or [] for entry in entries]
 
     async def _process_batch(self, entries: list[tuple[bytes, dict[bytes, bytes]]]) -> None:
         for entry_id, fields in entries:
@@ -171,7 +176,7 @@ class StreamConsumer:
             pending = await self._redis.xpending_range(
                 self.stream, self.group, min=entry_id, max=entry_id, count=1
             )
-            deliveries = pending[0]["times_delivered"] if pending else 1
+            deliveries = int(pending[0]["times_delivered"]) if pending else 1
             if deliveries > self.max_deliveries:
                 await self._dead_letter(entry_id, fields, f"failed {deliveries - 1} times")
             else:
@@ -184,7 +189,10 @@ class StreamConsumer:
                 metrics.STREAM_PENDING.labels(self.stream, self.group).set(info["pending"])
                 metrics.STREAM_LAG.labels(self.stream, self.group).set(info.get("lag") or 0)
 
-    async def _process(self, entry_id: bytes, fields: dict[bytes, bytes]) -> None:
+    async def _process(self, entry_id: bytes, fields: dict[bytes, bytes] | None) -> None:
+        if not fields:  # trimmed from the stream while pending: nothing left to apply
+            await self._redis.xack(self.stream, self.group, entry_id)
+            return
         try:
             envelope = envelope_pb2.EventEnvelope.FromString(fields[ENVELOPE_FIELD])
         except (KeyError, DecodeError):
@@ -194,10 +202,14 @@ class StreamConsumer:
         if handler is not None:
             parent = context_from_traceparent(envelope.trace_parent)
             with tracer.start_as_current_span(
-                f"{self.stream} process", context=parent, kind=trace.SpanKind.CONSUMER,
-                attributes={"linli.community_id": envelope.community_id,
-                            "linli.event_type": envelope.type,
-                            "messaging.message.id": envelope.event_id},
+                f"{self.stream} process",
+                context=parent,
+                kind=trace.SpanKind.CONSUMER,
+                attributes={
+                    "linli.community_id": envelope.community_id,
+                    "linli.event_type": envelope.type,
+                    "messaging.message.id": envelope.event_id,
+                },
             ):
                 try:
                     await handler(envelope)
@@ -215,10 +227,9 @@ class StreamConsumer:
 
     async def _dead_letter(self, entry_id: bytes, fields: dict[bytes, bytes], why: str) -> None:
         log.error("dead-lettering %s from %s: %s", entry_id, self.stream, why)
-        await self._redis.xadd(
-            self.dead_letter_stream,
-            {**fields, b"source_id": entry_id, b"group": self.group.encode(), b"reason": why.encode()},
-        )
+        letter: dict[Any, Any] = dict(fields)
+        letter.update(source_id=entry_id, group=self.group.encode(), reason=why.encode())
+        await self._redis.xadd(self.dead_letter_stream, letter)
         await self._redis.xack(self.stream, self.group, entry_id)
         metrics.STREAM_DEAD_LETTERS.labels(self.stream, self.group).inc()
 

@@ -1,4 +1,4 @@
-"""Pytest fixtures for real PostgreSQL and Redis: testcontainers where Docker answers, else local."""
+"""Pytest fixtures for real PostgreSQL and Redis: testcontainers if Docker answers, else local."""
 
 from __future__ import annotations
 
@@ -53,8 +53,10 @@ def servers() -> Iterator[Servers]:
         from testcontainers.postgres import PostgresContainer
         from testcontainers.redis import RedisContainer
 
-        with PostgresContainer("postgres:16-alpine", driver=None) as pg, \
-                RedisContainer("redis:7-alpine") as rd:
+        with (
+            PostgresContainer("postgres:16-alpine", driver=None) as pg,
+            RedisContainer("redis:7-alpine") as rd,
+        ):
             yield Servers(
                 pg.get_connection_url(),
                 f"redis://{rd.get_container_host_ip()}:{rd.get_exposed_port(6379)}/0",

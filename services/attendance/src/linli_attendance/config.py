@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from linli_kit.settings import ServiceSettings
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
+
+from linli_kit.settings import ServiceSettings
 
 
 class AttendanceSettings(ServiceSettings):

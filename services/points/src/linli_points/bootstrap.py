@@ -6,10 +6,10 @@ from collections.abc import Callable
 
 from linli.points.v1 import points_service_pb2 as pb
 from linli.points.v1 import points_service_pb2_grpc as pb_grpc
+
 from linli_kit.db import SqlPlumbing, sql_plumbing
 from linli_kit.grpc_server import GrpcApp
 from linli_kit.streams import OutboxRelay, StreamConsumer
-
 from linli_points.adapters import events, orm
 from linli_points.adapters.ledger import SqlPointsUnitOfWork
 from linli_points.config import PointsSettings
@@ -27,14 +27,19 @@ def uow_factory(plumbing: SqlPlumbing) -> Callable[[], PointsUnitOfWork]:
 
 def build_app(settings: PointsSettings) -> GrpcApp:
     """The points gRPC app with its outbox relay and attendance-events consumer."""
-    plumbing = sql_plumbing(settings.database_url, orm.runtime,
-                            f"{settings.stream_prefix}points.events", events.encode)
+    plumbing = sql_plumbing(
+        settings.database_url, orm.runtime, f"{settings.stream_prefix}points.events", events.encode
+    )
     make_uow = uow_factory(plumbing)
     relay = OutboxRelay(plumbing.session_factory, orm.runtime.outbox, settings.redis_url)
     consumer = StreamConsumer(
-        settings.redis_url, f"{settings.stream_prefix}attendance.events", group="points",
-        consumer=settings.consumer_name, handlers=AttendanceEvents(make_uow).handlers(),
-        max_deliveries=settings.max_deliveries, claim_idle_ms=settings.claim_idle_ms,
+        settings.redis_url,
+        f"{settings.stream_prefix}attendance.events",
+        group="points",
+        consumer=settings.consumer_name,
+        handlers=AttendanceEvents(make_uow).handlers(),
+        max_deliveries=settings.max_deliveries,
+        claim_idle_ms=settings.claim_idle_ms,
     )
 
     def register(server: object) -> None:

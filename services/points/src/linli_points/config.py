@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import socket
 
-from linli_kit.settings import ServiceSettings
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
+
+from linli_kit.settings import ServiceSettings
 
 
 class PointsSettings(ServiceSettings):

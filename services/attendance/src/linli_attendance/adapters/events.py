@@ -5,9 +5,9 @@ from __future__ import annotations
 from google.protobuf.message import Message
 from linli.common.v1 import service_type_pb2
 from linli.events.v1 import attendance_events_pb2
-from linli_kit.domain import DomainEvent
 
 from linli_attendance.domain.activities import ServiceType, SessionCompleted
+from linli_kit.domain import DomainEvent
 
 SERVICE_TYPE_CODES = {
     ServiceType.REGULAR: service_type_pb2.SERVICE_TYPE_REGULAR,
@@ -24,7 +24,8 @@ def encode(event: DomainEvent) -> Message:
             message = attendance_events_pb2.SessionCompleted(
                 session=f"{activity}/sessions/{event.session_id}",
                 resident=f"communities/{event.community_id}/residents/{event.resident_id}",
-                activity=activity, service_type=SERVICE_TYPE_CODES[event.service_type],
+                activity=activity,
+                service_type=SERVICE_TYPE_CODES[event.service_type],
                 duration_seconds=event.duration_seconds,
             )
             message.signed_in_at.FromDatetime(event.signed_in_at)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import grpc
 from linli.identity.v1 import identity_service_pb2 as pb
 from linli.identity.v1 import identity_service_pb2_grpc as pb_grpc
+
 from linli_kit.errors import Unavailable
 
 
@@ -19,8 +20,9 @@ class GrpcResidentDirectory:
         """Whether the resident is registered; raises Unavailable if identity cannot say."""
         name = f"communities/{community_id}/residents/{resident_id}"
         try:
-            self.stub.GetResident(pb.GetResidentRequest(name=name), timeout=self.timeout,
-                                  wait_for_ready=True)
+            self.stub.GetResident(
+                pb.GetResidentRequest(name=name), timeout=self.timeout, wait_for_ready=True
+            )
         except grpc.RpcError as exc:
             if exc.code() in (grpc.StatusCode.NOT_FOUND, grpc.StatusCode.INVALID_ARGUMENT):
                 return False

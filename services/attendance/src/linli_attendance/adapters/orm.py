@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
+
 from linli_kit.db import UtcDateTime, runtime_tables
 
 metadata = sa.MetaData()
@@ -35,14 +36,19 @@ sessions = sa.Table(
     sa.Column("signed_in_at", UtcDateTime(), nullable=False),
     sa.Column("signed_out_at", UtcDateTime()),
     sa.Column("duration_seconds", sa.Integer, nullable=False, server_default="0"),
-    sa.ForeignKeyConstraint(["community_id", "activity_id"],
-                            ["activities.community_id", "activities.id"]),
-    sa.CheckConstraint("signed_out_at IS NULL OR signed_out_at >= signed_in_at",
-                       name="ck_sessions_order"),
+    sa.ForeignKeyConstraint(
+        ["community_id", "activity_id"], ["activities.community_id", "activities.id"]
+    ),
+    sa.CheckConstraint(
+        "signed_out_at IS NULL OR signed_out_at >= signed_in_at", name="ck_sessions_order"
+    ),
 )
 # At most one open session per resident and activity, even under concurrent sign-ins.
 sa.Index(
-    "uq_sessions_open", sessions.c.community_id, sessions.c.activity_id, sessions.c.resident_id,
+    "uq_sessions_open",
+    sessions.c.community_id,
+    sessions.c.activity_id,
+    sessions.c.resident_id,
     unique=True,
     postgresql_where=sessions.c.signed_out_at.is_(None),
     sqlite_where=sessions.c.signed_out_at.is_(None),

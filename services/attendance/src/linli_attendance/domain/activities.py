@@ -78,8 +78,16 @@ class Activity(Aggregate):
     created_at: datetime
 
     @classmethod
-    def plan(cls, community_id: str, title: str, service_type: ServiceType, kind: ActivityKind,
-             starts_at: datetime, ends_at: datetime, at: datetime) -> Activity:
+    def plan(
+        cls,
+        community_id: str,
+        title: str,
+        service_type: ServiceType,
+        kind: ActivityKind,
+        starts_at: datetime,
+        ends_at: datetime,
+        at: datetime,
+    ) -> Activity:
         """A new activity; the window must be non-empty and the title present."""
         title = (title or "").strip()
         if not title:
@@ -88,12 +96,26 @@ class Activity(Aggregate):
             raise InvalidArgument(f"activity.title is longer than {MAX_TITLE} characters")
         if ends_at <= starts_at:
             raise InvalidArgument("activity.end_time must be after activity.start_time")
-        return cls(community_id=community_id, id=f"a{uuid.uuid4().hex}", title=title,
-                   service_type=service_type, kind=kind, starts_at=starts_at, ends_at=ends_at,
-                   created_at=at)
+        return cls(
+            community_id=community_id,
+            id=f"a{uuid.uuid4().hex}",
+            title=title,
+            service_type=service_type,
+            kind=kind,
+            starts_at=starts_at,
+            ends_at=ends_at,
+            created_at=at,
+        )
 
-    def sign_in(self, resident_id: str, open_session: Session | None, method: SignInMethod,
-                confirmed_by: str, at: datetime, now: datetime) -> Session:
+    def sign_in(
+        self,
+        resident_id: str,
+        open_session: Session | None,
+        method: SignInMethod,
+        confirmed_by: str,
+        at: datetime,
+        now: datetime,
+    ) -> Session:
         """Open a session for the resident, or refuse with the reason."""
         _not_in_future(at, now)
         if open_session is not None:
@@ -103,9 +125,15 @@ class Activity(Aggregate):
                 f"sign-in is open from {(self.starts_at - EARLY_SIGN_IN).isoformat()} "
                 f"to {self.ends_at.isoformat()}"
             )
-        return Session(community_id=self.community_id, activity_id=self.id,
-                       id=f"s{uuid.uuid4().hex}", resident_id=resident_id, method=method,
-                       confirmed_by=confirmed_by, signed_in_at=at)
+        return Session(
+            community_id=self.community_id,
+            activity_id=self.id,
+            id=f"s{uuid.uuid4().hex}",
+            resident_id=resident_id,
+            method=method,
+            confirmed_by=confirmed_by,
+            signed_in_at=at,
+        )
 
     def counted_seconds(self, signed_in_at: datetime, signed_out_at: datetime) -> int:
         """Service time inside the activity's window, in whole seconds."""
@@ -140,12 +168,19 @@ class Session(Aggregate):
             )
         self.signed_out_at = at
         self.duration_seconds = activity.counted_seconds(self.signed_in_at, at)
-        self.events.append(SessionCompleted(
-            community_id=self.community_id, occurred_at=at, activity_id=self.activity_id,
-            session_id=self.id, resident_id=self.resident_id,
-            service_type=activity.service_type, signed_in_at=self.signed_in_at,
-            signed_out_at=at, duration_seconds=self.duration_seconds,
-        ))
+        self.events.append(
+            SessionCompleted(
+                community_id=self.community_id,
+                occurred_at=at,
+                activity_id=self.activity_id,
+                session_id=self.id,
+                resident_id=self.resident_id,
+                service_type=activity.service_type,
+                signed_in_at=self.signed_in_at,
+                signed_out_at=at,
+                duration_seconds=self.duration_seconds,
+            )
+        )
 
 
 def _not_in_future(at: datetime, now: datetime) -> None:

@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
+from typing import Any, TypeVar
 
 import grpc
 from google.protobuf.timestamp_pb2 import Timestamp
 from linli.attendance.v1 import attendance_service_pb2 as pb
 from linli.attendance.v1 import attendance_service_pb2_grpc as pb_grpc
 from linli.common.v1 import service_type_pb2
-from linli_kit import metrics
-from linli_kit.errors import InvalidArgument
-from linli_kit.names import decode_page_token, encode_page_token, page_size, parse_name
 
 from linli_attendance.domain.activities import (
     Activity,
@@ -24,7 +22,11 @@ from linli_attendance.domain.activities import (
 )
 from linli_attendance.service_layer import handlers
 from linli_attendance.service_layer.ports import AttendanceUnitOfWork, ResidentDirectory
+from linli_kit import metrics
+from linli_kit.errors import InvalidArgument
+from linli_kit.names import decode_page_token, encode_page_token, page_size, parse_name
 
+E = TypeVar("E")
 COMMUNITY = "communities/{community}"
 ACTIVITY = "communities/{community}/activities/{activity}"
 RESIDENT = "communities/{community}/residents/{resident}"
@@ -42,7 +44,7 @@ KINDS = {
 METHODS = {pb.SIGN_IN_METHOD_STAFF_CONFIRMED: SignInMethod.STAFF_CONFIRMED}
 
 
-def _enum(table: dict[int, object], value: int, field: str) -> object:
+def _enum(table: Mapping[int, E], value: int, field: str) -> E:
     if value not in table:
         raise InvalidArgument(f"{field} must be set to one of the defined values")
     return table[value]
@@ -66,9 +68,12 @@ def activity_message(activity: Activity) -> pb.Activity:
     kinds = {v: k for k, v in KINDS.items()}
     return pb.Activity(
         name=f"communities/{activity.community_id}/activities/{activity.id}",
-        title=activity.title, service_type=codes[activity.service_type],
-        kind=kinds[activity.kind], start_time=_timestamp(activity.starts_at),
-        end_time=_timestamp(activity.ends_at), create_time=_timestamp(activity.created_at),
+        title=activity.title,
+        service_type=codes[activity.service_type],
+        kind=kinds[activity.kind],
+        start_time=_timestamp(activity.starts_at),
+        end_time=_timestamp(activity.ends_at),
+        create_time=_timestamp(activity.created_at),
     )
 
 
@@ -89,29 +94,34 @@ def session_message(session: Session) -> pb.Session:
 class AttendanceServicer(pb_grpc.AttendanceServiceServicer):
     """Activities and sign-in/sign-out over gRPC."""
 
-    def __init__(self, uow_factory: Callable[[], AttendanceUnitOfWork],
-                 residents: ResidentDirectory) -> None:
+    def __init__(
+        self, uow_factory: Callable[[], AttendanceUnitOfWork], residents: ResidentDirectory
+    ) -> None:
         self.uow_factory, self.residents = uow_factory, residents
 
-    async def CreateActivity(self, request: pb.CreateActivityRequest,
-                             context: grpc.aio.ServicerContext) -> pb.CreateActivityResponse:
+    async def CreateActivity(
+        self, request: pb.CreateActivityRequest, context: grpc.aio.ServicerContext
+    ) -> pb.CreateActivityResponse:
         """Plan an activity."""
         ids = parse_name(COMMUNITY, request.parent, "parent")
         given = request.activity
         if not (given.HasField("start_time") and given.HasField("end_time")):
             raise InvalidArgument("activity.start_time and activity.end_time are required")
         command = handlers.CreateActivity(
-            community_id=ids["community"], title=given.title,
+            community_id=ids["community"],
+            title=given.title,
             service_type=_enum(SERVICE_TYPES, given.service_type, "activity.service_type"),
             kind=_enum(KINDS, given.kind, "activity.kind"),
             starts_at=given.start_time.ToDatetime(tzinfo=UTC),
-            ends_at=given.end_time.ToDatetime(tzinfo=UTC), request_id=request.request_id,
-        )  # type: ignore[arg-type]
+            ends_at=given.end_time.ToDatetime(tzinfo=UTC),
+            request_id=request.request_id,
+        )
         activity = await asyncio.to_thread(handlers.create_activity, command, self.uow_factory())
         return pb.CreateActivityResponse(activity=activity_message(activity))
 
-    async def GetActivity(self, request: pb.GetActivityRequest,
-                          context: grpc.aio.ServicerContext) -> pb.GetActivityResponse:
+    async def GetActivity(
+        self, request: pb.GetActivityRequest, context: grpc.aio.ServicerContext
+    ) -> pb.GetActivityResponse:
         """An activity by name."""
         ids = parse_name(ACTIVITY, request.name)
         activity = await asyncio.to_thread(
@@ -119,8 +129,9 @@ class AttendanceServicer(pb_grpc.AttendanceServiceServicer):
         )
         return pb.GetActivityResponse(activity=activity_message(activity))
 
-    async def ListActivities(self, request: pb.ListActivitiesRequest,
-                             context: grpc.aio.ServicerContext) -> pb.ListActivitiesResponse:
+    async def ListActivities(
+        self, request: pb.ListActivitiesRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListActivitiesResponse:
         """A page of a community's activities."""
         ids = parse_name(COMMUNITY, request.parent, "parent")
         offset, limit = decode_page_token(request.page_token), page_size(request.page_size)
@@ -132,33 +143,37 @@ class AttendanceServicer(pb_grpc.AttendanceServiceServicer):
             next_page_token=encode_page_token(offset + limit) if more else "",
         )
 
-    def _presence(self, request: pb.SignInRequest | pb.SignOutRequest) -> dict[str, object]:
+    def _presence(self, request: pb.SignInRequest | pb.SignOutRequest) -> dict[str, Any]:
         activity = parse_name(ACTIVITY, request.activity, "activity")
         resident = parse_name(RESIDENT, request.resident, "resident")
         staff = parse_name(RESIDENT, request.confirmed_by, "confirmed_by")
         if not activity["community"] == resident["community"] == staff["community"]:
             raise InvalidArgument("activity, resident and confirmed_by must be in one community")
         return {
-            "community_id": activity["community"], "activity_id": activity["activity"],
-            "resident_id": resident["resident"], "confirmed_by": staff["resident"],
+            "community_id": activity["community"],
+            "activity_id": activity["activity"],
+            "resident_id": resident["resident"],
+            "confirmed_by": staff["resident"],
             "method": _enum(METHODS, request.method, "method"),
             "at": _time(request.time, request.HasField("time")),
             "request_id": request.request_id,
         }
 
-    async def SignIn(self, request: pb.SignInRequest,
-                     context: grpc.aio.ServicerContext) -> pb.SignInResponse:
+    async def SignIn(
+        self, request: pb.SignInRequest, context: grpc.aio.ServicerContext
+    ) -> pb.SignInResponse:
         """Open a session."""
-        command = handlers.SignIn(**self._presence(request))  # type: ignore[arg-type]
+        command = handlers.SignIn(**self._presence(request))
         session = await asyncio.to_thread(
             handlers.sign_in, command, self.uow_factory(), self.residents
         )
         metrics.ATTENDANCE_SIGN_INS.labels(command.community_id, command.method.value).inc()
         return pb.SignInResponse(session=session_message(session))
 
-    async def SignOut(self, request: pb.SignOutRequest,
-                      context: grpc.aio.ServicerContext) -> pb.SignOutResponse:
+    async def SignOut(
+        self, request: pb.SignOutRequest, context: grpc.aio.ServicerContext
+    ) -> pb.SignOutResponse:
         """Close a session."""
-        command = handlers.SignOut(**self._presence(request))  # type: ignore[arg-type]
+        command = handlers.SignOut(**self._presence(request))
         session = await asyncio.to_thread(handlers.sign_out, command, self.uow_factory())
         return pb.SignOutResponse(session=session_message(session))

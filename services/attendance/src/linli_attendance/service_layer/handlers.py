@@ -5,9 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from linli_kit.domain import Clock, utc_now
-from linli_kit.errors import InvalidArgument, NotFound, PermissionDenied
-
 from linli_attendance.domain.activities import (
     Activity,
     ActivityKind,
@@ -17,6 +14,8 @@ from linli_attendance.domain.activities import (
     SignInMethod,
 )
 from linli_attendance.service_layer.ports import AttendanceUnitOfWork, ResidentDirectory
+from linli_kit.domain import Clock, utc_now
+from linli_kit.errors import InvalidArgument, NotFound, PermissionDenied
 
 
 @dataclass(frozen=True)
@@ -58,14 +57,22 @@ class SignOut:
     request_id: str = ""
 
 
-def create_activity(cmd: CreateActivity, uow: AttendanceUnitOfWork,
-                    clock: Clock = utc_now) -> Activity:
+def create_activity(
+    cmd: CreateActivity, uow: AttendanceUnitOfWork, clock: Clock = utc_now
+) -> Activity:
     """Plan an activity; a retry with the same request id returns it again."""
     with uow:
         if (done := uow.requests.replay(cmd)) is not None:
             return _activity(uow, cmd.community_id, done)
-        activity = Activity.plan(cmd.community_id, cmd.title, cmd.service_type, cmd.kind,
-                                 cmd.starts_at, cmd.ends_at, clock())
+        activity = Activity.plan(
+            cmd.community_id,
+            cmd.title,
+            cmd.service_type,
+            cmd.kind,
+            cmd.starts_at,
+            cmd.ends_at,
+            clock(),
+        )
         uow.activities.add(activity)
         uow.requests.remember(cmd, activity.id)
         uow.commit()
@@ -78,16 +85,18 @@ def get_activity(community_id: str, activity_id: str, uow: AttendanceUnitOfWork)
         return _activity(uow, community_id, activity_id)
 
 
-def list_activities(community_id: str, offset: int, limit: int,
-                    uow: AttendanceUnitOfWork) -> tuple[list[Activity], bool]:
+def list_activities(
+    community_id: str, offset: int, limit: int, uow: AttendanceUnitOfWork
+) -> tuple[list[Activity], bool]:
     """A page of a community's activities by start time, and whether more follow."""
     with uow:
         activities = uow.activities.list(community_id, offset, limit + 1)
         return activities[:limit], len(activities) > limit
 
 
-def sign_in(cmd: SignIn, uow: AttendanceUnitOfWork, residents: ResidentDirectory,
-            clock: Clock = utc_now) -> Session:
+def sign_in(
+    cmd: SignIn, uow: AttendanceUnitOfWork, residents: ResidentDirectory, clock: Clock = utc_now
+) -> Session:
     """Open a staff-confirmed session once the resident and the confirming staff are known."""
     _check_confirmation(cmd)
     with uow:
@@ -98,8 +107,9 @@ def sign_in(cmd: SignIn, uow: AttendanceUnitOfWork, residents: ResidentDirectory
         _known(residents, cmd.community_id, cmd.confirmed_by, "confirming staff member")
         now = clock()
         open_session = uow.sessions.open_for(cmd.community_id, cmd.activity_id, cmd.resident_id)
-        session = activity.sign_in(cmd.resident_id, open_session, cmd.method, cmd.confirmed_by,
-                                   cmd.at or now, now)
+        session = activity.sign_in(
+            cmd.resident_id, open_session, cmd.method, cmd.confirmed_by, cmd.at or now, now
+        )
         uow.sessions.add(session)
         uow.requests.remember(cmd, session.id)
         uow.commit()
@@ -113,8 +123,9 @@ def sign_out(cmd: SignOut, uow: AttendanceUnitOfWork, clock: Clock = utc_now) ->
         if (done := uow.requests.replay(cmd)) is not None:
             return _session(uow, cmd.community_id, done)
         activity = _activity(uow, cmd.community_id, cmd.activity_id)
-        session = uow.sessions.open_for(cmd.community_id, cmd.activity_id, cmd.resident_id,
-                                        lock=True)
+        session = uow.sessions.open_for(
+            cmd.community_id, cmd.activity_id, cmd.resident_id, lock=True
+        )
         if session is None:
             raise NotSignedIn("the resident is not signed in to this activity")
         now = clock()
@@ -134,8 +145,9 @@ def _check_confirmation(cmd: SignIn | SignOut) -> None:
 
 def _known(residents: ResidentDirectory, community_id: str, resident_id: str, who: str) -> None:
     if not residents.exists(community_id, resident_id):
-        raise NotFound(f"the {who} communities/{community_id}/residents/{resident_id} "
-                       "is not registered")
+        raise NotFound(
+            f"the {who} communities/{community_id}/residents/{resident_id} is not registered"
+        )
 
 
 def _activity(uow: AttendanceUnitOfWork, community_id: str, activity_id: str) -> Activity:

@@ -5,9 +5,8 @@ from __future__ import annotations
 import abc
 from typing import Protocol
 
-from linli_kit.domain import AbstractUnitOfWork, Repository
-
 from linli_attendance.domain.activities import Activity, Session
+from linli_kit.domain import AbstractUnitOfWork, Repository
 
 
 class ResidentDirectory(Protocol):
@@ -46,8 +45,9 @@ class Sessions(Repository, abc.ABC):
         """A session by id, or None."""
 
     @abc.abstractmethod
-    def open_for(self, community_id: str, activity_id: str, resident_id: str,
-                 lock: bool = False) -> Session | None:
+    def open_for(
+        self, community_id: str, activity_id: str, resident_id: str, lock: bool = False
+    ) -> Session | None:
         """The resident's open session at the activity, locked for update if asked."""
 
     @abc.abstractmethod

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from google.protobuf.message import Message
 from linli.events.v1 import points_events_pb2
-from linli_kit.domain import DomainEvent
 
+from linli_kit.domain import DomainEvent
 from linli_points.domain.ledger import PointsAwarded
 
 
@@ -16,7 +16,8 @@ def encode(event: DomainEvent) -> Message:
             return points_events_pb2.PointsAwarded(
                 transaction=f"communities/{event.community_id}/transactions/{event.transaction_id}",
                 resident=f"communities/{event.community_id}/residents/{event.resident_id}",
-                amount_centipoints=event.amount, rule_id=event.rule_id,
+                amount_centipoints=event.amount,
+                rule_id=event.rule_id,
                 source_event_id=event.source_id,
             )
     raise TypeError(f"no payload for {type(event).__name__}")

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections import defaultdict
 
 import sqlalchemy as sa
-from linli_kit.db import SqlUnitOfWork
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from linli_kit.db import SqlUnitOfWork
 from linli_points.adapters.orm import accounts, postings, transactions
 from linli_points.domain.ledger import Account, LedgerTransaction, Posting, Purpose
 from linli_points.service_layer.ports import Ledger, PointsUnitOfWork, TransactionPage
@@ -29,8 +29,10 @@ class SqlLedger(Ledger):
         community_id = next(iter(wanted)).community_id
         self.session.execute(
             self._insert_ignoring_duplicates(),
-            [{"community_id": a.community_id, "holder": a.holder, "purpose": a.purpose.value}
-             for a in sorted(wanted)],
+            [
+                {"community_id": a.community_id, "holder": a.holder, "purpose": a.purpose.value}
+                for a in sorted(wanted)
+            ],
         )
         rows = self.session.execute(
             sa.select(accounts.c.id, accounts.c.holder, accounts.c.purpose).where(
@@ -50,25 +52,33 @@ class SqlLedger(Ledger):
             deltas[ids[posting.account]] += posting.amount
         # Lock in id order so concurrent transactions over the same accounts cannot deadlock.
         self.session.execute(
-            sa.select(accounts.c.id).where(accounts.c.id.in_(sorted(deltas)))
-            .order_by(accounts.c.id).with_for_update()
+            sa.select(accounts.c.id)
+            .where(accounts.c.id.in_(sorted(deltas)))
+            .order_by(accounts.c.id)
+            .with_for_update()
         ).all()
         self.session.execute(
-            sa.update(accounts).where(accounts.c.id == sa.bindparam("account_id"))
+            sa.update(accounts)
+            .where(accounts.c.id == sa.bindparam("account_id"))
             .values(balance=accounts.c.balance + sa.bindparam("delta")),
             [{"account_id": i, "delta": d} for i, d in sorted(deltas.items()) if d],
         )
         self.session.execute(
             sa.insert(transactions).values(
-                id=transaction.id, community_id=transaction.community_id,
-                source_id=transaction.source_id, rule_id=transaction.rule_id,
-                reason=transaction.reason, created_at=transaction.created_at,
+                id=transaction.id,
+                community_id=transaction.community_id,
+                source_id=transaction.source_id,
+                rule_id=transaction.rule_id,
+                reason=transaction.reason,
+                created_at=transaction.created_at,
             )
         )
         self.session.execute(
             sa.insert(postings),
-            [{"transaction_id": transaction.id, "account_id": ids[p.account], "amount": p.amount}
-             for p in transaction.postings],
+            [
+                {"transaction_id": transaction.id, "account_id": ids[p.account], "amount": p.amount}
+                for p in transaction.postings
+            ],
         )
         self._track(transaction)
 
@@ -83,8 +93,9 @@ class SqlLedger(Ledger):
         ).scalar_one_or_none()
         return value or 0
 
-    def transactions_of(self, community_id: str, holder: str, offset: int,
-                        limit: int) -> TransactionPage:
+    def transactions_of(
+        self, community_id: str, holder: str, offset: int, limit: int
+    ) -> TransactionPage:
         """Transactions touching a holder's accounts, newest first."""
         touching = (
             sa.select(postings.c.transaction_id)
@@ -92,14 +103,18 @@ class SqlLedger(Ledger):
             .where(accounts.c.community_id == community_id, accounts.c.holder == holder)
         )
         rows = self.session.execute(
-            sa.select(transactions).where(transactions.c.id.in_(touching))
-            .order_by(transactions.c.created_at.desc(), transactions.c.id.desc()).offset(offset).limit(limit + 1)
+            sa.select(transactions)
+            .where(transactions.c.id.in_(touching))
+            .order_by(transactions.c.created_at.desc(), transactions.c.id.desc())
+            .offset(offset)
+            .limit(limit + 1)
         ).all()
         page = rows[:limit]
         legs: dict[str, list[Posting]] = defaultdict(list)
         for leg in self.session.execute(
-            sa.select(postings.c.transaction_id, postings.c.amount, accounts.c.holder,
-                      accounts.c.purpose)
+            sa.select(
+                postings.c.transaction_id, postings.c.amount, accounts.c.holder, accounts.c.purpose
+            )
             .join(accounts, accounts.c.id == postings.c.account_id)
             .where(postings.c.transaction_id.in_([r.id for r in page]))
             .order_by(postings.c.id)
@@ -109,8 +124,12 @@ class SqlLedger(Ledger):
         return TransactionPage(
             [
                 LedgerTransaction(
-                    id=r.id, community_id=r.community_id, source_id=r.source_id,
-                    rule_id=r.rule_id, reason=r.reason, postings=tuple(legs[r.id]),
+                    id=r.id,
+                    community_id=r.community_id,
+                    source_id=r.source_id,
+                    rule_id=r.rule_id,
+                    reason=r.reason,
+                    postings=tuple(legs[r.id]),
                     created_at=r.created_at,
                 )
                 for r in page

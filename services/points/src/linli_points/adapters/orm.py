@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
+
 from linli_kit.db import BIGINT_ID, UtcDateTime, runtime_tables
 
 metadata = sa.MetaData()
@@ -38,8 +39,13 @@ postings = sa.Table(
     "postings",
     metadata,
     sa.Column("id", BIGINT_ID, primary_key=True, autoincrement=True),
-    sa.Column("transaction_id", sa.String(32), sa.ForeignKey("transactions.id"), nullable=False,
-              index=True),
+    sa.Column(
+        "transaction_id",
+        sa.String(32),
+        sa.ForeignKey("transactions.id"),
+        nullable=False,
+        index=True,
+    ),
     sa.Column("account_id", BIGINT_ID, sa.ForeignKey("accounts.id"), nullable=False, index=True),
     sa.Column("amount", sa.BigInteger, nullable=False),
     sa.CheckConstraint("amount <> 0", name="ck_postings_nonzero"),

@@ -78,6 +78,7 @@ class LedgerTransaction(Aggregate):
     def amount_for(self, holder: str, purpose: Purpose) -> int:
         """The net amount this transaction moves for one holder's account."""
         return sum(
-            p.amount for p in self.postings
+            p.amount
+            for p in self.postings
             if p.account.holder == holder and p.account.purpose == purpose
         )

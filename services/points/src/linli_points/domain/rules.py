@@ -44,8 +44,16 @@ def hourly_rule_id(service_type: ServiceType) -> str:
     return f"p1.hourly.{service_type}"
 
 
-def award(*, community_id: str, resident_id: str, amount: int, rule_id: str, source_id: str,
-          reason: str, at: datetime) -> LedgerTransaction:
+def award(
+    *,
+    community_id: str,
+    resident_id: str,
+    amount: int,
+    rule_id: str,
+    source_id: str,
+    reason: str,
+    at: datetime,
+) -> LedgerTransaction:
     """Credit a resident's yearly and lifetime accounts from the issuance accounts."""
     postings = tuple(
         Posting(Account(community_id, holder, purpose), sign * amount)
@@ -53,13 +61,23 @@ def award(*, community_id: str, resident_id: str, amount: int, rule_id: str, sou
         for holder, sign in ((ISSUANCE, -1), (resident_id, 1))
     )
     transaction = LedgerTransaction(
-        id=uuid.uuid4().hex, community_id=community_id, source_id=source_id, rule_id=rule_id,
-        reason=reason, postings=postings, created_at=at,
+        id=uuid.uuid4().hex,
+        community_id=community_id,
+        source_id=source_id,
+        rule_id=rule_id,
+        reason=reason,
+        postings=postings,
+        created_at=at,
     )
     transaction.events.append(
         PointsAwarded(
-            community_id=community_id, occurred_at=at, transaction_id=transaction.id,
-            resident_id=resident_id, amount=amount, rule_id=rule_id, source_id=source_id,
+            community_id=community_id,
+            occurred_at=at,
+            transaction_id=transaction.id,
+            resident_id=resident_id,
+            amount=amount,
+            rule_id=rule_id,
+            source_id=source_id,
         )
     )
     return transaction

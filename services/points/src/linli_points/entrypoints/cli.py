@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from linli_kit.service import run_cli
-
 from linli_points.bootstrap import build_app
 from linli_points.config import PointsSettings
 

@@ -8,10 +8,10 @@ from datetime import UTC
 
 from linli.common.v1 import service_type_pb2
 from linli.events.v1 import attendance_events_pb2, envelope_pb2
+
 from linli_kit import metrics
 from linli_kit.names import parse_name
-from linli_kit.streams import PoisonEvent
-
+from linli_kit.streams import EnvelopeHandler, PoisonEvent
 from linli_points.domain.rules import ServiceType
 from linli_points.service_layer import handlers
 from linli_points.service_layer.ports import PointsUnitOfWork
@@ -29,7 +29,7 @@ class AttendanceEvents:
     def __init__(self, uow_factory: Callable[[], PointsUnitOfWork]) -> None:
         self.uow_factory = uow_factory
 
-    def handlers(self) -> dict[str, Callable[[envelope_pb2.EventEnvelope], object]]:
+    def handlers(self) -> dict[str, EnvelopeHandler]:
         """Payload type name → handler."""
         name = attendance_events_pb2.SessionCompleted.DESCRIPTOR.full_name
         return {name: self.session_completed}
@@ -44,8 +44,10 @@ class AttendanceEvents:
         if event.service_type not in SERVICE_TYPES:
             raise PoisonEvent(f"unknown service type {event.service_type}")
         command = handlers.AwardForSession(
-            event_id=envelope.event_id, community_id=envelope.community_id,
-            resident_id=resident["resident"], session=event.session,
+            event_id=envelope.event_id,
+            community_id=envelope.community_id,
+            resident_id=resident["resident"],
+            session=event.session,
             service_type=SERVICE_TYPES[event.service_type],
             duration_seconds=event.duration_seconds,
             occurred_at=event.signed_out_at.ToDatetime(tzinfo=UTC),

@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from linli_kit.names import encode_page_token
-
 from linli_points.domain import rules
 from linli_points.domain.ledger import Account, LedgerTransaction, Purpose
 from linli_points.service_layer.ports import PointsUnitOfWork
@@ -53,8 +52,11 @@ def award_for_session(cmd: AwardForSession, uow: PointsUnitOfWork) -> LedgerTran
         if amount > 0:
             minutes = cmd.duration_seconds // 60
             transaction = rules.award(
-                community_id=cmd.community_id, resident_id=cmd.resident_id, amount=amount,
-                rule_id=rules.hourly_rule_id(cmd.service_type), source_id=cmd.event_id,
+                community_id=cmd.community_id,
+                resident_id=cmd.resident_id,
+                amount=amount,
+                rule_id=rules.hourly_rule_id(cmd.service_type),
+                source_id=cmd.event_id,
                 reason=(
                     f"{minutes // 60}h{minutes % 60:02d}m of {cmd.service_type} service in "
                     f"{cmd.session} at {rules.format_points(rules.HOURLY_RATE[cmd.service_type])}/h"
@@ -75,8 +77,9 @@ def get_balance(community_id: str, resident_id: str, uow: PointsUnitOfWork) -> B
         )
 
 
-def list_transactions(community_id: str, resident_id: str, offset: int, limit: int,
-                      uow: PointsUnitOfWork) -> TransactionList:
+def list_transactions(
+    community_id: str, resident_id: str, offset: int, limit: int, uow: PointsUnitOfWork
+) -> TransactionList:
     """A page of the transactions behind a resident's balances, newest first."""
     with uow:
         page = uow.ledger.transactions_of(community_id, resident_id, offset, limit)

@@ -6,7 +6,6 @@ import abc
 from dataclasses import dataclass
 
 from linli_kit.domain import AbstractUnitOfWork, Repository
-
 from linli_points.domain.ledger import Account, LedgerTransaction
 
 
@@ -30,8 +29,9 @@ class Ledger(Repository, abc.ABC):
         """An account's balance (0 for an account that never moved)."""
 
     @abc.abstractmethod
-    def transactions_of(self, community_id: str, holder: str, offset: int,
-                        limit: int) -> TransactionPage:
+    def transactions_of(
+        self, community_id: str, holder: str, offset: int, limit: int
+    ) -> TransactionPage:
         """Transactions touching a holder's accounts, newest first."""
 
 

@@ -1,0 +1,183 @@
+"""The outbox relay and the stream consumer against real Redis and PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import pytest
+import redis
+import sqlalchemy as sa
+from linli.events.v1 import envelope_pb2, identity_events_pb2
+
+from linli_kit import metrics
+from linli_kit.db import Outbox, make_engine, runtime_tables
+from linli_kit.domain import DomainEvent
+from linli_kit.streams import ENVELOPE_FIELD, OutboxRelay, PoisonEvent, StreamConsumer
+
+TYPE = identity_events_pb2.ResidentRegistered.DESCRIPTOR.full_name
+
+
+@dataclass(frozen=True, kw_only=True)
+class Registered(DomainEvent):
+    """A test event."""
+
+    resident_id: str
+
+
+def _encode(event: DomainEvent) -> identity_events_pb2.ResidentRegistered:
+    assert isinstance(event, Registered)
+    return identity_events_pb2.ResidentRegistered(
+        resident=f"communities/{event.community_id}/residents/{event.resident_id}"
+    )
+
+
+def _envelope(event_id: str) -> bytes:
+    envelope = envelope_pb2.EventEnvelope(event_id=event_id, type=TYPE, community_id="c1")
+    envelope.payload.Pack(
+        identity_events_pb2.ResidentRegistered(resident="communities/c1/residents/r1")
+    )
+    return envelope.SerializeToString()
+
+
+@contextlib.asynccontextmanager
+async def running(consumer: StreamConsumer) -> AsyncIterator[None]:
+    """Run the consumer in the background for the duration of the block."""
+    await consumer.ensure_group()
+    task = asyncio.create_task(consumer.run())
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        await consumer.close()
+
+
+async def _until(check: Callable[[], Awaitable[bool] | bool], within: float = 10.0) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    while loop.time() < deadline:
+        result = check()
+        if result if isinstance(result, bool) else await result:
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError("condition not met in time")
+
+
+def _consumer(servers, stream: str, handler, name: str = "live") -> StreamConsumer:
+    return StreamConsumer(
+        servers.redis,
+        stream,
+        "g",
+        name,
+        {TYPE: handler},
+        max_deliveries=2,
+        claim_idle_ms=100,
+        block_ms=50,
+    )
+
+
+async def test_a_failing_event_is_dead_lettered_after_max_deliveries(servers, stream_prefix):
+    """Two failed attempts, then the entry moves to <stream>.dead and is acknowledged."""
+    stream, client = f"{stream_prefix}s", redis.Redis.from_url(servers.redis)
+    attempts: list[str] = []
+
+    async def always_fails(envelope: envelope_pb2.EventEnvelope) -> None:
+        attempts.append(envelope.event_id)
+        raise RuntimeError("database is on fire")
+
+    before = metrics.STREAM_DEAD_LETTERS.labels(stream, "g")._value.get()
+    consumer = _consumer(servers, stream, always_fails)
+    async with running(consumer):
+        client.xadd(stream, {ENVELOPE_FIELD: _envelope("e1")})
+        await _until(lambda: client.xlen(f"{stream}.dead") == 1)
+    assert attempts == ["e1", "e1"]
+    dead = client.xrange(f"{stream}.dead")[0][1]
+    assert dead[b"reason"] == b"failed 2 times" and dead[ENVELOPE_FIELD] == _envelope("e1")
+    assert client.xpending(stream, "g")["pending"] == 0
+    assert metrics.STREAM_DEAD_LETTERS.labels(stream, "g")._value.get() == before + 1
+
+
+async def test_poison_and_garbage_are_dead_lettered_at_once(servers, stream_prefix):
+    """An event no retry can fix, or bytes that are no envelope, go straight to dead letters."""
+    stream, client = f"{stream_prefix}s", redis.Redis.from_url(servers.redis)
+    attempts: list[str] = []
+
+    async def refuses(envelope: envelope_pb2.EventEnvelope) -> None:
+        attempts.append(envelope.event_id)
+        raise PoisonEvent("resident belongs to another community")
+
+    async with running(_consumer(servers, stream, refuses)):
+        client.xadd(stream, {ENVELOPE_FIELD: _envelope("e1")})
+        client.xadd(stream, {ENVELOPE_FIELD: b"\xff\xfe not protobuf"})
+        await _until(lambda: client.xlen(f"{stream}.dead") == 2)
+    reasons = [fields[b"reason"] for _, fields in client.xrange(f"{stream}.dead")]
+    assert reasons == [b"resident belongs to another community", b"not an event envelope"]
+    assert attempts == ["e1"]
+
+
+async def test_entries_left_by_a_dead_consumer_are_reclaimed(servers, stream_prefix):
+    """An entry delivered to a consumer that died is claimed by another after claim_idle_ms."""
+    stream, client = f"{stream_prefix}s", redis.Redis.from_url(servers.redis)
+    client.xgroup_create(stream, "g", id="0", mkstream=True)
+    client.xadd(stream, {ENVELOPE_FIELD: _envelope("e1")})
+    client.xreadgroup("g", "ghost", {stream: ">"})  # delivered, never acknowledged
+    handled: list[str] = []
+
+    async def records(envelope: envelope_pb2.EventEnvelope) -> None:
+        handled.append(envelope.event_id)
+
+    async with running(_consumer(servers, stream, records)):
+        await _until(lambda: handled == ["e1"])
+        await _until(lambda: client.xpending(stream, "g")["pending"] == 0)
+
+
+async def test_unknown_event_types_are_acknowledged_and_skipped(servers, stream_prefix):
+    """A consumer acknowledges events it has no handler for, so they never pile up."""
+    stream, client = f"{stream_prefix}s", redis.Redis.from_url(servers.redis)
+    other = envelope_pb2.EventEnvelope(event_id="e9", type="linli.events.v1.Other")
+    async with running(_consumer(servers, stream, None)):
+        client.xadd(stream, {ENVELOPE_FIELD: other.SerializeToString()})
+        await _until(lambda: client.xinfo_groups(stream)[0]["last-delivered-id"] != b"0-0")
+        await _until(lambda: client.xpending(stream, "g")["pending"] == 0)
+    assert client.xlen(f"{stream}.dead") == 0
+
+
+@pytest.fixture
+def outbox_db(make_database):
+    """A database with just the runtime tables."""
+    metadata = sa.MetaData()
+    tables = runtime_tables(metadata)
+    engine = make_engine(make_database("kit"))
+    metadata.create_all(engine)
+    yield engine, tables
+    engine.dispose()
+
+
+def test_relay_publishes_each_committed_event_once(servers, stream_prefix, outbox_db):
+    """Committed outbox rows reach the stream once; rolled-back ones never do."""
+    engine, tables = outbox_db
+    stream = f"{stream_prefix}identity.events"
+    outbox = Outbox(tables.outbox, stream, _encode)
+    at = datetime(2026, 1, 1, tzinfo=UTC)
+    factory = sa.orm.sessionmaker(engine)
+    with factory() as session:
+        outbox.add(session, Registered(community_id="c1", occurred_at=at, resident_id="r1"))
+        session.commit()
+    with factory() as session:
+        outbox.add(session, Registered(community_id="c1", occurred_at=at, resident_id="r2"))
+        session.rollback()
+    relay = OutboxRelay(factory, tables.outbox, servers.redis)
+    assert relay.relay_once() == 1
+    assert relay.relay_once() == 0
+    entries = redis.Redis.from_url(servers.redis).xrange(stream)
+    assert len(entries) == 1
+    envelope = envelope_pb2.EventEnvelope.FromString(entries[0][1][ENVELOPE_FIELD])
+    payload = identity_events_pb2.ResidentRegistered()
+    assert envelope.payload.Unpack(payload) and payload.resident == "communities/c1/residents/r1"
+    assert envelope.type == TYPE and envelope.community_id == "c1"
+    assert envelope.occurred_at.ToDatetime(tzinfo=UTC) == at

@@ -1,0 +1,164 @@
+"""The core flow across real processes: sign in and out, and points land exactly once (issue 2)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import grpc
+import pytest
+import redis
+import sqlalchemy as sa
+from linli.attendance.v1 import attendance_service_pb2 as att
+from linli.attendance.v1 import attendance_service_pb2_grpc as att_grpc
+from linli.common.v1 import service_type_pb2
+from linli.identity.v1 import identity_service_pb2 as idn
+from linli.identity.v1 import identity_service_pb2_grpc as idn_grpc
+from linli.points.v1 import points_service_pb2 as pts
+from linli.points.v1 import points_service_pb2_grpc as pts_grpc
+
+from linli_kit.processes import ServiceProcess, free_port, start_all, stop_all
+from linli_kit.testing import Servers
+
+START = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)  # 09:00 in Asia/Shanghai
+
+
+@pytest.fixture
+def stack(
+    servers: Servers, make_database: Callable[[str], str], stream_prefix: str, tmp_path: Path
+) -> Iterator[dict[str, ServiceProcess]]:
+    """identity, attendance and points as separate OS processes on their own databases."""
+    ports = {name: free_port() for name in ("identity", "attendance", "points")}
+    processes = {}
+    for name, port in ports.items():
+        settings = {
+            "database_url": make_database(name),
+            "redis_url": servers.redis,
+            "grpc_host": "127.0.0.1",
+            "grpc_port": str(port),
+            "metrics_port": "0",
+            "stream_prefix": stream_prefix,
+            "log_format": "console",
+        }
+        if name == "attendance":
+            settings["identity_address"] = f"127.0.0.1:{ports['identity']}"
+        if name == "points":
+            settings["claim_idle_ms"] = "500"
+        processes[name] = ServiceProcess(name, settings, tmp_path / f"{name}.log")
+    start_all(list(processes.values()))
+    yield processes
+    stop_all(list(processes.values()))
+
+
+def _stubs(stack: dict[str, ServiceProcess]) -> tuple[object, object, object]:
+    channels = {name: grpc.insecure_channel(p.address) for name, p in stack.items()}
+    return (
+        idn_grpc.IdentityServiceStub(channels["identity"]),
+        att_grpc.AttendanceServiceStub(channels["attendance"]),
+        pts_grpc.PointsServiceStub(channels["points"]),
+    )
+
+
+def _presence(
+    kind: type, activity: str, resident: str, staff: str, at: datetime, request_id: str
+) -> object:
+    request = kind(
+        activity=activity,
+        resident=resident,
+        confirmed_by=staff,
+        method=att.SIGN_IN_METHOD_STAFF_CONFIRMED,
+        request_id=request_id,
+    )
+    request.time.FromDatetime(at)
+    return request
+
+
+def _serve(attendance: object, activity: str, resident: str, staff: str, hours: int) -> None:
+    attendance.SignIn(
+        _presence(att.SignInRequest, activity, resident, staff, START, f"in-{resident}")
+    )
+    attendance.SignOut(
+        _presence(
+            att.SignOutRequest,
+            activity,
+            resident,
+            staff,
+            START + timedelta(hours=hours),
+            f"out-{resident}",
+        )
+    )
+
+
+def _balance(points: object, resident: str) -> int:
+    request = pts.GetBalanceRequest(name=f"{resident}/balance")
+    return points.GetBalance(request).balance.yearly_centipoints
+
+
+def _eventually(read: Callable[[], int], expected: int, within: float = 10.0) -> int:
+    deadline = time.monotonic() + within
+    value = read()
+    while value != expected and time.monotonic() < deadline:
+        time.sleep(0.05)
+        value = read()
+    return value
+
+
+def _count(url: str, table: str) -> int:
+    engine = sa.create_engine(url)
+    with engine.connect() as connection:
+        count = connection.execute(sa.text(f"SELECT count(*) FROM {table}")).scalar_one()
+    engine.dispose()
+    return count
+
+
+def test_service_earns_points_exactly_once_across_a_crash(stack, servers, stream_prefix):
+    """Sign-out → SessionCompleted → points; a killed consumer and a duplicate change nothing."""
+    identity, attendance, points = _stubs(stack)
+    identity.CreateCommunity(
+        idn.CreateCommunityRequest(community_id="xinhua", display_name="新华社区")
+    )
+    parent = "communities/xinhua"
+    staff, alice, bob = (
+        identity.RegisterResident(
+            idn.RegisterResidentRequest(parent=parent, display_name=name, phone=phone)
+        ).resident.name
+        for name, phone in (
+            ("王社工", "13800000001"),
+            ("李娜", "13800000002"),
+            ("张伟", "13800000003"),
+        )
+    )
+    planned = att.Activity(
+        title="社区义诊",
+        kind=att.ACTIVITY_KIND_ROUTINE,
+        service_type=service_type_pb2.SERVICE_TYPE_PROFESSIONAL,
+    )
+    planned.start_time.FromDatetime(START)
+    planned.end_time.FromDatetime(START + timedelta(hours=2))
+    activity = attendance.CreateActivity(
+        att.CreateActivityRequest(parent=parent, activity=planned)
+    ).activity.name
+
+    _serve(attendance, activity, alice, staff, hours=2)
+    assert _eventually(lambda: _balance(points, alice), 400) == 400  # 2 h × 2 points
+
+    stack["points"].kill()
+    _serve(attendance, activity, bob, staff, hours=2)
+    stream, client = f"{stream_prefix}attendance.events", redis.Redis.from_url(servers.redis)
+    assert _eventually(lambda: client.xlen(stream), 2) == 2
+    # Redeliver Alice's event as if the relay had published it twice.
+    client.xadd(stream, client.xrange(stream)[0][1])
+    stack["points"].start()
+
+    assert _eventually(lambda: _balance(points, bob), 400) == 400
+    time.sleep(1)  # give a wrongly applied duplicate the time to show
+    assert _balance(points, alice) == 400
+    url = stack["points"].settings["database_url"]
+    assert _count(url, "transactions") == 2
+    assert _count(url, "postings") == 8
+    assert _count(url, "processed_events") == 2
+    history = points.ListTransactions(pts.ListTransactionsRequest(parent=alice)).transactions
+    assert [t.rule_id for t in history] == ["p1.hourly.professional"]
+    assert sum(p.amount_centipoints for p in history[0].postings) == 0

@@ -1,0 +1,133 @@
+"""One trace spans the gRPC call, the stream and the consumer (issue 2)."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+import grpc
+from linli.attendance.v1 import attendance_service_pb2 as att
+from linli.attendance.v1 import attendance_service_pb2_grpc as att_grpc
+from linli.common.v1 import service_type_pb2
+from linli.identity.v1 import identity_service_pb2 as idn
+from linli.identity.v1 import identity_service_pb2_grpc as idn_grpc
+from linli.points.v1 import points_service_pb2 as pts
+from linli.points.v1 import points_service_pb2_grpc as pts_grpc
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+from linli_attendance.bootstrap import build_app as attendance_app
+from linli_attendance.config import AttendanceSettings
+from linli_attendance.entrypoints.cli import MIGRATIONS as ATTENDANCE_MIGRATIONS
+from linli_identity.bootstrap import build_app as identity_app
+from linli_identity.config import IdentitySettings
+from linli_identity.entrypoints.cli import MIGRATIONS as IDENTITY_MIGRATIONS
+from linli_kit.db import migrate
+from linli_kit.grpc_server import start
+from linli_kit.telemetry import configure_telemetry
+from linli_points.bootstrap import build_app as points_app
+from linli_points.config import PointsSettings
+from linli_points.entrypoints.cli import MIGRATIONS as POINTS_MIGRATIONS
+
+START = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
+
+
+async def test_one_trace_from_sign_out_to_award(servers, make_database, stream_prefix):
+    """The consumer span in points is a descendant of attendance's SignOut span."""
+    exporter = InMemorySpanExporter()
+    configure_telemetry("linli-test", SimpleSpanProcessor(exporter))
+    urls = {name: make_database(name) for name in ("identity", "attendance", "points")}
+    for name, path in (
+        ("identity", IDENTITY_MIGRATIONS),
+        ("attendance", ATTENDANCE_MIGRATIONS),
+        ("points", POINTS_MIGRATIONS),
+    ):
+        await asyncio.to_thread(migrate, urls[name], path)
+    common = {"redis_url": servers.redis, "stream_prefix": stream_prefix, "metrics_port": 0}
+    identity = await start(
+        identity_app(IdentitySettings(database_url=urls["identity"], **common)), "127.0.0.1", 0
+    )
+    attendance = await start(
+        attendance_app(
+            AttendanceSettings(
+                database_url=urls["attendance"],
+                identity_address=f"127.0.0.1:{identity.port}",
+                **common,
+            )
+        ),
+        "127.0.0.1",
+        0,
+    )
+    points = await start(
+        points_app(PointsSettings(database_url=urls["points"], **common)), "127.0.0.1", 0
+    )
+    try:
+        async with (
+            grpc.aio.insecure_channel(f"127.0.0.1:{identity.port}") as ch_i,
+            grpc.aio.insecure_channel(f"127.0.0.1:{attendance.port}") as ch_a,
+            grpc.aio.insecure_channel(f"127.0.0.1:{points.port}") as ch_p,
+        ):
+            ids, atts = idn_grpc.IdentityServiceStub(ch_i), att_grpc.AttendanceServiceStub(ch_a)
+            await ids.CreateCommunity(
+                idn.CreateCommunityRequest(community_id="donghu", display_name="东湖社区")
+            )
+            staff, volunteer = [
+                (
+                    await ids.RegisterResident(
+                        idn.RegisterResidentRequest(
+                            parent="communities/donghu", display_name=n, phone=p
+                        )
+                    )
+                ).resident.name
+                for n, p in (("周站长", "13900000001"), ("陈阳", "13900000002"))
+            ]
+            planned = att.Activity(
+                title="防汛巡查",
+                kind=att.ACTIVITY_KIND_EMERGENCY,
+                service_type=service_type_pb2.SERVICE_TYPE_HIGH_RISK,
+            )
+            planned.start_time.FromDatetime(START)
+            planned.end_time.FromDatetime(START + timedelta(hours=1))
+            activity = (
+                await atts.CreateActivity(
+                    att.CreateActivityRequest(parent="communities/donghu", activity=planned)
+                )
+            ).activity.name
+            for kind, at in (
+                (att.SignInRequest, START),
+                (att.SignOutRequest, START + timedelta(hours=1)),
+            ):
+                request = kind(
+                    activity=activity,
+                    resident=volunteer,
+                    confirmed_by=staff,
+                    method=att.SIGN_IN_METHOD_STAFF_CONFIRMED,
+                )
+                request.time.FromDatetime(at)
+                await (atts.SignIn if kind is att.SignInRequest else atts.SignOut)(request)
+            balance = pts_grpc.PointsServiceStub(ch_p).GetBalance
+            for _ in range(200):
+                reply = await balance(pts.GetBalanceRequest(name=f"{volunteer}/balance"))
+                if reply.balance.yearly_centipoints:
+                    break
+                await asyncio.sleep(0.05)
+            assert reply.balance.yearly_centipoints == 300
+    finally:
+        for running in (points, attendance, identity):
+            await running.stop(grace=1)
+
+    spans = exporter.get_finished_spans()
+    sign_out = next(
+        s for s in spans if s.name.endswith("AttendanceService/SignOut") and s.kind.name == "SERVER"
+    )
+    consumed = next(s for s in spans if s.name == f"{stream_prefix}attendance.events process")
+    assert consumed.context.trace_id == sign_out.context.trace_id
+    assert consumed.attributes["linli.community_id"] == "donghu"
+    ledger_writes = [
+        s
+        for s in spans
+        if s.context.trace_id == sign_out.context.trace_id
+        and "INSERT" in s.name
+        and s.start_time >= consumed.start_time
+    ]
+    assert ledger_writes, "the award's SQL is part of the same trace"
