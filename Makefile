@@ -33,8 +33,8 @@ install: $(STAMP) ## Install everything into .venv from requirements.lock
 $(API_OUT)/.stamp: $(PROTOS) $(UV)
 	rm -rf $(API_OUT) && mkdir -p $(API_OUT)
 	$(PY) -m grpc_tools.protoc -I proto --python_out=$(API_OUT) --grpc_python_out=$(API_OUT) \
-		--plugin=protoc-gen-mypy=$(VENV)/bin/protoc-gen-mypy --mypy_out=$(API_OUT) \
-		--plugin=protoc-gen-mypy_grpc=$(VENV)/bin/protoc-gen-mypy_grpc --mypy_grpc_out=$(API_OUT) \
+		--plugin=protoc-gen-mypy=$(VENV)/bin/protoc-gen-mypy --mypy_out=quiet:$(API_OUT) \
+		--plugin=protoc-gen-mypy_grpc=$(VENV)/bin/protoc-gen-mypy_grpc --mypy_grpc_out=quiet:$(API_OUT) \
 		$(PROTOS)
 	touch $@
 
