@@ -1,0 +1,52 @@
+"""Domain errors map to gRPC status codes by their nearest mapped base class."""
+
+from __future__ import annotations
+
+import grpc
+import pytest
+
+from linli_kit import errors
+from linli_kit.grpc_server import status_for
+
+
+class ResidentMissing(errors.NotFound):
+    """A service's own kind of NotFound."""
+
+
+class AlreadySignedIn(errors.FailedPrecondition):
+    """A service's own kind of FailedPrecondition."""
+
+
+class TooLate(AlreadySignedIn):
+    """A subclass two levels below a mapped class."""
+
+
+class Unmapped(errors.DomainError):
+    """A domain error outside every mapped family."""
+
+
+@pytest.mark.parametrize(
+    ("error", "code"),
+    [
+        (errors.InvalidArgument, grpc.StatusCode.INVALID_ARGUMENT),
+        (errors.NotFound, grpc.StatusCode.NOT_FOUND),
+        (errors.AlreadyExists, grpc.StatusCode.ALREADY_EXISTS),
+        (errors.FailedPrecondition, grpc.StatusCode.FAILED_PRECONDITION),
+        (errors.PermissionDenied, grpc.StatusCode.PERMISSION_DENIED),
+        (errors.Unavailable, grpc.StatusCode.UNAVAILABLE),
+        (errors.IdempotencyConflict, grpc.StatusCode.FAILED_PRECONDITION),
+        (ResidentMissing, grpc.StatusCode.NOT_FOUND),
+        (AlreadySignedIn, grpc.StatusCode.FAILED_PRECONDITION),
+        (TooLate, grpc.StatusCode.FAILED_PRECONDITION),
+        (Unmapped, grpc.StatusCode.FAILED_PRECONDITION),
+    ],
+)
+def test_status_for(error: type[errors.DomainError], code: grpc.StatusCode) -> None:
+    assert status_for(error("refused")) is code
+
+
+def test_the_nearest_mapped_base_class_wins() -> None:
+    class NotFoundButInvalid(errors.NotFound, errors.InvalidArgument):
+        """Both families; NotFound comes first in the MRO."""
+
+    assert status_for(NotFoundButInvalid("x")) is grpc.StatusCode.NOT_FOUND
