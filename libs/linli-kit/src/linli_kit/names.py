@@ -9,15 +9,15 @@ from linli_kit.errors import InvalidArgument
 
 _ID = r"[a-z][a-z0-9-]{1,62}"
 _SEGMENT = re.compile(r"\{(\w+)\}")
-COMMUNITY_ID = re.compile(rf"^{_ID}$")
+COMMUNITY_ID = re.compile(_ID)
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 500
 
 
 def parse_name(pattern: str, name: str, field: str = "name") -> dict[str, str]:
     """Split a resource name by its pattern, e.g. 'communities/{community}', or raise."""
-    regex = "^" + _SEGMENT.sub(lambda m: f"(?P<{m.group(1)}>{_ID})", pattern) + "$"
-    match = re.match(regex, name or "")
+    regex = _SEGMENT.sub(lambda m: f"(?P<{m.group(1)}>{_ID})", pattern)
+    match = re.fullmatch(regex, name or "")
     if match is None:
         raise InvalidArgument(f"{field} must look like {pattern!r}, got {name!r}")
     return match.groupdict()
@@ -25,7 +25,7 @@ def parse_name(pattern: str, name: str, field: str = "name") -> dict[str, str]:
 
 def check_community_id(community_id: str) -> str:
     """Return the id if it is a valid community id, else raise InvalidArgument."""
-    if not COMMUNITY_ID.match(community_id or ""):
+    if not COMMUNITY_ID.fullmatch(community_id or ""):
         raise InvalidArgument(
             "community_id must be 2-63 lower-case letters, digits or hyphens, led by a letter"
         )
