@@ -8,10 +8,6 @@ from typing import Any
 
 import pytest
 
-pytest.importorskip("helm_python", reason="helm-python-sdk (root dev group) is not installed")
-pytest.importorskip(
-    "kubernetes_validate", reason="kubernetes-validate (root dev group) is not installed"
-)
 
 # pytest runs with --import-mode=importlib, which puts no test directory on sys.path;
 # this makes the helper modules beside this file (chartcheck, metric_refs) importable.
