@@ -2,40 +2,101 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import Callable
+from functools import partial
 
+import sqlalchemy as sa
 from linli.identity.v1 import identity_service_pb2 as pb
 from linli.identity.v1 import identity_service_pb2_grpc as pb_grpc
+
+from linli_identity.adapters import events, orm
+from linli_identity.adapters.gallery import Galleries
+from linli_identity.adapters.repositories import SqlIdentityUnitOfWork, load_galleries
+from linli_identity.adapters.template_cipher import TemplateCipher, dev_keyring
+from linli_identity.config import IdentitySettings
+from linli_identity.entrypoints.grpc_api import IdentityServicer
+from linli_identity.service_layer import face_handlers
+from linli_identity.service_layer.face_port import FaceEngine
+from linli_identity.service_layer.ports import IdentityUnitOfWork
 from linli_kit.db import SqlPlumbing, sql_plumbing
 from linli_kit.grpc_server import GrpcApp
 from linli_kit.streams import OutboxRelay
 
-from linli_identity.adapters import events, orm
-from linli_identity.adapters.repositories import SqlIdentityUnitOfWork
-from linli_identity.config import IdentitySettings
-from linli_identity.entrypoints.grpc_api import IdentityServicer
-from linli_identity.service_layer.ports import IdentityUnitOfWork
-
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["IdentityService"].full_name
+log = logging.getLogger(__name__)
 
 
-def uow_factory(plumbing: SqlPlumbing) -> Callable[[], IdentityUnitOfWork]:
+def uow_factory(plumbing: SqlPlumbing, cipher: TemplateCipher) -> Callable[[], IdentityUnitOfWork]:
     """A factory of SQL units of work over the identity database."""
-    return lambda: SqlIdentityUnitOfWork(plumbing.session_factory, plumbing.tables,
-                                         plumbing.outbox)
+    return lambda: SqlIdentityUnitOfWork(
+        plumbing.session_factory, plumbing.tables, plumbing.outbox, cipher=cipher
+    )
 
 
-def build_app(settings: IdentitySettings) -> GrpcApp:
-    """The identity gRPC app with its outbox relay."""
-    plumbing = sql_plumbing(settings.database_url, orm.runtime,
-                            f"{settings.stream_prefix}identity.events", events.encode)
-    make_uow = uow_factory(plumbing)
+def build_face_engine(settings: IdentitySettings) -> FaceEngine:
+    """The configured face engine; build one per process, it holds the models in memory."""
+    if settings.face_engine == "insightface":
+        from linli_identity.adapters.face_insightface import InsightFaceEngine
+
+        assert settings.face_model_dir is not None  # checked by the settings validator
+        return InsightFaceEngine(settings.face_model_dir)
+    from linli_identity.adapters.face_dlib import DlibFaceEngine
+
+    return DlibFaceEngine()
+
+
+def build_cipher(settings: IdentitySettings) -> TemplateCipher:
+    """The template cipher over the configured keyrings (and dev keys if enabled)."""
+    if settings.dev_template_keys:
+        log.warning(
+            "face templates of communities without a configured key use a PUBLIC dev "
+            "key (LINLI_IDENTITY_DEV_TEMPLATE_KEYS): never enable this in production"
+        )
+    return TemplateCipher(
+        settings.keyrings(), fallback=dev_keyring if settings.dev_template_keys else None
+    )
+
+
+def build_app(settings: IdentitySettings, engine: FaceEngine | None = None) -> GrpcApp:
+    """The identity gRPC app, its galleries loaded from the database, with its workers."""
+    plumbing = sql_plumbing(
+        settings.database_url,
+        orm.runtime,
+        f"{settings.stream_prefix}identity.events",
+        events.encode,
+    )
+    cipher = build_cipher(settings)
+    make_uow = uow_factory(plumbing, cipher)
+    engine = engine or build_face_engine(settings)
+    galleries = Galleries(engine.name, engine.model_version, engine.dimension)
+    loaded = load_galleries(
+        plumbing.session_factory, cipher, galleries, engine.name, engine.model_version
+    )
+    log.info("loaded %d face templates into the galleries", loaded)
     relay = OutboxRelay(plumbing.session_factory, orm.runtime.outbox, settings.redis_url)
 
+    async def sweep_lapsed_consents() -> None:
+        while True:
+            try:
+                closed = await asyncio.to_thread(
+                    partial(face_handlers.expire_face_consents, make_uow(), galleries)
+                )
+            except sa.exc.SQLAlchemyError:
+                log.exception("lapsed-consent sweep failed; retrying at the next interval")
+            else:
+                if closed:
+                    log.info("closed %d lapsed face consents and deleted their templates", closed)
+            await asyncio.sleep(settings.consent_sweep_seconds)
+
     def register(server: object) -> None:
-        pb_grpc.add_IdentityServiceServicer_to_server(IdentityServicer(make_uow), server)
+        servicer = IdentityServicer(make_uow, engine, galleries)
+        pb_grpc.add_IdentityServiceServicer_to_server(servicer, server)
 
     async def close() -> None:
         plumbing.engine.dispose()
 
-    return GrpcApp("identity", register, [SERVICE_NAME], [relay.run], [close])
+    return GrpcApp(
+        "identity", register, [SERVICE_NAME], [relay.run, sweep_lapsed_consents], [close]
+    )

@@ -2,9 +2,37 @@
 
 from __future__ import annotations
 
-from linli_kit.settings import ServiceSettings
-from pydantic import Field
+import binascii
+from pathlib import Path
+from typing import Literal, Self
+
+from pydantic import BaseModel, Field, model_validator
 from pydantic_settings import SettingsConfigDict
+
+from linli_identity.adapters.template_cipher import Keyring
+from linli_kit.errors import InvalidArgument
+from linli_kit.settings import ServiceSettings
+
+
+class KeyringSetting(BaseModel):
+    """One community's template keys: {"current": "k2", "keys": {"k1": "<base64>", ...}}."""
+
+    current: str
+    keys: dict[str, str]
+
+    def keyring(self) -> Keyring:
+        """The keyring, validated (32-byte keys, current key present)."""
+        try:
+            keys = {
+                key_id: binascii.a2b_base64(value, strict_mode=True)
+                for key_id, value in self.keys.items()
+            }
+        except binascii.Error as exc:
+            raise ValueError(f"a template key is not valid base64: {exc}") from None
+        try:
+            return Keyring(keys, self.current)
+        except InvalidArgument as exc:
+            raise ValueError(str(exc)) from None
 
 
 class IdentitySettings(ServiceSettings):
@@ -13,3 +41,31 @@ class IdentitySettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="LINLI_IDENTITY_", extra="ignore", frozen=True)
 
     grpc_port: int = Field(default=50051, ge=0, le=65535)
+    # "dlib" (default, bundled models) or "insightface" (needs face_model_dir).
+    face_engine: Literal["dlib", "insightface"] = "dlib"
+    # Directory of the operator's licensed SCRFD + ArcFace ONNX pack; never downloaded.
+    face_model_dir: Path | None = None
+    # JSON {community_id: {"current": key_id, "keys": {key_id: base64 32-byte key}}}, from a
+    # secret. Old keys stay listed until every template is re-encrypted under the current one.
+    template_keys: dict[str, KeyringSetting] = Field(default_factory=dict)
+    # Derive a public, insecure key for communities without one. For `make run` only.
+    dev_template_keys: bool = False
+    # How often lapsed consents are closed and their templates deleted.
+    consent_sweep_seconds: float = Field(default=3600.0, gt=0)
+
+    @model_validator(mode="after")
+    def _check_face_settings(self) -> Self:
+        if self.face_engine == "insightface" and self.face_model_dir is None:
+            raise ValueError("face_model_dir is required when face_engine is insightface")
+        for community_id, setting in self.template_keys.items():
+            try:
+                setting.keyring()
+            except ValueError as exc:
+                raise ValueError(f"template_keys[{community_id!r}]: {exc}") from None
+        return self
+
+    def keyrings(self) -> dict[str, Keyring]:
+        """The configured template keyring of each community."""
+        return {
+            community_id: setting.keyring() for community_id, setting in self.template_keys.items()
+        }

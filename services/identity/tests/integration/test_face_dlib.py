@@ -23,6 +23,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image, ImageEnhance, ImageFilter
+
 from linli_identity.adapters.face_dlib import DlibFaceEngine
 from linli_identity.domain.face import (
     FaceBlurred,
@@ -42,7 +44,6 @@ from linli_identity.domain.liveness import (
     check_liveness,
     face_eye_aspect_ratio,
 )
-from PIL import Image, ImageEnhance, ImageFilter
 
 MAX_FRR = 0.02
 MAX_FAR = 0.005

@@ -3,9 +3,22 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
+from datetime import datetime
 
+import numpy as np
+
+from linli_identity.domain.consent import FaceConsent, FaceEnrolment
+from linli_identity.domain.face import FaceBox, FaceTemplate, NoFaceFound
 from linli_identity.domain.residents import Community, Resident
-from linli_identity.service_layer.ports import Communities, IdentityUnitOfWork, Residents
+from linli_identity.service_layer.face_port import DetectedFace
+from linli_identity.service_layer.ports import (
+    Communities,
+    FaceConsents,
+    FaceTemplates,
+    IdentityUnitOfWork,
+    Residents,
+)
 from linli_kit.domain import DomainEvent, Repository
 from linli_kit.fakes import InMemoryInbox, InMemoryRequestLog
 
@@ -61,20 +74,131 @@ class FakeResidents(Residents):
         return [dataclasses.replace(r) for r in rows[offset : offset + limit]]
 
 
+class FakeFaceConsents(FaceConsents):
+    """Consents in a dict by (community, id)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rows: dict[tuple[str, str], FaceConsent] = {}
+
+    def add(self, consent: FaceConsent) -> None:
+        """Store a new grant."""
+        self.rows[(consent.community_id, consent.id)] = dataclasses.replace(consent, events=[])
+        self._track(consent)
+
+    def save_withdrawal(self, consent: FaceConsent) -> None:
+        """Store the withdrawal of a consent."""
+        self.rows[(consent.community_id, consent.id)] = dataclasses.replace(consent, events=[])
+        self._track(consent)
+
+    def _copies(self, keep: Callable[[FaceConsent], bool]) -> list[FaceConsent]:
+        return [self._track(dataclasses.replace(c)) for c in self.rows.values() if keep(c)]
+
+    def current(self, community_id: str, resident_id: str, purpose: str) -> FaceConsent | None:
+        """The resident's not-withdrawn consent to a purpose, or None."""
+        found = self._copies(
+            lambda c: (
+                (c.community_id, c.resident_id, c.purpose, c.withdrawn_at)
+                == (community_id, resident_id, purpose, None)
+            )
+        )
+        return found[0] if found else None
+
+    def get(self, community_id: str, consent_id: str) -> FaceConsent | None:
+        """A consent by id, or None."""
+        row = self.rows.get((community_id, consent_id))
+        return None if row is None else self._track(dataclasses.replace(row))
+
+    def history(self, community_id: str, resident_id: str) -> list[FaceConsent]:
+        """Every consent of a resident, newest first."""
+        found = self._copies(
+            lambda c: (c.community_id, c.resident_id) == (community_id, resident_id)
+        )
+        return sorted(found, key=lambda c: c.granted_at, reverse=True)
+
+    def lapsed(self, at: datetime, limit: int) -> list[FaceConsent]:
+        """Consents not withdrawn whose retention ended by this time, oldest first."""
+        found = self._copies(lambda c: c.withdrawn_at is None and c.expires_at <= at)
+        return sorted(found, key=lambda c: c.expires_at)[:limit]
+
+
+class FakeFaceTemplates(FaceTemplates):
+    """Templates in a dict by (community, resident), unencrypted: encryption is the adapter's."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rows: dict[tuple[str, str], FaceEnrolment] = {}
+
+    def put(self, enrolment: FaceEnrolment) -> None:
+        """Store a resident's template, replacing any earlier one."""
+        key = (enrolment.community_id, enrolment.resident_id)
+        self.rows[key] = dataclasses.replace(enrolment, events=[])
+        self._track(enrolment)
+
+    def get(self, community_id: str, resident_id: str) -> FaceEnrolment | None:
+        """A resident's enrolment, or None."""
+        row = self.rows.get((community_id, resident_id))
+        return None if row is None else dataclasses.replace(row)
+
+    def exists(self, community_id: str, resident_id: str) -> bool:
+        """True if the resident has a template stored."""
+        return (community_id, resident_id) in self.rows
+
+    def delete(self, community_id: str, resident_id: str) -> int:
+        """Delete a resident's templates; how many there were."""
+        return 1 if self.rows.pop((community_id, resident_id), None) is not None else 0
+
+
+class FakeFaceEngine:
+    """A face engine whose "images" are b"face:<person>:<pose>": one template per person.
+
+    Landmarks are a fixed 68-point face whose nose tip moves with the pose ("left", "front",
+    "right"), so a burst that turns the head passes the head-turn challenge and a repeated
+    pose does not. Anything else is NoFaceFound.
+    """
+
+    name = "fake"
+    model_version = "fake-1"
+    dimension = 128
+    default_threshold = 0.9
+
+    def __init__(self) -> None:
+        self.analysed = 0
+
+    def analyse(self, image_bytes: bytes) -> DetectedFace:
+        """Decode a fake image into its person's template and the pose's landmarks."""
+        self.analysed += 1
+        kind, _, rest = image_bytes.partition(b":")
+        person, _, pose = rest.partition(b":")
+        if kind != b"face" or not person:
+            raise NoFaceFound()
+        seed = int.from_bytes(person.ljust(8, b"\0")[:8], "little")
+        vector = np.random.default_rng(seed).standard_normal(self.dimension)
+        template = FaceTemplate(vector=vector, engine=self.name, model_version=self.model_version)
+        landmarks = np.zeros((68, 2), dtype=np.float32)
+        landmarks[:17, 0] = np.linspace(0, 100, 17)  # the jaw, from x=0 to x=100
+        landmarks[30, 0] = {b"left": 20.0, b"right": 80.0}.get(pose, 50.0)  # the nose tip
+        return DetectedFace(
+            template=template, box=FaceBox(0, 0, 100, 100), landmarks=landmarks, sharpness=100.0
+        )
+
+
 class FakeIdentityUnitOfWork(IdentityUnitOfWork):
     """Unit of work whose commit publishes the collected events into a list."""
 
     def __init__(self) -> None:
         self.communities = FakeCommunities()
         self.residents = FakeResidents()
+        self.consents = FakeFaceConsents()
+        self.templates = FakeFaceTemplates()
         self.requests = InMemoryRequestLog()
         self.inbox = InMemoryInbox()
         self.committed = False
         self.published: list[DomainEvent] = []
 
     def repositories(self) -> list[Repository]:
-        """The faked repositories; face consents and templates have fakes of their own."""
-        return [self.communities, self.residents]
+        """The faked repositories."""
+        return [self.communities, self.residents, self.consents, self.templates]
 
     def commit(self) -> None:
         """Mark the work committed and publish the events it raised."""

@@ -23,10 +23,11 @@ from pathlib import Path
 import numpy as np
 import onnx
 import pytest
-from linli_identity.adapters.face_insightface import InsightFaceEngine, ModelPackError
-from linli_identity.domain.face import FaceTooSmall, NoFaceFound, SeveralFaces
 from onnx import TensorProto, helper, numpy_helper
 from PIL import Image
+
+from linli_identity.adapters.face_insightface import InsightFaceEngine, ModelPackError
+from linli_identity.domain.face import FaceTooSmall, NoFaceFound, SeveralFaces
 
 SIZE = 640
 STRIDES = (8, 16, 32)

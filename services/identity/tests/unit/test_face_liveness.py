@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+
 from linli_identity.domain.face import FaceTemplate, LivenessFailed
 from linli_identity.domain.liveness import (
     Challenge,

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from linli_identity.adapters.gallery import Galleries, Gallery
 from linli_identity.domain.face import FaceTemplate, TemplateMismatch
 from linli_kit.errors import AlreadyExists, NotFound

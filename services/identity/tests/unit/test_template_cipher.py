@@ -6,6 +6,7 @@ import os
 
 import numpy as np
 import pytest
+
 from linli_identity.adapters.template_cipher import (
     EncryptedTemplate,
     Keyring,

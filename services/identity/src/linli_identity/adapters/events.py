@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from google.protobuf.message import Message
 from linli.events.v1 import identity_events_pb2
-from linli_kit.domain import DomainEvent
 
+from linli_identity.domain.consent import FaceConsentWithdrawn, FaceEnrolled
 from linli_identity.domain.residents import ResidentRegistered
+from linli_kit.domain import DomainEvent
 
 
 def encode(event: DomainEvent) -> Message:
@@ -14,7 +15,25 @@ def encode(event: DomainEvent) -> Message:
     match event:
         case ResidentRegistered():
             return identity_events_pb2.ResidentRegistered(
-                resident=f"communities/{event.community_id}/residents/{event.resident_id}",
-                display_name=event.display_name, org_unit=event.org_unit,
+                resident=_resident(event.community_id, event.resident_id),
+                display_name=event.display_name,
+                org_unit=event.org_unit,
+            )
+        case FaceEnrolled():
+            return identity_events_pb2.FaceEnrolled(
+                resident=_resident(event.community_id, event.resident_id),
+                engine=event.engine,
+                model_version=event.model_version,
+            )
+        case FaceConsentWithdrawn():
+            resident = _resident(event.community_id, event.resident_id)
+            return identity_events_pb2.FaceConsentWithdrawn(
+                resident=resident,
+                consent=f"{resident}/faceConsents/{event.consent_id}",
+                deleted_templates=event.deleted_templates,
             )
     raise TypeError(f"no payload for {type(event).__name__}")
+
+
+def _resident(community_id: str, resident_id: str) -> str:
+    return f"communities/{community_id}/residents/{resident_id}"

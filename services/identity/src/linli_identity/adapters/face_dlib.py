@@ -89,6 +89,7 @@ class DlibFaceEngine:
     # distance below 0.6 on raw vectors (norm ~1.5), i.e. cosine ~0.92; the integration test
     # measures FAR/FRR at this value on the insightface sample images.
     default_threshold = 0.93
+    dimension = 128
 
     def __init__(self, rules: QualityRules | None = None) -> None:
         self._rules = rules or QualityRules()

@@ -100,6 +100,7 @@ class InsightFaceEngine:
             raise ModelPackError("recogniser must take a 1x3x112x112 face crop")
         if rec_out[0].shape[-1] not in (128, 512):
             raise ModelPackError("recogniser must output a 128-d or 512-d embedding")
+        self.dimension = int(rec_out[0].shape[-1])
 
     def analyse(self, image_bytes: bytes) -> DetectedFace:
         """Decode, detect exactly one face, check its quality and encode it."""

@@ -5,9 +5,9 @@ from __future__ import annotations
 import threading
 
 import numpy as np
-from linli_kit.errors import AlreadyExists, NotFound
 
 from linli_identity.domain.face import FaceMatch, FaceTemplate, TemplateMismatch
+from linli_kit.errors import AlreadyExists, NotFound
 
 _INITIAL_CAPACITY = 1024
 
@@ -39,14 +39,28 @@ class Gallery:
         with self._lock:
             if resident_id in self._rows:
                 raise AlreadyExists(f"resident {resident_id} already has a face enrolled")
-            if len(self._ids) == self._matrix.shape[0]:
-                grown = np.zeros((2 * self._matrix.shape[0], self.dimension), dtype=np.float32)
-                grown[: len(self._ids)] = self._matrix[: len(self._ids)]
-                self._matrix = grown
-            row = len(self._ids)
-            self._matrix[row] = template.vector
-            self._ids.append(resident_id)
-            self._rows[resident_id] = row
+            self._append(resident_id, template)
+
+    def _append(self, resident_id: str, template: FaceTemplate) -> None:
+        # Caller holds the lock.
+        if len(self._ids) == self._matrix.shape[0]:
+            grown = np.zeros((2 * self._matrix.shape[0], self.dimension), dtype=np.float32)
+            grown[: len(self._ids)] = self._matrix[: len(self._ids)]
+            self._matrix = grown
+        row = len(self._ids)
+        self._matrix[row] = template.vector
+        self._ids.append(resident_id)
+        self._rows[resident_id] = row
+
+    def put(self, resident_id: str, template: FaceTemplate) -> None:
+        """Enrol a resident or swap their template, in one step under the lock."""
+        self._check(template)
+        with self._lock:
+            row = self._rows.get(resident_id)
+            if row is None:
+                self._append(resident_id, template)
+            else:
+                self._matrix[row] = template.vector
 
     def replace(self, resident_id: str, template: FaceTemplate) -> None:
         """Swap an enrolled resident's template; raise NotFound if they are not enrolled."""

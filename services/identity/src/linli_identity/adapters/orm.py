@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
+
 from linli_kit.db import UtcDateTime, runtime_tables
 
 metadata = sa.MetaData()
@@ -25,6 +26,65 @@ residents = sa.Table(
     sa.Column("phone", sa.String(11), nullable=False),
     sa.Column("org_unit", sa.String(100), nullable=False, server_default=""),
     sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Column("birth_date", sa.Date(), nullable=True),
     sa.UniqueConstraint("community_id", "phone", name="uq_residents_phone"),
 )
 sa.Index("ix_residents_created", residents.c.community_id, residents.c.created_at)
+
+# Consent records are never deleted: a withdrawal fills withdrawn_at and withdrawn_by.
+face_consents = sa.Table(
+    "face_consents",
+    metadata,
+    sa.Column("community_id", sa.String(63), primary_key=True),
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("resident_id", sa.String(40), nullable=False),
+    sa.Column("purpose", sa.String(40), nullable=False),
+    sa.Column("policy_version", sa.String(40), nullable=False),
+    sa.Column("retention_days", sa.Integer(), nullable=False),
+    sa.Column("guardian_id", sa.String(40), nullable=True),
+    sa.Column("granted_at", UtcDateTime(), nullable=False),
+    sa.Column("granted_by", sa.String(200), nullable=False),
+    # Derived from granted_at + retention_days, stored so the expiry sweep is one indexed query.
+    sa.Column("expires_at", UtcDateTime(), nullable=False),
+    sa.Column("withdrawn_at", UtcDateTime(), nullable=True),
+    sa.Column("withdrawn_by", sa.String(200), nullable=True),
+    sa.ForeignKeyConstraint(
+        ["community_id", "resident_id"], ["residents.community_id", "residents.id"]
+    ),
+    sa.ForeignKeyConstraint(
+        ["community_id", "guardian_id"], ["residents.community_id", "residents.id"]
+    ),
+)
+sa.Index("ix_face_consents_resident", face_consents.c.community_id, face_consents.c.resident_id)
+# At most one consent per resident and purpose is open; a concurrent second grant fails.
+sa.Index(
+    "uq_face_consents_open",
+    face_consents.c.community_id,
+    face_consents.c.resident_id,
+    face_consents.c.purpose,
+    unique=True,
+    postgresql_where=face_consents.c.withdrawn_at.is_(None),
+    sqlite_where=face_consents.c.withdrawn_at.is_(None),
+)
+sa.Index(
+    "ix_face_consents_expiry",
+    face_consents.c.expires_at,
+    postgresql_where=face_consents.c.withdrawn_at.is_(None),
+    sqlite_where=face_consents.c.withdrawn_at.is_(None),
+)
+
+# Templates apart from personal data: only ids, the engine and the AES-GCM sealed blob.
+face_templates = sa.Table(
+    "face_templates",
+    metadata,
+    sa.Column("community_id", sa.String(63), primary_key=True),
+    sa.Column("resident_id", sa.String(40), primary_key=True),
+    sa.Column("consent_id", sa.String(40), nullable=False),
+    sa.Column("engine", sa.String(40), nullable=False),
+    sa.Column("model_version", sa.String(200), nullable=False),
+    sa.Column("sealed", sa.LargeBinary(), nullable=False),
+    sa.Column("enrolled_at", UtcDateTime(), nullable=False),
+    sa.ForeignKeyConstraint(
+        ["community_id", "consent_id"], ["face_consents.community_id", "face_consents.id"]
+    ),
+)

@@ -2,15 +2,29 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from linli_kit.db import SqlUnitOfWork
 from sqlalchemy.orm import Session
 
-from linli_identity.adapters.orm import communities, residents
+from linli_identity.adapters.orm import communities, face_consents, face_templates, residents
+from linli_identity.adapters.template_cipher import EncryptedTemplate, TemplateCipher
+from linli_identity.domain.consent import FaceConsent, FaceEnrolment
 from linli_identity.domain.residents import Community, Resident
-from linli_identity.service_layer.ports import Communities, IdentityUnitOfWork, Residents
+from linli_identity.service_layer.face_port import Galleries
+from linli_identity.service_layer.ports import (
+    Communities,
+    FaceConsents,
+    FaceTemplates,
+    IdentityUnitOfWork,
+    Residents,
+)
+from linli_kit.db import SqlUnitOfWork
+
+log = logging.getLogger(__name__)
 
 
 class SqlCommunities(Communities):
@@ -22,9 +36,13 @@ class SqlCommunities(Communities):
 
     def add(self, community: Community) -> None:
         """Store a new community."""
-        self.session.execute(sa.insert(communities).values(
-            id=community.id, display_name=community.display_name, created_at=community.created_at
-        ))
+        self.session.execute(
+            sa.insert(communities).values(
+                id=community.id,
+                display_name=community.display_name,
+                created_at=community.created_at,
+            )
+        )
         self._track(community)
 
     def get(self, community_id: str) -> Community | None:
@@ -44,11 +62,17 @@ class SqlResidents(Residents):
 
     def add(self, resident: Resident) -> None:
         """Store a new resident."""
-        self.session.execute(sa.insert(residents).values(
-            community_id=resident.community_id, id=resident.id,
-            display_name=resident.display_name, phone=resident.phone,
-            org_unit=resident.org_unit, created_at=resident.created_at,
-        ))
+        self.session.execute(
+            sa.insert(residents).values(
+                community_id=resident.community_id,
+                id=resident.id,
+                display_name=resident.display_name,
+                phone=resident.phone,
+                org_unit=resident.org_unit,
+                created_at=resident.created_at,
+                birth_date=resident.birth_date,
+            )
+        )
         self._track(resident)
 
     def _one(self, *where: Any) -> Resident | None:
@@ -66,16 +90,208 @@ class SqlResidents(Residents):
     def list(self, community_id: str, offset: int, limit: int) -> list[Resident]:
         """Residents of a community, oldest first."""
         rows = self.session.execute(
-            sa.select(residents).where(residents.c.community_id == community_id)
-            .order_by(residents.c.created_at, residents.c.id).offset(offset).limit(limit)
+            sa.select(residents)
+            .where(residents.c.community_id == community_id)
+            .order_by(residents.c.created_at, residents.c.id)
+            .offset(offset)
+            .limit(limit)
         ).all()
         return [Resident(**row._asdict()) for row in rows]
+
+
+class SqlFaceConsents(FaceConsents):
+    """Consent records table."""
+
+    def __init__(self, session: Session) -> None:
+        super().__init__()
+        self.session = session
+
+    def add(self, consent: FaceConsent) -> None:
+        """Store a new grant."""
+        self.session.execute(
+            sa.insert(face_consents).values(
+                community_id=consent.community_id,
+                id=consent.id,
+                resident_id=consent.resident_id,
+                purpose=consent.purpose,
+                policy_version=consent.policy_version,
+                retention_days=consent.retention_days,
+                guardian_id=consent.guardian_id,
+                granted_at=consent.granted_at,
+                granted_by=consent.granted_by,
+                expires_at=consent.expires_at,
+            )
+        )
+        self._track(consent)
+
+    def save_withdrawal(self, consent: FaceConsent) -> None:
+        """Store the withdrawal of a consent."""
+        self.session.execute(
+            sa.update(face_consents)
+            .where(
+                face_consents.c.community_id == consent.community_id,
+                face_consents.c.id == consent.id,
+            )
+            .values(withdrawn_at=consent.withdrawn_at, withdrawn_by=consent.withdrawn_by)
+        )
+        self._track(consent)
+
+    def _many(self, *where: Any, order: Any = None, limit: int | None = None) -> list[FaceConsent]:
+        query = sa.select(face_consents).where(*where)
+        if order is not None:
+            query = query.order_by(*order)
+        rows = self.session.execute(query.limit(limit)).all()
+        return [self._track(_consent(row)) for row in rows]
+
+    def current(self, community_id: str, resident_id: str, purpose: str) -> FaceConsent | None:
+        """The resident's not-withdrawn consent to a purpose (possibly lapsed), or None."""
+        found = self._many(
+            face_consents.c.community_id == community_id,
+            face_consents.c.resident_id == resident_id,
+            face_consents.c.purpose == purpose,
+            face_consents.c.withdrawn_at.is_(None),
+        )
+        return found[0] if found else None
+
+    def get(self, community_id: str, consent_id: str) -> FaceConsent | None:
+        """A consent by id, or None."""
+        found = self._many(
+            face_consents.c.community_id == community_id, face_consents.c.id == consent_id
+        )
+        return found[0] if found else None
+
+    def history(self, community_id: str, resident_id: str) -> list[FaceConsent]:
+        """Every consent of a resident, newest first."""
+        return self._many(
+            face_consents.c.community_id == community_id,
+            face_consents.c.resident_id == resident_id,
+            order=(face_consents.c.granted_at.desc(), face_consents.c.id),
+        )
+
+    def lapsed(self, at: datetime, limit: int) -> list[FaceConsent]:
+        """Consents not withdrawn whose retention ended by this time, oldest first."""
+        return self._many(
+            face_consents.c.withdrawn_at.is_(None),
+            face_consents.c.expires_at <= at,
+            order=(face_consents.c.expires_at,),
+            limit=limit,
+        )
+
+
+def _consent(row: sa.Row[Any]) -> FaceConsent:
+    fields = row._asdict()
+    del fields["expires_at"]  # derived: the domain computes it from the grant
+    return FaceConsent(**fields)
+
+
+class SqlFaceTemplates(FaceTemplates):
+    """Face templates table; templates are sealed with the community's key before storing."""
+
+    def __init__(self, session: Session, cipher: TemplateCipher) -> None:
+        super().__init__()
+        self.session = session
+        self.cipher = cipher
+
+    def put(self, enrolment: FaceEnrolment) -> None:
+        """Store a resident's template, replacing any earlier one."""
+        sealed = self.cipher.encrypt(
+            enrolment.community_id, enrolment.resident_id, enrolment.template
+        ).to_bytes()
+        self.delete(enrolment.community_id, enrolment.resident_id)
+        self.session.execute(
+            sa.insert(face_templates).values(
+                community_id=enrolment.community_id,
+                resident_id=enrolment.resident_id,
+                consent_id=enrolment.consent_id,
+                engine=enrolment.template.engine,
+                model_version=enrolment.template.model_version,
+                sealed=sealed,
+                enrolled_at=enrolment.enrolled_at,
+            )
+        )
+        self._track(enrolment)
+
+    def get(self, community_id: str, resident_id: str) -> FaceEnrolment | None:
+        """A resident's enrolment with its decrypted template, or None."""
+        row = self.session.execute(
+            sa.select(face_templates).where(
+                face_templates.c.community_id == community_id,
+                face_templates.c.resident_id == resident_id,
+            )
+        ).first()
+        return None if row is None else _enrolment(row, self.cipher)
+
+    def exists(self, community_id: str, resident_id: str) -> bool:
+        """True if the resident has a template stored."""
+        return (
+            self.session.execute(
+                sa.select(sa.literal(1)).where(
+                    face_templates.c.community_id == community_id,
+                    face_templates.c.resident_id == resident_id,
+                )
+            ).first()
+            is not None
+        )
+
+    def delete(self, community_id: str, resident_id: str) -> int:
+        """Delete a resident's templates; how many there were."""
+        result = self.session.execute(
+            sa.delete(face_templates).where(
+                face_templates.c.community_id == community_id,
+                face_templates.c.resident_id == resident_id,
+            )
+        )
+        return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def _enrolment(row: sa.Row[Any], cipher: TemplateCipher) -> FaceEnrolment:
+    template = cipher.decrypt(
+        row.community_id, row.resident_id, EncryptedTemplate.from_bytes(row.sealed)
+    )
+    return FaceEnrolment(
+        community_id=row.community_id,
+        resident_id=row.resident_id,
+        consent_id=row.consent_id,
+        template=template,
+        enrolled_at=row.enrolled_at,
+    )
+
+
+def load_galleries(
+    session_factory: Callable[[], Session],
+    cipher: TemplateCipher,
+    galleries: Galleries,
+    engine: str,
+    model_version: str,
+    batch: int = 1000,
+) -> int:
+    """Fill the in-memory galleries from the stored templates of this engine; how many."""
+    loaded = skipped = 0
+    with session_factory() as session:
+        rows = session.execute(sa.select(face_templates).execution_options(yield_per=batch))
+        for row in rows:
+            if (row.engine, row.model_version) != (engine, model_version):
+                # Made by another engine or model: unusable until the resident re-enrols.
+                skipped += 1
+                continue
+            enrolment = _enrolment(row, cipher)
+            galleries.for_community(row.community_id).put(row.resident_id, enrolment.template)
+            loaded += 1
+    if skipped:
+        log.warning("%d face templates from another engine or model need re-enrolment", skipped)
+    return loaded
 
 
 class SqlIdentityUnitOfWork(SqlUnitOfWork, IdentityUnitOfWork):
     """Identity unit of work on SQLAlchemy."""
 
+    def __init__(self, *args: Any, cipher: TemplateCipher, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.cipher = cipher
+
     def open_repositories(self, session: Session) -> None:
         """Create the repositories on the session."""
         self.communities = SqlCommunities(session)
         self.residents = SqlResidents(session)
+        self.consents = SqlFaceConsents(session)
+        self.templates = SqlFaceTemplates(session, self.cipher)

@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import os
 import struct
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from linli_kit.errors import FailedPrecondition, InvalidArgument, NotFound
 
 from linli_identity.domain.face import FaceTemplate
+from linli_kit.errors import FailedPrecondition, InvalidArgument, NotFound
 
 KEY_BYTES = 32
 NONCE_BYTES = 12
@@ -81,11 +82,25 @@ class Keyring:
             raise TemplateUnreadable(f"face template key {key_id!r} is not available") from None
 
 
+def dev_keyring(community_id: str) -> Keyring:
+    """A keyring derived from the community id and a public constant: for `make run` only.
+
+    Anyone can recompute it, so it protects nothing; it exists so that a local stack keeps
+    its templates readable across restarts without any secret being configured.
+    """
+    key = hashlib.sha256(b"linli-dev-only-template-key:" + community_id.encode()).digest()
+    return Keyring({"dev": key}, "dev")
+
+
 class TemplateCipher:
     """Encrypts templates so that only the same community and resident can decrypt them."""
 
-    def __init__(self, keyrings: Mapping[str, Keyring]) -> None:
+    def __init__(
+        self, keyrings: Mapping[str, Keyring], fallback: Callable[[str], Keyring] | None = None
+    ) -> None:
         self._keyrings = dict(keyrings)
+        # Gives a keyring to a community with none configured (dev_keyring in `make run`).
+        self._fallback = fallback
 
     def encrypt(
         self, community_id: str, resident_id: str, template: FaceTemplate
@@ -125,10 +140,12 @@ class TemplateCipher:
         )
 
     def _keyring(self, community_id: str) -> Keyring:
-        try:
-            return self._keyrings[community_id]
-        except KeyError:
-            raise NotFound(f"no face template key is configured for {community_id!r}") from None
+        keyring = self._keyrings.get(community_id)
+        if keyring is None and self._fallback is not None:
+            keyring = self._keyrings.setdefault(community_id, self._fallback(community_id))
+        if keyring is None:
+            raise NotFound(f"no face template key is configured for {community_id!r}")
+        return keyring
 
 
 def _aad(community_id: str, resident_id: str, key_id: str) -> bytes:

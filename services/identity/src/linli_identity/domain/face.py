@@ -6,6 +6,7 @@ import struct
 from dataclasses import dataclass
 
 import numpy as np
+
 from linli_kit.errors import FailedPrecondition, InvalidArgument
 
 EMBEDDING_SIZES = (128, 512)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 
 from linli_kit.domain import Aggregate, DomainEvent
 from linli_kit.errors import InvalidArgument
@@ -15,6 +15,7 @@ from linli_kit.names import check_community_id
 PHONE = re.compile(r"^1[3-9]\d{9}$")
 MAX_NAME = 50
 MAX_ORG_UNIT = 100
+MIN_BIRTH_DATE = date(1900, 1, 1)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -37,9 +38,11 @@ class Community(Aggregate):
     @classmethod
     def create(cls, community_id: str, display_name: str, at: datetime) -> Community:
         """A new community, with its id and name validated."""
-        return cls(id=check_community_id(community_id),
-                   display_name=_required_text(display_name, "display_name", MAX_NAME),
-                   created_at=at)
+        return cls(
+            id=check_community_id(community_id),
+            display_name=_required_text(display_name, "display_name", MAX_NAME),
+            created_at=at,
+        )
 
 
 @dataclass(kw_only=True, eq=False)
@@ -52,26 +55,45 @@ class Resident(Aggregate):
     phone: str
     org_unit: str
     created_at: datetime
+    birth_date: date | None = None
     events: list[DomainEvent] = field(default_factory=list, repr=False, compare=False)
 
     @classmethod
-    def register(cls, community_id: str, display_name: str, phone: str, org_unit: str,
-                 at: datetime) -> Resident:
+    def register(
+        cls,
+        community_id: str,
+        display_name: str,
+        phone: str,
+        org_unit: str,
+        at: datetime,
+        birth_date: date | None = None,
+    ) -> Resident:
         """A newly registered resident; raises InvalidArgument on bad details."""
         phone = re.sub(r"[\s-]", "", phone or "")
         if not PHONE.match(phone):
             raise InvalidArgument("phone must be an 11-digit mobile number starting with 1")
         if len(org_unit) > MAX_ORG_UNIT:
             raise InvalidArgument(f"org_unit is longer than {MAX_ORG_UNIT} characters")
+        if birth_date is not None and not MIN_BIRTH_DATE <= birth_date <= at.date():
+            raise InvalidArgument("birth_date must be a real date in the past")
         resident = cls(
-            community_id=community_id, id=f"r{uuid.uuid4().hex}",
+            community_id=community_id,
+            id=f"r{uuid.uuid4().hex}",
             display_name=_required_text(display_name, "display_name", MAX_NAME),
-            phone=phone, org_unit=org_unit.strip(), created_at=at,
+            phone=phone,
+            org_unit=org_unit.strip(),
+            created_at=at,
+            birth_date=birth_date,
         )
-        resident.events.append(ResidentRegistered(
-            community_id=community_id, occurred_at=at, resident_id=resident.id,
-            display_name=resident.display_name, org_unit=resident.org_unit,
-        ))
+        resident.events.append(
+            ResidentRegistered(
+                community_id=community_id,
+                occurred_at=at,
+                resident_id=resident.id,
+                display_name=resident.display_name,
+                org_unit=resident.org_unit,
+            )
+        )
         return resident
 
 
@@ -82,3 +104,19 @@ def _required_text(value: str, field_name: str, limit: int) -> str:
     if len(text) > limit:
         raise InvalidArgument(f"{field_name} is longer than {limit} characters")
     return text
+
+
+def parse_birth_date(text: str) -> date | None:
+    """An ISO date (YYYY-MM-DD), None for an empty string, or InvalidArgument."""
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise InvalidArgument(f"birth_date must be YYYY-MM-DD, got {text!r}") from None
+
+
+def age_on(birth_date: date, day: date) -> int:
+    """Whole years of age on a day."""
+    before_birthday = (day.month, day.day) < (birth_date.month, birth_date.day)
+    return day.year - birth_date.year - before_birthday

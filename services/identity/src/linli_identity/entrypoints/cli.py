@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from linli_kit.service import run_cli
-
 from linli_identity.bootstrap import build_app
 from linli_identity.config import IdentitySettings
+from linli_kit.service import run_cli
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 

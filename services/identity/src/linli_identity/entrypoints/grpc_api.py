@@ -8,20 +8,27 @@ from collections.abc import Callable
 import grpc
 from linli.identity.v1 import identity_service_pb2 as pb
 from linli.identity.v1 import identity_service_pb2_grpc as pb_grpc
-from linli_kit.names import decode_page_token, encode_page_token, page_size, parse_name
 
-from linli_identity.domain.residents import Community, Resident
-from linli_identity.service_layer import handlers
+from linli_identity.domain.consent import FaceConsent, FaceEnrolment
+from linli_identity.domain.liveness import Challenge
+from linli_identity.domain.residents import Community, Resident, parse_birth_date
+from linli_identity.service_layer import face_handlers, handlers
+from linli_identity.service_layer.face_port import FaceEngine, Galleries
 from linli_identity.service_layer.ports import IdentityUnitOfWork
+from linli_kit.errors import InvalidArgument
+from linli_kit.names import decode_page_token, encode_page_token, page_size, parse_name
 
 COMMUNITY = "communities/{community}"
 RESIDENT = "communities/{community}/residents/{resident}"
+CHALLENGES = {
+    pb.LIVENESS_CHALLENGE_BLINK: Challenge.BLINK,
+    pb.LIVENESS_CHALLENGE_HEAD_TURN: Challenge.HEAD_TURN,
+}
 
 
 def community_message(community: Community) -> pb.Community:
     """A community as its protobuf message."""
-    message = pb.Community(name=f"communities/{community.id}",
-                           display_name=community.display_name)
+    message = pb.Community(name=f"communities/{community.id}", display_name=community.display_name)
     message.create_time.FromDatetime(community.created_at)
     return message
 
@@ -30,30 +37,101 @@ def resident_message(resident: Resident) -> pb.Resident:
     """A resident as its protobuf message."""
     message = pb.Resident(
         name=f"communities/{resident.community_id}/residents/{resident.id}",
-        display_name=resident.display_name, phone=resident.phone, org_unit=resident.org_unit,
+        display_name=resident.display_name,
+        phone=resident.phone,
+        org_unit=resident.org_unit,
     )
     message.create_time.FromDatetime(resident.created_at)
+    if resident.birth_date is not None:
+        message.birth_date = resident.birth_date.isoformat()
     return message
 
 
+def resident_name(community_id: str, resident_id: str) -> str:
+    """The resource name of a resident."""
+    return f"communities/{community_id}/residents/{resident_id}"
+
+
+def consent_message(consent: FaceConsent) -> pb.FaceConsent:
+    """A face consent as its protobuf message."""
+    resident = resident_name(consent.community_id, consent.resident_id)
+    message = pb.FaceConsent(
+        name=f"{resident}/faceConsents/{consent.id}",
+        purpose=consent.purpose,
+        policy_version=consent.policy_version,
+        retention_days=consent.retention_days,
+        granted_by=consent.granted_by,
+        withdrawn_by=consent.withdrawn_by or "",
+        guardian=(
+            ""
+            if consent.guardian_id is None
+            else resident_name(consent.community_id, consent.guardian_id)
+        ),
+    )
+    message.grant_time.FromDatetime(consent.granted_at)
+    if consent.withdrawn_at is not None:
+        message.withdraw_time.FromDatetime(consent.withdrawn_at)
+    return message
+
+
+def enrolment_message(enrolment: FaceEnrolment) -> pb.FaceEnrolment:
+    """A face enrolment as its protobuf message (without the template)."""
+    message = pb.FaceEnrolment(
+        resident=resident_name(enrolment.community_id, enrolment.resident_id),
+        engine=enrolment.template.engine,
+        model_version=enrolment.template.model_version,
+    )
+    message.enrol_time.FromDatetime(enrolment.enrolled_at)
+    return message
+
+
+def decision_message(decision: face_handlers.FaceDecision) -> pb.FaceDecision:
+    """A biometric decision record as its protobuf message."""
+    challenge = next(k for k, v in CHALLENGES.items() if v is decision.liveness.challenge)
+    return pb.FaceDecision(
+        engine=decision.match.engine,
+        model_version=decision.match.model_version,
+        similarity=decision.match.similarity,
+        threshold=decision.match.threshold,
+        matched=decision.match.matched,
+        challenge=challenge,
+        frames=decision.liveness.frames,
+    )
+
+
+def burst(frames: list[bytes], challenge: int) -> face_handlers.FaceBurst:
+    """A frame burst from a request, or InvalidArgument without a challenge."""
+    if challenge not in CHALLENGES:
+        raise InvalidArgument("challenge must be LIVENESS_CHALLENGE_BLINK or _HEAD_TURN")
+    return face_handlers.FaceBurst(tuple(frames), CHALLENGES[challenge])
+
+
 class IdentityServicer(pb_grpc.IdentityServiceServicer):
-    """Communities and residents over gRPC."""
+    """Communities, residents, consent and faces over gRPC."""
 
-    def __init__(self, uow_factory: Callable[[], IdentityUnitOfWork]) -> None:
+    def __init__(
+        self,
+        uow_factory: Callable[[], IdentityUnitOfWork],
+        engine: FaceEngine,
+        galleries: Galleries,
+    ) -> None:
         self.uow_factory = uow_factory
+        self.engine = engine
+        self.galleries = galleries
 
-    async def CreateCommunity(self, request: pb.CreateCommunityRequest,
-                              context: grpc.aio.ServicerContext) -> pb.CreateCommunityResponse:
+    async def CreateCommunity(
+        self, request: pb.CreateCommunityRequest, context: grpc.aio.ServicerContext
+    ) -> pb.CreateCommunityResponse:
         """Create a community."""
-        command = handlers.CreateCommunity(request.community_id, request.display_name,
-                                           request.request_id)
-        community = await asyncio.to_thread(
-            handlers.create_community, command, self.uow_factory()
+        command = handlers.CreateCommunity(
+            request.community_id, request.display_name, request.request_id
         )
+        community = await asyncio.to_thread(handlers.create_community, command, self.uow_factory())
         return pb.CreateCommunityResponse(community=community_message(community))
 
-    async def GetCommunity(self, request: pb.GetCommunityRequest,
-                           context: grpc.aio.ServicerContext) -> pb.GetCommunityResponse:
+    async def GetCommunity(
+        self, request: pb.GetCommunityRequest, context: grpc.aio.ServicerContext
+    ) -> pb.GetCommunityResponse:
         """A community by name."""
         ids = parse_name(COMMUNITY, request.name)
         community = await asyncio.to_thread(
@@ -61,21 +139,25 @@ class IdentityServicer(pb_grpc.IdentityServiceServicer):
         )
         return pb.GetCommunityResponse(community=community_message(community))
 
-    async def RegisterResident(self, request: pb.RegisterResidentRequest,
-                               context: grpc.aio.ServicerContext) -> pb.RegisterResidentResponse:
+    async def RegisterResident(
+        self, request: pb.RegisterResidentRequest, context: grpc.aio.ServicerContext
+    ) -> pb.RegisterResidentResponse:
         """Register a resident in a community."""
         ids = parse_name(COMMUNITY, request.parent, "parent")
         command = handlers.RegisterResident(
-            ids["community"], request.display_name, request.phone, request.org_unit,
+            ids["community"],
+            request.display_name,
+            request.phone,
+            request.org_unit,
             request.request_id,
+            parse_birth_date(request.birth_date),
         )
-        resident = await asyncio.to_thread(
-            handlers.register_resident, command, self.uow_factory()
-        )
+        resident = await asyncio.to_thread(handlers.register_resident, command, self.uow_factory())
         return pb.RegisterResidentResponse(resident=resident_message(resident))
 
-    async def GetResident(self, request: pb.GetResidentRequest,
-                          context: grpc.aio.ServicerContext) -> pb.GetResidentResponse:
+    async def GetResident(
+        self, request: pb.GetResidentRequest, context: grpc.aio.ServicerContext
+    ) -> pb.GetResidentResponse:
         """A resident by name."""
         ids = parse_name(RESIDENT, request.name)
         resident = await asyncio.to_thread(
@@ -83,8 +165,9 @@ class IdentityServicer(pb_grpc.IdentityServiceServicer):
         )
         return pb.GetResidentResponse(resident=resident_message(resident))
 
-    async def ListResidents(self, request: pb.ListResidentsRequest,
-                            context: grpc.aio.ServicerContext) -> pb.ListResidentsResponse:
+    async def ListResidents(
+        self, request: pb.ListResidentsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListResidentsResponse:
         """A page of a community's residents."""
         ids = parse_name(COMMUNITY, request.parent, "parent")
         offset, limit = decode_page_token(request.page_token), page_size(request.page_size)
@@ -94,4 +177,102 @@ class IdentityServicer(pb_grpc.IdentityServiceServicer):
         return pb.ListResidentsResponse(
             residents=[resident_message(r) for r in residents],
             next_page_token=encode_page_token(offset + limit) if more else "",
+        )
+
+    async def GrantFaceConsent(
+        self, request: pb.GrantFaceConsentRequest, context: grpc.aio.ServicerContext
+    ) -> pb.GrantFaceConsentResponse:
+        """Record consent to face sign-in."""
+        ids = parse_name(RESIDENT, request.parent, "parent")
+        guardian = parse_name(RESIDENT, request.guardian, "guardian") if request.guardian else None
+        if guardian is not None and guardian["community"] != ids["community"]:
+            raise InvalidArgument("the guardian must be a resident of the same community")
+        command = face_handlers.GrantFaceConsent(
+            ids["community"],
+            ids["resident"],
+            request.policy_version,
+            request.retention_days,
+            request.recorded_by,
+            guardian["resident"] if guardian else "",
+            request.request_id,
+        )
+        consent = await asyncio.to_thread(
+            face_handlers.grant_face_consent, command, self.uow_factory(), self.galleries
+        )
+        return pb.GrantFaceConsentResponse(consent=consent_message(consent))
+
+    async def WithdrawFaceConsent(
+        self, request: pb.WithdrawFaceConsentRequest, context: grpc.aio.ServicerContext
+    ) -> pb.WithdrawFaceConsentResponse:
+        """Withdraw consent and delete the face templates."""
+        ids = parse_name(RESIDENT, request.parent, "parent")
+        command = face_handlers.WithdrawFaceConsent(
+            ids["community"], ids["resident"], request.recorded_by, request.request_id
+        )
+        consent, deleted = await asyncio.to_thread(
+            face_handlers.withdraw_face_consent, command, self.uow_factory(), self.galleries
+        )
+        return pb.WithdrawFaceConsentResponse(
+            consent=consent_message(consent), deleted_templates=deleted
+        )
+
+    async def ListFaceConsents(
+        self, request: pb.ListFaceConsentsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListFaceConsentsResponse:
+        """A resident's consent history."""
+        ids = parse_name(RESIDENT, request.parent, "parent")
+        consents = await asyncio.to_thread(
+            face_handlers.list_face_consents,
+            ids["community"],
+            ids["resident"],
+            self.uow_factory(),
+        )
+        return pb.ListFaceConsentsResponse(consents=[consent_message(c) for c in consents])
+
+    async def EnrolFace(
+        self, request: pb.EnrolFaceRequest, context: grpc.aio.ServicerContext
+    ) -> pb.EnrolFaceResponse:
+        """Enrol a face from one photo."""
+        ids = parse_name(RESIDENT, request.resident, "resident")
+        command = face_handlers.EnrolFace(
+            ids["community"], ids["resident"], request.image, request.request_id
+        )
+        # Decoding and encoding a face is CPU-bound (~60 ms): off the event loop.
+        enrolment = await asyncio.to_thread(
+            face_handlers.enrol_face, command, self.uow_factory(), self.engine, self.galleries
+        )
+        return pb.EnrolFaceResponse(enrolment=enrolment_message(enrolment))
+
+    async def VerifyFace(
+        self, request: pb.VerifyFaceRequest, context: grpc.aio.ServicerContext
+    ) -> pb.VerifyFaceResponse:
+        """Verify 1:1 that a live burst shows the named resident."""
+        ids = parse_name(RESIDENT, request.resident, "resident")
+        decision = await asyncio.to_thread(
+            face_handlers.verify_face,
+            ids["community"],
+            ids["resident"],
+            burst(list(request.frames), request.challenge),
+            self.uow_factory(),
+            self.engine,
+        )
+        return pb.VerifyFaceResponse(decision=decision_message(decision))
+
+    async def IdentifyFace(
+        self, request: pb.IdentifyFaceRequest, context: grpc.aio.ServicerContext
+    ) -> pb.IdentifyFaceResponse:
+        """Identify 1:N who a live burst shows."""
+        ids = parse_name(COMMUNITY, request.parent, "parent")
+        decision = await asyncio.to_thread(
+            face_handlers.identify_face,
+            ids["community"],
+            burst(list(request.frames), request.challenge),
+            self.uow_factory(),
+            self.engine,
+            self.galleries,
+        )
+        assert decision.match.resident_id is not None  # no match is NotFound
+        return pb.IdentifyFaceResponse(
+            resident=resident_name(ids["community"], decision.match.resident_id),
+            decision=decision_message(decision),
         )

@@ -7,7 +7,7 @@ from typing import Protocol
 
 import numpy as np
 
-from linli_identity.domain.face import FaceBox, FaceTemplate
+from linli_identity.domain.face import FaceBox, FaceMatch, FaceTemplate
 
 
 @dataclass(frozen=True, eq=False)
@@ -35,10 +35,41 @@ class FaceEngine(Protocol):
         ...
 
     @property
+    def dimension(self) -> int:
+        """Number of values in the templates this engine makes."""
+        ...
+
+    @property
     def default_threshold(self) -> float:
         """Cosine similarity at or above which two templates are taken as the same person."""
         ...
 
     def analyse(self, image_bytes: bytes) -> DetectedFace:
         """Decode, detect exactly one face, check its quality and encode it."""
+        ...
+
+
+class Gallery(Protocol):
+    """The enrolled templates of one community, searchable 1:N in memory."""
+
+    def __contains__(self, resident_id: object) -> bool: ...
+
+    def put(self, resident_id: str, template: FaceTemplate) -> None:
+        """Enrol a resident or swap their template."""
+        ...
+
+    def remove(self, resident_id: str) -> bool:
+        """Forget a resident's template; True if there was one."""
+        ...
+
+    def identify(self, probe: FaceTemplate, threshold: float) -> FaceMatch:
+        """Best match of the probe; resident_id None below the threshold."""
+        ...
+
+
+class Galleries(Protocol):
+    """The galleries of every community this process serves."""
+
+    def for_community(self, community_id: str) -> Gallery:
+        """The gallery of one community; an unknown community starts empty."""
         ...

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-from linli_kit.domain import Clock, utc_now
-from linli_kit.errors import AlreadyExists, NotFound
+from datetime import date
 
 from linli_identity.domain.residents import Community, Resident
 from linli_identity.service_layer.ports import IdentityUnitOfWork
+from linli_kit.domain import Clock, utc_now
+from linli_kit.errors import AlreadyExists, NotFound
 
 
 @dataclass(frozen=True)
@@ -29,14 +29,16 @@ class RegisterResident:
     phone: str
     org_unit: str = ""
     request_id: str = ""
+    birth_date: date | None = None
 
 
-def create_community(cmd: CreateCommunity, uow: IdentityUnitOfWork,
-                     clock: Clock = utc_now) -> Community:
+def create_community(
+    cmd: CreateCommunity, uow: IdentityUnitOfWork, clock: Clock = utc_now
+) -> Community:
     """Create a community; a retry with the same request id returns it again."""
     with uow:
         if (done := uow.requests.replay(cmd)) is not None:
-            return _existing_community(uow, done)
+            return existing_community(uow, done)
         community = Community.create(cmd.community_id, cmd.display_name, clock())
         if uow.communities.get(community.id) is not None:
             raise AlreadyExists(f"community {community.id!r} already exists")
@@ -49,18 +51,20 @@ def create_community(cmd: CreateCommunity, uow: IdentityUnitOfWork,
 def get_community(community_id: str, uow: IdentityUnitOfWork) -> Community:
     """A community, or NotFound."""
     with uow:
-        return _existing_community(uow, community_id)
+        return existing_community(uow, community_id)
 
 
-def register_resident(cmd: RegisterResident, uow: IdentityUnitOfWork,
-                      clock: Clock = utc_now) -> Resident:
+def register_resident(
+    cmd: RegisterResident, uow: IdentityUnitOfWork, clock: Clock = utc_now
+) -> Resident:
     """Register a resident; one phone number per community; retries replay the first result."""
     with uow:
         if (done := uow.requests.replay(cmd)) is not None:
             return get_resident_in(uow, cmd.community_id, done)
-        _existing_community(uow, cmd.community_id)
-        resident = Resident.register(cmd.community_id, cmd.display_name, cmd.phone,
-                                     cmd.org_unit, clock())
+        existing_community(uow, cmd.community_id)
+        resident = Resident.register(
+            cmd.community_id, cmd.display_name, cmd.phone, cmd.org_unit, clock(), cmd.birth_date
+        )
         if uow.residents.by_phone(cmd.community_id, resident.phone) is not None:
             raise AlreadyExists("a resident with this phone number is already registered")
         uow.residents.add(resident)
@@ -75,11 +79,12 @@ def get_resident(community_id: str, resident_id: str, uow: IdentityUnitOfWork) -
         return get_resident_in(uow, community_id, resident_id)
 
 
-def list_residents(community_id: str, offset: int, limit: int,
-                   uow: IdentityUnitOfWork) -> tuple[list[Resident], bool]:
+def list_residents(
+    community_id: str, offset: int, limit: int, uow: IdentityUnitOfWork
+) -> tuple[list[Resident], bool]:
     """A page of a community's residents and whether more follow."""
     with uow:
-        _existing_community(uow, community_id)
+        existing_community(uow, community_id)
         residents = uow.residents.list(community_id, offset, limit + 1)
         return residents[:limit], len(residents) > limit
 
@@ -92,7 +97,8 @@ def get_resident_in(uow: IdentityUnitOfWork, community_id: str, resident_id: str
     return resident
 
 
-def _existing_community(uow: IdentityUnitOfWork, community_id: str) -> Community:
+def existing_community(uow: IdentityUnitOfWork, community_id: str) -> Community:
+    """A community within an open unit of work, or NotFound."""
     community = uow.communities.get(community_id)
     if community is None:
         raise NotFound(f"community {community_id!r} does not exist")

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import abc
+from datetime import datetime
 
-from linli_kit.domain import AbstractUnitOfWork, Repository
-
+from linli_identity.domain.consent import FaceConsent, FaceEnrolment
 from linli_identity.domain.residents import Community, Resident
+from linli_kit.domain import AbstractUnitOfWork, Repository
 
 
 class Communities(Repository, abc.ABC):
@@ -41,12 +42,62 @@ class Residents(Repository, abc.ABC):
         """Residents of a community, oldest first."""
 
 
+class FaceConsents(Repository, abc.ABC):
+    """Consent records; never deleted, only withdrawn."""
+
+    @abc.abstractmethod
+    def add(self, consent: FaceConsent) -> None:
+        """Store a new grant."""
+
+    @abc.abstractmethod
+    def save_withdrawal(self, consent: FaceConsent) -> None:
+        """Store the withdrawal of a consent."""
+
+    @abc.abstractmethod
+    def current(self, community_id: str, resident_id: str, purpose: str) -> FaceConsent | None:
+        """The resident's not-withdrawn consent to a purpose (possibly lapsed), or None."""
+
+    @abc.abstractmethod
+    def get(self, community_id: str, consent_id: str) -> FaceConsent | None:
+        """A consent by id, or None."""
+
+    @abc.abstractmethod
+    def history(self, community_id: str, resident_id: str) -> list[FaceConsent]:
+        """Every consent of a resident, newest first."""
+
+    @abc.abstractmethod
+    def lapsed(self, at: datetime, limit: int) -> list[FaceConsent]:
+        """Consents not withdrawn whose retention ended by this time, oldest first."""
+
+
+class FaceTemplates(Repository, abc.ABC):
+    """Face templates, kept apart from personal data and encrypted by the adapter."""
+
+    @abc.abstractmethod
+    def put(self, enrolment: FaceEnrolment) -> None:
+        """Store a resident's template, replacing any earlier one."""
+
+    @abc.abstractmethod
+    def get(self, community_id: str, resident_id: str) -> FaceEnrolment | None:
+        """A resident's enrolment with its decrypted template, or None."""
+
+    @abc.abstractmethod
+    def exists(self, community_id: str, resident_id: str) -> bool:
+        """True if the resident has a template stored."""
+
+    @abc.abstractmethod
+    def delete(self, community_id: str, resident_id: str) -> int:
+        """Delete a resident's templates; how many there were."""
+
+
 class IdentityUnitOfWork(AbstractUnitOfWork, abc.ABC):
-    """A unit of work over communities and residents."""
+    """A unit of work over communities, residents, consents and face templates."""
 
     communities: Communities
     residents: Residents
+    consents: FaceConsents
+    templates: FaceTemplates
 
     def repositories(self) -> list[Repository]:
         """The repositories whose aggregates may raise events."""
-        return [self.communities, self.residents]
+        return [self.communities, self.residents, self.consents, self.templates]
