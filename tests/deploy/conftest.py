@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 
-
 # pytest runs with --import-mode=importlib, which puts no test directory on sys.path;
 # this makes the helper modules beside this file (chartcheck, metric_refs) importable.
 HERE = str(Path(__file__).resolve().parent)

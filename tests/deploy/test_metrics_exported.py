@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import urllib.request
 
-from linli_kit.processes import ServiceProcess, free_port
 from metric_refs import referenced_metric_names
+
+from linli_kit.processes import ServiceProcess, free_port
 
 
 def exported_names(text: str) -> set[str]:
@@ -22,10 +23,17 @@ def exported_names(text: str) -> set[str]:
 def test_points_service_exports_every_metric_the_chart_uses(servers, make_database, tmp_path):
     """Scrape /metrics of a real points process and compare with the chart's queries."""
     port = free_port()
-    points = ServiceProcess("points", {
-        "database_url": make_database("points"), "redis_url": servers.redis,
-        "grpc_host": "127.0.0.1", "grpc_port": str(free_port()), "metrics_port": str(port),
-    }, tmp_path / "points.log")
+    points = ServiceProcess(
+        "points",
+        {
+            "database_url": make_database("points"),
+            "redis_url": servers.redis,
+            "grpc_host": "127.0.0.1",
+            "grpc_port": str(free_port()),
+            "metrics_port": str(port),
+        },
+        tmp_path / "points.log",
+    )
     points.migrate().communicate()
     points.start()
     try:
