@@ -13,8 +13,10 @@ STAMP := $(VENV)/.installed
 
 .PHONY: help install proto run test test-unit lint bench lock clean
 
+include deploy/images.mk
+
 help: ## List the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
 $(UV):
 	$(PYTHON) -m venv $(VENV)
