@@ -59,8 +59,15 @@ def build_cipher(settings: IdentitySettings) -> TemplateCipher:
     )
 
 
-def build_app(settings: IdentitySettings, engine: FaceEngine | None = None) -> GrpcApp:
-    """The identity gRPC app, its galleries loaded from the database, with its workers."""
+def build_app(
+    settings: IdentitySettings,
+    engine: FaceEngine | None = None,
+    galleries: Galleries | None = None,
+) -> GrpcApp:
+    """The identity gRPC app, its galleries loaded from the database, with its workers.
+
+    Tests pass an engine (to load the models once) and galleries (to look inside them).
+    """
     plumbing = sql_plumbing(
         settings.database_url,
         orm.runtime,
@@ -70,7 +77,7 @@ def build_app(settings: IdentitySettings, engine: FaceEngine | None = None) -> G
     cipher = build_cipher(settings)
     make_uow = uow_factory(plumbing, cipher)
     engine = engine or build_face_engine(settings)
-    galleries = Galleries(engine.name, engine.model_version, engine.dimension)
+    galleries = galleries or Galleries(engine.name, engine.model_version, engine.dimension)
     loaded = load_galleries(
         plumbing.session_factory, cipher, galleries, engine.name, engine.model_version
     )

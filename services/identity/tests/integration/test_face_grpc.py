@@ -1,0 +1,380 @@
+"""Face consent, enrolment and identification over gRPC: real PostgreSQL, real dlib, real photos.
+
+The identity app runs in-process on a free port; its galleries are passed in so the tests
+can look inside them. The live burst is a head turn made of the Tom Hanks sample and its
+mirror image: the face is turned about 28 degrees one way in the photo, so its mirror shows
+the same person turned the other way (yaw ratio +0.53 then -0.53). That proves the service
+wires real landmarks and templates through the liveness rule; it does not prove dlib follows
+a real turning head (no such video is available here).
+"""
+
+from __future__ import annotations
+
+import base64
+import importlib.util
+import io
+import os
+import struct
+import zlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import grpc
+import numpy as np
+import pytest
+import sqlalchemy as sa
+from linli.events.v1 import envelope_pb2
+from linli.identity.v1 import identity_service_pb2 as pb
+from linli.identity.v1 import identity_service_pb2_grpc as pb_grpc
+from PIL import Image, ImageEnhance, ImageOps
+
+from linli_identity.adapters.face_dlib import DlibFaceEngine
+from linli_identity.adapters.gallery import Galleries
+from linli_identity.adapters.repositories import load_galleries
+from linli_identity.adapters.template_cipher import EncryptedTemplate, TemplateCipher
+from linli_identity.bootstrap import build_app, build_cipher
+from linli_identity.config import IdentitySettings
+from linli_identity.entrypoints.cli import MIGRATIONS
+from linli_kit.db import make_engine, migrate
+from linli_kit.grpc_server import start
+
+C = "c-east"
+KEYS = {C: {"current": "k1", "keys": {"k1": base64.b64encode(os.urandom(32)).decode()}}}
+CHALLENGE_TURN = pb.LIVENESS_CHALLENGE_HEAD_TURN
+
+
+def _image(name: str) -> Image.Image:
+    spec = importlib.util.find_spec("insightface")
+    if spec is None or not spec.submodule_search_locations:
+        pytest.skip("insightface (dev dependency) is not installed: no sample images")
+    folder = Path(next(iter(spec.submodule_search_locations))) / "data" / "images"
+    return Image.open(folder / name).convert("RGB")
+
+
+def jpeg(image: Image.Image) -> bytes:
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=90)
+    return out.getvalue()
+
+
+@pytest.fixture(scope="module")
+def engine() -> DlibFaceEngine:
+    return DlibFaceEngine()
+
+
+@pytest.fixture(scope="module")
+def tom() -> Image.Image:
+    return _image("Tom_Hanks_54745.png").resize((224, 224), Image.Resampling.BICUBIC)
+
+
+@pytest.fixture(scope="module")
+def stranger() -> bytes:
+    """The leftmost face of the t1.jpg group photo, cropped with a margin."""
+    group = _image("t1.jpg")
+    import dlib
+
+    rect = min(dlib.get_frontal_face_detector()(np.asarray(group), 0), key=lambda r: r.left())
+    cx, cy, half = (
+        (rect.left() + rect.right()) // 2,
+        (rect.top() + rect.bottom()) // 2,
+        rect.width(),
+    )
+    face = group.crop((cx - half, cy - half, cx + half, cy + half))
+    return jpeg(face.resize((224, 224), Image.Resampling.BICUBIC))
+
+
+def head_turn(image: Image.Image) -> list[bytes]:
+    """Five frames turning from one side to the other, with camera-like light changes."""
+    mirrored = ImageOps.mirror(image)
+    frames = [
+        image,
+        ImageEnhance.Brightness(image).enhance(1.05),
+        mirrored,
+        ImageEnhance.Brightness(mirrored).enhance(0.95),
+        image,
+    ]
+    return [jpeg(frame) for frame in frames]
+
+
+@dataclass
+class Service:
+    stub: pb_grpc.IdentityServiceStub
+    db: sa.Engine
+    galleries: Galleries
+    cipher: TemplateCipher
+    settings: IdentitySettings
+
+    def rows(self, table: str) -> list[sa.Row]:  # type: ignore[type-arg]
+        with self.db.connect() as conn:
+            return list(conn.execute(sa.text(f"SELECT * FROM {table}")))
+
+    def event_types(self) -> list[str]:
+        envelopes = [envelope_pb2.EventEnvelope.FromString(r.envelope) for r in self.rows("outbox")]
+        return [e.type.rsplit(".", 1)[-1] for e in envelopes]
+
+
+@pytest.fixture
+async def service(make_database, servers, stream_prefix, engine) -> AsyncIterator[Service]:
+    url = make_database("identity")
+    migrate(url, MIGRATIONS)
+    settings = IdentitySettings(
+        database_url=url,
+        redis_url=servers.redis,
+        stream_prefix=stream_prefix,
+        template_keys=KEYS,
+    )
+    galleries = Galleries(engine.name, engine.model_version, engine.dimension)
+    running = await start(build_app(settings, engine, galleries), "127.0.0.1", 0)
+    db = make_engine(url)
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{running.port}") as channel:
+        stub = pb_grpc.IdentityServiceStub(channel)
+        await stub.CreateCommunity(pb.CreateCommunityRequest(community_id=C, display_name="East"))
+        yield Service(stub, db, galleries, build_cipher(settings), settings)
+    await running.stop(grace=0)
+    db.dispose()
+
+
+async def register(service: Service, name: str, phone: str, birth_date: str = "") -> str:
+    reply = await service.stub.RegisterResident(
+        pb.RegisterResidentRequest(
+            parent=f"communities/{C}",
+            display_name=name,
+            phone=phone,
+            birth_date=birth_date,
+        )
+    )
+    return reply.resident.name
+
+
+async def consent(service: Service, resident: str, guardian: str = "") -> pb.FaceConsent:
+    reply = await service.stub.GrantFaceConsent(
+        pb.GrantFaceConsentRequest(
+            parent=resident,
+            policy_version="2026-01",
+            retention_days=365,
+            guardian=guardian,
+            recorded_by="staff:li",
+        )
+    )
+    return reply.consent
+
+
+async def expect(code: grpc.StatusCode, call, match: str = "") -> str:  # type: ignore[no-untyped-def]
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await call
+    assert caught.value.code() == code, caught.value.details()
+    assert match.lower() in (caught.value.details() or "").lower()
+    return caught.value.details() or ""
+
+
+async def test_enrolment_needs_consent(service: Service, tom: Image.Image) -> None:
+    resident = await register(service, "Tom", "13800000001")
+
+    await expect(
+        grpc.StatusCode.FAILED_PRECONDITION,
+        service.stub.EnrolFace(pb.EnrolFaceRequest(resident=resident, image=jpeg(tom))),
+        "consent",
+    )
+
+    assert service.rows("face_templates") == [] and len(service.galleries.for_community(C)) == 0
+
+
+async def test_enrol_then_identify_finds_the_person(
+    service: Service, tom: Image.Image, stranger: bytes
+) -> None:
+    tom_name = await register(service, "Tom", "13800000001")
+    other = await register(service, "Ann", "13800000002")
+    for resident, photo in ((tom_name, jpeg(tom)), (other, stranger)):
+        await consent(service, resident)
+        reply = await service.stub.EnrolFace(pb.EnrolFaceRequest(resident=resident, image=photo))
+        assert reply.enrolment.engine == "dlib"
+
+    found = await service.stub.IdentifyFace(
+        pb.IdentifyFaceRequest(
+            parent=f"communities/{C}",
+            frames=head_turn(tom),
+            challenge=CHALLENGE_TURN,
+        )
+    )
+
+    assert found.resident == tom_name
+    decision = found.decision
+    assert (decision.engine, decision.threshold, decision.matched) == ("dlib", 0.93, True)
+    assert decision.similarity >= 0.93 and decision.model_version.startswith("resnet_model_v1")
+    assert (decision.challenge, decision.frames) == (CHALLENGE_TURN, 5)
+    verified = await service.stub.VerifyFace(
+        pb.VerifyFaceRequest(
+            resident=other,
+            frames=head_turn(tom),
+            challenge=CHALLENGE_TURN,
+        )
+    )
+    assert not verified.decision.matched and verified.decision.similarity < 0.93
+    assert service.event_types().count("FaceEnrolled") == 2
+    # A restarted replica rebuilds the same galleries from the encrypted rows.
+    fresh = Galleries("dlib", decision.model_version, 128)
+    loaded = load_galleries(
+        sa.orm.sessionmaker(service.db), service.cipher, fresh, "dlib", decision.model_version
+    )
+    assert loaded == 2 and tom_name.rsplit("/", 1)[-1] in fresh.for_community(C)
+
+
+async def test_a_still_photo_replayed_as_a_burst_fails_liveness(
+    service: Service, tom: Image.Image
+) -> None:
+    resident = await register(service, "Tom", "13800000001")
+    await consent(service, resident)
+    await service.stub.EnrolFace(pb.EnrolFaceRequest(resident=resident, image=jpeg(tom)))
+
+    for challenge, why in (
+        (CHALLENGE_TURN, "no head turn"),
+        (pb.LIVENESS_CHALLENGE_BLINK, "no blink"),
+    ):
+        await expect(
+            grpc.StatusCode.FAILED_PRECONDITION,
+            service.stub.IdentifyFace(
+                pb.IdentifyFaceRequest(
+                    parent=f"communities/{C}", frames=[jpeg(tom)] * 5, challenge=challenge
+                )
+            ),
+            why,
+        )
+
+
+async def test_withdrawal_deletes_the_template_everywhere(
+    service: Service, tom: Image.Image
+) -> None:
+    resident = await register(service, "Tom", "13800000001")
+    granted = await consent(service, resident)
+    await service.stub.EnrolFace(pb.EnrolFaceRequest(resident=resident, image=jpeg(tom)))
+    identify = pb.IdentifyFaceRequest(
+        parent=f"communities/{C}", frames=head_turn(tom), challenge=CHALLENGE_TURN
+    )
+    assert (await service.stub.IdentifyFace(identify)).resident == resident
+
+    reply = await service.stub.WithdrawFaceConsent(
+        pb.WithdrawFaceConsentRequest(parent=resident, recorded_by="resident:tom", request_id="w-1")
+    )
+
+    assert reply.deleted_templates == 1 and reply.consent.HasField("withdraw_time")
+    assert service.rows("face_templates") == []
+    assert resident.rsplit("/", 1)[-1] not in service.galleries.for_community(C)
+    await expect(
+        grpc.StatusCode.NOT_FOUND,
+        service.stub.IdentifyFace(identify),
+        "no enrolled resident matches",
+    )
+    history = await service.stub.ListFaceConsents(pb.ListFaceConsentsRequest(parent=resident))
+    assert [c.name for c in history.consents] == [granted.name]
+    assert history.consents[0].withdrawn_by == "resident:tom"
+    assert "FaceConsentWithdrawn" in service.event_types()
+
+
+async def test_the_database_holds_no_plaintext_template(
+    service: Service, tom: Image.Image, engine: DlibFaceEngine
+) -> None:
+    resident = await register(service, "Tom", "13800000001")
+    await consent(service, resident)
+    photo = jpeg(tom)
+    await service.stub.EnrolFace(pb.EnrolFaceRequest(resident=resident, image=photo))
+    template = engine.analyse(photo).template  # deterministic: the same vector was stored
+
+    (row,) = service.rows("face_templates")
+    stored = bytes(row.sealed)
+    vector = template.vector.astype("<f4").tobytes()
+    assert vector not in stored and vector[:16] not in stored
+    assert template.to_bytes() not in stored and photo[:64] not in stored
+    assert (row.engine, row.resident_id) == ("dlib", resident.rsplit("/", 1)[-1])
+    # And yet it is the template: the community's key opens it.
+    opened = service.cipher.decrypt(C, row.resident_id, EncryptedTemplate.from_bytes(stored))
+    assert opened.similarity(template) == pytest.approx(1.0, abs=1e-6)
+    assert "face" not in " ".join(c.lower() for c in service.rows("residents")[0]._fields)
+
+
+def png_header_only(width: int, height: int) -> bytes:
+    """A PNG of a few hundred bytes that declares width x height grey pixels."""
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+        )
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(b"\x00" * 1000))
+        + chunk(b"IEND", b"")
+    )
+
+
+async def test_bad_input_gives_clear_errors_and_records_nothing(
+    service: Service, tom: Image.Image, stranger: bytes
+) -> None:
+    resident = await register(service, "Tom", "13800000001")
+    await consent(service, resident)
+    enrol = service.stub.EnrolFace
+    invalid = grpc.StatusCode.INVALID_ARGUMENT
+
+    await expect(
+        invalid,
+        enrol(pb.EnrolFaceRequest(resident=resident, image=b"not a photo")),
+        "could not be read",
+    )
+    await expect(
+        invalid,
+        enrol(pb.EnrolFaceRequest(resident=resident, image=jpeg(tom)[:400])),
+        "could not be read",
+    )
+    await expect(
+        invalid,
+        enrol(pb.EnrolFaceRequest(resident=resident, image=png_header_only(8000, 8000))),
+        "too large (8000x8000 pixels)",
+    )
+    small = tom.resize((64, 64), Image.Resampling.BICUBIC)
+    await expect(
+        invalid, enrol(pb.EnrolFaceRequest(resident=resident, image=jpeg(small))), "too small"
+    )
+    group = jpeg(_image("t1.jpg"))
+    await expect(invalid, enrol(pb.EnrolFaceRequest(resident=resident, image=group)), "6 faces")
+    # Larger than gRPC's default 4 MiB message limit: refused before the service sees it.
+    await expect(
+        grpc.StatusCode.RESOURCE_EXHAUSTED,
+        enrol(pb.EnrolFaceRequest(resident=resident, image=bytes(5 * 1024 * 1024))),
+    )
+    wrong = resident.replace(f"communities/{C}/", "communities/c-west/")
+    await expect(
+        grpc.StatusCode.NOT_FOUND,
+        enrol(pb.EnrolFaceRequest(resident=wrong, image=jpeg(tom))),
+        "does not exist",
+    )
+    await expect(
+        grpc.StatusCode.NOT_FOUND,
+        service.stub.IdentifyFace(
+            pb.IdentifyFaceRequest(
+                parent="communities/c-west", frames=head_turn(tom), challenge=CHALLENGE_TURN
+            )
+        ),
+        "c-west",
+    )
+    await expect(
+        invalid,
+        service.stub.IdentifyFace(
+            pb.IdentifyFaceRequest(parent=f"communities/{C}", frames=head_turn(tom))
+        ),
+        "challenge",
+    )
+    await expect(
+        invalid,
+        service.stub.IdentifyFace(
+            pb.IdentifyFaceRequest(
+                parent=f"communities/{C}", frames=[b"junk"] * 3, challenge=CHALLENGE_TURN
+            )
+        ),
+        "could not be read",
+    )
+
+    assert service.rows("face_templates") == []
+    assert "FaceEnrolled" not in service.event_types()
+    assert len(service.galleries.for_community(C)) == 0
