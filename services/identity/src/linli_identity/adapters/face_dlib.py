@@ -44,7 +44,7 @@ def decode_image(data: bytes, rules: QualityRules) -> Image.Image:
         with warnings.catch_warnings():
             # Pillow only warns between 1x and 2x its own bomb limit; make that an error too.
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = Image.open(io.BytesIO(data), formats=ACCEPTED_FORMATS)
+            image: Image.Image = Image.open(io.BytesIO(data), formats=ACCEPTED_FORMATS)
             # The header gives the size before any pixel is decoded: check it first.
             width, height = image.size
             if width * height > rules.max_image_pixels:

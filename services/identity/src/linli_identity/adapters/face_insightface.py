@@ -140,7 +140,7 @@ class InsightFaceEngine:
             distances = outputs[level + count].reshape(-1, 4) * stride
             offsets = outputs[level + 2 * count].reshape(-1, 10) * stride
             rows, cols = height // stride, width // stride
-            grid = np.stack(np.mgrid[:rows, :cols][::-1], axis=-1).reshape(-1, 2) * stride
+            grid = np.stack(list(np.mgrid[:rows, :cols][::-1]), axis=-1).reshape(-1, 2) * stride
             centres = np.repeat(grid, ANCHORS_PER_CELL, axis=0).astype(np.float32)
             keep = scores >= self._detection_score
             c, d = centres[keep], distances[keep]
