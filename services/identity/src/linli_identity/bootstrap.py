@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
 from functools import partial
 
+import redis
 import sqlalchemy as sa
 from linli.identity.v1 import identity_service_pb2 as pb
 from linli.identity.v1 import identity_service_pb2_grpc as pb_grpc
@@ -16,13 +18,14 @@ from linli_identity.adapters.gallery import Galleries
 from linli_identity.adapters.repositories import SqlIdentityUnitOfWork, load_galleries
 from linli_identity.adapters.template_cipher import TemplateCipher, dev_keyring
 from linli_identity.config import IdentitySettings
+from linli_identity.entrypoints.consumers import GallerySync
 from linli_identity.entrypoints.grpc_api import IdentityServicer
 from linli_identity.service_layer import face_handlers
 from linli_identity.service_layer.face_port import FaceEngine
 from linli_identity.service_layer.ports import IdentityUnitOfWork
 from linli_kit.db import SqlPlumbing, sql_plumbing
 from linli_kit.grpc_server import GrpcApp
-from linli_kit.streams import OutboxRelay
+from linli_kit.streams import OutboxRelay, StreamConsumer
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["IdentityService"].full_name
 log = logging.getLogger(__name__)
@@ -68,16 +71,24 @@ def build_app(
 
     Tests pass an engine (to load the models once) and galleries (to look inside them).
     """
-    plumbing = sql_plumbing(
-        settings.database_url,
-        orm.runtime,
-        f"{settings.stream_prefix}identity.events",
-        events.encode,
-    )
+    stream = f"{settings.stream_prefix}identity.events"
+    plumbing = sql_plumbing(settings.database_url, orm.runtime, stream, events.encode)
     cipher = build_cipher(settings)
     make_uow = uow_factory(plumbing, cipher)
     engine = engine or build_face_engine(settings)
     galleries = galleries or Galleries(engine.name, engine.model_version, engine.dimension)
+    # Every replica reads every face event in its own group. The group is created at the
+    # stream's end *before* the galleries load, so nothing between the two is missed.
+    sync_group = f"identity-gallery-{settings.replica_id}"
+    with redis.Redis.from_url(settings.redis_url) as client:
+        _create_group(client, stream, sync_group)
+    sync = StreamConsumer(
+        settings.redis_url,
+        stream,
+        group=sync_group,
+        consumer=settings.replica_id,
+        handlers=GallerySync(make_uow, galleries).handlers(),
+    )
     loaded = load_galleries(
         plumbing.session_factory, cipher, galleries, engine.name, engine.model_version
     )
@@ -97,13 +108,43 @@ def build_app(
                     log.info("closed %d lapsed face consents and deleted their templates", closed)
             await asyncio.sleep(settings.consent_sweep_seconds)
 
+    async def follow_face_events() -> None:
+        inner = asyncio.create_task(sync.run())
+        try:
+            await asyncio.shield(inner)
+        finally:
+            # redis-py can swallow a cancellation that lands in a blocking XREADGROUP and the
+            # consumer then loops on; repeating the cancel until it ends keeps shutdown bounded.
+            while not inner.done():
+                inner.cancel()
+                await asyncio.wait([inner], timeout=0.5)
+
     def register(server: object) -> None:
         servicer = IdentityServicer(make_uow, engine, galleries)
         pb_grpc.add_IdentityServiceServicer_to_server(servicer, server)
 
     async def close() -> None:
+        await sync.close()
+        # The group is this replica's alone: drop it so stopped pods leave nothing behind.
+        with (
+            contextlib.suppress(redis.RedisError),
+            redis.Redis.from_url(settings.redis_url) as client,
+        ):
+            client.xgroup_destroy(stream, sync_group)
         plumbing.engine.dispose()
 
     return GrpcApp(
-        "identity", register, [SERVICE_NAME], [relay.run, sweep_lapsed_consents], [close]
+        "identity",
+        register,
+        [SERVICE_NAME],
+        [relay.run, follow_face_events, sweep_lapsed_consents],
+        [close],
     )
+
+
+def _create_group(client: redis.Redis, stream: str, group: str) -> None:
+    try:
+        client.xgroup_create(stream, group, id="$", mkstream=True)
+    except redis.ResponseError as exc:
+        if "BUSYGROUP" not in str(exc):
+            raise

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import binascii
+import socket
 from pathlib import Path
 from typing import Literal, Self
 
@@ -50,6 +51,8 @@ class IdentitySettings(ServiceSettings):
     template_keys: dict[str, KeyringSetting] = Field(default_factory=dict)
     # Derive a public, insecure key for communities without one. For `make run` only.
     dev_template_keys: bool = False
+    # Names this replica's own consumer group on identity.events (gallery sync); unique per pod.
+    replica_id: str = Field(default_factory=socket.gethostname, min_length=1, max_length=100)
     # How often lapsed consents are closed and their templates deleted.
     consent_sweep_seconds: float = Field(default=3600.0, gt=0)
 

@@ -10,13 +10,14 @@ a real turning head (no such video is available here).
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import importlib.util
 import io
 import os
 import struct
 import zlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -123,6 +124,7 @@ async def service(make_database, servers, stream_prefix, engine) -> AsyncIterato
         redis_url=servers.redis,
         stream_prefix=stream_prefix,
         template_keys=KEYS,
+        replica_id="a",
     )
     galleries = Galleries(engine.name, engine.model_version, engine.dimension)
     running = await start(build_app(settings, engine, galleries), "127.0.0.1", 0)
@@ -290,6 +292,36 @@ async def test_the_database_holds_no_plaintext_template(
     opened = service.cipher.decrypt(C, row.resident_id, EncryptedTemplate.from_bytes(stored))
     assert opened.similarity(template) == pytest.approx(1.0, abs=1e-6)
     assert "face" not in " ".join(c.lower() for c in service.rows("residents")[0]._fields)
+
+
+async def test_a_second_replica_follows_enrolment_and_withdrawal(
+    service: Service, tom: Image.Image, engine: DlibFaceEngine
+) -> None:
+    """Replica B learns of A's enrolment and withdrawal through identity.events."""
+    settings_b = service.settings.model_copy(update={"replica_id": "b"})
+    galleries_b = Galleries(engine.name, engine.model_version, engine.dimension)
+    replica_b = await start(build_app(settings_b, engine, galleries_b), "127.0.0.1", 0)
+    try:
+        resident = await register(service, "Tom", "13800000001")
+        resident_id = resident.rsplit("/", 1)[-1]
+        await consent(service, resident)
+        await service.stub.EnrolFace(pb.EnrolFaceRequest(resident=resident, image=jpeg(tom)))
+        await eventually(lambda: resident_id in galleries_b.for_community(C))
+
+        await service.stub.WithdrawFaceConsent(
+            pb.WithdrawFaceConsentRequest(parent=resident, recorded_by="staff:li")
+        )
+        await eventually(lambda: resident_id not in galleries_b.for_community(C))
+    finally:
+        await replica_b.stop(grace=0)
+
+
+async def eventually(condition: Callable[[], bool], seconds: float = 10.0) -> None:
+    """Wait until the condition holds, or fail after the given time."""
+    deadline = asyncio.get_running_loop().time() + seconds
+    while not condition():
+        assert asyncio.get_running_loop().time() < deadline, "condition not reached in time"
+        await asyncio.sleep(0.05)
 
 
 def png_header_only(width: int, height: int) -> bytes:

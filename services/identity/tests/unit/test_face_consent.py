@@ -20,6 +20,7 @@ from linli_identity.service_layer.face_handlers import (
     grant_face_consent,
     identify_face,
     list_face_consents,
+    refresh_gallery_entry,
     verify_face,
     withdraw_face_consent,
 )
@@ -264,3 +265,18 @@ def test_wrong_community_and_unknown_resident(uow, engine, galleries, clock, peo
             EnrolFace("c-west", people["ann"], b"face:ann:front"), uow, engine, galleries, clock
         )
     assert engine.analysed == 0
+
+
+def test_another_replica_follows_enrolment_and_withdrawal(
+    uow, engine, galleries, clock, people
+) -> None:
+    """The gallery sync handler makes a second gallery agree with the stored templates."""
+    replica = Galleries(engine.name, engine.model_version, engine.dimension)
+    grant(uow, galleries, clock, people["ann"])
+    enrol(uow, engine, galleries, clock, people["ann"])
+
+    assert refresh_gallery_entry(C, people["ann"], uow, replica, clock)
+    assert people["ann"] in replica.for_community(C)
+    withdraw_face_consent(WithdrawFaceConsent(C, people["ann"], "staff"), uow, galleries, clock)
+    assert not refresh_gallery_entry(C, people["ann"], uow, replica, clock)
+    assert people["ann"] not in replica.for_community(C)

@@ -13,7 +13,7 @@ from linli_identity.domain.consent import (
     FaceEnrolment,
     require_active,
 )
-from linli_identity.domain.face import FaceMatch, FaceTemplate
+from linli_identity.domain.face import FaceMatch, FaceTemplate, TemplateMismatch
 from linli_identity.domain.liveness import (
     Challenge,
     LivenessFrame,
@@ -225,6 +225,34 @@ def identify_face(
             f"similarity {match.similarity:.3f} < threshold {match.threshold:.3f})"
         )
     return FaceDecision(match, liveness)
+
+
+def refresh_gallery_entry(
+    community_id: str,
+    resident_id: str,
+    uow: IdentityUnitOfWork,
+    galleries: Galleries,
+    clock: Clock = utc_now,
+) -> bool:
+    """Make this process's gallery agree with the database for one resident; True if enrolled.
+
+    Run on FaceEnrolled and FaceConsentWithdrawn events, so every replica follows the one
+    that handled the request; idempotent, so redelivery and out-of-order delivery are harmless.
+    """
+    with uow:
+        enrolment = uow.templates.get(community_id, resident_id)
+        consent = uow.consents.current(community_id, resident_id, FACE_SIGN_IN)
+    gallery = galleries.for_community(community_id)
+    if enrolment is None or consent is None or not consent.active_at(clock()):
+        gallery.remove(resident_id)
+        return False
+    try:
+        gallery.put(resident_id, enrolment.template)
+    except TemplateMismatch:
+        # Enrolled by a replica running another model (a rolling upgrade): unusable here.
+        gallery.remove(resident_id)
+        return False
+    return True
 
 
 def live_probe(
