@@ -10,6 +10,7 @@ import numpy as np
 
 from linli_identity.domain.consent import FaceConsent, FaceEnrolment
 from linli_identity.domain.face import FaceBox, FaceTemplate, NoFaceFound
+from linli_identity.domain.org import OrgLevel, OrgUnit, Role
 from linli_identity.domain.residents import Community, Resident
 from linli_identity.service_layer.face_port import DetectedFace
 from linli_identity.service_layer.ports import (
@@ -17,6 +18,7 @@ from linli_identity.service_layer.ports import (
     FaceConsents,
     FaceTemplates,
     IdentityUnitOfWork,
+    OrgUnits,
     Residents,
 )
 from linli_kit.domain import DomainEvent, Repository
@@ -50,13 +52,15 @@ class FakeResidents(Residents):
 
     def add(self, resident: Resident) -> None:
         """Store a new resident."""
-        self.rows[(resident.community_id, resident.id)] = dataclasses.replace(resident, events=[])
+        self.rows[(resident.community_id, resident.id)] = dataclasses.replace(
+            resident, events=[], roles=set(resident.roles)
+        )
         self._track(resident)
 
     def get(self, community_id: str, resident_id: str) -> Resident | None:
         """A resident by id, or None."""
         row = self.rows.get((community_id, resident_id))
-        return None if row is None else self._track(dataclasses.replace(row))
+        return None if row is None else self._track(dataclasses.replace(row, roles=set(row.roles)))
 
     def by_phone(self, community_id: str, phone: str) -> Resident | None:
         """The resident with this phone number in the community, or None."""
@@ -71,7 +75,47 @@ class FakeResidents(Residents):
             (r for r in self.rows.values() if r.community_id == community_id),
             key=lambda r: (r.created_at, r.id),
         )
-        return [dataclasses.replace(r) for r in rows[offset : offset + limit]]
+        return [dataclasses.replace(r, roles=set(r.roles)) for r in rows[offset : offset + limit]]
+
+    def save_roles(self, resident: Resident) -> None:
+        """Store a resident's current set of roles."""
+        row = self.rows[(resident.community_id, resident.id)]
+        row.roles = set(resident.roles)
+        self._track(resident)
+
+    def memberships(self, community_id: str) -> list[tuple[str | None, str, set[Role]]]:
+        """(home unit id, household, roles) of every resident of a community."""
+        return [
+            (r.home_unit_id, r.household, set(r.roles))
+            for r in self.rows.values()
+            if r.community_id == community_id
+        ]
+
+
+class FakeOrgUnits(OrgUnits):
+    """Org units in a dict by (community, id)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rows: dict[tuple[str, str], OrgUnit] = {}
+
+    def add(self, unit: OrgUnit) -> None:
+        """Store a new unit."""
+        self.rows[(unit.community_id, unit.id)] = dataclasses.replace(unit, events=[])
+        self._track(unit)
+
+    def get(self, community_id: str, unit_id: str) -> OrgUnit | None:
+        """A unit by id, or None."""
+        row = self.rows.get((community_id, unit_id))
+        return None if row is None else dataclasses.replace(row)
+
+    def list(self, community_id: str) -> list[OrgUnit]:
+        """Every unit of a community, top level first."""
+        order = list(OrgLevel)
+        units = [
+            dataclasses.replace(u) for u in self.rows.values() if u.community_id == community_id
+        ]
+        return sorted(units, key=lambda u: (order.index(u.level), u.created_at, u.id))
 
 
 class FakeFaceConsents(FaceConsents):
@@ -189,6 +233,7 @@ class FakeIdentityUnitOfWork(IdentityUnitOfWork):
     def __init__(self) -> None:
         self.communities = FakeCommunities()
         self.residents = FakeResidents()
+        self.org_units = FakeOrgUnits()
         self.consents = FakeFaceConsents()
         self.templates = FakeFaceTemplates()
         self.requests = InMemoryRequestLog()
@@ -198,7 +243,7 @@ class FakeIdentityUnitOfWork(IdentityUnitOfWork):
 
     def repositories(self) -> list[Repository]:
         """The faked repositories."""
-        return [self.communities, self.residents, self.consents, self.templates]
+        return [self.communities, self.residents, self.org_units, self.consents, self.templates]
 
     def commit(self) -> None:
         """Mark the work committed and publish the events it raised."""

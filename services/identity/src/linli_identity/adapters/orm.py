@@ -17,6 +17,20 @@ communities = sa.Table(
     sa.Column("created_at", UtcDateTime(), nullable=False),
 )
 
+org_units = sa.Table(
+    "org_units",
+    metadata,
+    sa.Column("community_id", sa.String(63), sa.ForeignKey("communities.id"), primary_key=True),
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("level", sa.String(20), nullable=False),
+    sa.Column("display_name", sa.String(50), nullable=False),
+    sa.Column("parent_id", sa.String(40), nullable=True),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.ForeignKeyConstraint(
+        ["community_id", "parent_id"], ["org_units.community_id", "org_units.id"]
+    ),
+)
+
 residents = sa.Table(
     "residents",
     metadata,
@@ -27,9 +41,27 @@ residents = sa.Table(
     sa.Column("org_unit", sa.String(100), nullable=False, server_default=""),
     sa.Column("created_at", UtcDateTime(), nullable=False),
     sa.Column("birth_date", sa.Date(), nullable=True),
+    sa.Column("household", sa.String(40), nullable=False, server_default=""),
+    sa.Column("home_unit_id", sa.String(40), nullable=True),
+    sa.ForeignKeyConstraint(
+        ["community_id", "home_unit_id"],
+        ["org_units.community_id", "org_units.id"],
+        name="fk_residents_home_unit",
+    ),
     sa.UniqueConstraint("community_id", "phone", name="uq_residents_phone"),
 )
 sa.Index("ix_residents_created", residents.c.community_id, residents.c.created_at)
+
+resident_roles = sa.Table(
+    "resident_roles",
+    metadata,
+    sa.Column("community_id", sa.String(63), primary_key=True),
+    sa.Column("resident_id", sa.String(40), primary_key=True),
+    sa.Column("role", sa.String(30), primary_key=True),
+    sa.ForeignKeyConstraint(
+        ["community_id", "resident_id"], ["residents.community_id", "residents.id"]
+    ),
+)
 
 # Consent records are never deleted: a withdrawal fills withdrawn_at and withdrawn_by.
 face_consents = sa.Table(

@@ -3,16 +3,24 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from linli_identity.adapters.orm import communities, face_consents, face_templates, residents
+from linli_identity.adapters.orm import (
+    communities,
+    face_consents,
+    face_templates,
+    org_units,
+    resident_roles,
+    residents,
+)
 from linli_identity.adapters.template_cipher import EncryptedTemplate, TemplateCipher
 from linli_identity.domain.consent import FaceConsent, FaceEnrolment
+from linli_identity.domain.org import OrgLevel, OrgUnit, Role
 from linli_identity.domain.residents import Community, Resident
 from linli_identity.service_layer.face_port import Galleries
 from linli_identity.service_layer.ports import (
@@ -20,6 +28,7 @@ from linli_identity.service_layer.ports import (
     FaceConsents,
     FaceTemplates,
     IdentityUnitOfWork,
+    OrgUnits,
     Residents,
 )
 from linli_kit.db import SqlUnitOfWork
@@ -71,13 +80,67 @@ class SqlResidents(Residents):
                 org_unit=resident.org_unit,
                 created_at=resident.created_at,
                 birth_date=resident.birth_date,
+                household=resident.household,
+                home_unit_id=resident.home_unit_id,
             )
         )
-        self._track(resident)
+        self.save_roles(resident)
 
     def _one(self, *where: Any) -> Resident | None:
         row = self.session.execute(sa.select(residents).where(*where)).first()
-        return None if row is None else Resident(**row._asdict())
+        return None if row is None else self._with_roles([row])[0]
+
+    def _with_roles(self, rows: Sequence[sa.Row[Any]]) -> list[Resident]:
+        if not rows:
+            return []
+        found = self.session.execute(
+            sa.select(resident_roles).where(
+                resident_roles.c.community_id == rows[0].community_id,
+                resident_roles.c.resident_id.in_([row.id for row in rows]),
+            )
+        ).all()
+        roles: dict[str, set[Role]] = {}
+        for role in found:
+            roles.setdefault(role.resident_id, set()).add(Role(role.role))
+        return [Resident(**row._asdict(), roles=roles.get(row.id, set())) for row in rows]
+
+    def save_roles(self, resident: Resident) -> None:
+        """Store a resident's current set of roles."""
+        self.session.execute(
+            sa.delete(resident_roles).where(
+                resident_roles.c.community_id == resident.community_id,
+                resident_roles.c.resident_id == resident.id,
+            )
+        )
+        if resident.roles:
+            self.session.execute(
+                sa.insert(resident_roles),
+                [
+                    {
+                        "community_id": resident.community_id,
+                        "resident_id": resident.id,
+                        "role": role.value,
+                    }
+                    for role in sorted(resident.roles)
+                ],
+            )
+        self._track(resident)
+
+    def memberships(self, community_id: str) -> list[tuple[str | None, str, set[Role]]]:
+        """(home unit id, household, roles) of every resident of a community."""
+        rows = self.session.execute(
+            sa.select(residents.c.id, residents.c.home_unit_id, residents.c.household).where(
+                residents.c.community_id == community_id
+            )
+        ).all()
+        roles: dict[str, set[Role]] = {}
+        for row in self.session.execute(
+            sa.select(resident_roles.c.resident_id, resident_roles.c.role).where(
+                resident_roles.c.community_id == community_id
+            )
+        ):
+            roles.setdefault(row.resident_id, set()).add(Role(row.role))
+        return [(row.home_unit_id, row.household, roles.get(row.id, set())) for row in rows]
 
     def get(self, community_id: str, resident_id: str) -> Resident | None:
         """A resident by id, or None."""
@@ -96,7 +159,44 @@ class SqlResidents(Residents):
             .offset(offset)
             .limit(limit)
         ).all()
-        return [Resident(**row._asdict()) for row in rows]
+        return self._with_roles(rows)
+
+
+class SqlOrgUnits(OrgUnits):
+    """Org units table."""
+
+    def __init__(self, session: Session) -> None:
+        super().__init__()
+        self.session = session
+
+    def add(self, unit: OrgUnit) -> None:
+        """Store a new unit."""
+        self.session.execute(
+            sa.insert(org_units).values(
+                community_id=unit.community_id,
+                id=unit.id,
+                level=unit.level.value,
+                display_name=unit.display_name,
+                parent_id=unit.parent_id,
+                created_at=unit.created_at,
+            )
+        )
+        self._track(unit)
+
+    def get(self, community_id: str, unit_id: str) -> OrgUnit | None:
+        """A unit by id, or None."""
+        found = self._many(org_units.c.community_id == community_id, org_units.c.id == unit_id)
+        return found[0] if found else None
+
+    def _many(self, *where: Any) -> list[OrgUnit]:
+        rows = self.session.execute(sa.select(org_units).where(*where)).all()
+        return [OrgUnit(**{**row._asdict(), "level": OrgLevel(row.level)}) for row in rows]
+
+    def list(self, community_id: str) -> list[OrgUnit]:
+        """Every unit of a community, top level first."""
+        units = self._many(org_units.c.community_id == community_id)
+        order = list(OrgLevel)
+        return sorted(units, key=lambda u: (order.index(u.level), u.created_at, u.id))
 
 
 class SqlFaceConsents(FaceConsents):
@@ -293,5 +393,6 @@ class SqlIdentityUnitOfWork(SqlUnitOfWork, IdentityUnitOfWork):
         """Create the repositories on the session."""
         self.communities = SqlCommunities(session)
         self.residents = SqlResidents(session)
+        self.org_units = SqlOrgUnits(session)
         self.consents = SqlFaceConsents(session)
         self.templates = SqlFaceTemplates(session, self.cipher)

@@ -7,6 +7,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
+from linli_identity.domain.org import OrgUnit, Role, check_role_placement
 from linli_kit.domain import Aggregate, DomainEvent
 from linli_kit.errors import InvalidArgument
 from linli_kit.names import check_community_id
@@ -16,6 +17,7 @@ PHONE = re.compile(r"^1[3-9]\d{9}$")
 MAX_NAME = 50
 MAX_ORG_UNIT = 100
 MIN_BIRTH_DATE = date(1900, 1, 1)
+MAX_HOUSEHOLD = 40
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -56,7 +58,26 @@ class Resident(Aggregate):
     org_unit: str
     created_at: datetime
     birth_date: date | None = None
+    # The household (e.g. "3-201", building and flat) and the org unit the resident belongs to.
+    household: str = ""
+    home_unit_id: str | None = None
+    roles: set[Role] = field(default_factory=set)
     events: list[DomainEvent] = field(default_factory=list, repr=False, compare=False)
+
+    def grant_role(self, role: Role, home: OrgUnit | None) -> bool:
+        """Add a role (the home unit must suit it); False if the resident already held it."""
+        check_role_placement(role, home)
+        if role in self.roles:
+            return False
+        self.roles.add(role)
+        return True
+
+    def revoke_role(self, role: Role) -> bool:
+        """Remove a role; False if the resident did not hold it."""
+        if role not in self.roles:
+            return False
+        self.roles.discard(role)
+        return True
 
     @classmethod
     def register(
@@ -67,6 +88,8 @@ class Resident(Aggregate):
         org_unit: str,
         at: datetime,
         birth_date: date | None = None,
+        household: str = "",
+        home: OrgUnit | None = None,
     ) -> Resident:
         """A newly registered resident; raises InvalidArgument on bad details."""
         phone = re.sub(r"[\s-]", "", phone or "")
@@ -76,6 +99,11 @@ class Resident(Aggregate):
             raise InvalidArgument(f"org_unit is longer than {MAX_ORG_UNIT} characters")
         if birth_date is not None and not MIN_BIRTH_DATE <= birth_date <= at.date():
             raise InvalidArgument("birth_date must be a real date in the past")
+        household = (household or "").strip()
+        if len(household) > MAX_HOUSEHOLD:
+            raise InvalidArgument(f"household is longer than {MAX_HOUSEHOLD} characters")
+        if home is not None and home.community_id != community_id:
+            raise InvalidArgument("the home unit is in another community")
         resident = cls(
             community_id=community_id,
             id=f"r{uuid.uuid4().hex}",
@@ -84,6 +112,9 @@ class Resident(Aggregate):
             org_unit=org_unit.strip(),
             created_at=at,
             birth_date=birth_date,
+            household=household,
+            home_unit_id=None if home is None else home.id,
+            roles={Role.RESIDENT},
         )
         resident.events.append(
             ResidentRegistered(

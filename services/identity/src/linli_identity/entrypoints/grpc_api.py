@@ -11,8 +11,9 @@ from linli.identity.v1 import identity_service_pb2_grpc as pb_grpc
 
 from linli_identity.domain.consent import FaceConsent, FaceEnrolment
 from linli_identity.domain.liveness import Challenge
+from linli_identity.domain.org import OrgLevel, OrgUnit, parse_role
 from linli_identity.domain.residents import Community, Resident, parse_birth_date
-from linli_identity.service_layer import face_handlers, handlers
+from linli_identity.service_layer import face_handlers, handlers, org_handlers
 from linli_identity.service_layer.face_port import FaceEngine, Galleries
 from linli_identity.service_layer.ports import IdentityUnitOfWork
 from linli_kit.errors import InvalidArgument
@@ -20,6 +21,13 @@ from linli_kit.names import decode_page_token, encode_page_token, page_size, par
 
 COMMUNITY = "communities/{community}"
 RESIDENT = "communities/{community}/residents/{resident}"
+ORG_UNIT = "communities/{community}/orgUnits/{unit}"
+LEVELS_IN = {
+    pb.ORG_LEVEL_COMMUNITY_HQ: OrgLevel.COMMUNITY_HQ,
+    pb.ORG_LEVEL_GRID_STATION: OrgLevel.GRID_STATION,
+    pb.ORG_LEVEL_BUILDING_GROUP: OrgLevel.BUILDING_GROUP,
+}
+LEVELS_OUT = {level: number for number, level in LEVELS_IN.items()}
 CHALLENGES = {
     pb.LIVENESS_CHALLENGE_BLINK: Challenge.BLINK,
     pb.LIVENESS_CHALLENGE_HEAD_TURN: Challenge.HEAD_TURN,
@@ -44,6 +52,27 @@ def resident_message(resident: Resident) -> pb.Resident:
     message.create_time.FromDatetime(resident.created_at)
     if resident.birth_date is not None:
         message.birth_date = resident.birth_date.isoformat()
+    message.household = resident.household
+    if resident.home_unit_id:
+        message.home_unit = unit_name(resident.community_id, resident.home_unit_id)
+    message.roles.extend(sorted(role.value for role in resident.roles))
+    return message
+
+
+def unit_name(community_id: str, unit_id: str) -> str:
+    """The resource name of an org unit."""
+    return f"communities/{community_id}/orgUnits/{unit_id}"
+
+
+def unit_message(unit: OrgUnit) -> pb.OrgUnit:
+    """An org unit as its protobuf message."""
+    message = pb.OrgUnit(
+        name=unit_name(unit.community_id, unit.id),
+        level=LEVELS_OUT[unit.level],
+        display_name=unit.display_name,
+        parent_unit=unit_name(unit.community_id, unit.parent_id) if unit.parent_id else "",
+    )
+    message.create_time.FromDatetime(unit.created_at)
     return message
 
 
@@ -144,6 +173,9 @@ class IdentityServicer(pb_grpc.IdentityServiceServicer):
     ) -> pb.RegisterResidentResponse:
         """Register a resident in a community."""
         ids = parse_name(COMMUNITY, request.parent, "parent")
+        home = parse_name(ORG_UNIT, request.home_unit, "home_unit") if request.home_unit else None
+        if home is not None and home["community"] != ids["community"]:
+            raise InvalidArgument("home_unit must be in the same community")
         command = handlers.RegisterResident(
             ids["community"],
             request.display_name,
@@ -151,6 +183,8 @@ class IdentityServicer(pb_grpc.IdentityServiceServicer):
             request.org_unit,
             request.request_id,
             parse_birth_date(request.birth_date),
+            request.household,
+            home["unit"] if home else "",
         )
         resident = await asyncio.to_thread(handlers.register_resident, command, self.uow_factory())
         return pb.RegisterResidentResponse(resident=resident_message(resident))
@@ -276,3 +310,80 @@ class IdentityServicer(pb_grpc.IdentityServiceServicer):
             resident=resident_name(ids["community"], decision.match.resident_id),
             decision=decision_message(decision),
         )
+
+    async def CreateOrgUnit(
+        self, request: pb.CreateOrgUnitRequest, context: grpc.aio.ServicerContext
+    ) -> pb.CreateOrgUnitResponse:
+        """Add a unit to the network."""
+        ids = parse_name(COMMUNITY, request.parent, "parent")
+        if request.level not in LEVELS_IN:
+            raise InvalidArgument("level must be one of the ORG_LEVEL_* values")
+        above = (
+            parse_name(ORG_UNIT, request.parent_unit, "parent_unit")
+            if request.parent_unit
+            else None
+        )
+        if above is not None and above["community"] != ids["community"]:
+            raise InvalidArgument("parent_unit must be in the same community")
+        command = org_handlers.CreateOrgUnit(
+            ids["community"],
+            LEVELS_IN[request.level],
+            request.display_name,
+            above["unit"] if above else "",
+            request.request_id,
+        )
+        unit = await asyncio.to_thread(org_handlers.create_org_unit, command, self.uow_factory())
+        return pb.CreateOrgUnitResponse(org_unit=unit_message(unit))
+
+    async def ListOrgUnits(
+        self, request: pb.ListOrgUnitsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListOrgUnitsResponse:
+        """A community's units."""
+        ids = parse_name(COMMUNITY, request.parent, "parent")
+        units = await asyncio.to_thread(
+            org_handlers.list_org_units, ids["community"], self.uow_factory()
+        )
+        return pb.ListOrgUnitsResponse(org_units=[unit_message(u) for u in units])
+
+    async def ReportOrgUnitSizes(
+        self, request: pb.ReportOrgUnitSizesRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ReportOrgUnitSizesResponse:
+        """Every unit's size against the soft limits."""
+        ids = parse_name(COMMUNITY, request.parent, "parent")
+        sizes = await asyncio.to_thread(
+            org_handlers.org_size_report, ids["community"], self.uow_factory()
+        )
+        return pb.ReportOrgUnitSizesResponse(
+            sizes=[
+                pb.OrgUnitSize(
+                    org_unit=unit_name(s.unit.community_id, s.unit.id),
+                    households=s.households,
+                    role_counts={role.value: count for role, count in s.roles.items()},
+                    warnings=list(s.warnings),
+                )
+                for s in sizes
+            ]
+        )
+
+    async def GrantRole(
+        self, request: pb.GrantRoleRequest, context: grpc.aio.ServicerContext
+    ) -> pb.GrantRoleResponse:
+        """Grant a role."""
+        resident = await self._change_role(request.resident, request.role, True, request.request_id)
+        return pb.GrantRoleResponse(resident=resident_message(resident))
+
+    async def RevokeRole(
+        self, request: pb.RevokeRoleRequest, context: grpc.aio.ServicerContext
+    ) -> pb.RevokeRoleResponse:
+        """Revoke a role."""
+        resident = await self._change_role(
+            request.resident, request.role, False, request.request_id
+        )
+        return pb.RevokeRoleResponse(resident=resident_message(resident))
+
+    async def _change_role(self, name: str, role: str, grant: bool, request_id: str) -> Resident:
+        ids = parse_name(RESIDENT, name, "resident")
+        command = org_handlers.ChangeRole(
+            ids["community"], ids["resident"], parse_role(role), grant, request_id
+        )
+        return await asyncio.to_thread(org_handlers.change_role, command, self.uow_factory())

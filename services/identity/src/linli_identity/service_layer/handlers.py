@@ -30,6 +30,8 @@ class RegisterResident:
     org_unit: str = ""
     request_id: str = ""
     birth_date: date | None = None
+    household: str = ""
+    home_unit_id: str = ""
 
 
 def create_community(
@@ -62,8 +64,20 @@ def register_resident(
         if (done := uow.requests.replay(cmd)) is not None:
             return get_resident_in(uow, cmd.community_id, done)
         existing_community(uow, cmd.community_id)
+        home = None
+        if cmd.home_unit_id:
+            home = uow.org_units.get(cmd.community_id, cmd.home_unit_id)
+            if home is None:
+                raise NotFound(f"org unit {cmd.home_unit_id!r} does not exist in the community")
         resident = Resident.register(
-            cmd.community_id, cmd.display_name, cmd.phone, cmd.org_unit, clock(), cmd.birth_date
+            cmd.community_id,
+            cmd.display_name,
+            cmd.phone,
+            cmd.org_unit,
+            clock(),
+            cmd.birth_date,
+            cmd.household,
+            home,
         )
         if uow.residents.by_phone(cmd.community_id, resident.phone) is not None:
             raise AlreadyExists("a resident with this phone number is already registered")

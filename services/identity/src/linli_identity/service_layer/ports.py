@@ -6,6 +6,7 @@ import abc
 from datetime import datetime
 
 from linli_identity.domain.consent import FaceConsent, FaceEnrolment
+from linli_identity.domain.org import OrgUnit, Role
 from linli_identity.domain.residents import Community, Resident
 from linli_kit.domain import AbstractUnitOfWork, Repository
 
@@ -38,8 +39,32 @@ class Residents(Repository, abc.ABC):
         """The resident with this phone number in the community, or None."""
 
     @abc.abstractmethod
+    def save_roles(self, resident: Resident) -> None:
+        """Store a resident's current set of roles."""
+
+    @abc.abstractmethod
+    def memberships(self, community_id: str) -> list[tuple[str | None, str, set[Role]]]:
+        """(home unit id, household, roles) of every resident of a community."""
+
+    @abc.abstractmethod
     def list(self, community_id: str, offset: int, limit: int) -> list[Resident]:
         """Residents of a community, oldest first."""
+
+
+class OrgUnits(Repository, abc.ABC):
+    """The units of every community's network."""
+
+    @abc.abstractmethod
+    def add(self, unit: OrgUnit) -> None:
+        """Store a new unit."""
+
+    @abc.abstractmethod
+    def get(self, community_id: str, unit_id: str) -> OrgUnit | None:
+        """A unit by id, or None."""
+
+    @abc.abstractmethod
+    def list(self, community_id: str) -> list[OrgUnit]:
+        """Every unit of a community, top level first."""
 
 
 class FaceConsents(Repository, abc.ABC):
@@ -95,9 +120,10 @@ class IdentityUnitOfWork(AbstractUnitOfWork, abc.ABC):
 
     communities: Communities
     residents: Residents
+    org_units: OrgUnits
     consents: FaceConsents
     templates: FaceTemplates
 
     def repositories(self) -> list[Repository]:
         """The repositories whose aggregates may raise events."""
-        return [self.communities, self.residents, self.consents, self.templates]
+        return [self.communities, self.residents, self.org_units, self.consents, self.templates]

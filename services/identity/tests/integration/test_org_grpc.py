@@ -1,0 +1,83 @@
+"""The network, roles and size report over gRPC against real PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import grpc
+import pytest
+from linli.identity.v1 import identity_service_pb2 as pb
+from linli.identity.v1 import identity_service_pb2_grpc as pb_grpc
+
+from linli_identity.adapters.face_dlib import DlibFaceEngine
+from linli_identity.bootstrap import build_app
+from linli_identity.config import IdentitySettings
+from linli_identity.entrypoints.cli import MIGRATIONS
+from linli_kit.db import migrate
+from linli_kit.grpc_server import start
+
+C = "communities/c-east"
+
+
+@pytest.fixture
+async def stub(make_database, servers, stream_prefix) -> AsyncIterator[pb_grpc.IdentityServiceStub]:
+    url = make_database("identity")
+    migrate(url, MIGRATIONS)
+    settings = IdentitySettings(
+        database_url=url, redis_url=servers.redis, stream_prefix=stream_prefix, replica_id="org"
+    )
+    running = await start(build_app(settings, DlibFaceEngine()), "127.0.0.1", 0)
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{running.port}") as channel:
+        client = pb_grpc.IdentityServiceStub(channel)
+        await client.CreateCommunity(
+            pb.CreateCommunityRequest(community_id="c-east", display_name="East")
+        )
+        yield client
+    await running.stop(grace=0)
+
+
+async def unit(stub, level: int, name: str, above: str = "") -> str:
+    reply = await stub.CreateOrgUnit(
+        pb.CreateOrgUnitRequest(parent=C, level=level, display_name=name, parent_unit=above)
+    )
+    return reply.org_unit.name
+
+
+async def test_network_roles_and_size_report(stub) -> None:
+    hq = await unit(stub, pb.ORG_LEVEL_COMMUNITY_HQ, "HQ")
+    grid = await unit(stub, pb.ORG_LEVEL_GRID_STATION, "Grid 1", hq)
+    building = await unit(stub, pb.ORG_LEVEL_BUILDING_GROUP, "Building 3", grid)
+    registered = await stub.RegisterResident(
+        pb.RegisterResidentRequest(
+            parent=C, display_name="Li", phone="13800000001", household="3-201", home_unit=building
+        )
+    )
+    name = registered.resident.name
+
+    granted = await stub.GrantRole(pb.GrantRoleRequest(resident=name, role="building_liaison"))
+
+    assert list(granted.resident.roles) == ["building_liaison", "resident"]
+    fetched = (await stub.GetResident(pb.GetResidentRequest(name=name))).resident
+    assert (fetched.home_unit, fetched.household) == (building, "3-201")
+    listed = await stub.ListOrgUnits(pb.ListOrgUnitsRequest(parent=C))
+    assert [u.name for u in listed.org_units] == [hq, grid, building]
+    sizes = {
+        s.org_unit: s
+        for s in (await stub.ReportOrgUnitSizes(pb.ReportOrgUnitSizesRequest(parent=C))).sizes
+    }
+    assert list(sizes[building].warnings) == ["1 households (policy: 20-30)"]
+    assert sizes[grid].role_counts["building_liaison"] == 1
+    assert "0 grid_head (policy: 1)" in sizes[grid].warnings
+
+    with pytest.raises(grpc.aio.AioRpcError) as bad_role:
+        await stub.GrantRole(pb.GrantRoleRequest(resident=name, role="mayor"))
+    assert bad_role.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    with pytest.raises(grpc.aio.AioRpcError) as wrong_level:
+        await unit(stub, pb.ORG_LEVEL_BUILDING_GROUP, "Stray", hq)
+    assert wrong_level.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    staff = await stub.RegisterResident(
+        pb.RegisterResidentRequest(parent=C, display_name="Wang", phone="13800000002", home_unit=hq)
+    )
+    with pytest.raises(grpc.aio.AioRpcError) as not_in_a_grid:
+        await stub.GrantRole(pb.GrantRoleRequest(resident=staff.resident.name, role="grid_head"))
+    assert not_in_a_grid.value.code() == grpc.StatusCode.FAILED_PRECONDITION
