@@ -81,3 +81,25 @@ async def test_network_roles_and_size_report(stub) -> None:
     with pytest.raises(grpc.aio.AioRpcError) as not_in_a_grid:
         await stub.GrantRole(pb.GrantRoleRequest(resident=staff.resident.name, role="grid_head"))
     assert not_in_a_grid.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+
+
+async def test_mentoring_pair_succeeds_when_the_newcomer_is_promoted(stub) -> None:
+    names = []
+    for n in range(2):
+        reply = await stub.RegisterResident(
+            pb.RegisterResidentRequest(parent=C, display_name=f"p{n}", phone=f"1390000000{n}")
+        )
+        names.append(reply.resident.name)
+    mentor, newcomer = names
+    await stub.GrantRole(pb.GrantRoleRequest(resident=mentor, role="core_volunteer"))
+
+    started = await stub.StartMentoring(pb.StartMentoringRequest(mentor=mentor, newcomer=newcomer))
+    assert not started.pair.HasField("success_time")
+    await stub.GrantRole(pb.GrantRoleRequest(resident=newcomer, role="volunteer"))
+
+    (pair,) = (await stub.ListMentoringPairs(pb.ListMentoringPairsRequest(resident=mentor))).pairs
+    assert (pair.name, pair.newcomer) == (started.pair.name, newcomer)
+    assert pair.HasField("success_time")
+    with pytest.raises(grpc.aio.AioRpcError) as not_a_mentor:
+        await stub.StartMentoring(pb.StartMentoringRequest(mentor=newcomer, newcomer=mentor))
+    assert not_a_mentor.value.code() == grpc.StatusCode.FAILED_PRECONDITION

@@ -10,6 +10,7 @@ import numpy as np
 
 from linli_identity.domain.consent import FaceConsent, FaceEnrolment
 from linli_identity.domain.face import FaceBox, FaceTemplate, NoFaceFound
+from linli_identity.domain.mentoring import MentoringPair
 from linli_identity.domain.org import OrgLevel, OrgUnit, Role
 from linli_identity.domain.residents import Community, Resident
 from linli_identity.service_layer.face_port import DetectedFace
@@ -18,6 +19,7 @@ from linli_identity.service_layer.ports import (
     FaceConsents,
     FaceTemplates,
     IdentityUnitOfWork,
+    MentoringPairs,
     OrgUnits,
     Residents,
 )
@@ -227,6 +229,32 @@ class FakeFaceEngine:
         )
 
 
+class FakeMentoringPairs(MentoringPairs):
+    """Mentoring pairs in a dict by (community, id)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rows: dict[tuple[str, str], MentoringPair] = {}
+
+    def add(self, pair: MentoringPair) -> None:
+        """Store a new pair."""
+        self.rows[(pair.community_id, pair.id)] = dataclasses.replace(pair, events=[])
+        self._track(pair)
+
+    def save(self, pair: MentoringPair) -> None:
+        """Store a pair's status."""
+        self.add(pair)
+
+    def of_resident(self, community_id: str, resident_id: str) -> list[MentoringPair]:
+        """Every pair in which the resident is the mentor or the newcomer, oldest first."""
+        pairs = [
+            self._track(dataclasses.replace(p))
+            for p in self.rows.values()
+            if p.community_id == community_id and resident_id in (p.mentor_id, p.newcomer_id)
+        ]
+        return sorted(pairs, key=lambda p: (p.started_at, p.id))
+
+
 class FakeIdentityUnitOfWork(IdentityUnitOfWork):
     """Unit of work whose commit publishes the collected events into a list."""
 
@@ -234,6 +262,7 @@ class FakeIdentityUnitOfWork(IdentityUnitOfWork):
         self.communities = FakeCommunities()
         self.residents = FakeResidents()
         self.org_units = FakeOrgUnits()
+        self.mentoring = FakeMentoringPairs()
         self.consents = FakeFaceConsents()
         self.templates = FakeFaceTemplates()
         self.requests = InMemoryRequestLog()
@@ -243,7 +272,14 @@ class FakeIdentityUnitOfWork(IdentityUnitOfWork):
 
     def repositories(self) -> list[Repository]:
         """The faked repositories."""
-        return [self.communities, self.residents, self.org_units, self.consents, self.templates]
+        return [
+            self.communities,
+            self.residents,
+            self.org_units,
+            self.mentoring,
+            self.consents,
+            self.templates,
+        ]
 
     def commit(self) -> None:
         """Mark the work committed and publish the events it raised."""

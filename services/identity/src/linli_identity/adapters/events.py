@@ -6,6 +6,7 @@ from google.protobuf.message import Message
 from linli.events.v1 import identity_events_pb2
 
 from linli_identity.domain.consent import FaceConsentWithdrawn, FaceEnrolled
+from linli_identity.domain.mentoring import MentoringPairSucceeded
 from linli_identity.domain.residents import ResidentRegistered
 from linli_kit.domain import DomainEvent
 
@@ -24,6 +25,12 @@ def encode(event: DomainEvent) -> Message:
                 resident=_resident(event.community_id, event.resident_id),
                 engine=event.engine,
                 model_version=event.model_version,
+            )
+        case MentoringPairSucceeded():
+            return identity_events_pb2.MentoringPairSucceeded(
+                pair=f"communities/{event.community_id}/mentoringPairs/{event.pair_id}",
+                mentor=_resident(event.community_id, event.mentor_id),
+                newcomer=_resident(event.community_id, event.newcomer_id),
             )
         case FaceConsentWithdrawn():
             resident = _resident(event.community_id, event.resident_id)

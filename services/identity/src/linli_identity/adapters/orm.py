@@ -63,6 +63,26 @@ resident_roles = sa.Table(
     ),
 )
 
+mentoring_pairs = sa.Table(
+    "mentoring_pairs",
+    metadata,
+    sa.Column("community_id", sa.String(63), primary_key=True),
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("mentor_id", sa.String(40), nullable=False),
+    sa.Column("newcomer_id", sa.String(40), nullable=False),
+    sa.Column("started_at", UtcDateTime(), nullable=False),
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("succeeded_at", UtcDateTime(), nullable=True),
+    sa.ForeignKeyConstraint(
+        ["community_id", "mentor_id"], ["residents.community_id", "residents.id"]
+    ),
+    sa.ForeignKeyConstraint(
+        ["community_id", "newcomer_id"], ["residents.community_id", "residents.id"]
+    ),
+)
+sa.Index("ix_mentoring_mentor", mentoring_pairs.c.community_id, mentoring_pairs.c.mentor_id)
+sa.Index("ix_mentoring_newcomer", mentoring_pairs.c.community_id, mentoring_pairs.c.newcomer_id)
+
 # Consent records are never deleted: a withdrawal fills withdrawn_at and withdrawn_by.
 face_consents = sa.Table(
     "face_consents",

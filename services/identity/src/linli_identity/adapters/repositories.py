@@ -14,12 +14,14 @@ from linli_identity.adapters.orm import (
     communities,
     face_consents,
     face_templates,
+    mentoring_pairs,
     org_units,
     resident_roles,
     residents,
 )
 from linli_identity.adapters.template_cipher import EncryptedTemplate, TemplateCipher
 from linli_identity.domain.consent import FaceConsent, FaceEnrolment
+from linli_identity.domain.mentoring import MentoringPair, PairStatus
 from linli_identity.domain.org import OrgLevel, OrgUnit, Role
 from linli_identity.domain.residents import Community, Resident
 from linli_identity.service_layer.face_port import Galleries
@@ -28,6 +30,7 @@ from linli_identity.service_layer.ports import (
     FaceConsents,
     FaceTemplates,
     IdentityUnitOfWork,
+    MentoringPairs,
     OrgUnits,
     Residents,
 )
@@ -197,6 +200,58 @@ class SqlOrgUnits(OrgUnits):
         units = self._many(org_units.c.community_id == community_id)
         order = list(OrgLevel)
         return sorted(units, key=lambda u: (order.index(u.level), u.created_at, u.id))
+
+
+class SqlMentoringPairs(MentoringPairs):
+    """Mentoring pairs table."""
+
+    def __init__(self, session: Session) -> None:
+        super().__init__()
+        self.session = session
+
+    def add(self, pair: MentoringPair) -> None:
+        """Store a new pair."""
+        self.session.execute(
+            sa.insert(mentoring_pairs).values(
+                community_id=pair.community_id,
+                id=pair.id,
+                mentor_id=pair.mentor_id,
+                newcomer_id=pair.newcomer_id,
+                started_at=pair.started_at,
+                status=pair.status.value,
+                succeeded_at=pair.succeeded_at,
+            )
+        )
+        self._track(pair)
+
+    def save(self, pair: MentoringPair) -> None:
+        """Store a pair's status."""
+        self.session.execute(
+            sa.update(mentoring_pairs)
+            .where(
+                mentoring_pairs.c.community_id == pair.community_id, mentoring_pairs.c.id == pair.id
+            )
+            .values(status=pair.status.value, succeeded_at=pair.succeeded_at)
+        )
+        self._track(pair)
+
+    def of_resident(self, community_id: str, resident_id: str) -> list[MentoringPair]:
+        """Every pair in which the resident is the mentor or the newcomer, oldest first."""
+        rows = self.session.execute(
+            sa.select(mentoring_pairs)
+            .where(
+                mentoring_pairs.c.community_id == community_id,
+                sa.or_(
+                    mentoring_pairs.c.mentor_id == resident_id,
+                    mentoring_pairs.c.newcomer_id == resident_id,
+                ),
+            )
+            .order_by(mentoring_pairs.c.started_at, mentoring_pairs.c.id)
+        ).all()
+        return [
+            self._track(MentoringPair(**{**row._asdict(), "status": PairStatus(row.status)}))
+            for row in rows
+        ]
 
 
 class SqlFaceConsents(FaceConsents):
@@ -394,5 +449,6 @@ class SqlIdentityUnitOfWork(SqlUnitOfWork, IdentityUnitOfWork):
         self.communities = SqlCommunities(session)
         self.residents = SqlResidents(session)
         self.org_units = SqlOrgUnits(session)
+        self.mentoring = SqlMentoringPairs(session)
         self.consents = SqlFaceConsents(session)
         self.templates = SqlFaceTemplates(session, self.cipher)

@@ -11,6 +11,7 @@ from linli.identity.v1 import identity_service_pb2_grpc as pb_grpc
 
 from linli_identity.domain.consent import FaceConsent, FaceEnrolment
 from linli_identity.domain.liveness import Challenge
+from linli_identity.domain.mentoring import MentoringPair
 from linli_identity.domain.org import OrgLevel, OrgUnit, parse_role
 from linli_identity.domain.residents import Community, Resident, parse_birth_date
 from linli_identity.service_layer import face_handlers, handlers, org_handlers
@@ -56,6 +57,19 @@ def resident_message(resident: Resident) -> pb.Resident:
     if resident.home_unit_id:
         message.home_unit = unit_name(resident.community_id, resident.home_unit_id)
     message.roles.extend(sorted(role.value for role in resident.roles))
+    return message
+
+
+def pair_message(pair: MentoringPair) -> pb.MentoringPair:
+    """A mentoring pair as its protobuf message."""
+    message = pb.MentoringPair(
+        name=f"communities/{pair.community_id}/mentoringPairs/{pair.id}",
+        mentor=resident_name(pair.community_id, pair.mentor_id),
+        newcomer=resident_name(pair.community_id, pair.newcomer_id),
+    )
+    message.start_time.FromDatetime(pair.started_at)
+    if pair.succeeded_at is not None:
+        message.success_time.FromDatetime(pair.succeeded_at)
     return message
 
 
@@ -387,3 +401,27 @@ class IdentityServicer(pb_grpc.IdentityServiceServicer):
             ids["community"], ids["resident"], parse_role(role), grant, request_id
         )
         return await asyncio.to_thread(org_handlers.change_role, command, self.uow_factory())
+
+    async def StartMentoring(
+        self, request: pb.StartMentoringRequest, context: grpc.aio.ServicerContext
+    ) -> pb.StartMentoringResponse:
+        """Pair a core volunteer with a newcomer."""
+        mentor = parse_name(RESIDENT, request.mentor, "mentor")
+        newcomer = parse_name(RESIDENT, request.newcomer, "newcomer")
+        if mentor["community"] != newcomer["community"]:
+            raise InvalidArgument("mentor and newcomer must be in the same community")
+        command = org_handlers.StartMentoring(
+            mentor["community"], mentor["resident"], newcomer["resident"], request.request_id
+        )
+        pair = await asyncio.to_thread(org_handlers.start_mentoring, command, self.uow_factory())
+        return pb.StartMentoringResponse(pair=pair_message(pair))
+
+    async def ListMentoringPairs(
+        self, request: pb.ListMentoringPairsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListMentoringPairsResponse:
+        """A resident's mentoring pairs."""
+        ids = parse_name(RESIDENT, request.resident, "resident")
+        pairs = await asyncio.to_thread(
+            org_handlers.list_mentoring_pairs, ids["community"], ids["resident"], self.uow_factory()
+        )
+        return pb.ListMentoringPairsResponse(pairs=[pair_message(p) for p in pairs])

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
+from datetime import datetime
 
+from linli_identity.domain.mentoring import PROMOTED_ROLES, MentoringPair
 from linli_identity.domain.org import OrgLevel, OrgUnit, Role, UnitSize, size_report
 from linli_identity.domain.residents import Resident
 from linli_identity.service_layer.handlers import existing_community, get_resident_in
@@ -60,7 +62,7 @@ def list_org_units(community_id: str, uow: IdentityUnitOfWork) -> list[OrgUnit]:
         return uow.org_units.list(community_id)
 
 
-def change_role(cmd: ChangeRole, uow: IdentityUnitOfWork) -> Resident:
+def change_role(cmd: ChangeRole, uow: IdentityUnitOfWork, clock: Clock = utc_now) -> Resident:
     """Grant or revoke a role; granting one already held (or revoking one not held) is a no-op."""
     with uow:
         if uow.requests.replay(cmd) is not None:
@@ -76,6 +78,8 @@ def change_role(cmd: ChangeRole, uow: IdentityUnitOfWork) -> Resident:
         )
         if changed:
             uow.residents.save_roles(resident)
+        if changed and cmd.grant and cmd.role in PROMOTED_ROLES:
+            _newcomer_promoted(uow, resident, clock())
         uow.requests.remember(cmd, resident.id)
         uow.commit()
         return resident
@@ -107,3 +111,53 @@ def existing_unit(uow: IdentityUnitOfWork, community_id: str, unit_id: str) -> O
     if unit is None:
         raise NotFound(f"communities/{community_id}/orgUnits/{unit_id} does not exist")
     return unit
+
+
+@dataclass(frozen=True)
+class StartMentoring:
+    """Pair a core volunteer with a newcomer."""
+
+    community_id: str
+    mentor_id: str
+    newcomer_id: str
+    request_id: str = ""
+
+
+def start_mentoring(
+    cmd: StartMentoring, uow: IdentityUnitOfWork, clock: Clock = utc_now
+) -> MentoringPair:
+    """Start a pair (at most 3 open per mentor, one per newcomer); retries replay the first."""
+    with uow:
+        if (done := uow.requests.replay(cmd)) is not None:
+            pairs = uow.mentoring.of_resident(cmd.community_id, cmd.mentor_id)
+            return next(pair for pair in pairs if pair.id == done)
+        mentor = get_resident_in(uow, cmd.community_id, cmd.mentor_id)
+        newcomer = get_resident_in(uow, cmd.community_id, cmd.newcomer_id)
+        mentor_pairs = uow.mentoring.of_resident(cmd.community_id, mentor.id)
+        newcomer_pairs = uow.mentoring.of_resident(cmd.community_id, newcomer.id)
+        pair = MentoringPair.start(
+            mentor,
+            newcomer,
+            [p for p in mentor_pairs if p.mentor_id == mentor.id],
+            [p for p in newcomer_pairs if p.newcomer_id == newcomer.id],
+            clock(),
+        )
+        uow.mentoring.add(pair)
+        uow.requests.remember(cmd, pair.id)
+        uow.commit()
+        return pair
+
+
+def list_mentoring_pairs(
+    community_id: str, resident_id: str, uow: IdentityUnitOfWork
+) -> list[MentoringPair]:
+    """The pairs a resident mentors or is mentored in, oldest first."""
+    with uow:
+        get_resident_in(uow, community_id, resident_id)
+        return uow.mentoring.of_resident(community_id, resident_id)
+
+
+def _newcomer_promoted(uow: IdentityUnitOfWork, newcomer: Resident, at: datetime) -> None:
+    for pair in uow.mentoring.of_resident(newcomer.community_id, newcomer.id):
+        if pair.newcomer_id == newcomer.id and pair.newcomer_promoted(at):
+            uow.mentoring.save(pair)

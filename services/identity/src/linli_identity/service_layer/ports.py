@@ -6,6 +6,7 @@ import abc
 from datetime import datetime
 
 from linli_identity.domain.consent import FaceConsent, FaceEnrolment
+from linli_identity.domain.mentoring import MentoringPair
 from linli_identity.domain.org import OrgUnit, Role
 from linli_identity.domain.residents import Community, Resident
 from linli_kit.domain import AbstractUnitOfWork, Repository
@@ -115,15 +116,39 @@ class FaceTemplates(Repository, abc.ABC):
         """Delete a resident's templates; how many there were."""
 
 
+class MentoringPairs(Repository, abc.ABC):
+    """Mentoring pairs."""
+
+    @abc.abstractmethod
+    def add(self, pair: MentoringPair) -> None:
+        """Store a new pair."""
+
+    @abc.abstractmethod
+    def save(self, pair: MentoringPair) -> None:
+        """Store a pair's status."""
+
+    @abc.abstractmethod
+    def of_resident(self, community_id: str, resident_id: str) -> list[MentoringPair]:
+        """Every pair in which the resident is the mentor or the newcomer, oldest first."""
+
+
 class IdentityUnitOfWork(AbstractUnitOfWork, abc.ABC):
     """A unit of work over communities, residents, consents and face templates."""
 
     communities: Communities
     residents: Residents
     org_units: OrgUnits
+    mentoring: MentoringPairs
     consents: FaceConsents
     templates: FaceTemplates
 
     def repositories(self) -> list[Repository]:
         """The repositories whose aggregates may raise events."""
-        return [self.communities, self.residents, self.org_units, self.consents, self.templates]
+        return [
+            self.communities,
+            self.residents,
+            self.org_units,
+            self.mentoring,
+            self.consents,
+            self.templates,
+        ]
