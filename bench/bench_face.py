@@ -13,10 +13,11 @@ import time
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
+
 from linli_identity.adapters.face_dlib import DlibFaceEngine
 from linli_identity.adapters.gallery import Gallery
 from linli_identity.domain.face import FaceTemplate
-from PIL import Image
 
 PROBES = 300
 BASELINE_PROBES = 30
