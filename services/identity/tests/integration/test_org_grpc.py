@@ -103,3 +103,20 @@ async def test_mentoring_pair_succeeds_when_the_newcomer_is_promoted(stub) -> No
     with pytest.raises(grpc.aio.AioRpcError) as not_a_mentor:
         await stub.StartMentoring(pb.StartMentoringRequest(mentor=newcomer, newcomer=mentor))
     assert not_a_mentor.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+
+
+async def test_csv_import_is_all_or_nothing_and_export_reads_back(stub) -> None:
+    bad = b"phone,display_name\n13800000001,Ann\n123,Bad\n"
+    report = await stub.ImportResidents(pb.ImportResidentsRequest(parent=C, csv=bad))
+    assert report.imported == 0
+    assert [(e.line, e.message) for e in report.errors] == [
+        (3, "phone must be an 11-digit mobile number starting with 1")
+    ]
+    assert (await stub.ListResidents(pb.ListResidentsRequest(parent=C))).residents == []
+
+    good = b"phone,display_name,household\n13800000001,Ann,1-101\n13800000002,Bo,1-102\n"
+    report = await stub.ImportResidents(pb.ImportResidentsRequest(parent=C, csv=good))
+
+    assert (report.imported, list(report.errors)) == (2, [])
+    exported = (await stub.ExportResidents(pb.ExportResidentsRequest(parent=C))).csv.decode()
+    assert sorted(line.split(",")[3] for line in exported.splitlines()[1:]) == ["1-101", "1-102"]

@@ -9,12 +9,13 @@ import grpc
 from linli.identity.v1 import identity_service_pb2 as pb
 from linli.identity.v1 import identity_service_pb2_grpc as pb_grpc
 
+from linli_identity.adapters import resident_csv
 from linli_identity.domain.consent import FaceConsent, FaceEnrolment
 from linli_identity.domain.liveness import Challenge
 from linli_identity.domain.mentoring import MentoringPair
 from linli_identity.domain.org import OrgLevel, OrgUnit, parse_role
 from linli_identity.domain.residents import Community, Resident, parse_birth_date
-from linli_identity.service_layer import face_handlers, handlers, org_handlers
+from linli_identity.service_layer import face_handlers, handlers, org_handlers, resident_import
 from linli_identity.service_layer.face_port import FaceEngine, Galleries
 from linli_identity.service_layer.ports import IdentityUnitOfWork
 from linli_kit.errors import InvalidArgument
@@ -425,3 +426,28 @@ class IdentityServicer(pb_grpc.IdentityServiceServicer):
             org_handlers.list_mentoring_pairs, ids["community"], ids["resident"], self.uow_factory()
         )
         return pb.ListMentoringPairsResponse(pairs=[pair_message(p) for p in pairs])
+
+    async def ExportResidents(
+        self, request: pb.ExportResidentsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ExportResidentsResponse:
+        """A community's residents as CSV."""
+        ids = parse_name(COMMUNITY, request.parent, "parent")
+        residents = await asyncio.to_thread(
+            resident_import.export_residents, ids["community"], self.uow_factory()
+        )
+        return pb.ExportResidentsResponse(csv=resident_csv.export_csv(residents))
+
+    async def ImportResidents(
+        self, request: pb.ImportResidentsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ImportResidentsResponse:
+        """Import residents from CSV, all or nothing."""
+        ids = parse_name(COMMUNITY, request.parent, "parent")
+        rows, unreadable = await asyncio.to_thread(resident_csv.parse_csv, request.csv)
+        command = resident_import.ImportResidents(ids["community"], tuple(rows), request.request_id)
+        imported, errors = await asyncio.to_thread(
+            resident_import.import_residents, command, self.uow_factory(), unreadable
+        )
+        return pb.ImportResidentsResponse(
+            imported=imported,
+            errors=[pb.ImportRowError(line=e.line, message=e.message) for e in errors],
+        )

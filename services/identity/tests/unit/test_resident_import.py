@@ -1,0 +1,84 @@
+"""CSV import of residents (A4): a per-row error report, and nothing half-imported."""
+
+from __future__ import annotations
+
+import pytest
+
+from linli_identity.adapters.resident_csv import export_csv, parse_csv
+from linli_identity.service_layer.handlers import (
+    CreateCommunity,
+    RegisterResident,
+    create_community,
+    register_resident,
+)
+from linli_identity.service_layer.resident_import import (
+    ImportResidents,
+    export_residents,
+    import_residents,
+)
+from linli_kit.errors import InvalidArgument
+
+C = "c-east"
+GOOD = "phone,display_name,household,birth_date\n13800000001,Ann,1-101,1980-05-01\n"
+
+
+@pytest.fixture
+def east(uow, clock) -> None:
+    create_community(CreateCommunity(C, "East Gate"), uow, clock)
+    register_resident(RegisterResident(C, "Old", "13900000000"), uow, clock)
+
+
+def run_import(uow, clock, text: str, request_id: str = ""):
+    rows, unreadable = parse_csv(text.encode())
+    return import_residents(ImportResidents(C, tuple(rows), request_id), uow, unreadable, clock)
+
+
+def test_a_good_file_imports_every_row_and_exports_again(uow, clock, east) -> None:
+    text = GOOD + "13800000002,Bo,1-102,\n"
+    assert run_import(uow, clock, text) == (2, [])
+    exported = export_csv(export_residents(C, uow)).decode().splitlines()
+    assert exported[0].startswith("resident_id,phone,display_name,household")
+    assert sorted(line.split(",")[1] for line in exported[1:]) == [
+        "13800000001",
+        "13800000002",
+        "13900000000",
+    ]
+    assert any(",1980-05-01,resident," in line for line in exported)
+
+
+def test_one_bad_row_means_nothing_is_imported_and_every_bad_row_is_reported(
+    uow, clock, east
+) -> None:
+    text = (
+        GOOD
+        + "12345,Bad phone,,\n"
+        + "13800000001,Twin,,\n"
+        + "13900000000,Existing,,\n"
+        + "13800000003,Bad date,,1980-13-01\n"
+        + "13800000004,,,\n"
+    )
+    imported, errors = run_import(uow, clock, text)
+    assert imported == 0
+    assert [(e.line, e.message.split(" ")[0]) for e in errors] == [
+        (3, "phone"),
+        (4, "same"),
+        (5, "a"),
+        (6, "birth_date"),
+        (7, "display_name"),
+    ]
+    assert len(export_residents(C, uow)) == 1
+
+
+def test_a_retry_replays_the_count(uow, clock, east) -> None:
+    assert run_import(uow, clock, GOOD, "imp-1") == (1, [])
+    assert run_import(uow, clock, GOOD, "imp-1") == (1, [])
+    assert len(export_residents(C, uow)) == 2
+
+
+def test_unusable_files_are_refused_whole() -> None:
+    with pytest.raises(InvalidArgument, match="lacks the column"):
+        parse_csv(b"name,mobile\nAnn,13800000001\n")
+    with pytest.raises(InvalidArgument, match="UTF-8"):
+        parse_csv("phone,display_name\n13800000001,张三\n".encode("gbk"))
+    rows, errors = parse_csv("\ufeffphone,display_name\n13800000001,张三\n".encode())
+    assert (rows[0].display_name, errors) == ("张三", [])
