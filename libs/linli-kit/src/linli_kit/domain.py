@@ -52,10 +52,17 @@ class Repository:
         return aggregate
 
 
+def _digestible(value: Any) -> str:
+    """Bytes (images, frames) by their hash rather than their text; anything else as text."""
+    if isinstance(value, bytes | bytearray):
+        return hashlib.sha256(value).hexdigest()
+    return str(value)
+
+
 def fingerprint(command: Any) -> str:
     """A stable digest of a command's arguments, leaving out its request id."""
     fields = {k: v for k, v in dataclasses.asdict(command).items() if k != "request_id"}
-    text = json.dumps([type(command).__name__, fields], sort_keys=True, default=str)
+    text = json.dumps([type(command).__name__, fields], sort_keys=True, default=_digestible)
     return hashlib.sha256(text.encode()).hexdigest()
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import inspect
 import logging
 import signal
@@ -138,6 +137,8 @@ class GrpcApp:
     service_names: Sequence[str]
     background: Sequence[Callable[[], Coroutine[Any, Any, None]]] = ()
     on_stop: Sequence[Callable[[], Awaitable[None]]] = ()
+    # Face bursts are several images in one request; gRPC's default limit is 4 MiB.
+    max_message_bytes: int = 16 * 1024 * 1024
 
 
 @dataclass
@@ -158,9 +159,10 @@ class RunningApp:
         await self.server.stop(grace)
         for task in self.tasks:
             task.cancel()
-        for task in self.tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        if self.tasks:
+            _, stuck = await asyncio.wait(self.tasks, timeout=grace)
+            for task in stuck:
+                log.warning("background task %s did not stop within %.0fs", task.get_name(), grace)
         for hook in self.app.on_stop:
             await hook()
 
@@ -169,7 +171,10 @@ async def start(app: GrpcApp, host: str, port: int) -> RunningApp:
     """Bind the server (port 0 picks a free one) and start the background workers."""
     server = grpc.aio.server(
         interceptors=[aio_server_interceptor(), ErrorsAndMetricsInterceptor(app.name)],
-        options=[("grpc.so_reuseport", 0)],
+        options=[
+            ("grpc.so_reuseport", 0),
+            ("grpc.max_receive_message_length", app.max_message_bytes),
+        ],
     )
     app.register(server)
     health_servicer = health.aio.HealthServicer()

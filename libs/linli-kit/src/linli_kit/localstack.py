@@ -45,6 +45,9 @@ def _processes(
             "metrics_port": str(metrics_ports[name]),
             "log_format": "console",
         }
+        if name == "identity":
+            # A public key derived from the community id: fine for a demo, never for real data.
+            settings["dev_template_keys"] = "true"
         if name == "attendance":
             settings["identity_address"] = f"127.0.0.1:{grpc_ports['identity']}"
         processes.append(ServiceProcess(name, settings, RUN_DIR / f"{name}.log"))

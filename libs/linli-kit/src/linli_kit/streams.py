@@ -29,6 +29,13 @@ tracer = trace.get_tracer(__name__)
 ENVELOPE_FIELD = b"envelope"
 
 
+def _reraise_if_cancelling() -> None:
+    """redis-py may turn a cancellation into a connection error; never swallow a cancel."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
+
+
 class PoisonEvent(Exception):
     """An event no retry can apply (malformed or contradicting itself): dead-letter it at once."""
 
@@ -100,6 +107,7 @@ class OutboxRelay:
                     await asyncio.to_thread(self.purge_published)
                     last_purge = time.monotonic()
             except (redis.RedisError, sa.exc.SQLAlchemyError):
+                _reraise_if_cancelling()
                 log.exception("outbox relay failed; retrying")
                 published = 0
                 await asyncio.sleep(1)
@@ -152,6 +160,7 @@ class StreamConsumer:
                     last_stats = time.monotonic()
                 await self._process_batch(await self._read(">"))
             except redis.RedisError:
+                _reraise_if_cancelling()
                 log.exception("stream consumer lost Redis; retrying", extra={"stream": self.stream})
                 await asyncio.sleep(1)
 

@@ -106,3 +106,19 @@ def test_the_fingerprint_depends_on_the_arguments_and_the_operation() -> None:
 
     assert len(digests) == 3
     assert all(len(d) == 64 for d in digests)
+
+
+@dataclass(frozen=True)
+class Enrol:
+    """A command carrying image bytes."""
+
+    resident_id: str
+    frames: tuple[bytes, ...]
+    request_id: str = ""
+
+
+def test_the_fingerprint_hashes_bytes_instead_of_spelling_them_out() -> None:
+    image = bytes(range(256)) * 4096  # 1 MiB
+    same = fingerprint(Enrol("r1", (image,), "a"))
+    assert same == fingerprint(Enrol("r1", (bytes(image),), "b"))
+    assert same != fingerprint(Enrol("r1", (image[:-1] + b"\x00",), "a"))
