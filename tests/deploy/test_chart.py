@@ -301,6 +301,19 @@ def test_identity_model_pack_is_mounted_from_a_volume(rendered):
 
 
 @pytest.mark.parametrize("community", COMMUNITIES)
+def test_identity_replicas_sync_by_pod_name_and_never_use_demo_keys(rendered, community):
+    (dep,) = [
+        d
+        for d in of_kind(rendered[community], "Deployment")
+        if d["metadata"]["name"].endswith("-identity")
+    ]
+    env = _env(dep["spec"]["template"]["spec"]["containers"][0])
+    assert env["LINLI_IDENTITY_REPLICA_ID"]["valueFrom"]["fieldRef"]["fieldPath"] == "metadata.name"
+    assert "secretKeyRef" in env["LINLI_IDENTITY_TEMPLATE_KEYS"]["valueFrom"]
+    assert "LINLI_IDENTITY_DEV_TEMPLATE_KEYS" not in env
+
+
+@pytest.mark.parametrize("community", COMMUNITIES)
 def test_dashboards_are_valid_json_per_community(rendered, examples, community):
     docs = rendered[community]
     maps = [
