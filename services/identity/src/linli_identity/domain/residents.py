@@ -95,6 +95,7 @@ class Resident(Aggregate):
         phone = re.sub(r"[\s-]", "", phone or "")
         if not PHONE.match(phone):
             raise InvalidArgument("phone must be an 11-digit mobile number starting with 1")
+        org_unit = (org_unit or "").strip()
         if len(org_unit) > MAX_ORG_UNIT:
             raise InvalidArgument(f"org_unit is longer than {MAX_ORG_UNIT} characters")
         if birth_date is not None and not MIN_BIRTH_DATE <= birth_date <= at.date():
@@ -109,7 +110,7 @@ class Resident(Aggregate):
             id=f"r{uuid.uuid4().hex}",
             display_name=_required_text(display_name, "display_name", MAX_NAME),
             phone=phone,
-            org_unit=org_unit.strip(),
+            org_unit=org_unit,
             created_at=at,
             birth_date=birth_date,
             household=household,
