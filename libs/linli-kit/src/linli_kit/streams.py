@@ -30,7 +30,7 @@ ENVELOPE_FIELD = b"envelope"
 
 
 def _reraise_if_cancelling() -> None:
-    """redis-py may turn a cancellation into a connection error; never swallow a cancel."""
+    """redis-py may swallow a cancellation or turn it into an error; a cancel must still end us."""
     task = asyncio.current_task()
     if task is not None and task.cancelling():
         raise asyncio.CancelledError
@@ -101,6 +101,7 @@ class OutboxRelay:
         """Relay until cancelled; a failing Redis or database is retried with a pause."""
         last_purge = 0.0
         while True:
+            _reraise_if_cancelling()
             try:
                 published = await asyncio.to_thread(self.relay_once)
                 if time.monotonic() - last_purge > 3600:
@@ -153,6 +154,7 @@ class StreamConsumer:
         await self._process_batch(await self._read("0"))
         last_stats = 0.0
         while True:
+            _reraise_if_cancelling()
             try:
                 await self.reclaim_stuck()
                 if time.monotonic() - last_stats > self.stats_every_seconds:

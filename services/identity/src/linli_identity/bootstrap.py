@@ -108,17 +108,6 @@ def build_app(
                     log.info("closed %d lapsed face consents and deleted their templates", closed)
             await asyncio.sleep(settings.consent_sweep_seconds)
 
-    async def follow_face_events() -> None:
-        inner = asyncio.create_task(sync.run())
-        try:
-            await asyncio.shield(inner)
-        finally:
-            # redis-py can swallow a cancellation that lands in a blocking XREADGROUP and the
-            # consumer then loops on; repeating the cancel until it ends keeps shutdown bounded.
-            while not inner.done():
-                inner.cancel()
-                await asyncio.wait([inner], timeout=0.5)
-
     def register(server: object) -> None:
         servicer = IdentityServicer(make_uow, engine, galleries)
         pb_grpc.add_IdentityServiceServicer_to_server(servicer, server)
@@ -137,7 +126,7 @@ def build_app(
         "identity",
         register,
         [SERVICE_NAME],
-        [relay.run, follow_face_events, sweep_lapsed_consents],
+        [relay.run, sync.run, sweep_lapsed_consents],
         [close],
     )
 

@@ -370,10 +370,16 @@ async def test_bad_input_gives_clear_errors_and_records_nothing(
     )
     group = jpeg(_image("t1.jpg"))
     await expect(invalid, enrol(pb.EnrolFaceRequest(resident=resident, image=group)), "6 faces")
-    # Larger than gRPC's default 4 MiB message limit: refused before the service sees it.
+    # Over the 8 MiB image limit: refused by the service with the reason.
+    await expect(
+        invalid,
+        enrol(pb.EnrolFaceRequest(resident=resident, image=bytes(9 * 1024 * 1024))),
+        "too large",
+    )
+    # Over the server's 16 MiB message limit: refused before the service sees it.
     await expect(
         grpc.StatusCode.RESOURCE_EXHAUSTED,
-        enrol(pb.EnrolFaceRequest(resident=resident, image=bytes(5 * 1024 * 1024))),
+        enrol(pb.EnrolFaceRequest(resident=resident, image=bytes(17 * 1024 * 1024))),
     )
     wrong = resident.replace(f"communities/{C}/", "communities/c-west/")
     await expect(

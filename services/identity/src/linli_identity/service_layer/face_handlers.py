@@ -112,8 +112,8 @@ def withdraw_face_consent(
     """Withdraw the consent and delete the templates in one commit; returns both."""
     with uow:
         if (done := uow.requests.replay(cmd)) is not None:
-            consent_id, _, deleted = done.partition(":")
-            return _consent(uow, cmd.community_id, consent_id), int(deleted)
+            consent_id, _, count = done.partition(":")
+            return _consent(uow, cmd.community_id, consent_id), int(count)
         get_resident_in(uow, cmd.community_id, cmd.resident_id)
         consent = uow.consents.current(cmd.community_id, cmd.resident_id, FACE_SIGN_IN)
         if consent is None:
