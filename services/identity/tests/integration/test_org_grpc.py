@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import grpc
@@ -120,3 +121,62 @@ async def test_csv_import_is_all_or_nothing_and_export_reads_back(stub) -> None:
     assert (report.imported, list(report.errors)) == (2, [])
     exported = (await stub.ExportResidents(pb.ExportResidentsRequest(parent=C))).csv.decode()
     assert sorted(line.split(",")[3] for line in exported.splitlines()[1:]) == ["1-101", "1-102"]
+
+
+async def test_special_team_membership_with_history(stub) -> None:
+    hq = await unit(stub, pb.ORG_LEVEL_COMMUNITY_HQ, "HQ")
+    names = []
+    for n, role in enumerate(("core_volunteer", "volunteer", "")):
+        reply = await stub.RegisterResident(
+            pb.RegisterResidentRequest(parent=C, display_name=f"p{n}", phone=f"1370000000{n}")
+        )
+        names.append(reply.resident.name)
+        if role:
+            await stub.GrantRole(pb.GrantRoleRequest(resident=reply.resident.name, role=role))
+    lead, member, bystander = names
+    create = pb.CreateSpecialTeamRequest(
+        parent=C,
+        display_name="Silver Visitors",
+        served_group=pb.SERVED_GROUP_ELDERLY,
+        services=[pb.TEAM_SERVICE_COUNSELLING, pb.TEAM_SERVICE_HOME_VISIT],
+        lead=lead,
+        org_unit=hq,
+        request_id="team-1",
+    )
+
+    team = (await stub.CreateSpecialTeam(create)).team
+
+    assert (await stub.CreateSpecialTeam(create)).team.name == team.name  # a retry
+    assert list(team.services) == [pb.TEAM_SERVICE_HOME_VISIT, pb.TEAM_SERVICE_COUNSELLING]
+    assert (team.lead, team.org_unit, [m.resident for m in team.members]) == (lead, hq, [lead])
+    # Two racing joins of one resident: the partial unique index lets only one through.
+    outcomes = await asyncio.gather(
+        stub.AddTeamMember(pb.AddTeamMemberRequest(team=team.name, resident=member)),
+        stub.AddTeamMember(pb.AddTeamMemberRequest(team=team.name, resident=member)),
+        return_exceptions=True,
+    )
+    failures = [o.code() for o in outcomes if isinstance(o, grpc.aio.AioRpcError)]
+    assert len(failures) == 1
+    assert failures[0] in (grpc.StatusCode.ALREADY_EXISTS, grpc.StatusCode.ABORTED)
+    with pytest.raises(grpc.aio.AioRpcError) as not_a_volunteer:
+        await stub.AddTeamMember(pb.AddTeamMemberRequest(team=team.name, resident=bystander))
+    assert not_a_volunteer.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    mine = await stub.ListSpecialTeams(pb.ListSpecialTeamsRequest(parent=C, member=member))
+    assert [t.name for t in mine.teams] == [team.name]
+
+    left = await stub.RemoveTeamMember(pb.RemoveTeamMemberRequest(team=team.name, resident=member))
+
+    assert [m.resident for m in left.team.members] == [lead]
+    listed = await stub.ListSpecialTeams(pb.ListSpecialTeamsRequest(parent=C))
+    assert [m.resident for m in listed.teams[0].members] == [lead]
+    history = await stub.ListSpecialTeams(
+        pb.ListSpecialTeamsRequest(parent=C, show_former_members=True)
+    )
+    former = {m.resident: m.HasField("leave_time") for m in history.teams[0].members}
+    assert former == {lead: False, member: True}
+    assert (
+        await stub.ListSpecialTeams(pb.ListSpecialTeamsRequest(parent=C, member=member))
+    ).teams == []
+    with pytest.raises(grpc.aio.AioRpcError) as lead_leaves:
+        await stub.RemoveTeamMember(pb.RemoveTeamMemberRequest(team=team.name, resident=lead))
+    assert lead_leaves.value.code() == grpc.StatusCode.FAILED_PRECONDITION

@@ -13,6 +13,7 @@ from linli_identity.domain.face import FaceBox, FaceTemplate, NoFaceFound
 from linli_identity.domain.mentoring import MentoringPair
 from linli_identity.domain.org import OrgLevel, OrgUnit, Role
 from linli_identity.domain.residents import Community, Resident
+from linli_identity.domain.teams import SpecialTeam, TeamMembership
 from linli_identity.service_layer.face_port import DetectedFace
 from linli_identity.service_layer.ports import (
     Communities,
@@ -22,6 +23,7 @@ from linli_identity.service_layer.ports import (
     MentoringPairs,
     OrgUnits,
     Residents,
+    SpecialTeams,
 )
 from linli_kit.domain import DomainEvent, Repository
 from linli_kit.fakes import InMemoryInbox, InMemoryRequestLog
@@ -169,17 +171,36 @@ class FakeFaceConsents(FaceConsents):
 
 
 class FakeFaceTemplates(FaceTemplates):
-    """Templates in a dict by (community, resident), unencrypted: encryption is the adapter's."""
+    """Templates in a dict by (community, resident), unencrypted: encryption is the adapter's.
+
+    Each row remembers the id of the key it would be under; `current_key` is what new rows and
+    rotated ones get, so tests can change it as an operator changes the keyring.
+    """
 
     def __init__(self) -> None:
         super().__init__()
         self.rows: dict[tuple[str, str], FaceEnrolment] = {}
+        self.key_ids: dict[tuple[str, str], str] = {}
+        self.current_key = "k1"
 
     def put(self, enrolment: FaceEnrolment) -> None:
         """Store a resident's template, replacing any earlier one."""
         key = (enrolment.community_id, enrolment.resident_id)
         self.rows[key] = dataclasses.replace(enrolment, events=[])
+        self.key_ids[key] = self.current_key
         self._track(enrolment)
+
+    def current_key_id(self, community_id: str) -> str:
+        """The key new templates get."""
+        return self.current_key
+
+    def rotate_keys(self, community_id: str, after: str, limit: int) -> tuple[int, str | None]:
+        """Move the next `limit` rows after `after` to the current key."""
+        batch = sorted(k for k in self.rows if k[0] == community_id and k[1] > after)[:limit]
+        stale = [k for k in batch if self.key_ids[k] != self.current_key]
+        for key in stale:
+            self.key_ids[key] = self.current_key
+        return len(stale), batch[-1][1] if len(batch) == limit else None
 
     def get(self, community_id: str, resident_id: str) -> FaceEnrolment | None:
         """A resident's enrolment, or None."""
@@ -192,6 +213,7 @@ class FakeFaceTemplates(FaceTemplates):
 
     def delete(self, community_id: str, resident_id: str) -> int:
         """Delete a resident's templates; how many there were."""
+        self.key_ids.pop((community_id, resident_id), None)
         return 1 if self.rows.pop((community_id, resident_id), None) is not None else 0
 
 
@@ -255,6 +277,46 @@ class FakeMentoringPairs(MentoringPairs):
         return sorted(pairs, key=lambda p: (p.started_at, p.id))
 
 
+class FakeSpecialTeams(SpecialTeams):
+    """Teams in a dict by (community, id), each with copies of its memberships."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rows: dict[tuple[str, str], SpecialTeam] = {}
+
+    @staticmethod
+    def _copy(team: SpecialTeam) -> SpecialTeam:
+        memberships = [dataclasses.replace(m) for m in team.memberships]
+        return dataclasses.replace(team, events=[], memberships=memberships)
+
+    def add(self, team: SpecialTeam) -> None:
+        """Store a new team with its first memberships."""
+        self.rows[(team.community_id, team.id)] = self._copy(team)
+        self._track(team)
+
+    def get(self, community_id: str, team_id: str) -> SpecialTeam | None:
+        """A team with every membership, or None."""
+        row = self.rows.get((community_id, team_id))
+        return None if row is None else self._track(self._copy(row))
+
+    def list(self, community_id: str) -> list[SpecialTeam]:
+        """Every team of a community, oldest first."""
+        teams = [self._copy(t) for t in self.rows.values() if t.community_id == community_id]
+        return sorted(teams, key=lambda t: (t.created_at, t.id))
+
+    def add_membership(self, team: SpecialTeam, membership: TeamMembership) -> None:
+        """Store a membership that just began."""
+        self.rows[(team.community_id, team.id)].memberships.append(dataclasses.replace(membership))
+        self._track(team)
+
+    def save_departure(self, team: SpecialTeam, membership: TeamMembership) -> None:
+        """Store the end of a membership."""
+        stored = self.rows[(team.community_id, team.id)].memberships
+        (row,) = [m for m in stored if m.id == membership.id]
+        row.left_at = membership.left_at
+        self._track(team)
+
+
 class FakeIdentityUnitOfWork(IdentityUnitOfWork):
     """Unit of work whose commit publishes the collected events into a list."""
 
@@ -263,11 +325,13 @@ class FakeIdentityUnitOfWork(IdentityUnitOfWork):
         self.residents = FakeResidents()
         self.org_units = FakeOrgUnits()
         self.mentoring = FakeMentoringPairs()
+        self.teams = FakeSpecialTeams()
         self.consents = FakeFaceConsents()
         self.templates = FakeFaceTemplates()
         self.requests = InMemoryRequestLog()
         self.inbox = InMemoryInbox()
         self.committed = False
+        self.commits = 0
         self.published: list[DomainEvent] = []
 
     def repositories(self) -> list[Repository]:
@@ -277,6 +341,7 @@ class FakeIdentityUnitOfWork(IdentityUnitOfWork):
             self.residents,
             self.org_units,
             self.mentoring,
+            self.teams,
             self.consents,
             self.templates,
         ]
@@ -284,6 +349,7 @@ class FakeIdentityUnitOfWork(IdentityUnitOfWork):
     def commit(self) -> None:
         """Mark the work committed and publish the events it raised."""
         self.committed = True
+        self.commits += 1
         self.published.extend(self.collect_new_events())
 
     def rollback(self) -> None:

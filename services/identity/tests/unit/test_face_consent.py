@@ -14,6 +14,7 @@ from linli_identity.service_layer.face_handlers import (
     EnrolFace,
     FaceBurst,
     GrantFaceConsent,
+    RotateTemplateKeys,
     WithdrawFaceConsent,
     enrol_face,
     expire_face_consents,
@@ -21,6 +22,7 @@ from linli_identity.service_layer.face_handlers import (
     identify_face,
     list_face_consents,
     refresh_gallery_entry,
+    rotate_template_keys,
     verify_face,
     withdraw_face_consent,
 )
@@ -280,3 +282,25 @@ def test_another_replica_follows_enrolment_and_withdrawal(
     withdraw_face_consent(WithdrawFaceConsent(C, people["ann"], "staff"), uow, galleries, clock)
     assert not refresh_gallery_entry(C, people["ann"], uow, replica, clock)
     assert people["ann"] not in replica.for_community(C)
+
+
+def test_key_rotation_moves_stale_templates_in_batches_once(
+    uow, engine, galleries, clock, people
+) -> None:
+    for name in ("ann", "teen", "nobirth"):
+        grant(uow, galleries, clock, people[name])
+        enrol(uow, engine, galleries, clock, people[name])
+    uow.templates.current_key = "k2"
+    # Ann re-enrols under the new key before the rotation runs: nothing to do for her.
+    enrol(uow, engine, galleries, clock, people["ann"], image=b"face:ann:left")
+    commits = uow.commits
+
+    rotated = rotate_template_keys(RotateTemplateKeys(C, "rot-1"), uow, batch=1)
+
+    assert rotated == (2, "k2")
+    assert set(uow.templates.key_ids.values()) == {"k2"}
+    assert uow.commits - commits == 4  # three one-row batches and the empty one after them
+    assert rotate_template_keys(RotateTemplateKeys(C), uow, batch=1) == (0, "k2")
+    assert rotate_template_keys(RotateTemplateKeys(C, "rot-1"), uow) == (2, "k2")  # a replay
+    with pytest.raises(NotFound):
+        rotate_template_keys(RotateTemplateKeys("c-west"), uow)

@@ -8,6 +8,7 @@ from linli.events.v1 import identity_events_pb2
 from linli_identity.domain.consent import FaceConsentWithdrawn, FaceEnrolled
 from linli_identity.domain.mentoring import MentoringPairSucceeded
 from linli_identity.domain.residents import ResidentRegistered
+from linli_identity.domain.teams import SpecialTeamMemberJoined, SpecialTeamMemberLeft
 from linli_kit.domain import DomainEvent
 
 
@@ -39,8 +40,24 @@ def encode(event: DomainEvent) -> Message:
                 consent=f"{resident}/faceConsents/{event.consent_id}",
                 deleted_templates=event.deleted_templates,
             )
+        case SpecialTeamMemberJoined():
+            return identity_events_pb2.SpecialTeamMemberJoined(
+                team=_team(event.community_id, event.team_id),
+                resident=_resident(event.community_id, event.resident_id),
+                served_group=event.served_group.value,
+                services=[service.value for service in event.services],
+            )
+        case SpecialTeamMemberLeft():
+            return identity_events_pb2.SpecialTeamMemberLeft(
+                team=_team(event.community_id, event.team_id),
+                resident=_resident(event.community_id, event.resident_id),
+            )
     raise TypeError(f"no payload for {type(event).__name__}")
 
 
 def _resident(community_id: str, resident_id: str) -> str:
     return f"communities/{community_id}/residents/{resident_id}"
+
+
+def _team(community_id: str, team_id: str) -> str:
+    return f"communities/{community_id}/specialTeams/{team_id}"

@@ -83,6 +83,68 @@ mentoring_pairs = sa.Table(
 sa.Index("ix_mentoring_mentor", mentoring_pairs.c.community_id, mentoring_pairs.c.mentor_id)
 sa.Index("ix_mentoring_newcomer", mentoring_pairs.c.community_id, mentoring_pairs.c.newcomer_id)
 
+special_teams = sa.Table(
+    "special_teams",
+    metadata,
+    sa.Column("community_id", sa.String(63), sa.ForeignKey("communities.id"), primary_key=True),
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("display_name", sa.String(50), nullable=False),
+    sa.Column("served_group", sa.String(20), nullable=False),
+    sa.Column("lead_id", sa.String(40), nullable=False),
+    sa.Column("org_unit_id", sa.String(40), nullable=True),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.ForeignKeyConstraint(
+        ["community_id", "lead_id"], ["residents.community_id", "residents.id"]
+    ),
+    sa.ForeignKeyConstraint(
+        ["community_id", "org_unit_id"], ["org_units.community_id", "org_units.id"]
+    ),
+)
+
+special_team_services = sa.Table(
+    "special_team_services",
+    metadata,
+    sa.Column("community_id", sa.String(63), primary_key=True),
+    sa.Column("team_id", sa.String(40), primary_key=True),
+    sa.Column("service", sa.String(20), primary_key=True),
+    sa.ForeignKeyConstraint(
+        ["community_id", "team_id"], ["special_teams.community_id", "special_teams.id"]
+    ),
+)
+
+# Memberships are never deleted: leaving fills left_at, and joining again adds a row.
+special_team_members = sa.Table(
+    "special_team_members",
+    metadata,
+    sa.Column("community_id", sa.String(63), primary_key=True),
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("team_id", sa.String(40), nullable=False),
+    sa.Column("resident_id", sa.String(40), nullable=False),
+    sa.Column("joined_at", UtcDateTime(), nullable=False),
+    sa.Column("left_at", UtcDateTime(), nullable=True),
+    sa.ForeignKeyConstraint(
+        ["community_id", "team_id"], ["special_teams.community_id", "special_teams.id"]
+    ),
+    sa.ForeignKeyConstraint(
+        ["community_id", "resident_id"], ["residents.community_id", "residents.id"]
+    ),
+)
+sa.Index(
+    "ix_special_team_members_team",
+    special_team_members.c.community_id,
+    special_team_members.c.team_id,
+)
+# A resident is a current member of a team at most once; a concurrent second join fails.
+sa.Index(
+    "uq_special_team_members_current",
+    special_team_members.c.community_id,
+    special_team_members.c.team_id,
+    special_team_members.c.resident_id,
+    unique=True,
+    postgresql_where=special_team_members.c.left_at.is_(None),
+    sqlite_where=special_team_members.c.left_at.is_(None),
+)
+
 # Consent records are never deleted: a withdrawal fills withdrawn_at and withdrawn_by.
 face_consents = sa.Table(
     "face_consents",

@@ -18,12 +18,16 @@ from linli_identity.adapters.orm import (
     org_units,
     resident_roles,
     residents,
+    special_team_members,
+    special_team_services,
+    special_teams,
 )
 from linli_identity.adapters.template_cipher import EncryptedTemplate, TemplateCipher
 from linli_identity.domain.consent import FaceConsent, FaceEnrolment
 from linli_identity.domain.mentoring import MentoringPair, PairStatus
 from linli_identity.domain.org import OrgLevel, OrgUnit, Role
 from linli_identity.domain.residents import Community, Resident
+from linli_identity.domain.teams import ServedGroup, SpecialTeam, TeamMembership, TeamService
 from linli_identity.service_layer.face_port import Galleries
 from linli_identity.service_layer.ports import (
     Communities,
@@ -33,6 +37,7 @@ from linli_identity.service_layer.ports import (
     MentoringPairs,
     OrgUnits,
     Residents,
+    SpecialTeams,
 )
 from linli_kit.db import SqlUnitOfWork
 
@@ -254,6 +259,111 @@ class SqlMentoringPairs(MentoringPairs):
         ]
 
 
+class SqlSpecialTeams(SpecialTeams):
+    """Special teams, their services and their membership history."""
+
+    def __init__(self, session: Session) -> None:
+        super().__init__()
+        self.session = session
+
+    def _many(self, community_id: str, team_id: str | None = None) -> list[SpecialTeam]:
+        def select(table: sa.Table, id_column: str, *order: Any) -> list[sa.Row[Any]]:
+            where = [table.c.community_id == community_id]
+            if team_id is not None:
+                where.append(table.c[id_column] == team_id)
+            return list(self.session.execute(sa.select(table).where(*where).order_by(*order)))
+
+        services: dict[str, list[TeamService]] = {}
+        for row in select(special_team_services, "team_id"):
+            services.setdefault(row.team_id, []).append(TeamService(row.service))
+        members: dict[str, list[TeamMembership]] = {}
+        order = (special_team_members.c.joined_at, special_team_members.c.id)
+        for row in select(special_team_members, "team_id", *order):
+            members.setdefault(row.team_id, []).append(
+                TeamMembership(
+                    id=row.id,
+                    resident_id=row.resident_id,
+                    joined_at=row.joined_at,
+                    left_at=row.left_at,
+                )
+            )
+        rows = select(special_teams, "id", special_teams.c.created_at, special_teams.c.id)
+        return [
+            self._track(
+                SpecialTeam(
+                    **{
+                        **row._asdict(),
+                        "served_group": ServedGroup(row.served_group),
+                        "services": tuple(
+                            sorted(services.get(row.id, []), key=list(TeamService).index)
+                        ),
+                        "memberships": members.get(row.id, []),
+                    }
+                )
+            )
+            for row in rows
+        ]
+
+    def add(self, team: SpecialTeam) -> None:
+        """Store a new team with its first memberships."""
+        self.session.execute(
+            sa.insert(special_teams).values(
+                community_id=team.community_id,
+                id=team.id,
+                display_name=team.display_name,
+                served_group=team.served_group.value,
+                lead_id=team.lead_id,
+                org_unit_id=team.org_unit_id,
+                created_at=team.created_at,
+            )
+        )
+        self.session.execute(
+            sa.insert(special_team_services),
+            [
+                {"community_id": team.community_id, "team_id": team.id, "service": s.value}
+                for s in team.services
+            ],
+        )
+        for membership in team.memberships:
+            self.add_membership(team, membership)
+        self._track(team)
+
+    def get(self, community_id: str, team_id: str) -> SpecialTeam | None:
+        """A team with every membership, or None."""
+        found = self._many(community_id, team_id)
+        return found[0] if found else None
+
+    def list(self, community_id: str) -> list[SpecialTeam]:
+        """Every team of a community with every membership, oldest team first."""
+        return self._many(community_id)
+
+    def add_membership(self, team: SpecialTeam, membership: TeamMembership) -> None:
+        """Store a membership that just began."""
+        self.session.execute(
+            sa.insert(special_team_members).values(
+                community_id=team.community_id,
+                id=membership.id,
+                team_id=team.id,
+                resident_id=membership.resident_id,
+                joined_at=membership.joined_at,
+                left_at=membership.left_at,
+            )
+        )
+        self._track(team)
+
+    def save_departure(self, team: SpecialTeam, membership: TeamMembership) -> None:
+        """Store the end of a membership."""
+        self.session.execute(
+            sa.update(special_team_members)
+            .where(
+                special_team_members.c.community_id == team.community_id,
+                special_team_members.c.id == membership.id,
+            )
+            .values(left_at=membership.left_at)
+        )
+        self._track(team)
+
+
 class SqlFaceConsents(FaceConsents):
     """Consent records table."""
 
@@ -398,6 +508,41 @@ class SqlFaceTemplates(FaceTemplates):
         )
         return int(result.rowcount)  # type: ignore[attr-defined]
 
+    def current_key_id(self, community_id: str) -> str:
+        """The id of the key new templates of the community are encrypted with."""
+        return self.cipher.current_key_id(community_id)
+
+    def rotate_keys(self, community_id: str, after: str, limit: int) -> tuple[int, str | None]:
+        """Re-encrypt under the current key the next `limit` templates after resident `after`."""
+        rows = self.session.execute(
+            sa.select(face_templates.c.resident_id, face_templates.c.sealed)
+            .where(
+                face_templates.c.community_id == community_id,
+                face_templates.c.resident_id > after,
+            )
+            .order_by(face_templates.c.resident_id)
+            .limit(limit)
+        ).all()
+        rotated = 0
+        for row in rows:
+            sealed = EncryptedTemplate.from_bytes(row.sealed)
+            fresh = self.cipher.rotate(community_id, row.resident_id, sealed)
+            if fresh is sealed:
+                continue
+            # Only if the row is unchanged: a template re-enrolled or deleted since it was read
+            # (a concurrent enrolment or withdrawal) is never overwritten or brought back.
+            result = self.session.execute(
+                sa.update(face_templates)
+                .where(
+                    face_templates.c.community_id == community_id,
+                    face_templates.c.resident_id == row.resident_id,
+                    face_templates.c.sealed == row.sealed,
+                )
+                .values(sealed=fresh.to_bytes())
+            )
+            rotated += int(result.rowcount)  # type: ignore[attr-defined]
+        return rotated, rows[-1].resident_id if len(rows) == limit else None
+
 
 def _enrolment(row: sa.Row[Any], cipher: TemplateCipher) -> FaceEnrolment:
     template = cipher.decrypt(
@@ -450,5 +595,6 @@ class SqlIdentityUnitOfWork(SqlUnitOfWork, IdentityUnitOfWork):
         self.residents = SqlResidents(session)
         self.org_units = SqlOrgUnits(session)
         self.mentoring = SqlMentoringPairs(session)
+        self.teams = SqlSpecialTeams(session)
         self.consents = SqlFaceConsents(session)
         self.templates = SqlFaceTemplates(session, self.cipher)

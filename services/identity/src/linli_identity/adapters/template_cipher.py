@@ -129,11 +129,15 @@ class TemplateCipher:
             ) from None
         return FaceTemplate.from_bytes(plaintext)
 
+    def current_key_id(self, community_id: str) -> str:
+        """The id of the key new templates of the community are encrypted with."""
+        return self._keyring(community_id).current_key_id
+
     def rotate(
         self, community_id: str, resident_id: str, sealed: EncryptedTemplate
     ) -> EncryptedTemplate:
         """Re-encrypt under the current key; one already under it is returned unchanged."""
-        if sealed.key_id == self._keyring(community_id).current_key_id:
+        if sealed.key_id == self.current_key_id(community_id):
             return sealed
         return self.encrypt(
             community_id, resident_id, self.decrypt(community_id, resident_id, sealed)

@@ -15,7 +15,14 @@ from linli_identity.domain.liveness import Challenge
 from linli_identity.domain.mentoring import MentoringPair
 from linli_identity.domain.org import OrgLevel, OrgUnit, parse_role
 from linli_identity.domain.residents import Community, Resident, parse_birth_date
-from linli_identity.service_layer import face_handlers, handlers, org_handlers, resident_import
+from linli_identity.domain.teams import ServedGroup, SpecialTeam, TeamService
+from linli_identity.service_layer import (
+    face_handlers,
+    handlers,
+    org_handlers,
+    resident_import,
+    team_handlers,
+)
 from linli_identity.service_layer.face_port import FaceEngine, Galleries
 from linli_identity.service_layer.ports import IdentityUnitOfWork
 from linli_kit.errors import InvalidArgument
@@ -24,12 +31,23 @@ from linli_kit.names import decode_page_token, encode_page_token, page_size, par
 COMMUNITY = "communities/{community}"
 RESIDENT = "communities/{community}/residents/{resident}"
 ORG_UNIT = "communities/{community}/orgUnits/{unit}"
+TEAM = "communities/{community}/specialTeams/{team}"
 LEVELS_IN = {
     pb.ORG_LEVEL_COMMUNITY_HQ: OrgLevel.COMMUNITY_HQ,
     pb.ORG_LEVEL_GRID_STATION: OrgLevel.GRID_STATION,
     pb.ORG_LEVEL_BUILDING_GROUP: OrgLevel.BUILDING_GROUP,
 }
 LEVELS_OUT = {level: number for number, level in LEVELS_IN.items()}
+GROUPS_IN = {
+    pb.SERVED_GROUP_ELDERLY: ServedGroup.ELDERLY,
+    pb.SERVED_GROUP_DISABLED: ServedGroup.DISABLED,
+}
+GROUPS_OUT = {group: number for number, group in GROUPS_IN.items()}
+SERVICES_IN = {
+    pb.TEAM_SERVICE_HOME_VISIT: TeamService.HOME_VISIT,
+    pb.TEAM_SERVICE_COUNSELLING: TeamService.COUNSELLING,
+}
+SERVICES_OUT = {service: number for number, service in SERVICES_IN.items()}
 CHALLENGES = {
     pb.LIVENESS_CHALLENGE_BLINK: Challenge.BLINK,
     pb.LIVENESS_CHALLENGE_HEAD_TURN: Challenge.HEAD_TURN,
@@ -88,6 +106,27 @@ def unit_message(unit: OrgUnit) -> pb.OrgUnit:
         parent_unit=unit_name(unit.community_id, unit.parent_id) if unit.parent_id else "",
     )
     message.create_time.FromDatetime(unit.created_at)
+    return message
+
+
+def team_message(team: SpecialTeam, show_former: bool = False) -> pb.SpecialTeam:
+    """A special team as its protobuf message, with current (or all) members."""
+    message = pb.SpecialTeam(
+        name=f"communities/{team.community_id}/specialTeams/{team.id}",
+        display_name=team.display_name,
+        served_group=GROUPS_OUT[team.served_group],
+        services=[SERVICES_OUT[service] for service in team.services],
+        lead=resident_name(team.community_id, team.lead_id),
+        org_unit=unit_name(team.community_id, team.org_unit_id) if team.org_unit_id else "",
+    )
+    message.create_time.FromDatetime(team.created_at)
+    for membership in team.memberships if show_former else team.current_members():
+        member = message.members.add(
+            resident=resident_name(team.community_id, membership.resident_id)
+        )
+        member.join_time.FromDatetime(membership.joined_at)
+        if membership.left_at is not None:
+            member.leave_time.FromDatetime(membership.left_at)
     return message
 
 
@@ -451,3 +490,89 @@ class IdentityServicer(pb_grpc.IdentityServiceServicer):
             imported=imported,
             errors=[pb.ImportRowError(line=e.line, message=e.message) for e in errors],
         )
+
+    async def CreateSpecialTeam(
+        self, request: pb.CreateSpecialTeamRequest, context: grpc.aio.ServicerContext
+    ) -> pb.CreateSpecialTeamResponse:
+        """Form a special service team."""
+        ids = parse_name(COMMUNITY, request.parent, "parent")
+        lead = parse_name(RESIDENT, request.lead, "lead")
+        unit = parse_name(ORG_UNIT, request.org_unit, "org_unit") if request.org_unit else None
+        if lead["community"] != ids["community"] or (
+            unit is not None and unit["community"] != ids["community"]
+        ):
+            raise InvalidArgument("lead and org_unit must be in the team's community")
+        if request.served_group not in GROUPS_IN:
+            raise InvalidArgument("served_group must be one of the SERVED_GROUP_* values")
+        if any(service not in SERVICES_IN for service in request.services):
+            raise InvalidArgument("services must be TEAM_SERVICE_* values")
+        command = team_handlers.CreateSpecialTeam(
+            ids["community"],
+            request.display_name,
+            GROUPS_IN[request.served_group],
+            tuple(SERVICES_IN[service] for service in request.services),
+            lead["resident"],
+            unit["unit"] if unit else "",
+            request.request_id,
+        )
+        team = await asyncio.to_thread(
+            team_handlers.create_special_team, command, self.uow_factory()
+        )
+        return pb.CreateSpecialTeamResponse(team=team_message(team))
+
+    async def AddTeamMember(
+        self, request: pb.AddTeamMemberRequest, context: grpc.aio.ServicerContext
+    ) -> pb.AddTeamMemberResponse:
+        """Add a volunteer to a team."""
+        team = await self._change_member(request.team, request.resident, True, request.request_id)
+        return pb.AddTeamMemberResponse(team=team_message(team))
+
+    async def RemoveTeamMember(
+        self, request: pb.RemoveTeamMemberRequest, context: grpc.aio.ServicerContext
+    ) -> pb.RemoveTeamMemberResponse:
+        """Record that a member left a team."""
+        team = await self._change_member(request.team, request.resident, False, request.request_id)
+        return pb.RemoveTeamMemberResponse(team=team_message(team))
+
+    async def _change_member(
+        self, team_name: str, resident_name: str, join: bool, request_id: str
+    ) -> SpecialTeam:
+        team = parse_name(TEAM, team_name, "team")
+        resident = parse_name(RESIDENT, resident_name, "resident")
+        if resident["community"] != team["community"]:
+            raise InvalidArgument("the resident must be in the team's community")
+        command = team_handlers.ChangeTeamMember(
+            team["community"], team["team"], resident["resident"], join, request_id
+        )
+        return await asyncio.to_thread(
+            team_handlers.change_team_member, command, self.uow_factory()
+        )
+
+    async def ListSpecialTeams(
+        self, request: pb.ListSpecialTeamsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListSpecialTeamsResponse:
+        """A community's special teams with their members."""
+        ids = parse_name(COMMUNITY, request.parent, "parent")
+        member = parse_name(RESIDENT, request.member, "member") if request.member else None
+        if member is not None and member["community"] != ids["community"]:
+            raise InvalidArgument("member must be in the same community")
+        teams = await asyncio.to_thread(
+            team_handlers.list_special_teams,
+            ids["community"],
+            self.uow_factory(),
+            member["resident"] if member else "",
+        )
+        return pb.ListSpecialTeamsResponse(
+            teams=[team_message(team, request.show_former_members) for team in teams]
+        )
+
+    async def RotateTemplateKeys(
+        self, request: pb.RotateTemplateKeysRequest, context: grpc.aio.ServicerContext
+    ) -> pb.RotateTemplateKeysResponse:
+        """Re-encrypt a community's face templates under its current key."""
+        ids = parse_name(COMMUNITY, request.parent, "parent")
+        command = face_handlers.RotateTemplateKeys(ids["community"], request.request_id)
+        rotated, key_id = await asyncio.to_thread(
+            face_handlers.rotate_template_keys, command, self.uow_factory()
+        )
+        return pb.RotateTemplateKeysResponse(re_encrypted=rotated, current_key_id=key_id)

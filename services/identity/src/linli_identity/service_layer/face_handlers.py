@@ -28,6 +28,7 @@ from linli_kit.domain import Clock, utc_now
 from linli_kit.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
 
 EXPIRY_RECORDER = "system: retention period ended"
+ROTATION_BATCH = 200
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,14 @@ class EnrolFace:
     community_id: str
     resident_id: str
     image: bytes = field(repr=False)
+    request_id: str = ""
+
+
+@dataclass(frozen=True)
+class RotateTemplateKeys:
+    """Re-encrypt a community's face templates under its current key."""
+
+    community_id: str
     request_id: str = ""
 
 
@@ -135,6 +144,32 @@ def expire_face_consents(
             _end_consent(uow, galleries, consent, EXPIRY_RECORDER, now)
         uow.commit()
         return len(lapsed)
+
+
+def rotate_template_keys(
+    cmd: RotateTemplateKeys, uow: IdentityUnitOfWork, batch: int = ROTATION_BATCH
+) -> tuple[int, str]:
+    """Re-encrypt every template not under the current key, a batch per commit.
+
+    Returns how many were re-encrypted and the current key id. The templates' content does
+    not change, so the galleries need no update. A failure leaves the batches before it done.
+    """
+    with uow:
+        done = uow.requests.replay(cmd)
+        existing_community(uow, cmd.community_id)
+        key_id = uow.templates.current_key_id(cmd.community_id)
+    if done is not None:
+        return int(done), key_id
+    total = 0
+    after: str | None = ""
+    while after is not None:
+        with uow:
+            count, after = uow.templates.rotate_keys(cmd.community_id, after, batch)
+            total += count
+            if after is None:
+                uow.requests.remember(cmd, str(total))
+            uow.commit()
+    return total, key_id
 
 
 def list_face_consents(

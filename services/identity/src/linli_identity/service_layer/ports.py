@@ -9,6 +9,7 @@ from linli_identity.domain.consent import FaceConsent, FaceEnrolment
 from linli_identity.domain.mentoring import MentoringPair
 from linli_identity.domain.org import OrgUnit, Role
 from linli_identity.domain.residents import Community, Resident
+from linli_identity.domain.teams import SpecialTeam, TeamMembership
 from linli_kit.domain import AbstractUnitOfWork, Repository
 
 
@@ -115,6 +116,19 @@ class FaceTemplates(Repository, abc.ABC):
     def delete(self, community_id: str, resident_id: str) -> int:
         """Delete a resident's templates; how many there were."""
 
+    @abc.abstractmethod
+    def current_key_id(self, community_id: str) -> str:
+        """The id of the key new templates of the community are encrypted with."""
+
+    @abc.abstractmethod
+    def rotate_keys(self, community_id: str, after: str, limit: int) -> tuple[int, str | None]:
+        """Re-encrypt under the current key the next `limit` templates after resident `after`.
+
+        Returns how many were re-encrypted (those already under the current key, or changed
+        meanwhile by another transaction, are left alone) and the last resident id looked at,
+        or None when no templates follow.
+        """
+
 
 class MentoringPairs(Repository, abc.ABC):
     """Mentoring pairs."""
@@ -132,6 +146,30 @@ class MentoringPairs(Repository, abc.ABC):
         """Every pair in which the resident is the mentor or the newcomer, oldest first."""
 
 
+class SpecialTeams(Repository, abc.ABC):
+    """Special teams with their membership history; memberships are never deleted."""
+
+    @abc.abstractmethod
+    def add(self, team: SpecialTeam) -> None:
+        """Store a new team with its first memberships."""
+
+    @abc.abstractmethod
+    def get(self, community_id: str, team_id: str) -> SpecialTeam | None:
+        """A team with every membership, or None."""
+
+    @abc.abstractmethod
+    def list(self, community_id: str) -> list[SpecialTeam]:
+        """Every team of a community with every membership, oldest team first."""
+
+    @abc.abstractmethod
+    def add_membership(self, team: SpecialTeam, membership: TeamMembership) -> None:
+        """Store a membership that just began."""
+
+    @abc.abstractmethod
+    def save_departure(self, team: SpecialTeam, membership: TeamMembership) -> None:
+        """Store the end of a membership."""
+
+
 class IdentityUnitOfWork(AbstractUnitOfWork, abc.ABC):
     """A unit of work over communities, residents, consents and face templates."""
 
@@ -139,6 +177,7 @@ class IdentityUnitOfWork(AbstractUnitOfWork, abc.ABC):
     residents: Residents
     org_units: OrgUnits
     mentoring: MentoringPairs
+    teams: SpecialTeams
     consents: FaceConsents
     templates: FaceTemplates
 
@@ -149,6 +188,7 @@ class IdentityUnitOfWork(AbstractUnitOfWork, abc.ABC):
             self.residents,
             self.org_units,
             self.mentoring,
+            self.teams,
             self.consents,
             self.templates,
         ]
