@@ -1,4 +1,4 @@
-"""`python -m linli_identity serve | migrate`."""
+"""`python -m linli_identity serve | migrate | rotate-keys --community C`."""
 
 from linli_identity.entrypoints.cli import main
 

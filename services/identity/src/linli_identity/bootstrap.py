@@ -62,6 +62,23 @@ def build_cipher(settings: IdentitySettings) -> TemplateCipher:
     )
 
 
+def rotate_template_keys(
+    settings: IdentitySettings, community_id: str, batch: int = face_handlers.ROTATION_BATCH
+) -> tuple[int, str]:
+    """Re-encrypt a community's templates under its current key, without serving (the CLI)."""
+    plumbing = sql_plumbing(settings.database_url, orm.runtime, _stream(settings), events.encode)
+    try:
+        command = face_handlers.RotateTemplateKeys(community_id)
+        uow = uow_factory(plumbing, build_cipher(settings))()
+        return face_handlers.rotate_template_keys(command, uow, batch)
+    finally:
+        plumbing.engine.dispose()
+
+
+def _stream(settings: IdentitySettings) -> str:
+    return f"{settings.stream_prefix}identity.events"
+
+
 def build_app(
     settings: IdentitySettings,
     engine: FaceEngine | None = None,
@@ -71,7 +88,7 @@ def build_app(
 
     Tests pass an engine (to load the models once) and galleries (to look inside them).
     """
-    stream = f"{settings.stream_prefix}identity.events"
+    stream = _stream(settings)
     plumbing = sql_plumbing(settings.database_url, orm.runtime, stream, events.encode)
     cipher = build_cipher(settings)
     make_uow = uow_factory(plumbing, cipher)

@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import importlib.util
 import io
+import json
 import os
 import struct
 import zlib
@@ -36,7 +38,7 @@ from linli_identity.adapters.repositories import load_galleries
 from linli_identity.adapters.template_cipher import EncryptedTemplate, TemplateCipher
 from linli_identity.bootstrap import build_app, build_cipher
 from linli_identity.config import IdentitySettings
-from linli_identity.entrypoints.cli import MIGRATIONS
+from linli_identity.entrypoints.cli import MIGRATIONS, main
 from linli_kit.db import make_engine, migrate
 from linli_kit.grpc_server import start
 
@@ -416,3 +418,74 @@ async def test_bad_input_gives_clear_errors_and_records_nothing(
     assert service.rows("face_templates") == []
     assert "FaceEnrolled" not in service.event_types()
     assert len(service.galleries.for_community(C)) == 0
+
+
+async def test_key_rotation_moves_every_template_to_the_new_key(
+    service: Service,
+    tom: Image.Image,
+    stranger: bytes,
+    engine: DlibFaceEngine,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Enrol under k1, make k2 current, rotate (CLI, then RPC), then drop k1 altogether."""
+    k1, k2 = KEYS[C]["keys"]["k1"], base64.b64encode(os.urandom(32)).decode()
+    tom_name = await register(service, "Tom", "13800000001")
+    ann_name = await register(service, "Ann", "13800000002")
+    for resident in (tom_name, ann_name):
+        await consent(service, resident)
+    await service.stub.EnrolFace(pb.EnrolFaceRequest(resident=tom_name, image=jpeg(tom)))
+    both = {C: {"current": "k2", "keys": {"k1": k1, "k2": k2}}}
+    monkeypatch.setenv("LINLI_IDENTITY_DATABASE_URL", service.settings.database_url)
+    monkeypatch.setenv("LINLI_IDENTITY_REDIS_URL", service.settings.redis_url)
+    monkeypatch.setenv("LINLI_IDENTITY_TEMPLATE_KEYS", json.dumps(both))
+
+    await asyncio.to_thread(main, ["rotate-keys", "--community", C])
+
+    assert "1 face templates of c-east re-encrypted" in capsys.readouterr().out
+    # Ann enrols through the replica still on k1; a replica on the new keyring rotates her.
+    await service.stub.EnrolFace(pb.EnrolFaceRequest(resident=ann_name, image=stranger))
+    assert sorted(key_ids(service)) == ["k1", "k2"]
+    async with replica(service, engine, both, "rotator") as stub:
+        rotate = pb.RotateTemplateKeysRequest(parent=f"communities/{C}")
+        reply = await stub.RotateTemplateKeys(rotate)
+        assert (reply.re_encrypted, reply.current_key_id) == (1, "k2")
+        assert (await stub.RotateTemplateKeys(rotate)).re_encrypted == 0
+    assert sorted(key_ids(service)) == ["k2", "k2"]
+
+    # Without k1 a replica still loads (decrypts) every template and identifies Tom.
+    async with replica(
+        service, engine, {C: {"current": "k2", "keys": {"k2": k2}}}, "k2-only"
+    ) as stub:
+        found = await stub.IdentifyFace(
+            pb.IdentifyFaceRequest(
+                parent=f"communities/{C}", frames=head_turn(tom), challenge=CHALLENGE_TURN
+            )
+        )
+        assert found.resident == tom_name
+
+
+def key_ids(service: Service) -> list[str]:
+    return [
+        EncryptedTemplate.from_bytes(bytes(r.sealed)).key_id for r in service.rows("face_templates")
+    ]
+
+
+@contextlib.asynccontextmanager
+async def replica(
+    service: Service, engine: DlibFaceEngine, keys: dict[str, object], replica_id: str
+) -> AsyncIterator[pb_grpc.IdentityServiceStub]:
+    """Another replica of the service on the same database, with its own keyring."""
+    settings = IdentitySettings(
+        database_url=service.settings.database_url,
+        redis_url=service.settings.redis_url,
+        stream_prefix=service.settings.stream_prefix,
+        template_keys=keys,
+        replica_id=replica_id,
+    )
+    running = await start(build_app(settings, engine), "127.0.0.1", 0)
+    try:
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{running.port}") as channel:
+            yield pb_grpc.IdentityServiceStub(channel)
+    finally:
+        await running.stop(grace=0)

@@ -1,16 +1,48 @@
-"""`linli-identity serve | migrate`."""
+"""`linli-identity serve | migrate | rotate-keys --community C`."""
 
 from __future__ import annotations
 
+import argparse
+import sys
 from pathlib import Path
 
-from linli_identity.bootstrap import build_app
+from linli_identity.bootstrap import build_app, rotate_template_keys
 from linli_identity.config import IdentitySettings
+from linli_identity.service_layer.face_handlers import ROTATION_BATCH
+from linli_kit.errors import DomainError
+from linli_kit.logs import configure_logging
 from linli_kit.service import run_cli
+from linli_kit.settings import load_settings
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
 
 def main(argv: list[str] | None = None) -> None:
     """Run the identity service command line."""
+    args = sys.argv[1:] if argv is None else argv
+    if args[:1] == ["rotate-keys"]:
+        rotate_keys(args[1:])
+        return
     run_cli("identity", IdentitySettings, build_app, MIGRATIONS, argv)
+
+
+def rotate_keys(argv: list[str]) -> None:
+    """Re-encrypt one community's face templates under its current key, then report."""
+    parser = argparse.ArgumentParser(
+        prog="linli-identity rotate-keys",
+        description="Re-encrypt every face template of a community that is not under the "
+        "community's current key (LINLI_IDENTITY_TEMPLATE_KEYS); old keys can be removed after.",
+    )
+    parser.add_argument("--community", required=True, help="community id, e.g. c-east")
+    parser.add_argument("--batch", type=int, default=ROTATION_BATCH, help="templates per commit")
+    args = parser.parse_args(argv)
+    if args.batch < 1:
+        parser.error("--batch must be at least 1")
+    settings = load_settings(IdentitySettings)
+    configure_logging("identity", settings.log_level, settings.log_format)
+    try:
+        rotated, key_id = rotate_template_keys(settings, args.community, args.batch)
+    except DomainError as exc:
+        sys.stderr.write(f"rotate-keys failed: {exc}\n")
+        raise SystemExit(1) from None
+    print(f"{rotated} face templates of {args.community} re-encrypted; all are under key {key_id}")
