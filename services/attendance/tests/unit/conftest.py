@@ -42,3 +42,9 @@ def directory() -> fakes.FakeResidentDirectory:
 def clock() -> fakes.FixedClock:
     """A clock set to 2025-03-01 08:00 UTC."""
     return fakes.FixedClock(datetime(2025, 3, 1, 8, 0, tzinfo=UTC))
+
+
+@pytest.fixture
+def faces() -> fakes.FakeFaceIdentifier:
+    """Identity's face search: the first frame of a burst names the resident it finds."""
+    return fakes.FakeFaceIdentifier(fakes.FaceMatch("dlib", "resnet-v1", 0.91, 0.6))

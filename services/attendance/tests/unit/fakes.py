@@ -3,12 +3,29 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from datetime import datetime
 
-from linli_attendance.domain.activities import Activity, Session
-from linli_attendance.service_layer.ports import Activities, AttendanceUnitOfWork, Sessions
+from linli_attendance.domain.activities import Activity, FaceMatch, Session
+from linli_attendance.domain.leads import ProjectLead
+from linli_attendance.domain.ratings import Rating
+from linli_attendance.domain.review import Flag
+from linli_attendance.service_layer.ports import (
+    Activities,
+    AttendanceUnitOfWork,
+    Flags,
+    LivenessChallenge,
+    ProjectLeads,
+    Ratings,
+    Sessions,
+)
 from linli_kit.domain import DomainEvent
+from linli_kit.errors import DomainError
 from linli_kit.fakes import InMemoryInbox, InMemoryRequestLog
+
+
+def _snapshot(session: Session) -> Session:
+    return dataclasses.replace(session, events=[], corrections=list(session.corrections))
 
 
 class FakeActivities(Activities):
@@ -36,23 +53,30 @@ class FakeActivities(Activities):
         )
         return [dataclasses.replace(a) for a in rows[offset : offset + limit]]
 
+    def save(self, activity: Activity) -> None:
+        """Store an activity's closing."""
+        self.rows[(activity.community_id, activity.id)] = dataclasses.replace(activity, events=[])
+
 
 class FakeSessions(Sessions):
-    """Sessions in a dict by (community, id); a sign-out is stored only when saved."""
+    """Sessions in a dict by (community, id); changes are stored only when saved."""
 
     def __init__(self) -> None:
         super().__init__()
         self.rows: dict[tuple[str, str], Session] = {}
 
+    def _found(self, sessions: Sequence[Session]) -> list[Session]:
+        return [self._track(_snapshot(s)) for s in sorted(sessions, key=lambda s: s.signed_in_at)]
+
     def add(self, session: Session) -> None:
         """Store a new (open) session."""
-        self.rows[(session.community_id, session.id)] = dataclasses.replace(session, events=[])
+        self.rows[(session.community_id, session.id)] = _snapshot(session)
         self._track(session)
 
     def get(self, community_id: str, session_id: str) -> Session | None:
         """A session by id, or None."""
         row = self.rows.get((community_id, session_id))
-        return None if row is None else self._track(dataclasses.replace(row))
+        return None if row is None else self._track(_snapshot(row))
 
     def open_for(
         self, community_id: str, activity_id: str, resident_id: str, lock: bool = False
@@ -65,11 +89,140 @@ class FakeSessions(Sessions):
             == (community_id, activity_id, resident_id)
             and s.signed_out_at is None
         ]
-        return self._track(dataclasses.replace(found[0])) if found else None
+        return self._track(_snapshot(found[0])) if found else None
+
+    def of_resident(
+        self, community_id: str, resident_id: str, since: datetime, until: datetime
+    ) -> list[Session]:
+        """The resident's sessions whose time (open ones: from sign-in on) meets [since, until)."""
+        return self._found(
+            [
+                s
+                for s in self.rows.values()
+                if (s.community_id, s.resident_id) == (community_id, resident_id)
+                and s.overlaps(since, until)
+            ]
+        )
+
+    def at_occurrence(
+        self, community_id: str, activity_id: str, window_start: datetime
+    ) -> list[Session]:
+        """Every session signed in to one occurrence of an activity."""
+        return self._found(
+            [
+                s
+                for s in self.rows.values()
+                if (s.community_id, s.activity_id) == (community_id, activity_id)
+                and s.window.starts_at == window_start
+            ]
+        )
+
+    def forgotten(self, window_ended_before: datetime, limit: int) -> list[Session]:
+        """Open sessions whose occurrence ended before the time."""
+        return self._found(
+            [
+                s
+                for s in self.rows.values()
+                if s.signed_out_at is None and s.window.ends_at < window_ended_before
+            ]
+        )[:limit]
 
     def save(self, session: Session) -> None:
-        """Store a session's sign-out."""
-        self.rows[(session.community_id, session.id)] = dataclasses.replace(session, events=[])
+        """Store a session's changes and corrections."""
+        self.rows[(session.community_id, session.id)] = _snapshot(session)
+
+
+class FakeFlags(Flags):
+    """Flags in a dict by (community, id)."""
+
+    def __init__(self) -> None:
+        self.rows: dict[tuple[str, str], Flag] = {}
+
+    def add(self, flag: Flag) -> None:
+        """Store a new flag."""
+        self.rows[(flag.community_id, flag.id)] = dataclasses.replace(flag)
+
+    def get(self, community_id: str, flag_id: str) -> Flag | None:
+        """A flag by id, or None."""
+        row = self.rows.get((community_id, flag_id))
+        return None if row is None else dataclasses.replace(row)
+
+    def page(self, community_id: str, open_only: bool, offset: int, limit: int) -> list[Flag]:
+        """A community's flags, newest first."""
+        rows = sorted(
+            (
+                f
+                for f in self.rows.values()
+                if f.community_id == community_id and not (open_only and f.resolved_at)
+            ),
+            key=lambda f: f.raised_at,
+            reverse=True,
+        )
+        return [dataclasses.replace(f) for f in rows[offset : offset + limit]]
+
+    def open_for_session(self, community_id: str, session_id: str) -> list[Flag]:
+        """The unresolved flags of one session."""
+        return [
+            dataclasses.replace(f)
+            for f in self.rows.values()
+            if (f.community_id, f.session_id) == (community_id, session_id)
+            and f.resolved_at is None
+        ]
+
+    def save(self, flag: Flag) -> None:
+        """Store a flag's resolution."""
+        self.rows[(flag.community_id, flag.id)] = dataclasses.replace(flag)
+
+
+class FakeRatings(Ratings):
+    """Ratings in a dict by (community, session, rater)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rows: dict[tuple[str, str, str], Rating] = {}
+
+    def add(self, rating: Rating) -> None:
+        """Store a new rating."""
+        key = (rating.community_id, rating.session_id, rating.rated_by)
+        self.rows[key] = dataclasses.replace(rating, events=[])
+        self._track(rating)
+
+    def get(self, community_id: str, session_id: str, rated_by: str) -> Rating | None:
+        """One resident's rating of a session, or None."""
+        row = self.rows.get((community_id, session_id, rated_by))
+        return None if row is None else dataclasses.replace(row)
+
+
+class FakeProjectLeads(ProjectLeads):
+    """Applications to lead in a dict by (community, id)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rows: dict[tuple[str, str], ProjectLead] = {}
+
+    def add(self, lead: ProjectLead) -> None:
+        """Store a new application."""
+        self.rows[(lead.community_id, lead.id)] = dataclasses.replace(lead, events=[])
+        self._track(lead)
+
+    def get(self, community_id: str, lead_id: str) -> ProjectLead | None:
+        """An application by id, or None."""
+        row = self.rows.get((community_id, lead_id))
+        return None if row is None else self._track(dataclasses.replace(row))
+
+    def find(self, community_id: str, activity_id: str, resident_id: str) -> ProjectLead | None:
+        """The resident's application to lead the activity, or None."""
+        found = [
+            lead
+            for lead in self.rows.values()
+            if (lead.community_id, lead.activity_id, lead.resident_id)
+            == (community_id, activity_id, resident_id)
+        ]
+        return self._track(dataclasses.replace(found[0])) if found else None
+
+    def save(self, lead: ProjectLead) -> None:
+        """Store an application's changes."""
+        self.rows[(lead.community_id, lead.id)] = dataclasses.replace(lead, events=[])
 
 
 class FakeAttendanceUnitOfWork(AttendanceUnitOfWork):
@@ -78,6 +231,9 @@ class FakeAttendanceUnitOfWork(AttendanceUnitOfWork):
     def __init__(self) -> None:
         self.activities = FakeActivities()
         self.sessions = FakeSessions()
+        self.flags = FakeFlags()
+        self.ratings = FakeRatings()
+        self.leads = FakeProjectLeads()
         self.requests = InMemoryRequestLog()
         self.inbox = InMemoryInbox()
         self.committed = False
@@ -101,6 +257,23 @@ class FakeResidentDirectory:
     def exists(self, community_id: str, resident_id: str) -> bool:
         """Whether the resident is registered."""
         return (community_id, resident_id) in self.known
+
+
+class FakeFaceIdentifier:
+    """Identity's 1:N search: a burst whose first frame names a resident, or a refusal."""
+
+    def __init__(self, match: FaceMatch, refusal: DomainError | None = None) -> None:
+        self.match, self.refusal = match, refusal
+        self.calls: list[tuple[str, int, LivenessChallenge]] = []
+
+    def identify(
+        self, community_id: str, frames: Sequence[bytes], challenge: LivenessChallenge
+    ) -> tuple[str, FaceMatch]:
+        """The resident named by the first frame, with the set decision record."""
+        self.calls.append((community_id, len(frames), challenge))
+        if self.refusal is not None:
+            raise self.refusal
+        return frames[0].decode(), self.match
 
 
 class FixedClock:

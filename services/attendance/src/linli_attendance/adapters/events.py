@@ -4,9 +4,16 @@ from __future__ import annotations
 
 from google.protobuf.message import Message
 from linli.common.v1 import service_type_pb2
-from linli.events.v1 import attendance_events_pb2
+from linli.events.v1 import attendance_events_pb2 as pb
 
-from linli_attendance.domain.activities import ServiceType, SessionCompleted
+from linli_attendance.domain.activities import (
+    EmergencyCalled,
+    ServiceType,
+    SessionCompleted,
+    SessionCorrected,
+)
+from linli_attendance.domain.leads import ProjectLeadPromoted
+from linli_attendance.domain.ratings import SessionRated
 from linli_kit.domain import DomainEvent
 
 SERVICE_TYPE_CODES = {
@@ -16,19 +23,66 @@ SERVICE_TYPE_CODES = {
 }
 
 
+def _activity(community_id: str, activity_id: str) -> str:
+    return f"communities/{community_id}/activities/{activity_id}"
+
+
+def _session(community_id: str, activity_id: str, session_id: str) -> str:
+    return f"{_activity(community_id, activity_id)}/sessions/{session_id}"
+
+
+def _resident(community_id: str, resident_id: str) -> str:
+    return f"communities/{community_id}/residents/{resident_id}"
+
+
 def encode(event: DomainEvent) -> Message:
     """The protobuf payload for an attendance event."""
     match event:
         case SessionCompleted():
-            activity = f"communities/{event.community_id}/activities/{event.activity_id}"
-            message = attendance_events_pb2.SessionCompleted(
-                session=f"{activity}/sessions/{event.session_id}",
-                resident=f"communities/{event.community_id}/residents/{event.resident_id}",
-                activity=activity,
+            completed = pb.SessionCompleted(
+                session=_session(event.community_id, event.activity_id, event.session_id),
+                resident=_resident(event.community_id, event.resident_id),
+                activity=_activity(event.community_id, event.activity_id),
                 service_type=SERVICE_TYPE_CODES[event.service_type],
                 duration_seconds=event.duration_seconds,
             )
-            message.signed_in_at.FromDatetime(event.signed_in_at)
-            message.signed_out_at.FromDatetime(event.signed_out_at)
-            return message
+            completed.signed_in_at.FromDatetime(event.signed_in_at)
+            completed.signed_out_at.FromDatetime(event.signed_out_at)
+            return completed
+        case SessionCorrected():
+            corrected = pb.SessionCorrected(
+                session=_session(event.community_id, event.activity_id, event.session_id),
+                resident=_resident(event.community_id, event.resident_id),
+                activity=_activity(event.community_id, event.activity_id),
+                service_type=SERVICE_TYPE_CODES[event.service_type],
+                previous_duration_seconds=event.previous_duration_seconds,
+                duration_seconds=event.duration_seconds,
+                corrected_by=_resident(event.community_id, event.corrected_by),
+                reason=event.reason,
+            )
+            corrected.corrected_at.FromDatetime(event.occurred_at)
+            return corrected
+        case SessionRated():
+            rated = pb.SessionRated(
+                session=_session(event.community_id, event.activity_id, event.session_id),
+                resident=_resident(event.community_id, event.resident_id),
+                rated_by=_resident(event.community_id, event.rated_by),
+                stars=event.stars,
+            )
+            rated.rated_at.FromDatetime(event.occurred_at)
+            return rated
+        case EmergencyCalled():
+            called = pb.EmergencyCalled(
+                activity=_activity(event.community_id, event.activity_id),
+                title=event.title,
+                org_units=list(event.org_units),
+            )
+            called.start_time.FromDatetime(event.starts_at)
+            return called
+        case ProjectLeadPromoted():
+            return pb.ProjectLeadPromoted(
+                resident=_resident(event.community_id, event.resident_id),
+                activity=_activity(event.community_id, event.activity_id),
+                successful_runs=event.successful_runs,
+            )
     raise TypeError(f"no payload for {type(event).__name__}")

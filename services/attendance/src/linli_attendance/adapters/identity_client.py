@@ -1,12 +1,17 @@
-"""The identity service, asked over gRPC whether residents exist."""
+"""The identity service, asked over gRPC whether residents exist and whom a face shows."""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 import grpc
 from linli.identity.v1 import identity_service_pb2 as pb
 from linli.identity.v1 import identity_service_pb2_grpc as pb_grpc
 
-from linli_kit.errors import Unavailable
+from linli_attendance.domain.activities import FaceMatch
+from linli_attendance.service_layer.ports import LivenessChallenge
+from linli_kit.errors import DomainError, FailedPrecondition, InvalidArgument, NotFound, Unavailable
+from linli_kit.names import parse_name
 
 
 class GrpcResidentDirectory:
@@ -32,3 +37,44 @@ class GrpcResidentDirectory:
     def close(self) -> None:
         """Close the channel."""
         self.channel.close()
+
+
+CHALLENGES = {
+    LivenessChallenge.BLINK: pb.LIVENESS_CHALLENGE_BLINK,
+    LivenessChallenge.HEAD_TURN: pb.LIVENESS_CHALLENGE_HEAD_TURN,
+}
+# Identity's refusals keep their meaning for the kiosk; anything else means it could not say.
+REFUSALS: dict[grpc.StatusCode, type[DomainError]] = {
+    grpc.StatusCode.INVALID_ARGUMENT: InvalidArgument,
+    grpc.StatusCode.NOT_FOUND: NotFound,
+    grpc.StatusCode.FAILED_PRECONDITION: FailedPrecondition,
+}
+
+
+class GrpcFaceIdentifier:
+    """FaceIdentifier backed by IdentityService.IdentifyFace (blocking; used from threads)."""
+
+    def __init__(self, channel: grpc.Channel, timeout: float = 10.0) -> None:
+        self.stub, self.timeout = pb_grpc.IdentityServiceStub(channel), timeout
+
+    def identify(
+        self, community_id: str, frames: Sequence[bytes], challenge: LivenessChallenge
+    ) -> tuple[str, FaceMatch]:
+        """The resident id and the decision record, or identity's refusal as a domain error."""
+        request = pb.IdentifyFaceRequest(
+            parent=f"communities/{community_id}",
+            frames=list(frames),
+            challenge=CHALLENGES[challenge],
+        )
+        try:
+            reply = self.stub.IdentifyFace(request, timeout=self.timeout, wait_for_ready=True)
+        except grpc.RpcError as exc:
+            refusal = REFUSALS.get(exc.code())
+            if refusal is None:
+                raise Unavailable(f"identity service did not answer: {exc.code().name}") from exc
+            raise refusal(f"face not accepted: {exc.details()}") from exc
+        decision = reply.decision
+        resident = parse_name("communities/{community}/residents/{resident}", reply.resident)
+        return resident["resident"], FaceMatch(
+            decision.engine, decision.model_version, decision.similarity, decision.threshold
+        )

@@ -20,6 +20,14 @@ activities = sa.Table(
     sa.Column("starts_at", UtcDateTime(), nullable=False),
     sa.Column("ends_at", UtcDateTime(), nullable=False),
     sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Column("place", sa.String(200), nullable=False, server_default=""),
+    sa.Column("capacity", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("occurrence_count", sa.Integer, nullable=False, server_default="1"),
+    sa.Column("kiosk_ids", sa.JSON, nullable=False, server_default="[]"),
+    sa.Column("checklist", sa.JSON, nullable=False, server_default="[]"),
+    sa.Column("org_units", sa.JSON, nullable=False, server_default="[]"),
+    sa.Column("check_in_code", sa.String(12), nullable=False, server_default=""),
+    sa.Column("closed_at", UtcDateTime()),
     sa.CheckConstraint("ends_at > starts_at", name="ck_activities_window"),
 )
 sa.Index("ix_activities_start", activities.c.community_id, activities.c.starts_at)
@@ -36,6 +44,25 @@ sessions = sa.Table(
     sa.Column("signed_in_at", UtcDateTime(), nullable=False),
     sa.Column("signed_out_at", UtcDateTime()),
     sa.Column("duration_seconds", sa.Integer, nullable=False, server_default="0"),
+    # Sessions from before windows were stored are backfilled from their activity (0002).
+    sa.Column("window_starts_at", UtcDateTime(), nullable=False),
+    sa.Column("window_ends_at", UtcDateTime(), nullable=False),
+    sa.Column("status", sa.String(20), nullable=False, server_default="open"),
+    sa.Column("kiosk_id", sa.String(63), nullable=False, server_default=""),
+    sa.Column("face_engine", sa.String(40)),
+    sa.Column("face_model_version", sa.String(100)),
+    sa.Column("face_similarity", sa.Float),
+    sa.Column("face_threshold", sa.Float),
+    sa.Column("out_method", sa.String(30)),
+    sa.Column("out_confirmed_by", sa.String(40)),
+    sa.Column("out_kiosk_id", sa.String(63)),
+    sa.Column("out_face_engine", sa.String(40)),
+    sa.Column("out_face_model_version", sa.String(100)),
+    sa.Column("out_face_similarity", sa.Float),
+    sa.Column("out_face_threshold", sa.Float),
+    sa.Column("completed_at", UtcDateTime()),
+    sa.Column("reviewed_by", sa.String(40), nullable=False, server_default=""),
+    sa.Column("checklist_done", sa.JSON, nullable=False, server_default="[]"),
     sa.ForeignKeyConstraint(
         ["community_id", "activity_id"], ["activities.community_id", "activities.id"]
     ),
@@ -52,4 +79,87 @@ sa.Index(
     unique=True,
     postgresql_where=sessions.c.signed_out_at.is_(None),
     sqlite_where=sessions.c.signed_out_at.is_(None),
+)
+sa.Index(
+    "ix_sessions_resident", sessions.c.community_id, sessions.c.resident_id, sessions.c.signed_in_at
+)
+sa.Index(
+    "ix_sessions_occurrence",
+    sessions.c.community_id,
+    sessions.c.activity_id,
+    sessions.c.window_starts_at,
+)
+sa.Index(
+    "ix_sessions_forgotten",
+    sessions.c.window_ends_at,
+    postgresql_where=sessions.c.signed_out_at.is_(None),
+    sqlite_where=sessions.c.signed_out_at.is_(None),
+)
+
+# Append-only: a correction is never changed or removed.
+session_corrections = sa.Table(
+    "session_corrections",
+    metadata,
+    sa.Column("community_id", sa.String(63), primary_key=True),
+    sa.Column("session_id", sa.String(40), primary_key=True),
+    sa.Column("seq", sa.Integer, primary_key=True),
+    sa.Column("previous_duration_seconds", sa.Integer, nullable=False),
+    sa.Column("duration_seconds", sa.Integer, nullable=False),
+    sa.Column("corrected_by", sa.String(40), nullable=False),
+    sa.Column("reason", sa.String(500), nullable=False),
+    sa.Column("corrected_at", UtcDateTime(), nullable=False),
+    sa.ForeignKeyConstraint(
+        ["community_id", "session_id"], ["sessions.community_id", "sessions.id"]
+    ),
+)
+
+flags = sa.Table(
+    "flags",
+    metadata,
+    sa.Column("community_id", sa.String(63), primary_key=True),
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("kind", sa.String(30), nullable=False),
+    sa.Column("reason", sa.String(500), nullable=False),
+    sa.Column("resident_id", sa.String(40), nullable=False),
+    sa.Column("activity_id", sa.String(40), nullable=False),
+    sa.Column("session_id", sa.String(40), nullable=False, server_default=""),
+    sa.Column("raised_at", UtcDateTime(), nullable=False),
+    sa.Column("resolved_by", sa.String(40), nullable=False, server_default=""),
+    sa.Column("resolved_at", UtcDateTime()),
+)
+sa.Index("ix_flags_raised", flags.c.community_id, flags.c.raised_at)
+
+ratings = sa.Table(
+    "ratings",
+    metadata,
+    sa.Column("community_id", sa.String(63), primary_key=True),
+    # One rating per resident and session, even under concurrent requests.
+    sa.Column("session_id", sa.String(40), primary_key=True),
+    sa.Column("rated_by", sa.String(40), primary_key=True),
+    sa.Column("stars", sa.SmallInteger, nullable=False),
+    sa.Column("rated_at", UtcDateTime(), nullable=False),
+    sa.ForeignKeyConstraint(
+        ["community_id", "session_id"], ["sessions.community_id", "sessions.id"]
+    ),
+    sa.CheckConstraint("stars BETWEEN 1 AND 5", name="ck_ratings_stars"),
+)
+
+project_leads = sa.Table(
+    "project_leads",
+    metadata,
+    sa.Column("community_id", sa.String(63), primary_key=True),
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("activity_id", sa.String(40), nullable=False),
+    sa.Column("resident_id", sa.String(40), nullable=False),
+    sa.Column("motivation", sa.String(500), nullable=False),
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("applied_at", UtcDateTime(), nullable=False),
+    sa.Column("approved_by", sa.String(40), nullable=False, server_default=""),
+    sa.Column("approved_at", UtcDateTime()),
+    sa.Column("runs", sa.JSON, nullable=False, server_default="[]"),
+    sa.Column("promoted_at", UtcDateTime()),
+    sa.ForeignKeyConstraint(
+        ["community_id", "activity_id"], ["activities.community_id", "activities.id"]
+    ),
+    sa.UniqueConstraint("community_id", "activity_id", "resident_id", name="uq_project_leads"),
 )

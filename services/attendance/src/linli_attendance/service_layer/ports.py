@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import abc
+from collections.abc import Sequence
+from datetime import datetime
+from enum import StrEnum
 from typing import Protocol
 
-from linli_attendance.domain.activities import Activity, Session
+from linli_attendance.domain.activities import Activity, FaceMatch, Session
+from linli_attendance.domain.leads import ProjectLead
+from linli_attendance.domain.ratings import Rating
+from linli_attendance.domain.review import Flag
 from linli_kit.domain import AbstractUnitOfWork, Repository
 
 
@@ -14,6 +20,24 @@ class ResidentDirectory(Protocol):
 
     def exists(self, community_id: str, resident_id: str) -> bool:
         """Whether the resident is registered; raises Unavailable if identity cannot say."""
+        ...
+
+
+class LivenessChallenge(StrEnum):
+    """What the person at the kiosk was asked to do while the frames were taken."""
+
+    BLINK = "blink"
+    HEAD_TURN = "head_turn"
+
+
+class FaceIdentifier(Protocol):
+    """Asks the identity service who a burst of kiosk frames shows (1:N, with liveness)."""
+
+    def identify(
+        self, community_id: str, frames: Sequence[bytes], challenge: LivenessChallenge
+    ) -> tuple[str, FaceMatch]:
+        """The resident id and the decision record; raises InvalidArgument (unusable burst),
+        NotFound (nobody matches), FailedPrecondition (liveness failed) or Unavailable."""
         ...
 
 
@@ -32,9 +56,13 @@ class Activities(Repository, abc.ABC):
     def list(self, community_id: str, offset: int, limit: int) -> list[Activity]:
         """A community's activities by start time."""
 
+    @abc.abstractmethod
+    def save(self, activity: Activity) -> None:
+        """Store an activity's closing."""
+
 
 class Sessions(Repository, abc.ABC):
-    """Stored sessions."""
+    """Stored sessions with their correction history."""
 
     @abc.abstractmethod
     def add(self, session: Session) -> None:
@@ -51,16 +79,91 @@ class Sessions(Repository, abc.ABC):
         """The resident's open session at the activity, locked for update if asked."""
 
     @abc.abstractmethod
+    def of_resident(
+        self, community_id: str, resident_id: str, since: datetime, until: datetime
+    ) -> list[Session]:
+        """The resident's sessions whose time (open ones: from sign-in on) meets [since, until)."""
+
+    @abc.abstractmethod
+    def at_occurrence(
+        self, community_id: str, activity_id: str, window_start: datetime
+    ) -> list[Session]:
+        """Every session signed in to one occurrence of an activity."""
+
+    @abc.abstractmethod
+    def forgotten(self, window_ended_before: datetime, limit: int) -> list[Session]:
+        """Open sessions whose occurrence ended before the time, locked for update."""
+
+    @abc.abstractmethod
     def save(self, session: Session) -> None:
-        """Store a session's sign-out."""
+        """Store a session's changes and any new corrections."""
+
+
+class Flags(abc.ABC):
+    """Stored flags."""
+
+    @abc.abstractmethod
+    def add(self, flag: Flag) -> None:
+        """Store a new flag."""
+
+    @abc.abstractmethod
+    def get(self, community_id: str, flag_id: str) -> Flag | None:
+        """A flag by id, or None."""
+
+    @abc.abstractmethod
+    def page(self, community_id: str, open_only: bool, offset: int, limit: int) -> list[Flag]:
+        """A community's flags, newest first."""
+
+    @abc.abstractmethod
+    def open_for_session(self, community_id: str, session_id: str) -> list[Flag]:
+        """The unresolved flags of one session."""
+
+    @abc.abstractmethod
+    def save(self, flag: Flag) -> None:
+        """Store a flag's resolution."""
+
+
+class Ratings(Repository, abc.ABC):
+    """Stored ratings."""
+
+    @abc.abstractmethod
+    def add(self, rating: Rating) -> None:
+        """Store a new rating."""
+
+    @abc.abstractmethod
+    def get(self, community_id: str, session_id: str, rated_by: str) -> Rating | None:
+        """One resident's rating of a session, or None."""
+
+
+class ProjectLeads(Repository, abc.ABC):
+    """Stored project-lead applications."""
+
+    @abc.abstractmethod
+    def add(self, lead: ProjectLead) -> None:
+        """Store a new application."""
+
+    @abc.abstractmethod
+    def get(self, community_id: str, lead_id: str) -> ProjectLead | None:
+        """An application by id, or None."""
+
+    @abc.abstractmethod
+    def find(self, community_id: str, activity_id: str, resident_id: str) -> ProjectLead | None:
+        """The resident's application to lead the activity, locked for update, or None."""
+
+    @abc.abstractmethod
+    def save(self, lead: ProjectLead) -> None:
+        """Store an application's approval, runs and promotion."""
 
 
 class AttendanceUnitOfWork(AbstractUnitOfWork, abc.ABC):
-    """A unit of work over activities and sessions."""
+    """A unit of work over activities, sessions, flags, ratings and project leads."""
 
     activities: Activities
     sessions: Sessions
+    flags: Flags
+    ratings: Ratings
+    leads: ProjectLeads
 
     def repositories(self) -> list[Repository]:
         """The repositories whose aggregates may raise events."""
-        return [self.activities, self.sessions]
+        return [self.activities, self.sessions, self.ratings, self.leads]
