@@ -1,0 +1,240 @@
+"""AttendanceService over gRPC on real PostgreSQL: request and response mapping, status codes.
+
+Identity is replaced by in-process stand-ins; the cross-service flows are in
+tests/integration/test_attendance_flow.py.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime, timedelta
+
+import grpc
+import pytest
+from linli.attendance.v1 import attendance_service_pb2 as pb
+from linli.attendance.v1 import attendance_service_pb2_grpc as pb_grpc
+from linli.common.v1 import service_type_pb2
+
+from linli_attendance.adapters import events, orm
+from linli_attendance.bootstrap import SERVICE_NAME, uow_factory
+from linli_attendance.domain.activities import FaceMatch
+from linli_attendance.entrypoints.cli import MIGRATIONS
+from linli_attendance.entrypoints.grpc_api import AttendanceServicer
+from linli_attendance.service_layer.ports import LivenessChallenge
+from linli_kit.db import migrate, sql_plumbing
+from linli_kit.grpc_server import GrpcApp, start
+
+PARENT = "communities/c-east"
+STAFF, ALICE = f"{PARENT}/residents/r-staff", f"{PARENT}/residents/r-alice"
+HOUR = timedelta(hours=1)
+
+
+class Everyone:
+    """Identity knows every resident."""
+
+    def exists(self, community_id: str, resident_id: str) -> bool:
+        """Always registered."""
+        return True
+
+
+class Kiosk:
+    """Identity recognises Alice in any burst."""
+
+    def identify(
+        self, community_id: str, frames: object, challenge: LivenessChallenge
+    ) -> tuple[str, FaceMatch]:
+        """Alice, with a fixed decision record."""
+        return "r-alice", FaceMatch("dlib", "resnet-v1", 0.9, 0.6)
+
+
+@pytest.fixture
+async def stub(
+    make_database: Callable[[str], str],
+) -> AsyncIterator[pb_grpc.AttendanceServiceStub]:
+    """The servicer on a free port, on a migrated database."""
+    url = make_database("attendance")
+    migrate(url, MIGRATIONS)
+    plumbing = sql_plumbing(url, orm.runtime, "attendance.events", events.encode)
+    servicer = AttendanceServicer(uow_factory(plumbing), Everyone(), Kiosk())
+    app = GrpcApp(
+        "attendance",
+        lambda server: pb_grpc.add_AttendanceServiceServicer_to_server(servicer, server),
+        [SERVICE_NAME],
+    )
+    running = await start(app, "127.0.0.1", 0)
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{running.port}") as channel:
+        yield pb_grpc.AttendanceServiceStub(channel)
+    await running.stop(grace=0)
+    plumbing.engine.dispose()
+
+
+def activity(start: datetime, **fields: object) -> pb.Activity:
+    """A routine regular-service activity of two hours."""
+    planned = pb.Activity(
+        title="楼道清洁",
+        kind=pb.ACTIVITY_KIND_ROUTINE,
+        service_type=service_type_pb2.SERVICE_TYPE_REGULAR,
+        **fields,
+    )
+    planned.start_time.FromDatetime(start)
+    planned.end_time.FromDatetime(start + 2 * HOUR)
+    return planned
+
+
+async def code_of(call: object) -> grpc.StatusCode:
+    """The status code a call fails with."""
+    with pytest.raises(grpc.aio.AioRpcError) as refused:
+        await call
+    return refused.value.code()
+
+
+def recent() -> datetime:
+    """An activity start whose window holds the present."""
+    return datetime.now(UTC).replace(microsecond=0) - HOUR
+
+
+async def test_create_activity_maps_schedule_kiosks_and_checklist_template(stub) -> None:
+    planned = activity(recent(), occurrence_count=3, kiosks=[f"{PARENT}/kiosks/k-gate"])
+
+    made = (
+        await stub.CreateActivity(
+            pb.CreateActivityRequest(parent=PARENT, activity=planned, checklist_template="cleaning")
+        )
+    ).activity
+
+    assert len(made.checklist) == 8 and made.checklist[0] == "工具准备"
+    first = planned.start_time.ToDatetime(tzinfo=UTC)
+    assert [o.start_time.ToDatetime(tzinfo=UTC) for o in made.occurrences] == [
+        first + timedelta(weeks=n) for n in range(3)
+    ]
+    assert list(made.kiosks) == [f"{PARENT}/kiosks/k-gate"]
+    assert len(made.check_in_code) == 6
+
+
+@pytest.mark.parametrize(
+    ("request_fields", "message"),
+    [
+        ({"checklist_template": "gardening"}, "checklist_template must be one of"),
+        ({"kiosks": ["communities/c-west/kiosks/k-gate"]}, "one community"),
+        ({"occurrence_count": 105}, "occurrence_count"),
+    ],
+)
+async def test_create_activity_refuses_bad_input(stub, request_fields, message) -> None:
+    template = request_fields.pop("checklist_template", "")
+    planned = activity(recent(), **request_fields)
+
+    with pytest.raises(grpc.aio.AioRpcError) as refused:
+        await stub.CreateActivity(
+            pb.CreateActivityRequest(parent=PARENT, activity=planned, checklist_template=template)
+        )
+
+    assert refused.value.code() is grpc.StatusCode.INVALID_ARGUMENT
+    assert message in (refused.value.details() or "")
+
+
+async def test_an_emergency_without_a_start_starts_now(stub) -> None:
+    planned = pb.Activity(
+        title="防汛",
+        kind=pb.ACTIVITY_KIND_EMERGENCY,
+        service_type=service_type_pb2.SERVICE_TYPE_HIGH_RISK,
+        org_units=["grid-3"],
+    )
+    planned.end_time.FromDatetime(datetime.now(UTC) + 4 * HOUR)
+    before = datetime.now(UTC)
+
+    made = await stub.CreateActivity(pb.CreateActivityRequest(parent=PARENT, activity=planned))
+
+    assert before - timedelta(seconds=1) <= made.activity.start_time.ToDatetime(tzinfo=UTC)
+    assert list(made.activity.org_units) == ["grid-3"]
+
+
+async def test_a_face_session_and_its_checklist_over_grpc(stub) -> None:
+    kiosk = f"{PARENT}/kiosks/k-gate"
+    made = (
+        await stub.CreateActivity(
+            pb.CreateActivityRequest(
+                parent=PARENT,
+                activity=activity(recent(), kiosks=[kiosk]),
+                checklist_template="elder_care",
+            )
+        )
+    ).activity
+    burst = {
+        "activity": made.name,
+        "kiosk": kiosk,
+        "frames": [b"frame"] * 3,
+        "challenge": pb.LIVENESS_CHALLENGE_BLINK,
+    }
+    opened = (await stub.FaceSignIn(pb.FaceSignInRequest(**burst))).session
+
+    done = (
+        await stub.RecordChecklist(
+            pb.RecordChecklistRequest(name=opened.name, completed_steps=["三记录", "一问"])
+        )
+    ).session
+
+    assert (opened.method, opened.sign_in.face.engine, opened.sign_in.kiosk) == (
+        pb.SIGN_IN_METHOD_FACE,
+        "dlib",
+        kiosk,
+    )
+    assert opened.confirmed_by == "" and opened.status == pb.SESSION_STATUS_OPEN
+    assert list(done.checklist_done) == ["一问", "三记录"]
+    assert (
+        await code_of(
+            stub.RecordChecklist(
+                pb.RecordChecklistRequest(name=opened.name, completed_steps=["扫地"])
+            )
+        )
+        is grpc.StatusCode.INVALID_ARGUMENT
+    )
+    assert (
+        await code_of(stub.FaceSignIn(pb.FaceSignInRequest(**{**burst, "challenge": 0})))
+        is grpc.StatusCode.INVALID_ARGUMENT
+    )
+
+
+async def test_project_leads_over_grpc(stub) -> None:
+    made = (
+        await stub.CreateActivity(
+            pb.CreateActivityRequest(parent=PARENT, activity=activity(recent()))
+        )
+    ).activity
+    applied = (
+        await stub.ApplyProjectLead(
+            pb.ApplyProjectLeadRequest(activity=made.name, resident=ALICE, motivation="我住这栋楼")
+        )
+    ).project_lead
+
+    assert (
+        await code_of(
+            stub.ApproveProjectLead(
+                pb.ApproveProjectLeadRequest(name=applied.name, approved_by=ALICE)
+            )
+        )
+        is grpc.StatusCode.PERMISSION_DENIED
+    )
+    await stub.ApproveProjectLead(
+        pb.ApproveProjectLeadRequest(name=applied.name, approved_by=STAFF, request_id="a1")
+    )
+
+    got = (await stub.GetProjectLead(pb.GetProjectLeadRequest(name=applied.name))).project_lead
+    assert (got.state, got.approved_by, got.resident) == (
+        pb.PROJECT_LEAD_STATE_APPROVED,
+        STAFF,
+        ALICE,
+    )
+    flags = (await stub.ListFlags(pb.ListFlagsRequest(parent=PARENT))).flags
+    assert [(f.kind, f.resident) for f in flags] == [(pb.FLAG_KIND_SELF_CONFIRMATION, ALICE)]
+    resolved = (
+        await stub.ResolveFlag(pb.ResolveFlagRequest(name=flags[0].name, resolved_by=STAFF))
+    ).flag
+    assert (resolved.resolved_by, resolved.HasField("resolve_time")) == (STAFF, True)
+    still_open = await stub.ListFlags(pb.ListFlagsRequest(parent=PARENT, open_only=True))
+    assert list(still_open.flags) == []
+    assert (
+        await code_of(
+            stub.GetProjectLead(pb.GetProjectLeadRequest(name=f"{PARENT}/projectLeads/l-none"))
+        )
+        is grpc.StatusCode.NOT_FOUND
+    )

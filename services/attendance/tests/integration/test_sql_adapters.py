@@ -1,0 +1,271 @@
+"""The SQL adapters on real PostgreSQL: the use cases through SqlAttendanceUnitOfWork."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+
+from linli_attendance.adapters import events, orm
+from linli_attendance.bootstrap import uow_factory
+from linli_attendance.domain.activities import (
+    ActivityKind,
+    FaceMatch,
+    ServiceType,
+    SessionStatus,
+    SignInMethod,
+)
+from linli_attendance.domain.leads import LeadStatus
+from linli_attendance.domain.review import FlagKind, TwoSitesAtOnce
+from linli_attendance.entrypoints.cli import MIGRATIONS
+from linli_attendance.service_layer import handlers
+from linli_attendance.service_layer.ports import AttendanceUnitOfWork, LivenessChallenge
+from linli_kit.db import migrate, sql_plumbing
+from linli_kit.errors import AlreadyExists
+
+C = "c-east"
+START = datetime(2025, 3, 3, 1, 0, tzinfo=UTC)  # a Monday, 09:00 in Asia/Shanghai
+HOUR = timedelta(hours=1)
+FACE = FaceMatch("dlib", "resnet-v1", 0.93, 0.6)
+
+
+class Everyone:
+    """Identity knows every resident."""
+
+    def exists(self, community_id: str, resident_id: str) -> bool:
+        """Always registered."""
+        return True
+
+
+class Kiosk:
+    """Identity recognises one resident in any burst."""
+
+    def __init__(self, resident_id: str) -> None:
+        self.resident_id = resident_id
+
+    def identify(
+        self, community_id: str, frames: object, challenge: LivenessChallenge
+    ) -> tuple[str, FaceMatch]:
+        """The set resident with a fixed decision record."""
+        return self.resident_id, FACE
+
+
+class Clock:
+    """A clock the test moves."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        """The set time."""
+        return self.now
+
+
+@pytest.fixture
+def database(make_database: Callable[[str], str]) -> str:
+    """A migrated attendance database."""
+    url = make_database("attendance")
+    migrate(url, MIGRATIONS)
+    return url
+
+
+@pytest.fixture
+def make_uow(database: str) -> Callable[[], AttendanceUnitOfWork]:
+    """Units of work on the migrated database."""
+    plumbing = sql_plumbing(database, orm.runtime, "attendance.events", events.encode)
+    yield uow_factory(plumbing)
+    plumbing.engine.dispose()
+
+
+def _outbox_types(url: str) -> list[str]:
+    from linli.events.v1 import envelope_pb2
+
+    engine = sa.create_engine(url)
+    with engine.connect() as connection:
+        rows = connection.execute(sa.text("SELECT envelope FROM outbox ORDER BY id")).all()
+    engine.dispose()
+    return [envelope_pb2.EventEnvelope.FromString(row[0]).type.rsplit(".", 1)[1] for row in rows]
+
+
+def _plan(make_uow, clock, place="Block 3", kiosks=("k-gate",), kind=ActivityKind.ROUTINE, **kw):
+    return handlers.create_activity(
+        handlers.CreateActivity(
+            C,
+            "Street clean-up",
+            ServiceType.REGULAR,
+            kind,
+            kw.pop("starts_at", START),
+            kw.pop("ends_at", START + 2 * HOUR),
+            place=place,
+            kiosk_ids=kiosks,
+            checklist=("工具准备", "区域划分"),
+            **kw,
+        ),
+        make_uow(),
+        clock,
+    )
+
+
+def test_activity_round_trip_with_schedule_kiosks_and_checklist(make_uow) -> None:
+    clock = Clock(START - 24 * HOUR)
+    made = _plan(make_uow, clock, occurrence_count=3, capacity=5)
+
+    stored = handlers.get_activity(C, made.id, make_uow())
+
+    assert (stored.place, stored.capacity, stored.kiosk_ids, stored.checklist) == (
+        "Block 3",
+        5,
+        ("k-gate",),
+        ("工具准备", "区域划分"),
+    )
+    assert [w.starts_at for w in stored.occurrences()] == [
+        START,
+        START + timedelta(weeks=1),
+        START + timedelta(weeks=2),
+    ]
+    assert stored.check_in_code == made.check_in_code and len(made.check_in_code) == 6
+
+
+def test_face_session_keeps_its_records_and_a_correction_history(make_uow, database) -> None:
+    clock = Clock(START)
+    activity = _plan(make_uow, clock)
+    presence = handlers.FacePresence(C, activity.id, "k-gate", (b"frame",), LivenessChallenge.BLINK)
+    handlers.face_sign_in(presence, make_uow(), Kiosk("r-alice"), clock)
+    clock.now = START + 90 * timedelta(minutes=1)
+    session = handlers.face_sign_out(presence, make_uow(), Kiosk("r-alice"), clock)
+    handlers.record_checklist(
+        handlers.RecordChecklist(C, session.id, ("区域划分", "工具准备")), make_uow()
+    )
+    for minutes, reason in ((100, "arrived early"), (110, "stayed to tidy up")):
+        handlers.correct_session(
+            handlers.CorrectSession(C, session.id, minutes * 60, reason, "r-staff"),
+            make_uow(),
+            Everyone(),
+            clock,
+        )
+
+    stored = handlers.get_session(C, session.id, make_uow())
+
+    assert stored.sign_in_proof.method is SignInMethod.FACE
+    assert (stored.sign_in_proof.kiosk_id, stored.sign_in_proof.face) == ("k-gate", FACE)
+    assert stored.sign_out_proof is not None and stored.sign_out_proof.face == FACE
+    assert stored.checklist_done == ("工具准备", "区域划分")
+    assert [(c.previous_duration_seconds, c.duration_seconds) for c in stored.corrections] == [
+        (90 * 60, 100 * 60),
+        (100 * 60, 110 * 60),
+    ]
+    assert (stored.status, stored.duration_seconds) == (SessionStatus.COMPLETED, 110 * 60)
+    assert _outbox_types(database) == ["SessionCompleted", "SessionCorrected", "SessionCorrected"]
+
+
+def test_forgotten_sign_outs_are_found_across_communities_and_held(make_uow, database) -> None:
+    clock = Clock(START)
+    activity = _plan(make_uow, clock)
+    handlers.sign_in(
+        handlers.SignIn(C, activity.id, "r-alice", SignInMethod.STAFF_CONFIRMED, "r-staff"),
+        make_uow(),
+        Everyone(),
+        clock,
+    )
+    clock.now = START + 4 * HOUR + timedelta(seconds=1)
+
+    assert handlers.close_forgotten_sessions(make_uow(), clock) == 1
+    assert handlers.close_forgotten_sessions(make_uow(), clock) == 0
+
+    flags, _ = handlers.list_flags(C, True, 0, 10, make_uow())
+    assert [f.kind for f in flags] == [FlagKind.FORGOTTEN_SIGN_OUT]
+    assert _outbox_types(database) == []
+
+
+def test_two_sites_at_once_is_refused_but_the_flag_is_stored(make_uow) -> None:
+    clock = Clock(START)
+    here = _plan(make_uow, clock)
+    there = _plan(make_uow, clock, place="Riverside park")
+    sign_in = handlers.SignIn(C, here.id, "r-alice", SignInMethod.STAFF_CONFIRMED, "r-staff")
+    handlers.sign_in(sign_in, make_uow(), Everyone(), clock)
+
+    with pytest.raises(TwoSitesAtOnce, match="Block 3"):
+        handlers.sign_in(
+            handlers.SignIn(C, there.id, "r-alice", SignInMethod.STAFF_CONFIRMED, "r-staff"),
+            make_uow(),
+            Everyone(),
+            clock,
+        )
+
+    flags, _ = handlers.list_flags(C, True, 0, 10, make_uow())
+    assert [(f.kind, f.activity_id) for f in flags] == [(FlagKind.TWO_SITES, there.id)]
+    uow = make_uow()
+    with uow:
+        assert uow.sessions.open_for(C, there.id, "r-alice") is None
+
+
+def test_one_rating_per_resident_and_a_lead_promoted_once(make_uow, database) -> None:
+    clock = Clock(START - HOUR)
+    activity = _plan(make_uow, clock, occurrence_count=4)
+    lead = handlers.apply_project_lead(
+        handlers.ApplyProjectLead(C, activity.id, "r-alice"), make_uow(), Everyone(), clock
+    )
+    handlers.approve_project_lead(
+        handlers.ApproveProjectLead(C, lead.id, "r-staff"), make_uow(), Everyone(), clock
+    )
+    for week in range(4):
+        clock.now = START + timedelta(weeks=week)
+        handlers.sign_in(
+            handlers.SignIn(C, activity.id, "r-alice", SignInMethod.STAFF_CONFIRMED, "r-staff"),
+            make_uow(),
+            Everyone(),
+            clock,
+        )
+        clock.now += HOUR
+        session = handlers.sign_out(
+            handlers.SignOut(C, activity.id, "r-alice", SignInMethod.STAFF_CONFIRMED, "r-staff"),
+            make_uow(),
+            clock,
+        )
+    rate = handlers.RateSession(C, session.id, "r-grandma", 5)
+    handlers.rate_session(rate, make_uow(), Everyone(), clock)
+
+    with pytest.raises(AlreadyExists):
+        handlers.rate_session(rate, make_uow(), Everyone(), clock)
+
+    promoted = handlers.get_project_lead(C, lead.id, make_uow())
+    assert (promoted.status, len(promoted.runs)) == (LeadStatus.PROMOTED, 4)
+    assert _outbox_types(database).count("ProjectLeadPromoted") == 1
+    assert _outbox_types(database)[-1] == "SessionRated"
+
+
+def test_migration_0002_backfills_windows_of_existing_sessions(make_database) -> None:
+    url = make_database("attendance")
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.set_main_option("sqlalchemy.url", url)
+    command.upgrade(config, "0001")
+    engine = sa.create_engine(url)
+    with engine.begin() as connection:
+        connection.execute(
+            sa.text(
+                "INSERT INTO activities VALUES ('c-east', 'a1', 'Old', 'regular', 'routine', "
+                ":start, :end, :start)"
+            ),
+            {"start": START, "end": START + 2 * HOUR},
+        )
+        connection.execute(
+            sa.text(
+                "INSERT INTO sessions VALUES ('c-east', 's1', 'a1', 'r-alice', "
+                "'staff_confirmed', 'r-staff', :start, :out, 3600)"
+            ),
+            {"start": START, "out": START + HOUR},
+        )
+
+    command.upgrade(config, "head")
+
+    with engine.connect() as connection:
+        row = connection.execute(
+            sa.text("SELECT window_starts_at, window_ends_at, status, completed_at FROM sessions")
+        ).one()
+    engine.dispose()
+    assert tuple(row) == (START, START + 2 * HOUR, "completed", START + HOUR)
