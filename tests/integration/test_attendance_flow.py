@@ -1,0 +1,496 @@
+"""Attendance across real processes: QR/PIN and face sign-in to the balance, reviews, ratings.
+
+identity, attendance and points run as OS processes on their own PostgreSQL databases and one
+Redis, started once for the module; every test registers its own residents.
+"""
+
+from __future__ import annotations
+
+import base64
+import importlib.util
+import io
+import json
+import os
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import grpc
+import psycopg
+import pytest
+import redis
+import sqlalchemy as sa
+from linli.attendance.v1 import attendance_service_pb2 as att
+from linli.attendance.v1 import attendance_service_pb2_grpc as att_grpc
+from linli.common.v1 import service_type_pb2
+from linli.events.v1 import attendance_events_pb2, envelope_pb2
+from linli.identity.v1 import identity_service_pb2 as idn
+from linli.identity.v1 import identity_service_pb2_grpc as idn_grpc
+from linli.points.v1 import points_service_pb2 as pts
+from linli.points.v1 import points_service_pb2_grpc as pts_grpc
+from PIL import Image, ImageEnhance, ImageOps
+
+from linli_kit.processes import ServiceProcess, free_port, start_all, stop_all
+from linli_kit.testing import Servers
+
+C = "xinhua"
+PARENT = f"communities/{C}"
+# Long over: a session still open there is a forgotten sign-out as soon as the sweeper looks.
+LONG_AGO = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
+HOUR = timedelta(hours=1)
+KIOSK = f"{PARENT}/kiosks/k-gate"
+
+
+@dataclass
+class Stack:
+    """Stubs of the three services and where attendance keeps its data."""
+
+    identity: idn_grpc.IdentityServiceStub
+    attendance: att_grpc.AttendanceServiceStub
+    points: pts_grpc.PointsServiceStub
+    attendance_db: str
+    redis: redis.Redis
+    stream: str
+
+
+def _database(servers: Servers, service: str, created: list[str]) -> str:
+    name = f"linli_test_{service}_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(servers.postgres, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    created.append(name)
+    info = psycopg.conninfo.conninfo_to_dict(servers.postgres)
+    password = f":{info['password']}" if info.get("password") else ""
+    host, port = info.get("host", "127.0.0.1"), info.get("port", 5432)
+    return f"postgresql+psycopg://{info['user']}{password}@{host}:{port}/{name}"
+
+
+@pytest.fixture(scope="module")
+def stack(servers: Servers, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """The three services, once for the module (starting them is the slow part)."""
+    prefix, created = f"test-{uuid.uuid4().hex[:10]}:", []
+    ports = {name: free_port() for name in ("identity", "attendance", "points")}
+    logs = tmp_path_factory.mktemp("attendance-flow")
+    processes = {}
+    for name, port in ports.items():
+        settings = {
+            "database_url": _database(servers, name, created),
+            "redis_url": servers.redis,
+            "grpc_host": "127.0.0.1",
+            "grpc_port": str(port),
+            "metrics_port": "0",
+            "stream_prefix": prefix,
+            "log_format": "console",
+        }
+        if name == "identity":
+            key = base64.b64encode(os.urandom(32)).decode()
+            keyring = {C: {"current": "k1", "keys": {"k1": key}}}
+            settings["template_keys"] = json.dumps(keyring)
+        if name == "attendance":
+            settings["identity_address"] = f"127.0.0.1:{ports['identity']}"
+            settings["forgotten_sweep_seconds"] = "0.2"
+        processes[name] = ServiceProcess(name, settings, logs / f"{name}.log")
+    start_all(list(processes.values()))
+    channels = {name: grpc.insecure_channel(p.address) for name, p in processes.items()}
+    identity = idn_grpc.IdentityServiceStub(channels["identity"])
+    identity.CreateCommunity(idn.CreateCommunityRequest(community_id=C, display_name="新华社区"))
+    yield Stack(
+        identity,
+        att_grpc.AttendanceServiceStub(channels["attendance"]),
+        pts_grpc.PointsServiceStub(channels["points"]),
+        processes["attendance"].settings["database_url"],
+        redis.Redis.from_url(servers.redis),
+        f"{prefix}attendance.events",
+    )
+    for channel in channels.values():
+        channel.close()
+    stop_all(list(processes.values()))
+    client = redis.Redis.from_url(servers.redis)
+    keys = list(client.scan_iter(match=f"{prefix}*"))
+    if keys:
+        client.delete(*keys)
+    with psycopg.connect(servers.postgres, autocommit=True) as admin:
+        for name in created:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _residents(stack: Stack, *names: str) -> list[str]:
+    return [
+        stack.identity.RegisterResident(
+            idn.RegisterResidentRequest(
+                parent=PARENT, display_name=name, phone=f"139{uuid.uuid4().int % 10**8:08d}"
+            )
+        ).resident.name
+        for name in names
+    ]
+
+
+def _recent() -> datetime:
+    """A start whose 2 h window ended just now: recent enough for the sweeper to leave alone."""
+    return datetime.now(UTC).replace(microsecond=0) - 2 * HOUR - timedelta(minutes=5)
+
+
+def _start(activity: att.Activity) -> datetime:
+    return activity.start_time.ToDatetime(tzinfo=UTC)
+
+
+def _activity(
+    stack: Stack, start: datetime | None = None, hours: int = 2, **fields
+) -> att.Activity:
+    planned = att.Activity(
+        title="楼道清洁",
+        kind=att.ACTIVITY_KIND_ROUTINE,
+        service_type=service_type_pb2.SERVICE_TYPE_REGULAR,
+        place="3号楼",
+        **fields,
+    )
+    start = start or _recent()
+    planned.start_time.FromDatetime(start)
+    planned.end_time.FromDatetime(start + hours * HOUR)
+    request = att.CreateActivityRequest(
+        parent=PARENT, activity=planned, checklist_template="cleaning"
+    )
+    return stack.attendance.CreateActivity(request).activity
+
+
+def _presence(kind: type, activity: att.Activity, resident: str, staff: str, at, **extra):
+    request = kind(
+        activity=activity.name,
+        resident=resident,
+        confirmed_by=staff,
+        method=extra.pop("method", att.SIGN_IN_METHOD_STAFF_CONFIRMED),
+        request_id=str(uuid.uuid4()),
+        **extra,
+    )
+    request.time.FromDatetime(at)
+    return request
+
+
+def _balance(stack: Stack, resident: str) -> int:
+    request = pts.GetBalanceRequest(name=f"{resident}/balance")
+    return stack.points.GetBalance(request).balance.yearly_centipoints
+
+
+def _service_points(stack: Stack, resident: str) -> int:
+    """P1 points in the resident's yearly account: awards, their reversals and rating uplifts.
+
+    Every test gives each resident one session, so this is what that session earned.
+    """
+    resident_id = resident.rsplit("/", 1)[1]
+    history = stack.points.ListTransactions(pts.ListTransactionsRequest(parent=resident))
+    return sum(
+        posting.amount_centipoints
+        for transaction in history.transactions
+        if transaction.rule_id.startswith("p1.")
+        for posting in transaction.postings
+        if resident_id in posting.account and posting.account.endswith(":yearly")
+    )
+
+
+def _eventually(read: Callable[[], int], expected: int, within: float = 15.0) -> int:
+    deadline = time.monotonic() + within
+    value = read()
+    while value != expected and time.monotonic() < deadline:
+        time.sleep(0.1)
+        value = read()
+    return value
+
+
+def _serve(stack: Stack, activity: att.Activity, resident: str, staff: str, hours: int) -> str:
+    start = _start(activity)
+    stack.attendance.SignIn(_presence(att.SignInRequest, activity, resident, staff, start))
+    return stack.attendance.SignOut(
+        _presence(att.SignOutRequest, activity, resident, staff, start + hours * HOUR)
+    ).session.name
+
+
+def _count(url: str, table: str) -> int:
+    engine = sa.create_engine(url)
+    with engine.connect() as connection:
+        count = connection.execute(sa.text(f"SELECT count(*) FROM {table}")).scalar_one()
+    engine.dispose()
+    return count
+
+
+def test_qr_and_pin_sign_in_reach_the_balance(stack: Stack) -> None:
+    """QR code in, PIN out, both staff-confirmed: 2 h of regular service earn 2 points."""
+    staff, alice = _residents(stack, "王社工", "李娜")
+    activity = _activity(stack)
+
+    stack.attendance.SignIn(
+        _presence(
+            att.SignInRequest,
+            activity,
+            alice,
+            staff,
+            _start(activity) - 10 * timedelta(minutes=1),
+            method=att.SIGN_IN_METHOD_QR_CODE,
+            code=activity.check_in_code,
+        )
+    )
+    session = stack.attendance.SignOut(
+        _presence(
+            att.SignOutRequest,
+            activity,
+            alice,
+            staff,
+            _start(activity) + 2 * HOUR,
+            method=att.SIGN_IN_METHOD_PIN,
+            code=activity.check_in_code,
+        )
+    ).session
+
+    assert (session.sign_in.method, session.sign_out.method) == (
+        att.SIGN_IN_METHOD_QR_CODE,
+        att.SIGN_IN_METHOD_PIN,
+    )
+    assert session.duration_seconds == 2 * 3600
+    assert _eventually(lambda: _service_points(stack, alice), 200) == 200
+    assert _balance(stack, alice) >= 200
+
+
+def test_a_wrong_pin_is_refused_and_records_nothing(stack: Stack) -> None:
+    staff, bob = _residents(stack, "王社工", "张伟")
+    activity = _activity(stack)
+    before = _count(stack.attendance_db, "sessions")
+    wrong = "000000" if activity.check_in_code != "000000" else "111111"
+
+    with pytest.raises(grpc.RpcError) as refused:
+        stack.attendance.SignIn(
+            _presence(
+                att.SignInRequest,
+                activity,
+                bob,
+                staff,
+                _start(activity),
+                method=att.SIGN_IN_METHOD_PIN,
+                code=wrong,
+            )
+        )
+
+    assert refused.value.code() is grpc.StatusCode.PERMISSION_DENIED
+    assert _count(stack.attendance_db, "sessions") == before
+
+
+def test_a_forgotten_sign_out_earns_nothing_until_staff_confirm(stack: Stack) -> None:
+    staff, carol = _residents(stack, "王社工", "陈静")
+    activity = _activity(stack, start=LONG_AGO)
+    opened = stack.attendance.SignIn(
+        _presence(att.SignInRequest, activity, carol, staff, LONG_AGO)
+    ).session
+
+    def status() -> int:
+        request = att.GetSessionRequest(name=opened.name)
+        return stack.attendance.GetSession(request).session.status
+
+    assert _eventually(status, att.SESSION_STATUS_PENDING_REVIEW) == (
+        att.SESSION_STATUS_PENDING_REVIEW
+    )
+    flags = stack.attendance.ListFlags(att.ListFlagsRequest(parent=PARENT, open_only=True)).flags
+    assert [f.kind for f in flags if f.session == opened.name] == [att.FLAG_KIND_FORGOTTEN_SIGN_OUT]
+    time.sleep(1)  # give a wrongly published award the time to show
+    assert _balance(stack, carol) == 0
+
+    confirmed = stack.attendance.ConfirmSession(
+        att.ConfirmSessionRequest(name=opened.name, confirmed_by=staff, request_id="c1")
+    ).session
+
+    assert (confirmed.status, confirmed.duration_seconds) == (
+        att.SESSION_STATUS_COMPLETED,
+        2 * 3600,
+    )
+    assert _eventually(lambda: _service_points(stack, carol), 200) == 200
+
+
+def test_a_correction_reverses_and_re_awards(stack: Stack) -> None:
+    staff, dan = _residents(stack, "王社工", "刘洋")
+    activity = _activity(stack)
+    session = _serve(stack, activity, dan, staff, hours=2)
+    assert _eventually(lambda: _service_points(stack, dan), 200) == 200
+
+    corrected = stack.attendance.CorrectSession(
+        att.CorrectSessionRequest(
+            name=session,
+            duration_seconds=3600,
+            reason="left after the first hour",
+            corrected_by=staff,
+            request_id="k1",
+        )
+    ).session
+
+    assert [(c.previous_duration_seconds, c.duration_seconds) for c in corrected.corrections] == [
+        (7200, 3600)
+    ]
+    assert _eventually(lambda: _service_points(stack, dan), 100) == 100
+    history = stack.points.ListTransactions(pts.ListTransactionsRequest(parent=dan)).transactions
+    movements = [
+        posting.amount_centipoints
+        for transaction in history
+        if transaction.rule_id.startswith("p1.")
+        for posting in transaction.postings
+        if dan.rsplit("/", 1)[1] in posting.account and posting.account.endswith(":yearly")
+    ]
+    assert sorted(movements) == [-200, 100, 200]  # the award, its reversal, the new award
+
+
+def test_five_stars_raise_the_award_by_ten_percent(stack: Stack) -> None:
+    staff, eve, grandma = _residents(stack, "王社工", "赵敏", "孙奶奶")
+    activity = _activity(stack)
+    session = _serve(stack, activity, eve, staff, hours=2)
+    assert _eventually(lambda: _service_points(stack, eve), 200) == 200
+
+    rating = stack.attendance.RateSession(
+        att.RateSessionRequest(session=session, rated_by=grandma, stars=5, request_id="r1")
+    ).rating
+
+    assert rating.stars == 5
+    assert _eventually(lambda: _service_points(stack, eve), 220) == 220
+
+
+def _sample(name: str) -> Image.Image:
+    spec = importlib.util.find_spec("insightface")
+    if spec is None or not spec.submodule_search_locations:
+        pytest.skip("insightface (dev dependency) is not installed: no sample face images")
+    folder = Path(next(iter(spec.submodule_search_locations))) / "data" / "images"
+    return Image.open(folder / name).convert("RGB")
+
+
+def _jpeg(image: Image.Image) -> bytes:
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=90)
+    return out.getvalue()
+
+
+def _head_turn(image: Image.Image) -> list[bytes]:
+    """A burst turning from one side to the other: the photo's face is turned, its mirror the
+    other way (the same construction as identity's own face tests)."""
+    mirrored = ImageOps.mirror(image)
+    frames = [
+        image,
+        ImageEnhance.Brightness(image).enhance(1.05),
+        mirrored,
+        ImageEnhance.Brightness(mirrored).enhance(0.95),
+        image,
+    ]
+    return [_jpeg(frame) for frame in frames]
+
+
+def test_face_sign_in_and_out_at_a_kiosk_reach_points(stack: Stack) -> None:
+    """Enrolled with a real photo, a live burst signs in and out; the record keeps the decision.
+
+    A kiosk signs in at the real time, so the counted duration is a few seconds and earns
+    nothing: what is checked is that points applied this session's SessionCompleted.
+    """
+    tom = _sample("Tom_Hanks_54745.png").resize((224, 224), Image.Resampling.BICUBIC)
+    (volunteer,) = _residents(stack, "汤姆")
+    stack.identity.GrantFaceConsent(
+        idn.GrantFaceConsentRequest(
+            parent=volunteer, policy_version="2026-01", retention_days=365, recorded_by="staff"
+        )
+    )
+    stack.identity.EnrolFace(idn.EnrolFaceRequest(resident=volunteer, image=_jpeg(tom)))
+    now = datetime.now(UTC)
+    activity = _activity(stack, start=now - HOUR, kiosks=[KIOSK])
+    burst = {
+        "activity": activity.name,
+        "kiosk": KIOSK,
+        "frames": _head_turn(tom),
+        "challenge": att.LIVENESS_CHALLENGE_HEAD_TURN,
+    }
+
+    opened = stack.attendance.FaceSignIn(att.FaceSignInRequest(**burst, request_id="f1")).session
+    closed = stack.attendance.FaceSignOut(att.FaceSignOutRequest(**burst, request_id="f2")).session
+
+    assert opened.resident == volunteer and closed.name == opened.name
+    for record in (closed.sign_in, closed.sign_out):
+        assert (record.method, record.kiosk, record.face.engine) == (
+            att.SIGN_IN_METHOD_FACE,
+            KIOSK,
+            "dlib",
+        )
+        assert record.face.model_version
+        assert record.face.similarity >= record.face.threshold > 0
+
+    # Points acknowledges an entry only after committing its effect (an award of 0 here).
+    assert _eventually(lambda: _acknowledged(stack, closed.name), 1) == 1
+
+
+def _about(fields: dict[bytes, bytes], session: str) -> bool:
+    envelope = envelope_pb2.EventEnvelope.FromString(fields[b"envelope"])
+    completed = attendance_events_pb2.SessionCompleted()
+    return envelope.payload.Unpack(completed) and completed.session == session
+
+
+def _acknowledged(stack: Stack, session: str) -> int:
+    """1 once points' consumer group has acknowledged the session's SessionCompleted."""
+    entry_id = next(
+        (entry for entry, fields in stack.redis.xrange(stack.stream) if _about(fields, session)),
+        None,
+    )
+    if entry_id is None:
+        return 0
+    for group in stack.redis.xinfo_groups(stack.stream):
+        pending = stack.redis.xpending_range(
+            stack.stream, group["name"], min=entry_id, max=entry_id, count=1
+        )
+        if group["last-delivered-id"] >= entry_id and not pending:
+            return 1
+    return 0
+
+
+def _refused(call: Callable[[], object]) -> grpc.StatusCode:
+    with pytest.raises(grpc.RpcError) as refused:
+        call()
+    return refused.value.code()
+
+
+def test_bad_input_is_refused_with_clear_codes_and_records_nothing(stack: Stack) -> None:
+    staff, fay = _residents(stack, "王社工", "周芳")
+    now = datetime.now(UTC)
+    bound = _activity(stack, start=now - HOUR, kiosks=[KIOSK])
+    closed = _activity(stack)
+    stack.attendance.CloseActivity(att.CloseActivityRequest(name=closed.name, request_id="x1"))
+    blank = _jpeg(Image.new("RGB", (224, 224), (200, 200, 200)))
+    unknown = att.Activity(name=f"{PARENT}/activities/a-nothing-here")
+    before = _count(stack.attendance_db, "sessions"), _count(stack.attendance_db, "flags")
+
+    codes = {
+        "unknown activity": _refused(
+            lambda: stack.attendance.SignIn(_presence(att.SignInRequest, unknown, fay, staff, now))
+        ),
+        "closed activity": _refused(
+            lambda: stack.attendance.SignIn(
+                _presence(att.SignInRequest, closed, fay, staff, _start(closed))
+            )
+        ),
+        "kiosk not bound": _refused(
+            lambda: stack.attendance.FaceSignIn(
+                att.FaceSignInRequest(
+                    activity=bound.name,
+                    kiosk=f"{PARENT}/kiosks/k-elsewhere",
+                    frames=[blank] * 3,
+                    challenge=att.LIVENESS_CHALLENGE_BLINK,
+                )
+            )
+        ),
+        "burst with no face": _refused(
+            lambda: stack.attendance.FaceSignIn(
+                att.FaceSignInRequest(
+                    activity=bound.name,
+                    kiosk=KIOSK,
+                    frames=[blank] * 3,
+                    challenge=att.LIVENESS_CHALLENGE_BLINK,
+                )
+            )
+        ),
+    }
+
+    assert codes == {
+        "unknown activity": grpc.StatusCode.NOT_FOUND,
+        "closed activity": grpc.StatusCode.FAILED_PRECONDITION,
+        "kiosk not bound": grpc.StatusCode.PERMISSION_DENIED,
+        "burst with no face": grpc.StatusCode.INVALID_ARGUMENT,
+    }
+    assert (_count(stack.attendance_db, "sessions"), _count(stack.attendance_db, "flags")) == before
