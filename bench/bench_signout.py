@@ -35,7 +35,7 @@ from linli_kit.processes import ServiceProcess, free_port, start_all, stop_all
 
 POSTGRES = os.environ.get("LINLI_BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS = os.environ.get("LINLI_BENCH_REDIS", "redis://127.0.0.1:6379/0")
-RATE = 10.0  # sign-outs per second
+RATE = 15.0  # sign-outs per second
 SIGN_OUTS = 150
 BASELINE_CALLS = 300
 POLL = 0.002  # seconds between balance reads while waiting for one award
