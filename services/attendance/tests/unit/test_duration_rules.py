@@ -178,6 +178,12 @@ def test_checklist_completion_is_kept_in_the_checklist_order() -> None:
         session.record_checklist(activity, ["扫地"])
 
 
+def test_a_place_has_at_most_200_characters() -> None:
+    assert plan(place="x" * 200).place == "x" * 200
+    with pytest.raises(InvalidArgument, match="place is longer than 200"):
+        plan(place="x" * 201)
+
+
 def test_checklist_steps_must_be_distinct() -> None:
     with pytest.raises(InvalidArgument, match="distinct"):
         plan(checklist=("一问", "一问"))
@@ -365,6 +371,7 @@ def test_correcting_a_held_session_tells_points_it_had_nothing() -> None:
         (7201, "too long", InvalidArgument, "0 to 7200"),
         (-1, "negative", InvalidArgument, "0 to 7200"),
         (60, "  ", InvalidArgument, "reason"),
+        (60, "x" * 501, InvalidArgument, "longer than 500"),
     ],
 )
 def test_bad_corrections_are_refused(seconds, reason, error, message) -> None:

@@ -59,6 +59,8 @@ MAX_SESSIONS_PER_DAY = 4
 # Days (and so the per-day cap and the monthly recurrence) are the community's local days.
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 MAX_TITLE = 100
+MAX_PLACE = 200
+MAX_REASON = 500
 MAX_OCCURRENCES = 104
 MAX_STEPS = 20
 # Recurrences must not let one occurrence's sign-in window reach into the next.
@@ -317,6 +319,8 @@ class Activity(Aggregate):
             raise InvalidArgument(f"activity.title is longer than {MAX_TITLE} characters")
         if ends_at <= starts_at:
             raise InvalidArgument("activity.end_time must be after activity.start_time")
+        if len(place) > MAX_PLACE:
+            raise InvalidArgument(f"activity.place is longer than {MAX_PLACE} characters")
         if capacity < 0:
             raise InvalidArgument("activity.capacity must not be negative")
         if not 1 <= occurrence_count <= MAX_OCCURRENCES:
@@ -527,6 +531,8 @@ class Session(Aggregate):
             raise FailedPrecondition("an open session cannot be corrected; sign it out first")
         if not reason.strip():
             raise InvalidArgument("a correction needs a reason")
+        if len(reason) > MAX_REASON:
+            raise InvalidArgument(f"the reason is longer than {MAX_REASON} characters")
         if not 0 <= duration_seconds <= self.window.seconds:
             raise InvalidArgument(
                 f"duration_seconds must be 0 to {self.window.seconds} (the occurrence's length)"
