@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import socket
+from typing import Any
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import SettingsConfigDict
 
+from linli_kit.errors import InvalidArgument
 from linli_kit.settings import ServiceSettings
+from linli_points.domain.rules import DEFAULT_CATALOG, RuleCatalog, catalog_from_config
+
+RulesConfig = list[dict[str, Any]] | dict[str, list[dict[str, Any]]]
 
 
 class PointsSettings(ServiceSettings):
@@ -19,3 +24,30 @@ class PointsSettings(ServiceSettings):
     consumer_name: str = Field(default_factory=lambda: f"points-{socket.gethostname()}")
     claim_idle_ms: int = Field(default=30_000, ge=100)
     max_deliveries: int = Field(default=5, ge=1)
+    # JSON: a list of rules for every community, or {"<community>": [...], "*": [...]}; each
+    # rule {id, activity_kind, service_type, points_per_hour, coefficient_percent, daily_cap,
+    # amount, stars, streak_periods} in integer hundredths. Unset: the policy defaults.
+    earning_rules: RulesConfig | None = None
+    reservation_sweep_seconds: float = Field(default=5.0, gt=0)
+    leaderboard_min_interval_seconds: float = Field(default=0.25, ge=0.05)
+    # Close ended weeks (P2 bonuses) and the previous year (P4) at each week or year boundary.
+    scheduler_enabled: bool = True
+
+    @field_validator("earning_rules")
+    @classmethod
+    def _rules_are_valid(cls, value: RulesConfig | None) -> RulesConfig | None:
+        if value is not None:
+            try:
+                catalog_from_config(value)
+            except (InvalidArgument, TypeError, ValueError) as exc:
+                raise ValueError(str(exc)) from exc
+        return value
+
+    @property
+    def catalog(self) -> RuleCatalog:
+        """The earning rules per community."""
+        return (
+            DEFAULT_CATALOG
+            if self.earning_rules is None
+            else catalog_from_config(self.earning_rules)
+        )

@@ -2,12 +2,25 @@
 
 from __future__ import annotations
 
+import copy
 from collections import defaultdict
+from collections.abc import Iterable, Iterator, Mapping
+from datetime import datetime
 
 from linli_kit.domain import DomainEvent
 from linli_kit.fakes import InMemoryInbox, InMemoryRequestLog
-from linli_points.domain.ledger import Account, LedgerTransaction
-from linli_points.service_layer.ports import Ledger, PointsUnitOfWork, TransactionPage
+from linli_points.domain.appeals import Appeal
+from linli_points.domain.audit import GENESIS, ChainEntry, entry_hash
+from linli_points.domain.ledger import Account, LedgerTransaction, check_spendable
+from linli_points.domain.reservations import Reservation, ReservationState
+from linli_points.service_layer.ports import (
+    Appeals,
+    Directory,
+    Ledger,
+    PointsUnitOfWork,
+    Reservations,
+    TransactionPage,
+)
 
 
 class FakeLedger(Ledger):
@@ -17,12 +30,27 @@ class FakeLedger(Ledger):
         super().__init__()
         self.transactions: list[LedgerTransaction] = []
         self.balances: dict[Account, int] = defaultdict(int)
+        self.entries: dict[str, list[ChainEntry]] = defaultdict(list)
 
     def post(self, transaction: LedgerTransaction) -> None:
-        """Append a transaction and apply its postings to the balances."""
+        """Refuse an overdraft, else append, chain and apply the postings to the balances."""
+        if any(
+            (t.community_id, t.rule_id, t.source_id)
+            == (transaction.community_id, transaction.rule_id, transaction.source_id)
+            for t in self.transactions
+        ):
+            raise AssertionError("the SQL ledger's unique constraint would refuse this")
+        after = {p.account: self.balances.get(p.account, 0) for p in transaction.postings}
+        for posting in transaction.postings:
+            after[posting.account] += posting.amount
+        check_spendable(after)
         self.transactions.append(transaction)
         for posting in transaction.postings:
             self.balances[posting.account] += posting.amount
+        chain = self.entries[transaction.community_id]
+        previous = chain[-1].hash if chain else GENESIS
+        seq = len(chain) + 1
+        chain.append(ChainEntry(seq, entry_hash(previous, seq, transaction), transaction))
         self._track(transaction)
 
     def balance(self, account: Account) -> int:
@@ -45,21 +73,212 @@ class FakeLedger(Ledger):
         rows = touching[offset : offset + limit + 1]
         return TransactionPage(rows[:limit], has_more=len(rows) > limit)
 
+    def get(self, community_id: str, transaction_id: str) -> LedgerTransaction | None:
+        """One transaction, or None."""
+        return next(
+            (
+                t
+                for t in self.transactions
+                if t.community_id == community_id and t.id == transaction_id
+            ),
+            None,
+        )
+
+    def find(
+        self,
+        community_id: str,
+        *,
+        session: str | None = None,
+        resident_id: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> list[LedgerTransaction]:
+        """Transactions matching every given filter, oldest first."""
+        found = [
+            t
+            for t in self.transactions
+            if t.community_id == community_id
+            and (session is None or t.session == session)
+            and (resident_id is None or t.resident_id == resident_id)
+            and (since is None or t.created_at >= since)
+            and (until is None or t.created_at < until)
+        ]
+        return sorted(found, key=lambda t: t.created_at)
+
+    def sources(self, community_id: str, rule_ids: Iterable[str]) -> set[tuple[str, str]]:
+        """The (rule id, source id) pairs already posted for some rules."""
+        wanted = set(rule_ids)
+        return {
+            (t.rule_id, t.source_id)
+            for t in self.transactions
+            if t.community_id == community_id and t.rule_id in wanted
+        }
+
+    def chain(self, community_id: str) -> Iterator[ChainEntry]:
+        """Every transaction of a community in chain order."""
+        return iter(list(self.entries[community_id]))
+
+    def stored_balances(self, community_id: str) -> dict[Account, int]:
+        """The balance kept for every account of a community."""
+        return {a: b for a, b in self.balances.items() if a.community_id == community_id}
+
+    def communities(self) -> list[str]:
+        """Every community with a transaction."""
+        return sorted(self.entries)
+
+
+class FakeReservations(Reservations):
+    """Reservations in a dict; get returns a copy, as a database read would."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rows: dict[tuple[str, str], Reservation] = {}
+
+    def add(self, reservation: Reservation) -> None:
+        """Store a new reservation."""
+        self.rows[(reservation.community_id, reservation.id)] = copy.copy(reservation)
+
+    def get(self, community_id: str, reservation_id: str) -> Reservation | None:
+        """One reservation, or None."""
+        found = self.rows.get((community_id, reservation_id))
+        return copy.copy(found) if found else None
+
+    def save(self, reservation: Reservation) -> None:
+        """Store a reservation's new state."""
+        self.rows[(reservation.community_id, reservation.id)] = copy.copy(reservation)
+
+    def expired(self, before: datetime, limit: int) -> list[tuple[str, str]]:
+        """Pending reservations that expired before an instant."""
+        due = [
+            k
+            for k, r in self.rows.items()
+            if r.state is ReservationState.PENDING and r.expires_at <= before
+        ]
+        return due[:limit]
+
+
+class FakeAppeals(Appeals):
+    """Appeals in a dict."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rows: dict[tuple[str, str], Appeal] = {}
+
+    def add(self, appeal: Appeal) -> None:
+        """Store a new appeal."""
+        self.rows[(appeal.community_id, appeal.id)] = copy.copy(appeal)
+
+    def get(self, community_id: str, appeal_id: str) -> Appeal | None:
+        """One appeal, or None."""
+        found = self.rows.get((community_id, appeal_id))
+        return copy.copy(found) if found else None
+
+    def save(self, appeal: Appeal) -> None:
+        """Store an appeal's decision."""
+        self.rows[(appeal.community_id, appeal.id)] = copy.copy(appeal)
+
+    def list(
+        self,
+        community_id: str,
+        *,
+        resident_id: str | None = None,
+        transaction_id: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> list[Appeal]:
+        """Appeals matching every given filter, oldest first."""
+        return [
+            copy.copy(a)
+            for (c, _), a in self.rows.items()
+            if c == community_id
+            and (resident_id is None or a.resident_id == resident_id)
+            and (transaction_id is None or a.transaction_id == transaction_id)
+            and (since is None or a.filed_at >= since)
+            and (until is None or a.filed_at < until)
+        ]
+
+
+class FakeDirectory(Directory):
+    """Read models in dicts and sets."""
+
+    def __init__(self) -> None:
+        self.units: dict[tuple[str, str], str] = {}
+        self.emergencies: set[tuple[str, str]] = set()
+        self.members: set[tuple[str, str]] = set()
+
+    def set_org_unit(self, community_id: str, resident_id: str, org_unit: str) -> None:
+        """Remember where a resident lives."""
+        self.units[(community_id, resident_id)] = org_unit
+
+    def org_unit(self, community_id: str, resident_id: str) -> str:
+        """A resident's org unit, '' if unknown."""
+        return self.units.get((community_id, resident_id), "")
+
+    def org_units(self, community_id: str) -> Mapping[str, str]:
+        """Every known resident's org unit."""
+        return {r: u for (c, r), u in self.units.items() if c == community_id}
+
+    def mark_emergency(self, community_id: str, activity: str, at: datetime) -> None:
+        """Remember that an activity answers an emergency."""
+        self.emergencies.add((community_id, activity))
+
+    def is_emergency(self, community_id: str, activity: str) -> bool:
+        """Whether an activity answers an emergency."""
+        return (community_id, activity) in self.emergencies
+
+    def committee(self, community_id: str) -> set[str]:
+        """The committee's members."""
+        return {r for c, r in self.members if c == community_id}
+
+    def set_committee_member(
+        self, community_id: str, resident_id: str, member: bool, at: datetime
+    ) -> None:
+        """Add or remove a member."""
+        if member:
+            self.members.add((community_id, resident_id))
+        else:
+            self.members.discard((community_id, resident_id))
+
 
 class FakePointsUnitOfWork(PointsUnitOfWork):
-    """Unit of work whose commit publishes the collected events into a list."""
+    """Unit of work whose commit publishes the collected events; rollback restores the state."""
 
     def __init__(self) -> None:
         self.ledger = FakeLedger()
+        self.reservations = FakeReservations()
+        self.appeals = FakeAppeals()
+        self.directory = FakeDirectory()
         self.requests = InMemoryRequestLog()
         self.inbox = InMemoryInbox()
         self.committed = False
         self.published: list[DomainEvent] = []
+        self._saved = self._state()
+        self._clean = True
+
+    def _state(self) -> dict[str, object]:
+        parts = ("ledger", "reservations", "appeals", "directory", "requests", "inbox")
+        return {name: copy.deepcopy(vars(getattr(self, name))) for name in parts}
+
+    def __enter__(self) -> FakePointsUnitOfWork:
+        self._clean = False
+        return self
+
+    def __call__(self) -> FakePointsUnitOfWork:
+        """The same unit of work again, as a uow factory hands out a fresh one."""
+        return self
 
     def commit(self) -> None:
         """Mark the work committed and publish the events it raised."""
         self.committed = True
         self.published.extend(self.collect_new_events())
+        self.ledger.seen.clear()
+        self._saved = self._state()
+        self._clean = True
 
     def rollback(self) -> None:
-        """Nothing to undo in memory; tests look at `committed` instead."""
+        """Put back whatever was changed since the last commit, as a database would."""
+        if self._clean:
+            return
+        self._clean = True
+        for name, saved in self._saved.items():
+            vars(getattr(self, name)).update(copy.deepcopy(saved))

@@ -1,68 +1,138 @@
-"""The ledger in SQL: ordered row locks on balances, postings appended, nothing updated in place."""
+"""The ledger in SQL: a chained, append-only journal; balances under ordered row locks."""
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
-from linli_kit.db import SqlUnitOfWork
-from linli_points.adapters.orm import accounts, postings, transactions
-from linli_points.domain.ledger import Account, LedgerTransaction, Posting, Purpose
-from linli_points.service_layer.ports import Ledger, PointsUnitOfWork, TransactionPage
+from linli_kit.db import Outbox, RuntimeTables, SqlUnitOfWork
+from linli_points.adapters.orm import (
+    accounts,
+    appeals,
+    chain_heads,
+    committee_members,
+    emergency_activities,
+    postings,
+    reservations,
+    resident_units,
+    transactions,
+)
+from linli_points.domain.appeals import Appeal, AppealStatus
+from linli_points.domain.audit import GENESIS, ChainEntry, entry_hash
+from linli_points.domain.ledger import (
+    Account,
+    Kind,
+    LedgerTransaction,
+    Posting,
+    Purpose,
+    check_spendable,
+)
+from linli_points.domain.reservations import Reservation, ReservationState, Sink
+from linli_points.service_layer.ports import (
+    Appeals,
+    Directory,
+    Ledger,
+    PointsUnitOfWork,
+    Reservations,
+    TransactionPage,
+)
+
+CHUNK = 500
+
+
+def _insert(session: Session, table: sa.Table) -> Any:
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    return dialect.insert(table)
 
 
 class SqlLedger(Ledger):
     """Ledger repository on one SQLAlchemy session."""
 
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Session, known: dict[Account, int] | None = None) -> None:
         super().__init__()
         self.session = session
-
-    def _insert_ignoring_duplicates(self) -> sa.Insert:
-        dialect = postgresql if self.session.get_bind().dialect.name == "postgresql" else sqlite
-        return dialect.insert(accounts).on_conflict_do_nothing()
+        # Account ids never change once committed: a cache shared by the units of work.
+        self.known = {} if known is None else known
 
     def _account_ids(self, wanted: set[Account]) -> dict[Account, int]:
-        community_id = next(iter(wanted)).community_id
-        self.session.execute(
-            self._insert_ignoring_duplicates(),
+        found = {a: self.known[a] for a in wanted if a in self.known}
+        missing = sorted(wanted - set(found))
+        if not missing:
+            return found
+        community_id = missing[0].community_id
+        created = self.session.execute(
+            _insert(self.session, accounts)
+            .on_conflict_do_nothing()
+            .returning(accounts.c.holder, accounts.c.purpose),
             [
                 {"community_id": a.community_id, "holder": a.holder, "purpose": a.purpose.value}
-                for a in sorted(wanted)
+                for a in missing
             ],
-        )
+        ).all()
         rows = self.session.execute(
             sa.select(accounts.c.id, accounts.c.holder, accounts.c.purpose).where(
                 accounts.c.community_id == community_id,
                 sa.tuple_(accounts.c.holder, accounts.c.purpose).in_(
-                    [(a.holder, a.purpose.value) for a in wanted]
+                    [(a.holder, a.purpose.value) for a in missing]
                 ),
             )
         ).all()
-        return {Account(community_id, r.holder, Purpose(r.purpose)): r.id for r in rows}
+        new = {(r.holder, r.purpose) for r in created}
+        for r in rows:
+            account = Account(community_id, r.holder, Purpose(r.purpose))
+            found[account] = r.id
+            # Only accounts that existed before are remembered: a new one could still roll back.
+            if (r.holder, r.purpose) not in new:
+                self.known[account] = r.id
+        return found
+
+    def _lock_chain(self, community_id: str) -> tuple[int, str]:
+        # Every posting in a community takes the chain head first: one total order for the
+        # hash chain, and a single lock order (head, then accounts by id), so no deadlocks.
+        locked = (
+            sa.select(chain_heads.c.seq, chain_heads.c.hash)
+            .where(chain_heads.c.community_id == community_id)
+            .with_for_update()
+        )
+        row = self.session.execute(locked).first()
+        if row is None:
+            self.session.execute(
+                _insert(self.session, chain_heads)
+                .values(community_id=community_id, seq=0, hash=GENESIS)
+                .on_conflict_do_nothing()
+            )
+            row = self.session.execute(locked).one()
+        return row.seq, row.hash
 
     def post(self, transaction: LedgerTransaction) -> None:
-        """Append a transaction and apply it to the balances atomically."""
+        """Append and chain a transaction and apply it to the balances atomically."""
+        seq, previous = self._lock_chain(transaction.community_id)
         ids = self._account_ids({p.account for p in transaction.postings})
+        by_id = {i: a for a, i in ids.items()}
         deltas: dict[int, int] = defaultdict(int)
         for posting in transaction.postings:
             deltas[ids[posting.account]] += posting.amount
-        # Lock in id order so concurrent transactions over the same accounts cannot deadlock.
-        self.session.execute(
-            sa.select(accounts.c.id)
+        locked = self.session.execute(
+            sa.select(accounts.c.id, accounts.c.balance)
             .where(accounts.c.id.in_(sorted(deltas)))
             .order_by(accounts.c.id)
             .with_for_update()
         ).all()
+        check_spendable({by_id[r.id]: r.balance + deltas[r.id] for r in locked})
         self.session.execute(
             sa.update(accounts)
             .where(accounts.c.id == sa.bindparam("account_id"))
             .values(balance=accounts.c.balance + sa.bindparam("delta")),
             [{"account_id": i, "delta": d} for i, d in sorted(deltas.items()) if d],
         )
+        seq += 1
+        digest = entry_hash(previous, seq, transaction)
         self.session.execute(
             sa.insert(transactions).values(
                 id=transaction.id,
@@ -71,6 +141,14 @@ class SqlLedger(Ledger):
                 rule_id=transaction.rule_id,
                 reason=transaction.reason,
                 created_at=transaction.created_at,
+                kind=transaction.kind.value,
+                resident_id=transaction.resident_id,
+                session=transaction.session,
+                reverses=transaction.reverses,
+                coefficient_percent=transaction.coefficient_percent,
+                actor=transaction.actor,
+                seq=seq,
+                hash=digest,
             )
         )
         self.session.execute(
@@ -79,6 +157,11 @@ class SqlLedger(Ledger):
                 {"transaction_id": transaction.id, "account_id": ids[p.account], "amount": p.amount}
                 for p in transaction.postings
             ],
+        )
+        self.session.execute(
+            sa.update(chain_heads)
+            .where(chain_heads.c.community_id == transaction.community_id)
+            .values(seq=seq, hash=digest)
         )
         self._track(transaction)
 
@@ -92,6 +175,26 @@ class SqlLedger(Ledger):
             )
         ).scalar_one_or_none()
         return value or 0
+
+    def _load(self, rows: Sequence[Any]) -> list[LedgerTransaction]:
+        legs: dict[str, list[Posting]] = defaultdict(list)
+        ids = [r.id for r in rows]
+        for start in range(0, len(ids), CHUNK):
+            for leg in self.session.execute(
+                sa.select(
+                    postings.c.transaction_id,
+                    postings.c.amount,
+                    accounts.c.community_id,
+                    accounts.c.holder,
+                    accounts.c.purpose,
+                )
+                .join(accounts, accounts.c.id == postings.c.account_id)
+                .where(postings.c.transaction_id.in_(ids[start : start + CHUNK]))
+                .order_by(postings.c.id)
+            ):
+                account = Account(leg.community_id, leg.holder, Purpose(leg.purpose))
+                legs[leg.transaction_id].append(Posting(account, leg.amount))
+        return [_transaction(r, tuple(legs[r.id])) for r in rows]
 
     def transactions_of(
         self, community_id: str, holder: str, offset: int, limit: int
@@ -109,38 +212,365 @@ class SqlLedger(Ledger):
             .offset(offset)
             .limit(limit + 1)
         ).all()
-        page = rows[:limit]
-        legs: dict[str, list[Posting]] = defaultdict(list)
-        for leg in self.session.execute(
-            sa.select(
-                postings.c.transaction_id, postings.c.amount, accounts.c.holder, accounts.c.purpose
+        return TransactionPage(self._load(rows[:limit]), has_more=len(rows) > limit)
+
+    def get(self, community_id: str, transaction_id: str) -> LedgerTransaction | None:
+        """One transaction, or None."""
+        rows = self.session.execute(
+            sa.select(transactions).where(
+                transactions.c.community_id == community_id, transactions.c.id == transaction_id
             )
-            .join(accounts, accounts.c.id == postings.c.account_id)
-            .where(postings.c.transaction_id.in_([r.id for r in page]))
-            .order_by(postings.c.id)
-        ):
-            account = Account(community_id, leg.holder, Purpose(leg.purpose))
-            legs[leg.transaction_id].append(Posting(account, leg.amount))
-        return TransactionPage(
-            [
-                LedgerTransaction(
-                    id=r.id,
-                    community_id=r.community_id,
-                    source_id=r.source_id,
-                    rule_id=r.rule_id,
-                    reason=r.reason,
-                    postings=tuple(legs[r.id]),
-                    created_at=r.created_at,
-                )
-                for r in page
-            ],
-            has_more=len(rows) > limit,
+        ).all()
+        found = self._load(rows)
+        return found[0] if found else None
+
+    def find(
+        self,
+        community_id: str,
+        *,
+        session: str | None = None,
+        resident_id: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> list[LedgerTransaction]:
+        """Transactions matching every given filter (created_at in [since, until)), oldest first."""
+        query = sa.select(transactions).where(transactions.c.community_id == community_id)
+        if session is not None:
+            query = query.where(transactions.c.session == session)
+        if resident_id is not None:
+            query = query.where(transactions.c.resident_id == resident_id)
+        if since is not None:
+            query = query.where(transactions.c.created_at >= since)
+        if until is not None:
+            query = query.where(transactions.c.created_at < until)
+        rows = self.session.execute(
+            query.order_by(transactions.c.created_at, transactions.c.seq)
+        ).all()
+        return self._load(rows)
+
+    def sources(self, community_id: str, rule_ids: Iterable[str]) -> set[tuple[str, str]]:
+        """The (rule id, source id) pairs already posted for some rules."""
+        rows = self.session.execute(
+            sa.select(transactions.c.rule_id, transactions.c.source_id).where(
+                transactions.c.community_id == community_id,
+                transactions.c.rule_id.in_(list(rule_ids)),
+            )
         )
+        return {(r.rule_id, r.source_id) for r in rows}
+
+    def chain(self, community_id: str) -> Iterator[ChainEntry]:
+        """Every transaction of a community in chain order, with the hash stored for it."""
+        last = 0
+        while True:
+            rows = self.session.execute(
+                sa.select(transactions)
+                .where(transactions.c.community_id == community_id, transactions.c.seq > last)
+                .order_by(transactions.c.seq)
+                .limit(CHUNK)
+            ).all()
+            if not rows:
+                return
+            for row, loaded in zip(rows, self._load(rows), strict=True):
+                yield ChainEntry(row.seq, row.hash, loaded)
+            last = rows[-1].seq
+
+    def stored_balances(self, community_id: str) -> dict[Account, int]:
+        """The balance kept for every account of a community."""
+        rows = self.session.execute(
+            sa.select(accounts.c.holder, accounts.c.purpose, accounts.c.balance).where(
+                accounts.c.community_id == community_id
+            )
+        )
+        return {Account(community_id, r.holder, Purpose(r.purpose)): r.balance for r in rows}
+
+    def communities(self) -> list[str]:
+        """Every community with a transaction."""
+        return list(self.session.execute(sa.select(chain_heads.c.community_id)).scalars())
+
+
+def _transaction(row: Any, legs: tuple[Posting, ...]) -> LedgerTransaction:
+    return LedgerTransaction(
+        id=row.id,
+        community_id=row.community_id,
+        source_id=row.source_id,
+        rule_id=row.rule_id,
+        reason=row.reason,
+        postings=legs,
+        created_at=row.created_at,
+        kind=Kind(row.kind),
+        resident_id=row.resident_id,
+        session=row.session,
+        reverses=row.reverses,
+        coefficient_percent=row.coefficient_percent,
+        actor=row.actor,
+        validate=False,
+    )
+
+
+class SqlReservations(Reservations):
+    """Reservations in SQL; reads lock the row so that one settlement wins."""
+
+    def __init__(self, session: Session) -> None:
+        super().__init__()
+        self.session = session
+
+    @staticmethod
+    def _values(r: Reservation) -> dict[str, Any]:
+        return {
+            "id": r.id,
+            "community_id": r.community_id,
+            "resident_id": r.resident_id,
+            "amount": r.amount,
+            "sink": r.sink.value,
+            "memo": r.memo,
+            "state": r.state.value,
+            "created_at": r.created_at,
+            "expires_at": r.expires_at,
+            "settled_at": r.settled_at,
+            "settle_reason": r.settle_reason,
+        }
+
+    def add(self, reservation: Reservation) -> None:
+        """Store a new reservation."""
+        self.session.execute(sa.insert(reservations).values(**self._values(reservation)))
+
+    def get(self, community_id: str, reservation_id: str) -> Reservation | None:
+        """One reservation, locked for update, or None."""
+        row = self.session.execute(
+            sa.select(reservations)
+            .where(reservations.c.community_id == community_id, reservations.c.id == reservation_id)
+            .with_for_update()
+        ).first()
+        if row is None:
+            return None
+        return Reservation(
+            id=row.id,
+            community_id=row.community_id,
+            resident_id=row.resident_id,
+            amount=row.amount,
+            sink=Sink(row.sink),
+            memo=row.memo,
+            created_at=row.created_at,
+            expires_at=row.expires_at,
+            state=ReservationState(row.state),
+            settled_at=row.settled_at,
+            settle_reason=row.settle_reason,
+        )
+
+    def save(self, reservation: Reservation) -> None:
+        """Store a reservation's new state."""
+        self.session.execute(
+            sa.update(reservations)
+            .where(reservations.c.id == reservation.id)
+            .values(
+                state=reservation.state.value,
+                settled_at=reservation.settled_at,
+                settle_reason=reservation.settle_reason,
+            )
+        )
+
+    def expired(self, before: datetime, limit: int) -> list[tuple[str, str]]:
+        """(community, id) of pending reservations that expired before an instant."""
+        rows = self.session.execute(
+            sa.select(reservations.c.community_id, reservations.c.id)
+            .where(
+                reservations.c.state == ReservationState.PENDING.value,
+                reservations.c.expires_at <= before,
+            )
+            .order_by(reservations.c.expires_at)
+            .limit(limit)
+        )
+        return [(r.community_id, r.id) for r in rows]
+
+
+class SqlAppeals(Appeals):
+    """Appeals in SQL."""
+
+    def __init__(self, session: Session) -> None:
+        super().__init__()
+        self.session = session
+
+    @staticmethod
+    def _values(a: Appeal) -> dict[str, Any]:
+        return {
+            "status": a.status.value,
+            "reviewer": a.reviewer,
+            "decision_reason": a.decision_reason,
+            "decided_at": a.decided_at,
+            "compensation_amount": a.compensation_amount,
+            "compensation_transaction_id": a.compensation_transaction_id,
+        }
+
+    def add(self, appeal: Appeal) -> None:
+        """Store a new appeal."""
+        self.session.execute(
+            sa.insert(appeals).values(
+                id=appeal.id,
+                community_id=appeal.community_id,
+                resident_id=appeal.resident_id,
+                transaction_id=appeal.transaction_id,
+                reason=appeal.reason,
+                filed_at=appeal.filed_at,
+                **self._values(appeal),
+            )
+        )
+
+    def get(self, community_id: str, appeal_id: str) -> Appeal | None:
+        """One appeal, locked for update, or None."""
+        row = self.session.execute(
+            sa.select(appeals)
+            .where(appeals.c.community_id == community_id, appeals.c.id == appeal_id)
+            .with_for_update()
+        ).first()
+        return None if row is None else _appeal(row)
+
+    def save(self, appeal: Appeal) -> None:
+        """Store an appeal's decision."""
+        self.session.execute(
+            sa.update(appeals).where(appeals.c.id == appeal.id).values(**self._values(appeal))
+        )
+
+    def list(
+        self,
+        community_id: str,
+        *,
+        resident_id: str | None = None,
+        transaction_id: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> list[Appeal]:
+        """Appeals matching every given filter, oldest first."""
+        query = sa.select(appeals).where(appeals.c.community_id == community_id)
+        if resident_id is not None:
+            query = query.where(appeals.c.resident_id == resident_id)
+        if transaction_id is not None:
+            query = query.where(appeals.c.transaction_id == transaction_id)
+        if since is not None:
+            query = query.where(appeals.c.filed_at >= since)
+        if until is not None:
+            query = query.where(appeals.c.filed_at < until)
+        rows = self.session.execute(query.order_by(appeals.c.filed_at, appeals.c.id))
+        return [_appeal(r) for r in rows]
+
+
+def _appeal(row: Any) -> Appeal:
+    return Appeal(
+        id=row.id,
+        community_id=row.community_id,
+        resident_id=row.resident_id,
+        transaction_id=row.transaction_id,
+        reason=row.reason,
+        filed_at=row.filed_at,
+        status=AppealStatus(row.status),
+        reviewer=row.reviewer,
+        decision_reason=row.decision_reason,
+        decided_at=row.decided_at,
+        compensation_amount=row.compensation_amount,
+        compensation_transaction_id=row.compensation_transaction_id,
+    )
+
+
+class SqlDirectory(Directory):
+    """Org units, emergency activities and committee members in SQL."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def set_org_unit(self, community_id: str, resident_id: str, org_unit: str) -> None:
+        """Remember where a resident lives (from identity.events)."""
+        stmt = _insert(self.session, resident_units).values(
+            community_id=community_id, resident_id=resident_id, org_unit=org_unit
+        )
+        self.session.execute(
+            stmt.on_conflict_do_update(
+                index_elements=["community_id", "resident_id"], set_={"org_unit": org_unit}
+            )
+        )
+
+    def org_unit(self, community_id: str, resident_id: str) -> str:
+        """A resident's org unit, '' if unknown."""
+        found = self.session.execute(
+            sa.select(resident_units.c.org_unit).where(
+                resident_units.c.community_id == community_id,
+                resident_units.c.resident_id == resident_id,
+            )
+        ).scalar_one_or_none()
+        return found or ""
+
+    def org_units(self, community_id: str) -> Mapping[str, str]:
+        """Every known resident's org unit."""
+        rows = self.session.execute(
+            sa.select(resident_units.c.resident_id, resident_units.c.org_unit).where(
+                resident_units.c.community_id == community_id
+            )
+        )
+        return {r.resident_id: r.org_unit for r in rows}
+
+    def mark_emergency(self, community_id: str, activity: str, at: datetime) -> None:
+        """Remember that an activity answers an emergency (from attendance.events)."""
+        self.session.execute(
+            _insert(self.session, emergency_activities)
+            .values(community_id=community_id, activity=activity, called_at=at)
+            .on_conflict_do_nothing()
+        )
+
+    def is_emergency(self, community_id: str, activity: str) -> bool:
+        """Whether an activity answers an emergency."""
+        return (
+            self.session.execute(
+                sa.select(sa.literal(1)).where(
+                    emergency_activities.c.community_id == community_id,
+                    emergency_activities.c.activity == activity,
+                )
+            ).first()
+            is not None
+        )
+
+    def committee(self, community_id: str) -> set[str]:
+        """The supervision committee's members."""
+        return set(
+            self.session.execute(
+                sa.select(committee_members.c.resident_id).where(
+                    committee_members.c.community_id == community_id
+                )
+            ).scalars()
+        )
+
+    def set_committee_member(
+        self, community_id: str, resident_id: str, member: bool, at: datetime
+    ) -> None:
+        """Add a resident to the committee or remove them."""
+        if member:
+            self.session.execute(
+                _insert(self.session, committee_members)
+                .values(community_id=community_id, resident_id=resident_id, added_at=at)
+                .on_conflict_do_nothing()
+            )
+        else:
+            self.session.execute(
+                sa.delete(committee_members).where(
+                    committee_members.c.community_id == community_id,
+                    committee_members.c.resident_id == resident_id,
+                )
+            )
 
 
 class SqlPointsUnitOfWork(SqlUnitOfWork, PointsUnitOfWork):
     """Points unit of work on SQLAlchemy."""
 
+    def __init__(
+        self,
+        session_factory: sessionmaker[Session],
+        tables: RuntimeTables,
+        outbox: Outbox,
+        known_accounts: dict[Account, int] | None = None,
+    ) -> None:
+        super().__init__(session_factory, tables, outbox)
+        self.known_accounts = {} if known_accounts is None else known_accounts
+
     def open_repositories(self, session: Session) -> None:
-        """Create the ledger repository on the session."""
-        self.ledger = SqlLedger(session)
+        """Create the repositories on the session."""
+        self.ledger = SqlLedger(session, self.known_accounts)
+        self.reservations = SqlReservations(session)
+        self.appeals = SqlAppeals(session)
+        self.directory = SqlDirectory(session)

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import uuid
+from dataclasses import InitVar, dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
 from linli_kit.domain import Aggregate, DomainEvent
-from linli_kit.errors import InvalidArgument
+from linli_kit.errors import FailedPrecondition, InvalidArgument
 
+SYSTEM_PREFIX = "system-"
 ISSUANCE = "system-issuance"
+EXPIRY = "system-expiry"
+REDEMPTION = "system-redemption"
+TIMEBANK = "system-timebank"
 
 
 class Purpose(StrEnum):
@@ -17,6 +22,31 @@ class Purpose(StrEnum):
 
     YEARLY = "yearly"
     LIFETIME = "lifetime"
+    RESERVED = "reserved"
+
+
+class Kind(StrEnum):
+    """Why a transaction moves points; earnings count towards rank, the others do not."""
+
+    AWARD = "award"
+    REVERSAL = "reversal"
+    COMPENSATION = "compensation"
+    RESERVE = "reserve"
+    COMMIT = "commit"
+    VOID = "void"
+    EXPIRY = "expiry"
+
+
+EARNING_KINDS = frozenset({Kind.AWARD, Kind.REVERSAL, Kind.COMPENSATION})
+
+
+def new_id(prefix: str) -> str:
+    """A 32-character id that starts with a letter, as resource names require."""
+    return f"{prefix}{uuid.uuid4().hex}"[:32]
+
+
+class InsufficientPoints(FailedPrecondition):
+    """A resident's spendable or reserved balance would go below zero."""
 
 
 @dataclass(frozen=True, order=True)
@@ -31,6 +61,11 @@ class Account:
     def key(self) -> str:
         """The account's id within its community."""
         return f"{self.holder}:{self.purpose}"
+
+    @property
+    def is_system(self) -> bool:
+        """System accounts mirror the residents' and may go negative; residents' may not."""
+        return self.holder.startswith(SYSTEM_PREFIX)
 
 
 @dataclass(frozen=True)
@@ -52,6 +87,16 @@ class PointsAwarded(DomainEvent):
     source_id: str
 
 
+@dataclass(frozen=True, kw_only=True)
+class AwardReversed(DomainEvent):
+    """An earlier award to a resident was reversed (a correction, never an edit)."""
+
+    transaction_id: str
+    reversed_transaction_id: str
+    resident_id: str
+    amount: int
+
+
 @dataclass(kw_only=True, eq=False)
 class LedgerTransaction(Aggregate):
     """A set of postings that sum to zero, with the reason it was made; never edited."""
@@ -63,9 +108,20 @@ class LedgerTransaction(Aggregate):
     reason: str
     postings: tuple[Posting, ...]
     created_at: datetime
+    kind: Kind = Kind.AWARD
+    # The resident the transaction is about, the session it awards, the transaction it reverses.
+    resident_id: str = ""
+    session: str = ""
+    reverses: str = ""
+    coefficient_percent: int = 100
+    actor: str = ""
     events: list[DomainEvent] = field(default_factory=list, repr=False, compare=False)
+    # Off only when reading stored rows: a tampered row must load so that the audit reports it.
+    validate: InitVar[bool] = True
 
-    def __post_init__(self) -> None:
+    def __post_init__(self, validate: bool) -> None:
+        if not validate:
+            return
         if not self.postings:
             raise InvalidArgument("a transaction needs postings")
         if any(type(p.amount) is not int or p.amount == 0 for p in self.postings):
@@ -82,3 +138,52 @@ class LedgerTransaction(Aggregate):
             for p in self.postings
             if p.account.holder == holder and p.account.purpose == purpose
         )
+
+    @property
+    def earned(self) -> int:
+        """What this transaction adds to its resident's earnings (rank and lifetime)."""
+        if self.kind not in EARNING_KINDS or not self.resident_id:
+            return 0
+        return self.amount_for(self.resident_id, Purpose.LIFETIME)
+
+
+def reversal_of(
+    original: LedgerTransaction, *, reason: str, at: datetime, actor: str = ""
+) -> LedgerTransaction:
+    """A transaction that undoes another by posting (never by editing it), under its rule id."""
+    if original.kind not in EARNING_KINDS:
+        raise FailedPrecondition(f"a {original.kind} transaction is not reversed, it is settled")
+    reversal = LedgerTransaction(
+        id=new_id("t"),
+        community_id=original.community_id,
+        source_id=original.id,
+        rule_id=original.rule_id,
+        reason=reason,
+        postings=tuple(Posting(p.account, -p.amount) for p in original.postings),
+        created_at=at,
+        kind=Kind.REVERSAL,
+        resident_id=original.resident_id,
+        session=original.session,
+        reverses=original.id,
+        actor=actor,
+    )
+    reversal.events.append(
+        AwardReversed(
+            community_id=original.community_id,
+            occurred_at=at,
+            transaction_id=reversal.id,
+            reversed_transaction_id=original.id,
+            resident_id=original.resident_id,
+            amount=-reversal.earned,
+        )
+    )
+    return reversal
+
+
+def check_spendable(balances: dict[Account, int]) -> None:
+    """Refuse any resident account below zero: no negative spendable balance, ever."""
+    for account, balance in sorted(balances.items()):
+        if balance < 0 and not account.is_system:
+            raise InsufficientPoints(
+                f"{account.holder} has {-balance} hundredths too few {account.purpose} points"
+            )

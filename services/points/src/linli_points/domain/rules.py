@@ -1,18 +1,23 @@
-"""Earning rules from the policy text; amounts in hundredths of a point (P1)."""
+"""Earning rules as data, with the policy's figures as defaults; amounts in hundredths (P1-P5)."""
 
 from __future__ import annotations
 
-import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, fields
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
+from linli_kit.errors import InvalidArgument
 from linli_points.domain.ledger import (
     ISSUANCE,
     Account,
+    Kind,
     LedgerTransaction,
     PointsAwarded,
     Posting,
     Purpose,
+    new_id,
 )
 
 SECONDS_PER_HOUR = 3600
@@ -26,22 +31,225 @@ class ServiceType(StrEnum):
     HIGH_RISK = "high_risk"
 
 
-# P1: 1 point an hour for regular service, 2 for professional skills, 3 for high-risk work.
-HOURLY_RATE = {
-    ServiceType.REGULAR: 100,
-    ServiceType.PROFESSIONAL: 200,
-    ServiceType.HIGH_RISK: 300,
-}
+class ActivityKind(StrEnum):
+    """What a rule pays for."""
+
+    SERVICE = "service"  # P1: per hour of completed service, by service type
+    FIRST_PARTICIPATION = "first_participation"  # P2: once per resident
+    STREAK = "streak"  # P2: every full run of `streak_periods` consecutive weeks with service
+    RATING = "rating"  # P3: scales a rated session's award to coefficient_percent
+    MENTORING = "mentoring"  # P5 (O2): a successful mentoring pair
+    PROJECT_LEAD = "project_lead"  # P5 (O4): a lead promoted to star administrator
+    TRAINING = "training"  # P5 (T3): per hour of training attended
+    EMERGENCY = "emergency"  # P5: per response to an emergency activity, on top of P1
+    APPEAL = "appeal"  # P8: compensation decided by the committee
 
 
-def hourly_award(service_type: ServiceType, duration_seconds: int) -> int:
-    """Points for a service: part hours count pro rata, rounded down to a hundredth of a point."""
-    return duration_seconds * HOURLY_RATE[service_type] // SECONDS_PER_HOUR
+@dataclass(frozen=True)
+class EarningRule:
+    """One earning rule of a community; every figure is an integer in hundredths of a point."""
+
+    id: str
+    activity_kind: ActivityKind
+    service_type: str = ""
+    points_per_hour: int = 0
+    # Percent applied to the computed amount (100 = as is); for RATING, the scaled percentage.
+    coefficient_percent: int = 100
+    # Most a resident earns from this rule in one local day; 0 means no cap.
+    daily_cap: int = 0
+    # Fixed amount of one-off and event rules.
+    amount: int = 0
+    stars: int = 0
+    streak_periods: int = 0
+
+    def __post_init__(self) -> None:
+        for name in (
+            "points_per_hour",
+            "coefficient_percent",
+            "daily_cap",
+            "amount",
+            "stars",
+            "streak_periods",
+        ):
+            value = getattr(self, name)
+            if type(value) is not int or value < 0:
+                raise InvalidArgument(f"rule {self.id}: {name} must be a whole number >= 0")
+        if not self.id:
+            raise InvalidArgument("every rule needs an id")
+
+    def hourly_amount(self, duration_seconds: int) -> int:
+        """Part hours count pro rata, rounded down to a whole hundredth of a point."""
+        return (
+            duration_seconds
+            * self.points_per_hour
+            * self.coefficient_percent
+            // (SECONDS_PER_HOUR * 100)
+        )
+
+    def capped(self, amount: int, earned_today: int) -> int:
+        """The amount allowed under the daily cap, given what the rule paid today already."""
+        if not self.daily_cap:
+            return amount
+        return max(0, min(amount, self.daily_cap - earned_today))
 
 
 def hourly_rule_id(service_type: ServiceType) -> str:
     """The id of the P1 rule for a service type."""
     return f"p1.hourly.{service_type}"
+
+
+def rated_rule_id(base_rule_id: str, rating_rule_id: str) -> str:
+    """A rating scales the service's award, so its transaction names both rules."""
+    return f"{base_rule_id}+{rating_rule_id}"
+
+
+def is_hourly(rule_id: str) -> bool:
+    """Whether a transaction's rule is a P1 service rule (P1 rule ids start with 'p1.')."""
+    return rule_id.startswith("p1.") and "+" not in rule_id
+
+
+def is_rating(rule_id: str) -> bool:
+    """Whether a transaction applies a P3 rating to a P1 award."""
+    return rule_id.startswith("p1.") and "+" in rule_id
+
+
+# The policy's figures (P1-P3); P5 amounts are not in the policy text and are placeholders.
+DEFAULT_RULES: tuple[EarningRule, ...] = (
+    EarningRule(
+        hourly_rule_id(ServiceType.REGULAR), ActivityKind.SERVICE, "regular", points_per_hour=100
+    ),
+    EarningRule(
+        hourly_rule_id(ServiceType.PROFESSIONAL),
+        ActivityKind.SERVICE,
+        "professional",
+        points_per_hour=200,
+    ),
+    EarningRule(
+        hourly_rule_id(ServiceType.HIGH_RISK),
+        ActivityKind.SERVICE,
+        "high_risk",
+        points_per_hour=300,
+    ),
+    EarningRule("p2.first_participation", ActivityKind.FIRST_PARTICIPATION, amount=500),
+    EarningRule("p2.streak.10w", ActivityKind.STREAK, amount=1000, streak_periods=10),
+    EarningRule("p3.rating.5", ActivityKind.RATING, stars=5, coefficient_percent=110),
+    EarningRule("p5.mentoring", ActivityKind.MENTORING, amount=500),
+    EarningRule("p5.project_lead", ActivityKind.PROJECT_LEAD, amount=1000),
+    EarningRule("p5.training", ActivityKind.TRAINING, points_per_hour=100),
+    # P1's high-risk rate already pays emergency hours; a community may add a per-response bonus.
+    EarningRule("p5.emergency", ActivityKind.EMERGENCY, amount=0),
+    EarningRule("p8.appeal", ActivityKind.APPEAL),
+)
+
+HOURLY_RATE = {
+    ServiceType(rule.service_type): rule.points_per_hour
+    for rule in DEFAULT_RULES
+    if rule.activity_kind is ActivityKind.SERVICE
+}
+
+
+def rule_from_dict(data: Mapping[str, Any]) -> EarningRule:
+    """A rule from its configuration shape; unknown keys and kinds are refused."""
+    known = {f.name for f in fields(EarningRule)}
+    unknown = set(data) - known
+    if unknown:
+        raise InvalidArgument(f"unknown rule keys: {', '.join(sorted(unknown))}")
+    try:
+        kind = ActivityKind(data.get("activity_kind", ""))
+    except ValueError:
+        raise InvalidArgument(
+            f"rule {data.get('id')}: activity_kind must be one of {', '.join(ActivityKind)}"
+        ) from None
+    return EarningRule(**{**data, "activity_kind": kind})
+
+
+class RuleBook:
+    """The earning rules of one community, looked up by what they pay for."""
+
+    def __init__(self, rules: Iterable[EarningRule]) -> None:
+        self.rules = tuple(rules)
+        ids = [r.id for r in self.rules]
+        if len(ids) != len(set(ids)):
+            raise InvalidArgument("rule ids must be unique")
+        for rule in self.rules:
+            if "+" in rule.id:
+                raise InvalidArgument(f"rule {rule.id}: '+' joins rule ids and is not allowed")
+            if rule.activity_kind is ActivityKind.SERVICE:
+                if not is_hourly(rule.id):
+                    raise InvalidArgument(f"rule {rule.id}: P1 service rule ids start with 'p1.'")
+                try:
+                    ServiceType(rule.service_type)  # a typo must not silently pay nothing
+                except ValueError:
+                    raise InvalidArgument(
+                        f"rule {rule.id}: service_type must be one of {', '.join(ServiceType)}"
+                    ) from None
+        self.by_id = {r.id: r for r in self.rules}
+
+    def hourly(self, service_type: ServiceType) -> EarningRule | None:
+        """The P1 rule for a service type, if the community pays for it."""
+        return next(
+            (
+                r
+                for r in self.rules
+                if r.activity_kind is ActivityKind.SERVICE and r.service_type == service_type
+            ),
+            None,
+        )
+
+    def of_kind(self, kind: ActivityKind) -> list[EarningRule]:
+        """Every rule paying for one kind of activity."""
+        return [r for r in self.rules if r.activity_kind is kind]
+
+    def one(self, kind: ActivityKind) -> EarningRule | None:
+        """The rule for a kind of activity that has at most one."""
+        found = self.of_kind(kind)
+        return found[0] if found else None
+
+    def rating(self, stars: int) -> EarningRule | None:
+        """The P3 rule for a number of stars, if that rating scales points."""
+        return next((r for r in self.of_kind(ActivityKind.RATING) if r.stars == stars), None)
+
+
+@dataclass(frozen=True)
+class RuleCatalog:
+    """Rule books per community, with a default for communities without their own."""
+
+    default: RuleBook
+    by_community: Mapping[str, RuleBook]
+
+    def for_community(self, community_id: str) -> RuleBook:
+        """The rules a community earns by."""
+        return self.by_community.get(community_id, self.default)
+
+
+DEFAULT_CATALOG = RuleCatalog(RuleBook(DEFAULT_RULES), {})
+
+
+def catalog_from_config(
+    config: list[dict[str, Any]] | dict[str, list[dict[str, Any]]],
+) -> RuleCatalog:
+    """Rules from configuration: a list for every community, or {community_id: list}.
+
+    A community's list replaces the defaults whole; an empty list (the Helm chart's default)
+    or mapping means the policy defaults.
+    """
+    if not config:
+        return DEFAULT_CATALOG
+    if isinstance(config, list):
+        return RuleCatalog(RuleBook(rule_from_dict(d) for d in config), {})
+    books = {c: RuleBook(rule_from_dict(d) for d in rules) for c, rules in config.items()}
+    return RuleCatalog(books.pop("*", DEFAULT_CATALOG.default), books)
+
+
+def hourly_award(service_type: ServiceType, duration_seconds: int) -> int:
+    """Points for a service at the default rates, pro rata, rounded down to a hundredth."""
+    rule = DEFAULT_CATALOG.default.hourly(service_type)
+    return rule.hourly_amount(duration_seconds) if rule else 0
+
+
+def rated_extra(base_amount: int, rule: EarningRule) -> int:
+    """What a rating adds to an award: base × (coefficient − 100 %), rounded down."""
+    return base_amount * (rule.coefficient_percent - 100) // 100
 
 
 def award(
@@ -53,6 +261,10 @@ def award(
     source_id: str,
     reason: str,
     at: datetime,
+    kind: Kind = Kind.AWARD,
+    session: str = "",
+    coefficient_percent: int = 100,
+    actor: str = "",
 ) -> LedgerTransaction:
     """Credit a resident's yearly and lifetime accounts from the issuance accounts."""
     postings = tuple(
@@ -61,13 +273,18 @@ def award(
         for holder, sign in ((ISSUANCE, -1), (resident_id, 1))
     )
     transaction = LedgerTransaction(
-        id=uuid.uuid4().hex,
+        id=new_id("t"),
         community_id=community_id,
         source_id=source_id,
         rule_id=rule_id,
         reason=reason,
         postings=postings,
         created_at=at,
+        kind=kind,
+        resident_id=resident_id,
+        session=session,
+        coefficient_percent=coefficient_percent,
+        actor=actor,
     )
     transaction.events.append(
         PointsAwarded(
@@ -88,3 +305,8 @@ def format_points(centipoints: int) -> str:
     sign = "-" if centipoints < 0 else ""
     whole, cents = divmod(abs(centipoints), 100)
     return f"{sign}{whole}.{cents:02d}"
+
+
+def format_percent(percent: int) -> str:
+    """A coefficient in percent as a factor, e.g. 110 -> '1.10'."""
+    return format_points(percent)

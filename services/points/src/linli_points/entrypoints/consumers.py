@@ -1,4 +1,4 @@
-"""Stream consumers: turn events from other services into points commands."""
+"""Stream consumers: turn events from other services (and our own) into points commands."""
 
 from __future__ import annotations
 
@@ -7,12 +7,19 @@ from collections.abc import Callable
 from datetime import UTC
 
 from linli.common.v1 import service_type_pb2
-from linli.events.v1 import attendance_events_pb2, envelope_pb2
+from linli.events.v1 import (
+    attendance_events_pb2,
+    envelope_pb2,
+    identity_events_pb2,
+    points_events_pb2,
+)
 
 from linli_kit import metrics
 from linli_kit.names import parse_name
 from linli_kit.streams import EnvelopeHandler, PoisonEvent
-from linli_points.domain.rules import ServiceType
+from linli_points.adapters.leaderboard import RedisLeaderboards
+from linli_points.domain.periods import policy_year
+from linli_points.domain.rules import ActivityKind, RuleCatalog, ServiceType
 from linli_points.service_layer import handlers
 from linli_points.service_layer.ports import PointsUnitOfWork
 
@@ -21,39 +28,190 @@ SERVICE_TYPES = {
     service_type_pb2.SERVICE_TYPE_PROFESSIONAL: ServiceType.PROFESSIONAL,
     service_type_pb2.SERVICE_TYPE_HIGH_RISK: ServiceType.HIGH_RISK,
 }
+RESIDENT = "communities/{community}/residents/{resident}"
+
+
+def _resident(name: str, envelope: envelope_pb2.EventEnvelope) -> str:
+    """The resident id of a name that must belong to the envelope's community."""
+    ids = parse_name(RESIDENT, name)
+    if ids["community"] != envelope.community_id:
+        raise PoisonEvent(f"{name} is not in {envelope.community_id}")
+    return ids["resident"]
+
+
+def _service_type(value: int) -> ServiceType:
+    if value not in SERVICE_TYPES:
+        raise PoisonEvent(f"unknown service type {value}")
+    return SERVICE_TYPES[value]
+
+
+def _name(message_type: type) -> str:
+    return str(message_type.DESCRIPTOR.full_name)  # type: ignore[attr-defined]
 
 
 class AttendanceEvents:
     """Handlers for attendance.events, by payload type."""
+
+    def __init__(self, uow_factory: Callable[[], PointsUnitOfWork], catalog: RuleCatalog) -> None:
+        self.uow_factory, self.catalog = uow_factory, catalog
+
+    def handlers(self) -> dict[str, EnvelopeHandler]:
+        """Payload type name → handler."""
+        return {
+            _name(attendance_events_pb2.SessionCompleted): self.session_completed,
+            _name(attendance_events_pb2.SessionCorrected): self.session_corrected,
+            _name(attendance_events_pb2.SessionRated): self.session_rated,
+            _name(attendance_events_pb2.EmergencyCalled): self.emergency_called,
+            _name(attendance_events_pb2.ProjectLeadPromoted): self.project_lead_promoted,
+        }
+
+    async def session_completed(self, envelope: envelope_pb2.EventEnvelope) -> None:
+        """Award the hourly points for a completed session."""
+        event = attendance_events_pb2.SessionCompleted()
+        envelope.payload.Unpack(event)
+        command = handlers.AwardForSession(
+            event_id=envelope.event_id,
+            community_id=envelope.community_id,
+            resident_id=_resident(event.resident, envelope),
+            session=event.session,
+            service_type=_service_type(event.service_type),
+            duration_seconds=event.duration_seconds,
+            occurred_at=event.signed_out_at.ToDatetime(tzinfo=UTC),
+            activity=event.activity,
+        )
+        transaction = await asyncio.to_thread(
+            handlers.award_for_session, command, self.uow_factory(), self.catalog
+        )
+        if transaction is not None:
+            metrics.POINTS_AWARDS.labels(command.community_id, transaction.rule_id).inc()
+
+    async def session_corrected(self, envelope: envelope_pb2.EventEnvelope) -> None:
+        """Reverse a session's awards and award the corrected duration."""
+        event = attendance_events_pb2.SessionCorrected()
+        envelope.payload.Unpack(event)
+        command = handlers.CorrectSession(
+            event_id=envelope.event_id,
+            community_id=envelope.community_id,
+            resident_id=_resident(event.resident, envelope),
+            session=event.session,
+            activity=event.activity,
+            service_type=_service_type(event.service_type),
+            duration_seconds=event.duration_seconds,
+            corrected_by=event.corrected_by.rpartition("/")[2],
+            reason=event.reason,
+            occurred_at=event.corrected_at.ToDatetime(tzinfo=UTC),
+        )
+        await asyncio.to_thread(handlers.correct_session, command, self.uow_factory(), self.catalog)
+
+    async def session_rated(self, envelope: envelope_pb2.EventEnvelope) -> None:
+        """Apply the rating coefficient to the session's award."""
+        event = attendance_events_pb2.SessionRated()
+        envelope.payload.Unpack(event)
+        if not 1 <= event.stars <= 5:
+            raise PoisonEvent(f"a rating has 1 to 5 stars, not {event.stars}")
+        command = handlers.RateSession(
+            event_id=envelope.event_id,
+            community_id=envelope.community_id,
+            resident_id=_resident(event.resident, envelope),
+            session=event.session,
+            stars=event.stars,
+            occurred_at=event.rated_at.ToDatetime(tzinfo=UTC),
+        )
+        transaction = await asyncio.to_thread(
+            handlers.rate_session, command, self.uow_factory(), self.catalog
+        )
+        if transaction is not None:
+            metrics.POINTS_AWARDS.labels(command.community_id, transaction.rule_id).inc()
+
+    async def emergency_called(self, envelope: envelope_pb2.EventEnvelope) -> None:
+        """Remember the emergency activity so that its sessions earn the P5 bonus."""
+        event = attendance_events_pb2.EmergencyCalled()
+        envelope.payload.Unpack(event)
+        await asyncio.to_thread(
+            handlers.record_emergency,
+            envelope.community_id,
+            event.activity,
+            envelope.occurred_at.ToDatetime(tzinfo=UTC),
+            self.uow_factory(),
+        )
+
+    async def project_lead_promoted(self, envelope: envelope_pb2.EventEnvelope) -> None:
+        """Award the P5 project-leadership rule."""
+        event = attendance_events_pb2.ProjectLeadPromoted()
+        envelope.payload.Unpack(event)
+        command = handlers.AwardForActivity(
+            event_id=envelope.event_id,
+            community_id=envelope.community_id,
+            resident_id=_resident(event.resident, envelope),
+            kind=ActivityKind.PROJECT_LEAD,
+            subject=f"led {event.activity} for {event.successful_runs} successful runs",
+            occurred_at=envelope.occurred_at.ToDatetime(tzinfo=UTC),
+        )
+        await asyncio.to_thread(
+            handlers.award_for_activity, command, self.uow_factory(), self.catalog
+        )
+
+
+class IdentityEvents:
+    """Handlers for identity.events: where residents live, for the grid and building boards."""
 
     def __init__(self, uow_factory: Callable[[], PointsUnitOfWork]) -> None:
         self.uow_factory = uow_factory
 
     def handlers(self) -> dict[str, EnvelopeHandler]:
         """Payload type name → handler."""
-        name = attendance_events_pb2.SessionCompleted.DESCRIPTOR.full_name
-        return {name: self.session_completed}
+        return {_name(identity_events_pb2.ResidentRegistered): self.resident_registered}
 
-    async def session_completed(self, envelope: envelope_pb2.EventEnvelope) -> None:
-        """Award the hourly points for a completed session."""
-        event = attendance_events_pb2.SessionCompleted()
+    async def resident_registered(self, envelope: envelope_pb2.EventEnvelope) -> None:
+        """Record the resident's org unit."""
+        event = identity_events_pb2.ResidentRegistered()
         envelope.payload.Unpack(event)
-        resident = parse_name("communities/{community}/residents/{resident}", event.resident)
-        if resident["community"] != envelope.community_id:
-            raise PoisonEvent(f"{event.resident} is not in {envelope.community_id}")
-        if event.service_type not in SERVICE_TYPES:
-            raise PoisonEvent(f"unknown service type {event.service_type}")
-        command = handlers.AwardForSession(
+        await asyncio.to_thread(
+            handlers.record_org_unit,
+            envelope.community_id,
+            _resident(event.resident, envelope),
+            event.org_unit,
+            self.uow_factory(),
+        )
+
+
+class LeaderboardProjector:
+    """Handlers for our own points.events: keep the Redis boards current."""
+
+    def __init__(
+        self, uow_factory: Callable[[], PointsUnitOfWork], boards: RedisLeaderboards
+    ) -> None:
+        self.uow_factory, self.boards = uow_factory, boards
+
+    def handlers(self) -> dict[str, EnvelopeHandler]:
+        """Payload type name → handler."""
+        return {
+            _name(points_events_pb2.PointsAwarded): self.awarded,
+            _name(points_events_pb2.AwardReversed): self.reversed,
+        }
+
+    async def _apply(self, envelope: envelope_pb2.EventEnvelope, resident: str, delta: int) -> None:
+        resident_id = _resident(resident, envelope)
+        org_unit = await asyncio.to_thread(
+            handlers.org_unit_of, envelope.community_id, resident_id, self.uow_factory()
+        )
+        await self.boards.apply(
             event_id=envelope.event_id,
             community_id=envelope.community_id,
-            resident_id=resident["resident"],
-            session=event.session,
-            service_type=SERVICE_TYPES[event.service_type],
-            duration_seconds=event.duration_seconds,
-            occurred_at=event.signed_out_at.ToDatetime(tzinfo=UTC),
+            year=policy_year(envelope.occurred_at.ToDatetime(tzinfo=UTC)),
+            resident_id=resident_id,
+            org_unit=org_unit,
+            delta=delta,
         )
-        transaction = await asyncio.to_thread(
-            handlers.award_for_session, command, self.uow_factory()
-        )
-        if transaction is not None:
-            metrics.POINTS_AWARDS.labels(command.community_id, transaction.rule_id).inc()
+
+    async def awarded(self, envelope: envelope_pb2.EventEnvelope) -> None:
+        """Raise the resident's score."""
+        event = points_events_pb2.PointsAwarded()
+        envelope.payload.Unpack(event)
+        await self._apply(envelope, event.resident, event.amount_centipoints)
+
+    async def reversed(self, envelope: envelope_pb2.EventEnvelope) -> None:
+        """Lower the resident's score."""
+        event = points_events_pb2.AwardReversed()
+        envelope.payload.Unpack(event)
+        await self._apply(envelope, event.resident, -event.amount_centipoints)

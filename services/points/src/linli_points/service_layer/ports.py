@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import abc
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 
 from linli_kit.domain import AbstractUnitOfWork, Repository
+from linli_points.domain.appeals import Appeal
+from linli_points.domain.audit import ChainEntry
 from linli_points.domain.ledger import Account, LedgerTransaction
+from linli_points.domain.reservations import Reservation
 
 
 @dataclass(frozen=True)
@@ -18,11 +23,14 @@ class TransactionPage:
 
 
 class Ledger(Repository, abc.ABC):
-    """Append-only store of transactions and the balances derived from them."""
+    """Append-only, hash-chained store of transactions and the balances derived from them."""
 
     @abc.abstractmethod
     def post(self, transaction: LedgerTransaction) -> None:
-        """Append a transaction and apply it to the balances atomically."""
+        """Append and chain a transaction and apply it to the balances atomically.
+
+        Raises InsufficientPoints when a resident's account would go below zero.
+        """
 
     @abc.abstractmethod
     def balance(self, account: Account) -> int:
@@ -34,11 +42,138 @@ class Ledger(Repository, abc.ABC):
     ) -> TransactionPage:
         """Transactions touching a holder's accounts, newest first."""
 
+    @abc.abstractmethod
+    def get(self, community_id: str, transaction_id: str) -> LedgerTransaction | None:
+        """One transaction, or None."""
+
+    @abc.abstractmethod
+    def find(
+        self,
+        community_id: str,
+        *,
+        session: str | None = None,
+        resident_id: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> list[LedgerTransaction]:
+        """Transactions matching every given filter (created_at in [since, until)), oldest first."""
+
+    @abc.abstractmethod
+    def sources(self, community_id: str, rule_ids: Iterable[str]) -> set[tuple[str, str]]:
+        """The (rule id, source id) pairs already posted for some rules."""
+
+    @abc.abstractmethod
+    def chain(self, community_id: str) -> Iterator[ChainEntry]:
+        """Every transaction of a community in chain order, with the hash stored for it."""
+
+    @abc.abstractmethod
+    def stored_balances(self, community_id: str) -> dict[Account, int]:
+        """The balance kept for every account of a community."""
+
+    @abc.abstractmethod
+    def communities(self) -> list[str]:
+        """Every community with a transaction."""
+
+
+class Reservations(Repository, abc.ABC):
+    """Pending and settled reservations."""
+
+    @abc.abstractmethod
+    def add(self, reservation: Reservation) -> None:
+        """Store a new reservation."""
+
+    @abc.abstractmethod
+    def get(self, community_id: str, reservation_id: str) -> Reservation | None:
+        """One reservation, locked for update, or None."""
+
+    @abc.abstractmethod
+    def save(self, reservation: Reservation) -> None:
+        """Store a reservation's new state."""
+
+    @abc.abstractmethod
+    def expired(self, before: datetime, limit: int) -> list[tuple[str, str]]:
+        """(community, id) of pending reservations that expired before an instant."""
+
+
+class Appeals(Repository, abc.ABC):
+    """Appeals and their decisions."""
+
+    @abc.abstractmethod
+    def add(self, appeal: Appeal) -> None:
+        """Store a new appeal."""
+
+    @abc.abstractmethod
+    def get(self, community_id: str, appeal_id: str) -> Appeal | None:
+        """One appeal, locked for update, or None."""
+
+    @abc.abstractmethod
+    def save(self, appeal: Appeal) -> None:
+        """Store an appeal's decision."""
+
+    @abc.abstractmethod
+    def list(
+        self,
+        community_id: str,
+        *,
+        resident_id: str | None = None,
+        transaction_id: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> list[Appeal]:
+        """Appeals matching every given filter, oldest first."""
+
+
+class Directory(abc.ABC):
+    """Local read models: residents' org units, emergency activities, committee members."""
+
+    @abc.abstractmethod
+    def set_org_unit(self, community_id: str, resident_id: str, org_unit: str) -> None:
+        """Remember where a resident lives (from identity.events)."""
+
+    @abc.abstractmethod
+    def org_unit(self, community_id: str, resident_id: str) -> str:
+        """A resident's org unit, '' if unknown."""
+
+    @abc.abstractmethod
+    def org_units(self, community_id: str) -> Mapping[str, str]:
+        """Every known resident's org unit."""
+
+    @abc.abstractmethod
+    def mark_emergency(self, community_id: str, activity: str, at: datetime) -> None:
+        """Remember that an activity answers an emergency (from attendance.events)."""
+
+    @abc.abstractmethod
+    def is_emergency(self, community_id: str, activity: str) -> bool:
+        """Whether an activity answers an emergency."""
+
+    @abc.abstractmethod
+    def committee(self, community_id: str) -> set[str]:
+        """The supervision committee's members."""
+
+    @abc.abstractmethod
+    def set_committee_member(
+        self, community_id: str, resident_id: str, member: bool, at: datetime
+    ) -> None:
+        """Add a resident to the committee or remove them."""
+
+
+class LeaderboardStore(abc.ABC):
+    """Where leaderboards are served from (a cache: the ledger is the truth)."""
+
+    @abc.abstractmethod
+    def replace(
+        self, community_id: str, year: int, boards: Mapping[str, Mapping[str, int]]
+    ) -> None:
+        """Swap in freshly computed boards (scope → resident → score) for a year."""
+
 
 class PointsUnitOfWork(AbstractUnitOfWork, abc.ABC):
-    """A unit of work over the ledger."""
+    """A unit of work over the ledger, reservations, appeals and the local read models."""
 
     ledger: Ledger
+    reservations: Reservations
+    appeals: Appeals
+    directory: Directory
 
     def repositories(self) -> list[Repository]:
         """The repositories whose aggregates may raise events."""

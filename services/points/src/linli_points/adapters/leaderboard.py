@@ -1,0 +1,238 @@
+"""Leaderboards in Redis sorted sets, and live fan-out to watchers with coalescing (P7)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import redis
+import redis.asyncio as aioredis
+
+from linli_points.domain.standings import scopes_for
+from linli_points.service_layer.ports import LeaderboardStore
+
+log = logging.getLogger(__name__)
+SEEN_TTL_SECONDS = 7 * 86400
+MAX_WATCHED = 500
+
+# Apply one earning exactly once: the event id is remembered next to the boards it changed.
+APPLY = """
+if redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) == false then return 0 end
+for i = 2, #KEYS - 1 do
+  redis.call('ZINCRBY', KEYS[i], ARGV[2], ARGV[3])
+  redis.call('SADD', KEYS[#KEYS], KEYS[i])
+end
+return 1
+"""
+
+
+class BoardKeys:
+    """Key and channel names under one stream prefix."""
+
+    def __init__(self, prefix: str) -> None:
+        self.prefix = prefix
+
+    def board(self, community_id: str, year: int, scope: str) -> str:
+        """The sorted set of one board."""
+        return f"{self.prefix}points:lb:{community_id}:{year}:{scope}"
+
+    def index(self, community_id: str, year: int) -> str:
+        """The set of a year's board keys."""
+        return f"{self.prefix}points:lb:{community_id}:{year}"
+
+    def seen(self, event_id: str) -> str:
+        """Marks an event as applied."""
+        return f"{self.prefix}points:lb-seen:{event_id}"
+
+    @property
+    def channel(self) -> str:
+        """Where 'community:year' is published when a board changes."""
+        return f"{self.prefix}points:lb-changed"
+
+
+class RedisLeaderboardStore(LeaderboardStore):
+    """Synchronous writer used by the rebuild use case."""
+
+    def __init__(self, redis_url: str, prefix: str) -> None:
+        self.redis = redis.Redis.from_url(redis_url)
+        self.keys = BoardKeys(prefix)
+
+    def replace(
+        self, community_id: str, year: int, boards: Mapping[str, Mapping[str, int]]
+    ) -> None:
+        """Swap in freshly computed boards atomically and tell the watchers."""
+        index = self.keys.index(community_id, year)
+        old = {k.decode() for k in self.redis.smembers(index)}  # type: ignore[union-attr]
+        pipe = self.redis.pipeline(transaction=True)
+        new = set()
+        for scope, scores in boards.items():
+            key = self.keys.board(community_id, year, scope)
+            new.add(key)
+            pipe.delete(key)
+            if scores:
+                pipe.zadd(key, {resident: score for resident, score in scores.items()})
+        for key in old - new:
+            pipe.delete(key)
+        pipe.delete(index)
+        if new:
+            pipe.sadd(index, *sorted(new))
+        pipe.publish(self.keys.channel, f"{community_id}:{year}")
+        pipe.execute()
+
+    def close(self) -> None:
+        """Release the connection pool."""
+        self.redis.close()
+
+
+class RedisLeaderboards:
+    """Asynchronous reads and idempotent increments of the boards."""
+
+    def __init__(self, redis_url: str, prefix: str) -> None:
+        # A blocking pool: a thousand watchers opening at once wait for a connection, not fail.
+        self.redis = aioredis.Redis(
+            connection_pool=aioredis.BlockingConnectionPool.from_url(redis_url, max_connections=32)
+        )
+        self.keys = BoardKeys(prefix)
+        self._apply = self.redis.register_script(APPLY)
+
+    async def apply(
+        self,
+        *,
+        event_id: str,
+        community_id: str,
+        year: int,
+        resident_id: str,
+        org_unit: str,
+        delta: int,
+    ) -> bool:
+        """Add an earning to every board of the resident once; False for a repeated event."""
+        boards = [self.keys.board(community_id, year, s) for s in scopes_for(org_unit)]
+        keys = [self.keys.seen(event_id), *boards, self.keys.index(community_id, year)]
+        applied = await self._apply(keys=keys, args=[SEEN_TTL_SECONDS, delta, resident_id])
+        if applied:
+            await self.redis.publish(self.keys.channel, f"{community_id}:{year}")
+        return bool(applied)
+
+    async def top(
+        self, community_id: str, year: int, scope: str, size: int
+    ) -> list[tuple[str, int]]:
+        """The first places of a board, highest score first (ties by resident id)."""
+        rows: Any = await self.redis.zrevrange(
+            self.keys.board(community_id, year, scope), 0, size - 1, withscores=True
+        )
+        return [(bytes(r).decode(), int(s)) for r, s in rows]
+
+    async def close(self) -> None:
+        """Release the connection pool."""
+        await self.redis.aclose()
+
+
+Standings = list[tuple[str, int]]
+
+
+@dataclass(eq=False)
+class _Watcher:
+    size: int
+    latest: Standings | None = None
+    ready: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def offer(self, standings: Standings) -> None:
+        # Overwrite, never queue: a slow watcher skips to the newest standings.
+        self.latest = standings[: self.size]
+        self.ready.set()
+
+
+@dataclass(eq=False)
+class _Board:
+    watchers: set[_Watcher] = field(default_factory=set)
+    dirty: asyncio.Event = field(default_factory=asyncio.Event)
+    task: asyncio.Task[None] | None = None
+    # The last standings read and how many places they cover, shared by every watcher.
+    latest: Standings | None = None
+    size: int = 0
+    reading: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+
+class LeaderboardHub:
+    """Fans board changes out to any number of watchers; one Redis read per board per tick."""
+
+    def __init__(self, boards: RedisLeaderboards, min_interval: float = 0.25) -> None:
+        self.boards = boards
+        self.min_interval = min_interval
+        self._boards: dict[tuple[str, int, str], _Board] = {}
+
+    async def run(self) -> None:
+        """Listen for board changes until cancelled (a background task of the service)."""
+        while True:
+            pubsub = self.boards.redis.pubsub()
+            try:
+                await pubsub.subscribe(self.boards.keys.channel)
+                for board in self._boards.values():
+                    board.dirty.set()  # changes may have been missed while disconnected
+                async for message in pubsub.listen():
+                    if message["type"] == "message":
+                        self._changed(message["data"].decode())
+            except redis.RedisError:
+                log.exception("leaderboard hub lost Redis; retrying")
+                await asyncio.sleep(1)
+            finally:
+                with contextlib.suppress(redis.RedisError):
+                    await pubsub.aclose()
+
+    def _changed(self, community_year: str) -> None:
+        community_id, _, year = community_year.rpartition(":")
+        for (c, y, _), board in self._boards.items():
+            if c == community_id and str(y) == year:
+                board.dirty.set()
+
+    async def _read(self, key: tuple[str, int, str], board: _Board, size: int) -> None:
+        async with board.reading:
+            board.latest = await self.boards.top(*key, size)
+            board.size = size
+
+    async def _refresh(self, key: tuple[str, int, str], board: _Board) -> None:
+        while board.watchers:
+            await board.dirty.wait()
+            board.dirty.clear()
+            if not board.watchers:
+                return
+            try:
+                await self._read(key, board, max(w.size for w in board.watchers))
+            except redis.RedisError:
+                log.exception("leaderboard read failed; retrying")
+                board.dirty.set()
+            else:
+                assert board.latest is not None
+                for watcher in list(board.watchers):
+                    watcher.offer(board.latest)
+            await asyncio.sleep(self.min_interval)  # coalesce: at most one update per interval
+
+    async def watch(
+        self, community_id: str, year: int, scope: str, size: int
+    ) -> AsyncIterator[Standings]:
+        """The board's standings now, then again whenever they change (coalesced)."""
+        key = (community_id, year, scope)
+        board = self._boards.setdefault(key, _Board())
+        watcher = _Watcher(min(size, MAX_WATCHED))
+        board.watchers.add(watcher)
+        if board.latest is None or board.size < watcher.size:
+            await self._read(key, board, max(watcher.size, board.size))
+        assert board.latest is not None
+        watcher.offer(board.latest)
+        if board.task is None or board.task.done():
+            board.task = asyncio.create_task(self._refresh(key, board))
+        try:
+            while True:
+                await watcher.ready.wait()
+                watcher.ready.clear()
+                assert watcher.latest is not None
+                yield watcher.latest
+        finally:
+            board.watchers.discard(watcher)
+            if not board.watchers:
+                board.dirty.set()  # let the refresher see it is idle and end
+                self._boards.pop(key, None)

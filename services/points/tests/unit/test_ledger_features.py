@@ -1,0 +1,390 @@
+"""Reservations (R4), closes (P2, P4), appeals (P8), audit (P9) and boards (P7) on fakes."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from linli_kit.errors import (
+    AlreadyExists,
+    FailedPrecondition,
+    IdempotencyConflict,
+    InvalidArgument,
+    NotFound,
+    PermissionDenied,
+)
+from linli_points.domain import standings
+from linli_points.domain.audit import report_csv
+from linli_points.domain.ledger import EXPIRY, Account, InsufficientPoints, Posting, Purpose
+from linli_points.domain.reservations import ReservationState, Sink
+from linli_points.domain.rules import ServiceType
+from linli_points.service_layer import handlers
+from linli_points.service_layer.ports import LeaderboardStore
+
+C = "c-east"
+AT = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)  # Monday 09:00 in Asia/Shanghai
+
+
+def at(when: datetime):
+    """A clock stopped at one instant."""
+    return lambda: when
+
+
+def earn(uow, resident="r-alice", hours=2, when=AT, event_id=None):
+    """Award regular hours to a resident."""
+    event_id = event_id or f"e-{resident}-{when.isoformat()}"
+    return handlers.award_for_session(
+        handlers.AwardForSession(
+            event_id=event_id,
+            community_id=C,
+            resident_id=resident,
+            session=f"communities/{C}/activities/a/sessions/{event_id}",
+            service_type=ServiceType.REGULAR,
+            duration_seconds=hours * 3600,
+            occurred_at=when,
+        ),
+        uow,
+    )
+
+
+def reserve(uow, amount, request_id="r1", ttl=600, when=AT, resident="r-alice"):
+    """Reserve points of a resident for a reward."""
+    return handlers.reserve(
+        handlers.Reserve(request_id, C, resident, amount, Sink.REWARDS, "voucher", ttl),
+        uow,
+        at(when),
+    )
+
+
+def settle(uow, reservation_id, commit, request_id="s1", when=AT):
+    """Commit or void a reservation."""
+    return handlers.settle_reservation(
+        handlers.SettleReservation(request_id, C, reservation_id, commit, "changed mind"),
+        uow,
+        at(when),
+    )
+
+
+def balance(uow, resident="r-alice") -> handlers.Balance:
+    """A resident's balances."""
+    return handlers.get_balance(C, resident, uow)
+
+
+def test_reserving_more_than_the_spendable_balance_is_refused(uow) -> None:
+    earn(uow, hours=2)
+
+    with pytest.raises(InsufficientPoints):
+        reserve(uow, 201)
+
+    assert balance(uow) == handlers.Balance(yearly=200, lifetime=200)
+    assert uow.reservations.rows == {}
+
+
+def test_a_retried_reservation_returns_the_first_and_other_arguments_conflict(uow) -> None:
+    earn(uow, hours=2)
+    first = reserve(uow, 150)
+
+    assert reserve(uow, 150).id == first.id
+    with pytest.raises(IdempotencyConflict):
+        reserve(uow, 151)
+    assert balance(uow).reserved == 150
+
+
+def test_commit_spends_void_releases_and_neither_happens_twice(uow) -> None:
+    earn(uow, hours=3)
+    spent, released = reserve(uow, 100, "a"), reserve(uow, 100, "b")
+
+    settle(uow, spent.id, True, "c1")
+    settle(uow, released.id, False, "v1")
+
+    assert balance(uow) == handlers.Balance(yearly=200, lifetime=300, reserved=0)
+    with pytest.raises(FailedPrecondition, match="already committed"):
+        settle(uow, spent.id, False, "v2")
+    with pytest.raises(FailedPrecondition, match="already voided"):
+        settle(uow, released.id, True, "c2")
+    assert settle(uow, spent.id, True, "c1").state is ReservationState.COMMITTED  # a retry
+    with pytest.raises(NotFound):
+        settle(uow, "nope", True, "c3")
+
+
+def test_forgotten_reservations_are_voided_when_they_time_out(uow) -> None:
+    earn(uow, hours=3)
+    reservation = reserve(uow, 100, ttl=60)
+
+    assert handlers.void_expired(uow, at(AT + timedelta(seconds=59))) == 0
+    with pytest.raises(FailedPrecondition, match="expired"):
+        settle(uow, reservation.id, True, when=AT + timedelta(seconds=61))
+    assert handlers.void_expired(uow, at(AT + timedelta(seconds=61))) == 1
+
+    assert uow.reservations.get(C, reservation.id).state is ReservationState.VOIDED
+    assert balance(uow) == handlers.Balance(yearly=300, lifetime=300)
+
+
+def test_a_reservation_voided_in_the_next_year_expires_instead_of_returning(uow) -> None:
+    december = datetime(2026, 12, 31, 10, 0, tzinfo=UTC)
+    earn(uow, hours=3, when=december)
+    reservation = reserve(uow, 100, ttl=86400, when=december)
+
+    settle(uow, reservation.id, False, when=december + timedelta(hours=8))
+
+    assert balance(uow) == handlers.Balance(yearly=200, lifetime=300)
+    assert uow.ledger.balance(Account(C, EXPIRY, Purpose.YEARLY)) == 100
+
+
+def test_a_late_year_close_expires_only_what_was_left_of_the_year(uow) -> None:
+    earn(uow, hours=5, when=datetime(2026, 12, 30, tzinfo=UTC))
+    january = datetime(2027, 1, 5, tzinfo=UTC)
+    earn(uow, hours=2, when=january)
+    reserve(uow, 400, when=january + timedelta(hours=1), ttl=86400 * 30)
+
+    expired = handlers.close_year(
+        handlers.CloseYear(C, 2026), uow, at(datetime(2027, 1, 20, tzinfo=UTC))
+    )
+
+    # Spending draws on the oldest points: 4 of the 5 old points were reserved, 1 expires.
+    assert [t.amount_for(EXPIRY, Purpose.YEARLY) for t in expired] == [100]
+    assert balance(uow) == handlers.Balance(yearly=200, lifetime=700, reserved=400)
+    assert (
+        handlers.close_year(handlers.CloseYear(C, 2026), uow, at(datetime(2027, 2, 1, tzinfo=UTC)))
+        == []
+    )
+
+
+def test_an_award_dated_in_the_closed_year_but_posted_later_expires_on_re_run(uow) -> None:
+    earn(uow, hours=1, when=datetime(2026, 12, 30, tzinfo=UTC))
+    handlers.close_year(handlers.CloseYear(C, 2026), uow, at(datetime(2027, 1, 1, 1, tzinfo=UTC)))
+    earn(uow, hours=2, when=datetime(2026, 12, 31, tzinfo=UTC))
+
+    again = handlers.close_year(
+        handlers.CloseYear(C, 2026), uow, at(datetime(2027, 1, 2, tzinfo=UTC))
+    )
+
+    assert [t.source_id for t in again] == ["2026:r-alice:1"]
+    assert balance(uow) == handlers.Balance(yearly=0, lifetime=300)
+
+
+def test_a_year_that_has_not_ended_cannot_be_closed(uow) -> None:
+    with pytest.raises(InvalidArgument, match="not ended"):
+        handlers.close_year(
+            handlers.CloseYear(C, 2026), uow, at(datetime(2026, 12, 31, 15, 59, tzinfo=UTC))
+        )
+
+
+def test_streak_bonuses_repeat_every_full_ten_weeks_and_a_gap_restarts_the_count(uow) -> None:
+    weeks = [*range(0, 20), *range(21, 31)]  # 20 weeks, a week off, then 10 more
+    for w in weeks:
+        earn(uow, hours=1, when=AT + timedelta(weeks=w))
+
+    posted = handlers.close_periods(C, uow, clock=at(AT + timedelta(weeks=40)))
+
+    streaks = sorted(t.created_at for t in posted if t.rule_id == "p2.streak.10w")
+    assert len(streaks) == 3
+    assert [t.rule_id for t in posted].count("p2.first_participation") == 1
+    assert handlers.close_periods(C, uow, clock=at(AT + timedelta(weeks=41))) == []
+
+
+def test_a_week_that_has_not_ended_earns_no_bonus_yet(uow) -> None:
+    earn(uow, hours=1)
+
+    assert handlers.close_periods(C, uow, clock=at(AT + timedelta(days=5))) == []
+    posted = handlers.close_periods(C, uow, clock=at(AT + timedelta(days=7)))
+    assert [t.rule_id for t in posted] == ["p2.first_participation"]
+
+
+def committee(uow, *members: str) -> None:
+    """Put residents on the supervision committee."""
+    for member in members:
+        handlers.set_committee_member(handlers.SetCommitteeMember("", C, member, True), uow)
+
+
+def appeal(uow, transaction_id, resident="r-alice", request_id="a1"):
+    """File an appeal."""
+    return handlers.file_an_appeal(
+        handlers.FileAppeal(request_id, C, resident, transaction_id, "I served longer"), uow, at(AT)
+    )
+
+
+def decide(uow, appeal_id, reviewer, accept=True, amount=100, reason="agreed", request_id="d1"):
+    """Decide an appeal."""
+    return handlers.decide_appeal(
+        handlers.DecideAppeal(request_id, C, appeal_id, reviewer, accept, reason, amount),
+        uow,
+        clock=at(AT + timedelta(days=1)),
+    )
+
+
+def test_an_upheld_appeal_posts_a_compensating_transaction(uow) -> None:
+    committee(uow, "r-judge")
+    award = earn(uow)
+    filed = appeal(uow, award.id)
+
+    decided = decide(uow, filed.id, "r-judge", amount=150)
+
+    assert decided.status == "accepted" and decided.reviewer == "r-judge"
+    compensation = uow.ledger.get(C, decided.compensation_transaction_id)
+    assert compensation.kind == "compensation" and compensation.actor == "r-judge"
+    assert award.id in compensation.reason
+    assert balance(uow) == handlers.Balance(yearly=350, lifetime=350)
+    assert [a.status for a in handlers.list_appeals(C, "r-alice", uow)] == ["accepted"]
+
+
+def test_a_rejected_appeal_keeps_its_reason_and_moves_no_points(uow) -> None:
+    committee(uow, "r-judge")
+    filed = appeal(uow, earn(uow).id)
+
+    with pytest.raises(InvalidArgument, match="needs a reason"):
+        decide(uow, filed.id, "r-judge", accept=False, reason=" ")
+    decide(uow, filed.id, "r-judge", accept=False, reason="sign-out time was right")
+
+    seen = handlers.get_appeal(C, filed.id, uow)
+    assert (seen.status, seen.decision_reason) == ("rejected", "sign-out time was right")
+    assert balance(uow).yearly == 200
+    with pytest.raises(FailedPrecondition, match="already rejected"):
+        decide(uow, filed.id, "r-judge", request_id="d2")
+
+
+def test_separation_of_duties(uow) -> None:
+    committee(uow, "r-alice", "r-staff")
+    award = earn(uow)
+    handlers.correct_session(
+        handlers.CorrectSession(
+            "k1",
+            C,
+            "r-alice",
+            award.session,
+            "",
+            ServiceType.REGULAR,
+            3600,
+            "r-staff",
+            "late",
+            AT + timedelta(hours=1),
+        ),
+        uow,
+    )
+    reversal = next(t for t in uow.ledger.transactions if t.reverses == award.id)
+    own = appeal(uow, award.id)
+    against_staff = appeal(uow, reversal.id, request_id="a2")
+
+    with pytest.raises(PermissionDenied, match="own appeal"):
+        decide(uow, own.id, "r-alice")
+    with pytest.raises(PermissionDenied, match="not on the supervision committee"):
+        decide(uow, own.id, "r-bob")
+    with pytest.raises(PermissionDenied, match="their own decision"):
+        decide(uow, against_staff.id, "r-staff", request_id="d3")
+    assert decide(uow, own.id, "r-staff", request_id="d4").status == "accepted"
+
+
+def test_residents_appeal_only_their_own_transactions_once_at_a_time(uow) -> None:
+    award = earn(uow)
+
+    with pytest.raises(PermissionDenied):
+        appeal(uow, award.id, resident="r-bob")
+    with pytest.raises(NotFound):
+        appeal(uow, "missing")
+    appeal(uow, award.id)
+    with pytest.raises(AlreadyExists):
+        appeal(uow, award.id, request_id="a9")
+
+
+def test_verify_finds_an_altered_entry_a_removed_entry_and_a_wrong_balance(uow) -> None:
+    for n in range(3):
+        earn(uow, hours=n + 1, event_id=f"e{n}")
+    assert handlers.verify_ledger(C, uow).ok
+
+    chain = uow.ledger.entries[C]
+    tampered = chain[1].transaction
+    bumped = tuple(
+        Posting(p.account, p.amount + 100) if i == 1 else Posting(p.account, p.amount)
+        for i, p in enumerate(tampered.postings)
+    )
+    object.__setattr__(tampered, "postings", bumped)
+    result = handlers.verify_ledger(C, uow)
+    assert not result.ok
+    assert any("entry 2" in b and "altered" in b for b in result.breaks)
+    assert any("sum to 100" in b for b in result.breaks)
+
+    del uow.ledger.entries[C][1]
+    assert any("entry 2 is missing" in b for b in handlers.verify_ledger(C, uow).breaks)
+
+
+def test_verify_finds_a_balance_edited_behind_the_ledgers_back(uow) -> None:
+    earn(uow)
+    uow.ledger.balances[Account(C, "r-alice", Purpose.YEARLY)] += 1
+
+    breaks = handlers.verify_ledger(C, uow).breaks
+    assert breaks == ["account r-alice:yearly holds 201 but its postings sum to 200"]
+
+
+def test_the_quarterly_report_totals_ranks_and_checks_integrity(uow) -> None:
+    committee(uow, "r-judge")
+    earn(uow, "r-alice", hours=3, when=AT)
+    bob = earn(uow, "r-bob", hours=1, when=AT - timedelta(days=30))
+    earn(uow, "r-bob", hours=9, when=datetime(2026, 7, 1, tzinfo=UTC))  # next quarter
+    decide(uow, appeal(uow, bob.id, resident="r-bob").id, "r-judge", accept=False, reason="no")
+
+    report = handlers.audit_report(C, 2026, 1, uow)
+
+    assert report["totals_by_rule"] == {"p1.hourly.regular": 400}
+    assert report["totals_by_month"] == {"2026-01": 100, "2026-03": 300}
+    assert [e["resident"] for e in report["top_earners"]] == ["r-alice", "r-bob"]
+    assert report["appeals"] == {"filed": 0, "accepted": 0, "rejected": 1}
+    assert report["integrity"]["ok"] is True
+    rows = list(csv.reader(io.StringIO(report_csv(report))))
+    assert ["totals_by_rule", "p1.hourly.regular", "400"] in rows
+    assert ["integrity", "ok", "True"] in rows
+    with pytest.raises(InvalidArgument):
+        handlers.audit_report(C, 2026, 5, uow)
+
+
+class Boards(LeaderboardStore):
+    """Boards kept in a dict."""
+
+    def __init__(self) -> None:
+        self.boards: dict[tuple[str, int], dict] = {}
+
+    def replace(self, community_id, year, boards) -> None:
+        """Swap in a year's boards."""
+        self.boards[(community_id, year)] = {s: dict(b) for s, b in boards.items()}
+
+
+def test_boards_are_rebuilt_from_the_ledger_per_grid_and_building(uow) -> None:
+    handlers.record_org_unit(C, "r-alice", "grid-1/building-3", uow)
+    handlers.record_org_unit(C, "r-bob", "grid-1/building-4", uow)
+    earn(uow, "r-alice", hours=3)
+    earn(uow, "r-bob", hours=1)
+    earn(uow, "r-cai", hours=2)
+    earn(uow, "r-alice", hours=5, when=datetime(2025, 6, 1, tzinfo=UTC))  # another year
+
+    store = Boards()
+    assert handlers.rebuild_leaderboards(C, 2026, uow, store) == 3
+
+    boards = store.boards[(C, 2026)]
+    assert boards["community"] == {"r-alice": 300, "r-bob": 100, "r-cai": 200}
+    assert boards["grid:grid-1"] == {"r-alice": 300, "r-bob": 100}
+    assert boards["building:grid-1/building-3"] == {"r-alice": 300}
+
+
+def test_scopes_diffs_and_tiers() -> None:
+    assert standings.scopes_for("") == ["community"]
+    assert standings.scopes_for("grid-2/building-7") == [
+        "community",
+        "grid:grid-2",
+        "building:grid-2/building-7",
+    ]
+    with pytest.raises(InvalidArgument):
+        standings.check_scope("street:9")
+    before = standings.places([("a", 300), ("b", 200), ("c", 100)])
+    after = standings.places([("b", 400), ("a", 300), ("c", 100)])
+    changed, removed = standings.changes(before, after)
+    assert [(p.resident_id, p.rank, p.score) for p in changed] == [("b", 1, 400), ("a", 2, 300)]
+    assert removed == []
+    assert standings.changes(before, after[:2])[1] == ["c"]
+    assert [standings.tier_for(v) for v in (0, 9_999, 10_000, 120_000)] == [
+        "",
+        "",
+        "bronze",
+        "gold",
+    ]
