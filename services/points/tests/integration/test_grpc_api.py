@@ -1,0 +1,314 @@
+"""The points gRPC service in process on PostgreSQL and Redis: live boards, errors, audit."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
+
+import grpc
+import pytest
+import redis.asyncio as aioredis
+from google.protobuf.message import Message
+from linli.common.v1 import service_type_pb2
+from linli.events.v1 import attendance_events_pb2, envelope_pb2, identity_events_pb2
+from linli.points.v1 import points_service_pb2 as pb
+from linli.points.v1 import points_service_pb2_grpc as pb_grpc
+
+from linli_kit.db import migrate
+from linli_kit.grpc_server import start
+from linli_kit.streams import ENVELOPE_FIELD
+from linli_points.bootstrap import build_app
+from linli_points.config import PointsSettings
+from linli_points.domain.periods import local_date, policy_year
+from linli_points.entrypoints.cli import MIGRATIONS
+
+C = "c-live"
+NOW = datetime.now(UTC)
+YEAR = policy_year(NOW)
+
+
+@pytest.fixture
+async def points(
+    servers, make_database: Callable[[str], str], stream_prefix: str
+) -> AsyncIterator[pb_grpc.PointsServiceStub]:
+    """The points service on a fresh database, its streams under a private prefix."""
+    url = make_database("points")
+    await asyncio.to_thread(migrate, url, MIGRATIONS)
+    settings = PointsSettings(
+        database_url=url,
+        redis_url=servers.redis,
+        stream_prefix=stream_prefix,
+        metrics_port=0,
+        scheduler_enabled=False,
+    )
+    running = await start(build_app(settings), "127.0.0.1", 0)
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{running.port}") as channel:
+        yield pb_grpc.PointsServiceStub(channel)
+    await running.stop(grace=1)
+
+
+async def publish(redis_url: str, stream: str, payload: Message) -> None:
+    """Put an event on a stream as its publisher's relay would."""
+    envelope = envelope_pb2.EventEnvelope(
+        event_id=str(uuid.uuid4()), type=payload.DESCRIPTOR.full_name, community_id=C
+    )
+    envelope.occurred_at.FromDatetime(NOW)
+    envelope.payload.Pack(payload)
+    client = aioredis.Redis.from_url(redis_url)
+    await client.xadd(stream, {ENVELOPE_FIELD: envelope.SerializeToString()})
+    await client.aclose()
+
+
+def completed(resident: str, hours: int, service_type=service_type_pb2.SERVICE_TYPE_REGULAR):
+    """A SessionCompleted payload ending now."""
+    event = attendance_events_pb2.SessionCompleted(
+        session=f"communities/{C}/activities/a/sessions/{uuid.uuid4().hex[:8]}",
+        resident=f"communities/{C}/residents/{resident}",
+        activity=f"communities/{C}/activities/a",
+        service_type=service_type,
+        duration_seconds=hours * 3600,
+    )
+    event.signed_out_at.FromDatetime(NOW)
+    return event
+
+
+async def next_message(call, timeout: float = 5.0):
+    """The next message of a stream, or fail."""
+    return await asyncio.wait_for(call.read(), timeout)
+
+
+async def test_a_watcher_sees_an_award_within_a_second(points, servers, stream_prefix) -> None:
+    await publish(
+        servers.redis,
+        f"{stream_prefix}identity.events",
+        identity_events_pb2.ResidentRegistered(
+            resident=f"communities/{C}/residents/r-alice", org_unit="grid-1/building-3"
+        ),
+    )
+    await asyncio.sleep(0.5)  # the org unit is known before the award (else: RebuildLeaderboard)
+    grid = points.WatchLeaderboard(
+        pb.WatchLeaderboardRequest(parent=f"communities/{C}", scope="grid:grid-1", year=YEAR)
+    )
+    snapshot = await next_message(grid)
+    assert snapshot.snapshot and list(snapshot.entries) == []
+
+    started = time.monotonic()
+    await publish(servers.redis, f"{stream_prefix}attendance.events", completed("r-alice", 2))
+    update = await next_message(grid)
+    elapsed = time.monotonic() - started
+
+    assert elapsed < 1.0
+    assert not update.snapshot
+    assert [(e.resident, e.rank, e.score_centipoints) for e in update.entries] == [
+        (f"communities/{C}/residents/r-alice", 1, 200)
+    ]
+    grid.cancel()
+
+
+async def test_changes_are_coalesced_and_a_rebuild_matches_the_ledger(
+    points, servers, stream_prefix
+) -> None:
+    parent = f"communities/{C}"
+    board = points.WatchLeaderboard(pb.WatchLeaderboardRequest(parent=parent, year=YEAR))
+    await next_message(board)
+    for n in range(20):
+        await publish(
+            servers.redis, f"{stream_prefix}attendance.events", completed(f"r-{n:02d}", 1 + n % 3)
+        )
+    top = pb.GetLeaderboardRequest(parent=parent, year=YEAR, page_size=50)
+    for _ in range(200):
+        if len((await points.GetLeaderboard(top)).entries) == 20:
+            break
+        await asyncio.sleep(0.05)
+    shown: dict[str, int] = {}
+    messages = 0
+    with contextlib.suppress(TimeoutError):
+        while True:
+            update = await next_message(board, timeout=1.0)
+            messages += 1
+            shown.update({e.resident: e.score_centipoints for e in update.entries})
+            for resident in update.removed:
+                shown.pop(resident)
+    board.cancel()
+
+    live = (await points.GetLeaderboard(top)).entries
+    assert messages < 20  # twenty awards arrived as fewer, coalesced updates
+    assert shown == {e.resident: e.score_centipoints for e in live[:10]}
+    await points.RebuildLeaderboard(pb.RebuildLeaderboardRequest(parent=parent, year=YEAR))
+    rebuilt = (await points.GetLeaderboard(top)).entries
+    assert [(e.resident, e.score_centipoints) for e in rebuilt] == [
+        (e.resident, e.score_centipoints) for e in live
+    ]
+    assert [e.score_centipoints for e in rebuilt].count(300) == 6
+
+
+async def test_errors_map_to_status_codes(points, servers, stream_prefix) -> None:
+    alice = f"communities/{C}/residents/r-alice"
+    cases = [
+        (
+            points.GetBalance(pb.GetBalanceRequest(name="nonsense")),
+            grpc.StatusCode.INVALID_ARGUMENT,
+        ),
+        (
+            points.CreateReservation(
+                pb.CreateReservationRequest(
+                    parent=alice, amount_centipoints=100, sink=pb.SINK_REWARDS, request_id="x"
+                )
+            ),
+            grpc.StatusCode.FAILED_PRECONDITION,
+        ),
+        (
+            points.CreateReservation(
+                pb.CreateReservationRequest(parent=alice, amount_centipoints=100)
+            ),
+            grpc.StatusCode.INVALID_ARGUMENT,
+        ),
+        (
+            points.GetAppeal(pb.GetAppealRequest(name=f"communities/{C}/appeals/nope")),
+            grpc.StatusCode.NOT_FOUND,
+        ),
+        (
+            points.CloseYear(pb.CloseYearRequest(parent=f"communities/{C}", year=YEAR + 1)),
+            grpc.StatusCode.INVALID_ARGUMENT,
+        ),
+        (
+            points.GetLeaderboard(
+                pb.GetLeaderboardRequest(parent=f"communities/{C}", scope="street:1")
+            ),
+            grpc.StatusCode.INVALID_ARGUMENT,
+        ),
+    ]
+    for call, code in cases:
+        with pytest.raises(grpc.aio.AioRpcError) as failure:
+            await call
+        assert failure.value.code() == code, failure.value.details()
+
+
+async def test_reserve_commit_appeal_and_audit_over_grpc(points, servers, stream_prefix) -> None:
+    alice, judge = (f"communities/{C}/residents/{r}" for r in ("r-alice", "r-judge"))
+    await publish(servers.redis, f"{stream_prefix}attendance.events", completed("r-alice", 3))
+    balance = pb.GetBalanceRequest(name=f"{alice}/balance")
+    for _ in range(100):
+        if (await points.GetBalance(balance)).balance.yearly_centipoints:
+            break
+        await asyncio.sleep(0.05)
+
+    held = (
+        await points.CreateReservation(
+            pb.CreateReservationRequest(
+                parent=alice,
+                amount_centipoints=100,
+                sink=pb.SINK_REWARDS,
+                memo="voucher",
+                request_id="o1",
+            )
+        )
+    ).reservation
+    assert held.state == pb.RESERVATION_STATE_PENDING
+    committed = await points.CommitReservation(
+        pb.CommitReservationRequest(name=held.name, request_id="c1")
+    )
+    assert committed.reservation.state == pb.RESERVATION_STATE_COMMITTED
+    with pytest.raises(grpc.aio.AioRpcError) as twice:
+        await points.VoidReservation(pb.VoidReservationRequest(name=held.name, request_id="v1"))
+    assert twice.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+
+    award = (await points.ListTransactions(pb.ListTransactionsRequest(parent=alice))).transactions[
+        -1
+    ]
+    filed = (
+        await points.CreateAppeal(
+            pb.CreateAppealRequest(
+                parent=alice, transaction=award.name, reason="more hours", request_id="a1"
+            )
+        )
+    ).appeal
+    with pytest.raises(grpc.aio.AioRpcError) as denied:
+        await points.DecideAppeal(
+            pb.DecideAppealRequest(
+                name=filed.name, reviewer=judge, accept=True, compensation_centipoints=50
+            )
+        )
+    assert denied.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    await points.AddCommitteeMember(
+        pb.AddCommitteeMemberRequest(parent=f"communities/{C}", resident=judge)
+    )
+    decided = (
+        await points.DecideAppeal(
+            pb.DecideAppealRequest(
+                name=filed.name,
+                reviewer=judge,
+                accept=True,
+                reason="ok",
+                compensation_centipoints=50,
+                request_id="d1",
+            )
+        )
+    ).appeal
+    assert decided.state == pb.APPEAL_STATE_ACCEPTED and decided.compensation_transaction
+    assert (await points.GetBalance(balance)).balance.yearly_centipoints == 300 - 100 + 50
+
+    verified = await points.VerifyLedger(pb.VerifyLedgerRequest(parent=f"communities/{C}"))
+    assert verified.ok and verified.transactions_checked == 4
+    quarter = (local_date(NOW).month - 1) // 3 + 1
+    report = await points.GetAuditReport(
+        pb.GetAuditReportRequest(parent=f"communities/{C}", year=YEAR, quarter=quarter)
+    )
+    assert json.loads(report.json)["appeals"]["accepted"] == 1
+    assert report.csv.startswith("section,key,value")
+
+
+async def test_attendance_events_award_rate_correct_and_promote(points, servers, stream_prefix):
+    stream = f"{stream_prefix}attendance.events"
+    alice = f"communities/{C}/residents/r-alice"
+    done = completed("r-alice", 2)
+    await publish(servers.redis, stream, done)
+    rated = attendance_events_pb2.SessionRated(session=done.session, resident=alice, stars=5)
+    rated.rated_at.FromDatetime(NOW)
+    await publish(servers.redis, stream, rated)
+    fixed = attendance_events_pb2.SessionCorrected(
+        session=done.session,
+        resident=alice,
+        activity=done.activity,
+        service_type=service_type_pb2.SERVICE_TYPE_REGULAR,
+        previous_duration_seconds=7200,
+        duration_seconds=3 * 3600,
+        corrected_by=f"communities/{C}/residents/r-staff",
+        reason="signed out late",
+    )
+    fixed.corrected_at.FromDatetime(NOW)
+    await publish(servers.redis, stream, fixed)
+    await publish(
+        servers.redis,
+        stream,
+        attendance_events_pb2.ProjectLeadPromoted(
+            resident=alice, activity=f"communities/{C}/activities/a", successful_runs=3
+        ),
+    )
+    await publish(servers.redis, stream, attendance_events_pb2.SessionRated(session="x", stars=9))
+
+    balance = pb.GetBalanceRequest(name=f"{alice}/balance")
+    expected = 300 + 30 + 1000  # 3 h regular, 5 stars on it, project leadership
+    for _ in range(100):
+        if (await points.GetBalance(balance)).balance.yearly_centipoints == expected:
+            break
+        await asyncio.sleep(0.05)
+    history = (await points.ListTransactions(pb.ListTransactionsRequest(parent=alice))).transactions
+    assert (await points.GetBalance(balance)).balance.lifetime_centipoints == expected
+    assert sorted((t.kind, t.rule_id) for t in history) == [
+        ("award", "p1.hourly.regular"),
+        ("award", "p1.hourly.regular"),
+        ("award", "p1.hourly.regular+p3.rating.5"),
+        ("award", "p1.hourly.regular+p3.rating.5"),
+        ("award", "p5.project_lead"),
+        ("reversal", "p1.hourly.regular"),
+        ("reversal", "p1.hourly.regular+p3.rating.5"),
+    ]
+    dead = aioredis.Redis.from_url(servers.redis)
+    assert await dead.xlen(f"{stream}.dead") == 1  # the malformed rating
+    await dead.aclose()

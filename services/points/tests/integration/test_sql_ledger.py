@@ -1,0 +1,253 @@
+"""The SQL ledger on real PostgreSQL: properties, concurrency, database guards and tampering."""
+
+from __future__ import annotations
+
+import importlib.util
+import threading
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+import sqlalchemy as sa
+from hypothesis import HealthCheck, settings
+from hypothesis.stateful import run_state_machine_as_test
+
+from linli_kit.db import migrate, sql_plumbing
+from linli_kit.errors import FailedPrecondition
+from linli_points.adapters import events, orm
+from linli_points.bootstrap import uow_factory
+from linli_points.domain.ledger import ISSUANCE, Account, Purpose
+from linli_points.domain.reservations import Sink
+from linli_points.domain.rules import ServiceType
+from linli_points.entrypoints import cli
+from linli_points.entrypoints.cli import MIGRATIONS
+from linli_points.service_layer import handlers
+from linli_points.service_layer.ports import PointsUnitOfWork
+
+C = "c-east"
+AT = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
+
+
+def _load(path: Path, name: str) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+machine = _load(Path(__file__).resolve().parents[1] / "ledger_machine.py", "points_machine_sql")
+
+
+@pytest.fixture
+def database(make_database: Callable[[str], str]) -> str:
+    """A migrated, empty points database."""
+    url = make_database("points")
+    migrate(url, MIGRATIONS)
+    return url
+
+
+@pytest.fixture
+def make_uow(database: str) -> Iterator[Callable[[], PointsUnitOfWork]]:
+    """A factory of SQL units of work on that database."""
+    plumbing = sql_plumbing(database, orm.runtime, "test-points.events", events.encode)
+    yield uow_factory(plumbing)
+    plumbing.engine.dispose()
+
+
+def earn(make_uow, event_id: str, hours: int = 1, resident: str = "r-alice", when: datetime = AT):
+    """Award regular hours."""
+    return handlers.award_for_session(
+        handlers.AwardForSession(
+            event_id=event_id,
+            community_id=C,
+            resident_id=resident,
+            session=f"communities/{C}/activities/a/sessions/{event_id}",
+            service_type=ServiceType.REGULAR,
+            duration_seconds=hours * 3600,
+            occurred_at=when,
+        ),
+        make_uow(),
+    )
+
+
+def test_the_property_machine_holds_on_postgresql(make_uow) -> None:
+    class SqlMachine(machine.LedgerMachine):
+        def __init__(self) -> None:
+            self.make_uow = make_uow
+            super().__init__()
+
+    run_state_machine_as_test(
+        SqlMachine,
+        settings=settings(
+            max_examples=6,
+            stateful_step_count=12,
+            deadline=None,
+            suppress_health_check=list(HealthCheck),
+        ),
+    )
+
+
+def test_eight_workers_lose_no_update_and_never_overdraw(make_uow) -> None:
+    earn(make_uow, "seed", hours=5)
+    outcomes: list[tuple[str, int]] = []
+    lock = threading.Lock()
+
+    def work(worker: int) -> None:
+        for n in range(12):
+            key = f"w{worker}-{n}"
+            if n % 3 == 0:
+                earn(make_uow, key)
+                with lock:
+                    outcomes.append(("award", 100))
+                continue
+            try:
+                reservation = handlers.reserve(
+                    handlers.Reserve(key, C, "r-alice", 70, Sink.REWARDS, "voucher", 600),
+                    make_uow(),
+                )
+            except FailedPrecondition:
+                with lock:
+                    outcomes.append(("refused", 0))
+                continue
+            commit = n % 2 == 0
+            handlers.settle_reservation(
+                handlers.SettleReservation(f"s-{key}", C, reservation.id, commit), make_uow()
+            )
+            with lock:
+                outcomes.append(("spent" if commit else "released", 70))
+
+    threads = [threading.Thread(target=work, args=(w,)) for w in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+    awarded = 500 + sum(a for kind, a in outcomes if kind == "award")
+    spent = sum(a for kind, a in outcomes if kind == "spent")
+    balance = handlers.get_balance(C, "r-alice", make_uow())
+    assert balance == handlers.Balance(yearly=awarded - spent, lifetime=awarded, reserved=0)
+    assert len(outcomes) == 8 * 12
+    assert sum(kind == "spent" for kind, _ in outcomes) > 0
+    result = handlers.verify_ledger(C, make_uow())
+    assert result.ok, result.breaks
+
+
+def test_tampering_with_one_posting_is_found(make_uow, database) -> None:
+    for n in range(3):
+        earn(make_uow, f"e{n}", hours=n + 1)
+    assert handlers.verify_ledger(C, make_uow()).ok
+    engine = sa.create_engine(database)
+    with engine.begin() as connection:
+        # The triggers refuse UPDATE; a superuser can switch them off, which the chain catches.
+        connection.execute(sa.text("SET LOCAL session_replication_role = replica"))
+        connection.execute(
+            sa.text(
+                "UPDATE postings SET amount = amount + 100 WHERE id = "
+                "(SELECT p.id FROM postings p JOIN accounts a ON a.id = p.account_id "
+                "JOIN transactions t ON t.id = p.transaction_id "
+                "WHERE a.holder = 'r-alice' AND a.purpose = 'yearly' AND t.seq = 2)"
+            )
+        )
+    engine.dispose()
+
+    result = handlers.verify_ledger(C, make_uow())
+
+    assert not result.ok
+    assert any("entry 2" in b and "altered" in b for b in result.breaks)
+    assert any("sum to 100" in b for b in result.breaks)
+    assert any("r-alice:yearly" in b for b in result.breaks)
+
+
+def test_the_database_itself_refuses_edits_unbalanced_postings_and_overdrafts(
+    make_uow, database
+) -> None:
+    earn(make_uow, "e1")
+    engine = sa.create_engine(database)
+    with pytest.raises(sa.exc.DBAPIError, match="append-only"), engine.begin() as c:
+        c.execute(sa.text("UPDATE postings SET amount = amount + 1"))
+    with pytest.raises(sa.exc.DBAPIError, match="append-only"), engine.begin() as c:
+        c.execute(sa.text("DELETE FROM transactions"))
+    with pytest.raises(sa.exc.DBAPIError, match="sum to 5"), engine.begin() as c:
+        account = c.execute(sa.text("SELECT min(id) FROM accounts")).scalar_one()
+        c.execute(
+            sa.text(
+                "INSERT INTO transactions (id, community_id, source_id, rule_id, reason, "
+                "created_at, seq, hash) VALUES ('x', 'c-east', 's', 'r', 'r', now(), 99, 'h')"
+            )
+        )
+        c.execute(
+            sa.text(
+                "INSERT INTO postings (transaction_id, account_id, amount) VALUES ('x', :a, 5)"
+            ),
+            {"a": account},
+        )
+    with pytest.raises(sa.exc.IntegrityError, match="resident_not_negative"), engine.begin() as c:
+        c.execute(sa.text("UPDATE accounts SET balance = -1 WHERE holder = 'r-alice'"))
+    engine.dispose()
+    assert handlers.verify_ledger(C, make_uow()).ok
+
+
+def test_a_redelivered_event_and_a_retried_request_post_once(make_uow) -> None:
+    earn(make_uow, "e1", hours=3)
+    assert earn(make_uow, "e1", hours=3) is None
+    command = handlers.Reserve("req-1", C, "r-alice", 100, Sink.TIMEBANK, "to c-west", 600)
+    first = handlers.reserve(command, make_uow())
+    assert handlers.reserve(command, make_uow()).id == first.id
+
+    with make_uow() as uow:
+        assert uow.ledger.balance(Account(C, ISSUANCE, Purpose.YEARLY)) == -300
+        assert len(uow.ledger.find(C)) == 2
+    assert handlers.get_balance(C, "r-alice", make_uow()).reserved == 100
+
+
+def test_the_embedded_sqlite_database_migrates_and_posts(tmp_path) -> None:
+    url = f"sqlite:///{tmp_path / 'points.db'}"
+    migrate(url, MIGRATIONS)
+    plumbing = sql_plumbing(url, orm.runtime, "points.events", events.encode)
+    make_uow = uow_factory(plumbing)
+    earn(make_uow, "e1", hours=2)
+    reservation = handlers.reserve(
+        handlers.Reserve("r", C, "r-alice", 50, Sink.REWARDS, "x", 60), make_uow(), lambda: AT
+    )
+    expired = handlers.void_expired(make_uow, lambda: AT + timedelta(minutes=5))
+    plumbing.engine.dispose()
+
+    assert reservation.amount == 50 and expired == 1
+
+
+def test_chains_are_per_community(make_uow) -> None:
+    earn(make_uow, "e1")
+    handlers.award_for_session(
+        handlers.AwardForSession(
+            f"w-{uuid.uuid4()}", "c-west", "r-bob", "s", ServiceType.REGULAR, 3600, AT
+        ),
+        make_uow(),
+    )
+    with make_uow() as uow:
+        assert [e.seq for e in uow.ledger.chain("c-west")] == [1]
+        assert sorted(uow.ledger.communities()) == ["c-east", "c-west"]
+
+
+def test_operator_commands_close_verify_and_report(
+    make_uow, database, servers, monkeypatch, capsys
+) -> None:
+    earn(make_uow, "e1", hours=2, when=AT - timedelta(days=365))
+    monkeypatch.setenv("LINLI_POINTS_DATABASE_URL", database)
+    monkeypatch.setenv("LINLI_POINTS_REDIS_URL", servers.redis)
+
+    cli.main(["close-year", "--community", C, "--year", "2025"])
+    cli.main(["close-year", "--community", C, "--year", "2025"])
+    cli.main(["verify", "--community", C])
+    cli.main(
+        ["audit-report", "--community", C, "--year", "2025", "--quarter", "1", "--format", "csv"]
+    )
+
+    out = capsys.readouterr().out
+    assert out.count('"expired_accounts": 1') == 1 and '"expired_accounts": 0' in out
+    assert '"ok": true' in out
+    assert "totals_by_rule,p1.hourly.regular,200" in out
+    assert handlers.get_balance(C, "r-alice", make_uow()) == handlers.Balance(0, 200)
