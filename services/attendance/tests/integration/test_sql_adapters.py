@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -201,6 +203,30 @@ def test_two_sites_at_once_is_refused_but_the_flag_is_stored(make_uow) -> None:
     uow = make_uow()
     with uow:
         assert uow.sessions.open_for(C, there.id, "r-alice") is None
+
+
+def test_concurrent_sign_ins_at_two_sites_let_exactly_one_through(make_uow) -> None:
+    clock = Clock(START)
+    here, there = _plan(make_uow, clock), _plan(make_uow, clock, place="Riverside park")
+    barrier = threading.Barrier(2)
+
+    def attempt(resident_id: str, activity_id: str) -> str:
+        command = handlers.SignIn(
+            C, activity_id, resident_id, SignInMethod.STAFF_CONFIRMED, "r-staff"
+        )
+        barrier.wait()
+        try:
+            handlers.sign_in(command, make_uow(), Everyone(), clock)
+        except TwoSitesAtOnce:
+            return "refused"
+        return "signed in"
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        outcomes = [
+            sorted(pool.map(attempt, [f"r-{n}"] * 2, [here.id, there.id])) for n in range(10)
+        ]
+
+    assert outcomes == [["refused", "signed in"]] * 10
 
 
 def test_one_rating_per_resident_and_a_lead_promoted_once(make_uow, database) -> None:

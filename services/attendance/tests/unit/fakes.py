@@ -91,6 +91,9 @@ class FakeSessions(Sessions):
         ]
         return self._track(_snapshot(found[0])) if found else None
 
+    def lock_resident(self, community_id: str, resident_id: str) -> None:
+        """Nothing runs concurrently in memory."""
+
     def of_resident(
         self, community_id: str, resident_id: str, since: datetime, until: datetime
     ) -> list[Session]:

@@ -258,6 +258,12 @@ class SqlSessions(Sessions):
         found = self._load(query.with_for_update() if lock else query)
         return found[0] if found else None
 
+    def lock_resident(self, community_id: str, resident_id: str) -> None:
+        """A transaction-scoped advisory lock on PostgreSQL; SQLite serialises writers anyway."""
+        if self.db.get_bind().dialect.name == "postgresql":
+            key = f"attendance:{community_id}:{resident_id}"
+            self.db.execute(sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtext(key))))
+
     def of_resident(
         self, community_id: str, resident_id: str, since: datetime, until: datetime
     ) -> list[Session]:

@@ -511,6 +511,9 @@ def _open(
     now: datetime,
 ) -> Session:
     community_id = activity.community_id
+    # Overlap and per-day checks read the resident's sessions: a concurrent sign-in elsewhere
+    # must wait, or both could pass the check.
+    uow.sessions.lock_resident(community_id, resident_id)
     window = activity.window_at(at)
     # Only a capped activity needs to know who else is there.
     others = (
@@ -546,6 +549,7 @@ def _close(
     now: datetime,
 ) -> Session:
     community_id = activity.community_id
+    uow.sessions.lock_resident(community_id, resident_id)
     session = uow.sessions.open_for(community_id, activity.id, resident_id, lock=True)
     if session is None:
         raise NotSignedIn("the resident is not signed in to this activity")

@@ -79,6 +79,10 @@ class Sessions(Repository, abc.ABC):
         """The resident's open session at the activity, locked for update if asked."""
 
     @abc.abstractmethod
+    def lock_resident(self, community_id: str, resident_id: str) -> None:
+        """Hold off the resident's other sign-ins and sign-outs until this unit of work ends."""
+
+    @abc.abstractmethod
     def of_resident(
         self, community_id: str, resident_id: str, since: datetime, until: datetime
     ) -> list[Session]:
