@@ -502,3 +502,24 @@ def test_bad_input_is_refused_with_clear_codes_and_records_nothing(stack: Stack)
         "burst with no face": grpc.StatusCode.INVALID_ARGUMENT,
     }
     assert (_count(stack.attendance_db, "sessions"), _count(stack.attendance_db, "flags")) == before
+
+
+def test_a_still_photo_fails_liveness_and_records_nothing(stack: Stack) -> None:
+    """The same photo five times is no head turn: identity refuses, attendance records nothing."""
+    tom = _sample("Tom_Hanks_54745.png").resize((224, 224), Image.Resampling.BICUBIC)
+    activity = _activity(stack, start=datetime.now(UTC) - HOUR, kiosks=[KIOSK])
+    before = _count(stack.attendance_db, "sessions")
+
+    code = _refused(
+        lambda: stack.attendance.FaceSignIn(
+            att.FaceSignInRequest(
+                activity=activity.name,
+                kiosk=KIOSK,
+                frames=[_jpeg(tom)] * 5,
+                challenge=att.LIVENESS_CHALLENGE_HEAD_TURN,
+            )
+        )
+    )
+
+    assert code is grpc.StatusCode.FAILED_PRECONDITION
+    assert _count(stack.attendance_db, "sessions") == before
