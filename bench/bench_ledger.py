@@ -4,7 +4,8 @@ in the same run, 8 concurrent clients each (python bench/bench_ledger.py).
 
 The service path is the consumer's: inbox row, chain-head lock, ordered account locks, four
 postings, hash, outbox event, one commit. All awards go to one community, so they serialise
-on its hash chain by design (P9); the baseline has no such order to keep.
+on its hash chain by design (P9); the baseline has no such order to keep. One client and
+eight are both measured, to separate the cost of one award from the cost of that order.
 """
 
 from __future__ import annotations
@@ -25,10 +26,11 @@ from linli_points.bootstrap import uow_factory
 from linli_points.domain.rules import ServiceType
 from linli_points.entrypoints.cli import MIGRATIONS
 from linli_points.service_layer import handlers
+from linli_points.service_layer.ports import PointsUnitOfWork
 
 ADMIN = os.environ.get("LINLI_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
 CLIENTS = 8
-SECONDS = 8.0
+SECONDS = 6.0
 RESIDENTS = 200
 AT = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
 
@@ -64,10 +66,8 @@ def report(name: str, latencies: list[float], seconds: float) -> float:
     return rate
 
 
-def service_path(url: str) -> list[float]:
+def service_path(make_uow: Callable[[], PointsUnitOfWork], clients: int) -> list[float]:
     """Awards through handlers.award_for_session on the SQL unit of work."""
-    plumbing = sql_plumbing(url, orm.runtime, "bench-points.events", events.encode)
-    make_uow = uow_factory(plumbing)
 
     def one(client: int, n: int) -> None:
         handlers.award_for_session(
@@ -84,14 +84,13 @@ def service_path(url: str) -> list[float]:
         )
 
     one(0, -1)  # create the system accounts and the chain head outside the timing
-    latencies = run(CLIENTS, SECONDS, one)
-    plumbing.engine.dispose()
-    return latencies
+    return run(clients, SECONDS, one)
 
 
-def raw_baseline(dsn: str) -> list[float]:
+def raw_baseline(dsn: str, clients: int) -> list[float]:
     """Two balance updates and one insert per transaction, in plain SQL."""
     with psycopg.connect(dsn, autocommit=True) as c:
+        c.execute("DROP TABLE IF EXISTS bench_balances, bench_transactions")
         c.execute("CREATE TABLE bench_balances (id int PRIMARY KEY, balance bigint NOT NULL)")
         c.execute(
             "CREATE TABLE bench_transactions (id bigserial PRIMARY KEY, account int, "
@@ -116,7 +115,7 @@ def raw_baseline(dsn: str) -> list[float]:
                 (resident,),
             )
 
-    return run(CLIENTS, SECONDS, one)
+    return run(clients, SECONDS, one)
 
 
 def main() -> None:
@@ -131,9 +130,15 @@ def main() -> None:
     url = f"postgresql+psycopg://{info['user']}{password}@{host}:{port}/{name}"
     try:
         migrate(url, MIGRATIONS)
-        print(f"ledger awards, {CLIENTS} concurrent clients, {SECONDS:.0f} s each, one PostgreSQL")
-        service = report("service path (award_for_session)", service_path(url), SECONDS)
-        baseline = report("raw SQL (2 updates + 1 insert)", raw_baseline(dsn), SECONDS)
+        plumbing = sql_plumbing(url, orm.runtime, "bench-points.events", events.encode)
+        make_uow = uow_factory(plumbing)
+        print(f"ledger awards, {SECONDS:.0f} s per run, one PostgreSQL")
+        report("service path, 1 client", service_path(make_uow, 1), SECONDS)
+        report("raw SQL, 1 client", raw_baseline(dsn, 1), SECONDS)
+        service = report(
+            f"service path, {CLIENTS} clients", service_path(make_uow, CLIENTS), SECONDS
+        )
+        baseline = report(f"raw SQL, {CLIENTS} clients", raw_baseline(dsn, CLIENTS), SECONDS)
         print(
             f"  ratio service/raw: {service / baseline:.2f} "
             f"(raw is {baseline / service:.1f}x faster)"
