@@ -304,13 +304,6 @@ def test_a_forgotten_sign_out_earns_nothing_until_staff_confirm(stack: Stack) ->
     assert _eventually(lambda: _service_points(stack, carol), 200) == 200
 
 
-# Points learns SessionCorrected and SessionRated in its own issue; remove the marks when it does.
-POINTS_PENDING = pytest.mark.xfail(
-    strict=True, reason="points does not yet apply SessionCorrected / SessionRated"
-)
-
-
-@POINTS_PENDING
 def test_a_correction_reverses_and_re_awards(stack: Stack) -> None:
     staff, dan = _residents(stack, "王社工", "刘洋")
     activity = _activity(stack)
@@ -342,7 +335,6 @@ def test_a_correction_reverses_and_re_awards(stack: Stack) -> None:
     assert sorted(movements) == [-200, 100, 200]  # the award, its reversal, the new award
 
 
-@POINTS_PENDING
 def test_five_stars_raise_the_award_by_ten_percent(stack: Stack) -> None:
     staff, eve, grandma = _residents(stack, "王社工", "赵敏", "孙奶奶")
     activity = _activity(stack)
