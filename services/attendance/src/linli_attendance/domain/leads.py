@@ -1,7 +1,7 @@
 """Project leads (O4): volunteers apply to lead a project, staff approve, runs promote.
 
 A successful run is an occurrence of the project at which the approved lead's own session
-completed (signed out, or confirmed by staff); each occurrence counts once. At
+completed (signed out, or confirmed by staff) with time counted; each occurrence counts once. At
 RUNS_TO_PROMOTE runs the lead becomes a star administrator, announced once.
 """
 
