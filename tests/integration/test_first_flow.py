@@ -22,7 +22,8 @@ from linli.points.v1 import points_service_pb2_grpc as pts_grpc
 from linli_kit.processes import ServiceProcess, free_port, start_all, stop_all
 from linli_kit.testing import Servers
 
-START = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)  # 09:00 in Asia/Shanghai
+# Recent enough that no forgotten-sign-out sweep (2 h after an activity's end) interferes.
+START = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(hours=3)
 
 
 @pytest.fixture

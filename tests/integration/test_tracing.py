@@ -29,7 +29,8 @@ from linli_points.bootstrap import build_app as points_app
 from linli_points.config import PointsSettings
 from linli_points.entrypoints.cli import MIGRATIONS as POINTS_MIGRATIONS
 
-START = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
+# Recent enough that no forgotten-sign-out sweep (2 h after an activity's end) interferes.
+START = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(hours=2)
 
 
 async def test_one_trace_from_sign_out_to_award(servers, make_database, stream_prefix):
@@ -120,7 +121,12 @@ async def test_one_trace_from_sign_out_to_award(servers, make_database, stream_p
     sign_out = next(
         s for s in spans if s.name.endswith("AttendanceService/SignOut") and s.kind.name == "SERVER"
     )
-    consumed = next(s for s in spans if s.name == f"{stream_prefix}attendance.events process")
+    consumed = next(
+        s
+        for s in spans
+        if s.name == f"{stream_prefix}attendance.events process"
+        and s.attributes["linli.event_type"] == "linli.events.v1.SessionCompleted"
+    )
     assert consumed.context.trace_id == sign_out.context.trace_id
     assert consumed.attributes["linli.community_id"] == "donghu"
     ledger_writes = [
