@@ -11,6 +11,8 @@ import chartcheck
 import pytest
 from chartcheck import EXAMPLES, KUBE_VERSIONS, of_kind, pod_specs
 
+from linli_points.config import PointsSettings
+
 COMMUNITIES = [p.name for p in EXAMPLES]
 SELECTOR_KEYS = {"app.kubernetes.io/name", "app.kubernetes.io/instance"}
 REQUIRED_LABELS = SELECTOR_KEYS | {
@@ -241,10 +243,16 @@ def test_points_receives_the_communitys_earning_rules(rendered, examples, commun
     env = _env(dep["spec"]["template"]["spec"]["containers"][0])
     rules = json.loads(env["LINLI_POINTS_EARNING_RULES"]["value"])
     expected = examples[community]["points"]["earningRules"]
-    assert [(r["id"], r["points_per_hour"]) for r in rules] == [
-        (r["id"], r["pointsPerHour"]) for r in expected
+    assert [(r["id"], r.get("points_per_hour", 0)) for r in rules] == [
+        (r["id"], r.get("pointsPerHour", 0)) for r in expected
     ]
-    assert all(isinstance(r["points_per_hour"], int) for r in rules), "hundredths, never floats"
+    figures = [v for r in rules for k, v in r.items() if k not in ("id", "activity_kind")]
+    assert all(isinstance(v, int | str) for v in figures), "hundredths, never floats"
+    # The points service itself must accept what the chart hands it, or it would not start.
+    catalog = PointsSettings(
+        database_url="sqlite://", redis_url="redis://", earning_rules=rules
+    ).catalog
+    assert {r.id for r in catalog.default.rules} == {r["id"] for r in expected}
 
 
 @pytest.mark.parametrize("community", COMMUNITIES)
