@@ -16,6 +16,7 @@ from alembic.config import Config
 from google.protobuf.message import Message
 from linli.events.v1 import envelope_pb2
 from sqlalchemy import event as sa_event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
 from linli_kit.domain import AbstractUnitOfWork, DomainEvent, Inbox, RequestLog, utc_now
@@ -133,27 +134,27 @@ class SqlRequestLog(RequestLog):
         )
 
 
+def dialect_insert(session: Session, table: sa.Table) -> Any:
+    """An INSERT of the session's dialect, so ON CONFLICT clauses work on PostgreSQL and SQLite."""
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    return dialect.insert(table)
+
+
 class SqlInbox(Inbox):
-    """Applied events; the primary key makes a concurrent second application fail its commit."""
+    """Applied events; a concurrent second delivery waits for the first's row, then skips."""
 
     def __init__(self, session: Session, table: sa.Table) -> None:
         self.session, self.table = session, table
 
     def first_delivery(self, consumer: str, event_id: str) -> bool:
         """Mark the event as applied by this consumer; False if it was applied before."""
-        seen = self.session.execute(
-            sa.select(sa.literal(1)).where(
-                self.table.c.consumer == consumer, self.table.c.event_id == event_id
-            )
+        inserted = self.session.execute(
+            dialect_insert(self.session, self.table)
+            .values(consumer=consumer, event_id=event_id, processed_at=utc_now())
+            .on_conflict_do_nothing()
+            .returning(self.table.c.event_id)
         ).first()
-        if seen:
-            return False
-        self.session.execute(
-            sa.insert(self.table).values(
-                consumer=consumer, event_id=event_id, processed_at=utc_now()
-            )
-        )
-        return True
+        return inserted is not None
 
 
 EventEncoder = Callable[[DomainEvent], Message]

@@ -8,10 +8,9 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
-from linli_kit.db import Outbox, RuntimeTables, SqlUnitOfWork
+from linli_kit.db import Outbox, RuntimeTables, SqlUnitOfWork, dialect_insert
 from linli_points.adapters.orm import (
     accounts,
     appeals,
@@ -46,11 +45,6 @@ from linli_points.service_layer.ports import (
 CHUNK = 500
 
 
-def _insert(session: Session, table: sa.Table) -> Any:
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    return dialect.insert(table)
-
-
 class SqlLedger(Ledger):
     """Ledger repository on one SQLAlchemy session."""
 
@@ -67,7 +61,7 @@ class SqlLedger(Ledger):
             return found
         community_id = missing[0].community_id
         created = self.session.execute(
-            _insert(self.session, accounts)
+            dialect_insert(self.session, accounts)
             .on_conflict_do_nothing()
             .returning(accounts.c.holder, accounts.c.purpose),
             [
@@ -103,7 +97,7 @@ class SqlLedger(Ledger):
         row = self.session.execute(locked).first()
         if row is None:
             self.session.execute(
-                _insert(self.session, chain_heads)
+                dialect_insert(self.session, chain_heads)
                 .values(community_id=community_id, seq=0, hash=GENESIS)
                 .on_conflict_do_nothing()
             )
@@ -492,7 +486,7 @@ class SqlDirectory(Directory):
 
     def set_org_unit(self, community_id: str, resident_id: str, org_unit: str) -> None:
         """Remember where a resident lives (from identity.events)."""
-        stmt = _insert(self.session, resident_units).values(
+        stmt = dialect_insert(self.session, resident_units).values(
             community_id=community_id, resident_id=resident_id, org_unit=org_unit
         )
         self.session.execute(
@@ -523,7 +517,7 @@ class SqlDirectory(Directory):
     def mark_emergency(self, community_id: str, activity: str, at: datetime) -> None:
         """Remember that an activity answers an emergency (from attendance.events)."""
         self.session.execute(
-            _insert(self.session, emergency_activities)
+            dialect_insert(self.session, emergency_activities)
             .values(community_id=community_id, activity=activity, called_at=at)
             .on_conflict_do_nothing()
         )
@@ -556,7 +550,7 @@ class SqlDirectory(Directory):
         """Add a resident to the committee or remove them."""
         if member:
             self.session.execute(
-                _insert(self.session, committee_members)
+                dialect_insert(self.session, committee_members)
                 .values(community_id=community_id, resident_id=resident_id, added_at=at)
                 .on_conflict_do_nothing()
             )
