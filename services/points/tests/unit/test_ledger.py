@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+
 from linli_kit.errors import InvalidArgument
 from linli_points.domain.ledger import ISSUANCE, Account, LedgerTransaction, Posting, Purpose
 

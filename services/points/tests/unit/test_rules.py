@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+
 from linli_points.domain.ledger import ISSUANCE, Account, PointsAwarded, Posting, Purpose
 from linli_points.domain.rules import (
     ServiceType,
