@@ -9,28 +9,26 @@ baseline, measured in the same run, is one Redis read of the board per subscribe
 from __future__ import annotations
 
 import asyncio
-import os
 import statistics
 import time
 import uuid
 from datetime import UTC, datetime
 
 import grpc
-import psycopg
 import redis.asyncio as aioredis
 from linli.points.v1 import points_service_pb2 as pb
 from linli.points.v1 import points_service_pb2_grpc as pb_grpc
 
 from linli_kit.db import migrate
 from linli_kit.grpc_server import start
+from linli_kit.scratch import create_database, drop_database, postgres_admin_url, redis_url
 from linli_points.adapters.leaderboard import RedisLeaderboards
 from linli_points.bootstrap import build_app
 from linli_points.config import PointsSettings
 from linli_points.domain.periods import policy_year
 from linli_points.entrypoints.cli import MIGRATIONS
 
-ADMIN = os.environ.get("LINLI_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
-REDIS = os.environ.get("LINLI_TEST_REDIS", "redis://127.0.0.1:6379/0")
+REDIS = redis_url()
 SUBSCRIBERS = 1000
 CHANNELS = 10
 ROUNDS = 15
@@ -119,13 +117,7 @@ async def fan_out(address: str, prefix: str) -> None:
 
 async def main() -> None:
     """A scratch database and stream prefix, the server, the subscribers."""
-    name = f"linli_bench_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(ADMIN, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    info = psycopg.conninfo.conninfo_to_dict(ADMIN)
-    password = f":{info['password']}" if info.get("password") else ""
-    host, port = info.get("host", "127.0.0.1"), info.get("port", 5432)
-    url = f"postgresql+psycopg://{info['user']}{password}@{host}:{port}/{name}"
+    url = await asyncio.to_thread(create_database, postgres_admin_url(), "bench_board")
     prefix = f"bench-{uuid.uuid4().hex[:8]}:"
     try:
         await asyncio.to_thread(migrate, url, MIGRATIONS)
@@ -149,8 +141,7 @@ async def main() -> None:
         if keys:
             await client.delete(*keys)
         await client.aclose()
-        with psycopg.connect(ADMIN, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await asyncio.to_thread(drop_database, postgres_admin_url(), url)
 
 
 if __name__ == "__main__":

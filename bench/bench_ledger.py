@@ -10,7 +10,6 @@ eight are both measured, to separate the cost of one award from the cost of that
 
 from __future__ import annotations
 
-import os
 import statistics
 import threading
 import time
@@ -21,6 +20,7 @@ from datetime import UTC, datetime
 import psycopg
 
 from linli_kit.db import migrate, sql_plumbing
+from linli_kit.scratch import scratch_database
 from linli_points.adapters import events, orm
 from linli_points.bootstrap import uow_factory
 from linli_points.domain.rules import ServiceType
@@ -28,7 +28,6 @@ from linli_points.entrypoints.cli import MIGRATIONS
 from linli_points.service_layer import handlers
 from linli_points.service_layer.ports import PointsUnitOfWork
 
-ADMIN = os.environ.get("LINLI_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
 CLIENTS = 8
 SECONDS = 6.0
 RESIDENTS = 200
@@ -120,15 +119,8 @@ def raw_baseline(dsn: str, clients: int) -> list[float]:
 
 def main() -> None:
     """Create a scratch database, run both paths, print the figures and the ratio."""
-    name = f"linli_bench_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(ADMIN, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    info = psycopg.conninfo.conninfo_to_dict(ADMIN)
-    dsn = psycopg.conninfo.make_conninfo(ADMIN, dbname=name)
-    password = f":{info['password']}" if info.get("password") else ""
-    host, port = info.get("host", "127.0.0.1"), info.get("port", 5432)
-    url = f"postgresql+psycopg://{info['user']}{password}@{host}:{port}/{name}"
-    try:
+    with scratch_database("bench_ledger") as url:
+        dsn = url.replace("postgresql+psycopg://", "postgresql://")
         migrate(url, MIGRATIONS)
         plumbing = sql_plumbing(url, orm.runtime, "bench-points.events", events.encode)
         make_uow = uow_factory(plumbing)
@@ -143,9 +135,6 @@ def main() -> None:
             f"  ratio service/raw: {service / baseline:.2f} "
             f"(raw is {baseline / service:.1f}x faster)"
         )
-    finally:
-        with psycopg.connect(ADMIN, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 if __name__ == "__main__":

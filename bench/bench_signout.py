@@ -1,7 +1,7 @@
 """Sign-out to balance: how long until a sign-out's points show (python bench/bench_signout.py).
 
 identity, attendance and points run as real processes on PostgreSQL and Redis (the local
-servers, or LINLI_BENCH_POSTGRES / LINLI_BENCH_REDIS). Residents sign out at a steady rate;
+servers, or LINLI_TEST_POSTGRES / LINLI_TEST_REDIS). Residents sign out at a steady rate;
 for each, the clock runs from sending SignOut until GetBalance shows the award (outbox, relay,
 stream, consumer, ledger). The baseline, measured in the same run, is a bare GetBalance round
 trip: the ratio says how many plain gRPC calls the whole event path costs.
@@ -9,7 +9,6 @@ trip: the ratio says how many plain gRPC calls the whole event path costs.
 
 from __future__ import annotations
 
-import os
 import statistics
 import sys
 import tempfile
@@ -22,7 +21,6 @@ from pathlib import Path
 
 import grpc
 import numpy as np
-import psycopg
 from linli.attendance.v1 import attendance_service_pb2 as att
 from linli.attendance.v1 import attendance_service_pb2_grpc as att_grpc
 from linli.common.v1 import service_type_pb2
@@ -32,9 +30,9 @@ from linli.points.v1 import points_service_pb2 as pts
 from linli.points.v1 import points_service_pb2_grpc as pts_grpc
 
 from linli_kit.processes import ServiceProcess, free_port, start_all, stop_all
+from linli_kit.scratch import create_database, drop_database, postgres_admin_url, redis_url
 
-POSTGRES = os.environ.get("LINLI_BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
-REDIS = os.environ.get("LINLI_BENCH_REDIS", "redis://127.0.0.1:6379/0")
+POSTGRES, REDIS = postgres_admin_url(), redis_url()
 RATE = 15.0  # sign-outs per second
 SIGN_OUTS = 150
 BASELINE_CALLS = 300
@@ -48,25 +46,6 @@ C = "bench"
 def percentile_ms(samples: list[float], q: float) -> float:
     """The q-th percentile of durations in seconds, in milliseconds."""
     return float(np.percentile(samples, q) * 1000.0)
-
-
-def create_databases(count: int) -> list[str]:
-    """Fresh PostgreSQL databases (SQLAlchemy URLs)."""
-    info = psycopg.conninfo.conninfo_to_dict(POSTGRES)
-    password = f":{info['password']}" if info.get("password") else ""
-    host, port = info.get("host", "127.0.0.1"), info.get("port", 5432)
-    names = [f"linli_bench_{uuid.uuid4().hex[:10]}" for _ in range(count)]
-    with psycopg.connect(POSTGRES, autocommit=True) as admin:
-        for name in names:
-            admin.execute(f'CREATE DATABASE "{name}"')
-    return [f"postgresql+psycopg://{info['user']}{password}@{host}:{port}/{n}" for n in names]
-
-
-def drop_databases(urls: list[str]) -> None:
-    """Drop the databases create_databases made."""
-    with psycopg.connect(POSTGRES, autocommit=True) as admin:
-        for url in urls:
-            admin.execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
 
 
 def stack(urls: list[str], logs: Path) -> dict[str, ServiceProcess]:
@@ -125,7 +104,7 @@ def sign_out_to_balance(
 
 def main() -> None:
     """Start the stack, sign everyone in, then sign out at a steady rate and report."""
-    urls = create_databases(3)
+    urls = [create_database(POSTGRES, f"bench_{name}") for name in ("idn", "att", "pts")]
     logs = Path(tempfile.mkdtemp(prefix="bench-signout-"))
     processes = stack(urls, logs)
     try:
@@ -188,7 +167,8 @@ def main() -> None:
             channel.close()
     finally:
         stop_all(list(processes.values()))
-        drop_databases(urls)
+        for url in urls:
+            drop_database(POSTGRES, url)
 
     base_p50, base_p99 = percentile_ms(baseline, 50), percentile_ms(baseline, 99)
     p50, p99 = percentile_ms(results, 50), percentile_ms(results, 99)

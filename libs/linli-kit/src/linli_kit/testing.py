@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -11,8 +10,8 @@ import psycopg
 import pytest
 import redis
 
-LOCAL_POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"
-LOCAL_REDIS = "redis://127.0.0.1:6379/0"
+from linli_kit.scratch import create_database, drop_database, postgres_admin_url
+from linli_kit.scratch import redis_url as scratch_redis_url
 
 
 @dataclass(frozen=True)
@@ -62,8 +61,7 @@ def servers() -> Iterator[Servers]:
                 f"redis://{rd.get_container_host_ip()}:{rd.get_exposed_port(6379)}/0",
             )
         return
-    postgres = os.environ.get("LINLI_TEST_POSTGRES", LOCAL_POSTGRES)
-    redis_url = os.environ.get("LINLI_TEST_REDIS", LOCAL_REDIS)
+    postgres, redis_url = postgres_admin_url(), scratch_redis_url()
     missing = _missing(postgres, redis_url)
     if missing:
         pytest.fail(
@@ -81,19 +79,12 @@ def make_database(servers: Servers) -> Iterator[Callable[[str], str]]:
     created: list[str] = []
 
     def make(service: str) -> str:
-        name = f"linli_test_{service}_{uuid.uuid4().hex[:10]}"
-        with psycopg.connect(servers.postgres, autocommit=True) as admin:
-            admin.execute(f'CREATE DATABASE "{name}"')
-        created.append(name)
-        info = psycopg.conninfo.conninfo_to_dict(servers.postgres)
-        host, port, user = info.get("host", "127.0.0.1"), info.get("port", 5432), info["user"]
-        password = f":{info['password']}" if info.get("password") else ""
-        return f"postgresql+psycopg://{user}{password}@{host}:{port}/{name}"
+        created.append(create_database(servers.postgres, f"test_{service}"))
+        return created[-1]
 
     yield make
-    with psycopg.connect(servers.postgres, autocommit=True) as admin:
-        for name in created:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    for url in created:
+        drop_database(servers.postgres, url)
 
 
 @pytest.fixture
