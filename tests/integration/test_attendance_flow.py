@@ -380,8 +380,8 @@ def _head_turn(image: Image.Image) -> list[bytes]:
 def test_face_sign_in_and_out_at_a_kiosk_reach_points(stack: Stack) -> None:
     """Enrolled with a real photo, a live burst signs in and out; the record keeps the decision.
 
-    A kiosk signs in at the real time, so the counted duration is a few seconds and earns
-    nothing: what is checked is that points applied this session's SessionCompleted.
+    A kiosk signs in at the real time, so the counted duration is a few seconds: what is
+    checked is that points applied this session's SessionCompleted with P1 on that duration.
     """
     tom = _sample("Tom_Hanks_54745.png").resize((224, 224), Image.Resampling.BICUBIC)
     (volunteer,) = _residents(stack, "汤姆")
@@ -413,8 +413,10 @@ def test_face_sign_in_and_out_at_a_kiosk_reach_points(stack: Stack) -> None:
         assert record.face.model_version
         assert record.face.similarity >= record.face.threshold > 0
 
-    # Points acknowledges an entry only after committing its effect (an award of 0 here).
+    # Points acknowledges an entry only after committing its effect.
     assert _eventually(lambda: _acknowledged(stack, closed.name), 1) == 1
+    # P1 on the counted seconds: a regular hour is 100 hundredths, part hours rounded down.
+    assert _service_points(stack, volunteer) == closed.duration_seconds * 100 // 3600
 
 
 def _about(fields: dict[bytes, bytes], session: str) -> bool:
