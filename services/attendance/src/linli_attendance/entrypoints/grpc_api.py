@@ -11,14 +11,13 @@ import grpc
 from google.protobuf.timestamp_pb2 import Timestamp
 from linli.attendance.v1 import attendance_service_pb2 as pb
 from linli.attendance.v1 import attendance_service_pb2_grpc as pb_grpc
-from linli.common.v1 import service_type_pb2
 
+from linli_attendance.adapters.events import SERVICE_TYPE_CODES
 from linli_attendance.domain.activities import (
     Activity,
     ActivityKind,
     FaceMatch,
     Proof,
-    ServiceType,
     Session,
     SessionStatus,
     SignInMethod,
@@ -47,16 +46,14 @@ KIOSK = "communities/{community}/kiosks/{kiosk}"
 LEAD = "communities/{community}/projectLeads/{lead}"
 FLAG = "communities/{community}/flags/{flag}"
 
-SERVICE_TYPES = {
-    service_type_pb2.SERVICE_TYPE_REGULAR: ServiceType.REGULAR,
-    service_type_pb2.SERVICE_TYPE_PROFESSIONAL: ServiceType.PROFESSIONAL,
-    service_type_pb2.SERVICE_TYPE_HIGH_RISK: ServiceType.HIGH_RISK,
-}
+# The service-type codes are the events' mapping, read backwards: one table for both.
+SERVICE_TYPES = {code: service_type for service_type, code in SERVICE_TYPE_CODES.items()}
 KINDS = {
     pb.ACTIVITY_KIND_ROUTINE: ActivityKind.ROUTINE,
     pb.ACTIVITY_KIND_PERIODIC: ActivityKind.PERIODIC,
     pb.ACTIVITY_KIND_EMERGENCY: ActivityKind.EMERGENCY,
 }
+KIND_CODES = {kind: code for code, kind in KINDS.items()}
 METHODS = {
     pb.SIGN_IN_METHOD_STAFF_CONFIRMED: SignInMethod.STAFF_CONFIRMED,
     pb.SIGN_IN_METHOD_QR_CODE: SignInMethod.QR_CODE,
@@ -118,14 +115,12 @@ def _window(window: Window) -> pb.TimeWindow:
 
 def activity_message(activity: Activity) -> pb.Activity:
     """An activity as its protobuf message."""
-    codes = {v: k for k, v in SERVICE_TYPES.items()}
-    kinds = {v: k for k, v in KINDS.items()}
     prefix = f"communities/{activity.community_id}"
     return pb.Activity(
         name=f"{prefix}/activities/{activity.id}",
         title=activity.title,
-        service_type=codes[activity.service_type],
-        kind=kinds[activity.kind],
+        service_type=SERVICE_TYPE_CODES[activity.service_type],
+        kind=KIND_CODES[activity.kind],
         start_time=_timestamp(activity.starts_at),
         end_time=_timestamp(activity.ends_at),
         create_time=_timestamp(activity.created_at),
