@@ -19,10 +19,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import grpc
-import psycopg
 import pytest
 import redis
-import sqlalchemy as sa
 from linli.attendance.v1 import attendance_service_pb2 as att
 from linli.attendance.v1 import attendance_service_pb2_grpc as att_grpc
 from linli.common.v1 import service_type_pb2
@@ -34,7 +32,8 @@ from linli.points.v1 import points_service_pb2_grpc as pts_grpc
 from PIL import Image, ImageEnhance, ImageOps
 
 from linli_kit.processes import ServiceProcess, free_port, start_all, stop_all
-from linli_kit.testing import Servers
+from linli_kit.scratch import create_database, drop_database
+from linli_kit.testing import Servers, eventually, row_count
 
 C = "xinhua"
 PARENT = f"communities/{C}"
@@ -56,17 +55,6 @@ class Stack:
     stream: str
 
 
-def _database(servers: Servers, service: str, created: list[str]) -> str:
-    name = f"linli_test_{service}_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(servers.postgres, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    created.append(name)
-    info = psycopg.conninfo.conninfo_to_dict(servers.postgres)
-    password = f":{info['password']}" if info.get("password") else ""
-    host, port = info.get("host", "127.0.0.1"), info.get("port", 5432)
-    return f"postgresql+psycopg://{info['user']}{password}@{host}:{port}/{name}"
-
-
 @pytest.fixture(scope="module")
 def stack(servers: Servers, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """The three services, once for the module (starting them is the slow part)."""
@@ -76,7 +64,7 @@ def stack(servers: Servers, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     processes = {}
     for name, port in ports.items():
         settings = {
-            "database_url": _database(servers, name, created),
+            "database_url": create_database(servers.postgres, f"test_{name}"),
             "redis_url": servers.redis,
             "grpc_host": "127.0.0.1",
             "grpc_port": str(port),
@@ -91,6 +79,7 @@ def stack(servers: Servers, tmp_path_factory: pytest.TempPathFactory) -> Iterato
         if name == "attendance":
             settings["identity_address"] = f"127.0.0.1:{ports['identity']}"
             settings["forgotten_sweep_seconds"] = "0.2"
+        created.append(settings["database_url"])
         processes[name] = ServiceProcess(name, settings, logs / f"{name}.log")
     start_all(list(processes.values()))
     channels = {name: grpc.insecure_channel(p.address) for name, p in processes.items()}
@@ -111,9 +100,8 @@ def stack(servers: Servers, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     keys = list(client.scan_iter(match=f"{prefix}*"))
     if keys:
         client.delete(*keys)
-    with psycopg.connect(servers.postgres, autocommit=True) as admin:
-        for name in created:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    for url in created:
+        drop_database(servers.postgres, url)
 
 
 def _residents(stack: Stack, *names: str) -> list[str]:
@@ -189,29 +177,12 @@ def _service_points(stack: Stack, resident: str) -> int:
     )
 
 
-def _eventually(read: Callable[[], int], expected: int, within: float = 15.0) -> int:
-    deadline = time.monotonic() + within
-    value = read()
-    while value != expected and time.monotonic() < deadline:
-        time.sleep(0.1)
-        value = read()
-    return value
-
-
 def _serve(stack: Stack, activity: att.Activity, resident: str, staff: str, hours: int) -> str:
     start = _start(activity)
     stack.attendance.SignIn(_presence(att.SignInRequest, activity, resident, staff, start))
     return stack.attendance.SignOut(
         _presence(att.SignOutRequest, activity, resident, staff, start + hours * HOUR)
     ).session.name
-
-
-def _count(url: str, table: str) -> int:
-    engine = sa.create_engine(url)
-    with engine.connect() as connection:
-        count = connection.execute(sa.text(f"SELECT count(*) FROM {table}")).scalar_one()
-    engine.dispose()
-    return count
 
 
 def test_qr_and_pin_sign_in_reach_the_balance(stack: Stack) -> None:
@@ -247,14 +218,14 @@ def test_qr_and_pin_sign_in_reach_the_balance(stack: Stack) -> None:
         att.SIGN_IN_METHOD_PIN,
     )
     assert session.duration_seconds == 2 * 3600
-    assert _eventually(lambda: _service_points(stack, alice), 200) == 200
+    assert eventually(lambda: _service_points(stack, alice), 200) == 200
     assert _balance(stack, alice) >= 200
 
 
 def test_a_wrong_pin_is_refused_and_records_nothing(stack: Stack) -> None:
     staff, bob = _residents(stack, "王社工", "张伟")
     activity = _activity(stack)
-    before = _count(stack.attendance_db, "sessions")
+    before = row_count(stack.attendance_db, "sessions")
     wrong = "000000" if activity.check_in_code != "000000" else "111111"
 
     with pytest.raises(grpc.RpcError) as refused:
@@ -271,7 +242,7 @@ def test_a_wrong_pin_is_refused_and_records_nothing(stack: Stack) -> None:
         )
 
     assert refused.value.code() is grpc.StatusCode.PERMISSION_DENIED
-    assert _count(stack.attendance_db, "sessions") == before
+    assert row_count(stack.attendance_db, "sessions") == before
 
 
 def test_a_forgotten_sign_out_earns_nothing_until_staff_confirm(stack: Stack) -> None:
@@ -285,7 +256,7 @@ def test_a_forgotten_sign_out_earns_nothing_until_staff_confirm(stack: Stack) ->
         request = att.GetSessionRequest(name=opened.name)
         return stack.attendance.GetSession(request).session.status
 
-    assert _eventually(status, att.SESSION_STATUS_PENDING_REVIEW) == (
+    assert eventually(status, att.SESSION_STATUS_PENDING_REVIEW) == (
         att.SESSION_STATUS_PENDING_REVIEW
     )
     flags = stack.attendance.ListFlags(att.ListFlagsRequest(parent=PARENT, open_only=True)).flags
@@ -301,14 +272,14 @@ def test_a_forgotten_sign_out_earns_nothing_until_staff_confirm(stack: Stack) ->
         att.SESSION_STATUS_COMPLETED,
         2 * 3600,
     )
-    assert _eventually(lambda: _service_points(stack, carol), 200) == 200
+    assert eventually(lambda: _service_points(stack, carol), 200) == 200
 
 
 def test_a_correction_reverses_and_re_awards(stack: Stack) -> None:
     staff, dan = _residents(stack, "王社工", "刘洋")
     activity = _activity(stack)
     session = _serve(stack, activity, dan, staff, hours=2)
-    assert _eventually(lambda: _service_points(stack, dan), 200) == 200
+    assert eventually(lambda: _service_points(stack, dan), 200) == 200
 
     corrected = stack.attendance.CorrectSession(
         att.CorrectSessionRequest(
@@ -323,7 +294,7 @@ def test_a_correction_reverses_and_re_awards(stack: Stack) -> None:
     assert [(c.previous_duration_seconds, c.duration_seconds) for c in corrected.corrections] == [
         (7200, 3600)
     ]
-    assert _eventually(lambda: _service_points(stack, dan), 100) == 100
+    assert eventually(lambda: _service_points(stack, dan), 100) == 100
     history = stack.points.ListTransactions(pts.ListTransactionsRequest(parent=dan)).transactions
     movements = [
         posting.amount_centipoints
@@ -339,14 +310,14 @@ def test_five_stars_raise_the_award_by_ten_percent(stack: Stack) -> None:
     staff, eve, grandma = _residents(stack, "王社工", "赵敏", "孙奶奶")
     activity = _activity(stack)
     session = _serve(stack, activity, eve, staff, hours=2)
-    assert _eventually(lambda: _service_points(stack, eve), 200) == 200
+    assert eventually(lambda: _service_points(stack, eve), 200) == 200
 
     rating = stack.attendance.RateSession(
         att.RateSessionRequest(session=session, rated_by=grandma, stars=5, request_id="r1")
     ).rating
 
     assert rating.stars == 5
-    assert _eventually(lambda: _service_points(stack, eve), 220) == 220
+    assert eventually(lambda: _service_points(stack, eve), 220) == 220
 
 
 def _sample(name: str) -> Image.Image:
@@ -414,7 +385,7 @@ def test_face_sign_in_and_out_at_a_kiosk_reach_points(stack: Stack) -> None:
         assert record.face.similarity >= record.face.threshold > 0
 
     # Points acknowledges an entry only after committing its effect.
-    assert _eventually(lambda: _acknowledged(stack, closed.name), 1) == 1
+    assert eventually(lambda: _acknowledged(stack, closed.name), 1) == 1
     # P1 on the counted seconds: a regular hour is 100 hundredths, part hours rounded down.
     assert _service_points(stack, volunteer) == closed.duration_seconds * 100 // 3600
 
@@ -456,7 +427,7 @@ def test_bad_input_is_refused_with_clear_codes_and_records_nothing(stack: Stack)
     stack.attendance.CloseActivity(att.CloseActivityRequest(name=closed.name, request_id="x1"))
     blank = _jpeg(Image.new("RGB", (224, 224), (200, 200, 200)))
     unknown = att.Activity(name=f"{PARENT}/activities/a-nothing-here")
-    before = _count(stack.attendance_db, "sessions"), _count(stack.attendance_db, "flags")
+    before = row_count(stack.attendance_db, "sessions"), row_count(stack.attendance_db, "flags")
 
     codes = {
         "unknown activity": _refused(
@@ -495,14 +466,17 @@ def test_bad_input_is_refused_with_clear_codes_and_records_nothing(stack: Stack)
         "kiosk not bound": grpc.StatusCode.PERMISSION_DENIED,
         "burst with no face": grpc.StatusCode.INVALID_ARGUMENT,
     }
-    assert (_count(stack.attendance_db, "sessions"), _count(stack.attendance_db, "flags")) == before
+    assert (
+        row_count(stack.attendance_db, "sessions"),
+        row_count(stack.attendance_db, "flags"),
+    ) == before
 
 
 def test_a_still_photo_fails_liveness_and_records_nothing(stack: Stack) -> None:
     """The same photo five times is no head turn: identity refuses, attendance records nothing."""
     tom = _sample("Tom_Hanks_54745.png").resize((224, 224), Image.Resampling.BICUBIC)
     activity = _activity(stack, start=datetime.now(UTC) - HOUR, kiosks=[KIOSK])
-    before = _count(stack.attendance_db, "sessions")
+    before = row_count(stack.attendance_db, "sessions")
 
     code = _refused(
         lambda: stack.attendance.FaceSignIn(
@@ -516,4 +490,4 @@ def test_a_still_photo_fails_liveness_and_records_nothing(stack: Stack) -> None:
     )
 
     assert code is grpc.StatusCode.FAILED_PRECONDITION
-    assert _count(stack.attendance_db, "sessions") == before
+    assert row_count(stack.attendance_db, "sessions") == before

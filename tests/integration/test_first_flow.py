@@ -10,7 +10,6 @@ from pathlib import Path
 import grpc
 import pytest
 import redis
-import sqlalchemy as sa
 from linli.attendance.v1 import attendance_service_pb2 as att
 from linli.attendance.v1 import attendance_service_pb2_grpc as att_grpc
 from linli.common.v1 import service_type_pb2
@@ -20,7 +19,7 @@ from linli.points.v1 import points_service_pb2 as pts
 from linli.points.v1 import points_service_pb2_grpc as pts_grpc
 
 from linli_kit.processes import ServiceProcess, free_port, start_all, stop_all
-from linli_kit.testing import Servers
+from linli_kit.testing import Servers, eventually, row_count
 
 # Recent enough that no forgotten-sign-out sweep (2 h after an activity's end) interferes.
 START = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(hours=3)
@@ -97,23 +96,6 @@ def _balance(points: object, resident: str) -> int:
     return points.GetBalance(request).balance.yearly_centipoints
 
 
-def _eventually(read: Callable[[], int], expected: int, within: float = 10.0) -> int:
-    deadline = time.monotonic() + within
-    value = read()
-    while value != expected and time.monotonic() < deadline:
-        time.sleep(0.05)
-        value = read()
-    return value
-
-
-def _count(url: str, table: str) -> int:
-    engine = sa.create_engine(url)
-    with engine.connect() as connection:
-        count = connection.execute(sa.text(f"SELECT count(*) FROM {table}")).scalar_one()
-    engine.dispose()
-    return count
-
-
 def test_service_earns_points_exactly_once_across_a_crash(stack, servers, stream_prefix):
     """Sign-out → SessionCompleted → points; a killed consumer and a duplicate change nothing."""
     identity, attendance, points = _stubs(stack)
@@ -143,23 +125,23 @@ def test_service_earns_points_exactly_once_across_a_crash(stack, servers, stream
     ).activity.name
 
     _serve(attendance, activity, alice, staff, hours=2)
-    assert _eventually(lambda: _balance(points, alice), 400) == 400  # 2 h × 2 points
+    assert eventually(lambda: _balance(points, alice), 400) == 400  # 2 h × 2 points
 
     stack["points"].kill()
     _serve(attendance, activity, bob, staff, hours=2)
     stream, client = f"{stream_prefix}attendance.events", redis.Redis.from_url(servers.redis)
-    assert _eventually(lambda: client.xlen(stream), 2) == 2
+    assert eventually(lambda: client.xlen(stream), 2) == 2
     # Redeliver Alice's event as if the relay had published it twice.
     client.xadd(stream, client.xrange(stream)[0][1])
     stack["points"].start()
 
-    assert _eventually(lambda: _balance(points, bob), 400) == 400
+    assert eventually(lambda: _balance(points, bob), 400) == 400
     time.sleep(1)  # give a wrongly applied duplicate the time to show
     assert _balance(points, alice) == 400
     url = stack["points"].settings["database_url"]
-    assert _count(url, "transactions") == 2
-    assert _count(url, "postings") == 8
-    assert _count(url, "processed_events") == 2
+    assert row_count(url, "transactions") == 2
+    assert row_count(url, "postings") == 8
+    assert row_count(url, "processed_events") == 2
     history = points.ListTransactions(pts.ListTransactionsRequest(parent=alice)).transactions
     assert [t.rule_id for t in history] == ["p1.hourly.professional"]
     assert sum(p.amount_centipoints for p in history[0].postings) == 0

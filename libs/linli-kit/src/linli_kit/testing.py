@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -9,6 +10,7 @@ from dataclasses import dataclass
 import psycopg
 import pytest
 import redis
+import sqlalchemy as sa
 
 from linli_kit.scratch import create_database, drop_database, postgres_admin_url
 from linli_kit.scratch import redis_url as scratch_redis_url
@@ -103,3 +105,22 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "servers" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.integration)
+
+
+def eventually(read: Callable[[], int], expected: int, within: float = 15.0) -> int:
+    """Poll read() until it returns expected or the time runs out; returns the last value."""
+    deadline = time.monotonic() + within
+    value = read()
+    while value != expected and time.monotonic() < deadline:
+        time.sleep(0.05)
+        value = read()
+    return value
+
+
+def row_count(url: str, table: str) -> int:
+    """How many rows a table of the database at url holds."""
+    engine = sa.create_engine(url)
+    with engine.connect() as connection:
+        count = connection.execute(sa.text(f"SELECT count(*) FROM {table}")).scalar_one()
+    engine.dispose()
+    return int(count)
