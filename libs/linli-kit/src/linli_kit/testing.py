@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -124,3 +125,12 @@ def row_count(url: str, table: str) -> int:
         count = connection.execute(sa.text(f"SELECT count(*) FROM {table}")).scalar_one()
     engine.dispose()
     return int(count)
+
+
+async def until(condition: Callable[[], bool], within: float = 10.0) -> None:
+    """Wait, without blocking the event loop, until the condition holds; fail after `within`."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    while not condition():
+        assert loop.time() < deadline, "condition not met in time"
+        await asyncio.sleep(0.02)

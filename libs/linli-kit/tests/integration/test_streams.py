@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -17,6 +17,7 @@ from linli_kit import metrics
 from linli_kit.db import Outbox, make_engine, runtime_tables
 from linli_kit.domain import DomainEvent
 from linli_kit.streams import ENVELOPE_FIELD, OutboxRelay, PoisonEvent, StreamConsumer
+from linli_kit.testing import until
 
 TYPE = identity_events_pb2.ResidentRegistered.DESCRIPTOR.full_name
 
@@ -57,17 +58,6 @@ async def running(consumer: StreamConsumer) -> AsyncIterator[None]:
         await consumer.close()
 
 
-async def _until(check: Callable[[], Awaitable[bool] | bool], within: float = 10.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + within
-    while loop.time() < deadline:
-        result = check()
-        if result if isinstance(result, bool) else await result:
-            return
-        await asyncio.sleep(0.02)
-    raise AssertionError("condition not met in time")
-
-
 def _consumer(servers, stream: str, handler, name: str = "live") -> StreamConsumer:
     return StreamConsumer(
         servers.redis,
@@ -94,7 +84,7 @@ async def test_a_failing_event_is_dead_lettered_after_max_deliveries(servers, st
     consumer = _consumer(servers, stream, always_fails)
     async with running(consumer):
         client.xadd(stream, {ENVELOPE_FIELD: _envelope("e1")})
-        await _until(lambda: client.xlen(f"{stream}.dead") == 1)
+        await until(lambda: client.xlen(f"{stream}.dead") == 1)
     assert attempts == ["e1", "e1"]
     dead = client.xrange(f"{stream}.dead")[0][1]
     assert dead[b"reason"] == b"failed 2 times" and dead[ENVELOPE_FIELD] == _envelope("e1")
@@ -114,7 +104,7 @@ async def test_poison_and_garbage_are_dead_lettered_at_once(servers, stream_pref
     async with running(_consumer(servers, stream, refuses)):
         client.xadd(stream, {ENVELOPE_FIELD: _envelope("e1")})
         client.xadd(stream, {ENVELOPE_FIELD: b"\xff\xfe not protobuf"})
-        await _until(lambda: client.xlen(f"{stream}.dead") == 2)
+        await until(lambda: client.xlen(f"{stream}.dead") == 2)
     reasons = [fields[b"reason"] for _, fields in client.xrange(f"{stream}.dead")]
     assert reasons == [b"resident belongs to another community", b"not an event envelope"]
     assert attempts == ["e1"]
@@ -132,8 +122,8 @@ async def test_entries_left_by_a_dead_consumer_are_reclaimed(servers, stream_pre
         handled.append(envelope.event_id)
 
     async with running(_consumer(servers, stream, records)):
-        await _until(lambda: handled == ["e1"])
-        await _until(lambda: client.xpending(stream, "g")["pending"] == 0)
+        await until(lambda: handled == ["e1"])
+        await until(lambda: client.xpending(stream, "g")["pending"] == 0)
 
 
 async def test_unknown_event_types_are_acknowledged_and_skipped(servers, stream_prefix):
@@ -142,8 +132,8 @@ async def test_unknown_event_types_are_acknowledged_and_skipped(servers, stream_
     other = envelope_pb2.EventEnvelope(event_id="e9", type="linli.events.v1.Other")
     async with running(_consumer(servers, stream, None)):
         client.xadd(stream, {ENVELOPE_FIELD: other.SerializeToString()})
-        await _until(lambda: client.xinfo_groups(stream)[0]["last-delivered-id"] != b"0-0")
-        await _until(lambda: client.xpending(stream, "g")["pending"] == 0)
+        await until(lambda: client.xinfo_groups(stream)[0]["last-delivered-id"] != b"0-0")
+        await until(lambda: client.xpending(stream, "g")["pending"] == 0)
     assert client.xlen(f"{stream}.dead") == 0
 
 

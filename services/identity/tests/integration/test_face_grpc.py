@@ -19,7 +19,7 @@ import json
 import os
 import struct
 import zlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,6 +41,7 @@ from linli_identity.config import IdentitySettings
 from linli_identity.entrypoints.cli import MIGRATIONS, main
 from linli_kit.db import make_engine, migrate
 from linli_kit.grpc_server import start
+from linli_kit.testing import until
 
 C = "c-east"
 KEYS = {C: {"current": "k1", "keys": {"k1": base64.b64encode(os.urandom(32)).decode()}}}
@@ -308,22 +309,14 @@ async def test_a_second_replica_follows_enrolment_and_withdrawal(
         resident_id = resident.rsplit("/", 1)[-1]
         await consent(service, resident)
         await service.stub.EnrolFace(pb.EnrolFaceRequest(resident=resident, image=jpeg(tom)))
-        await eventually(lambda: resident_id in galleries_b.for_community(C))
+        await until(lambda: resident_id in galleries_b.for_community(C))
 
         await service.stub.WithdrawFaceConsent(
             pb.WithdrawFaceConsentRequest(parent=resident, recorded_by="staff:li")
         )
-        await eventually(lambda: resident_id not in galleries_b.for_community(C))
+        await until(lambda: resident_id not in galleries_b.for_community(C))
     finally:
         await replica_b.stop(grace=0)
-
-
-async def eventually(condition: Callable[[], bool], seconds: float = 10.0) -> None:
-    """Wait until the condition holds, or fail after the given time."""
-    deadline = asyncio.get_running_loop().time() + seconds
-    while not condition():
-        assert asyncio.get_running_loop().time() < deadline, "condition not reached in time"
-        await asyncio.sleep(0.05)
 
 
 def png_header_only(width: int, height: int) -> bytes:
