@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import abc
 import dataclasses
+import functools
 import hashlib
+import inspect
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol, Self
@@ -41,15 +43,53 @@ class Aggregate:
 
 
 class Repository:
-    """Remembers the aggregates it handed out so the unit of work can collect their events."""
+    """Sees every aggregate passed to or handed out by its public methods, so none is missed.
 
-    def __init__(self) -> None:
-        self.seen: list[Aggregate] = []
+    Subclasses write plain methods; the base class wraps each public one so that aggregates in
+    its arguments or its result (alone or in a list, tuple or set) are remembered, and the unit
+    of work publishes the events they record.
+    """
 
-    def _track(self, aggregate: Any) -> Any:
-        if aggregate is not None and all(aggregate is not a for a in self.seen):
-            self.seen.append(aggregate)
-        return aggregate
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        for name, member in list(vars(cls).items()):
+            if name.startswith("_") or not inspect.isfunction(member):
+                continue
+            if getattr(member, "__isabstractmethod__", False):
+                continue
+            setattr(cls, name, _tracking(member))
+
+    @property
+    def seen(self) -> list[Aggregate]:
+        """The aggregates this repository handed out or was given, in first-seen order."""
+        return list(self._seen().values())
+
+    def _seen(self) -> dict[int, Aggregate]:
+        try:
+            return self.__dict__["_seen_aggregates"]
+        except KeyError:
+            return self.__dict__.setdefault("_seen_aggregates", {})
+
+    def _track(self, value: Any) -> Any:
+        if isinstance(value, Aggregate):
+            self._seen().setdefault(id(value), value)
+        elif isinstance(value, list | tuple | set | frozenset):
+            for item in value:
+                if isinstance(item, Aggregate):
+                    self._seen().setdefault(id(item), item)
+        return value
+
+
+def _tracking(method: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(method)
+    def tracked(self: Repository, *args: Any, **kwargs: Any) -> Any:
+        for argument in (*args, *kwargs.values()):
+            self._track(argument)
+        result = method(self, *args, **kwargs)
+        self._track(result)
+        return result
+
+    return tracked
 
 
 def _digestible(value: Any) -> str:
@@ -124,9 +164,9 @@ class AbstractUnitOfWork(abc.ABC):
                 while aggregate.events:
                     yield aggregate.events.pop(0)
 
-    @abc.abstractmethod
     def repositories(self) -> list[Repository]:
-        """The repositories of this unit of work."""
+        """The repositories this unit of work holds, found among its attributes."""
+        return [value for value in vars(self).values() if isinstance(value, Repository)]
 
     @abc.abstractmethod
     def commit(self) -> None:

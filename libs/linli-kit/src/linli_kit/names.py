@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import re
+from dataclasses import dataclass, field
 
 from linli_kit.errors import InvalidArgument
 
@@ -14,13 +15,40 @@ DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 500
 
 
+@dataclass(frozen=True)
+class ResourceName:
+    """One kind of resource name, e.g. 'communities/{community}/residents/{resident}'."""
+
+    pattern: str
+    _regex: re.Pattern[str] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        regex = _SEGMENT.sub(lambda m: f"(?P<{m.group(1)}>{_ID})", self.pattern)
+        object.__setattr__(self, "_regex", re.compile(regex))
+
+    def format(self, **ids: str) -> str:
+        """The name of one resource from its ids, e.g. format(community='c', resident='r')."""
+        return self.pattern.format(**ids)
+
+    def parse(self, name: str, field: str = "name") -> dict[str, str]:
+        """The ids in a name, or InvalidArgument naming the field and the expected shape."""
+        match = self._regex.fullmatch(name or "")
+        if match is None:
+            raise InvalidArgument(f"{field} must look like {self.pattern!r}, got {name!r}")
+        return match.groupdict()
+
+    def child(self, suffix: str) -> ResourceName:
+        """The name kind of a resource under this one, e.g. child('sessions/{session}')."""
+        return ResourceName(f"{self.pattern}/{suffix}")
+
+
+COMMUNITY = ResourceName("communities/{community}")
+RESIDENT = COMMUNITY.child("residents/{resident}")
+
+
 def parse_name(pattern: str, name: str, field: str = "name") -> dict[str, str]:
     """Split a resource name by its pattern, e.g. 'communities/{community}', or raise."""
-    regex = _SEGMENT.sub(lambda m: f"(?P<{m.group(1)}>{_ID})", pattern)
-    match = re.fullmatch(regex, name or "")
-    if match is None:
-        raise InvalidArgument(f"{field} must look like {pattern!r}, got {name!r}")
-    return match.groupdict()
+    return ResourceName(pattern).parse(name, field)
 
 
 def check_community_id(community_id: str) -> str:
@@ -42,6 +70,11 @@ def page_size(requested: int) -> int:
 def encode_page_token(offset: int) -> str:
     """An opaque token for the next page."""
     return base64.urlsafe_b64encode(f"o:{offset}".encode()).decode()
+
+
+def next_page_token(offset: int, limit: int, has_more: bool) -> str:
+    """The token for the page after [offset, offset + limit), or '' on the last page."""
+    return encode_page_token(offset + limit) if has_more else ""
 
 
 def decode_page_token(token: str) -> int:

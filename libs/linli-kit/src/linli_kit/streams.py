@@ -130,6 +130,8 @@ class StreamConsumer:
     block_ms: int = 500
     batch: int = 64
     stats_every_seconds: float = 5.0
+    # "0": a new group reads the stream's history; "$": only what arrives after it was created.
+    start_id: str = "0"
     _redis: aioredis.Redis = field(init=False)
 
     def __post_init__(self) -> None:
@@ -143,7 +145,9 @@ class StreamConsumer:
     async def ensure_group(self) -> None:
         """Create the consumer group (and the stream) if missing."""
         try:
-            await self._redis.xgroup_create(self.stream, self.group, id="0", mkstream=True)
+            await self._redis.xgroup_create(
+                self.stream, self.group, id=self.start_id, mkstream=True
+            )
         except redis.ResponseError as exc:
             if "BUSYGROUP" not in str(exc):
                 raise

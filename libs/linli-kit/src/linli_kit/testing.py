@@ -3,18 +3,38 @@
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
 
+import grpc
 import psycopg
 import pytest
 import redis
 import sqlalchemy as sa
+from google.protobuf.descriptor import MethodDescriptor, ServiceDescriptor
+from google.protobuf.descriptor_pb2 import MethodOptions
+from google.protobuf.message import Message
 
 from linli_kit.scratch import create_database, drop_database, postgres_admin_url
 from linli_kit.scratch import redis_url as scratch_redis_url
+
+
+def load_beside(anchor: str, filename: str, module_name: str) -> ModuleType:
+    """Load a test helper module by path (e.g. fakes.py beside a conftest).
+
+    Every service keeps a tests/unit/fakes.py; with pytest's importlib mode they would collide
+    under one module name, so each is loaded under a name of its own.
+    """
+    spec = importlib.util.spec_from_file_location(module_name, Path(anchor).with_name(filename))
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 @dataclass(frozen=True)
@@ -134,3 +154,31 @@ async def until(condition: Callable[[], bool], within: float = 10.0) -> None:
     while not condition():
         assert loop.time() < deadline, "condition not met in time"
         await asyncio.sleep(0.02)
+
+
+def mutating_methods(service: ServiceDescriptor) -> list[MethodDescriptor]:
+    """The RPCs of a service that change state: every one not declared NO_SIDE_EFFECTS."""
+    return [
+        m
+        for m in service.methods
+        if m.GetOptions().idempotency_level != MethodOptions.NO_SIDE_EFFECTS
+    ]
+
+
+async def assert_retry_replays(
+    call: Callable[[Message], Awaitable[Message]], request: Message, changed: Message
+) -> Message:
+    """A retry with the same request id returns the first answer; other arguments are refused."""
+    assert getattr(request, "request_id", ""), "the request must carry a request_id"
+    assert getattr(changed, "request_id", "") == request.request_id  # type: ignore[attr-defined]
+    assert changed != request, "the changed request must differ in some argument"
+    first = await call(request)
+    assert await call(request) == first, "a retry did not return the first result"
+    try:
+        await call(changed)
+    except grpc.aio.AioRpcError as error:
+        assert error.code() == grpc.StatusCode.FAILED_PRECONDITION, error
+        assert "request_id" in (error.details() or "")
+    else:
+        raise AssertionError("the same request_id with other arguments was accepted")
+    return first

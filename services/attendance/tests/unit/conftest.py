@@ -2,26 +2,13 @@
 
 from __future__ import annotations
 
-import importlib.util
 from datetime import UTC, datetime
-from pathlib import Path
-from types import ModuleType
 
 import pytest
 
+from linli_kit.testing import load_beside
 
-def _load_fakes() -> ModuleType:
-    """Load fakes.py by path: fakes modules of other services share its basename."""
-    spec = importlib.util.spec_from_file_location(
-        "linli_attendance_unit_fakes", Path(__file__).with_name("fakes.py")
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-fakes = _load_fakes()
+fakes = load_beside(__file__, "fakes.py", "linli_attendance_unit_fakes")
 
 
 @pytest.fixture
