@@ -8,18 +8,18 @@ import pytest
 
 from linli_kit.errors import InvalidArgument
 from linli_kit.names import (
+    COMMUNITY,
+    RESIDENT,
     check_community_id,
     decode_page_token,
     encode_page_token,
+    next_page_token,
     page_size,
-    parse_name,
 )
 
-RESIDENT = "communities/{community}/residents/{resident}"
 
-
-def test_parse_name_splits_a_name_by_its_pattern() -> None:
-    assert parse_name(RESIDENT, "communities/c-east/residents/r0a1b2") == {
+def test_a_resource_name_splits_a_name_by_its_pattern() -> None:
+    assert RESIDENT.parse("communities/c-east/residents/r0a1b2") == {
         "community": "c-east",
         "resident": "r0a1b2",
     }
@@ -39,16 +39,16 @@ def test_parse_name_splits_a_name_by_its_pattern() -> None:
         "communities/1c/residents/r1",
     ],
 )
-def test_parse_name_refuses_names_that_do_not_fit(name: str) -> None:
+def test_a_resource_name_refuses_names_that_do_not_fit(name: str) -> None:
     with pytest.raises(
         InvalidArgument, match=r"resident must look like .communities/\{community\}/"
     ):
-        parse_name(RESIDENT, name, field="resident")
+        RESIDENT.parse(name, field="resident")
 
 
-def test_parse_name_refuses_a_trailing_newline() -> None:
+def test_a_resource_name_refuses_a_trailing_newline() -> None:
     with pytest.raises(InvalidArgument):
-        parse_name(RESIDENT, "communities/c-east/residents/r1\n")
+        RESIDENT.parse("communities/c-east/residents/r1\n")
 
 
 @pytest.mark.parametrize("community_id", ["ab", "c-east", "c" + "0" * 62])
@@ -112,3 +112,21 @@ def _b64(text: str) -> str:
 def test_tokens_this_server_did_not_issue_are_refused(token: str) -> None:
     with pytest.raises(InvalidArgument, match="page_token is not one this server issued"):
         decode_page_token(token)
+
+
+def test_a_resource_name_formats_and_parses_its_ids() -> None:
+    session = RESIDENT.child("sessions/{session}")
+    name = session.format(community="xinhua", resident="r-1", session="s-9")
+    assert name == "communities/xinhua/residents/r-1/sessions/s-9"
+    assert session.parse(name) == {"community": "xinhua", "resident": "r-1", "session": "s-9"}
+    assert COMMUNITY.parse("communities/xinhua") == {"community": "xinhua"}
+
+
+def test_a_name_of_another_shape_is_refused_naming_the_field() -> None:
+    with pytest.raises(InvalidArgument, match="parent must look like 'communities/"):
+        COMMUNITY.parse("communities/xinhua/residents/r-1", field="parent")
+
+
+def test_the_next_page_token_is_empty_on_the_last_page() -> None:
+    assert next_page_token(0, 50, has_more=False) == ""
+    assert decode_page_token(next_page_token(50, 50, has_more=True)) == 100
