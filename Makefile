@@ -10,6 +10,7 @@ UV := $(VENV)/bin/uv
 API_OUT := libs/linli-api/src
 PROTOS := $(shell find proto -name '*.proto')
 STAMP := $(VENV)/.installed
+THIRD_PARTY := $(VENV)/.third-party
 
 .PHONY: help install proto run test test-unit lint bench lock clean
 
@@ -22,17 +23,20 @@ $(UV):
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet uv==$(UV_VERSION)
 
-# Third-party packages first (grpcio-tools is needed to generate code), then the workspace members.
-$(STAMP): requirements.lock $(UV) $(wildcard libs/*/pyproject.toml services/*/pyproject.toml)
+# Third-party packages first (grpcio-tools generates the code), then the generated code, then
+# the workspace members; each step has its own stamp so that every target works from nothing.
+$(THIRD_PARTY): requirements.lock $(UV)
 	grep -v '^-e ' requirements.lock > $(VENV)/third-party.txt
 	$(UV) pip install --python $(PY) --quiet -r $(VENV)/third-party.txt
-	$(MAKE) --no-print-directory proto
+	touch $@
+
+$(STAMP): $(THIRD_PARTY) $(API_OUT)/.stamp $(wildcard libs/*/pyproject.toml services/*/pyproject.toml)
 	$(UV) pip install --python $(PY) --quiet --no-deps $$(grep '^-e ' requirements.lock | tr '\n' ' ')
 	touch $(STAMP)
 
 install: $(STAMP) ## Install everything into .venv from requirements.lock
 
-$(API_OUT)/.stamp: $(PROTOS) $(UV)
+$(API_OUT)/.stamp: $(PROTOS) $(THIRD_PARTY)
 	rm -rf $(API_OUT) && mkdir -p $(API_OUT)
 	$(PY) -m grpc_tools.protoc -I proto --python_out=$(API_OUT) --grpc_python_out=$(API_OUT) \
 		--plugin=protoc-gen-mypy=$(VENV)/bin/protoc-gen-mypy --mypy_out=quiet:$(API_OUT) \
