@@ -1,0 +1,373 @@
+"""Who is calling and whether they may: principals, policy tables, tokens and mutual TLS.
+
+ARCHITECTURE §5. A call proves itself with a bearer access token (a person, through the
+gateway) or a mutual-TLS client certificate whose SAN is `spiffe://linli/<community>/<name>`
+(a service, a partner or a peer community). One server interceptor turns that into a
+`Principal` and checks it against the servicer's policy table before the handler runs.
+Deny by default: an RPC missing from the table refuses everyone.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import re
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+import grpc
+import jwt
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+MAX_ACCESS_TOKEN_SECONDS = 15 * 60
+ALGORITHM = "EdDSA"
+ISSUER = "linli-identity"
+_SPIFFE = re.compile(
+    r"spiffe://linli/(?P<community>[a-z][a-z0-9-]{1,62})/(?P<path>[a-z0-9/-]{1,200})"
+)
+
+
+class Kind(StrEnum):
+    """What sort of caller a principal is."""
+
+    ANONYMOUS = "anonymous"
+    PERSON = "person"
+    SERVICE = "service"
+    PARTNER = "partner"
+    PEER = "peer"
+
+
+@dataclass(frozen=True)
+class Principal:
+    """An authenticated caller: a person by resident name, or a machine by its SAN."""
+
+    kind: Kind
+    subject: str = ""
+    community: str = ""
+    roles: frozenset[str] = frozenset()
+    scopes: frozenset[str] = frozenset()
+
+    def has_role(self, *roles: str) -> bool:
+        """Whether the principal holds any of the roles."""
+        return not self.roles.isdisjoint(roles)
+
+
+ANONYMOUS = Principal(Kind.ANONYMOUS)
+_current: contextvars.ContextVar[Principal] = contextvars.ContextVar(
+    "linli_principal", default=ANONYMOUS
+)
+
+
+def current_principal() -> Principal:
+    """The principal of the call being served (ANONYMOUS outside one)."""
+    return _current.get()
+
+
+class Unauthenticated(Exception):
+    """Credentials are missing, malformed, expired or signed by a key we do not trust."""
+
+
+@dataclass(frozen=True)
+class Allow:
+    """One way to be allowed an RPC: a kind of caller, and for it any of the roles or names."""
+
+    kind: Kind
+    roles: frozenset[str] = frozenset()
+    subjects: frozenset[str] = frozenset()
+    scopes: frozenset[str] = frozenset()
+
+    def permits(self, principal: Principal) -> bool:
+        """Whether this rule lets the principal in."""
+        if self.kind is Kind.ANONYMOUS:
+            return True
+        if principal.kind is not self.kind:
+            return False
+        if self.roles and not principal.has_role(*self.roles):
+            return False
+        if self.subjects and principal.subject not in self.subjects:
+            return False
+        return self.scopes <= principal.scopes
+
+
+def public() -> tuple[Allow, ...]:
+    """Anyone, with or without credentials (the public leaderboard, login, JWKS)."""
+    return (Allow(Kind.ANONYMOUS),)
+
+
+def persons(*roles: str) -> tuple[Allow, ...]:
+    """A signed-in person holding any of the roles (any person when none are named)."""
+    return (Allow(Kind.PERSON, roles=frozenset(roles)),)
+
+
+def services(*names: str) -> tuple[Allow, ...]:
+    """Another Linli service of the same community, by its name (e.g. 'attendance')."""
+    return (Allow(Kind.SERVICE, subjects=frozenset(names)),)
+
+
+def partners(*scopes: str) -> tuple[Allow, ...]:
+    """A partner enterprise whose credential carries every scope named."""
+    return (Allow(Kind.PARTNER, scopes=frozenset(scopes)),)
+
+
+def peers() -> tuple[Allow, ...]:
+    """A peer community's points service (the time bank)."""
+    return (Allow(Kind.PEER),)
+
+
+Policy = Mapping[str, tuple[Allow, ...]]
+
+
+def missing_entries(policy: Policy, method_names: Iterable[str]) -> list[str]:
+    """The RPCs of a service that its policy table does not mention (each refuses everyone)."""
+    return [name for name in method_names if name not in policy]
+
+
+def authorise(policy: Policy, method: str, principal: Principal) -> None:
+    """Raise unless the policy lets the principal call the method.
+
+    Unauthenticated for an anonymous caller of a non-public RPC; PermissionError otherwise.
+    """
+    rules = policy.get(method, ())
+    if any(rule.permits(principal) for rule in rules):
+        return
+    if principal.kind is Kind.ANONYMOUS and rules:
+        raise Unauthenticated("this call needs credentials")
+    raise PermissionError(f"{principal.kind} {principal.subject or ''} may not call {method}")
+
+
+# ---- access tokens --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SigningKey:
+    """A private Ed25519 key with its key id (the JWT `kid`)."""
+
+    kid: str
+    private_key: Ed25519PrivateKey
+
+    @staticmethod
+    def generate(kid: str | None = None) -> SigningKey:
+        """A fresh key (identity's rotation and the tests use it)."""
+        return SigningKey(kid or uuid.uuid4().hex[:12], Ed25519PrivateKey.generate())
+
+    @property
+    def public_jwk(self) -> dict[str, Any]:
+        """The public half as a JWK, for the JWKS identity publishes."""
+        jwk: dict[str, Any] = jwt.algorithms.OKPAlgorithm.to_jwk(
+            self.private_key.public_key(), as_dict=True
+        )
+        return {**jwk, "kid": self.kid, "alg": ALGORITHM, "use": "sig"}
+
+
+def issue_access_token(
+    key: SigningKey,
+    *,
+    subject: str,
+    community: str,
+    roles: Iterable[str],
+    ttl_seconds: int = MAX_ACCESS_TOKEN_SECONDS,
+    now: float | None = None,
+) -> str:
+    """A signed access token for a person; at most 15 minutes long."""
+    if not 0 < ttl_seconds <= MAX_ACCESS_TOKEN_SECONDS:
+        raise ValueError("an access token lives between 1 second and 15 minutes")
+    issued = int(time.time() if now is None else now)
+    claims = {
+        "iss": ISSUER,
+        "sub": subject,
+        "community": community,
+        "roles": sorted(roles),
+        "jti": uuid.uuid4().hex,
+        "iat": issued,
+        "exp": issued + ttl_seconds,
+    }
+    return jwt.encode(claims, key.private_key, algorithm=ALGORITHM, headers={"kid": key.kid})
+
+
+@dataclass
+class TokenVerifier:
+    """Checks access tokens against the public keys identity publishes (a JWKS)."""
+
+    keys: dict[str, Ed25519PublicKey] = field(default_factory=dict)
+    leeway_seconds: int = 5
+
+    @staticmethod
+    def from_jwks(jwks: Mapping[str, Any]) -> TokenVerifier:
+        """A verifier trusting every key in a JWKS document ({"keys": [...]})."""
+        keys = {}
+        for jwk in jwks.get("keys", []):
+            public = jwt.PyJWK(jwk, algorithm=ALGORITHM).key
+            if not isinstance(public, Ed25519PublicKey):
+                raise ValueError(f"key {jwk.get('kid')!r} is not an Ed25519 public key")
+            keys[jwk["kid"]] = public
+        return TokenVerifier(keys)
+
+    def principal(self, token: str) -> Principal:
+        """The person a token names, or Unauthenticated."""
+        try:
+            kid = jwt.get_unverified_header(token).get("kid", "")
+            key = self.keys.get(kid)
+            if key is None:
+                raise Unauthenticated("the token is signed by a key this service does not trust")
+            claims = jwt.decode(
+                token,
+                key,
+                algorithms=[ALGORITHM],
+                issuer=ISSUER,
+                leeway=self.leeway_seconds,
+                options={"require": ["exp", "iat", "sub", "jti", "iss"]},
+            )
+        except jwt.PyJWTError as exc:
+            raise Unauthenticated(f"invalid access token: {exc}") from exc
+        if claims["exp"] - claims["iat"] > MAX_ACCESS_TOKEN_SECONDS:
+            raise Unauthenticated("invalid access token: it lives longer than 15 minutes")
+        community, roles = claims.get("community"), claims.get("roles", [])
+        if not isinstance(community, str) or not isinstance(roles, list):
+            raise Unauthenticated("invalid access token: malformed community or roles")
+        return Principal(Kind.PERSON, claims["sub"], community, frozenset(map(str, roles)))
+
+
+# ---- mutual TLS -----------------------------------------------------------------------
+
+
+def machine_principal(san: str, peer_communities: frozenset[str] = frozenset()) -> Principal:
+    """The principal a certificate's SAN names: a service, a partner or a peer community.
+
+    `spiffe://linli/<c>/<service>` is a service of community c, `…/<c>/partner/<id>` a
+    partner, and `…/<peer>/points` from a configured peer community is that peer.
+    """
+    match = _SPIFFE.fullmatch(san)
+    if match is None:
+        raise Unauthenticated(f"certificate identity {san!r} is not a Linli SPIFFE id")
+    community, path = match["community"], match["path"]
+    if path.startswith("partner/"):
+        return Principal(Kind.PARTNER, path.removeprefix("partner/"), community)
+    if path == "points" and community in peer_communities:
+        return Principal(Kind.PEER, community, community)
+    return Principal(Kind.SERVICE, path, community)
+
+
+def peer_principal(
+    auth_context: Mapping[str, Iterable[bytes]], peer_communities: frozenset[str] = frozenset()
+) -> Principal | None:
+    """The machine principal of a verified client certificate, or None without one."""
+    sans = [
+        value.decode()
+        for value in auth_context.get("x509_subject_alternative_name", ())
+        if value.startswith(b"spiffe://")
+    ]
+    if not sans:
+        return None
+    return machine_principal(sans[0], peer_communities)
+
+
+def server_credentials(key_pem: bytes, cert_pem: bytes, ca_pem: bytes) -> grpc.ServerCredentials:
+    """TLS for a server that requires a client certificate signed by the community CA."""
+    return grpc.ssl_server_credentials(
+        [(key_pem, cert_pem)], root_certificates=ca_pem, require_client_auth=True
+    )
+
+
+def channel_credentials(key_pem: bytes, cert_pem: bytes, ca_pem: bytes) -> grpc.ChannelCredentials:
+    """TLS for a client presenting its own certificate and trusting the community CA."""
+    return grpc.ssl_channel_credentials(
+        root_certificates=ca_pem, private_key=key_pem, certificate_chain=cert_pem
+    )
+
+
+def bearer(token: str) -> tuple[tuple[str, str], ...]:
+    """Call metadata carrying a person's access token."""
+    return (("authorization", f"Bearer {token}"),)
+
+
+# ---- the server interceptor -----------------------------------------------------------
+
+
+def _bearer_token(metadata: Iterable[tuple[str, str | bytes]]) -> str | None:
+    for key, value in metadata:
+        if key == "authorization":
+            text = value.decode() if isinstance(value, bytes) else value
+            scheme, _, token = text.partition(" ")
+            if scheme.lower() != "bearer" or not token:
+                raise Unauthenticated("authorization must be 'Bearer <access token>'")
+            return token.strip()
+    return None
+
+
+@dataclass
+class AuthInterceptor(grpc.aio.ServerInterceptor):
+    """Authenticates every call and checks the servicer's policy table before the handler."""
+
+    policies: Mapping[str, Policy]  # full service name → its table
+    verifier: TokenVerifier
+    peer_communities: frozenset[str] = frozenset()
+    exempt_services: frozenset[str] = frozenset(
+        {"grpc.health.v1.Health", "grpc.reflection.v1alpha.ServerReflection"}
+    )
+
+    def authenticate(self, context: grpc.aio.ServicerContext) -> Principal:
+        """The caller: a bearer token wins over the transport's certificate."""
+        token = _bearer_token(context.invocation_metadata() or ())
+        if token is not None:
+            return self.verifier.principal(token)
+        return peer_principal(context.auth_context(), self.peer_communities) or ANONYMOUS
+
+    async def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
+        details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler:
+        handler = await continuation(details)
+        service, _, method = details.method.lstrip("/").partition("/")
+        if handler is None or service in self.exempt_services:
+            return handler
+        policy = self.policies.get(service, {})
+        if handler.unary_unary:
+            return grpc.unary_unary_rpc_method_handler(
+                self._unary(handler.unary_unary, policy, method),
+                request_deserializer=handler.request_deserializer,
+                response_serializer=handler.response_serializer,
+            )
+        if handler.unary_stream:
+            return grpc.unary_stream_rpc_method_handler(
+                self._stream(handler.unary_stream, policy, method),
+                request_deserializer=handler.request_deserializer,
+                response_serializer=handler.response_serializer,
+            )
+        return handler
+
+    async def _admit(
+        self, context: grpc.aio.ServicerContext, policy: Policy, method: str
+    ) -> contextvars.Token[Principal]:
+        try:
+            principal = self.authenticate(context)
+            authorise(policy, method, principal)
+        except Unauthenticated as exc:
+            await context.abort(grpc.StatusCode.UNAUTHENTICATED, str(exc))
+        except PermissionError as exc:
+            await context.abort(grpc.StatusCode.PERMISSION_DENIED, str(exc))
+        return _current.set(principal)
+
+    def _unary(self, inner: Any, policy: Policy, method: str) -> Any:
+        async def call(request: Any, context: grpc.aio.ServicerContext) -> Any:
+            token = await self._admit(context, policy, method)
+            try:
+                return await inner(request, context)
+            finally:
+                _current.reset(token)
+
+        return call
+
+    def _stream(self, inner: Any, policy: Policy, method: str) -> Any:
+        async def call(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
+            token = await self._admit(context, policy, method)
+            try:
+                async for reply in inner(request, context):
+                    yield reply
+            finally:
+                _current.reset(token)
+
+        return call

@@ -1,0 +1,214 @@
+"""Principals, policy tables, access tokens and mutual TLS, through a real grpc.aio server."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+
+import grpc
+import pytest
+
+from linli_kit import auth
+from linli_kit.auth import Kind, Principal
+from linli_kit.pki import DevelopmentCA, IssuedCert
+
+SERVICE = "test.v1.Echo"
+POLICY: auth.Policy = {
+    "Public": auth.public(),
+    "Mine": auth.persons(),
+    "Staff": auth.persons("social_worker", "grid_head"),
+    "FromAttendance": auth.services("attendance"),
+    "Partner": auth.partners("eligibility:check"),
+    "Peer": auth.peers(),
+    "Watch": auth.persons(),
+}
+METHODS = [*POLICY, "Unlisted"]
+
+
+def test_deny_by_default_an_rpc_without_an_entry_refuses_everyone() -> None:
+    assert auth.missing_entries(POLICY, METHODS) == ["Unlisted"]
+    person = Principal(Kind.PERSON, "communities/c/residents/r", "c", frozenset({"sre"}))
+    with pytest.raises(PermissionError):
+        auth.authorise(POLICY, "Unlisted", person)
+    with pytest.raises(PermissionError):
+        auth.authorise(POLICY, "Unlisted", auth.ANONYMOUS)
+
+
+def test_roles_subjects_and_scopes_decide() -> None:
+    resident = Principal(Kind.PERSON, "communities/c/residents/r", "c", frozenset({"resident"}))
+    worker = Principal(Kind.PERSON, "communities/c/residents/w", "c", frozenset({"social_worker"}))
+    attendance = Principal(Kind.SERVICE, "attendance", "c")
+    points = Principal(Kind.SERVICE, "points", "c")
+    bank = Principal(Kind.PARTNER, "bank-1", "c", scopes=frozenset({"eligibility:check"}))
+    shop = Principal(Kind.PARTNER, "shop-1", "c")
+    auth.authorise(POLICY, "Mine", resident)
+    auth.authorise(POLICY, "Staff", worker)
+    auth.authorise(POLICY, "FromAttendance", attendance)
+    auth.authorise(POLICY, "Partner", bank)
+    auth.authorise(POLICY, "Public", auth.ANONYMOUS)
+    for method, principal in [
+        ("Staff", resident),
+        ("FromAttendance", points),
+        ("Partner", shop),
+        ("Mine", attendance),
+    ]:
+        with pytest.raises(PermissionError):
+            auth.authorise(POLICY, method, principal)
+    with pytest.raises(auth.Unauthenticated):
+        auth.authorise(POLICY, "Mine", auth.ANONYMOUS)
+
+
+def test_a_token_names_its_person_and_expires() -> None:
+    key = auth.SigningKey.generate("k1")
+    verifier = auth.TokenVerifier.from_jwks({"keys": [key.public_jwk]})
+    token = auth.issue_access_token(
+        key, subject="communities/c/residents/r", community="c", roles=["resident"]
+    )
+    assert verifier.principal(token) == Principal(
+        Kind.PERSON, "communities/c/residents/r", "c", frozenset({"resident"})
+    )
+    expired = auth.issue_access_token(
+        key, subject="s", community="c", roles=[], ttl_seconds=60, now=time.time() - 3600
+    )
+    with pytest.raises(auth.Unauthenticated, match="expired"):
+        verifier.principal(expired)
+    with pytest.raises(ValueError):
+        auth.issue_access_token(key, subject="s", community="c", roles=[], ttl_seconds=3600)
+
+
+def test_a_forged_or_unknown_key_is_refused_and_a_rotated_key_verifies_until_removed() -> None:
+    old, new, forger = (auth.SigningKey.generate(k) for k in ("k1", "k2", "k1"))
+    verifier = auth.TokenVerifier.from_jwks({"keys": [old.public_jwk, new.public_jwk]})
+    for key in (old, new):
+        verifier.principal(auth.issue_access_token(key, subject="s", community="c", roles=[]))
+    forged = auth.issue_access_token(forger, subject="s", community="c", roles=["sre"])
+    with pytest.raises(auth.Unauthenticated, match="invalid"):
+        verifier.principal(forged)
+    after_rotation = auth.TokenVerifier.from_jwks({"keys": [new.public_jwk]})
+    with pytest.raises(auth.Unauthenticated, match="does not trust"):
+        after_rotation.principal(auth.issue_access_token(old, subject="s", community="c", roles=[]))
+    with pytest.raises(auth.Unauthenticated):
+        verifier.principal("not-a-jwt")
+
+
+def test_spiffe_ids_name_services_partners_and_peers() -> None:
+    assert auth.machine_principal("spiffe://linli/xinhua/attendance") == Principal(
+        Kind.SERVICE, "attendance", "xinhua"
+    )
+    assert auth.machine_principal("spiffe://linli/xinhua/partner/bank-1").kind is Kind.PARTNER
+    peer = auth.machine_principal("spiffe://linli/east/points", frozenset({"east"}))
+    assert peer == Principal(Kind.PEER, "east", "east")
+    assert auth.machine_principal("spiffe://linli/east/points").kind is Kind.SERVICE
+    with pytest.raises(auth.Unauthenticated):
+        auth.machine_principal("spiffe://evil/xinhua/points")
+
+
+# ---- through a real server ------------------------------------------------------------
+
+
+def _echo_handler() -> grpc.GenericRpcHandler:
+    async def who(request: bytes, context: grpc.aio.ServicerContext) -> bytes:
+        p = auth.current_principal()
+        return f"{p.kind}:{p.subject}:{p.community}".encode()
+
+    async def watch(request: bytes, context: grpc.aio.ServicerContext) -> AsyncIterator[bytes]:
+        for _ in range(2):
+            yield auth.current_principal().subject.encode()
+
+    handlers = {
+        name: grpc.unary_unary_rpc_method_handler(who) for name in METHODS if name != "Watch"
+    }
+    handlers["Watch"] = grpc.unary_stream_rpc_method_handler(watch)
+    return grpc.method_handlers_generic_handler(SERVICE, handlers)
+
+
+@pytest.fixture
+def ca() -> DevelopmentCA:
+    """The community's test CA."""
+    return DevelopmentCA.create()
+
+
+@pytest.fixture
+def key() -> auth.SigningKey:
+    """Identity's current signing key."""
+    return auth.SigningKey.generate("k1")
+
+
+@pytest.fixture
+async def server(ca: DevelopmentCA, key: auth.SigningKey) -> AsyncIterator[int]:
+    """A mutual-TLS server with the auth interceptor in front of the echo service."""
+    cert = ca.issue("spiffe://linli/xinhua/points")
+    interceptor = auth.AuthInterceptor(
+        {SERVICE: POLICY}, auth.TokenVerifier.from_jwks({"keys": [key.public_jwk]})
+    )
+    server = grpc.aio.server(interceptors=[interceptor])
+    server.add_generic_rpc_handlers([_echo_handler()])
+    port = server.add_secure_port(
+        "127.0.0.1:0",
+        auth.server_credentials(cert.key_pem, cert.cert_pem, ca.cert_pem),
+    )
+    await server.start()
+    yield port
+    await server.stop(None)
+
+
+def _channel(port: int, ca: DevelopmentCA, client: IssuedCert) -> grpc.aio.Channel:
+    credentials = auth.channel_credentials(client.key_pem, client.cert_pem, ca.cert_pem)
+    return grpc.aio.secure_channel(
+        f"localhost:{port}", credentials, options=[("grpc.ssl_target_name_override", "localhost")]
+    )
+
+
+async def _call(
+    channel: grpc.aio.Channel, method: str, metadata: tuple[tuple[str, str], ...] = ()
+) -> str:
+    reply = await channel.unary_unary(f"/{SERVICE}/{method}")(b"", metadata=metadata, timeout=5)
+    return bytes(reply).decode()
+
+
+async def test_a_service_certificate_is_a_service_and_cannot_act_as_a_person(
+    server: int, ca: DevelopmentCA
+) -> None:
+    async with _channel(server, ca, ca.issue("spiffe://linli/xinhua/attendance")) as ch:
+        assert await _call(ch, "FromAttendance") == "service:attendance:xinhua"
+        with pytest.raises(grpc.aio.AioRpcError) as refused:
+            await _call(ch, "Mine")
+        assert refused.value.code() == grpc.StatusCode.PERMISSION_DENIED
+        with pytest.raises(grpc.aio.AioRpcError) as unlisted:
+            await _call(ch, "Unlisted")
+        assert unlisted.value.code() == grpc.StatusCode.PERMISSION_DENIED
+
+
+async def test_a_person_token_rides_on_the_service_channel(
+    server: int, ca: DevelopmentCA, key: auth.SigningKey
+) -> None:
+    token = auth.issue_access_token(
+        key, subject="communities/xinhua/residents/r1", community="xinhua", roles=["resident"]
+    )
+    async with _channel(server, ca, ca.issue("spiffe://linli/xinhua/gateway")) as ch:
+        assert await _call(ch, "Mine", auth.bearer(token)) == (
+            "person:communities/xinhua/residents/r1:xinhua"
+        )
+        stream = ch.unary_stream(f"/{SERVICE}/Watch")(b"", metadata=auth.bearer(token))
+        assert [bytes(m) async for m in stream] == [b"communities/xinhua/residents/r1"] * 2
+        with pytest.raises(grpc.aio.AioRpcError) as staff_only:
+            await _call(ch, "Staff", auth.bearer(token))
+        assert staff_only.value.code() == grpc.StatusCode.PERMISSION_DENIED
+        with pytest.raises(grpc.aio.AioRpcError) as bad:
+            await _call(ch, "Mine", (("authorization", "Bearer forged.token.here"),))
+        assert bad.value.code() == grpc.StatusCode.UNAUTHENTICATED
+
+
+async def test_a_client_certificate_from_another_ca_is_refused(
+    server: int, ca: DevelopmentCA
+) -> None:
+    stranger = DevelopmentCA.create().issue("spiffe://linli/xinhua/attendance")
+    async with _channel(server, ca, stranger) as ch:
+        with pytest.raises(grpc.aio.AioRpcError) as refused:
+            await _call(ch, "FromAttendance")
+        assert refused.value.code() == grpc.StatusCode.UNAVAILABLE
+    no_client_cert = grpc.ssl_channel_credentials(root_certificates=ca.cert_pem)
+    async with grpc.aio.secure_channel(f"localhost:{server}", no_client_cert) as ch:
+        with pytest.raises(grpc.aio.AioRpcError) as refused:
+            await _call(ch, "Public")
+        assert refused.value.code() == grpc.StatusCode.UNAVAILABLE
