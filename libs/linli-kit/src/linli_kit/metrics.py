@@ -34,11 +34,6 @@ STREAM_PENDING = Gauge(
 STREAM_DEAD_LETTERS = Counter(
     "linli_stream_dead_letters", "Entries moved to the dead-letter stream.", ["stream", "group"]
 )
-REDEMPTION_FAILURES = Counter(
-    "linli_rewards_redemption_failures",
-    "Redemptions refused or failed, by reason.",
-    ["community_id", "reason"],
-)
 LEDGER_VERIFICATION_FAILURES = Counter(
     "linli_ledger_verification_failures",
     "Ledger verifications that found a break.",
