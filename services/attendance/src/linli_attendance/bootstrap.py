@@ -1,9 +1,12 @@
-"""The one place where the attendance service's dependencies are wired."""
+"""The one place where the attendance service's dependencies are wired.
+
+`build_app` takes every dependency as a keyword with a production default, so a test can
+build the whole service with fakes in one call. Building connects to nothing: engines,
+Redis clients and gRPC channels open their connections on first use, inside the workers.
+"""
 
 from __future__ import annotations
 
-import asyncio
-import logging
 from collections.abc import Callable, Coroutine
 from typing import Any
 
@@ -15,68 +18,82 @@ from linli_attendance.adapters.identity_client import GrpcFaceIdentifier, GrpcRe
 from linli_attendance.adapters.repositories import SqlAttendanceUnitOfWork
 from linli_attendance.config import AttendanceSettings
 from linli_attendance.entrypoints.grpc_api import AttendanceServicer
-from linli_attendance.service_layer import handlers
-from linli_attendance.service_layer.ports import AttendanceUnitOfWork
+from linli_attendance.service_layer.ports import (
+    AttendanceUnitOfWork,
+    FaceIdentifier,
+    ResidentDirectory,
+)
+from linli_attendance.service_layer.sweeps import forgotten_sweep
+from linli_kit import schedules
 from linli_kit.db import SqlPlumbing, sql_plumbing
+from linli_kit.domain import Clock, utc_now
 from linli_kit.grpc_server import GrpcApp
 from linli_kit.streams import OutboxRelay
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["AttendanceService"].full_name
-log = logging.getLogger(__name__)
+Worker = Callable[[], Coroutine[Any, Any, None]]
 
 
-def uow_factory(plumbing: SqlPlumbing) -> Callable[[], AttendanceUnitOfWork]:
+def sql_uow_factory(plumbing: SqlPlumbing) -> Callable[[], AttendanceUnitOfWork]:
     """A factory of SQL units of work over the attendance database."""
     return lambda: SqlAttendanceUnitOfWork(
         plumbing.session_factory, plumbing.tables, plumbing.outbox
     )
 
 
-def forgotten_sweeper(
-    make_uow: Callable[[], AttendanceUnitOfWork], every_seconds: float
-) -> Callable[[], Coroutine[Any, Any, None]]:
-    """A background job closing forgotten sign-outs for staff review, every so often."""
+def build_app(
+    settings: AttendanceSettings,
+    *,
+    uow_factory: Callable[[], AttendanceUnitOfWork] | None = None,
+    residents: ResidentDirectory | None = None,
+    faces: FaceIdentifier | None = None,
+    clock: Clock = utc_now,
+) -> GrpcApp:
+    """The attendance gRPC app with its outbox relay and forgotten sign-out sweep.
 
-    async def run() -> None:
-        while True:
-            try:
-                closed = await asyncio.to_thread(handlers.close_forgotten_sessions, make_uow())
-                if closed:
-                    log.info("held %d forgotten sign-outs for staff review", closed)
-            except Exception:
-                # A failing database must not kill the service; the next round retries.
-                log.exception("closing forgotten sign-outs failed; retrying")
-            await asyncio.sleep(every_seconds)
+    Given a unit-of-work factory, the app uses it and runs no outbox relay (the events stay
+    with whoever made the units of work); given no directory or face identifier, it asks
+    the identity service at `settings.identity_address`.
+    """
+    workers: list[Worker] = []
+    on_stop = []
+    if uow_factory is None:
+        plumbing = sql_plumbing(
+            settings.database_url,
+            orm.runtime,
+            f"{settings.stream_prefix}attendance.events",
+            events.encode,
+        )
+        uow_factory = sql_uow_factory(plumbing)
+        relay = OutboxRelay(plumbing.session_factory, orm.runtime.outbox, settings.redis_url)
+        workers.append(relay.run)
 
-    return run
+        async def dispose() -> None:
+            plumbing.engine.dispose()
 
+        on_stop.append(dispose)
+    if residents is None or faces is None:
+        identity = GrpcResidentDirectory(settings.identity_address)
+        residents = residents or identity
+        faces = faces or GrpcFaceIdentifier(identity.channel, settings.face_timeout_seconds)
 
-def build_app(settings: AttendanceSettings) -> GrpcApp:
-    """The attendance gRPC app with its outbox relay and forgotten sign-out sweeper."""
-    plumbing = sql_plumbing(
-        settings.database_url,
-        orm.runtime,
-        f"{settings.stream_prefix}attendance.events",
-        events.encode,
+        async def close_identity() -> None:
+            identity.close()
+
+        on_stop.append(close_identity)
+    limits = settings.limit_book
+    # Unfenced: harmless on two replicas at once, each closes the open sessions it locked
+    # (SKIP LOCKED) and a closed session is no longer open (README, "Scheduled jobs").
+    sweep = schedules.every(
+        "attendance.forgotten-sign-outs",
+        settings.forgotten_sweep_seconds,
+        forgotten_sweep(uow_factory, limits),
+        clock=clock,
     )
-    make_uow = uow_factory(plumbing)
-    residents = GrpcResidentDirectory(settings.identity_address)
-    faces = GrpcFaceIdentifier(residents.channel, settings.face_timeout_seconds)
-    relay = OutboxRelay(plumbing.session_factory, orm.runtime.outbox, settings.redis_url)
+    workers.append(sweep.run)
+    servicer = AttendanceServicer(uow_factory, residents, faces, limits, clock)
 
     def register(server: object) -> None:
-        pb_grpc.add_AttendanceServiceServicer_to_server(
-            AttendanceServicer(make_uow, residents, faces), server
-        )
+        pb_grpc.add_AttendanceServiceServicer_to_server(servicer, server)
 
-    async def close() -> None:
-        residents.close()
-        plumbing.engine.dispose()
-
-    return GrpcApp(
-        "attendance",
-        register,
-        [SERVICE_NAME],
-        [relay.run, forgotten_sweeper(make_uow, settings.forgotten_sweep_seconds)],
-        [close],
-    )
+    return GrpcApp("attendance", register, [SERVICE_NAME], workers, on_stop)

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from typing import Any
+
+from pydantic import Field, field_validator
 from pydantic_settings import SettingsConfigDict
 
+from linli_attendance.domain.limits import DEFAULT_LIMITS, LimitBook, limit_book_from_config
+from linli_kit.errors import InvalidArgument
 from linli_kit.settings import ServiceSettings
+
+LimitsConfig = dict[str, dict[str, Any]]
 
 
 class AttendanceSettings(ServiceSettings):
@@ -19,3 +25,22 @@ class AttendanceSettings(ServiceSettings):
     face_timeout_seconds: float = Field(default=10.0, gt=0)
     # How often open sessions past the sign-out grace are closed for staff review.
     forgotten_sweep_seconds: float = Field(default=60.0, gt=0)
+    # JSON: {"*": {figures}, "<community>": {figures}}; figures time_cap_minutes,
+    # sign_out_grace_minutes, rating_window_minutes, max_sessions_per_day,
+    # two_sites_gap_minutes. A community names only what it changes. Unset: the policy's.
+    limits: LimitsConfig | None = None
+
+    @field_validator("limits")
+    @classmethod
+    def _limits_are_valid(cls, value: LimitsConfig | None) -> LimitsConfig | None:
+        if value is not None:
+            try:
+                limit_book_from_config(value)
+            except (InvalidArgument, TypeError, ValueError) as exc:
+                raise ValueError(str(exc)) from exc
+        return value
+
+    @property
+    def limit_book(self) -> LimitBook:
+        """The attendance limits per community."""
+        return DEFAULT_LIMITS if self.limits is None else limit_book_from_config(self.limits)

@@ -16,7 +16,7 @@ from linli.attendance.v1 import attendance_service_pb2_grpc as pb_grpc
 from linli.common.v1 import service_type_pb2
 
 from linli_attendance.adapters import events, orm
-from linli_attendance.bootstrap import SERVICE_NAME, uow_factory
+from linli_attendance.bootstrap import SERVICE_NAME, sql_uow_factory
 from linli_attendance.domain.activities import FaceMatch
 from linli_attendance.entrypoints.cli import MIGRATIONS
 from linli_attendance.entrypoints.grpc_api import AttendanceServicer
@@ -55,7 +55,7 @@ async def stub(
     url = make_database("attendance")
     migrate(url, MIGRATIONS)
     plumbing = sql_plumbing(url, orm.runtime, "attendance.events", events.encode)
-    servicer = AttendanceServicer(uow_factory(plumbing), Everyone(), Kiosk())
+    servicer = AttendanceServicer(sql_uow_factory(plumbing), Everyone(), Kiosk())
     app = GrpcApp(
         "attendance",
         lambda server: pb_grpc.add_AttendanceServiceServicer_to_server(servicer, server),

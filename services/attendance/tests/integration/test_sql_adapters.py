@@ -13,10 +13,10 @@ from alembic import command
 from alembic.config import Config
 
 from linli_attendance.adapters import events, orm
-from linli_attendance.bootstrap import uow_factory
+from linli_attendance.bootstrap import sql_uow_factory
 from linli_attendance.domain.activities import (
-    ActivityKind,
     FaceMatch,
+    ScheduleKind,
     ServiceType,
     SessionStatus,
     SignInMethod,
@@ -24,7 +24,15 @@ from linli_attendance.domain.activities import (
 from linli_attendance.domain.leads import LeadStatus
 from linli_attendance.domain.review import FlagKind, TwoSitesAtOnce
 from linli_attendance.entrypoints.cli import MIGRATIONS
-from linli_attendance.service_layer import handlers
+from linli_attendance.service_layer import (
+    activities,
+    commands,
+    leads,
+    ratings,
+    reviews,
+    sessions,
+    sweeps,
+)
 from linli_attendance.service_layer.ports import AttendanceUnitOfWork, LivenessChallenge
 from linli_kit.db import migrate, sql_plumbing
 from linli_kit.errors import AlreadyExists
@@ -79,7 +87,7 @@ def database(make_database: Callable[[str], str]) -> str:
 def make_uow(database: str) -> Callable[[], AttendanceUnitOfWork]:
     """Units of work on the migrated database."""
     plumbing = sql_plumbing(database, orm.runtime, "attendance.events", events.encode)
-    yield uow_factory(plumbing)
+    yield sql_uow_factory(plumbing)
     plumbing.engine.dispose()
 
 
@@ -93,9 +101,9 @@ def _outbox_types(url: str) -> list[str]:
     return [envelope_pb2.EventEnvelope.FromString(row[0]).type.rsplit(".", 1)[1] for row in rows]
 
 
-def _plan(make_uow, clock, place="Block 3", kiosks=("k-gate",), kind=ActivityKind.ROUTINE, **kw):
-    return handlers.create_activity(
-        handlers.CreateActivity(
+def _plan(make_uow, clock, place="Block 3", kiosks=("k-gate",), kind=ScheduleKind.ROUTINE, **kw):
+    return activities.create_activity(
+        commands.CreateActivity(
             C,
             "Street clean-up",
             ServiceType.REGULAR,
@@ -116,7 +124,7 @@ def test_activity_round_trip_with_schedule_kiosks_and_checklist(make_uow) -> Non
     clock = Clock(START - 24 * HOUR)
     made = _plan(make_uow, clock, occurrence_count=3, capacity=5)
 
-    stored = handlers.get_activity(C, made.id, make_uow())
+    stored = activities.get_activity(C, made.id, make_uow())
 
     assert (stored.place, stored.capacity, stored.kiosk_ids, stored.checklist) == (
         "Block 3",
@@ -135,22 +143,22 @@ def test_activity_round_trip_with_schedule_kiosks_and_checklist(make_uow) -> Non
 def test_face_session_keeps_its_records_and_a_correction_history(make_uow, database) -> None:
     clock = Clock(START)
     activity = _plan(make_uow, clock)
-    presence = handlers.FacePresence(C, activity.id, "k-gate", (b"frame",), LivenessChallenge.BLINK)
-    handlers.face_sign_in(presence, make_uow(), Kiosk("r-alice"), clock)
+    presence = commands.FacePresence(C, activity.id, "k-gate", (b"frame",), LivenessChallenge.BLINK)
+    sessions.face_sign_in(presence, make_uow(), Kiosk("r-alice"), clock)
     clock.now = START + 90 * timedelta(minutes=1)
-    session = handlers.face_sign_out(presence, make_uow(), Kiosk("r-alice"), clock)
-    handlers.record_checklist(
-        handlers.RecordChecklist(C, session.id, ("区域划分", "工具准备")), make_uow()
+    session = sessions.face_sign_out(presence, make_uow(), Kiosk("r-alice"), clock)
+    sessions.record_checklist(
+        commands.RecordChecklist(C, session.id, ("区域划分", "工具准备")), make_uow()
     )
     for minutes, reason in ((100, "arrived early"), (110, "stayed to tidy up")):
-        handlers.correct_session(
-            handlers.CorrectSession(C, session.id, minutes * 60, reason, "r-staff"),
+        reviews.correct_session(
+            commands.CorrectSession(C, session.id, minutes * 60, reason, "r-staff"),
             make_uow(),
             Everyone(),
             clock,
         )
 
-    stored = handlers.get_session(C, session.id, make_uow())
+    stored = sessions.get_session(C, session.id, make_uow())
 
     assert stored.sign_in_proof.method is SignInMethod.FACE
     assert (stored.sign_in_proof.kiosk_id, stored.sign_in_proof.face) == ("k-gate", FACE)
@@ -167,18 +175,18 @@ def test_face_session_keeps_its_records_and_a_correction_history(make_uow, datab
 def test_forgotten_sign_outs_are_found_across_communities_and_held(make_uow, database) -> None:
     clock = Clock(START)
     activity = _plan(make_uow, clock)
-    handlers.sign_in(
-        handlers.SignIn(C, activity.id, "r-alice", SignInMethod.STAFF_CONFIRMED, "r-staff"),
+    sessions.sign_in(
+        commands.SignIn(C, activity.id, "r-alice", SignInMethod.STAFF_CONFIRMED, "r-staff"),
         make_uow(),
         Everyone(),
         clock,
     )
     clock.now = START + 4 * HOUR + timedelta(seconds=1)
 
-    assert handlers.close_forgotten_sessions(make_uow(), clock) == 1
-    assert handlers.close_forgotten_sessions(make_uow(), clock) == 0
+    assert sweeps.close_forgotten_sessions(make_uow(), clock()) == 1
+    assert sweeps.close_forgotten_sessions(make_uow(), clock()) == 0
 
-    flags, _ = handlers.list_flags(C, True, 0, 10, make_uow())
+    flags, _ = reviews.list_flags(C, True, 0, 10, make_uow())
     assert [f.kind for f in flags] == [FlagKind.FORGOTTEN_SIGN_OUT]
     assert _outbox_types(database) == []
 
@@ -187,18 +195,18 @@ def test_two_sites_at_once_is_refused_but_the_flag_is_stored(make_uow) -> None:
     clock = Clock(START)
     here = _plan(make_uow, clock)
     there = _plan(make_uow, clock, place="Riverside park")
-    sign_in = handlers.SignIn(C, here.id, "r-alice", SignInMethod.STAFF_CONFIRMED, "r-staff")
-    handlers.sign_in(sign_in, make_uow(), Everyone(), clock)
+    sign_in = commands.SignIn(C, here.id, "r-alice", SignInMethod.STAFF_CONFIRMED, "r-staff")
+    sessions.sign_in(sign_in, make_uow(), Everyone(), clock)
 
     with pytest.raises(TwoSitesAtOnce, match="Block 3"):
-        handlers.sign_in(
-            handlers.SignIn(C, there.id, "r-alice", SignInMethod.STAFF_CONFIRMED, "r-staff"),
+        sessions.sign_in(
+            commands.SignIn(C, there.id, "r-alice", SignInMethod.STAFF_CONFIRMED, "r-staff"),
             make_uow(),
             Everyone(),
             clock,
         )
 
-    flags, _ = handlers.list_flags(C, True, 0, 10, make_uow())
+    flags, _ = reviews.list_flags(C, True, 0, 10, make_uow())
     assert [(f.kind, f.activity_id) for f in flags] == [(FlagKind.TWO_SITES, there.id)]
     uow = make_uow()
     with uow:
@@ -211,12 +219,12 @@ def test_concurrent_sign_ins_at_two_sites_let_exactly_one_through(make_uow) -> N
     barrier = threading.Barrier(2)
 
     def attempt(resident_id: str, activity_id: str) -> str:
-        command = handlers.SignIn(
+        command = commands.SignIn(
             C, activity_id, resident_id, SignInMethod.STAFF_CONFIRMED, "r-staff"
         )
         barrier.wait()
         try:
-            handlers.sign_in(command, make_uow(), Everyone(), clock)
+            sessions.sign_in(command, make_uow(), Everyone(), clock)
         except TwoSitesAtOnce:
             return "refused"
         return "signed in"
@@ -232,33 +240,36 @@ def test_concurrent_sign_ins_at_two_sites_let_exactly_one_through(make_uow) -> N
 def test_one_rating_per_resident_and_a_lead_promoted_once(make_uow, database) -> None:
     clock = Clock(START - HOUR)
     activity = _plan(make_uow, clock, occurrence_count=4)
-    lead = handlers.apply_project_lead(
-        handlers.ApplyProjectLead(C, activity.id, "r-alice"), make_uow(), Everyone(), clock
+    lead = leads.apply_project_lead(
+        commands.ApplyProjectLead(C, activity.id, "r-alice"), make_uow(), Everyone(), clock
     )
-    handlers.approve_project_lead(
-        handlers.ApproveProjectLead(C, lead.id, "r-staff"), make_uow(), Everyone(), clock
+    leads.approve_project_lead(
+        commands.ApproveProjectLead(C, lead.id, "r-staff"), make_uow(), Everyone(), clock
     )
     for week in range(4):
         clock.now = START + timedelta(weeks=week)
-        handlers.sign_in(
-            handlers.SignIn(C, activity.id, "r-alice", SignInMethod.STAFF_CONFIRMED, "r-staff"),
+        sessions.sign_in(
+            commands.SignIn(C, activity.id, "r-alice", SignInMethod.STAFF_CONFIRMED, "r-staff"),
             make_uow(),
             Everyone(),
             clock,
         )
         clock.now += HOUR
-        session = handlers.sign_out(
-            handlers.SignOut(C, activity.id, "r-alice", SignInMethod.STAFF_CONFIRMED, "r-staff"),
+        session = sessions.sign_out(
+            commands.SignOut(C, activity.id, "r-alice", SignInMethod.STAFF_CONFIRMED, "r-staff"),
             make_uow(),
             clock,
         )
-    rate = handlers.RateSession(C, session.id, "r-grandma", 5)
-    handlers.rate_session(rate, make_uow(), Everyone(), clock)
+    served = commands.RecordServed(C, session.id, ("r-grandma",), "r-staff")
+    stored = sessions.record_served(served, make_uow(), Everyone(), clock)
+    assert sessions.get_session(C, session.id, make_uow()).served == stored.served == ("r-grandma",)
+    rate = commands.RateSession(C, session.id, "r-grandma", 5)
+    ratings.rate_session(rate, make_uow(), Everyone(), clock)
 
     with pytest.raises(AlreadyExists):
-        handlers.rate_session(rate, make_uow(), Everyone(), clock)
+        ratings.rate_session(rate, make_uow(), Everyone(), clock)
 
-    promoted = handlers.get_project_lead(C, lead.id, make_uow())
+    promoted = leads.get_project_lead(C, lead.id, make_uow())
     assert (promoted.status, len(promoted.runs)) == (LeadStatus.PROMOTED, 4)
     assert _outbox_types(database).count("ProjectLeadPromoted") == 1
     assert _outbox_types(database)[-1] == "SessionRated"

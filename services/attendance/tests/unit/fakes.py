@@ -38,12 +38,11 @@ class FakeActivities(Activities):
     def add(self, activity: Activity) -> None:
         """Store a new activity."""
         self.rows[(activity.community_id, activity.id)] = dataclasses.replace(activity, events=[])
-        self._track(activity)
 
     def get(self, community_id: str, activity_id: str) -> Activity | None:
         """An activity by id, or None."""
         row = self.rows.get((community_id, activity_id))
-        return None if row is None else self._track(dataclasses.replace(row))
+        return None if row is None else dataclasses.replace(row)
 
     def list(self, community_id: str, offset: int, limit: int) -> list[Activity]:
         """A community's activities by start time."""
@@ -66,17 +65,16 @@ class FakeSessions(Sessions):
         self.rows: dict[tuple[str, str], Session] = {}
 
     def _found(self, sessions: Sequence[Session]) -> list[Session]:
-        return [self._track(_snapshot(s)) for s in sorted(sessions, key=lambda s: s.signed_in_at)]
+        return [_snapshot(s) for s in sorted(sessions, key=lambda s: s.signed_in_at)]
 
     def add(self, session: Session) -> None:
         """Store a new (open) session."""
         self.rows[(session.community_id, session.id)] = _snapshot(session)
-        self._track(session)
 
     def get(self, community_id: str, session_id: str) -> Session | None:
         """A session by id, or None."""
         row = self.rows.get((community_id, session_id))
-        return None if row is None else self._track(_snapshot(row))
+        return None if row is None else _snapshot(row)
 
     def open_for(
         self, community_id: str, activity_id: str, resident_id: str, lock: bool = False
@@ -89,7 +87,7 @@ class FakeSessions(Sessions):
             == (community_id, activity_id, resident_id)
             and s.signed_out_at is None
         ]
-        return self._track(_snapshot(found[0])) if found else None
+        return _snapshot(found[0]) if found else None
 
     def lock_resident(self, community_id: str, resident_id: str) -> None:
         """Nothing runs concurrently in memory."""
@@ -188,7 +186,6 @@ class FakeRatings(Ratings):
         """Store a new rating."""
         key = (rating.community_id, rating.session_id, rating.rated_by)
         self.rows[key] = dataclasses.replace(rating, events=[])
-        self._track(rating)
 
     def get(self, community_id: str, session_id: str, rated_by: str) -> Rating | None:
         """One resident's rating of a session, or None."""
@@ -206,12 +203,11 @@ class FakeProjectLeads(ProjectLeads):
     def add(self, lead: ProjectLead) -> None:
         """Store a new application."""
         self.rows[(lead.community_id, lead.id)] = dataclasses.replace(lead, events=[])
-        self._track(lead)
 
     def get(self, community_id: str, lead_id: str) -> ProjectLead | None:
         """An application by id, or None."""
         row = self.rows.get((community_id, lead_id))
-        return None if row is None else self._track(dataclasses.replace(row))
+        return None if row is None else dataclasses.replace(row)
 
     def find(self, community_id: str, activity_id: str, resident_id: str) -> ProjectLead | None:
         """The resident's application to lead the activity, or None."""
@@ -221,7 +217,7 @@ class FakeProjectLeads(ProjectLeads):
             if (lead.community_id, lead.activity_id, lead.resident_id)
             == (community_id, activity_id, resident_id)
         ]
-        return self._track(dataclasses.replace(found[0])) if found else None
+        return dataclasses.replace(found[0]) if found else None
 
     def save(self, lead: ProjectLead) -> None:
         """Store an application's changes."""

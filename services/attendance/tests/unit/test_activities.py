@@ -8,10 +8,10 @@ import pytest
 
 from linli_attendance.domain.activities import (
     Activity,
-    ActivityKind,
     AlreadySignedIn,
     NotSignedIn,
     OutsideWindow,
+    ScheduleKind,
     ServiceType,
     Session,
     SessionCompleted,
@@ -33,7 +33,7 @@ def plan(
         "c-east",
         title,
         ServiceType.HIGH_RISK,
-        ActivityKind.ROUTINE,
+        ScheduleKind.ROUTINE,
         starts_at,
         ends_at,
         START - timedelta(days=1),

@@ -4,21 +4,21 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
 from linli_attendance.domain.activities import (
     CHECKLISTS,
-    DAILY_CAP,
     Activity,
     ActivityClosed,
     ActivityFull,
-    ActivityKind,
     EmergencyCalled,
     KioskNotBound,
     OutsideWindow,
     OverlappingSession,
     Proof,
+    ScheduleKind,
     ServiceType,
     Session,
     SessionCompleted,
@@ -30,7 +30,9 @@ from linli_attendance.domain.activities import (
     checklist_steps,
     counted_on_day,
 )
+from linli_attendance.domain.limits import POLICY_LIMITS, Limits
 from linli_attendance.domain.review import (
+    Attempt,
     FlagKind,
     SelfConfirmation,
     TooManySessions,
@@ -44,8 +46,14 @@ MINUTE = timedelta(minutes=1)
 STAFF = SignInMethod.STAFF_CONFIRMED
 
 
+def presence_check(*args: Any, limits: Limits = POLICY_LIMITS) -> None:
+    """check_presence for r-alice's attempt at START under the given limits."""
+    attempt = Attempt("c-east", "r-alice", args[0].id, START)
+    check_presence(*args, limits, attempt)
+
+
 def plan(
-    kind: ActivityKind = ActivityKind.ROUTINE,
+    kind: ScheduleKind = ScheduleKind.ROUTINE,
     starts_at: datetime = START,
     hours: float = 2,
     place: str = "Block 3",
@@ -90,7 +98,7 @@ def test_a_routine_activity_recurs_weekly() -> None:
 def test_a_periodic_activity_recurs_monthly_on_the_same_local_day_or_the_last() -> None:
     jan_31 = datetime(2025, 1, 31, 2, 0, tzinfo=UTC)  # 10:00 local
 
-    activity = plan(ActivityKind.PERIODIC, starts_at=jan_31, occurrence_count=3)
+    activity = plan(ScheduleKind.PERIODIC, starts_at=jan_31, occurrence_count=3)
 
     assert [w.starts_at.date().isoformat() for w in activity.occurrences()] == [
         "2025-01-31",
@@ -121,10 +129,10 @@ def test_a_sign_in_between_occurrences_is_refused_naming_the_next_window() -> No
 @pytest.mark.parametrize(
     ("kind", "hours", "count", "message"),
     [
-        (ActivityKind.ROUTINE, 7 * 24, 2, "must not overlap"),
-        (ActivityKind.PERIODIC, 28 * 24, 2, "must not overlap"),
-        (ActivityKind.ROUTINE, 2, 105, "occurrence_count must be 1 to 104"),
-        (ActivityKind.ROUTINE, 2, 0, "occurrence_count"),
+        (ScheduleKind.ROUTINE, 7 * 24, 2, "must not overlap"),
+        (ScheduleKind.PERIODIC, 28 * 24, 2, "must not overlap"),
+        (ScheduleKind.ROUTINE, 2, 105, "occurrence_count must be 1 to 104"),
+        (ScheduleKind.ROUTINE, 2, 0, "occurrence_count"),
     ],
 )
 def test_schedules_that_cannot_work_are_refused(kind, hours, count, message) -> None:
@@ -135,7 +143,7 @@ def test_schedules_that_cannot_work_are_refused(kind, hours, count, message) -> 
 def test_an_emergency_opens_at_once_and_calls_its_org_units() -> None:
     now = START
 
-    activity = plan(ActivityKind.EMERGENCY, starts_at=now, at=now, org_units=("grid-3", "grid-4"))
+    activity = plan(ScheduleKind.EMERGENCY, starts_at=now, at=now, org_units=("grid-3", "grid-4"))
 
     assert activity.events == [
         EmergencyCalled(
@@ -151,13 +159,13 @@ def test_an_emergency_opens_at_once_and_calls_its_org_units() -> None:
 
 def test_an_emergency_cannot_start_later_or_recur() -> None:
     with pytest.raises(InvalidArgument, match="at once"):
-        plan(ActivityKind.EMERGENCY, starts_at=START + HOUR, at=START)
+        plan(ScheduleKind.EMERGENCY, starts_at=START + HOUR, at=START)
     with pytest.raises(InvalidArgument, match="runs once"):
-        plan(ActivityKind.EMERGENCY, at=START, occurrence_count=2)
+        plan(ScheduleKind.EMERGENCY, at=START, occurrence_count=2)
 
 
 def test_an_emergency_without_org_units_calls_nobody() -> None:
-    assert plan(ActivityKind.EMERGENCY, at=START).events == []
+    assert plan(ScheduleKind.EMERGENCY, at=START).events == []
 
 
 def test_the_shipped_checklists() -> None:
@@ -256,11 +264,11 @@ def test_the_daily_cap_cuts_the_session_and_says_so() -> None:
         activity,
         START + 3 * HOUR,
         START + 3 * HOUR,
-        counted_today=int((DAILY_CAP - HOUR).total_seconds()),
+        counted_today=int((POLICY_LIMITS.time_cap - HOUR).total_seconds()),
     )
 
     assert session.duration_seconds == 3600
-    assert [c.kind for c in concerns] == [FlagKind.DAILY_CAP]
+    assert [c.kind for c in concerns] == [FlagKind.TIME_CAP]
     assert session.events[0].duration_seconds == 3600
 
 
@@ -395,7 +403,7 @@ def test_being_at_two_sites_at_once_is_refused() -> None:
     elsewhere = session_at(there, START)
 
     with pytest.raises(TwoSitesAtOnce, match="Riverside park"):
-        check_presence(here, "r-alice", START + MINUTE, None, [elsewhere], {there.id: there.place})
+        presence_check(here, "r-alice", START + MINUTE, None, [elsewhere], {there.id: there.place})
 
 
 def test_an_overlap_at_the_same_place_is_refused_without_calling_it_fraud() -> None:
@@ -403,7 +411,7 @@ def test_an_overlap_at_the_same_place_is_refused_without_calling_it_fraud() -> N
     earlier = served(same_place, START, START + HOUR)
 
     with pytest.raises(OverlappingSession) as refused:
-        check_presence(
+        presence_check(
             here, "r-alice", START + 30 * MINUTE, None, [earlier], {same_place.id: "Block 3"}
         )
     assert not isinstance(refused.value, TwoSitesAtOnce)
@@ -413,11 +421,11 @@ def test_a_sign_out_must_not_reach_into_a_later_session() -> None:
     here, there = plan(), plan(place="Riverside park")
     later = served(there, START + HOUR, START + 2 * HOUR)
 
-    check_presence(
+    presence_check(
         here, "r-alice", START - 20 * MINUTE, START + HOUR, [later], {there.id: there.place}
     )
     with pytest.raises(TwoSitesAtOnce):
-        check_presence(
+        presence_check(
             here,
             "r-alice",
             START - 20 * MINUTE,
@@ -432,5 +440,5 @@ def test_more_than_four_sign_ins_a_day_are_refused() -> None:
     today = [served(activity, START + n * HOUR, START + n * HOUR + 30 * MINUTE) for n in range(4)]
 
     with pytest.raises(TooManySessions, match="already has 4 sessions today"):
-        check_presence(activity, "r-alice", START + 5 * HOUR, None, today, {activity.id: "Block 3"})
-    check_presence(activity, "r-alice", START + 5 * HOUR, None, today[:3], {activity.id: "Block 3"})
+        presence_check(activity, "r-alice", START + 5 * HOUR, None, today, {activity.id: "Block 3"})
+    presence_check(activity, "r-alice", START + 5 * HOUR, None, today[:3], {activity.id: "Block 3"})

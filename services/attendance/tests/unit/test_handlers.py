@@ -8,24 +8,15 @@ import pytest
 
 from linli_attendance.domain.activities import (
     Activity,
-    ActivityKind,
     AlreadySignedIn,
     NotSignedIn,
     OutsideWindow,
+    ScheduleKind,
     ServiceType,
     SessionCompleted,
     SignInMethod,
 )
-from linli_attendance.service_layer.handlers import (
-    CreateActivity,
-    SignIn,
-    SignOut,
-    create_activity,
-    get_activity,
-    list_activities,
-    sign_in,
-    sign_out,
-)
+from linli_attendance.service_layer import activities, commands, sessions
 from linli_kit.errors import (
     FailedPrecondition,
     IdempotencyConflict,
@@ -42,13 +33,13 @@ STAFF = SignInMethod.STAFF_CONFIRMED
 
 def planned(
     title: str = "Street clean-up", starts_at: datetime = START, request_id: str = ""
-) -> CreateActivity:
+) -> commands.CreateActivity:
     """A command planning a two-hour professional activity in c-east."""
-    return CreateActivity(
+    return commands.CreateActivity(
         "c-east",
         title,
         ServiceType.PROFESSIONAL,
-        ActivityKind.PERIODIC,
+        ScheduleKind.PERIODIC,
         starts_at,
         starts_at + timedelta(hours=2),
         request_id=request_id,
@@ -58,7 +49,7 @@ def planned(
 @pytest.fixture
 def activity(uow, clock) -> Activity:
     """A planned activity from 10:00 to 12:00, with `committed` reset afterwards."""
-    made = create_activity(planned(), uow, clock)
+    made = activities.create_activity(planned(), uow, clock)
     uow.committed = False
     return made
 
@@ -69,9 +60,9 @@ def signing_in(
     resident_id: str = "r-alice",
     confirmed_by: str = "r-staff",
     request_id: str = "",
-) -> SignIn:
+) -> commands.SignIn:
     """A staff-confirmed sign-in command."""
-    return SignIn(
+    return commands.SignIn(
         "c-east", activity.id, resident_id, STAFF, confirmed_by, at, request_id=request_id
     )
 
@@ -82,78 +73,80 @@ def signing_out(
     resident_id: str = "r-alice",
     confirmed_by: str = "r-staff",
     request_id: str = "",
-) -> SignOut:
+) -> commands.SignOut:
     """A staff-confirmed sign-out command."""
-    return SignOut(
+    return commands.SignOut(
         "c-east", activity.id, resident_id, STAFF, confirmed_by, at, request_id=request_id
     )
 
 
 def test_create_activity_stores_it(uow, clock) -> None:
-    made = create_activity(planned(), uow, clock)
+    made = activities.create_activity(planned(), uow, clock)
 
-    stored = get_activity("c-east", made.id, uow)
+    stored = activities.get_activity("c-east", made.id, uow)
     assert (stored.title, stored.service_type, stored.kind, stored.created_at) == (
         "Street clean-up",
         ServiceType.PROFESSIONAL,
-        ActivityKind.PERIODIC,
+        ScheduleKind.PERIODIC,
         clock.now,
     )
     assert uow.committed
 
 
 def test_create_activity_refuses_an_empty_window(uow, clock) -> None:
-    cmd = CreateActivity(
-        "c-east", "Clean-up", ServiceType.REGULAR, ActivityKind.ROUTINE, START, START
+    cmd = commands.CreateActivity(
+        "c-east", "Clean-up", ServiceType.REGULAR, ScheduleKind.ROUTINE, START, START
     )
 
     with pytest.raises(InvalidArgument, match="end_time"):
-        create_activity(cmd, uow, clock)
+        activities.create_activity(cmd, uow, clock)
 
     assert not uow.committed
     assert uow.activities.rows == {}
 
 
 def test_a_create_retry_returns_the_same_activity(uow, clock) -> None:
-    first = create_activity(planned(request_id="q1"), uow, clock)
-    again = create_activity(planned(request_id="q1"), uow, clock)
+    first = activities.create_activity(planned(request_id="q1"), uow, clock)
+    again = activities.create_activity(planned(request_id="q1"), uow, clock)
 
     assert again.id == first.id
     assert len(uow.activities.rows) == 1
 
 
 def test_a_create_retry_with_other_arguments_is_a_conflict(uow, clock) -> None:
-    create_activity(planned(request_id="q1"), uow, clock)
+    activities.create_activity(planned(request_id="q1"), uow, clock)
 
     with pytest.raises(IdempotencyConflict):
-        create_activity(planned(title="Another", request_id="q1"), uow, clock)
+        activities.create_activity(planned(title="Another", request_id="q1"), uow, clock)
 
     assert len(uow.activities.rows) == 1
 
 
 def test_get_activity_of_an_unknown_id_is_not_found(uow) -> None:
     with pytest.raises(NotFound, match="communities/c-east/activities/a-none"):
-        get_activity("c-east", "a-none", uow)
+        activities.get_activity("c-east", "a-none", uow)
 
 
 def test_list_activities_pages_by_start_time(uow, clock) -> None:
     ids = {
-        hour: create_activity(planned(starts_at=START + timedelta(hours=hour)), uow, clock).id
+        hour: activities.create_activity(
+            planned(starts_at=START + timedelta(hours=hour)), uow, clock
+        ).id
         for hour in (3, 1, 4, 0, 2)
     }
 
-    first, more_after_first = list_activities("c-east", 0, 2, uow)
-    last, more_after_last = list_activities("c-east", 4, 2, uow)
+    first, more_after_first = activities.list_activities("c-east", 0, 2, uow)
+    last, more_after_last = activities.list_activities("c-east", 4, 2, uow)
 
     assert ([a.id for a in first], more_after_first) == ([ids[0], ids[1]], True)
     assert ([a.id for a in last], more_after_last) == ([ids[4]], False)
-    assert list_activities("c-west", 0, 2, uow) == ([], False)
+    assert activities.list_activities("c-west", 0, 2, uow) == ([], False)
 
 
 def test_sign_in_opens_a_session_at_the_clock_time(uow, clock, directory, activity) -> None:
     clock.now = START - 10 * MINUTE
 
-    session = sign_in(signing_in(activity), uow, directory, clock)
+    session = sessions.sign_in(signing_in(activity), uow, directory, clock)
 
     stored = uow.sessions.rows[("c-east", session.id)]
     assert (stored.resident_id, stored.confirmed_by, stored.signed_in_at) == (
@@ -169,7 +162,7 @@ def test_sign_in_opens_a_session_at_the_clock_time(uow, clock, directory, activi
 def test_sign_in_at_an_earlier_given_time(uow, clock, directory, activity) -> None:
     clock.now = START + 30 * MINUTE
 
-    session = sign_in(signing_in(activity, at=START + 5 * MINUTE), uow, directory, clock)
+    session = sessions.sign_in(signing_in(activity, at=START + 5 * MINUTE), uow, directory, clock)
 
     assert session.signed_in_at == START + 5 * MINUTE
 
@@ -178,7 +171,7 @@ def test_sign_in_too_early_is_outside_the_window(uow, clock, directory, activity
     clock.now = START - 31 * MINUTE
 
     with pytest.raises(OutsideWindow):
-        sign_in(signing_in(activity), uow, directory, clock)
+        sessions.sign_in(signing_in(activity), uow, directory, clock)
 
     assert uow.sessions.rows == {}
 
@@ -187,41 +180,41 @@ def test_sign_in_in_the_future_is_refused(uow, clock, directory, activity) -> No
     clock.now = START
 
     with pytest.raises(InvalidArgument, match="future"):
-        sign_in(signing_in(activity, at=START + 3 * MINUTE), uow, directory, clock)
+        sessions.sign_in(signing_in(activity, at=START + 3 * MINUTE), uow, directory, clock)
 
     assert uow.sessions.rows == {}
 
 
 def test_a_double_sign_in_is_refused(uow, clock, directory, activity) -> None:
     clock.now = START
-    sign_in(signing_in(activity), uow, directory, clock)
+    sessions.sign_in(signing_in(activity), uow, directory, clock)
 
     with pytest.raises(AlreadySignedIn):
-        sign_in(signing_in(activity), uow, directory, clock)
+        sessions.sign_in(signing_in(activity), uow, directory, clock)
 
     assert len(uow.sessions.rows) == 1
 
 
 def test_others_may_sign_in_to_the_same_activity(uow, clock, directory, activity) -> None:
     clock.now = START
-    sign_in(signing_in(activity), uow, directory, clock)
-    sign_in(signing_in(activity, resident_id="r-bob"), uow, directory, clock)
+    sessions.sign_in(signing_in(activity), uow, directory, clock)
+    sessions.sign_in(signing_in(activity, resident_id="r-bob"), uow, directory, clock)
 
     assert sorted(s.resident_id for s in uow.sessions.rows.values()) == ["r-alice", "r-bob"]
 
 
 def test_sign_in_to_an_unknown_activity_is_not_found(uow, clock, directory) -> None:
-    cmd = SignIn("c-east", "a-none", "r-alice", STAFF, "r-staff")
+    cmd = commands.SignIn("c-east", "a-none", "r-alice", STAFF, "r-staff")
 
     with pytest.raises(NotFound, match="activities/a-none"):
-        sign_in(cmd, uow, directory, clock)
+        sessions.sign_in(cmd, uow, directory, clock)
 
 
 def test_an_unknown_resident_is_not_found(uow, clock, directory, activity) -> None:
     clock.now = START
 
     with pytest.raises(NotFound, match="the resident communities/c-east/residents/r-eve"):
-        sign_in(signing_in(activity, resident_id="r-eve"), uow, directory, clock)
+        sessions.sign_in(signing_in(activity, resident_id="r-eve"), uow, directory, clock)
 
     assert uow.sessions.rows == {}
 
@@ -230,7 +223,7 @@ def test_an_unknown_confirming_staff_member_is_not_found(uow, clock, directory, 
     clock.now = START
 
     with pytest.raises(NotFound, match=r"confirming staff member .*/residents/r-ghost"):
-        sign_in(signing_in(activity, confirmed_by="r-ghost"), uow, directory, clock)
+        sessions.sign_in(signing_in(activity, confirmed_by="r-ghost"), uow, directory, clock)
 
     assert uow.sessions.rows == {}
 
@@ -239,27 +232,27 @@ def test_staff_cannot_confirm_their_own_sign_in(uow, clock, directory, activity)
     clock.now = START
 
     with pytest.raises(PermissionDenied, match="own attendance"):
-        sign_in(signing_in(activity, resident_id="r-staff"), uow, directory, clock)
+        sessions.sign_in(signing_in(activity, resident_id="r-staff"), uow, directory, clock)
 
     assert uow.sessions.rows == {}
 
 
 def test_staff_cannot_confirm_their_own_sign_out(uow, clock, activity) -> None:
     with pytest.raises(PermissionDenied, match="own attendance"):
-        sign_out(signing_out(activity, resident_id="r-staff"), uow, clock)
+        sessions.sign_out(signing_out(activity, resident_id="r-staff"), uow, clock)
 
 
 def test_a_sign_in_needs_a_confirming_staff_member(uow, clock, directory, activity) -> None:
     with pytest.raises(InvalidArgument, match="confirmed_by is required"):
-        sign_in(signing_in(activity, confirmed_by=""), uow, directory, clock)
+        sessions.sign_in(signing_in(activity, confirmed_by=""), uow, directory, clock)
 
 
 def test_a_sign_in_retry_returns_the_same_session(uow, clock, directory, activity) -> None:
     clock.now = START
-    first = sign_in(signing_in(activity, request_id="q1"), uow, directory, clock)
+    first = sessions.sign_in(signing_in(activity, request_id="q1"), uow, directory, clock)
     clock.now = START + MINUTE
 
-    again = sign_in(signing_in(activity, request_id="q1"), uow, directory, clock)
+    again = sessions.sign_in(signing_in(activity, request_id="q1"), uow, directory, clock)
 
     assert (again.id, again.signed_in_at) == (first.id, START)
     assert len(uow.sessions.rows) == 1
@@ -269,20 +262,22 @@ def test_a_sign_in_retry_with_other_arguments_is_a_conflict(
     uow, clock, directory, activity
 ) -> None:
     clock.now = START
-    sign_in(signing_in(activity, request_id="q1"), uow, directory, clock)
+    sessions.sign_in(signing_in(activity, request_id="q1"), uow, directory, clock)
 
     with pytest.raises(IdempotencyConflict):
-        sign_in(signing_in(activity, resident_id="r-bob", request_id="q1"), uow, directory, clock)
+        sessions.sign_in(
+            signing_in(activity, resident_id="r-bob", request_id="q1"), uow, directory, clock
+        )
 
 
 def test_sign_out_closes_the_session_and_publishes_session_completed(
     uow, clock, directory, activity
 ) -> None:
     clock.now = START - 20 * MINUTE
-    opened = sign_in(signing_in(activity), uow, directory, clock)
+    opened = sessions.sign_in(signing_in(activity), uow, directory, clock)
     clock.now = END + 15 * MINUTE
 
-    closed = sign_out(signing_out(activity), uow, clock)
+    closed = sessions.sign_out(signing_out(activity), uow, clock)
 
     stored = uow.sessions.rows[("c-east", opened.id)]
     assert (stored.signed_out_at, stored.duration_seconds) == (END + 15 * MINUTE, 2 * 3600)
@@ -306,29 +301,29 @@ def test_sign_out_without_sign_in_is_refused(uow, clock, activity) -> None:
     clock.now = START
 
     with pytest.raises(NotSignedIn, match="not signed in"):
-        sign_out(signing_out(activity), uow, clock)
+        sessions.sign_out(signing_out(activity), uow, clock)
 
     assert uow.published == []
 
 
 def test_a_second_sign_out_is_refused(uow, clock, directory, activity) -> None:
     clock.now = START
-    sign_in(signing_in(activity), uow, directory, clock)
+    sessions.sign_in(signing_in(activity), uow, directory, clock)
     clock.now = START + 30 * MINUTE
-    sign_out(signing_out(activity), uow, clock)
+    sessions.sign_out(signing_out(activity), uow, clock)
 
     with pytest.raises(NotSignedIn):
-        sign_out(signing_out(activity), uow, clock)
+        sessions.sign_out(signing_out(activity), uow, clock)
 
     assert len(uow.published) == 1
 
 
 def test_sign_out_before_the_sign_in_is_refused(uow, clock, directory, activity) -> None:
     clock.now = START + 30 * MINUTE
-    opened = sign_in(signing_in(activity), uow, directory, clock)
+    opened = sessions.sign_in(signing_in(activity), uow, directory, clock)
 
     with pytest.raises(FailedPrecondition, match="before the sign-in") as raised:
-        sign_out(signing_out(activity, at=START + 10 * MINUTE), uow, clock)
+        sessions.sign_out(signing_out(activity, at=START + 10 * MINUTE), uow, clock)
 
     assert type(raised.value) is FailedPrecondition
     assert uow.sessions.rows[("c-east", opened.id)].signed_out_at is None
@@ -337,10 +332,10 @@ def test_sign_out_before_the_sign_in_is_refused(uow, clock, directory, activity)
 
 def test_sign_out_in_the_future_is_refused(uow, clock, directory, activity) -> None:
     clock.now = START
-    sign_in(signing_in(activity), uow, directory, clock)
+    sessions.sign_in(signing_in(activity), uow, directory, clock)
 
     with pytest.raises(InvalidArgument, match="future"):
-        sign_out(signing_out(activity, at=START + 5 * MINUTE), uow, clock)
+        sessions.sign_out(signing_out(activity, at=START + 5 * MINUTE), uow, clock)
 
     assert uow.published == []
 
@@ -349,12 +344,12 @@ def test_a_sign_out_retry_returns_the_same_session_and_publishes_once(
     uow, clock, directory, activity
 ) -> None:
     clock.now = START
-    sign_in(signing_in(activity), uow, directory, clock)
+    sessions.sign_in(signing_in(activity), uow, directory, clock)
     clock.now = START + 45 * MINUTE
-    first = sign_out(signing_out(activity, request_id="q2"), uow, clock)
+    first = sessions.sign_out(signing_out(activity, request_id="q2"), uow, clock)
     clock.now = START + 50 * MINUTE
 
-    again = sign_out(signing_out(activity, request_id="q2"), uow, clock)
+    again = sessions.sign_out(signing_out(activity, request_id="q2"), uow, clock)
 
     assert (again.id, again.signed_out_at, again.duration_seconds) == (
         first.id,
@@ -366,12 +361,12 @@ def test_a_sign_out_retry_returns_the_same_session_and_publishes_once(
 
 def test_after_signing_out_a_resident_may_sign_in_again(uow, clock, directory, activity) -> None:
     clock.now = START
-    first = sign_in(signing_in(activity), uow, directory, clock)
+    first = sessions.sign_in(signing_in(activity), uow, directory, clock)
     clock.now = START + 30 * MINUTE
-    sign_out(signing_out(activity), uow, clock)
+    sessions.sign_out(signing_out(activity), uow, clock)
     clock.now = START + 60 * MINUTE
 
-    second = sign_in(signing_in(activity), uow, directory, clock)
+    second = sessions.sign_in(signing_in(activity), uow, directory, clock)
 
     assert second.id != first.id
     assert len(uow.sessions.rows) == 2

@@ -8,10 +8,10 @@ import pytest
 
 from linli_attendance.domain.activities import (
     ActivityClosed,
-    ActivityKind,
     EmergencyCalled,
     FaceMatch,
     KioskNotBound,
+    ScheduleKind,
     ServiceType,
     SessionCompleted,
     SessionCorrected,
@@ -27,7 +27,15 @@ from linli_attendance.domain.review import (
     TooManySessions,
     TwoSitesAtOnce,
 )
-from linli_attendance.service_layer import handlers
+from linli_attendance.service_layer import (
+    activities,
+    commands,
+    leads,
+    ratings,
+    reviews,
+    sessions,
+    sweeps,
+)
 from linli_attendance.service_layer.ports import LivenessChallenge
 from linli_kit.errors import (
     AlreadyExists,
@@ -55,12 +63,12 @@ def everyone(directory):
 def plan(uow, clock, place="Block 3", hours=2, **extra):
     """A routine regular-service activity from START, bound to kiosk k-gate."""
     starts_at = extra.pop("starts_at", START)
-    return handlers.create_activity(
-        handlers.CreateActivity(
+    return activities.create_activity(
+        commands.CreateActivity(
             C,
             "Clean-up",
             ServiceType.REGULAR,
-            extra.pop("kind", ActivityKind.ROUTINE),
+            extra.pop("kind", ScheduleKind.ROUTINE),
             starts_at,
             extra.pop("ends_at", (starts_at or START) + hours * HOUR),
             place=place,
@@ -74,7 +82,7 @@ def plan(uow, clock, place="Block 3", hours=2, **extra):
 
 def sign_in(uow, clock, directory, activity, resident="r-alice", at=None, **extra):
     """A sign-in confirmed by r-staff."""
-    command = handlers.SignIn(
+    command = commands.SignIn(
         C,
         activity.id,
         resident,
@@ -83,12 +91,12 @@ def sign_in(uow, clock, directory, activity, resident="r-alice", at=None, **extr
         at,
         **extra,
     )
-    return handlers.sign_in(command, uow, directory, clock)
+    return sessions.sign_in(command, uow, directory, clock)
 
 
 def sign_out(uow, clock, activity, resident="r-alice", at=None, **extra):
     """A sign-out confirmed by r-staff."""
-    command = handlers.SignOut(
+    command = commands.SignOut(
         C,
         activity.id,
         resident,
@@ -97,7 +105,7 @@ def sign_out(uow, clock, activity, resident="r-alice", at=None, **extra):
         at,
         **extra,
     )
-    return handlers.sign_out(command, uow, clock)
+    return sessions.sign_out(command, uow, clock)
 
 
 def serve(uow, clock, directory, activity, resident="r-alice", hours=2):
@@ -111,19 +119,19 @@ def serve(uow, clock, directory, activity, resident="r-alice", hours=2):
 
 def flags(uow):
     """The kinds of the open flags, newest first."""
-    return [f.kind for f in handlers.list_flags(C, True, 0, 50, uow)[0]]
+    return [f.kind for f in reviews.list_flags(C, True, 0, 50, uow)[0]]
 
 
-def burst(resident: str) -> handlers.FacePresence:
+def burst(resident: str) -> commands.FacePresence:
     """A kiosk burst at k-gate whose fake identification finds `resident`."""
-    return handlers.FacePresence(
+    return commands.FacePresence(
         C, "", "k-gate", (resident.encode(), b"frame", b"frame"), LivenessChallenge.BLINK
     )
 
 
-def at_activity(presence: handlers.FacePresence, activity, kiosk: str = "k-gate"):
+def at_activity(presence: commands.FacePresence, activity, kiosk: str = "k-gate"):
     """The burst aimed at an activity through a kiosk."""
-    return handlers.FacePresence(
+    return commands.FacePresence(
         C, activity.id, kiosk, presence.frames, presence.challenge, presence.request_id
     )
 
@@ -154,10 +162,10 @@ def test_a_face_method_is_refused_on_the_staff_path(uow, clock, directory) -> No
 def test_face_sign_in_and_out_record_the_decision(uow, clock, faces) -> None:
     activity = plan(uow, clock)
     clock.now = START - 5 * MINUTE
-    handlers.face_sign_in(at_activity(burst("r-alice"), activity), uow, faces, clock)
+    sessions.face_sign_in(at_activity(burst("r-alice"), activity), uow, faces, clock)
     clock.now = START + HOUR
 
-    session = handlers.face_sign_out(at_activity(burst("r-alice"), activity), uow, faces, clock)
+    session = sessions.face_sign_out(at_activity(burst("r-alice"), activity), uow, faces, clock)
 
     stored = uow.sessions.rows[(C, session.id)]
     for proof in (stored.sign_in_proof, stored.sign_out_proof):
@@ -178,7 +186,7 @@ def test_an_unbound_kiosk_is_refused_before_any_face_is_looked_at(uow, clock, fa
     clock.now = START
 
     with pytest.raises(KioskNotBound):
-        handlers.face_sign_in(at_activity(burst("r-alice"), activity, "k-side"), uow, faces, clock)
+        sessions.face_sign_in(at_activity(burst("r-alice"), activity, "k-side"), uow, faces, clock)
 
     assert faces.calls == []
     assert uow.sessions.rows == {}
@@ -186,11 +194,11 @@ def test_an_unbound_kiosk_is_refused_before_any_face_is_looked_at(uow, clock, fa
 
 def test_a_closed_activity_is_refused_before_any_face_is_looked_at(uow, clock, faces) -> None:
     activity = plan(uow, clock)
-    handlers.close_activity(handlers.CloseActivity(C, activity.id), uow, clock)
+    activities.close_activity(commands.CloseActivity(C, activity.id), uow, clock)
     clock.now = START
 
     with pytest.raises(ActivityClosed):
-        handlers.face_sign_in(at_activity(burst("r-alice"), activity), uow, faces, clock)
+        sessions.face_sign_in(at_activity(burst("r-alice"), activity), uow, faces, clock)
 
     assert faces.calls == []
 
@@ -198,13 +206,13 @@ def test_a_closed_activity_is_refused_before_any_face_is_looked_at(uow, clock, f
 def test_an_empty_burst_or_a_refused_face_records_nothing(uow, clock, faces) -> None:
     activity = plan(uow, clock)
     clock.now = START
-    empty = handlers.FacePresence(C, activity.id, "k-gate", (), LivenessChallenge.BLINK)
+    empty = commands.FacePresence(C, activity.id, "k-gate", (), LivenessChallenge.BLINK)
 
     with pytest.raises(InvalidArgument, match="frames"):
-        handlers.face_sign_in(empty, uow, faces, clock)
+        sessions.face_sign_in(empty, uow, faces, clock)
     faces.refusal = InvalidArgument("face not accepted: no face in frame 1")
     with pytest.raises(InvalidArgument, match="no face"):
-        handlers.face_sign_in(at_activity(burst("r-alice"), activity), uow, faces, clock)
+        sessions.face_sign_in(at_activity(burst("r-alice"), activity), uow, faces, clock)
 
     assert uow.sessions.rows == {} and uow.flags.rows == {}
 
@@ -214,7 +222,7 @@ def test_a_face_sign_out_without_a_session_is_refused(uow, clock, faces) -> None
     clock.now = START
 
     with pytest.raises(FailedPrecondition, match="not signed in"):
-        handlers.face_sign_out(at_activity(burst("r-alice"), activity), uow, faces, clock)
+        sessions.face_sign_out(at_activity(burst("r-alice"), activity), uow, faces, clock)
 
 
 def test_two_sites_at_once_is_refused_and_flagged(uow, clock, directory) -> None:
@@ -269,7 +277,7 @@ def test_the_daily_cap_counts_the_rest_and_flags_it(uow, clock, directory) -> No
         7 * 3600,
         3600,
     ]
-    assert flags(uow) == [FlagKind.DAILY_CAP]
+    assert flags(uow) == [FlagKind.TIME_CAP]
 
 
 def test_a_forgotten_sign_out_earns_nothing_until_confirmed(uow, clock, directory) -> None:
@@ -278,11 +286,11 @@ def test_a_forgotten_sign_out_earns_nothing_until_confirmed(uow, clock, director
     opened = sign_in(uow, clock, directory, activity)
     clock.now = START + 4 * HOUR
 
-    assert handlers.close_forgotten_sessions(uow, clock) == 0
+    assert sweeps.close_forgotten_sessions(uow, clock()) == 0
     clock.now += MINUTE
-    assert handlers.close_forgotten_sessions(uow, clock) == 1
+    assert sweeps.close_forgotten_sessions(uow, clock()) == 1
 
-    held = handlers.get_session(C, opened.id, uow)
+    held = sessions.get_session(C, opened.id, uow)
     assert (held.status, held.signed_out_at, held.duration_seconds) == (
         SessionStatus.PENDING_REVIEW,
         START + 2 * HOUR,
@@ -291,8 +299,8 @@ def test_a_forgotten_sign_out_earns_nothing_until_confirmed(uow, clock, director
     assert uow.published == []
     assert flags(uow) == [FlagKind.FORGOTTEN_SIGN_OUT]
 
-    confirmed = handlers.confirm_session(
-        handlers.ConfirmSession(C, opened.id, "r-staff"), uow, directory, clock
+    confirmed = reviews.confirm_session(
+        commands.ConfirmSession(C, opened.id, "r-staff"), uow, directory, clock
     )
 
     assert confirmed.status is SessionStatus.COMPLETED
@@ -317,12 +325,12 @@ def test_nobody_confirms_their_own_held_session(uow, clock, everyone) -> None:
     clock.now = START
     opened = sign_in(uow, clock, everyone, activity, resident="r-carol")
     clock.now = START + 5 * HOUR
-    handlers.close_forgotten_sessions(uow, clock)
+    sweeps.close_forgotten_sessions(uow, clock())
     clock.now += MINUTE
 
     with pytest.raises(SelfConfirmation):
-        handlers.confirm_session(
-            handlers.ConfirmSession(C, opened.id, "r-carol"), uow, everyone, clock
+        reviews.confirm_session(
+            commands.ConfirmSession(C, opened.id, "r-carol"), uow, everyone, clock
         )
 
     assert uow.published == []
@@ -334,14 +342,14 @@ def test_a_correction_publishes_and_keeps_what_was_published(uow, clock, directo
     session = serve(uow, clock, directory, activity, hours=2)
     clock.now += HOUR
 
-    handlers.correct_session(
-        handlers.CorrectSession(C, session.id, 5400, "left at 11:30", "r-bob"),
+    reviews.correct_session(
+        commands.CorrectSession(C, session.id, 5400, "left at 11:30", "r-bob"),
         uow,
         directory,
         clock,
     )
 
-    stored = handlers.get_session(C, session.id, uow)
+    stored = sessions.get_session(C, session.id, uow)
     assert stored.duration_seconds == 5400
     assert [(c.previous_duration_seconds, c.corrected_by) for c in stored.corrections] == [
         (7200, "r-bob")
@@ -355,8 +363,8 @@ def test_a_correction_by_an_unknown_staff_member_is_refused(uow, clock, director
     session = serve(uow, clock, directory, activity)
 
     with pytest.raises(NotFound, match="r-ghost"):
-        handlers.correct_session(
-            handlers.CorrectSession(C, session.id, 60, "why", "r-ghost"), uow, directory, clock
+        reviews.correct_session(
+            commands.CorrectSession(C, session.id, 60, "why", "r-ghost"), uow, directory, clock
         )
 
     assert [type(e) for e in uow.published] == [SessionCompleted]
@@ -366,7 +374,7 @@ def test_checklist_steps_are_recorded_per_session(uow, clock, directory) -> None
     activity = plan(uow, clock, checklist=("工具准备", "区域划分", "垃圾分类"))
     session = serve(uow, clock, directory, activity)
 
-    handlers.record_checklist(handlers.RecordChecklist(C, session.id, ("垃圾分类",)), uow)
+    sessions.record_checklist(commands.RecordChecklist(C, session.id, ("垃圾分类",)), uow)
 
     assert uow.sessions.rows[(C, session.id)].checklist_done == ("垃圾分类",)
 
@@ -384,7 +392,7 @@ def test_an_emergency_is_published_at_once(uow, clock) -> None:
     activity = plan(
         uow,
         clock,
-        kind=ActivityKind.EMERGENCY,
+        kind=ScheduleKind.EMERGENCY,
         starts_at=None,
         ends_at=clock.now + 4 * HOUR,
         org_units=("grid-3",),
@@ -405,19 +413,21 @@ def test_an_emergency_is_published_at_once(uow, clock) -> None:
 
 @pytest.fixture
 def served(uow, clock, everyone):
-    """Alice served 10:00-12:00 and Bob beside her; the clock is at 12:00."""
+    """Alice served Grandma 10:00-12:00 and Bob beside her; the clock is at 12:00."""
     activity = plan(uow, clock)
     clock.now = START
     sign_in(uow, clock, everyone, activity, resident="r-bob")
     session = serve(uow, clock, everyone, activity)
+    record = commands.RecordServed(C, session.id, ("r-grandma", "r-bob"), "r-staff")
+    session = sessions.record_served(record, uow, everyone, clock)
     uow.published.clear()
     return session
 
 
 def rate(uow, clock, directory, session, rated_by="r-grandma", stars=5):
     """A rating of the session."""
-    return handlers.rate_session(
-        handlers.RateSession(C, session.id, rated_by, stars), uow, directory, clock
+    return ratings.rate_session(
+        commands.RateSession(C, session.id, rated_by, stars), uow, directory, clock
     )
 
 
@@ -470,7 +480,7 @@ def test_a_held_session_cannot_be_rated(uow, clock, everyone) -> None:
     clock.now = START
     opened = sign_in(uow, clock, everyone, activity)
     clock.now = START + 5 * HOUR
-    handlers.close_forgotten_sessions(uow, clock)
+    sweeps.close_forgotten_sessions(uow, clock())
 
     with pytest.raises(FailedPrecondition, match="only a completed session"):
         rate(uow, clock, everyone, opened)
@@ -478,14 +488,14 @@ def test_a_held_session_cannot_be_rated(uow, clock, everyone) -> None:
 
 def test_a_lead_is_promoted_after_three_runs_once(uow, clock, everyone) -> None:
     activity = plan(uow, clock, occurrence_count=5)
-    lead = handlers.apply_project_lead(
-        handlers.ApplyProjectLead(C, activity.id, "r-alice", "I know the block"),
+    lead = leads.apply_project_lead(
+        commands.ApplyProjectLead(C, activity.id, "r-alice", "I know the block"),
         uow,
         everyone,
         clock,
     )
-    handlers.approve_project_lead(
-        handlers.ApproveProjectLead(C, lead.id, "r-staff"), uow, everyone, clock
+    leads.approve_project_lead(
+        commands.ApproveProjectLead(C, lead.id, "r-staff"), uow, everyone, clock
     )
     for week in range(5):
         clock.now = START + timedelta(weeks=week)
@@ -496,7 +506,7 @@ def test_a_lead_is_promoted_after_three_runs_once(uow, clock, everyone) -> None:
             clock.now += 20 * MINUTE
             sign_out(uow, clock, activity)
 
-    promoted = handlers.get_project_lead(C, lead.id, uow)
+    promoted = leads.get_project_lead(C, lead.id, uow)
     assert (promoted.status, len(promoted.runs)) == (LeadStatus.PROMOTED, 5)
     assert [e for e in uow.published if isinstance(e, ProjectLeadPromoted)] == [
         ProjectLeadPromoted(
@@ -511,32 +521,32 @@ def test_a_lead_is_promoted_after_three_runs_once(uow, clock, everyone) -> None:
 
 def test_runs_before_approval_do_not_count(uow, clock, everyone) -> None:
     activity = plan(uow, clock, occurrence_count=3)
-    lead = handlers.apply_project_lead(
-        handlers.ApplyProjectLead(C, activity.id, "r-alice"), uow, everyone, clock
+    lead = leads.apply_project_lead(
+        commands.ApplyProjectLead(C, activity.id, "r-alice"), uow, everyone, clock
     )
     for week in range(3):
         clock.now = START + timedelta(weeks=week)
         serve(uow, clock, everyone, activity, hours=1)
 
-    assert handlers.get_project_lead(C, lead.id, uow).runs == ()
+    assert leads.get_project_lead(C, lead.id, uow).runs == ()
 
 
 def test_nobody_approves_their_own_application(uow, clock, everyone) -> None:
     activity = plan(uow, clock)
-    lead = handlers.apply_project_lead(
-        handlers.ApplyProjectLead(C, activity.id, "r-alice"), uow, everyone, clock
+    lead = leads.apply_project_lead(
+        commands.ApplyProjectLead(C, activity.id, "r-alice"), uow, everyone, clock
     )
 
     with pytest.raises(SelfConfirmation):
-        handlers.approve_project_lead(
-            handlers.ApproveProjectLead(C, lead.id, "r-alice"), uow, everyone, clock
+        leads.approve_project_lead(
+            commands.ApproveProjectLead(C, lead.id, "r-alice"), uow, everyone, clock
         )
 
-    assert handlers.get_project_lead(C, lead.id, uow).status is LeadStatus.APPLIED
+    assert leads.get_project_lead(C, lead.id, uow).status is LeadStatus.APPLIED
     assert flags(uow) == [FlagKind.SELF_CONFIRMATION]
     with pytest.raises(AlreadyExists):
-        handlers.apply_project_lead(
-            handlers.ApplyProjectLead(C, activity.id, "r-alice"), uow, everyone, clock
+        leads.apply_project_lead(
+            commands.ApplyProjectLead(C, activity.id, "r-alice"), uow, everyone, clock
         )
 
 
@@ -546,15 +556,15 @@ def test_staff_resolve_a_refusal_flag_but_not_one_about_themselves(uow, clock, e
     sign_in(uow, clock, everyone, here, resident="r-carol")
     with pytest.raises(TwoSitesAtOnce):
         sign_in(uow, clock, everyone, there, resident="r-carol")
-    (flag,) = handlers.list_flags(C, True, 0, 10, uow)[0]
+    (flag,) = reviews.list_flags(C, True, 0, 10, uow)[0]
 
     with pytest.raises(PermissionDenied, match="about themself"):
-        handlers.resolve_flag(handlers.ResolveFlag(C, flag.id, "r-carol"), uow, everyone, clock)
-    resolved = handlers.resolve_flag(
-        handlers.ResolveFlag(C, flag.id, "r-staff"), uow, everyone, clock
+        reviews.resolve_flag(commands.ResolveFlag(C, flag.id, "r-carol"), uow, everyone, clock)
+    resolved = reviews.resolve_flag(
+        commands.ResolveFlag(C, flag.id, "r-staff"), uow, everyone, clock
     )
 
     assert (resolved.resolved_by, resolved.resolved_at) == ("r-staff", START)
     assert flags(uow) == []
     with pytest.raises(FailedPrecondition, match="already resolved"):
-        handlers.resolve_flag(handlers.ResolveFlag(C, flag.id, "r-dave"), uow, everyone, clock)
+        reviews.resolve_flag(commands.ResolveFlag(C, flag.id, "r-dave"), uow, everyone, clock)

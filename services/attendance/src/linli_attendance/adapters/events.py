@@ -13,26 +13,27 @@ from linli_attendance.domain.activities import (
     SessionCorrected,
 )
 from linli_attendance.domain.leads import ProjectLeadPromoted
+from linli_attendance.domain.names import ACTIVITY, RESIDENT, SESSION
 from linli_attendance.domain.ratings import SessionRated
 from linli_kit.domain import DomainEvent
 
+# Each service type's code is the shared enum's value of the same name.
 SERVICE_TYPE_CODES = {
-    ServiceType.REGULAR: service_type_pb2.SERVICE_TYPE_REGULAR,
-    ServiceType.PROFESSIONAL: service_type_pb2.SERVICE_TYPE_PROFESSIONAL,
-    ServiceType.HIGH_RISK: service_type_pb2.SERVICE_TYPE_HIGH_RISK,
+    service_type: service_type_pb2.ServiceType.Value(f"SERVICE_TYPE_{service_type.name}")
+    for service_type in ServiceType
 }
 
 
 def _activity(community_id: str, activity_id: str) -> str:
-    return f"communities/{community_id}/activities/{activity_id}"
+    return ACTIVITY.format(community=community_id, activity=activity_id)
 
 
 def _session(community_id: str, activity_id: str, session_id: str) -> str:
-    return f"{_activity(community_id, activity_id)}/sessions/{session_id}"
+    return SESSION.format(community=community_id, activity=activity_id, session=session_id)
 
 
 def _resident(community_id: str, resident_id: str) -> str:
-    return f"communities/{community_id}/residents/{resident_id}"
+    return RESIDENT.format(community=community_id, resident=resident_id)
 
 
 def encode(event: DomainEvent) -> Message:

@@ -11,7 +11,7 @@ from linli.identity.v1 import identity_service_pb2_grpc as pb_grpc
 from linli_attendance.domain.activities import FaceMatch
 from linli_attendance.service_layer.ports import LivenessChallenge
 from linli_kit.errors import DomainError, FailedPrecondition, InvalidArgument, NotFound, Unavailable
-from linli_kit.names import parse_name
+from linli_kit.names import COMMUNITY, RESIDENT
 
 
 class GrpcResidentDirectory:
@@ -23,7 +23,7 @@ class GrpcResidentDirectory:
 
     def exists(self, community_id: str, resident_id: str) -> bool:
         """Whether the resident is registered; raises Unavailable if identity cannot say."""
-        name = f"communities/{community_id}/residents/{resident_id}"
+        name = RESIDENT.format(community=community_id, resident=resident_id)
         try:
             self.stub.GetResident(
                 pb.GetResidentRequest(name=name), timeout=self.timeout, wait_for_ready=True
@@ -62,7 +62,7 @@ class GrpcFaceIdentifier:
     ) -> tuple[str, FaceMatch]:
         """The resident id and the decision record, or identity's refusal as a domain error."""
         request = pb.IdentifyFaceRequest(
-            parent=f"communities/{community_id}",
+            parent=COMMUNITY.format(community=community_id),
             frames=list(frames),
             challenge=CHALLENGES[challenge],
         )
@@ -74,7 +74,7 @@ class GrpcFaceIdentifier:
                 raise Unavailable(f"identity service did not answer: {exc.code().name}") from exc
             raise refusal(f"face not accepted: {exc.details()}") from exc
         decision = reply.decision
-        resident = parse_name("communities/{community}/residents/{resident}", reply.resident)
+        resident = RESIDENT.parse(reply.resident, "resident")
         return resident["resident"], FaceMatch(
             decision.engine, decision.model_version, decision.similarity, decision.threshold
         )

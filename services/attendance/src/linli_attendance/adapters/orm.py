@@ -63,6 +63,10 @@ sessions = sa.Table(
     sa.Column("completed_at", UtcDateTime()),
     sa.Column("reviewed_by", sa.String(40), nullable=False, server_default=""),
     sa.Column("checklist_done", sa.JSON, nullable=False, server_default="[]"),
+    # Resident ids the session served (A5): the only residents who may rate it.
+    sa.Column("served", sa.JSON, nullable=False, server_default="[]"),
+    # Why staff entered the session from a paper sign-in sheet ('' for any other session).
+    sa.Column("paper_sheet_reason", sa.String(500), nullable=False, server_default=""),
     sa.ForeignKeyConstraint(
         ["community_id", "activity_id"], ["activities.community_id", "activities.id"]
     ),

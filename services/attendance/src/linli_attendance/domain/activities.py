@@ -11,14 +11,19 @@ Duration rules (A2), applied in this module:
 - **Rounding.** The counted duration is truncated to whole seconds and nothing coarser:
   points converts seconds to hundredths of a point exactly, so rounding to minutes or
   quarter hours here would only lose or invent service time.
-- **Per-day cap.** At most DAILY_CAP is counted per resident and local day (LOCAL_TZ, the
-  day of the sign-in); a session that would pass it is cut to the remainder and flagged.
-- **Forgotten sign-out.** A session still open SIGN_OUT_GRACE after its occurrence ends is
+- **Time cap.** At most the community's time cap (Limits.time_cap) is counted per resident
+  and local day (LOCAL_TZ); a session belongs to the day of its sign-in, whenever it ends. A
+  session that would pass the cap is cut to the remainder and flagged.
+- **Forgotten sign-out.** A session still open the sign-out grace (Limits.sign_out_grace)
+  after its occurrence ends is
   closed at the occurrence's end and held for staff review: no SessionCompleted (so no
   points) until a staff member confirms it. A sign-out arriving after the grace is held the
   same way.
 - **Overlap.** A session of one resident may not overlap another of theirs (see review.py:
   at another place it is also flagged as two sites at once).
+- **Paper sign-in sheets.** Staff enter a session that was signed on paper in one step,
+  with its sign-in and sign-out, who confirmed it and why; it is never open, so the
+  forgotten sign-out sweep cannot close it half-entered, and it follows every rule above.
 - **Corrections.** Staff set a new counted duration with a reason; the previous value stays
   in the session's correction history, and SessionCorrected tells points to reverse the
   earlier award and make the corrected one. Nothing published is edited in place.
@@ -30,13 +35,16 @@ import calendar
 import hmac
 import secrets
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
+from linli_attendance.domain.limits import POLICY_LIMITS, Limits
+from linli_attendance.domain.names import ACTIVITY
 from linli_attendance.domain.review import (
+    Attempt,
     Concern,
     FlagKind,
     SelfConfirmation,
@@ -50,12 +58,6 @@ from linli_kit.errors import FailedPrecondition, InvalidArgument, PermissionDeni
 EARLY_SIGN_IN = timedelta(minutes=30)
 # Clocks of kiosks and staff phones drift; a time further ahead than this is refused.
 CLOCK_SKEW = timedelta(minutes=2)
-# Volunteers often sign out a little late at the site; only after this is a sign-out "forgotten".
-SIGN_OUT_GRACE = timedelta(hours=2)
-# The most service time counted for one resident in one local day.
-DAILY_CAP = timedelta(hours=8)
-# More sign-ins than this in a local day are refused and flagged (anti-fraud).
-MAX_SESSIONS_PER_DAY = 4
 # Days (and so the per-day cap and the monthly recurrence) are the community's local days.
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 MAX_TITLE = 100
@@ -96,8 +98,8 @@ class ServiceType(StrEnum):
     HIGH_RISK = "high_risk"
 
 
-class ActivityKind(StrEnum):
-    """How often an activity runs (A3)."""
+class ScheduleKind(StrEnum):
+    """How often an activity runs (A3): its schedule kind."""
 
     ROUTINE = "routine"
     PERIODIC = "periodic"
@@ -111,6 +113,7 @@ class SignInMethod(StrEnum):
     QR_CODE = "qr_code"
     PIN = "pin"
     FACE = "face"
+    PAPER_SHEET = "paper_sheet"
 
 
 class SessionStatus(StrEnum):
@@ -280,7 +283,7 @@ class Activity(Aggregate):
     id: str
     title: str
     service_type: ServiceType
-    kind: ActivityKind
+    kind: ScheduleKind
     starts_at: datetime
     ends_at: datetime
     created_at: datetime
@@ -299,7 +302,7 @@ class Activity(Aggregate):
         community_id: str,
         title: str,
         service_type: ServiceType,
-        kind: ActivityKind,
+        kind: ScheduleKind,
         starts_at: datetime,
         ends_at: datetime,
         at: datetime,
@@ -326,11 +329,11 @@ class Activity(Aggregate):
         if not 1 <= occurrence_count <= MAX_OCCURRENCES:
             raise InvalidArgument(f"activity.occurrence_count must be 1 to {MAX_OCCURRENCES}")
         if occurrence_count > 1:
-            if kind is ActivityKind.EMERGENCY:
+            if kind is ScheduleKind.EMERGENCY:
                 raise InvalidArgument("an emergency activity runs once")
             if ends_at - starts_at + EARLY_SIGN_IN > SHORTEST_GAP[kind.value]:
                 raise InvalidArgument("a recurring activity's occurrences must not overlap")
-        if kind is ActivityKind.EMERGENCY and starts_at > at + CLOCK_SKEW:
+        if kind is ScheduleKind.EMERGENCY and starts_at > at + CLOCK_SKEW:
             raise InvalidArgument("an emergency activity starts at once, not later")
         activity = cls(
             community_id=community_id,
@@ -351,7 +354,7 @@ class Activity(Aggregate):
         )
         # Without org units there is nobody to call: the activity opens as it did before
         # call-outs existed, which keeps older clients' behaviour unchanged.
-        if kind is ActivityKind.EMERGENCY and activity.org_units:
+        if kind is ScheduleKind.EMERGENCY and activity.org_units:
             activity.events.append(
                 EmergencyCalled(
                     community_id=community_id,
@@ -364,12 +367,17 @@ class Activity(Aggregate):
             )
         return activity
 
+    @property
+    def name(self) -> str:
+        """The activity's resource name."""
+        return ACTIVITY.format(community=self.community_id, activity=self.id)
+
     def occurrences(self) -> list[Window]:
         """Every occurrence of the activity, in order."""
         length = self.ends_at - self.starts_at
         starts = [
             self.starts_at + timedelta(weeks=n)
-            if self.kind is ActivityKind.ROUTINE
+            if self.kind is ScheduleKind.ROUTINE
             else _add_months(self.starts_at, n)
             for n in range(self.occurrence_count)
         ]
@@ -385,15 +393,12 @@ class Activity(Aggregate):
     def check_kiosk(self, kiosk_id: str) -> None:
         """Refuse a kiosk that is not bound to this activity."""
         if kiosk_id not in self.kiosk_ids:
-            raise KioskNotBound(
-                f"kiosk {kiosk_id!r} is not bound to communities/{self.community_id}"
-                f"/activities/{self.id}"
-            )
+            raise KioskNotBound(f"kiosk {kiosk_id!r} is not bound to {self.name}")
 
     def check_open(self) -> None:
         """Refuse sign-ins once staff closed the activity."""
         if self.closed_at is not None:
-            raise ActivityClosed(f"communities/{self.community_id}/activities/{self.id} is closed")
+            raise ActivityClosed(f"{self.name} is closed")
 
     def check_code(self, code: str) -> None:
         """Refuse a QR code or PIN that is not this activity's check-in code."""
@@ -402,6 +407,14 @@ class Activity(Aggregate):
             code.encode(), self.check_in_code.encode()
         ):
             raise WrongCheckInCode("the QR code or PIN is not this activity's check-in code")
+
+    def check_confirmer(self, resident_id: str, confirmed_by: str, at: datetime) -> None:
+        """Refuse (and flag) a staff member confirming their own attendance."""
+        if confirmed_by == resident_id:
+            raise SelfConfirmation(
+                "staff cannot confirm their own attendance",
+                Attempt(self.community_id, resident_id, self.id, at),
+            )
 
     def close(self, at: datetime) -> None:
         """Stop accepting sign-ins; open sessions may still sign out."""
@@ -421,25 +434,25 @@ class Activity(Aggregate):
         kiosk_id: str = "",
         face: FaceMatch | None = None,
         attendees: int = 0,
+        today: Sequence[Session] = (),
+        places: Mapping[str, str] | None = None,
+        limits: Limits = POLICY_LIMITS,
     ) -> Session:
-        """Open a session for the resident, or refuse with the reason."""
+        """Open a session for the resident, or refuse with the reason.
+
+        `today` are the resident's sessions of the sign-in's local day (and `places` their
+        activities' places), checked for overlaps, two sites and too many sign-ins.
+        """
         _not_in_future(at, now)
         self.check_open()
         if open_session is not None:
             raise AlreadySignedIn("the resident is already signed in to this activity")
-        window = self.window_at(at)
-        if window is None:
-            nearest = next(
-                (w for w in self.occurrences() if w.ends_at > at), self.occurrences()[-1]
-            )
-            raise OutsideWindow(
-                f"sign-in is open from {(nearest.starts_at - EARLY_SIGN_IN).isoformat()} "
-                f"to {nearest.ends_at.isoformat()}"
-            )
+        window = self._window_for(at)
         if kiosk_id:
             self.check_kiosk(kiosk_id)
-        if self.capacity and attendees >= self.capacity:
-            raise ActivityFull(f"this occurrence already has {self.capacity} volunteers")
+        self._check_room(attendees)
+        attempt = Attempt(self.community_id, resident_id, self.id, now)
+        check_presence(self, resident_id, at, None, today, places or {}, limits, attempt)
         return Session(
             community_id=self.community_id,
             activity_id=self.id,
@@ -449,6 +462,77 @@ class Activity(Aggregate):
             signed_in_at=at,
             window=window,
         )
+
+    def enter_from_sheet(
+        self,
+        resident_id: str,
+        signed_in_at: datetime,
+        signed_out_at: datetime,
+        confirmed_by: str,
+        reason: str,
+        now: datetime,
+        *,
+        attendees: int = 0,
+        today: Sequence[Session] = (),
+        places: Mapping[str, str] | None = None,
+        limits: Limits = POLICY_LIMITS,
+    ) -> tuple[Session, list[Concern]]:
+        """A session signed in and out on a paper sheet, entered whole; and its concerns."""
+        reason = reason.strip()
+        if not reason:
+            raise InvalidArgument("a paper sign-in sheet entry needs a reason")
+        if len(reason) > MAX_REASON:
+            raise InvalidArgument(f"the reason is longer than {MAX_REASON} characters")
+        if signed_out_at <= signed_in_at:
+            raise InvalidArgument("the sign-out time must be after the sign-in time")
+        _not_in_future(signed_out_at, now)
+        self.check_confirmer(resident_id, confirmed_by, now)
+        if self.closed_at is not None and signed_in_at > self.closed_at:
+            raise ActivityClosed("the sheet's sign-in is after the activity was closed")
+        window = self._window_for(signed_in_at)
+        self._check_room(attendees)
+        attempt = Attempt(self.community_id, resident_id, self.id, now)
+        others = list(today)
+        check_presence(
+            self, resident_id, signed_in_at, signed_out_at, others, places or {}, limits, attempt
+        )
+        check_sessions_today(resident_id, signed_in_at, others, limits, attempt)
+        proof = Proof(SignInMethod.PAPER_SHEET, confirmed_by)
+        session = Session(
+            community_id=self.community_id,
+            activity_id=self.id,
+            id=f"s{uuid.uuid4().hex}",
+            resident_id=resident_id,
+            sign_in_proof=proof,
+            signed_in_at=signed_in_at,
+            window=window,
+            paper_sheet_reason=reason,
+        )
+        concerns = session.sign_out(
+            self,
+            signed_out_at,
+            now,
+            proof=proof,
+            counted_today=counted_on_day(others, signed_in_at),
+            limits=limits,
+        )
+        return session, concerns
+
+    def _check_room(self, attendees: int) -> None:
+        if self.capacity and attendees >= self.capacity:
+            raise ActivityFull(f"this occurrence already has {self.capacity} volunteers")
+
+    def _window_for(self, at: datetime) -> Window:
+        window = self.window_at(at)
+        if window is None:
+            nearest = next(
+                (w for w in self.occurrences() if w.ends_at > at), self.occurrences()[-1]
+            )
+            raise OutsideWindow(
+                f"sign-in is open from {(nearest.starts_at - EARLY_SIGN_IN).isoformat()} "
+                f"to {nearest.ends_at.isoformat()}"
+            )
+        return window
 
 
 @dataclass(kw_only=True, eq=False)
@@ -470,7 +554,8 @@ class Session(Aggregate):
     reviewed_by: str = ""
     checklist_done: tuple[str, ...] = ()
     corrections: list[Correction] = field(default_factory=list)
-    events: list[DomainEvent] = field(default_factory=list, repr=False, compare=False)
+    served: tuple[str, ...] = ()
+    paper_sheet_reason: str = ""
 
     @property
     def method(self) -> SignInMethod:
@@ -490,6 +575,7 @@ class Session(Aggregate):
         *,
         proof: Proof | None = None,
         counted_today: int = 0,
+        limits: Limits = POLICY_LIMITS,
     ) -> list[Concern]:
         """Close the session and announce its duration; returns what staff should look at."""
         _not_in_future(at, now)
@@ -501,22 +587,68 @@ class Session(Aggregate):
                 f"{self.signed_in_at.isoformat()}"
             )
         self.sign_out_proof = proof or self.sign_in_proof
-        if at > self.window.ends_at + SIGN_OUT_GRACE:
-            return self._hold_for_review(counted_today)
+        if at > self.window.ends_at + limits.sign_out_grace:
+            return self._hold_for_review(counted_today, limits)
         self.signed_out_at = at
-        concerns = self._count(counted_today)
+        concerns = self._count(counted_today, limits)
         self._complete(activity, at, now)
         return concerns
 
-    def close_forgotten(self, now: datetime, counted_today: int = 0) -> list[Concern]:
+    def leave(
+        self,
+        activity: Activity,
+        at: datetime,
+        now: datetime,
+        *,
+        proof: Proof,
+        today: Sequence[Session],
+        places: Mapping[str, str],
+        limits: Limits = POLICY_LIMITS,
+    ) -> list[Concern]:
+        """Sign out, checked against the resident's other sessions of the sign-in's day.
+
+        `today` are the resident's sessions from the start of the sign-in's local day to the
+        later of its end and the sign-out; the time cap counts those signed in that day.
+        """
+        others = [s for s in today if s.id != self.id]
+        if at >= self.signed_in_at:
+            attempt = Attempt(self.community_id, self.resident_id, activity.id, now, self.id)
+            check_presence(
+                activity, self.resident_id, self.signed_in_at, at, others, places, limits, attempt
+            )
+        counted = counted_on_day(others, self.signed_in_at)
+        return self.sign_out(activity, at, now, proof=proof, counted_today=counted, limits=limits)
+
+    def is_forgotten(self, now: datetime, limits: Limits = POLICY_LIMITS) -> bool:
+        """Whether the session is still open past the sign-out grace after its window."""
+        return (
+            self.status is SessionStatus.OPEN and now > self.window.ends_at + limits.sign_out_grace
+        )
+
+    def close_forgotten(
+        self, now: datetime, counted_today: int = 0, limits: Limits = POLICY_LIMITS
+    ) -> list[Concern]:
         """Close a session left open past the grace at its window's end, held for review."""
-        if self.status is not SessionStatus.OPEN or now <= self.window.ends_at + SIGN_OUT_GRACE:
+        if not self.is_forgotten(now, limits):
             raise FailedPrecondition("only a session open past the sign-out grace is forgotten")
-        return self._hold_for_review(counted_today)
+        return self._hold_for_review(counted_today, limits)
+
+    def record_served(self, resident_ids: Sequence[str], staff_id: str, now: datetime) -> None:
+        """Record the residents this session served (A5); only they may rate it."""
+        if staff_id == self.resident_id:
+            raise SelfConfirmation(
+                "a volunteer cannot record whom their own session served",
+                Attempt(self.community_id, self.resident_id, self.activity_id, now, self.id),
+            )
+        if not resident_ids:
+            raise InvalidArgument("name at least one resident served")
+        if self.resident_id in resident_ids:
+            raise InvalidArgument("the volunteer is not among the residents their session served")
+        self.served = tuple(dict.fromkeys((*self.served, *resident_ids)))
 
     def confirm(self, activity: Activity, staff_id: str, now: datetime) -> None:
         """A staff member confirms a session held for review; it now earns points."""
-        self._check_reviewer(staff_id)
+        self._check_reviewer(staff_id, now)
         if self.status is not SessionStatus.PENDING_REVIEW:
             raise FailedPrecondition("only a session held for review can be confirmed")
         self.reviewed_by = staff_id
@@ -526,7 +658,7 @@ class Session(Aggregate):
         self, activity: Activity, duration_seconds: int, staff_id: str, reason: str, now: datetime
     ) -> None:
         """Set a new counted duration, keeping the old one in the history."""
-        self._check_reviewer(staff_id)
+        self._check_reviewer(staff_id, now)
         if self.status is SessionStatus.OPEN:
             raise FailedPrecondition("an open session cannot be corrected; sign it out first")
         if not reason.strip():
@@ -576,30 +708,34 @@ class Session(Aggregate):
         ends = self.signed_out_at
         return (until is None or self.signed_in_at < until) and (ends is None or since < ends)
 
-    def _check_reviewer(self, staff_id: str) -> None:
+    def _check_reviewer(self, staff_id: str, now: datetime) -> None:
         if not staff_id:
             raise InvalidArgument("the reviewing staff member is required")
         if staff_id == self.resident_id:
-            raise SelfConfirmation("staff cannot confirm or correct their own hours")
+            raise SelfConfirmation(
+                "staff cannot confirm or correct their own hours",
+                Attempt(self.community_id, self.resident_id, self.activity_id, now, self.id),
+            )
 
-    def _count(self, counted_today: int) -> list[Concern]:
+    def _count(self, counted_today: int, limits: Limits) -> list[Concern]:
         assert self.signed_out_at is not None
         counted = self.window.counted_seconds(self.signed_in_at, self.signed_out_at)
-        room = max(0, int(DAILY_CAP.total_seconds()) - counted_today)
+        cap = limits.time_cap
+        room = max(0, int(cap.total_seconds()) - counted_today)
         self.duration_seconds = min(counted, room)
         if counted <= room:
             return []
-        reason = f"counted {room} of {counted} s: the daily cap of {DAILY_CAP} is reached"
-        return [Concern(FlagKind.DAILY_CAP, reason)]
+        reason = f"counted {room} of {counted} s: the daily time cap of {cap} is reached"
+        return [Concern(FlagKind.TIME_CAP, reason)]
 
-    def _hold_for_review(self, counted_today: int) -> list[Concern]:
+    def _hold_for_review(self, counted_today: int, limits: Limits) -> list[Concern]:
         self.signed_out_at = self.window.ends_at
         self.status = SessionStatus.PENDING_REVIEW
         reason = (
-            f"no sign-out within {SIGN_OUT_GRACE} of the end: closed at "
+            f"no sign-out within {limits.sign_out_grace} of the end: closed at "
             f"{self.window.ends_at.isoformat()}, no points until staff confirm"
         )
-        return [Concern(FlagKind.FORGOTTEN_SIGN_OUT, reason), *self._count(counted_today)]
+        return [Concern(FlagKind.FORGOTTEN_SIGN_OUT, reason), *self._count(counted_today, limits)]
 
     def _complete(self, activity: Activity, occurred_at: datetime, now: datetime) -> None:
         assert self.signed_out_at is not None
@@ -626,28 +762,48 @@ def check_presence(
     since: datetime,
     until: datetime | None,
     others: Sequence[Session],
-    places: dict[str, str],
+    places: Mapping[str, str],
+    limits: Limits,
+    attempt: Attempt,
 ) -> None:
-    """Refuse a session that overlaps another of the resident's, or one too many today."""
+    """Refuse a session that overlaps another of the resident's; a new one also, one too many today.
+
+    A session at another place within the two-sites gap counts as two sites at once.
+    """
     for other in others:
-        if other.resident_id != resident_id or not other.overlaps(since, until):
+        if other.resident_id != resident_id:
             continue
-        elsewhere = not activity.place or places.get(other.activity_id) != activity.place
-        if other.activity_id != activity.id and elsewhere:
+        elsewhere = other.activity_id != activity.id and (
+            not activity.place or places.get(other.activity_id) != activity.place
+        )
+        gap = limits.two_sites_gap if elsewhere else timedelta(0)
+        if not other.overlaps(since - gap, None if until is None else until + gap):
+            continue
+        if elsewhere:
             raise TwoSitesAtOnce(
                 f"the resident has a session at {places.get(other.activity_id) or 'another site'}"
-                f" (activities/{other.activity_id}) at the same time"
+                f" (activities/{other.activity_id}) at the same time",
+                attempt,
             )
         raise OverlappingSession(
             f"the resident has another session from {other.signed_in_at.isoformat()} "
             "at the same time"
         )
-    day_start, day_end = local_day(since)
+    if until is None:
+        check_sessions_today(resident_id, since, others, limits, attempt)
+
+
+def check_sessions_today(
+    resident_id: str, at: datetime, others: Sequence[Session], limits: Limits, attempt: Attempt
+) -> None:
+    """Refuse (and flag) one sign-in more than the community accepts in a local day."""
+    day_start, day_end = local_day(at)
     today = [s for s in others if day_start <= s.signed_in_at < day_end]
-    if until is None and len(today) >= MAX_SESSIONS_PER_DAY:
+    if len(today) >= limits.max_sessions_per_day:
         raise TooManySessions(
             f"the resident already has {len(today)} sessions today; at most "
-            f"{MAX_SESSIONS_PER_DAY} are accepted a day"
+            f"{limits.max_sessions_per_day} are accepted a day",
+            attempt,
         )
 
 

@@ -8,11 +8,11 @@ RUNS_TO_PROMOTE runs the lead becomes a star administrator, announced once.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from linli_attendance.domain.review import SelfConfirmation
+from linli_attendance.domain.review import Attempt, SelfConfirmation
 from linli_kit.domain import Aggregate, DomainEvent
 from linli_kit.errors import FailedPrecondition, InvalidArgument
 
@@ -52,7 +52,6 @@ class ProjectLead(Aggregate):
     approved_at: datetime | None = None
     runs: tuple[datetime, ...] = ()
     promoted_at: datetime | None = None
-    events: list[DomainEvent] = field(default_factory=list, repr=False, compare=False)
 
     @classmethod
     def apply(
@@ -74,7 +73,10 @@ class ProjectLead(Aggregate):
     def approve(self, staff_id: str, at: datetime) -> None:
         """A staff member approves the application."""
         if staff_id == self.resident_id:
-            raise SelfConfirmation("a volunteer cannot approve their own application")
+            raise SelfConfirmation(
+                "a volunteer cannot approve their own application",
+                Attempt(self.community_id, self.resident_id, self.activity_id, at),
+            )
         if self.status is not LeadStatus.APPLIED:
             raise FailedPrecondition(f"the application is already {self.status.value}")
         self.status, self.approved_by, self.approved_at = LeadStatus.APPROVED, staff_id, at

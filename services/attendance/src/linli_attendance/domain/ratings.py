@@ -1,21 +1,25 @@
 """Residents rate the service they received (A5); points turns stars into the P3 coefficient.
 
 Rules: 1 to 5 stars; only a completed session (signed out, or confirmed by staff) can be
-rated, within RATING_WINDOW of its completion; one rating per resident and session; the
-volunteer cannot rate their own session, nor can a volunteer who served at the same
-occurrence (they were serving, not served).
+rated, and only by a resident it served (recorded on the session by staff), within the
+community's rating window (Limits.rating_window) from the session's end (its sign-out); one
+rating per resident and session; the volunteer cannot rate their own session, nor can a
+volunteer who served at the same occurrence (they were serving, not served).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import datetime
 
 from linli_attendance.domain.activities import Session, SessionStatus
+from linli_attendance.domain.limits import POLICY_LIMITS, Limits
 from linli_kit.domain import Aggregate, DomainEvent
 from linli_kit.errors import FailedPrecondition, InvalidArgument, PermissionDenied
 
-RATING_WINDOW = timedelta(hours=72)
+
+class NotServed(PermissionDenied):
+    """The rater is not among the residents the session served."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -38,11 +42,21 @@ class Rating(Aggregate):
     rated_by: str
     stars: int
     rated_at: datetime
-    events: list[DomainEvent] = field(default_factory=list, repr=False, compare=False)
+
+    @property
+    def id(self) -> str:
+        """The rating's id within its session: the rater's resident id."""
+        return self.rated_by
 
     @classmethod
     def give(
-        cls, session: Session, rated_by: str, stars: int, at: datetime, co_volunteers: set[str]
+        cls,
+        session: Session,
+        rated_by: str,
+        stars: int,
+        at: datetime,
+        co_volunteers: set[str],
+        limits: Limits = POLICY_LIMITS,
     ) -> Rating:
         """A rating of the session, or the reason it cannot be given."""
         if not 1 <= stars <= 5:
@@ -51,12 +65,14 @@ class Rating(Aggregate):
             raise PermissionDenied("a volunteer cannot rate their own session")
         if rated_by in co_volunteers:
             raise PermissionDenied("a volunteer at the same activity was not served by it")
-        if session.status is not SessionStatus.COMPLETED or session.completed_at is None:
+        if session.status is not SessionStatus.COMPLETED or session.signed_out_at is None:
             raise FailedPrecondition("only a completed session can be rated")
-        if at > session.completed_at + RATING_WINDOW:
+        if rated_by not in session.served:
+            raise NotServed("only a resident this session served can rate it")
+        if at > session.signed_out_at + limits.rating_window:
             raise FailedPrecondition(
-                f"ratings close {RATING_WINDOW.total_seconds() / 3600:g} h after the session "
-                "is completed"
+                f"ratings close {limits.rating_window.total_seconds() / 3600:g} h after the "
+                "session ends"
             )
         rating = cls(
             community_id=session.community_id,

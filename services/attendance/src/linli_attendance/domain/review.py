@@ -17,7 +17,7 @@ class FlagKind(StrEnum):
     TOO_MANY_SESSIONS = "too_many_sessions"
     SELF_CONFIRMATION = "self_confirmation"
     FORGOTTEN_SIGN_OUT = "forgotten_sign_out"
-    DAILY_CAP = "daily_cap"
+    TIME_CAP = "time_cap"
 
 
 @dataclass(frozen=True)
@@ -28,10 +28,33 @@ class Concern:
     reason: str
 
 
+@dataclass(frozen=True)
+class Attempt:
+    """Who tried to do what, where and when: what a flag about a refusal is tied to."""
+
+    community_id: str
+    resident_id: str
+    activity_id: str
+    at: datetime
+    session_id: str = ""
+
+
 class Suspicious(DomainError):
     """A refusal that is also recorded as a flag for staff to see."""
 
     kind: FlagKind
+
+    def __init__(self, reason: str, attempt: Attempt) -> None:
+        super().__init__(reason)
+        self.attempt = attempt
+
+    def flag(self) -> Flag:
+        """The open flag that records this refusal."""
+        a = self.attempt
+        concern = Concern(self.kind, str(self))
+        return Flag.raise_(
+            a.community_id, concern, a.resident_id, a.activity_id, a.session_id, a.at
+        )
 
 
 class TwoSitesAtOnce(Suspicious, FailedPrecondition):
@@ -90,7 +113,9 @@ class Flag:
         )
 
     def resolve(self, staff_id: str, at: datetime) -> None:
-        """Mark the flag as dealt with."""
+        """Mark the flag as dealt with; nobody resolves a flag about themself."""
+        if staff_id == self.resident_id:
+            raise PermissionDenied("nobody resolves a flag about themself")
         if self.resolved_at is not None:
             raise FailedPrecondition("the flag is already resolved")
         self.resolved_by, self.resolved_at = staff_id, at

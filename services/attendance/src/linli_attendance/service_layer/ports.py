@@ -167,7 +167,3 @@ class AttendanceUnitOfWork(AbstractUnitOfWork, abc.ABC):
     flags: Flags
     ratings: Ratings
     leads: ProjectLeads
-
-    def repositories(self) -> list[Repository]:
-        """The repositories whose aggregates may raise events."""
-        return [self.activities, self.sessions, self.ratings, self.leads]

@@ -1,0 +1,90 @@
+"""Loading what a use case works on, or refusing with NotFound; shared by every handler."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from linli_attendance.domain.activities import Activity, Session, local_day
+from linli_attendance.domain.leads import ProjectLead
+from linli_attendance.domain.names import ACTIVITY, FLAG, LEAD, RESIDENT
+from linli_attendance.domain.review import Flag
+from linli_attendance.service_layer.ports import AttendanceUnitOfWork, ResidentDirectory
+from linli_kit.errors import NotFound
+
+
+def known(residents: ResidentDirectory, community_id: str, resident_id: str, who: str) -> None:
+    """Refuse a resident identity does not know, naming their role in the request."""
+    if not residents.exists(community_id, resident_id):
+        raise NotFound(
+            f"the {who} {RESIDENT.format(community=community_id, resident=resident_id)} "
+            "is not registered"
+        )
+
+
+def activity(uow: AttendanceUnitOfWork, community_id: str, activity_id: str) -> Activity:
+    """An activity, or NotFound."""
+    found = uow.activities.get(community_id, activity_id)
+    if found is None:
+        name = ACTIVITY.format(community=community_id, activity=activity_id)
+        raise NotFound(f"{name} does not exist")
+    return found
+
+
+def session(uow: AttendanceUnitOfWork, community_id: str, session_id: str) -> Session:
+    """A session, or NotFound."""
+    found = uow.sessions.get(community_id, session_id)
+    if found is None:
+        raise NotFound(f"session {session_id} does not exist")
+    return found
+
+
+def lead(uow: AttendanceUnitOfWork, community_id: str, lead_id: str) -> ProjectLead:
+    """An application to lead, or NotFound."""
+    found = uow.leads.get(community_id, lead_id)
+    if found is None:
+        raise NotFound(f"{LEAD.format(community=community_id, lead=lead_id)} does not exist")
+    return found
+
+
+def flag(uow: AttendanceUnitOfWork, community_id: str, flag_id: str) -> Flag:
+    """A flag, or NotFound."""
+    found = uow.flags.get(community_id, flag_id)
+    if found is None:
+        raise NotFound(f"{FLAG.format(community=community_id, flag=flag_id)} does not exist")
+    return found
+
+
+def day_of(
+    uow: AttendanceUnitOfWork,
+    community_id: str,
+    resident_id: str,
+    signed_in_at: datetime,
+    until: datetime | None = None,
+) -> list[Session]:
+    """The resident's sessions from the start of the sign-in's local day to its end (or later)."""
+    day_start, day_end = local_day(signed_in_at)
+    return uow.sessions.of_resident(
+        community_id, resident_id, day_start, max(day_end, until or day_end)
+    )
+
+
+def places(
+    uow: AttendanceUnitOfWork, community_id: str, sessions: Sequence[Session]
+) -> dict[str, str]:
+    """The place of each activity the sessions belong to ('' if it has none)."""
+    found = {}
+    for activity_id in {s.activity_id for s in sessions}:
+        one = uow.activities.get(community_id, activity_id)
+        found[activity_id] = "" if one is None else one.place
+    return found
+
+
+def attendees(uow: AttendanceUnitOfWork, activity: Activity, at: datetime, resident_id: str) -> int:
+    """How many other residents signed in to the occurrence at that time (capped ones only)."""
+    window = activity.window_at(at)
+    # Only a capped activity needs to know who else is there.
+    if window is None or not activity.capacity:
+        return 0
+    others = uow.sessions.at_occurrence(activity.community_id, activity.id, window.starts_at)
+    return len({s.resident_id for s in others} - {resident_id})

@@ -1,0 +1,326 @@
+"""Use cases of sessions (A1, A2): sign in and out (staff, QR, PIN, face), paper sheets,
+checklists and the residents a session served."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from linli_attendance.domain.activities import (
+    Activity,
+    FaceMatch,
+    NotSignedIn,
+    Proof,
+    Session,
+    SignInMethod,
+)
+from linli_attendance.domain.limits import DEFAULT_LIMITS, LimitBook
+from linli_attendance.service_layer import lookups
+from linli_attendance.service_layer.commands import (
+    EnterPaperSession,
+    FacePresence,
+    RecordChecklist,
+    RecordServed,
+    SignIn,
+    SignOut,
+)
+from linli_attendance.service_layer.flagging import flagging_refusals, raise_flags
+from linli_attendance.service_layer.leads import count_lead_run
+from linli_attendance.service_layer.ports import (
+    AttendanceUnitOfWork,
+    FaceIdentifier,
+    ResidentDirectory,
+)
+from linli_kit.domain import Clock, utc_now
+from linli_kit.errors import InvalidArgument
+from linli_kit.usecases import idempotent
+
+STAFF_METHODS = (SignInMethod.STAFF_CONFIRMED, SignInMethod.QR_CODE, SignInMethod.PIN)
+SessionCommand = (
+    SignIn | SignOut | FacePresence | EnterPaperSession | RecordChecklist | RecordServed
+)
+
+
+def _reload(uow: AttendanceUnitOfWork, cmd: SessionCommand, ref: str) -> Session:
+    return lookups.session(uow, cmd.community_id, ref)
+
+
+@flagging_refusals
+@idempotent(_reload)
+def sign_in(
+    cmd: SignIn,
+    uow: AttendanceUnitOfWork,
+    residents: ResidentDirectory,
+    clock: Clock = utc_now,
+    *,
+    limits: LimitBook = DEFAULT_LIMITS,
+) -> Session:
+    """Open a staff-confirmed (staff, QR or PIN) session once resident and staff are known."""
+    _check_method(cmd)
+    activity = lookups.activity(uow, cmd.community_id, cmd.activity_id)
+    _check_staff_path(cmd, activity, clock())
+    lookups.known(residents, cmd.community_id, cmd.resident_id, "resident")
+    lookups.known(residents, cmd.community_id, cmd.confirmed_by, "confirming staff member")
+    now = clock()
+    proof = Proof(cmd.method, cmd.confirmed_by)
+    return _open(uow, activity, cmd.resident_id, proof, cmd.at or now, now, limits)
+
+
+@flagging_refusals
+@idempotent(_reload)
+def sign_out(
+    cmd: SignOut,
+    uow: AttendanceUnitOfWork,
+    clock: Clock = utc_now,
+    *,
+    limits: LimitBook = DEFAULT_LIMITS,
+) -> Session:
+    """Close the resident's open session; its SessionCompleted event leaves with the commit."""
+    _check_method(cmd)
+    activity = lookups.activity(uow, cmd.community_id, cmd.activity_id)
+    _check_staff_path(cmd, activity, clock())
+    now = clock()
+    proof = Proof(cmd.method, cmd.confirmed_by)
+    return _close(uow, activity, cmd.resident_id, proof, cmd.at or now, now, limits)
+
+
+def face_sign_in(
+    cmd: FacePresence,
+    uow: AttendanceUnitOfWork,
+    faces: FaceIdentifier,
+    clock: Clock = utc_now,
+    *,
+    limits: LimitBook = DEFAULT_LIMITS,
+) -> Session:
+    """Identify who the kiosk saw (with liveness) and open their session."""
+    earlier = _answered_or_kiosk_checked(cmd, uow, must_be_open=True)
+    if earlier is not None:
+        return earlier
+    return _open_identified(cmd, uow, _identify(cmd, faces), clock, limits=limits)
+
+
+def face_sign_out(
+    cmd: FacePresence,
+    uow: AttendanceUnitOfWork,
+    faces: FaceIdentifier,
+    clock: Clock = utc_now,
+    *,
+    limits: LimitBook = DEFAULT_LIMITS,
+) -> Session:
+    """Identify who the kiosk saw (with liveness) and close their open session."""
+    earlier = _answered_or_kiosk_checked(cmd, uow, must_be_open=False)
+    if earlier is not None:
+        return earlier
+    return _close_identified(cmd, uow, _identify(cmd, faces), clock, limits=limits)
+
+
+@flagging_refusals
+@idempotent(_reload)
+def enter_paper_session(
+    cmd: EnterPaperSession,
+    uow: AttendanceUnitOfWork,
+    residents: ResidentDirectory,
+    clock: Clock = utc_now,
+    *,
+    limits: LimitBook = DEFAULT_LIMITS,
+) -> Session:
+    """Enter a session from a paper sign-in sheet in one step; it completes like any other."""
+    activity = lookups.activity(uow, cmd.community_id, cmd.activity_id)
+    lookups.known(residents, cmd.community_id, cmd.resident_id, "resident")
+    lookups.known(residents, cmd.community_id, cmd.confirmed_by, "confirming staff member")
+    uow.sessions.lock_resident(cmd.community_id, cmd.resident_id)
+    today = lookups.day_of(
+        uow, cmd.community_id, cmd.resident_id, cmd.signed_in_at, until=cmd.signed_out_at
+    )
+    now = clock()
+    session, concerns = activity.enter_from_sheet(
+        cmd.resident_id,
+        cmd.signed_in_at,
+        cmd.signed_out_at,
+        cmd.confirmed_by,
+        cmd.reason,
+        now,
+        attendees=lookups.attendees(uow, activity, cmd.signed_in_at, cmd.resident_id),
+        today=today,
+        places=lookups.places(uow, cmd.community_id, today),
+        limits=limits.of(cmd.community_id),
+    )
+    uow.sessions.add(session)
+    raise_flags(uow, session, concerns, now)
+    count_lead_run(uow, session, now)
+    return session
+
+
+@idempotent(_reload)
+def record_checklist(cmd: RecordChecklist, uow: AttendanceUnitOfWork) -> Session:
+    """Record which operating-checklist steps a session completed."""
+    session = lookups.session(uow, cmd.community_id, cmd.session_id)
+    session.record_checklist(
+        lookups.activity(uow, cmd.community_id, session.activity_id), cmd.steps
+    )
+    uow.sessions.save(session)
+    return session
+
+
+@flagging_refusals
+@idempotent(_reload)
+def record_served(
+    cmd: RecordServed,
+    uow: AttendanceUnitOfWork,
+    residents: ResidentDirectory,
+    clock: Clock = utc_now,
+) -> Session:
+    """Record the residents a session served; only they may rate it."""
+    session = lookups.session(uow, cmd.community_id, cmd.session_id)
+    lookups.known(residents, cmd.community_id, cmd.staff_id, "recording staff member")
+    for resident_id in cmd.resident_ids:
+        lookups.known(residents, cmd.community_id, resident_id, "resident served")
+    session.record_served(cmd.resident_ids, cmd.staff_id, clock())
+    uow.sessions.save(session)
+    return session
+
+
+def get_session(community_id: str, session_id: str, uow: AttendanceUnitOfWork) -> Session:
+    """A session with its correction history, or NotFound."""
+    with uow:
+        return lookups.session(uow, community_id, session_id)
+
+
+Identified = tuple[str, FaceMatch]
+
+
+@flagging_refusals
+@idempotent(_reload)
+def _open_identified(
+    cmd: FacePresence,
+    uow: AttendanceUnitOfWork,
+    identified: Identified,
+    clock: Clock,
+    *,
+    limits: LimitBook,
+) -> Session:
+    activity = lookups.activity(uow, cmd.community_id, cmd.activity_id)
+    resident_id, match = identified
+    now = clock()
+    proof = Proof(SignInMethod.FACE, "", cmd.kiosk_id, match)
+    return _open(uow, activity, resident_id, proof, now, now, limits)
+
+
+@flagging_refusals
+@idempotent(_reload)
+def _close_identified(
+    cmd: FacePresence,
+    uow: AttendanceUnitOfWork,
+    identified: Identified,
+    clock: Clock,
+    *,
+    limits: LimitBook,
+) -> Session:
+    activity = lookups.activity(uow, cmd.community_id, cmd.activity_id)
+    resident_id, match = identified
+    now = clock()
+    proof = Proof(SignInMethod.FACE, "", cmd.kiosk_id, match)
+    return _close(uow, activity, resident_id, proof, now, now, limits)
+
+
+def _answered_or_kiosk_checked(
+    cmd: FacePresence, uow: AttendanceUnitOfWork, *, must_be_open: bool
+) -> Session | None:
+    """The session a retried request made, else None once kiosk (and opening) are checked.
+
+    Identity is asked outside any transaction (a slow match must not hold database locks),
+    so a retry is answered here, before identity would be asked a second time.
+    """
+    with uow:
+        if (earlier := uow.requests.replay(cmd)) is not None:
+            return lookups.session(uow, cmd.community_id, earlier)
+        activity = lookups.activity(uow, cmd.community_id, cmd.activity_id)
+        activity.check_kiosk(cmd.kiosk_id)
+        if must_be_open:
+            activity.check_open()
+        return None
+
+
+def _open(
+    uow: AttendanceUnitOfWork,
+    activity: Activity,
+    resident_id: str,
+    proof: Proof,
+    at: datetime,
+    now: datetime,
+    limits: LimitBook,
+) -> Session:
+    community_id = activity.community_id
+    # Overlap and per-day checks read the resident's sessions: a concurrent sign-in elsewhere
+    # must wait, or both could pass the check.
+    uow.sessions.lock_resident(community_id, resident_id)
+    today = lookups.day_of(uow, community_id, resident_id, at)
+    session = activity.sign_in(
+        resident_id,
+        uow.sessions.open_for(community_id, activity.id, resident_id),
+        proof.method,
+        proof.confirmed_by,
+        at,
+        now,
+        kiosk_id=proof.kiosk_id,
+        face=proof.face,
+        attendees=lookups.attendees(uow, activity, at, resident_id),
+        today=today,
+        places=lookups.places(uow, community_id, today),
+        limits=limits.of(community_id),
+    )
+    uow.sessions.add(session)
+    return session
+
+
+def _close(
+    uow: AttendanceUnitOfWork,
+    activity: Activity,
+    resident_id: str,
+    proof: Proof,
+    at: datetime,
+    now: datetime,
+    limits: LimitBook,
+) -> Session:
+    community_id = activity.community_id
+    uow.sessions.lock_resident(community_id, resident_id)
+    session = uow.sessions.open_for(community_id, activity.id, resident_id, lock=True)
+    if session is None:
+        raise NotSignedIn("the resident is not signed in to this activity")
+    today = lookups.day_of(
+        uow, community_id, resident_id, session.signed_in_at, until=max(at, session.signed_in_at)
+    )
+    concerns = session.leave(
+        activity,
+        at,
+        now,
+        proof=proof,
+        today=today,
+        places=lookups.places(uow, community_id, today),
+        limits=limits.of(community_id),
+    )
+    uow.sessions.save(session)
+    raise_flags(uow, session, concerns, now)
+    count_lead_run(uow, session, now)
+    return session
+
+
+def _identify(cmd: FacePresence, faces: FaceIdentifier) -> Identified:
+    if not cmd.frames:
+        raise InvalidArgument("frames must hold a burst of at least one image")
+    return faces.identify(cmd.community_id, cmd.frames, cmd.challenge)
+
+
+def _check_staff_path(cmd: SignIn | SignOut, activity: Activity, now: datetime) -> None:
+    """Refuse (and flag) staff confirming themself; check the QR code or PIN."""
+    activity.check_confirmer(cmd.resident_id, cmd.confirmed_by, now)
+    if cmd.method is not SignInMethod.STAFF_CONFIRMED:
+        activity.check_code(cmd.code)
+
+
+def _check_method(cmd: SignIn | SignOut) -> None:
+    if cmd.method not in STAFF_METHODS:
+        raise InvalidArgument("a face sign-in goes through a kiosk, not a staff confirmation")
+    if not cmd.confirmed_by:
+        raise InvalidArgument("confirmed_by is required for a staff-confirmed sign-in")
+    if cmd.method is not SignInMethod.STAFF_CONFIRMED and not cmd.code:
+        raise InvalidArgument("code is required for a QR or PIN sign-in")
