@@ -1,41 +1,51 @@
-"""The one place where the identity service's dependencies are wired."""
+"""The one place where the identity service's dependencies are wired.
+
+Every dependency is a keyword parameter with a production default; building connects to
+nothing (the database and Redis are reached by the workers and the first requests).
+"""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
-from collections.abc import Callable
-from functools import partial
+from collections.abc import Callable, Coroutine
+from typing import Any, Protocol
 
-import redis
-import sqlalchemy as sa
 from linli.identity.v1 import identity_service_pb2 as pb
 from linli.identity.v1 import identity_service_pb2_grpc as pb_grpc
 
 from linli_identity.adapters import events, orm
-from linli_identity.adapters.gallery import Galleries
-from linli_identity.adapters.repositories import SqlIdentityUnitOfWork, load_galleries
+from linli_identity.adapters.gallery import Galleries, LoadingGalleries
+from linli_identity.adapters.streams import RedisStreams
 from linli_identity.adapters.template_cipher import TemplateCipher, dev_keyring
+from linli_identity.adapters.unit_of_work import SqlIdentityUnitOfWork
 from linli_identity.config import IdentitySettings
-from linli_identity.entrypoints.consumers import GallerySync
+from linli_identity.domain.key_rotation import KeyRotation
+from linli_identity.entrypoints.consumers import GalleryFollower, GallerySync, GroupConsumer
 from linli_identity.entrypoints.grpc_api import IdentityServicer
-from linli_identity.service_layer import face_handlers
+from linli_identity.service_layer import consents, faces, key_rotation
+from linli_identity.service_layer.commands import RotateTemplateKeys
 from linli_identity.service_layer.face_port import FaceEngine
 from linli_identity.service_layer.ports import IdentityUnitOfWork
+from linli_kit import schedules
 from linli_kit.db import SqlPlumbing, sql_plumbing
+from linli_kit.domain import Clock, utc_now
 from linli_kit.grpc_server import GrpcApp
-from linli_kit.streams import OutboxRelay, StreamConsumer
+from linli_kit.streams import EnvelopeHandler
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["IdentityService"].full_name
 log = logging.getLogger(__name__)
 
 
-def uow_factory(plumbing: SqlPlumbing, cipher: TemplateCipher) -> Callable[[], IdentityUnitOfWork]:
-    """A factory of SQL units of work over the identity database."""
-    return lambda: SqlIdentityUnitOfWork(
-        plumbing.session_factory, plumbing.tables, plumbing.outbox, cipher=cipher
-    )
+class Streams(Protocol):
+    """What the app needs of identity.events (adapters.streams.RedisStreams in production)."""
+
+    def relay(self) -> Callable[[], Coroutine[Any, Any, None]]: ...
+
+    def follow(
+        self, group: str, consumer: str, handlers: dict[str, EnvelopeHandler]
+    ) -> GroupConsumer: ...
+
+    async def close(self) -> None: ...
 
 
 def build_face_engine(settings: IdentitySettings) -> FaceEngine:
@@ -62,15 +72,28 @@ def build_cipher(settings: IdentitySettings) -> TemplateCipher:
     )
 
 
+def build_plumbing(settings: IdentitySettings) -> SqlPlumbing:
+    """The engine, sessions and outbox of the identity database (lazy: nothing connects)."""
+    return sql_plumbing(settings.database_url, orm.runtime, _stream(settings), events.encode)
+
+
+def sql_units_of_work(
+    plumbing: SqlPlumbing, cipher: TemplateCipher
+) -> Callable[[], IdentityUnitOfWork]:
+    """A factory of SQL units of work over the identity database."""
+    return lambda: SqlIdentityUnitOfWork(
+        plumbing.session_factory, plumbing.tables, plumbing.outbox, cipher=cipher
+    )
+
+
 def rotate_template_keys(
-    settings: IdentitySettings, community_id: str, batch: int = face_handlers.ROTATION_BATCH
-) -> tuple[int, str]:
+    settings: IdentitySettings, community_id: str, batch: int = key_rotation.ROTATION_BATCH
+) -> KeyRotation:
     """Re-encrypt a community's templates under its current key, without serving (the CLI)."""
-    plumbing = sql_plumbing(settings.database_url, orm.runtime, _stream(settings), events.encode)
+    plumbing = build_plumbing(settings)
     try:
-        command = face_handlers.RotateTemplateKeys(community_id)
-        uow = uow_factory(plumbing, build_cipher(settings))()
-        return face_handlers.rotate_template_keys(command, uow, batch)
+        uow = sql_units_of_work(plumbing, build_cipher(settings))()
+        return key_rotation.rotate_template_keys(RotateTemplateKeys(community_id), uow, batch)
     finally:
         plumbing.engine.dispose()
 
@@ -81,76 +104,76 @@ def _stream(settings: IdentitySettings) -> str:
 
 def build_app(
     settings: IdentitySettings,
+    *,
+    uow_factory: Callable[[], IdentityUnitOfWork] | None = None,
+    clock: Clock = utc_now,
     engine: FaceEngine | None = None,
     galleries: Galleries | None = None,
+    cipher: TemplateCipher | None = None,
+    streams: Streams | None = None,
 ) -> GrpcApp:
-    """The identity gRPC app, its galleries loaded from the database, with its workers.
+    """The identity gRPC app with its workers: outbox relay, gallery sync, consent sweep.
 
-    Tests pass an engine (to load the models once) and galleries (to look inside them).
+    Tests pass an engine (to load the models once), galleries (to look inside them), or a
+    fake unit of work and fake streams (to run the whole app without servers).
     """
-    stream = _stream(settings)
-    plumbing = sql_plumbing(settings.database_url, orm.runtime, stream, events.encode)
-    cipher = build_cipher(settings)
-    make_uow = uow_factory(plumbing, cipher)
+    plumbing = build_plumbing(settings) if uow_factory is None or streams is None else None
+    if uow_factory is None:
+        assert plumbing is not None
+        uow_factory = sql_units_of_work(plumbing, cipher or build_cipher(settings))
+    if streams is None:
+        assert plumbing is not None
+        streams = RedisStreams(
+            settings.redis_url, _stream(settings), plumbing.session_factory, orm.runtime.outbox
+        )
+    make_uow = uow_factory
     engine = engine or build_face_engine(settings)
-    galleries = galleries or Galleries(engine.name, engine.model_version, engine.dimension)
-    # Every replica reads every face event in its own group. The group is created at the
-    # stream's end *before* the galleries load, so nothing between the two is missed.
-    sync_group = f"identity-gallery-{settings.replica_id}"
-    with redis.Redis.from_url(settings.redis_url) as client:
-        _create_group(client, stream, sync_group)
-    sync = StreamConsumer(
-        settings.redis_url,
-        stream,
-        group=sync_group,
-        consumer=settings.replica_id,
-        handlers=GallerySync(make_uow, galleries).handlers(),
+    # Requests wait for the galleries until the follower has filled them.
+    filled = LoadingGalleries(
+        galleries or Galleries(engine.name, engine.model_version, engine.dimension)
     )
-    loaded = load_galleries(
-        plumbing.session_factory, cipher, galleries, engine.name, engine.model_version
-    )
-    log.info("loaded %d face templates into the galleries", loaded)
-    relay = OutboxRelay(plumbing.session_factory, orm.runtime.outbox, settings.redis_url)
 
-    async def sweep_lapsed_consents() -> None:
-        while True:
-            try:
-                closed = await asyncio.to_thread(
-                    partial(face_handlers.expire_face_consents, make_uow(), galleries)
-                )
-            except sa.exc.SQLAlchemyError:
-                log.exception("lapsed-consent sweep failed; retrying at the next interval")
-            else:
-                if closed:
-                    log.info("closed %d lapsed face consents and deleted their templates", closed)
-            await asyncio.sleep(settings.consent_sweep_seconds)
+    def fill_galleries() -> int:
+        loaded, stale = faces.load_galleries(
+            make_uow(), filled.filling, engine.name, engine.model_version
+        )
+        if stale:
+            log.warning("%d face templates from another engine or model need re-enrolment", stale)
+        return loaded
+
+    # Every replica reads every face event in a group of its own.
+    follower = GalleryFollower(
+        streams.follow(
+            f"identity-gallery-{settings.replica_id}",
+            settings.replica_id,
+            GallerySync(make_uow, filled).handlers(),
+        ),
+        fill_galleries,
+        filled.mark_loaded,
+    )
+    # Fenced: two replicas sweeping at once would both withdraw the same consents; the
+    # others drop the templates from their galleries on the FaceConsentWithdrawn events.
+    sweep = schedules.every(
+        "identity.consent-sweep",
+        settings.consent_sweep_seconds,
+        consents.consent_sweep(make_uow, filled),
+        fence=plumbing.engine if plumbing is not None else None,
+        clock=clock,
+    )
 
     def register(server: object) -> None:
-        servicer = IdentityServicer(make_uow, engine, galleries)
+        servicer = IdentityServicer(make_uow, engine, filled, clock)
         pb_grpc.add_IdentityServiceServicer_to_server(servicer, server)
 
     async def close() -> None:
-        await sync.close()
-        # The group is this replica's alone: drop it so stopped pods leave nothing behind.
-        with (
-            contextlib.suppress(redis.RedisError),
-            redis.Redis.from_url(settings.redis_url) as client,
-        ):
-            client.xgroup_destroy(stream, sync_group)
-        plumbing.engine.dispose()
+        await streams.close()
+        if plumbing is not None:
+            plumbing.engine.dispose()
 
     return GrpcApp(
         "identity",
         register,
         [SERVICE_NAME],
-        [relay.run, sync.run, sweep_lapsed_consents],
+        [streams.relay(), follower.run, sweep.run],
         [close],
     )
-
-
-def _create_group(client: redis.Redis, stream: str, group: str) -> None:
-    try:
-        client.xgroup_create(stream, group, id="$", mkstream=True)
-    except redis.ResponseError as exc:
-        if "BUSYGROUP" not in str(exc):
-            raise

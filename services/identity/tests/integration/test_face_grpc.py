@@ -34,11 +34,11 @@ from PIL import Image, ImageEnhance, ImageOps
 
 from linli_identity.adapters.face_dlib import DlibFaceEngine
 from linli_identity.adapters.gallery import Galleries
-from linli_identity.adapters.repositories import load_galleries
 from linli_identity.adapters.template_cipher import EncryptedTemplate, TemplateCipher
-from linli_identity.bootstrap import build_app, build_cipher
+from linli_identity.bootstrap import build_app, build_cipher, build_plumbing, sql_units_of_work
 from linli_identity.config import IdentitySettings
 from linli_identity.entrypoints.cli import MIGRATIONS, main
+from linli_identity.service_layer.faces import load_galleries
 from linli_kit.db import make_engine, migrate
 from linli_kit.grpc_server import start
 from linli_kit.testing import until
@@ -130,7 +130,7 @@ async def service(make_database, servers, stream_prefix, engine) -> AsyncIterato
         replica_id="a",
     )
     galleries = Galleries(engine.name, engine.model_version, engine.dimension)
-    running = await start(build_app(settings, engine, galleries), "127.0.0.1", 0)
+    running = await start(build_app(settings, engine=engine, galleries=galleries), "127.0.0.1", 0)
     db = make_engine(url)
     async with grpc.aio.insecure_channel(f"127.0.0.1:{running.port}") as channel:
         stub = pb_grpc.IdentityServiceStub(channel)
@@ -219,9 +219,8 @@ async def test_enrol_then_identify_finds_the_person(
     assert service.event_types().count("FaceEnrolled") == 2
     # A restarted replica rebuilds the same galleries from the encrypted rows.
     fresh = Galleries("dlib", decision.model_version, 128)
-    loaded = load_galleries(
-        sa.orm.sessionmaker(service.db), service.cipher, fresh, "dlib", decision.model_version
-    )
+    uow = sql_units_of_work(build_plumbing(service.settings), service.cipher)()
+    loaded, _ = load_galleries(uow, fresh, "dlib", decision.model_version)
     assert loaded == 2 and tom_name.rsplit("/", 1)[-1] in fresh.for_community(C)
 
 
@@ -303,7 +302,9 @@ async def test_a_second_replica_follows_enrolment_and_withdrawal(
     """Replica B learns of A's enrolment and withdrawal through identity.events."""
     settings_b = service.settings.model_copy(update={"replica_id": "b"})
     galleries_b = Galleries(engine.name, engine.model_version, engine.dimension)
-    replica_b = await start(build_app(settings_b, engine, galleries_b), "127.0.0.1", 0)
+    replica_b = await start(
+        build_app(settings_b, engine=engine, galleries=galleries_b), "127.0.0.1", 0
+    )
     try:
         resident = await register(service, "Tom", "13800000001")
         resident_id = resident.rsplit("/", 1)[-1]
@@ -476,7 +477,7 @@ async def replica(
         template_keys=keys,
         replica_id=replica_id,
     )
-    running = await start(build_app(settings, engine), "127.0.0.1", 0)
+    running = await start(build_app(settings, engine=engine), "127.0.0.1", 0)
     try:
         async with grpc.aio.insecure_channel(f"127.0.0.1:{running.port}") as channel:
             yield pb_grpc.IdentityServiceStub(channel)

@@ -27,7 +27,7 @@ async def stub(make_database, servers, stream_prefix) -> AsyncIterator[pb_grpc.I
     settings = IdentitySettings(
         database_url=url, redis_url=servers.redis, stream_prefix=stream_prefix, replica_id="org"
     )
-    running = await start(build_app(settings, DlibFaceEngine()), "127.0.0.1", 0)
+    running = await start(build_app(settings, engine=DlibFaceEngine()), "127.0.0.1", 0)
     async with grpc.aio.insecure_channel(f"127.0.0.1:{running.port}") as channel:
         client = pb_grpc.IdentityServiceStub(channel)
         await client.CreateCommunity(

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime
 
 import numpy as np
 
 from linli_identity.domain.consent import FaceConsent, FaceEnrolment
 from linli_identity.domain.face import FaceBox, FaceTemplate, NoFaceFound
+from linli_identity.domain.key_rotation import KeyRotation
 from linli_identity.domain.mentoring import MentoringPair
 from linli_identity.domain.org import OrgLevel, OrgUnit, Role
+from linli_identity.domain.resident_import import ResidentImport
 from linli_identity.domain.residents import Community, Resident
 from linli_identity.domain.teams import SpecialTeam, TeamMembership
 from linli_identity.service_layer.face_port import DetectedFace
@@ -20,12 +22,14 @@ from linli_identity.service_layer.ports import (
     FaceConsents,
     FaceTemplates,
     IdentityUnitOfWork,
+    KeyRotations,
     MentoringPairs,
     OrgUnits,
+    ResidentImports,
     Residents,
     SpecialTeams,
 )
-from linli_kit.domain import DomainEvent, Repository
+from linli_kit.domain import DomainEvent
 from linli_kit.fakes import InMemoryInbox, InMemoryRequestLog
 
 
@@ -39,12 +43,11 @@ class FakeCommunities(Communities):
     def add(self, community: Community) -> None:
         """Store a new community."""
         self.rows[community.id] = dataclasses.replace(community, events=[])
-        self._track(community)
 
     def get(self, community_id: str) -> Community | None:
         """A community by id, or None."""
         row = self.rows.get(community_id)
-        return None if row is None else self._track(dataclasses.replace(row))
+        return None if row is None else dataclasses.replace(row)
 
 
 class FakeResidents(Residents):
@@ -59,19 +62,18 @@ class FakeResidents(Residents):
         self.rows[(resident.community_id, resident.id)] = dataclasses.replace(
             resident, events=[], roles=set(resident.roles)
         )
-        self._track(resident)
 
     def get(self, community_id: str, resident_id: str) -> Resident | None:
         """A resident by id, or None."""
         row = self.rows.get((community_id, resident_id))
-        return None if row is None else self._track(dataclasses.replace(row, roles=set(row.roles)))
+        return None if row is None else dataclasses.replace(row, roles=set(row.roles))
 
     def by_phone(self, community_id: str, phone: str) -> Resident | None:
         """The resident with this phone number in the community, or None."""
         found = [
             r for r in self.rows.values() if r.community_id == community_id and r.phone == phone
         ]
-        return self._track(dataclasses.replace(found[0])) if found else None
+        return dataclasses.replace(found[0]) if found else None
 
     def list(self, community_id: str, offset: int, limit: int) -> list[Resident]:
         """Residents of a community, oldest first."""
@@ -85,7 +87,6 @@ class FakeResidents(Residents):
         """Store a resident's current set of roles."""
         row = self.rows[(resident.community_id, resident.id)]
         row.roles = set(resident.roles)
-        self._track(resident)
 
     def memberships(self, community_id: str) -> list[tuple[str | None, str, set[Role]]]:
         """(home unit id, household, roles) of every resident of a community."""
@@ -106,7 +107,6 @@ class FakeOrgUnits(OrgUnits):
     def add(self, unit: OrgUnit) -> None:
         """Store a new unit."""
         self.rows[(unit.community_id, unit.id)] = dataclasses.replace(unit, events=[])
-        self._track(unit)
 
     def get(self, community_id: str, unit_id: str) -> OrgUnit | None:
         """A unit by id, or None."""
@@ -132,15 +132,13 @@ class FakeFaceConsents(FaceConsents):
     def add(self, consent: FaceConsent) -> None:
         """Store a new grant."""
         self.rows[(consent.community_id, consent.id)] = dataclasses.replace(consent, events=[])
-        self._track(consent)
 
     def save_withdrawal(self, consent: FaceConsent) -> None:
         """Store the withdrawal of a consent."""
         self.rows[(consent.community_id, consent.id)] = dataclasses.replace(consent, events=[])
-        self._track(consent)
 
     def _copies(self, keep: Callable[[FaceConsent], bool]) -> list[FaceConsent]:
-        return [self._track(dataclasses.replace(c)) for c in self.rows.values() if keep(c)]
+        return [dataclasses.replace(c) for c in self.rows.values() if keep(c)]
 
     def current(self, community_id: str, resident_id: str, purpose: str) -> FaceConsent | None:
         """The resident's not-withdrawn consent to a purpose, or None."""
@@ -155,7 +153,7 @@ class FakeFaceConsents(FaceConsents):
     def get(self, community_id: str, consent_id: str) -> FaceConsent | None:
         """A consent by id, or None."""
         row = self.rows.get((community_id, consent_id))
-        return None if row is None else self._track(dataclasses.replace(row))
+        return None if row is None else dataclasses.replace(row)
 
     def history(self, community_id: str, resident_id: str) -> list[FaceConsent]:
         """Every consent of a resident, newest first."""
@@ -188,7 +186,6 @@ class FakeFaceTemplates(FaceTemplates):
         key = (enrolment.community_id, enrolment.resident_id)
         self.rows[key] = dataclasses.replace(enrolment, events=[])
         self.key_ids[key] = self.current_key
-        self._track(enrolment)
 
     def current_key_id(self, community_id: str) -> str:
         """The key new templates get."""
@@ -201,6 +198,19 @@ class FakeFaceTemplates(FaceTemplates):
         for key in stale:
             self.key_ids[key] = self.current_key
         return len(stale), batch[-1][1] if len(batch) == limit else None
+
+    def for_model(self, engine: str, model_version: str) -> Iterator[FaceEnrolment]:
+        """Copies of the enrolments made by this engine and model."""
+        for row in list(self.rows.values()):
+            if (row.template.engine, row.template.model_version) == (engine, model_version):
+                yield dataclasses.replace(row)
+
+    def count_other_models(self, engine: str, model_version: str) -> int:
+        """How many rows another engine or model made."""
+        return sum(
+            (row.template.engine, row.template.model_version) != (engine, model_version)
+            for row in self.rows.values()
+        )
 
     def get(self, community_id: str, resident_id: str) -> FaceEnrolment | None:
         """A resident's enrolment, or None."""
@@ -261,7 +271,6 @@ class FakeMentoringPairs(MentoringPairs):
     def add(self, pair: MentoringPair) -> None:
         """Store a new pair."""
         self.rows[(pair.community_id, pair.id)] = dataclasses.replace(pair, events=[])
-        self._track(pair)
 
     def save(self, pair: MentoringPair) -> None:
         """Store a pair's status."""
@@ -270,7 +279,7 @@ class FakeMentoringPairs(MentoringPairs):
     def of_resident(self, community_id: str, resident_id: str) -> list[MentoringPair]:
         """Every pair in which the resident is the mentor or the newcomer, oldest first."""
         pairs = [
-            self._track(dataclasses.replace(p))
+            dataclasses.replace(p)
             for p in self.rows.values()
             if p.community_id == community_id and resident_id in (p.mentor_id, p.newcomer_id)
         ]
@@ -292,12 +301,11 @@ class FakeSpecialTeams(SpecialTeams):
     def add(self, team: SpecialTeam) -> None:
         """Store a new team with its first memberships."""
         self.rows[(team.community_id, team.id)] = self._copy(team)
-        self._track(team)
 
     def get(self, community_id: str, team_id: str) -> SpecialTeam | None:
         """A team with every membership, or None."""
         row = self.rows.get((community_id, team_id))
-        return None if row is None else self._track(self._copy(row))
+        return None if row is None else self._copy(row)
 
     def list(self, community_id: str) -> list[SpecialTeam]:
         """Every team of a community, oldest first."""
@@ -307,14 +315,50 @@ class FakeSpecialTeams(SpecialTeams):
     def add_membership(self, team: SpecialTeam, membership: TeamMembership) -> None:
         """Store a membership that just began."""
         self.rows[(team.community_id, team.id)].memberships.append(dataclasses.replace(membership))
-        self._track(team)
 
     def save_departure(self, team: SpecialTeam, membership: TeamMembership) -> None:
         """Store the end of a membership."""
         stored = self.rows[(team.community_id, team.id)].memberships
         (row,) = [m for m in stored if m.id == membership.id]
         row.left_at = membership.left_at
-        self._track(team)
+
+
+class FakeKeyRotations(KeyRotations):
+    """Key rotation runs in a dict by (community, id)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rows: dict[tuple[str, str], KeyRotation] = {}
+
+    def add(self, rotation: KeyRotation) -> None:
+        """Store a run that just started."""
+        self.rows[(rotation.community_id, rotation.id)] = dataclasses.replace(rotation)
+
+    def get(self, community_id: str, rotation_id: str) -> KeyRotation | None:
+        """A run by id, or None."""
+        row = self.rows.get((community_id, rotation_id))
+        return None if row is None else dataclasses.replace(row)
+
+    def save(self, rotation: KeyRotation) -> None:
+        """Store a run's progress."""
+        self.add(rotation)
+
+
+class FakeResidentImports(ResidentImports):
+    """Accepted imports in a dict by (community, id), without their residents."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rows: dict[tuple[str, str], ResidentImport] = {}
+
+    def add(self, batch: ResidentImport) -> None:
+        """Store an accepted import."""
+        self.rows[(batch.community_id, batch.id)] = dataclasses.replace(batch, residents=[])
+
+    def get(self, community_id: str, import_id: str) -> ResidentImport | None:
+        """An import by id, or None."""
+        row = self.rows.get((community_id, import_id))
+        return None if row is None else dataclasses.replace(row)
 
 
 class FakeIdentityUnitOfWork(IdentityUnitOfWork):
@@ -328,23 +372,13 @@ class FakeIdentityUnitOfWork(IdentityUnitOfWork):
         self.teams = FakeSpecialTeams()
         self.consents = FakeFaceConsents()
         self.templates = FakeFaceTemplates()
+        self.key_rotations = FakeKeyRotations()
+        self.imports = FakeResidentImports()
         self.requests = InMemoryRequestLog()
         self.inbox = InMemoryInbox()
         self.committed = False
         self.commits = 0
         self.published: list[DomainEvent] = []
-
-    def repositories(self) -> list[Repository]:
-        """The faked repositories."""
-        return [
-            self.communities,
-            self.residents,
-            self.org_units,
-            self.mentoring,
-            self.teams,
-            self.consents,
-            self.templates,
-        ]
 
     def commit(self) -> None:
         """Mark the work committed and publish the events it raised."""

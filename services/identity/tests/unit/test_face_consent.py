@@ -9,26 +9,33 @@ import pytest
 from linli_identity.adapters.gallery import Galleries
 from linli_identity.domain.consent import FaceConsentWithdrawn, FaceEnrolled
 from linli_identity.domain.face import LivenessFailed
+from linli_identity.domain.key_rotation import KeyRotation
 from linli_identity.domain.liveness import Challenge
-from linli_identity.service_layer.face_handlers import (
+from linli_identity.service_layer.commands import (
+    CreateCommunity,
     EnrolFace,
-    FaceBurst,
     GrantFaceConsent,
+    RegisterResident,
     RotateTemplateKeys,
     WithdrawFaceConsent,
-    enrol_face,
+)
+from linli_identity.service_layer.consents import (
     expire_face_consents,
     grant_face_consent,
-    identify_face,
     list_face_consents,
-    refresh_gallery_entry,
-    rotate_template_keys,
-    verify_face,
     withdraw_face_consent,
 )
-from linli_identity.service_layer.handlers import (
-    CreateCommunity,
-    RegisterResident,
+from linli_identity.service_layer.faces import (
+    FaceBurst,
+    enrol_face,
+    identify_face,
+    refresh_gallery_entry,
+    verify_face,
+)
+from linli_identity.service_layer.key_rotation import (
+    rotate_template_keys,
+)
+from linli_identity.service_layer.residents import (
     create_community,
     register_resident,
 )
@@ -192,11 +199,11 @@ def test_withdrawal_deletes_templates_at_once_and_keeps_the_history(
     grant(uow, galleries, clock, people["ann"])
     enrol(uow, engine, galleries, clock, people["ann"])
 
-    consent, deleted = withdraw_face_consent(
+    consent = withdraw_face_consent(
         WithdrawFaceConsent(C, people["ann"], "resident:ann"), uow, galleries, clock
     )
 
-    assert deleted == 1 and consent.withdrawn_by == "resident:ann"
+    assert consent.deleted_templates == 1 and consent.withdrawn_by == "resident:ann"
     assert not uow.templates.exists(C, people["ann"])
     assert people["ann"] not in galleries.for_community(C)
     event = uow.published[-1]
@@ -227,8 +234,8 @@ def test_retries_replay_and_a_reused_request_id_conflicts(
     enrol(uow, engine, galleries, clock, people["ann"], request_id="e1")
     assert engine.analysed == 1
     cmd = WithdrawFaceConsent(C, people["ann"], "staff", "w1")
-    assert withdraw_face_consent(cmd, uow, galleries, clock)[1] == 1
-    assert withdraw_face_consent(cmd, uow, galleries, clock)[1] == 1
+    assert withdraw_face_consent(cmd, uow, galleries, clock).deleted_templates == 1
+    assert withdraw_face_consent(cmd, uow, galleries, clock).deleted_templates == 1
 
 
 def test_lapsed_consent_blocks_enrolment_and_the_sweep_deletes_templates(
@@ -295,12 +302,19 @@ def test_key_rotation_moves_stale_templates_in_batches_once(
     enrol(uow, engine, galleries, clock, people["ann"], image=b"face:ann:left")
     commits = uow.commits
 
-    rotated = rotate_template_keys(RotateTemplateKeys(C, "rot-1"), uow, batch=1)
+    rotated = outcome(rotate_template_keys(RotateTemplateKeys(C, "rot-1"), uow, batch=1))
 
     assert rotated == (2, "k2")
     assert set(uow.templates.key_ids.values()) == {"k2"}
-    assert uow.commits - commits == 4  # three one-row batches and the empty one after them
-    assert rotate_template_keys(RotateTemplateKeys(C), uow, batch=1) == (0, "k2")
-    assert rotate_template_keys(RotateTemplateKeys(C, "rot-1"), uow) == (2, "k2")  # a replay
+    # The run's start, three one-row batches and the empty one after them.
+    assert uow.commits - commits == 5
+    assert outcome(rotate_template_keys(RotateTemplateKeys(C), uow, batch=1)) == (0, "k2")
+    # A replay answers with the first run.
+    assert outcome(rotate_template_keys(RotateTemplateKeys(C, "rot-1"), uow)) == (2, "k2")
     with pytest.raises(NotFound):
         rotate_template_keys(RotateTemplateKeys("c-west"), uow)
+
+
+def outcome(rotation: KeyRotation) -> tuple[int, str]:
+    """What a rotation run reports: how many templates it re-encrypted, under which key."""
+    return rotation.re_encrypted, rotation.key_id

@@ -7,9 +7,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from linli_identity.domain.residents import ResidentRegistered
-from linli_identity.service_layer.handlers import (
+from linli_identity.service_layer.commands import (
     CreateCommunity,
     RegisterResident,
+)
+from linli_identity.service_layer.residents import (
     create_community,
     get_community,
     get_resident,

@@ -8,18 +8,22 @@ import pytest
 
 from linli_identity.domain.mentoring import MentoringPairSucceeded, PairStatus
 from linli_identity.domain.org import Role
-from linli_identity.service_layer.handlers import (
+from linli_identity.service_layer.commands import (
+    ChangeRole,
     CreateCommunity,
     RegisterResident,
-    create_community,
-    register_resident,
-)
-from linli_identity.service_layer.org_handlers import (
-    ChangeRole,
     StartMentoring,
-    change_role,
+)
+from linli_identity.service_layer.mentoring import (
     list_mentoring_pairs,
     start_mentoring,
+)
+from linli_identity.service_layer.org import (
+    change_role,
+)
+from linli_identity.service_layer.residents import (
+    create_community,
+    register_resident,
 )
 from linli_kit.errors import AlreadyExists, FailedPrecondition
 

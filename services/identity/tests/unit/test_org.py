@@ -5,20 +5,22 @@ from __future__ import annotations
 import pytest
 
 from linli_identity.domain.org import OrgLevel, Role
-from linli_identity.service_layer.handlers import (
-    CreateCommunity,
-    RegisterResident,
-    create_community,
-    get_resident,
-    register_resident,
-)
-from linli_identity.service_layer.org_handlers import (
+from linli_identity.service_layer.commands import (
     ChangeRole,
+    CreateCommunity,
     CreateOrgUnit,
+    RegisterResident,
+)
+from linli_identity.service_layer.org import (
     change_role,
     create_org_unit,
     list_org_units,
     org_size_report,
+)
+from linli_identity.service_layer.residents import (
+    create_community,
+    get_resident,
+    register_resident,
 )
 from linli_kit.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
 

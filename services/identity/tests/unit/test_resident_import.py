@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import pytest
 
-from linli_identity.adapters.resident_csv import export_csv, parse_csv
-from linli_identity.service_layer.handlers import (
+from linli_identity.domain.resident_import import ImportRefused
+from linli_identity.entrypoints.resident_csv import export_csv, parse_csv
+from linli_identity.service_layer.commands import (
     CreateCommunity,
-    RegisterResident,
-    create_community,
-    register_resident,
-)
-from linli_identity.service_layer.resident_import import (
     ImportResidents,
+    RegisterResident,
+)
+from linli_identity.service_layer.residents import (
+    create_community,
     export_residents,
     import_residents,
+    register_resident,
 )
 from linli_kit.errors import InvalidArgument
 
@@ -29,8 +30,14 @@ def east(uow, clock) -> None:
 
 
 def run_import(uow, clock, text: str, request_id: str = ""):
+    """(how many were imported, the row errors) of importing a CSV text."""
     rows, unreadable = parse_csv(text.encode())
-    return import_residents(ImportResidents(C, tuple(rows), request_id), uow, unreadable, clock)
+    command = ImportResidents(C, tuple(rows), request_id, tuple(unreadable))
+    try:
+        batch = import_residents(command, uow, clock)
+    except ImportRefused as refused:
+        return 0, list(refused.errors)
+    return batch.imported, []
 
 
 def test_a_good_file_imports_every_row_and_exports_again(uow, clock, east) -> None:

@@ -12,21 +12,23 @@ from linli_identity.domain.teams import (
     SpecialTeamMemberLeft,
     TeamService,
 )
-from linli_identity.service_layer.handlers import (
-    CreateCommunity,
-    RegisterResident,
-    create_community,
-    register_resident,
-)
-from linli_identity.service_layer.org_handlers import (
+from linli_identity.service_layer.commands import (
     ChangeRole,
+    ChangeTeamMember,
+    CreateCommunity,
     CreateOrgUnit,
+    CreateSpecialTeam,
+    RegisterResident,
+)
+from linli_identity.service_layer.org import (
     change_role,
     create_org_unit,
 )
-from linli_identity.service_layer.team_handlers import (
-    ChangeTeamMember,
-    CreateSpecialTeam,
+from linli_identity.service_layer.residents import (
+    create_community,
+    register_resident,
+)
+from linli_identity.service_layer.teams import (
     change_team_member,
     create_special_team,
     list_special_teams,

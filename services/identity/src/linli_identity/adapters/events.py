@@ -5,6 +5,7 @@ from __future__ import annotations
 from google.protobuf.message import Message
 from linli.events.v1 import identity_events_pb2
 
+from linli_identity.domain import names
 from linli_identity.domain.consent import FaceConsentWithdrawn, FaceEnrolled
 from linli_identity.domain.mentoring import MentoringPairSucceeded
 from linli_identity.domain.residents import ResidentRegistered
@@ -29,7 +30,7 @@ def encode(event: DomainEvent) -> Message:
             )
         case MentoringPairSucceeded():
             return identity_events_pb2.MentoringPairSucceeded(
-                pair=f"communities/{event.community_id}/mentoringPairs/{event.pair_id}",
+                pair=names.MENTORING_PAIR.format(community=event.community_id, pair=event.pair_id),
                 mentor=_resident(event.community_id, event.mentor_id),
                 newcomer=_resident(event.community_id, event.newcomer_id),
             )
@@ -37,7 +38,11 @@ def encode(event: DomainEvent) -> Message:
             resident = _resident(event.community_id, event.resident_id)
             return identity_events_pb2.FaceConsentWithdrawn(
                 resident=resident,
-                consent=f"{resident}/faceConsents/{event.consent_id}",
+                consent=names.FACE_CONSENT.format(
+                    community=event.community_id,
+                    resident=event.resident_id,
+                    consent=event.consent_id,
+                ),
                 deleted_templates=event.deleted_templates,
             )
         case SpecialTeamMemberJoined():
@@ -56,8 +61,8 @@ def encode(event: DomainEvent) -> Message:
 
 
 def _resident(community_id: str, resident_id: str) -> str:
-    return f"communities/{community_id}/residents/{resident_id}"
+    return names.RESIDENT.format(community=community_id, resident=resident_id)
 
 
 def _team(community_id: str, team_id: str) -> str:
-    return f"communities/{community_id}/specialTeams/{team_id}"
+    return names.SPECIAL_TEAM.format(community=community_id, team=team_id)

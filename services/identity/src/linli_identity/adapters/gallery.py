@@ -7,7 +7,7 @@ import threading
 import numpy as np
 
 from linli_identity.domain.face import FaceMatch, FaceTemplate, TemplateMismatch
-from linli_kit.errors import AlreadyExists, NotFound
+from linli_kit.errors import AlreadyExists, NotFound, Unavailable
 
 _INITIAL_CAPACITY = 1024
 
@@ -133,3 +133,26 @@ class Galleries:
                 gallery = Gallery(self._engine, self._model_version, self._dimension)
                 self._galleries[community_id] = gallery
             return gallery
+
+
+class LoadingGalleries:
+    """Galleries that hold callers back until they are filled, so none is answered half-empty.
+
+    The loader fills the wrapped galleries directly and then calls `mark_loaded`; until then
+    a caller waits up to `wait_seconds` and then gets Unavailable (retryable).
+    """
+
+    def __init__(self, galleries: Galleries, wait_seconds: float = 30.0) -> None:
+        self.filling = galleries
+        self._loaded = threading.Event()
+        self._wait_seconds = wait_seconds
+
+    def mark_loaded(self) -> None:
+        """Let callers in: the stored templates are all in memory now."""
+        self._loaded.set()
+
+    def for_community(self, community_id: str) -> Gallery:
+        """The gallery of one community, once the galleries are loaded."""
+        if not self._loaded.wait(self._wait_seconds):
+            raise Unavailable("the face galleries are still loading; retry shortly")
+        return self.filling.for_community(community_id)

@@ -162,6 +162,7 @@ face_consents = sa.Table(
     sa.Column("expires_at", UtcDateTime(), nullable=False),
     sa.Column("withdrawn_at", UtcDateTime(), nullable=True),
     sa.Column("withdrawn_by", sa.String(200), nullable=True),
+    sa.Column("deleted_templates", sa.Integer(), nullable=False, server_default="0"),
     sa.ForeignKeyConstraint(
         ["community_id", "resident_id"], ["residents.community_id", "residents.id"]
     ),
@@ -201,4 +202,27 @@ face_templates = sa.Table(
     sa.ForeignKeyConstraint(
         ["community_id", "consent_id"], ["face_consents.community_id", "face_consents.id"]
     ),
+)
+
+# A run of key rotation, advanced a batch per commit so that a retry resumes it.
+key_rotations = sa.Table(
+    "key_rotations",
+    metadata,
+    sa.Column("community_id", sa.String(63), sa.ForeignKey("communities.id"), primary_key=True),
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("key_id", sa.String(100), nullable=False),
+    sa.Column("started_at", UtcDateTime(), nullable=False),
+    sa.Column("re_encrypted", sa.Integer(), nullable=False),
+    sa.Column("after", sa.String(40), nullable=False),
+    sa.Column("finished_at", UtcDateTime(), nullable=True),
+)
+
+# An accepted all-or-nothing import; its residents are rows of the residents table.
+resident_imports = sa.Table(
+    "resident_imports",
+    metadata,
+    sa.Column("community_id", sa.String(63), sa.ForeignKey("communities.id"), primary_key=True),
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("imported", sa.Integer(), nullable=False),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
 )

@@ -1,10 +1,9 @@
-"""Identity repositories on SQLAlchemy Core."""
+"""Repositories of communities, residents, the org network and its teams on SQLAlchemy Core."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
-from datetime import datetime
+from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -12,34 +11,28 @@ from sqlalchemy.orm import Session
 
 from linli_identity.adapters.orm import (
     communities,
-    face_consents,
-    face_templates,
     mentoring_pairs,
     org_units,
+    resident_imports,
     resident_roles,
     residents,
     special_team_members,
     special_team_services,
     special_teams,
 )
-from linli_identity.adapters.template_cipher import EncryptedTemplate, TemplateCipher
-from linli_identity.domain.consent import FaceConsent, FaceEnrolment
 from linli_identity.domain.mentoring import MentoringPair, PairStatus
 from linli_identity.domain.org import OrgLevel, OrgUnit, Role
+from linli_identity.domain.resident_import import ResidentImport
 from linli_identity.domain.residents import Community, Resident
 from linli_identity.domain.teams import ServedGroup, SpecialTeam, TeamMembership, TeamService
-from linli_identity.service_layer.face_port import Galleries
 from linli_identity.service_layer.ports import (
     Communities,
-    FaceConsents,
-    FaceTemplates,
-    IdentityUnitOfWork,
     MentoringPairs,
     OrgUnits,
+    ResidentImports,
     Residents,
     SpecialTeams,
 )
-from linli_kit.db import SqlUnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +53,6 @@ class SqlCommunities(Communities):
                 created_at=community.created_at,
             )
         )
-        self._track(community)
 
     def get(self, community_id: str) -> Community | None:
         """A community by id, or None."""
@@ -132,7 +124,6 @@ class SqlResidents(Residents):
                     for role in sorted(resident.roles)
                 ],
             )
-        self._track(resident)
 
     def memberships(self, community_id: str) -> list[tuple[str | None, str, set[Role]]]:
         """(home unit id, household, roles) of every resident of a community."""
@@ -189,7 +180,6 @@ class SqlOrgUnits(OrgUnits):
                 created_at=unit.created_at,
             )
         )
-        self._track(unit)
 
     def get(self, community_id: str, unit_id: str) -> OrgUnit | None:
         """A unit by id, or None."""
@@ -227,7 +217,6 @@ class SqlMentoringPairs(MentoringPairs):
                 succeeded_at=pair.succeeded_at,
             )
         )
-        self._track(pair)
 
     def save(self, pair: MentoringPair) -> None:
         """Store a pair's status."""
@@ -238,7 +227,6 @@ class SqlMentoringPairs(MentoringPairs):
             )
             .values(status=pair.status.value, succeeded_at=pair.succeeded_at)
         )
-        self._track(pair)
 
     def of_resident(self, community_id: str, resident_id: str) -> list[MentoringPair]:
         """Every pair in which the resident is the mentor or the newcomer, oldest first."""
@@ -254,8 +242,7 @@ class SqlMentoringPairs(MentoringPairs):
             .order_by(mentoring_pairs.c.started_at, mentoring_pairs.c.id)
         ).all()
         return [
-            self._track(MentoringPair(**{**row._asdict(), "status": PairStatus(row.status)}))
-            for row in rows
+            MentoringPair(**{**row._asdict(), "status": PairStatus(row.status)}) for row in rows
         ]
 
 
@@ -289,17 +276,15 @@ class SqlSpecialTeams(SpecialTeams):
             )
         rows = select(special_teams, "id", special_teams.c.created_at, special_teams.c.id)
         return [
-            self._track(
-                SpecialTeam(
-                    **{
-                        **row._asdict(),
-                        "served_group": ServedGroup(row.served_group),
-                        "services": tuple(
-                            sorted(services.get(row.id, []), key=list(TeamService).index)
-                        ),
-                        "memberships": members.get(row.id, []),
-                    }
-                )
+            SpecialTeam(
+                **{
+                    **row._asdict(),
+                    "served_group": ServedGroup(row.served_group),
+                    "services": tuple(
+                        sorted(services.get(row.id, []), key=list(TeamService).index)
+                    ),
+                    "memberships": members.get(row.id, []),
+                }
             )
             for row in rows
         ]
@@ -326,7 +311,6 @@ class SqlSpecialTeams(SpecialTeams):
         )
         for membership in team.memberships:
             self.add_membership(team, membership)
-        self._track(team)
 
     def get(self, community_id: str, team_id: str) -> SpecialTeam | None:
         """A team with every membership, or None."""
@@ -349,7 +333,6 @@ class SqlSpecialTeams(SpecialTeams):
                 left_at=membership.left_at,
             )
         )
-        self._track(team)
 
     def save_departure(self, team: SpecialTeam, membership: TeamMembership) -> None:
         """Store the end of a membership."""
@@ -361,240 +344,32 @@ class SqlSpecialTeams(SpecialTeams):
             )
             .values(left_at=membership.left_at)
         )
-        self._track(team)
 
 
-class SqlFaceConsents(FaceConsents):
-    """Consent records table."""
+class SqlResidentImports(ResidentImports):
+    """Resident imports table."""
 
     def __init__(self, session: Session) -> None:
         super().__init__()
         self.session = session
 
-    def add(self, consent: FaceConsent) -> None:
-        """Store a new grant."""
+    def add(self, batch: ResidentImport) -> None:
+        """Store an accepted import."""
         self.session.execute(
-            sa.insert(face_consents).values(
-                community_id=consent.community_id,
-                id=consent.id,
-                resident_id=consent.resident_id,
-                purpose=consent.purpose,
-                policy_version=consent.policy_version,
-                retention_days=consent.retention_days,
-                guardian_id=consent.guardian_id,
-                granted_at=consent.granted_at,
-                granted_by=consent.granted_by,
-                expires_at=consent.expires_at,
+            sa.insert(resident_imports).values(
+                community_id=batch.community_id,
+                id=batch.id,
+                imported=batch.imported,
+                created_at=batch.created_at,
             )
         )
-        self._track(consent)
 
-    def save_withdrawal(self, consent: FaceConsent) -> None:
-        """Store the withdrawal of a consent."""
-        self.session.execute(
-            sa.update(face_consents)
-            .where(
-                face_consents.c.community_id == consent.community_id,
-                face_consents.c.id == consent.id,
-            )
-            .values(withdrawn_at=consent.withdrawn_at, withdrawn_by=consent.withdrawn_by)
-        )
-        self._track(consent)
-
-    def _many(self, *where: Any, order: Any = None, limit: int | None = None) -> list[FaceConsent]:
-        query = sa.select(face_consents).where(*where)
-        if order is not None:
-            query = query.order_by(*order)
-        rows = self.session.execute(query.limit(limit)).all()
-        return [self._track(_consent(row)) for row in rows]
-
-    def current(self, community_id: str, resident_id: str, purpose: str) -> FaceConsent | None:
-        """The resident's not-withdrawn consent to a purpose (possibly lapsed), or None."""
-        found = self._many(
-            face_consents.c.community_id == community_id,
-            face_consents.c.resident_id == resident_id,
-            face_consents.c.purpose == purpose,
-            face_consents.c.withdrawn_at.is_(None),
-        )
-        return found[0] if found else None
-
-    def get(self, community_id: str, consent_id: str) -> FaceConsent | None:
-        """A consent by id, or None."""
-        found = self._many(
-            face_consents.c.community_id == community_id, face_consents.c.id == consent_id
-        )
-        return found[0] if found else None
-
-    def history(self, community_id: str, resident_id: str) -> list[FaceConsent]:
-        """Every consent of a resident, newest first."""
-        return self._many(
-            face_consents.c.community_id == community_id,
-            face_consents.c.resident_id == resident_id,
-            order=(face_consents.c.granted_at.desc(), face_consents.c.id),
-        )
-
-    def lapsed(self, at: datetime, limit: int) -> list[FaceConsent]:
-        """Consents not withdrawn whose retention ended by this time, oldest first."""
-        return self._many(
-            face_consents.c.withdrawn_at.is_(None),
-            face_consents.c.expires_at <= at,
-            order=(face_consents.c.expires_at,),
-            limit=limit,
-        )
-
-
-def _consent(row: sa.Row[Any]) -> FaceConsent:
-    fields = row._asdict()
-    del fields["expires_at"]  # derived: the domain computes it from the grant
-    return FaceConsent(**fields)
-
-
-class SqlFaceTemplates(FaceTemplates):
-    """Face templates table; templates are sealed with the community's key before storing."""
-
-    def __init__(self, session: Session, cipher: TemplateCipher) -> None:
-        super().__init__()
-        self.session = session
-        self.cipher = cipher
-
-    def put(self, enrolment: FaceEnrolment) -> None:
-        """Store a resident's template, replacing any earlier one."""
-        sealed = self.cipher.encrypt(
-            enrolment.community_id, enrolment.resident_id, enrolment.template
-        ).to_bytes()
-        self.delete(enrolment.community_id, enrolment.resident_id)
-        self.session.execute(
-            sa.insert(face_templates).values(
-                community_id=enrolment.community_id,
-                resident_id=enrolment.resident_id,
-                consent_id=enrolment.consent_id,
-                engine=enrolment.template.engine,
-                model_version=enrolment.template.model_version,
-                sealed=sealed,
-                enrolled_at=enrolment.enrolled_at,
-            )
-        )
-        self._track(enrolment)
-
-    def get(self, community_id: str, resident_id: str) -> FaceEnrolment | None:
-        """A resident's enrolment with its decrypted template, or None."""
+    def get(self, community_id: str, import_id: str) -> ResidentImport | None:
+        """An import by id, or None."""
         row = self.session.execute(
-            sa.select(face_templates).where(
-                face_templates.c.community_id == community_id,
-                face_templates.c.resident_id == resident_id,
+            sa.select(resident_imports).where(
+                resident_imports.c.community_id == community_id,
+                resident_imports.c.id == import_id,
             )
         ).first()
-        return None if row is None else _enrolment(row, self.cipher)
-
-    def exists(self, community_id: str, resident_id: str) -> bool:
-        """True if the resident has a template stored."""
-        return (
-            self.session.execute(
-                sa.select(sa.literal(1)).where(
-                    face_templates.c.community_id == community_id,
-                    face_templates.c.resident_id == resident_id,
-                )
-            ).first()
-            is not None
-        )
-
-    def delete(self, community_id: str, resident_id: str) -> int:
-        """Delete a resident's templates; how many there were."""
-        result = self.session.execute(
-            sa.delete(face_templates).where(
-                face_templates.c.community_id == community_id,
-                face_templates.c.resident_id == resident_id,
-            )
-        )
-        return int(result.rowcount)  # type: ignore[attr-defined]
-
-    def current_key_id(self, community_id: str) -> str:
-        """The id of the key new templates of the community are encrypted with."""
-        return self.cipher.current_key_id(community_id)
-
-    def rotate_keys(self, community_id: str, after: str, limit: int) -> tuple[int, str | None]:
-        """Re-encrypt under the current key the next `limit` templates after resident `after`."""
-        rows = self.session.execute(
-            sa.select(face_templates.c.resident_id, face_templates.c.sealed)
-            .where(
-                face_templates.c.community_id == community_id,
-                face_templates.c.resident_id > after,
-            )
-            .order_by(face_templates.c.resident_id)
-            .limit(limit)
-        ).all()
-        rotated = 0
-        for row in rows:
-            sealed = EncryptedTemplate.from_bytes(row.sealed)
-            fresh = self.cipher.rotate(community_id, row.resident_id, sealed)
-            if fresh is sealed:
-                continue
-            # Only if the row is unchanged: a template re-enrolled or deleted since it was read
-            # (a concurrent enrolment or withdrawal) is never overwritten or brought back.
-            result = self.session.execute(
-                sa.update(face_templates)
-                .where(
-                    face_templates.c.community_id == community_id,
-                    face_templates.c.resident_id == row.resident_id,
-                    face_templates.c.sealed == row.sealed,
-                )
-                .values(sealed=fresh.to_bytes())
-            )
-            rotated += int(result.rowcount)  # type: ignore[attr-defined]
-        return rotated, rows[-1].resident_id if len(rows) == limit else None
-
-
-def _enrolment(row: sa.Row[Any], cipher: TemplateCipher) -> FaceEnrolment:
-    template = cipher.decrypt(
-        row.community_id, row.resident_id, EncryptedTemplate.from_bytes(row.sealed)
-    )
-    return FaceEnrolment(
-        community_id=row.community_id,
-        resident_id=row.resident_id,
-        consent_id=row.consent_id,
-        template=template,
-        enrolled_at=row.enrolled_at,
-    )
-
-
-def load_galleries(
-    session_factory: Callable[[], Session],
-    cipher: TemplateCipher,
-    galleries: Galleries,
-    engine: str,
-    model_version: str,
-    batch: int = 1000,
-) -> int:
-    """Fill the in-memory galleries from the stored templates of this engine; how many."""
-    loaded = skipped = 0
-    with session_factory() as session:
-        rows = session.execute(sa.select(face_templates).execution_options(yield_per=batch))
-        for row in rows:
-            if (row.engine, row.model_version) != (engine, model_version):
-                # Made by another engine or model: unusable until the resident re-enrols.
-                skipped += 1
-                continue
-            enrolment = _enrolment(row, cipher)
-            galleries.for_community(row.community_id).put(row.resident_id, enrolment.template)
-            loaded += 1
-    if skipped:
-        log.warning("%d face templates from another engine or model need re-enrolment", skipped)
-    return loaded
-
-
-class SqlIdentityUnitOfWork(SqlUnitOfWork, IdentityUnitOfWork):
-    """Identity unit of work on SQLAlchemy."""
-
-    def __init__(self, *args: Any, cipher: TemplateCipher, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.cipher = cipher
-
-    def open_repositories(self, session: Session) -> None:
-        """Create the repositories on the session."""
-        self.communities = SqlCommunities(session)
-        self.residents = SqlResidents(session)
-        self.org_units = SqlOrgUnits(session)
-        self.mentoring = SqlMentoringPairs(session)
-        self.teams = SqlSpecialTeams(session)
-        self.consents = SqlFaceConsents(session)
-        self.templates = SqlFaceTemplates(session, self.cipher)
+        return None if row is None else ResidentImport(**row._asdict())

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from linli_identity.domain.face import FaceTemplate
 from linli_identity.domain.residents import Resident, age_on
 from linli_kit.domain import Aggregate, DomainEvent
-from linli_kit.errors import FailedPrecondition, InvalidArgument
+from linli_kit.errors import AlreadyExists, FailedPrecondition, InvalidArgument
 
 FACE_SIGN_IN = "face_sign_in"
 # Below this age a guardian consents instead of the child (PIPL art. 31).
@@ -58,6 +58,8 @@ class FaceConsent(Aggregate):
     granted_by: str
     withdrawn_at: datetime | None = None
     withdrawn_by: str | None = None
+    # How many templates the withdrawal deleted; recorded so a retried request answers alike.
+    deleted_templates: int = 0
 
     @classmethod
     def grant(
@@ -92,6 +94,11 @@ class FaceConsent(Aggregate):
         """When the consent lapses unless renewed."""
         return self.granted_at + timedelta(days=self.retention_days)
 
+    def make_way(self, at: datetime) -> None:
+        """Refuse a new grant while this consent is active; a lapsed one may be replaced."""
+        if self.active_at(at):
+            raise AlreadyExists("the resident already has an active face consent")
+
     def active_at(self, at: datetime) -> bool:
         """True if the consent is neither withdrawn nor lapsed at this time."""
         return self.withdrawn_at is None and at < self.expires_at
@@ -102,6 +109,7 @@ class FaceConsent(Aggregate):
             raise FailedPrecondition("this face consent was already withdrawn")
         self.withdrawn_by = _text(recorded_by, "recorded_by", MAX_RECORDER)
         self.withdrawn_at = at
+        self.deleted_templates = deleted_templates
         self.events.append(
             FaceConsentWithdrawn(
                 community_id=self.community_id,
@@ -122,6 +130,11 @@ class FaceEnrolment(Aggregate):
     consent_id: str
     template: FaceTemplate
     enrolled_at: datetime
+
+    @property
+    def id(self) -> str:
+        """An enrolment is known by its resident: each has at most one."""
+        return self.resident_id
 
     @classmethod
     def enrol(

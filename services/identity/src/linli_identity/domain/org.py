@@ -8,13 +8,14 @@ outside them still works, and the size report tells staff where to rebalance.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections import Counter
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
 from linli_kit.domain import Aggregate
-from linli_kit.errors import FailedPrecondition, InvalidArgument
+from linli_kit.errors import AlreadyExists, FailedPrecondition, InvalidArgument
 
 MAX_UNIT_NAME = 50
 
@@ -91,8 +92,13 @@ class OrgUnit(Aggregate):
         display_name: str,
         parent: OrgUnit | None,
         at: datetime,
+        existing: Iterable[OrgUnit] = (),
     ) -> OrgUnit:
-        """A new unit under a parent of the level above (the HQ has none)."""
+        """A new unit under a parent of the level above; the HQ has none and is the only one."""
+        if level is OrgLevel.COMMUNITY_HQ and any(
+            unit.level is OrgLevel.COMMUNITY_HQ for unit in existing
+        ):
+            raise AlreadyExists("the community already has its HQ")
         name = (display_name or "").strip()
         if not name or len(name) > MAX_UNIT_NAME:
             raise InvalidArgument(f"display_name is required, at most {MAX_UNIT_NAME} characters")
@@ -149,3 +155,24 @@ def size_report(unit: OrgUnit, households: int, roles: Mapping[Role, int]) -> Un
                 span = str(low) if low == high else f"{low}-{high}"
                 warnings.append(f"{count} {role.value} (policy: {span})")
     return UnitSize(unit, households, dict(roles), tuple(warnings))
+
+
+def size_reports(
+    units: list[OrgUnit], members: Iterable[tuple[str | None, str, set[Role]]]
+) -> list[UnitSize]:
+    """Every unit's households and role holders over its subtree, against the soft limits.
+
+    `members` holds (home unit id, household, roles) of each resident; a resident counts in
+    their home unit and in every unit above it.
+    """
+    parent = {unit.id: unit.parent_id for unit in units}
+    households: dict[str, set[str]] = {unit.id: set() for unit in units}
+    roles: dict[str, Counter[Role]] = {unit.id: Counter() for unit in units}
+    for home, household, held in members:
+        node = home
+        while node is not None and node in parent:
+            if household:
+                households[node].add(household)
+            roles[node].update(held)
+            node = parent[node]
+    return [size_report(unit, len(households[unit.id]), roles[unit.id]) for unit in units]

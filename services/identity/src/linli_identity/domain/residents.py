@@ -62,7 +62,6 @@ class Resident(Aggregate):
     household: str = ""
     home_unit_id: str | None = None
     roles: set[Role] = field(default_factory=set)
-    events: list[DomainEvent] = field(default_factory=list, repr=False, compare=False)
 
     def grant_role(self, role: Role, home: OrgUnit | None) -> bool:
         """Add a role (the home unit must suit it); False if the resident already held it."""

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from linli_identity.bootstrap import build_app, rotate_template_keys
 from linli_identity.config import IdentitySettings
-from linli_identity.service_layer.face_handlers import ROTATION_BATCH
+from linli_identity.service_layer.key_rotation import ROTATION_BATCH
 from linli_kit.errors import DomainError
 from linli_kit.logs import configure_logging
 from linli_kit.service import run_cli
@@ -41,8 +41,11 @@ def rotate_keys(argv: list[str]) -> None:
     settings = load_settings(IdentitySettings)
     configure_logging("identity", settings.log_level, settings.log_format)
     try:
-        rotated, key_id = rotate_template_keys(settings, args.community, args.batch)
+        rotation = rotate_template_keys(settings, args.community, args.batch)
     except DomainError as exc:
         sys.stderr.write(f"rotate-keys failed: {exc}\n")
         raise SystemExit(1) from None
-    print(f"{rotated} face templates of {args.community} re-encrypted; all are under key {key_id}")
+    print(
+        f"{rotation.re_encrypted} face templates of {args.community} re-encrypted; "
+        f"all are under key {rotation.key_id}"
+    )

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import abc
+from collections.abc import Iterator
 from datetime import datetime
 
 from linli_identity.domain.consent import FaceConsent, FaceEnrolment
+from linli_identity.domain.key_rotation import KeyRotation
 from linli_identity.domain.mentoring import MentoringPair
 from linli_identity.domain.org import OrgUnit, Role
+from linli_identity.domain.resident_import import ResidentImport
 from linli_identity.domain.residents import Community, Resident
 from linli_identity.domain.teams import SpecialTeam, TeamMembership
 from linli_kit.domain import AbstractUnitOfWork, Repository
@@ -129,6 +132,14 @@ class FaceTemplates(Repository, abc.ABC):
         or None when no templates follow.
         """
 
+    @abc.abstractmethod
+    def for_model(self, engine: str, model_version: str) -> Iterator[FaceEnrolment]:
+        """Every stored enrolment made by this engine and model, decrypted, as it is read."""
+
+    @abc.abstractmethod
+    def count_other_models(self, engine: str, model_version: str) -> int:
+        """How many stored templates another engine or model made (unusable until re-enrolled)."""
+
 
 class MentoringPairs(Repository, abc.ABC):
     """Mentoring pairs."""
@@ -170,8 +181,36 @@ class SpecialTeams(Repository, abc.ABC):
         """Store the end of a membership."""
 
 
+class KeyRotations(Repository, abc.ABC):
+    """Key rotation runs."""
+
+    @abc.abstractmethod
+    def add(self, rotation: KeyRotation) -> None:
+        """Store a run that just started."""
+
+    @abc.abstractmethod
+    def get(self, community_id: str, rotation_id: str) -> KeyRotation | None:
+        """A run by id, or None."""
+
+    @abc.abstractmethod
+    def save(self, rotation: KeyRotation) -> None:
+        """Store a run's progress."""
+
+
+class ResidentImports(Repository, abc.ABC):
+    """Accepted resident imports (the residents themselves are stored as residents)."""
+
+    @abc.abstractmethod
+    def add(self, batch: ResidentImport) -> None:
+        """Store an accepted import."""
+
+    @abc.abstractmethod
+    def get(self, community_id: str, import_id: str) -> ResidentImport | None:
+        """An import by id, or None."""
+
+
 class IdentityUnitOfWork(AbstractUnitOfWork, abc.ABC):
-    """A unit of work over communities, residents, consents and face templates."""
+    """A unit of work over every identity repository; it finds them among its attributes."""
 
     communities: Communities
     residents: Residents
@@ -180,15 +219,5 @@ class IdentityUnitOfWork(AbstractUnitOfWork, abc.ABC):
     teams: SpecialTeams
     consents: FaceConsents
     templates: FaceTemplates
-
-    def repositories(self) -> list[Repository]:
-        """The repositories whose aggregates may raise events."""
-        return [
-            self.communities,
-            self.residents,
-            self.org_units,
-            self.mentoring,
-            self.teams,
-            self.consents,
-            self.templates,
-        ]
+    key_rotations: KeyRotations
+    imports: ResidentImports

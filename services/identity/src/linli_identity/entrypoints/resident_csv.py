@@ -10,8 +10,8 @@ from __future__ import annotations
 import csv
 import io
 
+from linli_identity.domain.resident_import import ResidentRow, RowError
 from linli_identity.domain.residents import Resident, parse_birth_date
-from linli_identity.service_layer.resident_import import ResidentRow, RowError
 from linli_kit.errors import InvalidArgument
 
 EXPORT_COLUMNS = (

@@ -1,0 +1,25 @@
+"""What every part of the IdentityService servicer holds: the unit of work and the engines."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from linli_identity.service_layer.face_port import FaceEngine, Galleries
+from linli_identity.service_layer.ports import IdentityUnitOfWork
+from linli_kit.domain import Clock, utc_now
+
+
+class ServicerBase:
+    """The dependencies the RPC methods of each area share."""
+
+    def __init__(
+        self,
+        uow_factory: Callable[[], IdentityUnitOfWork],
+        engine: FaceEngine,
+        galleries: Galleries,
+        clock: Clock = utc_now,
+    ) -> None:
+        self.uow_factory = uow_factory
+        self.engine = engine
+        self.galleries = galleries
+        self.clock = clock

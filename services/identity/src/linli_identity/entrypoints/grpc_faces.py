@@ -1,0 +1,141 @@
+"""IdentityService RPCs of face biometrics: consent, enrolment, 1:1, 1:N, key rotation (I2, A1)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import grpc
+from linli.identity.v1 import identity_service_pb2 as pb
+
+from linli_identity.domain import names
+from linli_identity.entrypoints.grpc_base import ServicerBase
+from linli_identity.entrypoints.messages import (
+    burst,
+    consent_message,
+    decision_message,
+    enrolment_message,
+    resident_name,
+)
+from linli_identity.service_layer import consents, faces, key_rotation
+from linli_identity.service_layer.commands import (
+    EnrolFace,
+    GrantFaceConsent,
+    RotateTemplateKeys,
+    WithdrawFaceConsent,
+)
+from linli_kit.errors import InvalidArgument
+
+
+class FaceRpcs(ServicerBase):
+    """Consent, faces and template keys over gRPC."""
+
+    async def GrantFaceConsent(
+        self, request: pb.GrantFaceConsentRequest, context: grpc.aio.ServicerContext
+    ) -> pb.GrantFaceConsentResponse:
+        """Record consent to face sign-in."""
+        ids = names.RESIDENT.parse(request.parent, "parent")
+        guardian = names.RESIDENT.parse(request.guardian, "guardian") if request.guardian else None
+        if guardian is not None and guardian["community"] != ids["community"]:
+            raise InvalidArgument("the guardian must be a resident of the same community")
+        command = GrantFaceConsent(
+            ids["community"],
+            ids["resident"],
+            request.policy_version,
+            request.retention_days,
+            request.recorded_by,
+            guardian["resident"] if guardian else "",
+            request.request_id,
+        )
+        consent = await asyncio.to_thread(
+            consents.grant_face_consent, command, self.uow_factory(), self.galleries, self.clock
+        )
+        return pb.GrantFaceConsentResponse(consent=consent_message(consent))
+
+    async def WithdrawFaceConsent(
+        self, request: pb.WithdrawFaceConsentRequest, context: grpc.aio.ServicerContext
+    ) -> pb.WithdrawFaceConsentResponse:
+        """Withdraw consent and delete the face templates."""
+        ids = names.RESIDENT.parse(request.parent, "parent")
+        command = WithdrawFaceConsent(
+            ids["community"], ids["resident"], request.recorded_by, request.request_id
+        )
+        consent = await asyncio.to_thread(
+            consents.withdraw_face_consent, command, self.uow_factory(), self.galleries, self.clock
+        )
+        return pb.WithdrawFaceConsentResponse(
+            consent=consent_message(consent), deleted_templates=consent.deleted_templates
+        )
+
+    async def ListFaceConsents(
+        self, request: pb.ListFaceConsentsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListFaceConsentsResponse:
+        """A resident's consent history."""
+        ids = names.RESIDENT.parse(request.parent, "parent")
+        history = await asyncio.to_thread(
+            consents.list_face_consents, ids["community"], ids["resident"], self.uow_factory()
+        )
+        return pb.ListFaceConsentsResponse(consents=[consent_message(c) for c in history])
+
+    async def EnrolFace(
+        self, request: pb.EnrolFaceRequest, context: grpc.aio.ServicerContext
+    ) -> pb.EnrolFaceResponse:
+        """Enrol a face from one photo."""
+        ids = names.RESIDENT.parse(request.resident, "resident")
+        command = EnrolFace(ids["community"], ids["resident"], request.image, request.request_id)
+        # Decoding and encoding a face is CPU-bound (~60 ms): off the event loop.
+        enrolment = await asyncio.to_thread(
+            faces.enrol_face, command, self.uow_factory(), self.engine, self.galleries, self.clock
+        )
+        return pb.EnrolFaceResponse(enrolment=enrolment_message(enrolment))
+
+    async def VerifyFace(
+        self, request: pb.VerifyFaceRequest, context: grpc.aio.ServicerContext
+    ) -> pb.VerifyFaceResponse:
+        """Verify 1:1 that a live burst shows the named resident."""
+        ids = names.RESIDENT.parse(request.resident, "resident")
+        decision = await asyncio.to_thread(
+            faces.verify_face,
+            ids["community"],
+            ids["resident"],
+            burst(list(request.frames), request.challenge),
+            self.uow_factory(),
+            self.engine,
+            clock=self.clock,
+        )
+        return pb.VerifyFaceResponse(decision=decision_message(decision))
+
+    async def IdentifyFace(
+        self, request: pb.IdentifyFaceRequest, context: grpc.aio.ServicerContext
+    ) -> pb.IdentifyFaceResponse:
+        """Identify 1:N who a live burst shows."""
+        ids = names.COMMUNITY.parse(request.parent, "parent")
+        decision = await asyncio.to_thread(
+            faces.identify_face,
+            ids["community"],
+            burst(list(request.frames), request.challenge),
+            self.uow_factory(),
+            self.engine,
+            self.galleries,
+            clock=self.clock,
+        )
+        assert decision.match.resident_id is not None  # no match is NotFound
+        return pb.IdentifyFaceResponse(
+            resident=resident_name(ids["community"], decision.match.resident_id),
+            decision=decision_message(decision),
+        )
+
+    async def RotateTemplateKeys(
+        self, request: pb.RotateTemplateKeysRequest, context: grpc.aio.ServicerContext
+    ) -> pb.RotateTemplateKeysResponse:
+        """Re-encrypt a community's face templates under its current key."""
+        ids = names.COMMUNITY.parse(request.parent, "parent")
+        command = RotateTemplateKeys(ids["community"], request.request_id)
+        rotation = await asyncio.to_thread(
+            key_rotation.rotate_template_keys,
+            command,
+            self.uow_factory(),
+            clock=self.clock,
+        )
+        return pb.RotateTemplateKeysResponse(
+            re_encrypted=rotation.re_encrypted, current_key_id=rotation.key_id
+        )

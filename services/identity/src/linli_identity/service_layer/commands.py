@@ -1,0 +1,140 @@
+"""What callers ask the identity service to change; each carries the caller's request id."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+from linli_identity.domain.org import OrgLevel, Role
+from linli_identity.domain.resident_import import ResidentRow, RowError
+from linli_identity.domain.teams import ServedGroup, TeamService
+
+
+@dataclass(frozen=True)
+class CreateCommunity:
+    """Create a community."""
+
+    community_id: str
+    display_name: str
+    request_id: str = ""
+
+
+@dataclass(frozen=True)
+class RegisterResident:
+    """Register a resident in a community."""
+
+    community_id: str
+    display_name: str
+    phone: str
+    org_unit: str = ""
+    request_id: str = ""
+    birth_date: date | None = None
+    household: str = ""
+    home_unit_id: str = ""
+
+
+@dataclass(frozen=True)
+class ImportResidents:
+    """Register many residents at once, or none of them; `unreadable` rows fail the import."""
+
+    community_id: str
+    rows: tuple[ResidentRow, ...]
+    request_id: str = ""
+    unreadable: tuple[RowError, ...] = ()
+
+
+@dataclass(frozen=True)
+class CreateOrgUnit:
+    """Add a unit to a community's network."""
+
+    community_id: str
+    level: OrgLevel
+    display_name: str
+    parent_id: str = ""
+    request_id: str = ""
+
+
+@dataclass(frozen=True)
+class ChangeRole:
+    """Grant (or revoke) one role of a resident."""
+
+    community_id: str
+    resident_id: str
+    role: Role
+    grant: bool
+    request_id: str = ""
+
+
+@dataclass(frozen=True)
+class StartMentoring:
+    """Pair a core volunteer with a newcomer."""
+
+    community_id: str
+    mentor_id: str
+    newcomer_id: str
+    request_id: str = ""
+
+
+@dataclass(frozen=True)
+class CreateSpecialTeam:
+    """Form a team led by a volunteer."""
+
+    community_id: str
+    display_name: str
+    served_group: ServedGroup
+    services: tuple[TeamService, ...]
+    lead_id: str
+    org_unit_id: str = ""
+    request_id: str = ""
+
+
+@dataclass(frozen=True)
+class ChangeTeamMember:
+    """Add a volunteer to a team (join) or record that a member left."""
+
+    community_id: str
+    team_id: str
+    resident_id: str
+    join: bool
+    request_id: str = ""
+
+
+@dataclass(frozen=True)
+class GrantFaceConsent:
+    """Record a resident's (or their guardian's) consent to face sign-in."""
+
+    community_id: str
+    resident_id: str
+    policy_version: str
+    retention_days: int
+    recorded_by: str
+    guardian_id: str = ""
+    request_id: str = ""
+
+
+@dataclass(frozen=True)
+class WithdrawFaceConsent:
+    """Withdraw a resident's face consent and delete their templates."""
+
+    community_id: str
+    resident_id: str
+    recorded_by: str
+    request_id: str = ""
+
+
+@dataclass(frozen=True)
+class EnrolFace:
+    """Enrol a resident's face from one photo."""
+
+    community_id: str
+    resident_id: str
+    image: bytes = field(repr=False)
+    request_id: str = ""
+
+
+@dataclass(frozen=True)
+class RotateTemplateKeys:
+    """Re-encrypt a community's face templates under its current key."""
+
+    community_id: str
+    request_id: str = ""

@@ -1,0 +1,58 @@
+"""Mentoring pairs (O2): a core volunteer takes newcomers on until they volunteer themselves."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from linli_identity.domain.mentoring import MentoringPair
+from linli_identity.domain.residents import Resident
+from linli_identity.service_layer.commands import StartMentoring
+from linli_identity.service_layer.lookups import existing_resident
+from linli_identity.service_layer.ports import IdentityUnitOfWork
+from linli_kit.domain import Clock, utc_now
+from linli_kit.errors import NotFound
+from linli_kit.usecases import idempotent
+
+
+def _started_pair(uow: IdentityUnitOfWork, cmd: StartMentoring, ref: str) -> MentoringPair:
+    pairs = uow.mentoring.of_resident(cmd.community_id, cmd.mentor_id)
+    pair = next((pair for pair in pairs if pair.id == ref), None)
+    if pair is None:
+        raise NotFound(f"mentoring pair {ref} does not exist")
+    return pair
+
+
+@idempotent(_started_pair)
+def start_mentoring(
+    cmd: StartMentoring, uow: IdentityUnitOfWork, clock: Clock = utc_now
+) -> MentoringPair:
+    """Start a pair (at most 3 open per mentor, one per newcomer)."""
+    mentor = existing_resident(uow, cmd.community_id, cmd.mentor_id)
+    newcomer = existing_resident(uow, cmd.community_id, cmd.newcomer_id)
+    mentor_pairs = uow.mentoring.of_resident(cmd.community_id, mentor.id)
+    newcomer_pairs = uow.mentoring.of_resident(cmd.community_id, newcomer.id)
+    pair = MentoringPair.start(
+        mentor,
+        newcomer,
+        [p for p in mentor_pairs if p.mentor_id == mentor.id],
+        [p for p in newcomer_pairs if p.newcomer_id == newcomer.id],
+        clock(),
+    )
+    uow.mentoring.add(pair)
+    return pair
+
+
+def list_mentoring_pairs(
+    community_id: str, resident_id: str, uow: IdentityUnitOfWork
+) -> list[MentoringPair]:
+    """The pairs a resident mentors or is mentored in, oldest first."""
+    with uow:
+        existing_resident(uow, community_id, resident_id)
+        return uow.mentoring.of_resident(community_id, resident_id)
+
+
+def newcomer_promoted(uow: IdentityUnitOfWork, newcomer: Resident, at: datetime) -> None:
+    """Apply the success rule to the pairs of a newcomer who just became a volunteer."""
+    for pair in uow.mentoring.of_resident(newcomer.community_id, newcomer.id):
+        if pair.newcomer_id == newcomer.id and pair.newcomer_promoted(at):
+            uow.mentoring.save(pair)

@@ -1,0 +1,67 @@
+"""The network of org units, roles, and the soft-limit size report (I1)."""
+
+from __future__ import annotations
+
+from linli_identity.domain.mentoring import PROMOTED_ROLES
+from linli_identity.domain.org import OrgUnit, UnitSize, size_reports
+from linli_identity.domain.residents import Resident
+from linli_identity.service_layer.commands import ChangeRole, CreateOrgUnit
+from linli_identity.service_layer.lookups import (
+    existing_community,
+    existing_resident,
+    existing_unit,
+)
+from linli_identity.service_layer.mentoring import newcomer_promoted
+from linli_identity.service_layer.ports import IdentityUnitOfWork
+from linli_kit.domain import Clock, utc_now
+from linli_kit.usecases import idempotent
+
+
+@idempotent(lambda uow, cmd, ref: existing_unit(uow, cmd.community_id, ref))
+def create_org_unit(cmd: CreateOrgUnit, uow: IdentityUnitOfWork, clock: Clock = utc_now) -> OrgUnit:
+    """Create a unit under its parent; one HQ per community."""
+    existing_community(uow, cmd.community_id)
+    parent = existing_unit(uow, cmd.community_id, cmd.parent_id) if cmd.parent_id else None
+    unit = OrgUnit.create(
+        cmd.community_id,
+        cmd.level,
+        cmd.display_name,
+        parent,
+        clock(),
+        uow.org_units.list(cmd.community_id),
+    )
+    uow.org_units.add(unit)
+    return unit
+
+
+def list_org_units(community_id: str, uow: IdentityUnitOfWork) -> list[OrgUnit]:
+    """A community's units, top level first."""
+    with uow:
+        existing_community(uow, community_id)
+        return uow.org_units.list(community_id)
+
+
+@idempotent(lambda uow, cmd, ref: existing_resident(uow, cmd.community_id, ref))
+def change_role(cmd: ChangeRole, uow: IdentityUnitOfWork, clock: Clock = utc_now) -> Resident:
+    """Grant or revoke a role; granting one already held (or revoking one not held) is a no-op."""
+    resident = existing_resident(uow, cmd.community_id, cmd.resident_id)
+    home = (
+        existing_unit(uow, cmd.community_id, resident.home_unit_id)
+        if resident.home_unit_id
+        else None
+    )
+    changed = resident.grant_role(cmd.role, home) if cmd.grant else resident.revoke_role(cmd.role)
+    if changed:
+        uow.residents.save_roles(resident)
+    if changed and cmd.grant and cmd.role in PROMOTED_ROLES:
+        newcomer_promoted(uow, resident, clock())
+    return resident
+
+
+def org_size_report(community_id: str, uow: IdentityUnitOfWork) -> list[UnitSize]:
+    """Every unit's households and role holders over its subtree, against the soft limits."""
+    with uow:
+        existing_community(uow, community_id)
+        units = uow.org_units.list(community_id)
+        members = uow.residents.memberships(community_id)
+    return size_reports(units, members)

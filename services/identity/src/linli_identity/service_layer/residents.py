@@ -1,0 +1,113 @@
+"""Communities and their residents (I1), one at a time or imported all or nothing (A4)."""
+
+from __future__ import annotations
+
+from linli_identity.domain.resident_import import ResidentImport
+from linli_identity.domain.residents import Community, Resident
+from linli_identity.service_layer.commands import CreateCommunity, ImportResidents, RegisterResident
+from linli_identity.service_layer.lookups import (
+    existing_community,
+    existing_resident,
+)
+from linli_identity.service_layer.ports import IdentityUnitOfWork
+from linli_kit.domain import Clock, utc_now
+from linli_kit.errors import AlreadyExists, NotFound
+from linli_kit.usecases import idempotent
+
+
+@idempotent(lambda uow, cmd, ref: existing_community(uow, ref))
+def create_community(
+    cmd: CreateCommunity, uow: IdentityUnitOfWork, clock: Clock = utc_now
+) -> Community:
+    """Create a community; its id is taken once."""
+    community = Community.create(cmd.community_id, cmd.display_name, clock())
+    if uow.communities.get(community.id) is not None:
+        raise AlreadyExists(f"community {community.id!r} already exists")
+    uow.communities.add(community)
+    return community
+
+
+def get_community(community_id: str, uow: IdentityUnitOfWork) -> Community:
+    """A community, or NotFound."""
+    with uow:
+        return existing_community(uow, community_id)
+
+
+@idempotent(lambda uow, cmd, ref: existing_resident(uow, cmd.community_id, ref))
+def register_resident(
+    cmd: RegisterResident, uow: IdentityUnitOfWork, clock: Clock = utc_now
+) -> Resident:
+    """Register a resident; one phone number per community."""
+    existing_community(uow, cmd.community_id)
+    home = None
+    if cmd.home_unit_id:
+        home = uow.org_units.get(cmd.community_id, cmd.home_unit_id)
+        if home is None:
+            raise NotFound(f"org unit {cmd.home_unit_id!r} does not exist in the community")
+    resident = Resident.register(
+        cmd.community_id,
+        cmd.display_name,
+        cmd.phone,
+        cmd.org_unit,
+        clock(),
+        cmd.birth_date,
+        cmd.household,
+        home,
+    )
+    if uow.residents.by_phone(cmd.community_id, resident.phone) is not None:
+        raise AlreadyExists("a resident with this phone number is already registered")
+    uow.residents.add(resident)
+    return resident
+
+
+def get_resident(community_id: str, resident_id: str, uow: IdentityUnitOfWork) -> Resident:
+    """A resident, or NotFound."""
+    with uow:
+        return existing_resident(uow, community_id, resident_id)
+
+
+def list_residents(
+    community_id: str, offset: int, limit: int, uow: IdentityUnitOfWork
+) -> tuple[list[Resident], bool]:
+    """A page of a community's residents and whether more follow."""
+    with uow:
+        existing_community(uow, community_id)
+        residents = uow.residents.list(community_id, offset, limit + 1)
+        return residents[:limit], len(residents) > limit
+
+
+def _earlier_import(uow: IdentityUnitOfWork, cmd: ImportResidents, ref: str) -> ResidentImport:
+    batch = uow.imports.get(cmd.community_id, ref)
+    if batch is None:
+        raise NotFound(f"resident import {ref} does not exist")
+    return batch
+
+
+@idempotent(_earlier_import)
+def import_residents(
+    cmd: ImportResidents, uow: IdentityUnitOfWork, clock: Clock = utc_now
+) -> ResidentImport:
+    """Register every row, or none (ImportRefused lists the bad rows) if any row is bad."""
+    existing_community(uow, cmd.community_id)
+    units = {unit.id: unit for unit in uow.org_units.list(cmd.community_id)}
+    batch = ResidentImport.check(
+        cmd.community_id,
+        cmd.rows,
+        units,
+        lambda phone: uow.residents.by_phone(cmd.community_id, phone) is not None,
+        clock(),
+        cmd.unreadable,
+    )
+    for resident in batch.residents:
+        uow.residents.add(resident)
+    uow.imports.add(batch)
+    return batch
+
+
+def export_residents(
+    community_id: str, uow: IdentityUnitOfWork, limit: int = 100_000
+) -> list[Resident]:
+    """A community's residents, oldest first, for export."""
+    with uow:
+        existing_community(uow, community_id)
+        return uow.residents.list(community_id, 0, limit)
