@@ -22,10 +22,10 @@ import psycopg
 from linli_kit.db import migrate, sql_plumbing
 from linli_kit.scratch import scratch_database
 from linli_points.adapters import events, orm
-from linli_points.bootstrap import uow_factory
+from linli_points.bootstrap import sql_uow_factory as uow_factory
 from linli_points.domain.rules import ServiceType
 from linli_points.entrypoints.cli import MIGRATIONS
-from linli_points.service_layer import handlers
+from linli_points.service_layer import commands, earning
 from linli_points.service_layer.ports import PointsUnitOfWork
 
 CLIENTS = 8
@@ -66,18 +66,18 @@ def report(name: str, latencies: list[float], seconds: float) -> float:
 
 
 def service_path(make_uow: Callable[[], PointsUnitOfWork], clients: int) -> list[float]:
-    """Awards through handlers.award_for_session on the SQL unit of work."""
+    """Awards through earning.award_for_session on the SQL unit of work."""
 
     def one(client: int, n: int) -> None:
-        handlers.award_for_session(
-            handlers.AwardForSession(
+        earning.award_for_session(
+            commands.AwardForSession(
                 event_id=str(uuid.uuid4()),
                 community_id="c-bench",
                 resident_id=f"r-{(client * 7919 + n) % RESIDENTS}",
                 session=f"communities/c-bench/activities/a/sessions/s{client}-{n}",
                 service_type=ServiceType.PROFESSIONAL,
                 duration_seconds=7200,
-                occurred_at=AT,
+                signed_in_at=AT,
             ),
             make_uow(),
         )

@@ -17,7 +17,7 @@ from linli_points.domain.ledger import Purpose
 from linli_points.domain.periods import policy_year
 from linli_points.domain.reservations import Sink
 from linli_points.domain.rules import ServiceType
-from linli_points.service_layer import handlers
+from linli_points.service_layer import appeals, closes, commands, earning, queries, reservations
 from linli_points.service_layer.ports import PointsUnitOfWork
 
 RESIDENTS = ("r-ann", "r-bo", "r-cai")
@@ -39,8 +39,8 @@ class LedgerMachine(RuleBasedStateMachine):
         self.appeals: list[tuple[str, str]] = []
         self.lifetime: dict[str, int] = defaultdict(int)
         for judge in JUDGES:
-            handlers.set_committee_member(
-                handlers.SetCommitteeMember("", self.community, judge, True), self.make_uow()
+            appeals.set_committee_member(
+                commands.SetCommitteeMember("", self.community, judge, True), self.make_uow()
             )
 
     def clock(self) -> datetime:
@@ -59,15 +59,15 @@ class LedgerMachine(RuleBasedStateMachine):
     def award(self, resident: str, service_type: ServiceType, minutes: int) -> None:
         """A session completes."""
         event_id = self._id()
-        transaction = handlers.award_for_session(
-            handlers.AwardForSession(
+        transaction = earning.award_for_session(
+            commands.AwardForSession(
                 event_id=event_id,
                 community_id=self.community,
                 resident_id=resident,
                 session=f"communities/{self.community}/activities/a/sessions/{event_id}",
                 service_type=service_type,
                 duration_seconds=minutes * 60,
-                occurred_at=self.now,
+                signed_in_at=self.now,
             ),
             self.make_uow(),
         )
@@ -80,8 +80,8 @@ class LedgerMachine(RuleBasedStateMachine):
     def reserve(self, resident: str, amount: int, ttl: int) -> None:
         """A redemption or transfer holds points, or is refused for want of them."""
         try:
-            reservation = handlers.reserve(
-                handlers.Reserve(
+            reservation = reservations.reserve(
+                commands.Reserve(
                     self._id(), self.community, resident, amount, Sink.REWARDS, "x", ttl
                 ),
                 self.make_uow(),
@@ -97,8 +97,8 @@ class LedgerMachine(RuleBasedStateMachine):
         """A reservation is committed or voided (refused if settled or timed out)."""
         reservation_id = data.draw(st.sampled_from(self.reservations))
         with contextlib.suppress(FailedPrecondition):
-            handlers.settle_reservation(
-                handlers.SettleReservation(self._id(), self.community, reservation_id, commit),
+            reservations.settle_reservation(
+                commands.SettleReservation(self._id(), self.community, reservation_id, commit),
                 self.make_uow(),
                 self.clock,
             )
@@ -107,7 +107,7 @@ class LedgerMachine(RuleBasedStateMachine):
     def time_passes(self, hours: int) -> None:
         """Time moves on; forgotten reservations are voided."""
         self.now += timedelta(hours=hours)
-        handlers.void_expired(self.make_uow, self.clock)
+        reservations.void_expired(self.make_uow, self.now)
 
     @precondition(lambda self: self.awards)
     @rule(
@@ -123,8 +123,8 @@ class LedgerMachine(RuleBasedStateMachine):
             disputed = uow.ledger.get(self.community, transaction_id)
         assert disputed is not None
         try:
-            appeal = handlers.file_an_appeal(
-                handlers.FileAppeal(
+            appeal = appeals.file_an_appeal(
+                commands.FileAppeal(
                     self._id(), self.community, disputed.resident_id, transaction_id, "why"
                 ),
                 self.make_uow(),
@@ -132,20 +132,20 @@ class LedgerMachine(RuleBasedStateMachine):
             )
         except AlreadyExists:  # an appeal against this transaction is still open
             return
-        decide = handlers.DecideAppeal(
+        decide = commands.DecideAppeal(
             self._id(), self.community, appeal.id, reviewer, accept, "because", amount
         )
         if reviewer == disputed.resident_id:
             with pytest.raises(PermissionDenied):
-                handlers.decide_appeal(decide, self.make_uow(), clock=self.clock)
+                appeals.decide_appeal(decide, self.make_uow(), clock=self.clock)
         else:
-            handlers.decide_appeal(decide, self.make_uow(), clock=self.clock)
+            appeals.decide_appeal(decide, self.make_uow(), clock=self.clock)
 
     @rule()
     def close_previous_year(self) -> None:
         """The previous year is closed (again, perhaps, or late)."""
-        handlers.close_year(
-            handlers.CloseYear(self.community, policy_year(self.now) - 1),
+        closes.close_year(
+            commands.CloseYear("", self.community, policy_year(self.now) - 1),
             self.make_uow(),
             self.clock,
         )
@@ -153,12 +153,14 @@ class LedgerMachine(RuleBasedStateMachine):
     @rule()
     def close_weeks(self) -> None:
         """Ended weeks are closed."""
-        handlers.close_periods(self.community, self.make_uow(), clock=self.clock)
+        closes.close_periods(
+            commands.ClosePeriods("", self.community), self.make_uow(), clock=self.clock
+        )
 
     @invariant()
     def the_books_balance(self) -> None:
         """Sums to zero, balances equal postings, nothing negative, lifetime never decreases."""
-        result = handlers.verify_ledger(self.community, self.make_uow())
+        result = queries.verify_ledger(self.community, self.make_uow())
         assert result.ok, result.breaks
         with self.make_uow() as uow:
             balances = uow.ledger.stored_balances(self.community)

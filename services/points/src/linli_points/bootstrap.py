@@ -1,20 +1,25 @@
-"""The one place where the points service's dependencies are wired."""
+"""The one place where the points service's dependencies are wired.
+
+Every dependency is a keyword with a production default; nothing connects to PostgreSQL or
+Redis while wiring (engines and clients connect on first use, inside the workers).
+"""
 
 from __future__ import annotations
 
-import asyncio
-import logging
-from collections.abc import Callable
-from datetime import datetime
+import functools
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 import sqlalchemy as sa
 from linli.points.v1 import points_service_pb2 as pb
 from linli.points.v1 import points_service_pb2_grpc as pb_grpc
 
+from linli_kit import schedules
 from linli_kit.db import SqlPlumbing, sql_plumbing
-from linli_kit.domain import utc_now
+from linli_kit.domain import Clock, utc_now
 from linli_kit.grpc_server import GrpcApp
-from linli_kit.streams import OutboxRelay, StreamConsumer
+from linli_kit.streams import EnvelopeHandler, OutboxRelay, StreamConsumer
 from linli_points.adapters import events, orm
 from linli_points.adapters.leaderboard import (
     LeaderboardHub,
@@ -24,22 +29,39 @@ from linli_points.adapters.leaderboard import (
 from linli_points.adapters.ledger import SqlPointsUnitOfWork
 from linli_points.config import PointsSettings
 from linli_points.domain.ledger import Account
-from linli_points.domain.periods import policy_year, week_end, week_of, year_bounds
-from linli_points.domain.rules import RuleCatalog
 from linli_points.entrypoints.consumers import (
     AttendanceEvents,
     IdentityEvents,
     LeaderboardProjector,
 )
 from linli_points.entrypoints.grpc_api import PointsServicer
-from linli_points.service_layer import handlers
-from linli_points.service_layer.ports import PointsUnitOfWork
+from linli_points.service_layer.closes import close_ended_periods, next_boundary
+from linli_points.service_layer.ports import (
+    Leaderboards,
+    LeaderboardStore,
+    LeaderboardWatch,
+    PointsUnitOfWork,
+)
+from linli_points.service_layer.reservations import void_expired
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["PointsService"].full_name
-log = logging.getLogger(__name__)
+UowFactory = Callable[[], PointsUnitOfWork]
+Worker = Callable[[], Coroutine[Any, Any, None]]
 
 
-def uow_factory(plumbing: SqlPlumbing) -> Callable[[], PointsUnitOfWork]:
+class Consumer(Protocol):
+    """A stream consumer as the app runs it."""
+
+    async def run(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+
+# (stream name without prefix, group, payload type → handler) → a consumer of that stream.
+ConsumerFactory = Callable[[str, str, dict[str, EnvelopeHandler]], Consumer]
+
+
+def sql_uow_factory(plumbing: SqlPlumbing) -> UowFactory:
     """A factory of SQL units of work over the points database, sharing one account-id cache."""
     known: dict[Account, int] = {}
     return lambda: SqlPointsUnitOfWork(
@@ -47,39 +69,17 @@ def uow_factory(plumbing: SqlPlumbing) -> Callable[[], PointsUnitOfWork]:
     )
 
 
-def next_boundary(now: datetime) -> datetime:
-    """The next week or year boundary (Asia/Shanghai) after an instant."""
-    return min(week_end(week_of(now)), year_bounds(policy_year(now))[1])
-
-
-def close_ended_periods(
-    make_uow: Callable[[], PointsUnitOfWork], catalog: RuleCatalog, now: datetime
-) -> None:
-    """Post due P2 bonuses and expire the previous year in every community (idempotent)."""
-    with make_uow() as uow:
-        communities = uow.ledger.communities()
-    for community_id in communities:
-        handlers.close_periods(community_id, make_uow(), catalog, lambda: now)
-        handlers.close_year(
-            handlers.CloseYear(community_id=community_id, year=policy_year(now) - 1),
-            make_uow(),
-            lambda: now,
-        )
-
-
-def build_app(settings: PointsSettings) -> GrpcApp:
-    """The points gRPC app with its relay, consumers, leaderboard hub and timers."""
-    plumbing = sql_plumbing(
+def database(settings: PointsSettings) -> SqlPlumbing:
+    """The points database's engine, sessions and outbox; no connection opens until first use."""
+    return sql_plumbing(
         settings.database_url, orm.runtime, f"{settings.stream_prefix}points.events", events.encode
     )
-    make_uow = uow_factory(plumbing)
-    catalog = settings.catalog
-    relay = OutboxRelay(plumbing.session_factory, orm.runtime.outbox, settings.redis_url)
-    store = RedisLeaderboardStore(settings.redis_url, settings.stream_prefix)
-    boards = RedisLeaderboards(settings.redis_url, settings.stream_prefix)
-    hub = LeaderboardHub(boards, settings.leaderboard_min_interval_seconds)
 
-    def consumer(stream: str, group: str, routes: dict) -> StreamConsumer:
+
+def redis_consumers(settings: PointsSettings) -> ConsumerFactory:
+    """Consumers of the shared Redis streams, named after this replica."""
+
+    def consumer(stream: str, group: str, routes: dict[str, EnvelopeHandler]) -> Consumer:
         return StreamConsumer(
             settings.redis_url,
             f"{settings.stream_prefix}{stream}",
@@ -90,47 +90,115 @@ def build_app(settings: PointsSettings) -> GrpcApp:
             claim_idle_ms=settings.claim_idle_ms,
         )
 
-    consumers = [
-        consumer("attendance.events", "points", AttendanceEvents(make_uow, catalog).handlers()),
-        consumer("identity.events", "points", IdentityEvents(make_uow).handlers()),
-        consumer(
-            "points.events",
-            "points-leaderboard",
-            LeaderboardProjector(make_uow, boards).handlers(),
-        ),
-    ]
+    return consumer
 
-    async def void_forgotten_reservations() -> None:
-        while True:
-            try:
-                await asyncio.to_thread(handlers.void_expired, make_uow)
-            except sa.exc.SQLAlchemyError:
-                log.exception("voiding expired reservations failed; retrying")
-            await asyncio.sleep(settings.reservation_sweep_seconds)
 
-    async def close_at_boundaries() -> None:
-        while True:
-            boundary = next_boundary(utc_now())
-            await asyncio.sleep(max(0.0, (boundary - utc_now()).total_seconds()) + 1)
-            try:
-                await asyncio.to_thread(close_ended_periods, make_uow, catalog, utc_now())
-            except sa.exc.SQLAlchemyError:
-                log.exception("closing ended periods failed; the next boundary retries")
+@dataclass(frozen=True)
+class Operations:
+    """What the operator commands need: the units of work and the leaderboard store."""
 
-    background = [relay.run, hub.run, void_forgotten_reservations, *(c.run for c in consumers)]
-    if settings.scheduler_enabled:
-        background.append(close_at_boundaries)
+    uow_factory: UowFactory
+    store: LeaderboardStore
+    close: Callable[[], None]
 
-    def register(server: object) -> None:
-        pb_grpc.add_PointsServiceServicer_to_server(
-            PointsServicer(make_uow, catalog, store, boards, hub), server
-        )
 
-    async def close() -> None:
-        for c in consumers:
-            await c.close()
-        await boards.close()
+def operations(settings: PointsSettings) -> Operations:
+    """The production parts behind the operator commands (the CLI), wired as the app wires them."""
+    plumbing = database(settings)
+    store = RedisLeaderboardStore(settings.redis_url, settings.stream_prefix)
+
+    def close() -> None:
         store.close()
         plumbing.engine.dispose()
 
-    return GrpcApp("points", register, [SERVICE_NAME], background, [close])
+    return Operations(sql_uow_factory(plumbing), store, close)
+
+
+def build_app(
+    settings: PointsSettings,
+    *,
+    uow_factory: UowFactory | None = None,
+    clock: Clock = utc_now,
+    engine: sa.Engine | None = None,
+    store: LeaderboardStore | None = None,
+    boards: Leaderboards | None = None,
+    hub: LeaderboardWatch | None = None,
+    consumers: ConsumerFactory | None = None,
+) -> GrpcApp:
+    """The points gRPC app with its relay, consumers, leaderboard hub and schedules.
+
+    Without `uow_factory` the app uses the configured database (and relays its outbox);
+    `engine` fences the schedules across replicas (the database's engine by default).
+    """
+    catalog = settings.catalog
+    background: list[Worker] = []
+    on_stop: list[Callable[[], Awaitable[None]]] = []
+    if uow_factory is None:
+        plumbing = database(settings)
+        uow_factory = sql_uow_factory(plumbing)
+        engine = engine or plumbing.engine
+        relay = OutboxRelay(plumbing.session_factory, orm.runtime.outbox, settings.redis_url)
+        background.append(relay.run)
+        on_stop.append(_async(plumbing.engine.dispose))
+    if store is None:
+        redis_store = RedisLeaderboardStore(settings.redis_url, settings.stream_prefix)
+        store = redis_store
+        on_stop.append(_async(redis_store.close))
+    if boards is None:
+        redis_boards = RedisLeaderboards(settings.redis_url, settings.stream_prefix)
+        boards = redis_boards
+        on_stop.append(redis_boards.close)
+        if hub is None:
+            redis_hub = LeaderboardHub(redis_boards, settings.leaderboard_min_interval_seconds)
+            hub = redis_hub
+            background.append(redis_hub.run)
+    if hub is None:
+        raise TypeError("build_app: a fake boards= needs a fake hub= beside it")
+    consumer = consumers or redis_consumers(settings)
+    streams = [
+        consumer("attendance.events", "points", AttendanceEvents(uow_factory, catalog).handlers()),
+        consumer("identity.events", "points", IdentityEvents(uow_factory).handlers()),
+        consumer(
+            "points.events",
+            "points-leaderboard",
+            LeaderboardProjector(uow_factory, boards).handlers(),
+        ),
+    ]
+    background += [s.run for s in streams]
+    on_stop[:0] = [s.close for s in streams]
+    # Harmless on several replicas at once: each reservation is voided only while pending,
+    # under a row lock, so no fence.
+    background.append(
+        schedules.every(
+            "points.void-expired-reservations",
+            settings.reservation_sweep_seconds,
+            functools.partial(void_expired, uow_factory),
+            clock=clock,
+        ).run
+    )
+    if settings.scheduler_enabled:
+        # Fenced (advisory lock on the points database): one replica closes each boundary;
+        # the closes are idempotent too, so a late or repeated run posts nothing twice.
+        background.append(
+            schedules.at_boundaries(
+                "points.close-ended-periods",
+                next_boundary,
+                functools.partial(close_ended_periods, uow_factory, catalog),
+                fence=engine,
+                clock=clock,
+            ).run
+        )
+
+    def register(server: Any) -> None:
+        pb_grpc.add_PointsServiceServicer_to_server(
+            PointsServicer(uow_factory, catalog, store, boards, hub, clock), server
+        )
+
+    return GrpcApp("points", register, [SERVICE_NAME], background, on_stop)
+
+
+def _async(close: Callable[[], None]) -> Callable[[], Awaitable[None]]:
+    async def closing() -> None:
+        close()
+
+    return closing

@@ -83,7 +83,7 @@ async def publish(redis_url: str, stream: str, payload: Message) -> None:
 
 
 def completed(resident: str, hours: int, service_type=service_type_pb2.SERVICE_TYPE_REGULAR):
-    """A SessionCompleted payload ending now."""
+    """A SessionCompleted payload of a session signed in now (it counts for today)."""
     event = attendance_events_pb2.SessionCompleted(
         session=f"communities/{C}/activities/a/sessions/{uuid.uuid4().hex[:8]}",
         resident=f"communities/{C}/residents/{resident}",
@@ -91,6 +91,7 @@ def completed(resident: str, hours: int, service_type=service_type_pb2.SERVICE_T
         service_type=service_type,
         duration_seconds=hours * 3600,
     )
+    event.signed_in_at.FromDatetime(NOW)
     event.signed_out_at.FromDatetime(NOW)
     return event
 

@@ -18,13 +18,13 @@ from hypothesis.stateful import run_state_machine_as_test
 from linli_kit.db import migrate, sql_plumbing
 from linli_kit.errors import FailedPrecondition
 from linli_points.adapters import events, orm
-from linli_points.bootstrap import uow_factory
+from linli_points.bootstrap import sql_uow_factory as uow_factory
 from linli_points.domain.ledger import ISSUANCE, Account, Purpose
 from linli_points.domain.reservations import Sink
 from linli_points.domain.rules import ServiceType
 from linli_points.entrypoints import cli
 from linli_points.entrypoints.cli import MIGRATIONS
-from linli_points.service_layer import handlers
+from linli_points.service_layer import commands, earning, queries, reservations
 from linli_points.service_layer.ports import PointsUnitOfWork
 
 C = "c-east"
@@ -60,15 +60,15 @@ def make_uow(database: str) -> Iterator[Callable[[], PointsUnitOfWork]]:
 
 def earn(make_uow, event_id: str, hours: int = 1, resident: str = "r-alice", when: datetime = AT):
     """Award regular hours."""
-    return handlers.award_for_session(
-        handlers.AwardForSession(
+    return earning.award_for_session(
+        commands.AwardForSession(
             event_id=event_id,
             community_id=C,
             resident_id=resident,
             session=f"communities/{C}/activities/a/sessions/{event_id}",
             service_type=ServiceType.REGULAR,
             duration_seconds=hours * 3600,
-            occurred_at=when,
+            signed_in_at=when,
         ),
         make_uow(),
     )
@@ -105,8 +105,8 @@ def test_eight_workers_lose_no_update_and_never_overdraw(make_uow) -> None:
                     outcomes.append(("award", 100))
                 continue
             try:
-                reservation = handlers.reserve(
-                    handlers.Reserve(key, C, "r-alice", 70, Sink.REWARDS, "voucher", 600),
+                reservation = reservations.reserve(
+                    commands.Reserve(key, C, "r-alice", 70, Sink.REWARDS, "voucher", 600),
                     make_uow(),
                 )
             except FailedPrecondition:
@@ -114,8 +114,8 @@ def test_eight_workers_lose_no_update_and_never_overdraw(make_uow) -> None:
                     outcomes.append(("refused", 0))
                 continue
             commit = n % 2 == 0
-            handlers.settle_reservation(
-                handlers.SettleReservation(f"s-{key}", C, reservation.id, commit), make_uow()
+            reservations.settle_reservation(
+                commands.SettleReservation(f"s-{key}", C, reservation.id, commit), make_uow()
             )
             with lock:
                 outcomes.append(("spent" if commit else "released", 70))
@@ -128,18 +128,18 @@ def test_eight_workers_lose_no_update_and_never_overdraw(make_uow) -> None:
 
     awarded = 500 + sum(a for kind, a in outcomes if kind == "award")
     spent = sum(a for kind, a in outcomes if kind == "spent")
-    balance = handlers.get_balance(C, "r-alice", make_uow())
-    assert balance == handlers.Balance(yearly=awarded - spent, lifetime=awarded, reserved=0)
+    balance = queries.get_balance(C, "r-alice", make_uow())
+    assert balance == queries.Balance(yearly=awarded - spent, lifetime=awarded, reserved=0)
     assert len(outcomes) == 8 * 12
     assert sum(kind == "spent" for kind, _ in outcomes) > 0
-    result = handlers.verify_ledger(C, make_uow())
+    result = queries.verify_ledger(C, make_uow())
     assert result.ok, result.breaks
 
 
 def test_tampering_with_one_posting_is_found(make_uow, database) -> None:
     for n in range(3):
         earn(make_uow, f"e{n}", hours=n + 1)
-    assert handlers.verify_ledger(C, make_uow()).ok
+    assert queries.verify_ledger(C, make_uow()).ok
     engine = sa.create_engine(database)
     with engine.begin() as connection:
         # The triggers refuse UPDATE; a superuser can switch them off, which the chain catches.
@@ -154,7 +154,7 @@ def test_tampering_with_one_posting_is_found(make_uow, database) -> None:
         )
     engine.dispose()
 
-    result = handlers.verify_ledger(C, make_uow())
+    result = queries.verify_ledger(C, make_uow())
 
     assert not result.ok
     assert any("entry 2" in b and "altered" in b for b in result.breaks)
@@ -188,20 +188,20 @@ def test_the_database_itself_refuses_edits_unbalanced_postings_and_overdrafts(
     with pytest.raises(sa.exc.IntegrityError, match="resident_not_negative"), engine.begin() as c:
         c.execute(sa.text("UPDATE accounts SET balance = -1 WHERE holder = 'r-alice'"))
     engine.dispose()
-    assert handlers.verify_ledger(C, make_uow()).ok
+    assert queries.verify_ledger(C, make_uow()).ok
 
 
 def test_a_redelivered_event_and_a_retried_request_post_once(make_uow) -> None:
     earn(make_uow, "e1", hours=3)
     assert earn(make_uow, "e1", hours=3) is None
-    command = handlers.Reserve("req-1", C, "r-alice", 100, Sink.TIMEBANK, "to c-west", 600)
-    first = handlers.reserve(command, make_uow())
-    assert handlers.reserve(command, make_uow()).id == first.id
+    command = commands.Reserve("req-1", C, "r-alice", 100, Sink.TIMEBANK, "to c-west", 600)
+    first = reservations.reserve(command, make_uow())
+    assert reservations.reserve(command, make_uow()).id == first.id
 
     with make_uow() as uow:
         assert uow.ledger.balance(Account(C, ISSUANCE, Purpose.YEARLY)) == -300
         assert len(uow.ledger.find(C)) == 2
-    assert handlers.get_balance(C, "r-alice", make_uow()).reserved == 100
+    assert queries.get_balance(C, "r-alice", make_uow()).reserved == 100
 
 
 def test_the_embedded_sqlite_database_migrates_and_posts(tmp_path) -> None:
@@ -210,10 +210,10 @@ def test_the_embedded_sqlite_database_migrates_and_posts(tmp_path) -> None:
     plumbing = sql_plumbing(url, orm.runtime, "points.events", events.encode)
     make_uow = uow_factory(plumbing)
     earn(make_uow, "e1", hours=2)
-    reservation = handlers.reserve(
-        handlers.Reserve("r", C, "r-alice", 50, Sink.REWARDS, "x", 60), make_uow(), lambda: AT
+    reservation = reservations.reserve(
+        commands.Reserve("r", C, "r-alice", 50, Sink.REWARDS, "x", 60), make_uow(), lambda: AT
     )
-    expired = handlers.void_expired(make_uow, lambda: AT + timedelta(minutes=5))
+    expired = reservations.void_expired(make_uow, AT + timedelta(minutes=5))
     plumbing.engine.dispose()
 
     assert reservation.amount == 50 and expired == 1
@@ -221,8 +221,8 @@ def test_the_embedded_sqlite_database_migrates_and_posts(tmp_path) -> None:
 
 def test_chains_are_per_community(make_uow) -> None:
     earn(make_uow, "e1")
-    handlers.award_for_session(
-        handlers.AwardForSession(
+    earning.award_for_session(
+        commands.AwardForSession(
             f"w-{uuid.uuid4()}", "c-west", "r-bob", "s", ServiceType.REGULAR, 3600, AT
         ),
         make_uow(),
@@ -250,4 +250,4 @@ def test_operator_commands_close_verify_and_report(
     assert out.count('"expired_accounts": 1') == 1 and '"expired_accounts": 0' in out
     assert '"ok": true' in out
     assert "totals_by_rule,p1.hourly.regular,200" in out
-    assert handlers.get_balance(C, "r-alice", make_uow()) == handlers.Balance(0, 200)
+    assert queries.get_balance(C, "r-alice", make_uow()) == queries.Balance(0, 200)

@@ -13,12 +13,14 @@ from linli_points.domain.appeals import Appeal
 from linli_points.domain.audit import GENESIS, ChainEntry, entry_hash
 from linli_points.domain.ledger import Account, LedgerTransaction, check_spendable
 from linli_points.domain.reservations import Reservation, ReservationState
+from linli_points.domain.runs import Run
 from linli_points.service_layer.ports import (
     Appeals,
     Directory,
     Ledger,
     PointsUnitOfWork,
     Reservations,
+    Runs,
     TransactionPage,
 )
 
@@ -51,7 +53,6 @@ class FakeLedger(Ledger):
         previous = chain[-1].hash if chain else GENESIS
         seq = len(chain) + 1
         chain.append(ChainEntry(seq, entry_hash(previous, seq, transaction), transaction))
-        self._track(transaction)
 
     def balance(self, account: Account) -> int:
         """An account's balance (0 for an account that never moved)."""
@@ -198,6 +199,22 @@ class FakeAppeals(Appeals):
         ]
 
 
+class FakeRuns(Runs):
+    """Runs in a dict."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rows: dict[tuple[str, str], Run] = {}
+
+    def add(self, run: Run) -> None:
+        """Store a run."""
+        self.rows[(run.community_id, run.id)] = run
+
+    def get(self, community_id: str, run_id: str) -> Run | None:
+        """One run, or None."""
+        return self.rows.get((community_id, run_id))
+
+
 class FakeDirectory(Directory):
     """Read models in dicts and sets."""
 
@@ -247,6 +264,7 @@ class FakePointsUnitOfWork(PointsUnitOfWork):
         self.ledger = FakeLedger()
         self.reservations = FakeReservations()
         self.appeals = FakeAppeals()
+        self.runs = FakeRuns()
         self.directory = FakeDirectory()
         self.requests = InMemoryRequestLog()
         self.inbox = InMemoryInbox()
@@ -256,7 +274,7 @@ class FakePointsUnitOfWork(PointsUnitOfWork):
         self._clean = True
 
     def _state(self) -> dict[str, object]:
-        parts = ("ledger", "reservations", "appeals", "directory", "requests", "inbox")
+        parts = ("ledger", "reservations", "appeals", "runs", "directory", "requests", "inbox")
         return {name: copy.deepcopy(vars(getattr(self, name))) for name in parts}
 
     def __enter__(self) -> FakePointsUnitOfWork:
@@ -271,7 +289,6 @@ class FakePointsUnitOfWork(PointsUnitOfWork):
         """Mark the work committed and publish the events it raised."""
         self.committed = True
         self.published.extend(self.collect_new_events())
-        self.ledger.seen.clear()
         self._saved = self._state()
         self._clean = True
 

@@ -10,15 +10,14 @@ from pydantic import ValidationError
 
 from linli_kit.errors import FailedPrecondition, InvalidArgument
 from linli_points.config import PointsSettings
-from linli_points.domain.ledger import Kind
+from linli_points.domain.ledger import Kind, RuleKind
 from linli_points.domain.reservations import Sink
 from linli_points.domain.rules import (
     DEFAULT_CATALOG,
-    ActivityKind,
     ServiceType,
     catalog_from_config,
 )
-from linli_points.service_layer import handlers
+from linli_points.service_layer import commands, earning, queries, reservations
 
 AT = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
 C = "c-east"
@@ -48,25 +47,25 @@ HELM_RULES = [
 
 def completed(
     event_id="e1", hours=2.0, service_type=ServiceType.REGULAR, session=SESSION, at=AT, activity=""
-) -> handlers.AwardForSession:
+) -> commands.AwardForSession:
     """A SessionCompleted command for Alice."""
-    return handlers.AwardForSession(
+    return commands.AwardForSession(
         event_id=event_id,
         community_id=C,
         resident_id="r-alice",
         session=session,
         service_type=service_type,
         duration_seconds=int(hours * 3600),
-        occurred_at=at,
+        signed_in_at=at,
         activity=activity,
     )
 
 
 def corrected(
     event_id="k1", hours=1.0, service_type=ServiceType.REGULAR
-) -> handlers.CorrectSession:
+) -> commands.CorrectSession:
     """A SessionCorrected command for Alice's session."""
-    return handlers.CorrectSession(
+    return commands.CorrectSession(
         event_id=event_id,
         community_id=C,
         resident_id="r-alice",
@@ -80,9 +79,9 @@ def corrected(
     )
 
 
-def rated(event_id="q1", stars=5, resident="r-alice") -> handlers.RateSession:
+def rated(event_id="q1", stars=5, resident="r-alice") -> commands.RateSession:
     """A SessionRated command for Alice's session."""
-    return handlers.RateSession(
+    return commands.RateSession(
         event_id=event_id,
         community_id=C,
         resident_id=resident,
@@ -94,16 +93,16 @@ def rated(event_id="q1", stars=5, resident="r-alice") -> handlers.RateSession:
 
 def yearly(uow) -> int:
     """Alice's spendable points."""
-    return handlers.get_balance(C, "r-alice", uow).yearly
+    return queries.get_balance(C, "r-alice", uow).yearly
 
 
 def test_the_helm_shape_configures_rates_caps_and_coefficients(uow) -> None:
     catalog = catalog_from_config(HELM_RULES)
 
-    first = handlers.award_for_session(completed("e1", hours=2), uow, catalog)
-    second = handlers.award_for_session(completed("e2", hours=2, session="s2"), uow, catalog)
-    third = handlers.award_for_session(completed("e3", hours=1, session="s3"), uow, catalog)
-    risky = handlers.award_for_session(
+    first = earning.award_for_session(completed("e1", hours=2), uow, catalog)
+    second = earning.award_for_session(completed("e2", hours=2, session="s2"), uow, catalog)
+    third = earning.award_for_session(completed("e3", hours=1, session="s3"), uow, catalog)
+    risky = earning.award_for_session(
         completed("e4", hours=1, service_type=ServiceType.HIGH_RISK, session="s4"), uow, catalog
     )
 
@@ -113,7 +112,7 @@ def test_the_helm_shape_configures_rates_caps_and_coefficients(uow) -> None:
     assert risky.earned == 360 and risky.coefficient_percent == 120
     assert "3.00/h × 1.20" in risky.reason
     assert (
-        handlers.award_for_session(
+        earning.award_for_session(
             completed("e5", service_type=ServiceType.PROFESSIONAL, session="s5"), uow, catalog
         )
         is None
@@ -122,8 +121,8 @@ def test_the_helm_shape_configures_rates_caps_and_coefficients(uow) -> None:
 
 def test_a_cap_counts_per_local_day(uow) -> None:
     catalog = catalog_from_config(HELM_RULES)
-    handlers.award_for_session(completed("e1", hours=4), uow, catalog)
-    next_day = handlers.award_for_session(
+    earning.award_for_session(completed("e1", hours=4), uow, catalog)
+    next_day = earning.award_for_session(
         completed("e2", hours=4, session="s2", at=AT + timedelta(days=1)), uow, catalog
     )
 
@@ -170,8 +169,8 @@ def test_rules_per_community_fall_back_to_the_star_entry() -> None:
 
 
 def test_changing_a_rule_never_rewrites_past_awards(uow) -> None:
-    before = handlers.award_for_session(completed("e1"), uow)
-    handlers.award_for_session(
+    before = earning.award_for_session(completed("e1"), uow)
+    earning.award_for_session(
         completed("e2", session="s2", at=AT + timedelta(days=1)),
         uow,
         catalog_from_config(HELM_RULES),
@@ -183,9 +182,9 @@ def test_changing_a_rule_never_rewrites_past_awards(uow) -> None:
 
 
 def test_a_correction_reverses_the_award_and_awards_again(uow) -> None:
-    award = handlers.award_for_session(completed(hours=2), uow)
+    award = earning.award_for_session(completed(hours=2), uow)
 
-    posted = handlers.correct_session(corrected(hours=1), uow)
+    posted = earning.correct_session(corrected(hours=1), uow)
 
     assert [t.kind for t in posted] == [Kind.AWARD, Kind.REVERSAL]
     new, reversal = posted
@@ -194,37 +193,37 @@ def test_a_correction_reverses_the_award_and_awards_again(uow) -> None:
     assert new.earned == 100 and new.session == SESSION
     assert uow.ledger.get(C, award.id).earned == 200  # the original stands, reversed not edited
     assert yearly(uow) == 100
-    assert handlers.correct_session(corrected(hours=1), uow) == []  # a redelivery
+    assert earning.correct_session(corrected(hours=1), uow) is None  # a redelivery
 
 
 def test_a_second_correction_reverses_only_the_live_award(uow) -> None:
-    handlers.award_for_session(completed(hours=2), uow)
-    first_new, _ = handlers.correct_session(corrected("k1", hours=1), uow)
+    earning.award_for_session(completed(hours=2), uow)
+    first_new, _ = earning.correct_session(corrected("k1", hours=1), uow)
 
-    posted = handlers.correct_session(corrected("k2", hours=3), uow)
+    posted = earning.correct_session(corrected("k2", hours=3), uow)
 
     assert [t.reverses for t in posted if t.kind is Kind.REVERSAL] == [first_new.id]
     assert yearly(uow) == 300
 
 
 def test_a_correction_that_would_overdraw_is_refused_whole(uow) -> None:
-    handlers.award_for_session(completed(hours=2), uow)
-    handlers.reserve(
-        handlers.Reserve("r1", C, "r-alice", 150, Sink.REWARDS, "voucher", 600), uow, lambda: AT
+    earning.award_for_session(completed(hours=2), uow)
+    reservations.reserve(
+        commands.Reserve("r1", C, "r-alice", 150, Sink.REWARDS, "voucher", 600), uow, lambda: AT
     )
 
     with pytest.raises(FailedPrecondition, match="too few yearly"):
-        handlers.correct_session(corrected(hours=0), uow)
+        earning.correct_session(corrected(hours=0), uow)
 
     assert yearly(uow) == 50
     assert len(uow.ledger.transactions) == 2
 
 
 def test_five_stars_add_ten_percent_once_per_session(uow) -> None:
-    award = handlers.award_for_session(completed(hours=2), uow)
+    award = earning.award_for_session(completed(hours=2), uow)
 
-    rating = handlers.rate_session(rated(), uow)
-    again = handlers.rate_session(rated("q2"), uow)
+    rating = earning.rate_session(rated(), uow)
+    again = earning.rate_session(rated("q2"), uow)
 
     assert rating.earned == 20 and again is None
     assert rating.rule_id == "p1.hourly.regular+p3.rating.5"
@@ -234,23 +233,23 @@ def test_five_stars_add_ten_percent_once_per_session(uow) -> None:
 
 @pytest.mark.parametrize("stars", [1, 2, 3, 4])
 def test_other_ratings_add_nothing_by_default(uow, stars) -> None:
-    handlers.award_for_session(completed(hours=2), uow)
+    earning.award_for_session(completed(hours=2), uow)
 
-    assert handlers.rate_session(rated(stars=stars), uow) is None
+    assert earning.rate_session(rated(stars=stars), uow) is None
     assert yearly(uow) == 200
 
 
 def test_a_rating_of_an_unknown_session_or_of_someone_else_adds_nothing(uow) -> None:
-    assert handlers.rate_session(rated(), uow) is None
-    handlers.award_for_session(completed(hours=2), uow)
-    assert handlers.rate_session(rated("q2", resident="r-bob"), uow) is None
+    assert earning.rate_session(rated(), uow) is None
+    earning.award_for_session(completed(hours=2), uow)
+    assert earning.rate_session(rated("q2", resident="r-bob"), uow) is None
 
 
 def test_a_correction_re_applies_the_rating_to_the_new_duration(uow) -> None:
-    handlers.award_for_session(completed(hours=2), uow)
-    handlers.rate_session(rated(), uow)
+    earning.award_for_session(completed(hours=2), uow)
+    earning.rate_session(rated(), uow)
 
-    posted = handlers.correct_session(corrected(hours=4), uow)
+    posted = earning.correct_session(corrected(hours=4), uow)
 
     assert sorted(t.earned for t in posted) == [-200, -20, 40, 400]
     assert yearly(uow) == 440
@@ -258,9 +257,11 @@ def test_a_correction_re_applies_the_rating_to_the_new_duration(uow) -> None:
 
 def test_emergency_responses_earn_the_p5_rule_when_configured(uow) -> None:
     catalog = catalog_from_config(HELM_RULES)
-    handlers.record_emergency(C, "communities/c-east/activities/flood", AT, uow)
+    earning.record_emergency(
+        commands.RecordEmergency("em1", C, "communities/c-east/activities/flood", AT), uow
+    )
 
-    handlers.award_for_session(
+    earning.award_for_session(
         completed(
             service_type=ServiceType.HIGH_RISK, activity="communities/c-east/activities/flood"
         ),
@@ -272,25 +273,23 @@ def test_emergency_responses_earn_the_p5_rule_when_configured(uow) -> None:
         "p1.hourly.high_risk",
         "p5.emergency",
     ]
-    assert DEFAULT_CATALOG.default.one(ActivityKind.EMERGENCY).amount == 0
+    assert DEFAULT_CATALOG.default.one(RuleKind.EMERGENCY).amount == 0
 
 
 def test_project_leadership_and_mentoring_award_their_rules_once(uow) -> None:
-    command = handlers.AwardForActivity(
+    command = commands.AwardForActivity(
         event_id="p1",
         community_id=C,
         resident_id="r-alice",
-        kind=ActivityKind.PROJECT_LEAD,
+        kind=RuleKind.PROJECT_LEAD,
         subject="led the clean-up for 3 runs",
         occurred_at=AT,
     )
 
-    first = handlers.award_for_activity(command, uow)
-    again = handlers.award_for_activity(command, uow)
-    training = handlers.award_for_activity(
-        handlers.AwardForActivity(
-            "t1", C, "r-alice", ActivityKind.TRAINING, "first aid", AT, 8 * 3600
-        ),
+    first = earning.award_for_activity(command, uow)
+    again = earning.award_for_activity(command, uow)
+    training = earning.award_for_activity(
+        commands.AwardForActivity("t1", C, "r-alice", RuleKind.TRAINING, "first aid", AT, 8 * 3600),
         uow,
     )
 

@@ -7,14 +7,9 @@ from datetime import UTC, datetime, timedelta
 from linli_kit.names import encode_page_token
 from linli_points.domain.ledger import ISSUANCE, Account, PointsAwarded, Purpose
 from linli_points.domain.rules import ServiceType
-from linli_points.service_layer.handlers import (
-    SESSION_CONSUMER,
-    AwardForSession,
-    Balance,
-    award_for_session,
-    get_balance,
-    list_transactions,
-)
+from linli_points.service_layer.commands import AwardForSession
+from linli_points.service_layer.earning import SESSION_CONSUMER, award_for_session
+from linli_points.service_layer.queries import Balance, get_balance, list_transactions
 
 AT = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
 SESSION = "communities/c-east/activities/a1/sessions/s1"
@@ -36,7 +31,7 @@ def completed(
         session=SESSION,
         service_type=service_type,
         duration_seconds=seconds,
-        occurred_at=at,
+        signed_in_at=at,
     )
 
 

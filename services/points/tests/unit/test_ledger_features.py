@@ -21,7 +21,15 @@ from linli_points.domain.audit import report_csv
 from linli_points.domain.ledger import EXPIRY, Account, InsufficientPoints, Posting, Purpose
 from linli_points.domain.reservations import ReservationState, Sink
 from linli_points.domain.rules import ServiceType
-from linli_points.service_layer import handlers
+from linli_points.service_layer import (
+    appeals,
+    closes,
+    commands,
+    earning,
+    leaderboards,
+    queries,
+    reservations,
+)
 from linli_points.service_layer.ports import LeaderboardStore
 
 C = "c-east"
@@ -36,15 +44,15 @@ def at(when: datetime):
 def earn(uow, resident="r-alice", hours=2, when=AT, event_id=None):
     """Award regular hours to a resident."""
     event_id = event_id or f"e-{resident}-{when.isoformat()}"
-    return handlers.award_for_session(
-        handlers.AwardForSession(
+    return earning.award_for_session(
+        commands.AwardForSession(
             event_id=event_id,
             community_id=C,
             resident_id=resident,
             session=f"communities/{C}/activities/a/sessions/{event_id}",
             service_type=ServiceType.REGULAR,
             duration_seconds=hours * 3600,
-            occurred_at=when,
+            signed_in_at=when,
         ),
         uow,
     )
@@ -52,8 +60,8 @@ def earn(uow, resident="r-alice", hours=2, when=AT, event_id=None):
 
 def reserve(uow, amount, request_id="r1", ttl=600, when=AT, resident="r-alice"):
     """Reserve points of a resident for a reward."""
-    return handlers.reserve(
-        handlers.Reserve(request_id, C, resident, amount, Sink.REWARDS, "voucher", ttl),
+    return reservations.reserve(
+        commands.Reserve(request_id, C, resident, amount, Sink.REWARDS, "voucher", ttl),
         uow,
         at(when),
     )
@@ -61,16 +69,27 @@ def reserve(uow, amount, request_id="r1", ttl=600, when=AT, resident="r-alice"):
 
 def settle(uow, reservation_id, commit, request_id="s1", when=AT):
     """Commit or void a reservation."""
-    return handlers.settle_reservation(
-        handlers.SettleReservation(request_id, C, reservation_id, commit, "changed mind"),
+    return reservations.settle_reservation(
+        commands.SettleReservation(request_id, C, reservation_id, commit, "changed mind"),
         uow,
         at(when),
     )
 
 
-def balance(uow, resident="r-alice") -> handlers.Balance:
+def close_periods(uow, when: datetime) -> list:
+    """Close the ended weeks at an instant; the bonus transactions posted."""
+    run = closes.close_periods(commands.ClosePeriods("", C), uow, clock=at(when))
+    return closes.posted_by(uow, run)
+
+
+def close_year(uow, year: int, when: datetime) -> list:
+    """Close a year at an instant; the expiry transactions posted."""
+    return closes.posted_by(uow, closes.close_year(commands.CloseYear("", C, year), uow, at(when)))
+
+
+def balance(uow, resident="r-alice") -> queries.Balance:
     """A resident's balances."""
-    return handlers.get_balance(C, resident, uow)
+    return queries.get_balance(C, resident, uow)
 
 
 def test_reserving_more_than_the_spendable_balance_is_refused(uow) -> None:
@@ -79,7 +98,7 @@ def test_reserving_more_than_the_spendable_balance_is_refused(uow) -> None:
     with pytest.raises(InsufficientPoints):
         reserve(uow, 201)
 
-    assert balance(uow) == handlers.Balance(yearly=200, lifetime=200)
+    assert balance(uow) == queries.Balance(yearly=200, lifetime=200)
     assert uow.reservations.rows == {}
 
 
@@ -100,7 +119,7 @@ def test_commit_spends_void_releases_and_neither_happens_twice(uow) -> None:
     settle(uow, spent.id, True, "c1")
     settle(uow, released.id, False, "v1")
 
-    assert balance(uow) == handlers.Balance(yearly=200, lifetime=300, reserved=0)
+    assert balance(uow) == queries.Balance(yearly=200, lifetime=300, reserved=0)
     with pytest.raises(FailedPrecondition, match="already committed"):
         settle(uow, spent.id, False, "v2")
     with pytest.raises(FailedPrecondition, match="already voided"):
@@ -114,13 +133,13 @@ def test_forgotten_reservations_are_voided_when_they_time_out(uow) -> None:
     earn(uow, hours=3)
     reservation = reserve(uow, 100, ttl=60)
 
-    assert handlers.void_expired(uow, at(AT + timedelta(seconds=59))) == 0
+    assert reservations.void_expired(uow, AT + timedelta(seconds=59)) == 0
     with pytest.raises(FailedPrecondition, match="expired"):
         settle(uow, reservation.id, True, when=AT + timedelta(seconds=61))
-    assert handlers.void_expired(uow, at(AT + timedelta(seconds=61))) == 1
+    assert reservations.void_expired(uow, AT + timedelta(seconds=61)) == 1
 
     assert uow.reservations.get(C, reservation.id).state is ReservationState.VOIDED
-    assert balance(uow) == handlers.Balance(yearly=300, lifetime=300)
+    assert balance(uow) == queries.Balance(yearly=300, lifetime=300)
 
 
 def test_a_reservation_voided_in_the_next_year_expires_instead_of_returning(uow) -> None:
@@ -130,7 +149,7 @@ def test_a_reservation_voided_in_the_next_year_expires_instead_of_returning(uow)
 
     settle(uow, reservation.id, False, when=december + timedelta(hours=8))
 
-    assert balance(uow) == handlers.Balance(yearly=200, lifetime=300)
+    assert balance(uow) == queries.Balance(yearly=200, lifetime=300)
     assert uow.ledger.balance(Account(C, EXPIRY, Purpose.YEARLY)) == 100
 
 
@@ -140,37 +159,28 @@ def test_a_late_year_close_expires_only_what_was_left_of_the_year(uow) -> None:
     earn(uow, hours=2, when=january)
     reserve(uow, 400, when=january + timedelta(hours=1), ttl=86400 * 30)
 
-    expired = handlers.close_year(
-        handlers.CloseYear(C, 2026), uow, at(datetime(2027, 1, 20, tzinfo=UTC))
-    )
+    expired = close_year(uow, 2026, datetime(2027, 1, 20, tzinfo=UTC))
 
     # Spending draws on the oldest points: 4 of the 5 old points were reserved, 1 expires.
     assert [t.amount_for(EXPIRY, Purpose.YEARLY) for t in expired] == [100]
-    assert balance(uow) == handlers.Balance(yearly=200, lifetime=700, reserved=400)
-    assert (
-        handlers.close_year(handlers.CloseYear(C, 2026), uow, at(datetime(2027, 2, 1, tzinfo=UTC)))
-        == []
-    )
+    assert balance(uow) == queries.Balance(yearly=200, lifetime=700, reserved=400)
+    assert close_year(uow, 2026, datetime(2027, 2, 1, tzinfo=UTC)) == []
 
 
 def test_an_award_dated_in_the_closed_year_but_posted_later_expires_on_re_run(uow) -> None:
     earn(uow, hours=1, when=datetime(2026, 12, 30, tzinfo=UTC))
-    handlers.close_year(handlers.CloseYear(C, 2026), uow, at(datetime(2027, 1, 1, 1, tzinfo=UTC)))
+    close_year(uow, 2026, datetime(2027, 1, 1, 1, tzinfo=UTC))
     earn(uow, hours=2, when=datetime(2026, 12, 31, tzinfo=UTC))
 
-    again = handlers.close_year(
-        handlers.CloseYear(C, 2026), uow, at(datetime(2027, 1, 2, tzinfo=UTC))
-    )
+    again = close_year(uow, 2026, datetime(2027, 1, 2, tzinfo=UTC))
 
     assert [t.source_id for t in again] == ["2026:r-alice:1"]
-    assert balance(uow) == handlers.Balance(yearly=0, lifetime=300)
+    assert balance(uow) == queries.Balance(yearly=0, lifetime=300)
 
 
 def test_a_year_that_has_not_ended_cannot_be_closed(uow) -> None:
     with pytest.raises(InvalidArgument, match="not ended"):
-        handlers.close_year(
-            handlers.CloseYear(C, 2026), uow, at(datetime(2026, 12, 31, 15, 59, tzinfo=UTC))
-        )
+        close_year(uow, 2026, datetime(2026, 12, 31, 15, 59, tzinfo=UTC))
 
 
 def test_streak_bonuses_repeat_every_full_ten_weeks_and_a_gap_restarts_the_count(uow) -> None:
@@ -178,39 +188,39 @@ def test_streak_bonuses_repeat_every_full_ten_weeks_and_a_gap_restarts_the_count
     for w in weeks:
         earn(uow, hours=1, when=AT + timedelta(weeks=w))
 
-    posted = handlers.close_periods(C, uow, clock=at(AT + timedelta(weeks=40)))
+    posted = close_periods(uow, AT + timedelta(weeks=40))
 
     streaks = sorted(t.created_at for t in posted if t.rule_id == "p2.streak.10w")
     assert len(streaks) == 3
     assert [t.rule_id for t in posted].count("p2.first_participation") == 1
-    assert handlers.close_periods(C, uow, clock=at(AT + timedelta(weeks=41))) == []
+    assert close_periods(uow, AT + timedelta(weeks=41)) == []
 
 
 def test_a_week_that_has_not_ended_earns_no_bonus_yet(uow) -> None:
     earn(uow, hours=1)
 
-    assert handlers.close_periods(C, uow, clock=at(AT + timedelta(days=5))) == []
-    posted = handlers.close_periods(C, uow, clock=at(AT + timedelta(days=7)))
+    assert close_periods(uow, AT + timedelta(days=5)) == []
+    posted = close_periods(uow, AT + timedelta(days=7))
     assert [t.rule_id for t in posted] == ["p2.first_participation"]
 
 
 def committee(uow, *members: str) -> None:
     """Put residents on the supervision committee."""
     for member in members:
-        handlers.set_committee_member(handlers.SetCommitteeMember("", C, member, True), uow)
+        appeals.set_committee_member(commands.SetCommitteeMember("", C, member, True), uow)
 
 
 def appeal(uow, transaction_id, resident="r-alice", request_id="a1"):
     """File an appeal."""
-    return handlers.file_an_appeal(
-        handlers.FileAppeal(request_id, C, resident, transaction_id, "I served longer"), uow, at(AT)
+    return appeals.file_an_appeal(
+        commands.FileAppeal(request_id, C, resident, transaction_id, "I served longer"), uow, at(AT)
     )
 
 
 def decide(uow, appeal_id, reviewer, accept=True, amount=100, reason="agreed", request_id="d1"):
     """Decide an appeal."""
-    return handlers.decide_appeal(
-        handlers.DecideAppeal(request_id, C, appeal_id, reviewer, accept, reason, amount),
+    return appeals.decide_appeal(
+        commands.DecideAppeal(request_id, C, appeal_id, reviewer, accept, reason, amount),
         uow,
         clock=at(AT + timedelta(days=1)),
     )
@@ -227,8 +237,8 @@ def test_an_upheld_appeal_posts_a_compensating_transaction(uow) -> None:
     compensation = uow.ledger.get(C, decided.compensation_transaction_id)
     assert compensation.kind == "compensation" and compensation.actor == "r-judge"
     assert award.id in compensation.reason
-    assert balance(uow) == handlers.Balance(yearly=350, lifetime=350)
-    assert [a.status for a in handlers.list_appeals(C, "r-alice", uow)] == ["accepted"]
+    assert balance(uow) == queries.Balance(yearly=350, lifetime=350)
+    assert [a.status for a in appeals.list_appeals(C, "r-alice", uow)] == ["accepted"]
 
 
 def test_a_rejected_appeal_keeps_its_reason_and_moves_no_points(uow) -> None:
@@ -239,7 +249,7 @@ def test_a_rejected_appeal_keeps_its_reason_and_moves_no_points(uow) -> None:
         decide(uow, filed.id, "r-judge", accept=False, reason=" ")
     decide(uow, filed.id, "r-judge", accept=False, reason="sign-out time was right")
 
-    seen = handlers.get_appeal(C, filed.id, uow)
+    seen = appeals.get_appeal(C, filed.id, uow)
     assert (seen.status, seen.decision_reason) == ("rejected", "sign-out time was right")
     assert balance(uow).yearly == 200
     with pytest.raises(FailedPrecondition, match="already rejected"):
@@ -249,8 +259,8 @@ def test_a_rejected_appeal_keeps_its_reason_and_moves_no_points(uow) -> None:
 def test_separation_of_duties(uow) -> None:
     committee(uow, "r-alice", "r-staff")
     award = earn(uow)
-    handlers.correct_session(
-        handlers.CorrectSession(
+    earning.correct_session(
+        commands.CorrectSession(
             "k1",
             C,
             "r-alice",
@@ -292,7 +302,7 @@ def test_residents_appeal_only_their_own_transactions_once_at_a_time(uow) -> Non
 def test_verify_finds_an_altered_entry_a_removed_entry_and_a_wrong_balance(uow) -> None:
     for n in range(3):
         earn(uow, hours=n + 1, event_id=f"e{n}")
-    assert handlers.verify_ledger(C, uow).ok
+    assert queries.verify_ledger(C, uow).ok
 
     chain = uow.ledger.entries[C]
     tampered = chain[1].transaction
@@ -301,20 +311,20 @@ def test_verify_finds_an_altered_entry_a_removed_entry_and_a_wrong_balance(uow) 
         for i, p in enumerate(tampered.postings)
     )
     object.__setattr__(tampered, "postings", bumped)
-    result = handlers.verify_ledger(C, uow)
+    result = queries.verify_ledger(C, uow)
     assert not result.ok
     assert any("entry 2" in b and "altered" in b for b in result.breaks)
     assert any("sum to 100" in b for b in result.breaks)
 
     del uow.ledger.entries[C][1]
-    assert any("entry 2 is missing" in b for b in handlers.verify_ledger(C, uow).breaks)
+    assert any("entry 2 is missing" in b for b in queries.verify_ledger(C, uow).breaks)
 
 
 def test_verify_finds_a_balance_edited_behind_the_ledgers_back(uow) -> None:
     earn(uow)
     uow.ledger.balances[Account(C, "r-alice", Purpose.YEARLY)] += 1
 
-    breaks = handlers.verify_ledger(C, uow).breaks
+    breaks = queries.verify_ledger(C, uow).breaks
     assert breaks == ["account r-alice:yearly holds 201 but its postings sum to 200"]
 
 
@@ -325,7 +335,7 @@ def test_the_quarterly_report_totals_ranks_and_checks_integrity(uow) -> None:
     earn(uow, "r-bob", hours=9, when=datetime(2026, 7, 1, tzinfo=UTC))  # next quarter
     decide(uow, appeal(uow, bob.id, resident="r-bob").id, "r-judge", accept=False, reason="no")
 
-    report = handlers.audit_report(C, 2026, 1, uow)
+    report = queries.audit_report(C, 2026, 1, uow)
 
     assert report["totals_by_rule"] == {"p1.hourly.regular": 400}
     assert report["totals_by_month"] == {"2026-01": 100, "2026-03": 300}
@@ -336,7 +346,7 @@ def test_the_quarterly_report_totals_ranks_and_checks_integrity(uow) -> None:
     assert ["totals_by_rule", "p1.hourly.regular", "400"] in rows
     assert ["integrity", "ok", "True"] in rows
     with pytest.raises(InvalidArgument):
-        handlers.audit_report(C, 2026, 5, uow)
+        queries.audit_report(C, 2026, 5, uow)
 
 
 class Boards(LeaderboardStore):
@@ -351,15 +361,16 @@ class Boards(LeaderboardStore):
 
 
 def test_boards_are_rebuilt_from_the_ledger_per_grid_and_building(uow) -> None:
-    handlers.record_org_unit(C, "r-alice", "grid-1/building-3", uow)
-    handlers.record_org_unit(C, "r-bob", "grid-1/building-4", uow)
+    earning.record_org_unit(commands.RecordOrgUnit("i1", C, "r-alice", "grid-1/building-3"), uow)
+    earning.record_org_unit(commands.RecordOrgUnit("i2", C, "r-bob", "grid-1/building-4"), uow)
     earn(uow, "r-alice", hours=3)
     earn(uow, "r-bob", hours=1)
     earn(uow, "r-cai", hours=2)
     earn(uow, "r-alice", hours=5, when=datetime(2025, 6, 1, tzinfo=UTC))  # another year
 
     store = Boards()
-    assert handlers.rebuild_leaderboards(C, 2026, uow, store) == 3
+    rebuild = commands.RebuildLeaderboard("", C, 2026)
+    assert leaderboards.rebuild_leaderboards(rebuild, uow, store).residents == 3
 
     boards = store.boards[(C, 2026)]
     assert boards["community"] == {"r-alice": 300, "r-bob": 100, "r-cai": 200}

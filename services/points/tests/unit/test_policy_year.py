@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from linli_points.domain.ledger import EXPIRY, ISSUANCE, REDEMPTION, Account, Kind, Purpose
 from linli_points.domain.reservations import Sink
 from linli_points.domain.rules import ServiceType
-from linli_points.service_layer import handlers
+from linli_points.service_layer import appeals, closes, commands, earning, queries, reservations
 
 C, LI, MEMBER = "c-east", "r-li", "r-committee"
 MONDAY = datetime(2026, 1, 5, 1, 0, tzinfo=UTC)  # 09:00 on Monday 5 January in Asia/Shanghai
@@ -20,23 +20,23 @@ def at(when: datetime):
 
 def serve(uow, n: int, week: int, hours: int, service_type=ServiceType.REGULAR):
     """A SessionCompleted for Li in the given week (1 = the week of 5 January)."""
-    return handlers.award_for_session(
-        handlers.AwardForSession(
+    return earning.award_for_session(
+        commands.AwardForSession(
             event_id=f"e{n}",
             community_id=C,
             resident_id=LI,
             session=f"communities/{C}/activities/a{n}/sessions/s{n}",
             service_type=service_type,
             duration_seconds=hours * 3600,
-            occurred_at=MONDAY + timedelta(weeks=week - 1, hours=hours),
+            signed_in_at=MONDAY + timedelta(weeks=week - 1, hours=hours),
         ),
         uow,
     )
 
 
-def balance(uow) -> handlers.Balance:
+def balance(uow) -> queries.Balance:
     """Li's balances."""
-    return handlers.get_balance(C, LI, uow)
+    return queries.get_balance(C, LI, uow)
 
 
 def test_a_year_of_service_from_first_shift_to_year_end(uow) -> None:
@@ -51,8 +51,8 @@ def test_a_year_of_service_from_first_shift_to_year_end(uow) -> None:
     # A 3 h high-risk shift (P1: 3 an hour) in week 10, rated 5 stars (P3: +10 %).
     shift = serve(uow, 11, week=10, hours=3, service_type=ServiceType.HIGH_RISK)
     assert shift.earned == 900
-    rating = handlers.rate_session(
-        handlers.RateSession(
+    rating = earning.rate_session(
+        commands.RateSession(
             event_id="rating-1",
             community_id=C,
             resident_id=LI,
@@ -68,19 +68,23 @@ def test_a_year_of_service_from_first_shift_to_year_end(uow) -> None:
     assert shift.id in rating.reason and "1.10" in rating.reason
 
     # Weeks close (P2): +5 for the first participation, +10 for the 10-week streak.
-    bonuses = handlers.close_periods(
-        uow=uow, community_id=C, clock=at(MONDAY + timedelta(weeks=10))
+    run = closes.close_periods(
+        commands.ClosePeriods("", C), uow, clock=at(MONDAY + timedelta(weeks=10))
     )
+    bonuses = closes.posted_by(uow, run)
     assert sorted((t.rule_id, t.earned) for t in bonuses) == [
         ("p2.first_participation", 500),
         ("p2.streak.10w", 1000),
     ]
-    assert handlers.close_periods(C, uow, clock=at(MONDAY + timedelta(weeks=20))) == []
+    again = closes.close_periods(
+        commands.ClosePeriods("", C), uow, clock=at(MONDAY + timedelta(weeks=20))
+    )
+    assert again.transaction_ids == ()
     assert balance(uow).yearly == 1100 + 900 + 90 + 1500
 
     # A redemption reserves 10 points, then the partner commits it (R4).
-    reservation = handlers.reserve(
-        handlers.Reserve(
+    reservation = reservations.reserve(
+        commands.Reserve(
             request_id="order-7",
             community_id=C,
             resident_id=LI,
@@ -92,25 +96,25 @@ def test_a_year_of_service_from_first_shift_to_year_end(uow) -> None:
         uow,
         clock=at(MONDAY + timedelta(weeks=11)),
     )
-    assert balance(uow) == handlers.Balance(yearly=2590, lifetime=3590, reserved=1000)
-    handlers.settle_reservation(
-        handlers.SettleReservation(
+    assert balance(uow) == queries.Balance(yearly=2590, lifetime=3590, reserved=1000)
+    reservations.settle_reservation(
+        commands.SettleReservation(
             request_id="commit-7", community_id=C, reservation_id=reservation.id, commit=True
         ),
         uow,
         clock=at(MONDAY + timedelta(weeks=11, minutes=5)),
     )
-    assert balance(uow) == handlers.Balance(yearly=2590, lifetime=3590, reserved=0)
+    assert balance(uow) == queries.Balance(yearly=2590, lifetime=3590, reserved=0)
 
     # Li appeals the shift's award; a committee member upholds it with 3 points (P8).
-    handlers.set_committee_member(
-        handlers.SetCommitteeMember(
+    appeals.set_committee_member(
+        commands.SetCommitteeMember(
             request_id="m1", community_id=C, resident_id=MEMBER, member=True
         ),
         uow,
     )
-    appeal = handlers.file_an_appeal(
-        handlers.FileAppeal(
+    appeal = appeals.file_an_appeal(
+        commands.FileAppeal(
             request_id="a1",
             community_id=C,
             resident_id=LI,
@@ -120,8 +124,8 @@ def test_a_year_of_service_from_first_shift_to_year_end(uow) -> None:
         uow,
         clock=at(MONDAY + timedelta(weeks=12)),
     )
-    decided = handlers.decide_appeal(
-        handlers.DecideAppeal(
+    decided = appeals.decide_appeal(
+        commands.DecideAppeal(
             request_id="d1",
             community_id=C,
             appeal_id=appeal.id,
@@ -134,22 +138,25 @@ def test_a_year_of_service_from_first_shift_to_year_end(uow) -> None:
         clock=at(MONDAY + timedelta(weeks=13)),
     )
     assert decided.status == "accepted" and decided.compensation_amount == 300
-    assert balance(uow) == handlers.Balance(yearly=2890, lifetime=3890)
+    assert balance(uow) == queries.Balance(yearly=2890, lifetime=3890)
 
     # Year end (P4): the unspent yearly points expire by posting; lifetime stays.
-    expired = handlers.close_year(
-        handlers.CloseYear(community_id=C, year=2026),
+    expired = closes.posted_by(
         uow,
-        clock=at(datetime(2027, 1, 3, tzinfo=UTC)),
+        closes.close_year(
+            commands.CloseYear(request_id="", community_id=C, year=2026),
+            uow,
+            clock=at(datetime(2027, 1, 3, tzinfo=UTC)),
+        ),
     )
     assert [(t.resident_id, -t.amount_for(LI, Purpose.YEARLY)) for t in expired] == [(LI, 2890)]
-    assert balance(uow) == handlers.Balance(yearly=0, lifetime=3890)
-    again = handlers.close_year(
-        handlers.CloseYear(community_id=C, year=2026),
+    assert balance(uow) == queries.Balance(yearly=0, lifetime=3890)
+    late = closes.close_year(
+        commands.CloseYear(request_id="", community_id=C, year=2026),
         uow,
         clock=at(datetime(2027, 2, 1, tzinfo=UTC)),
     )
-    assert again == []
+    assert late.transaction_ids == ()
 
     ledger = uow.ledger
     assert ledger.balance(Account(C, EXPIRY, Purpose.YEARLY)) == 2890
@@ -158,4 +165,4 @@ def test_a_year_of_service_from_first_shift_to_year_end(uow) -> None:
     assert all(sum(p.amount for p in t.postings) == 0 for t in ledger.transactions)
     kinds = [t.kind for t in ledger.transactions]
     assert kinds.count(Kind.AWARD) == 14 and kinds.count(Kind.COMPENSATION) == 1
-    assert handlers.verify_ledger(C, uow).ok
+    assert queries.verify_ledger(C, uow).ok

@@ -6,16 +6,30 @@ from datetime import UTC, datetime
 
 import pytest
 
-from linli_points.domain.ledger import ISSUANCE, Account, PointsAwarded, Posting, Purpose
+from linli_points.domain.ledger import (
+    ISSUANCE,
+    Account,
+    PointsAwarded,
+    Posting,
+    Purpose,
+    RuleKind,
+)
 from linli_points.domain.rules import (
+    DEFAULT_CATALOG,
     ServiceType,
     award,
     format_points,
-    hourly_award,
     hourly_rule_id,
 )
 
 AT = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
+
+
+def hourly_award(service_type: ServiceType, seconds: int) -> int:
+    """What the default P1 rule for a service type pays for a duration."""
+    rule = DEFAULT_CATALOG.default.hourly(service_type)
+    assert rule is not None
+    return rule.hourly_amount(seconds)
 
 
 @pytest.mark.parametrize(
@@ -57,6 +71,7 @@ def test_award_credits_yearly_and_lifetime_from_issuance() -> None:
         source_id="e1",
         reason="because",
         at=AT,
+        rule_kind=RuleKind.SERVICE,
     )
 
     assert set(t.postings) == {
@@ -84,6 +99,7 @@ def test_award_records_one_points_awarded_event() -> None:
         source_id="e1",
         reason="because",
         at=AT,
+        rule_kind=RuleKind.SERVICE,
     )
 
     assert t.events == [
@@ -109,6 +125,7 @@ def test_each_award_gets_its_own_transaction_id() -> None:
             source_id="e",
             reason="x",
             at=AT,
+            rule_kind=RuleKind.SERVICE,
         ).id
         for _ in range(3)
     }

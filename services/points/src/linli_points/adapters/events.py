@@ -7,25 +7,32 @@ from linli.events.v1 import points_events_pb2
 
 from linli_kit.domain import DomainEvent
 from linli_points.domain.ledger import AwardReversed, PointsAwarded
+from linli_points.names import RESIDENT, TRANSACTION
 
 
 def encode(event: DomainEvent) -> Message:
     """The protobuf payload for a points event."""
-    prefix = f"communities/{event.community_id}"
+    community = event.community_id
     match event:
         case PointsAwarded():
             return points_events_pb2.PointsAwarded(
-                transaction=f"{prefix}/transactions/{event.transaction_id}",
-                resident=f"{prefix}/residents/{event.resident_id}",
+                transaction=TRANSACTION.format(
+                    community=community, transaction=event.transaction_id
+                ),
+                resident=RESIDENT.format(community=community, resident=event.resident_id),
                 amount_centipoints=event.amount,
                 rule_id=event.rule_id,
                 source_event_id=event.source_id,
             )
         case AwardReversed():
             return points_events_pb2.AwardReversed(
-                transaction=f"{prefix}/transactions/{event.transaction_id}",
-                reversed_transaction=f"{prefix}/transactions/{event.reversed_transaction_id}",
-                resident=f"{prefix}/residents/{event.resident_id}",
+                transaction=TRANSACTION.format(
+                    community=community, transaction=event.transaction_id
+                ),
+                reversed_transaction=TRANSACTION.format(
+                    community=community, transaction=event.reversed_transaction_id
+                ),
+                resident=RESIDENT.format(community=community, resident=event.resident_id),
                 amount_centipoints=event.amount,
             )
     raise TypeError(f"no payload for {type(event).__name__}")

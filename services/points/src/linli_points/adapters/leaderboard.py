@@ -12,8 +12,9 @@ from typing import Any
 import redis
 import redis.asyncio as aioredis
 
+from linli_kit.errors import Unavailable
 from linli_points.domain.standings import scopes_for
-from linli_points.service_layer.ports import LeaderboardStore
+from linli_points.service_layer.ports import Leaderboards, LeaderboardStore, LeaderboardWatch
 
 log = logging.getLogger(__name__)
 SEEN_TTL_SECONDS = 7 * 86400
@@ -88,7 +89,7 @@ class RedisLeaderboardStore(LeaderboardStore):
         self.redis.close()
 
 
-class RedisLeaderboards:
+class RedisLeaderboards(Leaderboards):
     """Asynchronous reads and idempotent increments of the boards."""
 
     def __init__(self, redis_url: str, prefix: str) -> None:
@@ -121,9 +122,12 @@ class RedisLeaderboards:
         self, community_id: str, year: int, scope: str, size: int
     ) -> list[tuple[str, int]]:
         """The first places of a board, highest score first (ties by resident id)."""
-        rows: Any = await self.redis.zrevrange(
-            self.keys.board(community_id, year, scope), 0, size - 1, withscores=True
-        )
+        try:
+            rows: Any = await self.redis.zrevrange(
+                self.keys.board(community_id, year, scope), 0, size - 1, withscores=True
+            )
+        except redis.RedisError as exc:
+            raise Unavailable("the leaderboard store is unreachable; retry") from exc
         return [(bytes(r).decode(), int(s)) for r, s in rows]
 
     async def close(self) -> None:
@@ -157,7 +161,7 @@ class _Board:
     reading: asyncio.Lock = field(default_factory=asyncio.Lock)
 
 
-class LeaderboardHub:
+class LeaderboardHub(LeaderboardWatch):
     """Fans board changes out to any number of watchers; one Redis read per board per tick."""
 
     def __init__(self, boards: RedisLeaderboards, min_interval: float = 0.25) -> None:
@@ -202,7 +206,7 @@ class LeaderboardHub:
                 return
             try:
                 await self._read(key, board, max(w.size for w in board.watchers))
-            except redis.RedisError:
+            except (redis.RedisError, Unavailable):
                 log.exception("leaderboard read failed; retrying")
                 board.dirty.set()
             else:

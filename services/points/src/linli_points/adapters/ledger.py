@@ -20,25 +20,29 @@ from linli_points.adapters.orm import (
     postings,
     reservations,
     resident_units,
+    runs,
     transactions,
 )
 from linli_points.domain.appeals import Appeal, AppealStatus
-from linli_points.domain.audit import GENESIS, ChainEntry, entry_hash
+from linli_points.domain.audit import CHAIN_VERSION, GENESIS, ChainEntry, entry_hash
 from linli_points.domain.ledger import (
     Account,
     Kind,
     LedgerTransaction,
     Posting,
     Purpose,
+    RuleKind,
     check_spendable,
 )
 from linli_points.domain.reservations import Reservation, ReservationState, Sink
+from linli_points.domain.runs import Run, RunKind
 from linli_points.service_layer.ports import (
     Appeals,
     Directory,
     Ledger,
     PointsUnitOfWork,
     Reservations,
+    Runs,
     TransactionPage,
 )
 
@@ -155,8 +159,10 @@ class SqlLedger(Ledger):
                 reverses=transaction.reverses,
                 coefficient_percent=transaction.coefficient_percent,
                 actor=transaction.actor,
+                rule_kind=transaction.rule_kind or "",
                 seq=seq,
                 hash=digest,
+                hash_version=CHAIN_VERSION,
             )
         )
         self.session.execute(
@@ -171,7 +177,6 @@ class SqlLedger(Ledger):
             .where(chain_heads.c.community_id == transaction.community_id)
             .values(seq=seq, hash=digest)
         )
-        self._track(transaction)
 
     def balance(self, account: Account) -> int:
         """An account's balance (0 for an account that never moved)."""
@@ -279,7 +284,7 @@ class SqlLedger(Ledger):
             if not rows:
                 return
             for row, loaded in zip(rows, self._load(rows), strict=True):
-                yield ChainEntry(row.seq, row.hash, loaded)
+                yield ChainEntry(row.seq, row.hash, loaded, row.hash_version)
             last = rows[-1].seq
 
     def stored_balances(self, community_id: str) -> dict[Account, int]:
@@ -311,6 +316,7 @@ def _transaction(row: Any, legs: tuple[Posting, ...]) -> LedgerTransaction:
         reverses=row.reverses,
         coefficient_percent=row.coefficient_percent,
         actor=row.actor,
+        rule_kind=RuleKind(row.rule_kind) if row.rule_kind else None,
         validate=False,
     )
 
@@ -478,6 +484,47 @@ def _appeal(row: Any) -> Appeal:
     )
 
 
+class SqlRuns(Runs):
+    """Runs in SQL."""
+
+    def __init__(self, session: Session) -> None:
+        super().__init__()
+        self.session = session
+
+    def add(self, run: Run) -> None:
+        """Store a run."""
+        self.session.execute(
+            sa.insert(runs).values(
+                id=run.id,
+                community_id=run.community_id,
+                kind=run.kind.value,
+                at=run.at,
+                year=run.year,
+                transaction_ids=" ".join(run.transaction_ids),
+                residents=run.residents,
+                members=" ".join(run.members),
+            )
+        )
+
+    def get(self, community_id: str, run_id: str) -> Run | None:
+        """One run, or None."""
+        row = self.session.execute(
+            sa.select(runs).where(runs.c.community_id == community_id, runs.c.id == run_id)
+        ).first()
+        if row is None:
+            return None
+        return Run(
+            id=row.id,
+            community_id=row.community_id,
+            kind=RunKind(row.kind),
+            at=row.at,
+            year=row.year,
+            transaction_ids=tuple(row.transaction_ids.split()),
+            residents=row.residents,
+            members=tuple(row.members.split()),
+        )
+
+
 class SqlDirectory(Directory):
     """Org units, emergency activities and committee members in SQL."""
 
@@ -581,4 +628,5 @@ class SqlPointsUnitOfWork(SqlUnitOfWork, PointsUnitOfWork):
         self.ledger = SqlLedger(session, self.known_accounts)
         self.reservations = SqlReservations(session)
         self.appeals = SqlAppeals(session)
+        self.runs = SqlRuns(session)
         self.directory = SqlDirectory(session)

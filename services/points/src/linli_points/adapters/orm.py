@@ -40,9 +40,12 @@ transactions = sa.Table(
     sa.Column("reverses", sa.String(32), nullable=False, server_default=""),
     sa.Column("coefficient_percent", sa.Integer, nullable=False, server_default="100"),
     sa.Column("actor", sa.String(100), nullable=False, server_default=""),
-    # Position and hash in the community's chain (P9).
+    # The earning rule's kind ('' for reservations and expiries); not parsed from rule_id.
+    sa.Column("rule_kind", sa.String(30), nullable=False, server_default=""),
+    # Position and hash in the community's chain (P9), and which hash format the entry uses.
     sa.Column("seq", sa.BigInteger, nullable=False),
     sa.Column("hash", sa.String(64), nullable=False),
+    sa.Column("hash_version", sa.SmallInteger, nullable=False, server_default="1"),
     # One transaction per rule and source: a replayed source cannot post twice.
     sa.UniqueConstraint("community_id", "rule_id", "source_id", name="uq_transactions_source"),
     sa.UniqueConstraint("community_id", "seq", name="uq_transactions_seq"),
@@ -110,6 +113,20 @@ appeals = sa.Table(
     sa.Column("compensation_transaction_id", sa.String(32), nullable=False, server_default=""),
 )
 sa.Index("ix_appeals_resident", appeals.c.community_id, appeals.c.resident_id)
+
+runs = sa.Table(
+    "runs",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("community_id", sa.String(63), nullable=False),
+    sa.Column("kind", sa.String(30), nullable=False),
+    sa.Column("at", UtcDateTime(), nullable=False),
+    sa.Column("year", sa.Integer, nullable=False, server_default="0"),
+    # Space-separated ids: the transactions a close posted, the committee after a change.
+    sa.Column("transaction_ids", sa.Text, nullable=False, server_default=""),
+    sa.Column("residents", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("members", sa.Text, nullable=False, server_default=""),
+)
 
 committee_members = sa.Table(
     "committee_members",

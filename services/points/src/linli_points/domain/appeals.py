@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from linli_kit.domain import Aggregate, DomainEvent
+from linli_kit.domain import Aggregate
 from linli_kit.errors import FailedPrecondition, InvalidArgument, PermissionDenied
 from linli_points.domain import rules
 from linli_points.domain.ledger import Kind, LedgerTransaction, new_id
@@ -36,7 +36,6 @@ class Appeal(Aggregate):
     decided_at: datetime | None = None
     compensation_amount: int = 0
     compensation_transaction_id: str = ""
-    events: list[DomainEvent] = field(default_factory=list, repr=False, compare=False)
 
     def _check_reviewer(
         self, reviewer: str, committee: set[str], disputed: LedgerTransaction
@@ -74,6 +73,7 @@ class Appeal(Aggregate):
             source_id=self.id,
             reason=(f"appeal {self.id} upheld against transaction {self.transaction_id}: {reason}"),
             at=at,
+            rule_kind=rule.kind,
             kind=Kind.COMPENSATION,
             actor=reviewer,
         )

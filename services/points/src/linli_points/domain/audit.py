@@ -16,31 +16,35 @@ from linli_points.domain.ledger import EARNING_KINDS, Account, LedgerTransaction
 from linli_points.domain.periods import month_key
 
 GENESIS = "0" * 64
+# Version 1 entries (chained before transactions stored their rule kind) hash without it;
+# every entry posted since hashes it too. A version changed in place no longer matches its hash.
+LEGACY_CHAIN_VERSION = 1
+CHAIN_VERSION = 2
 
 
-def entry_hash(previous: str, seq: int, t: LedgerTransaction) -> str:
+def entry_hash(previous: str, seq: int, t: LedgerTransaction, version: int = CHAIN_VERSION) -> str:
     """The chain hash of a transaction: its content, its position and the hash before it."""
     legs = sorted(f"{p.account.key}={p.amount}" for p in t.postings)
-    content = "|".join(
-        [
-            previous,
-            str(seq),
-            t.id,
-            t.community_id,
-            t.kind.value,
-            t.rule_id,
-            t.source_id,
-            t.resident_id,
-            t.session,
-            t.reverses,
-            str(t.coefficient_percent),
-            t.actor,
-            t.reason,
-            t.created_at.astimezone(UTC).isoformat(),
-            ";".join(legs),
-        ]
-    )
-    return hashlib.sha256(content.encode()).hexdigest()
+    fields = [
+        previous,
+        str(seq),
+        t.id,
+        t.community_id,
+        t.kind.value,
+        t.rule_id,
+        t.source_id,
+        t.resident_id,
+        t.session,
+        t.reverses,
+        str(t.coefficient_percent),
+        t.actor,
+        t.reason,
+        t.created_at.astimezone(UTC).isoformat(),
+        ";".join(legs),
+    ]
+    if version != LEGACY_CHAIN_VERSION:
+        fields += [f"v{version}", t.rule_kind or ""]
+    return hashlib.sha256("|".join(fields).encode()).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -50,6 +54,7 @@ class ChainEntry:
     seq: int
     hash: str
     transaction: LedgerTransaction
+    version: int = CHAIN_VERSION
 
 
 @dataclass
@@ -79,7 +84,7 @@ def verify(
         result.transactions += 1
         if entry.seq != expected_seq:
             result.breaks.append(f"entry {expected_seq} is missing (found {entry.seq} after it)")
-        if entry_hash(previous, entry.seq, t) != entry.hash:
+        if entry_hash(previous, entry.seq, t, entry.version) != entry.hash:
             result.breaks.append(f"entry {entry.seq} (transaction {t.id}) was altered")
         total = sum(p.amount for p in t.postings)
         if total:

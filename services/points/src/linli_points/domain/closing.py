@@ -14,6 +14,7 @@ from linli_points.domain.ledger import (
     LedgerTransaction,
     Posting,
     Purpose,
+    RuleKind,
     new_id,
 )
 from linli_points.domain.periods import week_end, week_of, year_bounds
@@ -32,7 +33,7 @@ def participation_weeks(transactions: Iterable[LedgerTransaction]) -> dict[str, 
     """Each resident's calendar weeks with a completed (and not reversed) P1 service award."""
     weeks: dict[str, set] = defaultdict(set)
     for t in live_awards(transactions):
-        if rules.is_hourly(t.rule_id):
+        if t.rule_kind is RuleKind.SERVICE:
             weeks[t.resident_id].add(week_of(t.created_at))
     return weeks
 
@@ -46,8 +47,8 @@ def period_bonuses(
     already: set[tuple[str, str]],
 ) -> list[LedgerTransaction]:
     """P2 awards due for weeks ended before an instant and not yet posted ((rule, source) pairs)."""
-    first = book.one(rules.ActivityKind.FIRST_PARTICIPATION)
-    streaks = book.of_kind(rules.ActivityKind.STREAK)
+    first = book.one(RuleKind.FIRST_PARTICIPATION)
+    streaks = book.of_kind(RuleKind.STREAK)
     due: list[LedgerTransaction] = []
 
     def add(rule: rules.EarningRule, resident: str, source: str, at: datetime, why: str) -> None:
@@ -61,6 +62,7 @@ def period_bonuses(
                     source_id=source,
                     reason=why,
                     at=at,
+                    rule_kind=rule.kind,
                 )
             )
 

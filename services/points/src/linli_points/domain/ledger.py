@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import InitVar, dataclass, field
+from dataclasses import InitVar, dataclass
 from datetime import datetime
 from enum import StrEnum
 
@@ -38,6 +38,20 @@ class Kind(StrEnum):
 
 
 EARNING_KINDS = frozenset({Kind.AWARD, Kind.REVERSAL, Kind.COMPENSATION})
+
+
+class RuleKind(StrEnum):
+    """What an earning rule pays for; stored on every transaction a rule posts."""
+
+    SERVICE = "service"  # P1: per hour of completed service, by service type
+    FIRST_PARTICIPATION = "first_participation"  # P2: once per resident
+    STREAK = "streak"  # P2: every full run of `streak_periods` consecutive weeks with service
+    RATING = "rating"  # P3: scales a rated session's award to coefficient_percent
+    MENTORING = "mentoring"  # P5 (O2): a successful mentoring pair
+    PROJECT_LEAD = "project_lead"  # P5 (O4): a lead promoted to star administrator
+    TRAINING = "training"  # P5 (T3): per hour of training attended
+    EMERGENCY = "emergency"  # P5: per response to an emergency activity, on top of P1
+    APPEAL = "appeal"  # P8: compensation decided by the committee
 
 
 def new_id(prefix: str) -> str:
@@ -115,7 +129,9 @@ class LedgerTransaction(Aggregate):
     reverses: str = ""
     coefficient_percent: int = 100
     actor: str = ""
-    events: list[DomainEvent] = field(default_factory=list, repr=False, compare=False)
+    # The kind of the earning rule that posted it (a reversal keeps the original's); None for
+    # reservations and expiries, which no earning rule posts.
+    rule_kind: RuleKind | None = None
     # Off only when reading stored rows: a tampered row must load so that the audit reports it.
     validate: InitVar[bool] = True
 
@@ -166,6 +182,7 @@ def reversal_of(
         session=original.session,
         reverses=original.id,
         actor=actor,
+        rule_kind=original.rule_kind,
     )
     reversal.events.append(
         AwardReversed(

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from linli_kit.domain import Aggregate, DomainEvent
+from linli_kit.domain import Aggregate
 from linli_kit.errors import FailedPrecondition, InvalidArgument
 from linli_points.domain.ledger import (
     EXPIRY,
@@ -56,7 +56,6 @@ class Reservation(Aggregate):
     state: ReservationState = ReservationState.PENDING
     settled_at: datetime | None = None
     settle_reason: str = ""
-    events: list[DomainEvent] = field(default_factory=list, repr=False, compare=False)
 
     def _transaction(
         self, rule: str, kind: Kind, moves: list[tuple[str, Purpose, int]], at: datetime, why: str

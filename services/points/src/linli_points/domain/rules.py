@@ -17,6 +17,7 @@ from linli_points.domain.ledger import (
     PointsAwarded,
     Posting,
     Purpose,
+    RuleKind,
     new_id,
 )
 
@@ -31,32 +32,19 @@ class ServiceType(StrEnum):
     HIGH_RISK = "high_risk"
 
 
-class ActivityKind(StrEnum):
-    """What a rule pays for."""
-
-    SERVICE = "service"  # P1: per hour of completed service, by service type
-    FIRST_PARTICIPATION = "first_participation"  # P2: once per resident
-    STREAK = "streak"  # P2: every full run of `streak_periods` consecutive weeks with service
-    RATING = "rating"  # P3: scales a rated session's award to coefficient_percent
-    MENTORING = "mentoring"  # P5 (O2): a successful mentoring pair
-    PROJECT_LEAD = "project_lead"  # P5 (O4): a lead promoted to star administrator
-    TRAINING = "training"  # P5 (T3): per hour of training attended
-    EMERGENCY = "emergency"  # P5: per response to an emergency activity, on top of P1
-    APPEAL = "appeal"  # P8: compensation decided by the committee
-
-
 @dataclass(frozen=True)
 class EarningRule:
     """One earning rule of a community; every figure is an integer in hundredths of a point."""
 
     id: str
-    activity_kind: ActivityKind
+    kind: RuleKind
     service_type: str = ""
     points_per_hour: int = 0
     # Percent applied to the computed amount (100 = as is); for RATING, the scaled percentage.
     coefficient_percent: int = 100
-    # Most a resident earns from this rule in one local day; 0 means no cap.
-    daily_cap: int = 0
+    # Most a resident earns from this rule in one local day, in hundredths; 0 means no cap.
+    # (Not attendance's time cap, which limits the hours counted a day.)
+    points_cap_per_day: int = 0
     # Fixed amount of one-off and event rules.
     amount: int = 0
     stars: int = 0
@@ -66,7 +54,7 @@ class EarningRule:
         for name in (
             "points_per_hour",
             "coefficient_percent",
-            "daily_cap",
+            "points_cap_per_day",
             "amount",
             "stars",
             "streak_periods",
@@ -87,10 +75,10 @@ class EarningRule:
         )
 
     def capped(self, amount: int, earned_today: int) -> int:
-        """The amount allowed under the daily cap, given what the rule paid today already."""
-        if not self.daily_cap:
+        """The amount allowed under the points cap per day, given what the rule paid that day."""
+        if not self.points_cap_per_day:
             return amount
-        return max(0, min(amount, self.daily_cap - earned_today))
+        return max(0, min(amount, self.points_cap_per_day - earned_today))
 
 
 def hourly_rule_id(service_type: ServiceType) -> str:
@@ -103,64 +91,52 @@ def rated_rule_id(base_rule_id: str, rating_rule_id: str) -> str:
     return f"{base_rule_id}+{rating_rule_id}"
 
 
-def is_hourly(rule_id: str) -> bool:
-    """Whether a transaction's rule is a P1 service rule (P1 rule ids start with 'p1.')."""
-    return rule_id.startswith("p1.") and "+" not in rule_id
-
-
-def is_rating(rule_id: str) -> bool:
-    """Whether a transaction applies a P3 rating to a P1 award."""
-    return rule_id.startswith("p1.") and "+" in rule_id
-
-
 # The policy's figures (P1-P3); P5 amounts are not in the policy text and are placeholders.
 DEFAULT_RULES: tuple[EarningRule, ...] = (
     EarningRule(
-        hourly_rule_id(ServiceType.REGULAR), ActivityKind.SERVICE, "regular", points_per_hour=100
+        hourly_rule_id(ServiceType.REGULAR), RuleKind.SERVICE, "regular", points_per_hour=100
     ),
     EarningRule(
         hourly_rule_id(ServiceType.PROFESSIONAL),
-        ActivityKind.SERVICE,
+        RuleKind.SERVICE,
         "professional",
         points_per_hour=200,
     ),
     EarningRule(
         hourly_rule_id(ServiceType.HIGH_RISK),
-        ActivityKind.SERVICE,
+        RuleKind.SERVICE,
         "high_risk",
         points_per_hour=300,
     ),
-    EarningRule("p2.first_participation", ActivityKind.FIRST_PARTICIPATION, amount=500),
-    EarningRule("p2.streak.10w", ActivityKind.STREAK, amount=1000, streak_periods=10),
-    EarningRule("p3.rating.5", ActivityKind.RATING, stars=5, coefficient_percent=110),
-    EarningRule("p5.mentoring", ActivityKind.MENTORING, amount=500),
-    EarningRule("p5.project_lead", ActivityKind.PROJECT_LEAD, amount=1000),
-    EarningRule("p5.training", ActivityKind.TRAINING, points_per_hour=100),
+    EarningRule("p2.first_participation", RuleKind.FIRST_PARTICIPATION, amount=500),
+    EarningRule("p2.streak.10w", RuleKind.STREAK, amount=1000, streak_periods=10),
+    EarningRule("p3.rating.5", RuleKind.RATING, stars=5, coefficient_percent=110),
+    EarningRule("p5.mentoring", RuleKind.MENTORING, amount=500),
+    EarningRule("p5.project_lead", RuleKind.PROJECT_LEAD, amount=1000),
+    EarningRule("p5.training", RuleKind.TRAINING, points_per_hour=100),
     # P1's high-risk rate already pays emergency hours; a community may add a per-response bonus.
-    EarningRule("p5.emergency", ActivityKind.EMERGENCY, amount=0),
-    EarningRule("p8.appeal", ActivityKind.APPEAL),
+    EarningRule("p5.emergency", RuleKind.EMERGENCY, amount=0),
+    EarningRule("p8.appeal", RuleKind.APPEAL),
 )
 
-HOURLY_RATE = {
-    ServiceType(rule.service_type): rule.points_per_hour
-    for rule in DEFAULT_RULES
-    if rule.activity_kind is ActivityKind.SERVICE
-}
+# The configuration's (the Helm chart's) key for a field the domain names more precisely.
+CONFIG_KEYS = {"activity_kind": "kind", "daily_cap": "points_cap_per_day"}
 
 
 def rule_from_dict(data: Mapping[str, Any]) -> EarningRule:
     """A rule from its configuration shape; unknown keys and kinds are refused."""
-    known = {f.name for f in fields(EarningRule)}
+    known = {f.name for f in fields(EarningRule)} - set(CONFIG_KEYS.values()) | set(CONFIG_KEYS)
     unknown = set(data) - known
     if unknown:
         raise InvalidArgument(f"unknown rule keys: {', '.join(sorted(unknown))}")
     try:
-        kind = ActivityKind(data.get("activity_kind", ""))
+        kind = RuleKind(data.get("activity_kind", ""))
     except ValueError:
         raise InvalidArgument(
-            f"rule {data.get('id')}: activity_kind must be one of {', '.join(ActivityKind)}"
+            f"rule {data.get('id')}: activity_kind must be one of {', '.join(RuleKind)}"
         ) from None
-    return EarningRule(**{**data, "activity_kind": kind})
+    renamed = {CONFIG_KEYS.get(key, key): value for key, value in data.items()}
+    return EarningRule(**{**renamed, "kind": kind})
 
 
 class RuleBook:
@@ -174,8 +150,9 @@ class RuleBook:
         for rule in self.rules:
             if "+" in rule.id:
                 raise InvalidArgument(f"rule {rule.id}: '+' joins rule ids and is not allowed")
-            if rule.activity_kind is ActivityKind.SERVICE:
-                if not is_hourly(rule.id):
+            if rule.kind is RuleKind.SERVICE:
+                # Entries chained before transactions stored their kind were classified by it.
+                if not rule.id.startswith("p1."):
                     raise InvalidArgument(f"rule {rule.id}: P1 service rule ids start with 'p1.'")
                 try:
                     ServiceType(rule.service_type)  # a typo must not silently pay nothing
@@ -191,23 +168,23 @@ class RuleBook:
             (
                 r
                 for r in self.rules
-                if r.activity_kind is ActivityKind.SERVICE and r.service_type == service_type
+                if r.kind is RuleKind.SERVICE and r.service_type == service_type
             ),
             None,
         )
 
-    def of_kind(self, kind: ActivityKind) -> list[EarningRule]:
-        """Every rule paying for one kind of activity."""
-        return [r for r in self.rules if r.activity_kind is kind]
+    def of_kind(self, kind: RuleKind) -> list[EarningRule]:
+        """Every rule of one kind."""
+        return [r for r in self.rules if r.kind is kind]
 
-    def one(self, kind: ActivityKind) -> EarningRule | None:
-        """The rule for a kind of activity that has at most one."""
+    def one(self, kind: RuleKind) -> EarningRule | None:
+        """The rule of a kind that has at most one."""
         found = self.of_kind(kind)
         return found[0] if found else None
 
     def rating(self, stars: int) -> EarningRule | None:
         """The P3 rule for a number of stars, if that rating scales points."""
-        return next((r for r in self.of_kind(ActivityKind.RATING) if r.stars == stars), None)
+        return next((r for r in self.of_kind(RuleKind.RATING) if r.stars == stars), None)
 
 
 @dataclass(frozen=True)
@@ -241,12 +218,6 @@ def catalog_from_config(
     return RuleCatalog(books.pop("*", DEFAULT_CATALOG.default), books)
 
 
-def hourly_award(service_type: ServiceType, duration_seconds: int) -> int:
-    """Points for a service at the default rates, pro rata, rounded down to a hundredth."""
-    rule = DEFAULT_CATALOG.default.hourly(service_type)
-    return rule.hourly_amount(duration_seconds) if rule else 0
-
-
 def rated_extra(base_amount: int, rule: EarningRule) -> int:
     """What a rating adds to an award: base × (coefficient − 100 %), rounded down."""
     return base_amount * (rule.coefficient_percent - 100) // 100
@@ -261,6 +232,7 @@ def award(
     source_id: str,
     reason: str,
     at: datetime,
+    rule_kind: RuleKind,
     kind: Kind = Kind.AWARD,
     session: str = "",
     coefficient_percent: int = 100,
@@ -285,6 +257,7 @@ def award(
         session=session,
         coefficient_percent=coefficient_percent,
         actor=actor,
+        rule_kind=rule_kind,
     )
     transaction.events.append(
         PointsAwarded(

@@ -5,66 +5,74 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import uuid
 from pathlib import Path
 
 from linli_kit.service import run_cli
 from linli_kit.settings import load_settings
-from linli_points.bootstrap import build_app, uow_factory
+from linli_points.bootstrap import build_app, operations
 from linli_points.config import PointsSettings
 from linli_points.domain.audit import report_csv
+from linli_points.service_layer import closes, commands, leaderboards, queries
+from linli_points.service_layer.ports import LeaderboardStore, PointsUnitOfWork
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 OPERATIONS = ("close-year", "close-periods", "verify", "audit-report", "rebuild-leaderboard")
 
 
-def _operate(argv: list[str]) -> None:
-    """Run one operator command against the configured database and Redis."""
-    from linli_kit.db import sql_plumbing
-    from linli_points.adapters import events, orm
-    from linli_points.adapters.leaderboard import RedisLeaderboardStore
-    from linli_points.service_layer import handlers
+def operate(
+    args: argparse.Namespace,
+    settings: PointsSettings,
+    uow: PointsUnitOfWork,
+    store: LeaderboardStore,
+) -> object:
+    """Run one operator command; returns what to print (a dict, or CSV text)."""
+    year = args.year or queries.current_year()
+    # Each invocation is one request: a request id of its own, never replayed.
+    request_id = uuid.uuid4().hex
+    if args.command == "close-year":
+        run = closes.close_year(commands.CloseYear(request_id, args.community, year), uow)
+        return {"expired_accounts": len(run.transaction_ids)}
+    if args.command == "close-periods":
+        command = commands.ClosePeriods(request_id, args.community)
+        run = closes.close_periods(command, uow, settings.catalog)
+        return {"bonuses": len(run.transaction_ids)}
+    if args.command == "verify":
+        result = queries.verify_ledger(args.community, uow)
+        return {"ok": result.ok, "transactions": result.transactions, "breaks": result.breaks}
+    if args.command == "rebuild-leaderboard":
+        rebuild = commands.RebuildLeaderboard(request_id, args.community, year)
+        return {"residents": leaderboards.rebuild_leaderboards(rebuild, uow, store).residents}
+    report = queries.audit_report(args.community, year, args.quarter, uow)
+    return report_csv(report) if args.format == "csv" else report
 
+
+def run_operation(
+    argv: list[str], settings: PointsSettings, uow: PointsUnitOfWork, store: LeaderboardStore
+) -> None:
+    """Parse one operator command line, run it and print its result (JSON, or CSV)."""
     parser = argparse.ArgumentParser(prog="linli-points")
     parser.add_argument("command", choices=OPERATIONS)
     parser.add_argument("--community", required=True)
     parser.add_argument("--year", type=int, default=0)
     parser.add_argument("--quarter", type=int, default=0)
     parser.add_argument("--format", choices=["json", "csv"], default="json")
-    args = parser.parse_args(argv)
-    settings = load_settings(PointsSettings)
-    plumbing = sql_plumbing(
-        settings.database_url, orm.runtime, f"{settings.stream_prefix}points.events", events.encode
-    )
-    make_uow = uow_factory(plumbing)
-    year = args.year or handlers.current_year()
-    out: object
-    if args.command == "close-year":
-        posted = handlers.close_year(
-            handlers.CloseYear(community_id=args.community, year=year), make_uow()
-        )
-        out = {"expired_accounts": len(posted)}
-    elif args.command == "close-periods":
-        posted = handlers.close_periods(args.community, make_uow(), settings.catalog)
-        out = {"bonuses": len(posted)}
-    elif args.command == "verify":
-        result = handlers.verify_ledger(args.community, make_uow())
-        out = {"ok": result.ok, "transactions": result.transactions, "breaks": result.breaks}
-    elif args.command == "rebuild-leaderboard":
-        store = RedisLeaderboardStore(settings.redis_url, settings.stream_prefix)
-        out = {"residents": handlers.rebuild_leaderboards(args.community, year, make_uow(), store)}
+    out = operate(parser.parse_args(argv), settings, uow, store)
+    if isinstance(out, str):
+        sys.stdout.write(out)
     else:
-        report = handlers.audit_report(args.community, year, args.quarter, make_uow())
-        if args.format == "csv":
-            sys.stdout.write(report_csv(report))
-            return
-        out = report
-    sys.stdout.write(json.dumps(out, ensure_ascii=False, indent=2) + "\n")
+        sys.stdout.write(json.dumps(out, ensure_ascii=False, indent=2) + "\n")
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Run the points service command line."""
+    """Run the points command line: serve, migrate, or one operator command."""
     args = sys.argv[1:] if argv is None else argv
     if args and args[0] in OPERATIONS:
-        _operate(args)
+        settings = load_settings(PointsSettings)
+        parts = operations(settings)  # wired by bootstrap, as the app is
+        try:
+            run_operation(args, settings, parts.uow_factory(), parts.store)
+        finally:
+            parts.close()
         return
     run_cli("points", PointsSettings, build_app, MIGRATIONS, argv)

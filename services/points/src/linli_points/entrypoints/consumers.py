@@ -15,25 +15,24 @@ from linli.events.v1 import (
 )
 
 from linli_kit import metrics
-from linli_kit.names import parse_name
 from linli_kit.streams import EnvelopeHandler, PoisonEvent
-from linli_points.adapters.leaderboard import RedisLeaderboards
+from linli_points.domain.ledger import RuleKind
 from linli_points.domain.periods import policy_year
-from linli_points.domain.rules import ActivityKind, RuleCatalog, ServiceType
-from linli_points.service_layer import handlers
-from linli_points.service_layer.ports import PointsUnitOfWork
+from linli_points.domain.rules import RuleCatalog, ServiceType
+from linli_points.names import RESIDENT
+from linli_points.service_layer import commands, earning
+from linli_points.service_layer.ports import Leaderboards, PointsUnitOfWork
 
 SERVICE_TYPES = {
     service_type_pb2.SERVICE_TYPE_REGULAR: ServiceType.REGULAR,
     service_type_pb2.SERVICE_TYPE_PROFESSIONAL: ServiceType.PROFESSIONAL,
     service_type_pb2.SERVICE_TYPE_HIGH_RISK: ServiceType.HIGH_RISK,
 }
-RESIDENT = "communities/{community}/residents/{resident}"
 
 
 def _resident(name: str, envelope: envelope_pb2.EventEnvelope) -> str:
     """The resident id of a name that must belong to the envelope's community."""
-    ids = parse_name(RESIDENT, name)
+    ids = RESIDENT.parse(name)
     if ids["community"] != envelope.community_id:
         raise PoisonEvent(f"{name} is not in {envelope.community_id}")
     return ids["resident"]
@@ -69,18 +68,20 @@ class AttendanceEvents:
         """Award the hourly points for a completed session."""
         event = attendance_events_pb2.SessionCompleted()
         envelope.payload.Unpack(event)
-        command = handlers.AwardForSession(
+        if not event.HasField("signed_in_at"):
+            raise PoisonEvent("a completed session needs its sign-in time")
+        command = commands.AwardForSession(
             event_id=envelope.event_id,
             community_id=envelope.community_id,
             resident_id=_resident(event.resident, envelope),
             session=event.session,
             service_type=_service_type(event.service_type),
             duration_seconds=event.duration_seconds,
-            occurred_at=event.signed_out_at.ToDatetime(tzinfo=UTC),
+            signed_in_at=event.signed_in_at.ToDatetime(tzinfo=UTC),
             activity=event.activity,
         )
         transaction = await asyncio.to_thread(
-            handlers.award_for_session, command, self.uow_factory(), self.catalog
+            earning.award_for_session, command, self.uow_factory(), self.catalog
         )
         if transaction is not None:
             metrics.POINTS_AWARDS.labels(command.community_id, transaction.rule_id).inc()
@@ -89,7 +90,7 @@ class AttendanceEvents:
         """Reverse a session's awards and award the corrected duration."""
         event = attendance_events_pb2.SessionCorrected()
         envelope.payload.Unpack(event)
-        command = handlers.CorrectSession(
+        command = commands.CorrectSession(
             event_id=envelope.event_id,
             community_id=envelope.community_id,
             resident_id=_resident(event.resident, envelope),
@@ -101,7 +102,7 @@ class AttendanceEvents:
             reason=event.reason,
             occurred_at=event.corrected_at.ToDatetime(tzinfo=UTC),
         )
-        await asyncio.to_thread(handlers.correct_session, command, self.uow_factory(), self.catalog)
+        await asyncio.to_thread(earning.correct_session, command, self.uow_factory(), self.catalog)
 
     async def session_rated(self, envelope: envelope_pb2.EventEnvelope) -> None:
         """Apply the rating coefficient to the session's award."""
@@ -109,7 +110,7 @@ class AttendanceEvents:
         envelope.payload.Unpack(event)
         if not 1 <= event.stars <= 5:
             raise PoisonEvent(f"a rating has 1 to 5 stars, not {event.stars}")
-        command = handlers.RateSession(
+        command = commands.RateSession(
             event_id=envelope.event_id,
             community_id=envelope.community_id,
             resident_id=_resident(event.resident, envelope),
@@ -118,7 +119,7 @@ class AttendanceEvents:
             occurred_at=event.rated_at.ToDatetime(tzinfo=UTC),
         )
         transaction = await asyncio.to_thread(
-            handlers.rate_session, command, self.uow_factory(), self.catalog
+            earning.rate_session, command, self.uow_factory(), self.catalog
         )
         if transaction is not None:
             metrics.POINTS_AWARDS.labels(command.community_id, transaction.rule_id).inc()
@@ -127,28 +128,28 @@ class AttendanceEvents:
         """Remember the emergency activity so that its sessions earn the P5 bonus."""
         event = attendance_events_pb2.EmergencyCalled()
         envelope.payload.Unpack(event)
-        await asyncio.to_thread(
-            handlers.record_emergency,
-            envelope.community_id,
-            event.activity,
-            envelope.occurred_at.ToDatetime(tzinfo=UTC),
-            self.uow_factory(),
+        command = commands.RecordEmergency(
+            event_id=envelope.event_id,
+            community_id=envelope.community_id,
+            activity=event.activity,
+            occurred_at=envelope.occurred_at.ToDatetime(tzinfo=UTC),
         )
+        await asyncio.to_thread(earning.record_emergency, command, self.uow_factory())
 
     async def project_lead_promoted(self, envelope: envelope_pb2.EventEnvelope) -> None:
         """Award the P5 project-leadership rule."""
         event = attendance_events_pb2.ProjectLeadPromoted()
         envelope.payload.Unpack(event)
-        command = handlers.AwardForActivity(
+        command = commands.AwardForActivity(
             event_id=envelope.event_id,
             community_id=envelope.community_id,
             resident_id=_resident(event.resident, envelope),
-            kind=ActivityKind.PROJECT_LEAD,
+            kind=RuleKind.PROJECT_LEAD,
             subject=f"led {event.activity} for {event.successful_runs} successful runs",
             occurred_at=envelope.occurred_at.ToDatetime(tzinfo=UTC),
         )
         await asyncio.to_thread(
-            handlers.award_for_activity, command, self.uow_factory(), self.catalog
+            earning.award_for_activity, command, self.uow_factory(), self.catalog
         )
 
 
@@ -166,21 +167,19 @@ class IdentityEvents:
         """Record the resident's org unit."""
         event = identity_events_pb2.ResidentRegistered()
         envelope.payload.Unpack(event)
-        await asyncio.to_thread(
-            handlers.record_org_unit,
-            envelope.community_id,
-            _resident(event.resident, envelope),
-            event.org_unit,
-            self.uow_factory(),
+        command = commands.RecordOrgUnit(
+            event_id=envelope.event_id,
+            community_id=envelope.community_id,
+            resident_id=_resident(event.resident, envelope),
+            org_unit=event.org_unit,
         )
+        await asyncio.to_thread(earning.record_org_unit, command, self.uow_factory())
 
 
 class LeaderboardProjector:
     """Handlers for our own points.events: keep the Redis boards current."""
 
-    def __init__(
-        self, uow_factory: Callable[[], PointsUnitOfWork], boards: RedisLeaderboards
-    ) -> None:
+    def __init__(self, uow_factory: Callable[[], PointsUnitOfWork], boards: Leaderboards) -> None:
         self.uow_factory, self.boards = uow_factory, boards
 
     def handlers(self) -> dict[str, EnvelopeHandler]:
@@ -193,7 +192,7 @@ class LeaderboardProjector:
     async def _apply(self, envelope: envelope_pb2.EventEnvelope, resident: str, delta: int) -> None:
         resident_id = _resident(resident, envelope)
         org_unit = await asyncio.to_thread(
-            handlers.org_unit_of, envelope.community_id, resident_id, self.uow_factory()
+            earning.org_unit_of, envelope.community_id, resident_id, self.uow_factory()
         )
         await self.boards.apply(
             event_id=envelope.event_id,

@@ -8,29 +8,45 @@ from collections.abc import AsyncIterator, Callable
 from datetime import datetime
 
 import grpc
-import redis
 from google.protobuf.timestamp_pb2 import Timestamp
 from linli.points.v1 import points_service_pb2 as pb
 from linli.points.v1 import points_service_pb2_grpc as pb_grpc
 
 from linli_kit import metrics
-from linli_kit.errors import InvalidArgument, Unavailable
-from linli_kit.names import decode_page_token, page_size, parse_name
-from linli_points.adapters.leaderboard import LeaderboardHub, RedisLeaderboards
+from linli_kit.domain import Clock, utc_now
+from linli_kit.errors import InvalidArgument
+from linli_kit.names import decode_page_token, page_size
 from linli_points.domain import standings
 from linli_points.domain.appeals import Appeal, AppealStatus
 from linli_points.domain.audit import report_csv
 from linli_points.domain.ledger import LedgerTransaction, Purpose
 from linli_points.domain.reservations import Reservation, ReservationState, Sink
 from linli_points.domain.rules import RuleCatalog
-from linli_points.service_layer import handlers
-from linli_points.service_layer.ports import LeaderboardStore, PointsUnitOfWork
+from linli_points.domain.runs import Run
+from linli_points.names import (
+    ACCOUNT,
+    APPEAL,
+    BALANCE,
+    COMMUNITY,
+    RESERVATION,
+    RESIDENT,
+    TRANSACTION,
+)
+from linli_points.service_layer import (
+    appeals,
+    closes,
+    commands,
+    leaderboards,
+    queries,
+    reservations,
+)
+from linli_points.service_layer.ports import (
+    Leaderboards,
+    LeaderboardStore,
+    LeaderboardWatch,
+    PointsUnitOfWork,
+)
 
-COMMUNITY = "communities/{community}"
-RESIDENT = "communities/{community}/residents/{resident}"
-RESERVATION = "communities/{community}/reservations/{reservation}"
-APPEAL = "communities/{community}/appeals/{appeal}"
-TRANSACTION = "communities/{community}/transactions/{transaction}"
 DEFAULT_TTL_SECONDS = 15 * 60
 DEFAULT_WATCHED = 10
 
@@ -55,33 +71,42 @@ def _timestamp(at: datetime | None) -> Timestamp | None:
     return stamp
 
 
-def transaction_message(transaction: LedgerTransaction) -> pb.Transaction:
+def _transaction_name(community_id: str, transaction_id: str) -> str:
+    return TRANSACTION.format(community=community_id, transaction=transaction_id)
+
+
+def _resident_name(community_id: str, resident_id: str) -> str:
+    return RESIDENT.format(community=community_id, resident=resident_id)
+
+
+def transaction_message(t: LedgerTransaction) -> pb.Transaction:
     """A ledger transaction as its protobuf message."""
-    prefix = f"communities/{transaction.community_id}"
     return pb.Transaction(
-        name=f"{prefix}/transactions/{transaction.id}",
-        rule_id=transaction.rule_id,
-        source_id=transaction.source_id,
-        reason=transaction.reason,
+        name=_transaction_name(t.community_id, t.id),
+        rule_id=t.rule_id,
+        source_id=t.source_id,
+        reason=t.reason,
         postings=[
-            pb.Posting(account=f"{prefix}/accounts/{p.account.key}", amount_centipoints=p.amount)
-            for p in transaction.postings
+            pb.Posting(
+                account=ACCOUNT.format(community=t.community_id, account=p.account.key),
+                amount_centipoints=p.amount,
+            )
+            for p in t.postings
         ],
-        create_time=_timestamp(transaction.created_at),
-        kind=transaction.kind.value,
-        coefficient_percent=transaction.coefficient_percent,
-        actor=transaction.actor,
-        session=transaction.session,
-        reverses=f"{prefix}/transactions/{transaction.reverses}" if transaction.reverses else "",
+        create_time=_timestamp(t.created_at),
+        kind=t.kind.value,
+        coefficient_percent=t.coefficient_percent,
+        actor=t.actor,
+        session=t.session,
+        reverses=_transaction_name(t.community_id, t.reverses) if t.reverses else "",
     )
 
 
 def reservation_message(r: Reservation) -> pb.Reservation:
     """A reservation as its protobuf message."""
-    prefix = f"communities/{r.community_id}"
     return pb.Reservation(
-        name=f"{prefix}/reservations/{r.id}",
-        resident=f"{prefix}/residents/{r.resident_id}",
+        name=RESERVATION.format(community=r.community_id, reservation=r.id),
+        resident=_resident_name(r.community_id, r.resident_id),
         amount_centipoints=r.amount,
         sink=next(k for k, v in SINKS.items() if v is r.sink),
         memo=r.memo,
@@ -95,18 +120,18 @@ def reservation_message(r: Reservation) -> pb.Reservation:
 
 def appeal_message(a: Appeal) -> pb.Appeal:
     """An appeal as its protobuf message."""
-    prefix = f"communities/{a.community_id}"
+    c = a.community_id
     return pb.Appeal(
-        name=f"{prefix}/appeals/{a.id}",
-        resident=f"{prefix}/residents/{a.resident_id}",
-        transaction=f"{prefix}/transactions/{a.transaction_id}",
+        name=APPEAL.format(community=c, appeal=a.id),
+        resident=_resident_name(c, a.resident_id),
+        transaction=_transaction_name(c, a.transaction_id),
         reason=a.reason,
         state=APPEAL_STATES[a.status],
-        reviewer=f"{prefix}/residents/{a.reviewer}" if a.reviewer else "",
+        reviewer=_resident_name(c, a.reviewer) if a.reviewer else "",
         decision_reason=a.decision_reason,
         compensation_centipoints=a.compensation_amount,
         compensation_transaction=(
-            f"{prefix}/transactions/{a.compensation_transaction_id}"
+            _transaction_name(c, a.compensation_transaction_id)
             if a.compensation_transaction_id
             else ""
         ),
@@ -118,7 +143,7 @@ def appeal_message(a: Appeal) -> pb.Appeal:
 def _entries(community_id: str, places: list[standings.Place]) -> list[pb.LeaderboardEntry]:
     return [
         pb.LeaderboardEntry(
-            resident=f"communities/{community_id}/residents/{p.resident_id}",
+            resident=_resident_name(community_id, p.resident_id),
             rank=p.rank,
             score_centipoints=p.score,
         )
@@ -126,8 +151,12 @@ def _entries(community_id: str, places: list[standings.Place]) -> list[pb.Leader
     ]
 
 
+def _community(parent: str) -> str:
+    return COMMUNITY.parse(parent, "parent")["community"]
+
+
 def _resident_in(community_id: str, name: str, field: str) -> str:
-    ids = parse_name(RESIDENT, name, field)
+    ids = RESIDENT.parse(name, field)
     if ids["community"] != community_id:
         raise InvalidArgument(f"{field} must be a resident of {community_id}")
     return ids["resident"]
@@ -141,19 +170,23 @@ class PointsServicer(pb_grpc.PointsServiceServicer):
         uow_factory: Callable[[], PointsUnitOfWork],
         catalog: RuleCatalog,
         store: LeaderboardStore,
-        boards: RedisLeaderboards,
-        hub: LeaderboardHub,
+        boards: Leaderboards,
+        hub: LeaderboardWatch,
+        clock: Clock = utc_now,
     ) -> None:
-        self.uow_factory, self.catalog = uow_factory, catalog
+        self.uow_factory, self.catalog, self.clock = uow_factory, catalog, clock
         self.store, self.boards, self.hub = store, boards, hub
+
+    def _year(self, requested: int) -> int:
+        return requested or queries.current_year(self.clock)
 
     async def GetBalance(
         self, request: pb.GetBalanceRequest, context: grpc.aio.ServicerContext
     ) -> pb.GetBalanceResponse:
         """A resident's yearly, lifetime and reserved balances and tier."""
-        ids = parse_name(f"{RESIDENT}/balance", request.name)
+        ids = BALANCE.parse(request.name)
         balance = await asyncio.to_thread(
-            handlers.get_balance, ids["community"], ids["resident"], self.uow_factory()
+            queries.get_balance, ids["community"], ids["resident"], self.uow_factory()
         )
         return pb.GetBalanceResponse(
             balance=pb.Balance(
@@ -169,9 +202,9 @@ class PointsServicer(pb_grpc.PointsServiceServicer):
         self, request: pb.ListTransactionsRequest, context: grpc.aio.ServicerContext
     ) -> pb.ListTransactionsResponse:
         """The transactions behind a resident's balances, newest first."""
-        ids = parse_name(RESIDENT, request.parent, "parent")
+        ids = RESIDENT.parse(request.parent, "parent")
         result = await asyncio.to_thread(
-            handlers.list_transactions,
+            queries.list_transactions,
             ids["community"],
             ids["resident"],
             decode_page_token(request.page_token),
@@ -187,10 +220,10 @@ class PointsServicer(pb_grpc.PointsServiceServicer):
         self, request: pb.CreateReservationRequest, context: grpc.aio.ServicerContext
     ) -> pb.CreateReservationResponse:
         """Hold points for a redemption or transfer."""
-        ids = parse_name(RESIDENT, request.parent, "parent")
+        ids = RESIDENT.parse(request.parent, "parent")
         if request.sink not in SINKS:
             raise InvalidArgument("sink must be SINK_REWARDS or SINK_TIMEBANK")
-        command = handlers.Reserve(
+        command = commands.Reserve(
             request_id=request.request_id,
             community_id=ids["community"],
             resident_id=ids["resident"],
@@ -199,29 +232,33 @@ class PointsServicer(pb_grpc.PointsServiceServicer):
             memo=request.memo,
             ttl_seconds=request.ttl_seconds or DEFAULT_TTL_SECONDS,
         )
-        reservation = await asyncio.to_thread(handlers.reserve, command, self.uow_factory())
+        reservation = await asyncio.to_thread(
+            reservations.reserve, command, self.uow_factory(), self.clock
+        )
         return pb.CreateReservationResponse(reservation=reservation_message(reservation))
 
     async def GetReservation(
         self, request: pb.GetReservationRequest, context: grpc.aio.ServicerContext
     ) -> pb.GetReservationResponse:
         """A reservation and its state."""
-        ids = parse_name(RESERVATION, request.name)
+        ids = RESERVATION.parse(request.name)
         reservation = await asyncio.to_thread(
-            handlers.get_reservation, ids["community"], ids["reservation"], self.uow_factory()
+            reservations.get_reservation, ids["community"], ids["reservation"], self.uow_factory()
         )
         return pb.GetReservationResponse(reservation=reservation_message(reservation))
 
     async def _settle(self, name: str, request_id: str, commit: bool, reason: str) -> Reservation:
-        ids = parse_name(RESERVATION, name)
-        command = handlers.SettleReservation(
+        ids = RESERVATION.parse(name)
+        command = commands.SettleReservation(
             request_id=request_id,
             community_id=ids["community"],
             reservation_id=ids["reservation"],
             commit=commit,
             reason=reason,
         )
-        return await asyncio.to_thread(handlers.settle_reservation, command, self.uow_factory())
+        return await asyncio.to_thread(
+            reservations.settle_reservation, command, self.uow_factory(), self.clock
+        )
 
     async def CommitReservation(
         self, request: pb.CommitReservationRequest, context: grpc.aio.ServicerContext
@@ -237,23 +274,31 @@ class PointsServicer(pb_grpc.PointsServiceServicer):
         reservation = await self._settle(request.name, request.request_id, False, request.reason)
         return pb.VoidReservationResponse(reservation=reservation_message(reservation))
 
+    async def _posted(self, run: Run) -> list[LedgerTransaction]:
+        def load() -> list[LedgerTransaction]:
+            with self.uow_factory() as uow:
+                return closes.posted_by(uow, run)
+
+        return await asyncio.to_thread(load)
+
     async def ClosePeriods(
         self, request: pb.ClosePeriodsRequest, context: grpc.aio.ServicerContext
     ) -> pb.ClosePeriodsResponse:
         """Post the P2 bonuses of ended weeks."""
-        community_id = parse_name(COMMUNITY, request.parent, "parent")["community"]
-        posted = await asyncio.to_thread(
-            handlers.close_periods, community_id, self.uow_factory(), self.catalog
+        command = commands.ClosePeriods(request.request_id, _community(request.parent))
+        run = await asyncio.to_thread(
+            closes.close_periods, command, self.uow_factory(), self.catalog, self.clock
         )
+        posted = await self._posted(run)
         return pb.ClosePeriodsResponse(transactions=[transaction_message(t) for t in posted])
 
     async def CloseYear(
         self, request: pb.CloseYearRequest, context: grpc.aio.ServicerContext
     ) -> pb.CloseYearResponse:
         """Expire unspent yearly points of an ended year."""
-        community_id = parse_name(COMMUNITY, request.parent, "parent")["community"]
-        command = handlers.CloseYear(community_id=community_id, year=request.year)
-        posted = await asyncio.to_thread(handlers.close_year, command, self.uow_factory())
+        command = commands.CloseYear(request.request_id, _community(request.parent), request.year)
+        run = await asyncio.to_thread(closes.close_year, command, self.uow_factory(), self.clock)
+        posted = await self._posted(run)
         return pb.CloseYearResponse(
             expired_accounts=len(posted),
             expired_centipoints=sum(-t.amount_for(t.resident_id, Purpose.YEARLY) for t in posted),
@@ -263,25 +308,22 @@ class PointsServicer(pb_grpc.PointsServiceServicer):
         self, request: pb.GetLeaderboardRequest, context: grpc.aio.ServicerContext
     ) -> pb.GetLeaderboardResponse:
         """The top of a board."""
-        community_id = parse_name(COMMUNITY, request.parent, "parent")["community"]
+        community_id = _community(request.parent)
         scope = standings.check_scope(request.scope or standings.COMMUNITY_SCOPE)
-        year = request.year or handlers.current_year()
-        try:
-            top = await self.boards.top(community_id, year, scope, page_size(request.page_size))
-        except redis.RedisError as exc:
-            raise Unavailable("the leaderboard store is unreachable; retry") from exc
+        top = await self.boards.top(
+            community_id, self._year(request.year), scope, page_size(request.page_size)
+        )
         return pb.GetLeaderboardResponse(entries=_entries(community_id, standings.places(top)))
 
     async def WatchLeaderboard(
         self, request: pb.WatchLeaderboardRequest, context: grpc.aio.ServicerContext
     ) -> AsyncIterator[pb.WatchLeaderboardResponse]:
         """A snapshot, then the places that changed, coalesced."""
-        community_id = parse_name(COMMUNITY, request.parent, "parent")["community"]
+        community_id = _community(request.parent)
         scope = standings.check_scope(request.scope or standings.COMMUNITY_SCOPE)
-        year = request.year or handlers.current_year()
         size = page_size(request.page_size or DEFAULT_WATCHED)
         shown: list[standings.Place] | None = None
-        async for top in self.hub.watch(community_id, year, scope, size):
+        async for top in self.hub.watch(community_id, self._year(request.year), scope, size):
             now = standings.places(top)
             if shown is None:
                 yield pb.WatchLeaderboardResponse(
@@ -292,7 +334,7 @@ class PointsServicer(pb_grpc.PointsServiceServicer):
                 if changed or removed:
                     yield pb.WatchLeaderboardResponse(
                         entries=_entries(community_id, changed),
-                        removed=[f"communities/{community_id}/residents/{r}" for r in removed],
+                        removed=[_resident_name(community_id, r) for r in removed],
                     )
             shown = now
 
@@ -300,37 +342,40 @@ class PointsServicer(pb_grpc.PointsServiceServicer):
         self, request: pb.RebuildLeaderboardRequest, context: grpc.aio.ServicerContext
     ) -> pb.RebuildLeaderboardResponse:
         """Recompute a year's boards from the ledger."""
-        community_id = parse_name(COMMUNITY, request.parent, "parent")["community"]
-        year = request.year or handlers.current_year()
-        ranked = await asyncio.to_thread(
-            handlers.rebuild_leaderboards, community_id, year, self.uow_factory(), self.store
+        command = commands.RebuildLeaderboard(
+            request.request_id, _community(request.parent), self._year(request.year)
         )
-        return pb.RebuildLeaderboardResponse(residents=ranked)
+        run = await asyncio.to_thread(
+            leaderboards.rebuild_leaderboards, command, self.uow_factory(), self.store, self.clock
+        )
+        return pb.RebuildLeaderboardResponse(residents=run.residents)
 
     async def CreateAppeal(
         self, request: pb.CreateAppealRequest, context: grpc.aio.ServicerContext
     ) -> pb.CreateAppealResponse:
         """File a resident's appeal."""
-        ids = parse_name(RESIDENT, request.parent, "parent")
-        disputed = parse_name(TRANSACTION, request.transaction, "transaction")
+        ids = RESIDENT.parse(request.parent, "parent")
+        disputed = TRANSACTION.parse(request.transaction, "transaction")
         if disputed["community"] != ids["community"]:
             raise InvalidArgument("transaction must be in the resident's community")
-        command = handlers.FileAppeal(
+        command = commands.FileAppeal(
             request_id=request.request_id,
             community_id=ids["community"],
             resident_id=ids["resident"],
             transaction_id=disputed["transaction"],
             reason=request.reason,
         )
-        appeal = await asyncio.to_thread(handlers.file_an_appeal, command, self.uow_factory())
+        appeal = await asyncio.to_thread(
+            appeals.file_an_appeal, command, self.uow_factory(), self.clock
+        )
         return pb.CreateAppealResponse(appeal=appeal_message(appeal))
 
     async def DecideAppeal(
         self, request: pb.DecideAppealRequest, context: grpc.aio.ServicerContext
     ) -> pb.DecideAppealResponse:
         """Accept or reject an appeal."""
-        ids = parse_name(APPEAL, request.name)
-        command = handlers.DecideAppeal(
+        ids = APPEAL.parse(request.name)
+        command = commands.DecideAppeal(
             request_id=request.request_id,
             community_id=ids["community"],
             appeal_id=ids["appeal"],
@@ -340,7 +385,7 @@ class PointsServicer(pb_grpc.PointsServiceServicer):
             amount=request.compensation_centipoints,
         )
         appeal = await asyncio.to_thread(
-            handlers.decide_appeal, command, self.uow_factory(), self.catalog
+            appeals.decide_appeal, command, self.uow_factory(), self.catalog, self.clock
         )
         return pb.DecideAppealResponse(appeal=appeal_message(appeal))
 
@@ -348,9 +393,9 @@ class PointsServicer(pb_grpc.PointsServiceServicer):
         self, request: pb.GetAppealRequest, context: grpc.aio.ServicerContext
     ) -> pb.GetAppealResponse:
         """An appeal and its status."""
-        ids = parse_name(APPEAL, request.name)
+        ids = APPEAL.parse(request.name)
         appeal = await asyncio.to_thread(
-            handlers.get_appeal, ids["community"], ids["appeal"], self.uow_factory()
+            appeals.get_appeal, ids["community"], ids["appeal"], self.uow_factory()
         )
         return pb.GetAppealResponse(appeal=appeal_message(appeal))
 
@@ -359,30 +404,29 @@ class PointsServicer(pb_grpc.PointsServiceServicer):
     ) -> pb.ListAppealsResponse:
         """A community's or a resident's appeals."""
         if "/residents/" in request.parent:
-            ids = parse_name(RESIDENT, request.parent, "parent")
+            ids = RESIDENT.parse(request.parent, "parent")
             community_id, resident_id = ids["community"], ids["resident"]
         else:
-            community_id = parse_name(COMMUNITY, request.parent, "parent")["community"]
-            resident_id = None
+            community_id, resident_id = _community(request.parent), None
         found = await asyncio.to_thread(
-            handlers.list_appeals, community_id, resident_id, self.uow_factory()
+            appeals.list_appeals, community_id, resident_id, self.uow_factory()
         )
         return pb.ListAppealsResponse(appeals=[appeal_message(a) for a in found])
 
     async def _committee(
         self, parent: str, resident: str, request_id: str, member: bool
     ) -> list[str]:
-        community_id = parse_name(COMMUNITY, parent, "parent")["community"]
-        command = handlers.SetCommitteeMember(
+        community_id = _community(parent)
+        command = commands.SetCommitteeMember(
             request_id=request_id,
             community_id=community_id,
             resident_id=_resident_in(community_id, resident, "resident"),
             member=member,
         )
-        members = await asyncio.to_thread(
-            handlers.set_committee_member, command, self.uow_factory()
+        run = await asyncio.to_thread(
+            appeals.set_committee_member, command, self.uow_factory(), self.clock
         )
-        return [f"communities/{community_id}/residents/{m}" for m in sorted(members)]
+        return [_resident_name(community_id, m) for m in run.members]
 
     async def AddCommitteeMember(
         self, request: pb.AddCommitteeMemberRequest, context: grpc.aio.ServicerContext
@@ -402,8 +446,8 @@ class PointsServicer(pb_grpc.PointsServiceServicer):
         self, request: pb.VerifyLedgerRequest, context: grpc.aio.ServicerContext
     ) -> pb.VerifyLedgerResponse:
         """Recompute the chain and balances."""
-        community_id = parse_name(COMMUNITY, request.parent, "parent")["community"]
-        result = await asyncio.to_thread(handlers.verify_ledger, community_id, self.uow_factory())
+        community_id = _community(request.parent)
+        result = await asyncio.to_thread(queries.verify_ledger, community_id, self.uow_factory())
         if not result.ok:
             metrics.LEDGER_VERIFICATION_FAILURES.labels(community_id).inc()
         return pb.VerifyLedgerResponse(
@@ -417,10 +461,9 @@ class PointsServicer(pb_grpc.PointsServiceServicer):
         self, request: pb.GetAuditReportRequest, context: grpc.aio.ServicerContext
     ) -> pb.GetAuditReportResponse:
         """The quarterly audit report as JSON and CSV."""
-        community_id = parse_name(COMMUNITY, request.parent, "parent")["community"]
         report = await asyncio.to_thread(
-            handlers.audit_report,
-            community_id,
+            queries.audit_report,
+            _community(request.parent),
             request.year,
             request.quarter,
             self.uow_factory(),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import abc
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -12,6 +12,7 @@ from linli_points.domain.appeals import Appeal
 from linli_points.domain.audit import ChainEntry
 from linli_points.domain.ledger import Account, LedgerTransaction
 from linli_points.domain.reservations import Reservation
+from linli_points.domain.runs import Run
 
 
 @dataclass(frozen=True)
@@ -123,6 +124,18 @@ class Appeals(Repository, abc.ABC):
         """Appeals matching every given filter, oldest first."""
 
 
+class Runs(Repository, abc.ABC):
+    """What each close, rebuild and committee change did."""
+
+    @abc.abstractmethod
+    def add(self, run: Run) -> None:
+        """Store a run."""
+
+    @abc.abstractmethod
+    def get(self, community_id: str, run_id: str) -> Run | None:
+        """One run, or None."""
+
+
 class Directory(abc.ABC):
     """Local read models: residents' org units, emergency activities, committee members."""
 
@@ -167,14 +180,44 @@ class LeaderboardStore(abc.ABC):
         """Swap in freshly computed boards (scope → resident → score) for a year."""
 
 
+class Leaderboards(abc.ABC):
+    """The boards as served (a cache of the ledger): their top places, one earning at a time."""
+
+    @abc.abstractmethod
+    async def top(
+        self, community_id: str, year: int, scope: str, size: int
+    ) -> list[tuple[str, int]]:
+        """The first places of a board, highest score first; Unavailable if unreachable."""
+
+    @abc.abstractmethod
+    async def apply(
+        self,
+        *,
+        event_id: str,
+        community_id: str,
+        year: int,
+        resident_id: str,
+        org_unit: str,
+        delta: int,
+    ) -> bool:
+        """Add an earning to every board of the resident once; False for a repeated event."""
+
+
+class LeaderboardWatch(abc.ABC):
+    """Live standings of a board for any number of watchers."""
+
+    @abc.abstractmethod
+    def watch(
+        self, community_id: str, year: int, scope: str, size: int
+    ) -> AsyncIterator[list[tuple[str, int]]]:
+        """The board's standings now, then again whenever they change (coalesced)."""
+
+
 class PointsUnitOfWork(AbstractUnitOfWork, abc.ABC):
-    """A unit of work over the ledger, reservations, appeals and the local read models."""
+    """A unit of work over the ledger, reservations, appeals, runs and the local read models."""
 
     ledger: Ledger
     reservations: Reservations
     appeals: Appeals
+    runs: Runs
     directory: Directory
-
-    def repositories(self) -> list[Repository]:
-        """The repositories whose aggregates may raise events."""
-        return [self.ledger]

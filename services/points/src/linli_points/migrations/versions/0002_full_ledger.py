@@ -15,7 +15,7 @@ from typing import Sequence, Union
 from alembic import op
 import sqlalchemy as sa
 
-from linli_points.domain.audit import GENESIS, entry_hash
+from linli_points.domain.audit import GENESIS, LEGACY_CHAIN_VERSION, entry_hash
 from linli_points.domain.ledger import Account, LedgerTransaction, Posting, Purpose
 
 
@@ -177,7 +177,7 @@ def _chain_existing_transactions() -> None:
         )
         seq, previous = heads.get(first.community_id, (0, GENESIS))
         seq += 1
-        digest = entry_hash(previous, seq, transaction)
+        digest = entry_hash(previous, seq, transaction, LEGACY_CHAIN_VERSION)
         heads[first.community_id] = (seq, digest)
         bind.execute(
             sa.text("UPDATE transactions SET seq = :seq, hash = :hash, resident_id = :r WHERE id = :id"),

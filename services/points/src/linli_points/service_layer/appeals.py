@@ -1,0 +1,117 @@
+"""Appeal use cases (P8): file, decide, and who sits on the supervision committee."""
+
+from __future__ import annotations
+
+from linli_kit.domain import Clock, utc_now
+from linli_kit.errors import AlreadyExists, InvalidArgument, NotFound
+from linli_kit.usecases import idempotent
+from linli_points.domain.appeals import Appeal, AppealStatus, file_appeal
+from linli_points.domain.ledger import LedgerTransaction, RuleKind
+from linli_points.domain.rules import DEFAULT_CATALOG, RuleCatalog
+from linli_points.domain.runs import Run, RunKind, record_run
+from linli_points.service_layer.closes import run_of
+from linli_points.service_layer.commands import DecideAppeal, FileAppeal, SetCommitteeMember
+from linli_points.service_layer.ports import PointsUnitOfWork
+
+
+def _appeal(uow: PointsUnitOfWork, community_id: str, appeal_id: str) -> Appeal:
+    found = uow.appeals.get(community_id, appeal_id)
+    if found is None:
+        raise NotFound(f"no appeal {appeal_id} in {community_id}")
+    return found
+
+
+def _disputed(uow: PointsUnitOfWork, community_id: str, transaction_id: str) -> LedgerTransaction:
+    found = uow.ledger.get(community_id, transaction_id)
+    if found is None:
+        raise NotFound(f"no transaction {transaction_id} in {community_id}")
+    return found
+
+
+def _reload(uow: PointsUnitOfWork, cmd: FileAppeal | DecideAppeal, reference: str) -> Appeal:
+    return _appeal(uow, cmd.community_id, reference)
+
+
+@idempotent(_reload)
+def file_an_appeal(cmd: FileAppeal, uow: PointsUnitOfWork, clock: Clock = utc_now) -> Appeal:
+    """File a resident's appeal against one of their transactions."""
+    disputed = _disputed(uow, cmd.community_id, cmd.transaction_id)
+    open_ones = [
+        a
+        for a in uow.appeals.list(cmd.community_id, transaction_id=cmd.transaction_id)
+        if a.status is AppealStatus.FILED and a.resident_id == cmd.resident_id
+    ]
+    if open_ones:
+        raise AlreadyExists(f"appeal {open_ones[0].id} against this transaction is open")
+    appeal = file_appeal(
+        resident_id=cmd.resident_id, disputed=disputed, reason=cmd.reason, at=clock()
+    )
+    uow.appeals.add(appeal)
+    return appeal
+
+
+@idempotent(_reload)
+def decide_appeal(
+    cmd: DecideAppeal,
+    uow: PointsUnitOfWork,
+    catalog: RuleCatalog = DEFAULT_CATALOG,
+    clock: Clock = utc_now,
+) -> Appeal:
+    """Accept (compensating transaction) or reject (reason kept) an appeal; committee only."""
+    appeal = _appeal(uow, cmd.community_id, cmd.appeal_id)
+    disputed = _disputed(uow, cmd.community_id, appeal.transaction_id)
+    committee = uow.directory.committee(cmd.community_id)
+    if cmd.accept:
+        rule = catalog.for_community(cmd.community_id).one(RuleKind.APPEAL)
+        if rule is None:
+            raise InvalidArgument("this community has no appeal compensation rule")
+        uow.ledger.post(
+            appeal.accept(
+                reviewer=cmd.reviewer,
+                reason=cmd.reason,
+                amount=cmd.amount,
+                at=clock(),
+                committee=committee,
+                disputed=disputed,
+                rule=rule,
+            )
+        )
+    else:
+        appeal.reject(
+            reviewer=cmd.reviewer,
+            reason=cmd.reason,
+            at=clock(),
+            committee=committee,
+            disputed=disputed,
+        )
+    uow.appeals.save(appeal)
+    return appeal
+
+
+def get_appeal(community_id: str, appeal_id: str, uow: PointsUnitOfWork) -> Appeal:
+    """One appeal and its status."""
+    with uow:
+        return _appeal(uow, community_id, appeal_id)
+
+
+def list_appeals(community_id: str, resident_id: str | None, uow: PointsUnitOfWork) -> list[Appeal]:
+    """A community's appeals, or one resident's."""
+    with uow:
+        return uow.appeals.list(community_id, resident_id=resident_id)
+
+
+def _reload_change(uow: PointsUnitOfWork, cmd: SetCommitteeMember, reference: str) -> Run:
+    return run_of(uow, cmd.community_id, reference)
+
+
+@idempotent(_reload_change)
+def set_committee_member(
+    cmd: SetCommitteeMember, uow: PointsUnitOfWork, clock: Clock = utc_now
+) -> Run:
+    """Add or remove a supervision committee member; the run records the committee after it."""
+    now = clock()
+    uow.directory.set_committee_member(cmd.community_id, cmd.resident_id, cmd.member, now)
+    members = tuple(uow.directory.committee(cmd.community_id))
+    run = record_run(cmd.community_id, RunKind.COMMITTEE_CHANGE, now, members=members)
+    uow.runs.add(run)
+    return run

@@ -1,0 +1,170 @@
+"""What the points use cases are asked to do: from events (event_id) or requests (request_id)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from linli_points.domain.ledger import RuleKind
+from linli_points.domain.reservations import Sink
+from linli_points.domain.rules import ServiceType
+
+
+@dataclass(frozen=True)
+class AwardForSession:
+    """Award the hourly points for a completed session (from a SessionCompleted event)."""
+
+    event_id: str
+    community_id: str
+    resident_id: str
+    session: str
+    service_type: ServiceType
+    duration_seconds: int
+    # The session counts for the day and week of its sign-in, not of its sign-out.
+    signed_in_at: datetime
+    activity: str = ""
+
+
+@dataclass(frozen=True)
+class CorrectSession:
+    """Reverse a session's awards and award its corrected duration (from SessionCorrected)."""
+
+    event_id: str
+    community_id: str
+    resident_id: str
+    session: str
+    activity: str
+    service_type: ServiceType
+    duration_seconds: int
+    corrected_by: str
+    reason: str
+    occurred_at: datetime
+
+
+@dataclass(frozen=True)
+class RateSession:
+    """Apply the P3 coefficient of a rating to the session's award (from SessionRated)."""
+
+    event_id: str
+    community_id: str
+    resident_id: str
+    session: str
+    stars: int
+    occurred_at: datetime
+
+
+@dataclass(frozen=True)
+class AwardForActivity:
+    """A fixed or hourly P5 award: mentoring, project leadership, training, emergency."""
+
+    event_id: str
+    community_id: str
+    resident_id: str
+    kind: RuleKind
+    subject: str
+    occurred_at: datetime
+    duration_seconds: int = 0
+
+
+@dataclass(frozen=True)
+class RecordOrgUnit:
+    """Remember a resident's grid and building (from ResidentRegistered)."""
+
+    event_id: str
+    community_id: str
+    resident_id: str
+    org_unit: str
+
+
+@dataclass(frozen=True)
+class RecordEmergency:
+    """Remember that an activity answers an emergency (from EmergencyCalled)."""
+
+    event_id: str
+    community_id: str
+    activity: str
+    occurred_at: datetime
+
+
+@dataclass(frozen=True)
+class Reserve:
+    """Hold points of a resident for a redemption or a time-bank transfer."""
+
+    request_id: str
+    community_id: str
+    resident_id: str
+    amount: int
+    sink: Sink
+    memo: str
+    ttl_seconds: int
+
+
+@dataclass(frozen=True)
+class SettleReservation:
+    """Commit or void a pending reservation."""
+
+    request_id: str
+    community_id: str
+    reservation_id: str
+    commit: bool
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class ClosePeriods:
+    """Post the P2 bonuses of every week that has ended."""
+
+    request_id: str
+    community_id: str
+
+
+@dataclass(frozen=True)
+class CloseYear:
+    """Expire the unspent yearly points of a policy year (P4)."""
+
+    request_id: str
+    community_id: str
+    year: int
+
+
+@dataclass(frozen=True)
+class RebuildLeaderboard:
+    """Recompute a year's boards from the ledger and swap them in (P7)."""
+
+    request_id: str
+    community_id: str
+    year: int
+
+
+@dataclass(frozen=True)
+class FileAppeal:
+    """A resident disputes a transaction (P8)."""
+
+    request_id: str
+    community_id: str
+    resident_id: str
+    transaction_id: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class DecideAppeal:
+    """A committee member accepts (with a compensation) or rejects an appeal (P8)."""
+
+    request_id: str
+    community_id: str
+    appeal_id: str
+    reviewer: str
+    accept: bool
+    reason: str
+    amount: int = 0
+
+
+@dataclass(frozen=True)
+class SetCommitteeMember:
+    """Add a resident to the supervision committee, or remove them."""
+
+    request_id: str
+    community_id: str
+    resident_id: str
+    member: bool

@@ -1,0 +1,85 @@
+"""Ledger reads: balances, history, the integrity check and the quarterly audit (P6, P9)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from linli_kit.domain import Clock, utc_now
+from linli_kit.errors import InvalidArgument
+from linli_kit.names import next_page_token
+from linli_points.domain import audit, standings
+from linli_points.domain.ledger import Account, LedgerTransaction, Purpose
+from linli_points.domain.periods import policy_year, quarter_bounds
+from linli_points.service_layer.ports import PointsUnitOfWork
+
+
+@dataclass(frozen=True)
+class Balance:
+    """A resident's balances in hundredths of a point, and their honour tier."""
+
+    yearly: int
+    lifetime: int
+    reserved: int = 0
+    tier: str = ""
+
+
+@dataclass(frozen=True)
+class TransactionList:
+    """A page of a resident's transactions and the token for the next one."""
+
+    transactions: list[LedgerTransaction]
+    next_page_token: str
+
+
+def get_balance(community_id: str, resident_id: str, uow: PointsUnitOfWork) -> Balance:
+    """A resident's yearly, lifetime and reserved balances and honour tier."""
+    with uow:
+        lifetime = uow.ledger.balance(Account(community_id, resident_id, Purpose.LIFETIME))
+        return Balance(
+            yearly=uow.ledger.balance(Account(community_id, resident_id, Purpose.YEARLY)),
+            lifetime=lifetime,
+            reserved=uow.ledger.balance(Account(community_id, resident_id, Purpose.RESERVED)),
+            tier=standings.tier_for(lifetime),
+        )
+
+
+def list_transactions(
+    community_id: str, resident_id: str, offset: int, limit: int, uow: PointsUnitOfWork
+) -> TransactionList:
+    """A page of the transactions behind a resident's balances, newest first."""
+    with uow:
+        page = uow.ledger.transactions_of(community_id, resident_id, offset, limit)
+        return TransactionList(page.transactions, next_page_token(offset, limit, page.has_more))
+
+
+def verify_ledger(community_id: str, uow: PointsUnitOfWork) -> audit.Verification:
+    """Recompute the community's hash chain and balances from postings."""
+    with uow:
+        return audit.verify(
+            community_id, uow.ledger.chain(community_id), uow.ledger.stored_balances(community_id)
+        )
+
+
+def audit_report(
+    community_id: str, year: int, quarter: int, uow: PointsUnitOfWork
+) -> dict[str, Any]:
+    """The quarterly audit report (P9) as a JSON-ready dict."""
+    if not 1 <= quarter <= 4:
+        raise InvalidArgument("quarter must be 1 to 4")
+    start, end = quarter_bounds(year, quarter)
+    verification = verify_ledger(community_id, uow)
+    with uow:
+        return audit.quarterly_report(
+            community_id=community_id,
+            year=year,
+            quarter=quarter,
+            transactions=uow.ledger.find(community_id, since=start, until=end),
+            appeals=uow.appeals.list(community_id, since=start, until=end),
+            verification=verification,
+        )
+
+
+def current_year(clock: Clock = utc_now) -> int:
+    """The policy year now."""
+    return policy_year(clock())

@@ -1,0 +1,90 @@
+"""Reservation use cases (R4, E4): hold points, then commit or void them, exactly once."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from linli_kit.domain import Clock, utc_now
+from linli_kit.errors import InvalidArgument, NotFound
+from linli_kit.usecases import idempotent
+from linli_points.domain.reservations import Reservation, ReservationState, open_reservation
+from linli_points.service_layer.commands import Reserve, SettleReservation
+from linli_points.service_layer.ports import PointsUnitOfWork
+
+MAX_TTL_SECONDS = 30 * 86400
+
+
+def _reservation(uow: PointsUnitOfWork, community_id: str, reservation_id: str) -> Reservation:
+    found = uow.reservations.get(community_id, reservation_id)
+    if found is None:
+        raise NotFound(f"no reservation {reservation_id} in {community_id}")
+    return found
+
+
+def _reload(uow: PointsUnitOfWork, cmd: Reserve | SettleReservation, reference: str) -> Reservation:
+    return _reservation(uow, cmd.community_id, reference)
+
+
+def get_reservation(community_id: str, reservation_id: str, uow: PointsUnitOfWork) -> Reservation:
+    """One reservation and its state."""
+    with uow:
+        return _reservation(uow, community_id, reservation_id)
+
+
+@idempotent(_reload)
+def reserve(cmd: Reserve, uow: PointsUnitOfWork, clock: Clock = utc_now) -> Reservation:
+    """Hold points; refused (InsufficientPoints) when the spendable balance is short."""
+    if not 1 <= cmd.ttl_seconds <= MAX_TTL_SECONDS:
+        raise InvalidArgument("ttl_seconds must be between 1 second and 30 days")
+    now = clock()
+    reservation = open_reservation(
+        community_id=cmd.community_id,
+        resident_id=cmd.resident_id,
+        amount=cmd.amount,
+        sink=cmd.sink,
+        memo=cmd.memo,
+        at=now,
+        expires_at=now + timedelta(seconds=cmd.ttl_seconds),
+    )
+    uow.ledger.post(reservation.hold())
+    uow.reservations.add(reservation)
+    return reservation
+
+
+@idempotent(_reload)
+def settle_reservation(
+    cmd: SettleReservation, uow: PointsUnitOfWork, clock: Clock = utc_now
+) -> Reservation:
+    """Commit (spend) or void (release) a pending reservation, exactly once."""
+    reservation = _reservation(uow, cmd.community_id, cmd.reservation_id)
+    now = clock()
+    transaction = (
+        reservation.commit(now) if cmd.commit else reservation.void(now, cmd.reason or "voided")
+    )
+    uow.ledger.post(transaction)
+    uow.reservations.save(reservation)
+    return reservation
+
+
+def void_expired(
+    uow_factory: Callable[[], PointsUnitOfWork], now: datetime, limit: int = 100
+) -> int:
+    """Void the pending reservations whose time ran out; returns how many were voided.
+
+    Harmless to run on several replicas at once: each reservation is read locked for update
+    and voided only while still pending, so a second sweep skips it.
+    """
+    with uow_factory() as uow:
+        due = uow.reservations.expired(now, limit)
+    voided = 0
+    for community_id, reservation_id in due:
+        with uow_factory() as uow:
+            reservation = _reservation(uow, community_id, reservation_id)
+            if reservation.state is not ReservationState.PENDING:
+                continue
+            uow.ledger.post(reservation.void(now, "timed out"))
+            uow.reservations.save(reservation)
+            uow.commit()
+            voided += 1
+    return voided
