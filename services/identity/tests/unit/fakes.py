@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from datetime import datetime
+from typing import Any
 
 import numpy as np
 
@@ -388,3 +390,50 @@ class FakeIdentityUnitOfWork(IdentityUnitOfWork):
 
     def rollback(self) -> None:
         """Nothing to undo in memory; tests look at `committed` instead."""
+
+
+class FakeConsumer:
+    """A consumer group in memory: records when it was created, then waits to be cancelled."""
+
+    def __init__(self, group: str, on_create: Callable[[], None]) -> None:
+        self.group = group
+        self.on_create = on_create
+        self.created = False
+
+    async def ensure_group(self) -> None:
+        """Record the group's creation."""
+        self.on_create()
+        self.created = True
+
+    async def run(self) -> None:
+        """Consume nothing until cancelled."""
+        await asyncio.Event().wait()
+
+
+class FakeStreams:
+    """identity.events without Redis: a relay that idles and groups that record their creation.
+
+    `on_group` runs when a group is created, so a test can look at the app at that moment.
+    """
+
+    def __init__(self, on_group: Callable[[], None] = lambda: None) -> None:
+        self.on_group = on_group
+        self.consumers: list[FakeConsumer] = []
+        self.closed = False
+
+    def relay(self) -> Callable[[], Coroutine[Any, Any, None]]:
+        """A relay with nothing to move."""
+
+        async def idle() -> None:
+            await asyncio.Event().wait()
+
+        return idle
+
+    def follow(self, group: str, consumer: str, handlers: dict[str, Any]) -> FakeConsumer:
+        """A group of this replica's own."""
+        self.consumers.append(FakeConsumer(group, self.on_group))
+        return self.consumers[-1]
+
+    async def close(self) -> None:
+        """Nothing to release."""
+        self.closed = True

@@ -1,0 +1,76 @@
+"""The whole identity app built in one call with fakes, served in-process, called over gRPC."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import grpc
+from linli.identity.v1 import identity_service_pb2 as pb
+from linli.identity.v1 import identity_service_pb2_grpc as pb_grpc
+
+from linli_identity.adapters.gallery import Galleries
+from linli_identity.bootstrap import build_app
+from linli_identity.config import IdentitySettings
+from linli_identity.domain.consent import FaceEnrolment
+from linli_kit.grpc_server import start
+from linli_kit.testing import until
+
+from .conftest import fakes
+
+NOWHERE = IdentitySettings(
+    database_url="postgresql+psycopg://nobody@127.0.0.1:1/none", redis_url="redis://127.0.0.1:1/0"
+)
+
+
+async def test_the_app_built_on_fakes_answers_over_grpc(identity) -> None:
+    created = await identity.stub.CreateCommunity(
+        pb.CreateCommunityRequest(community_id="c-east", display_name="East Gate", request_id="q1")
+    )
+    found = await identity.stub.GetCommunity(pb.GetCommunityRequest(name="communities/c-east"))
+
+    assert created.community.name == found.community.name == "communities/c-east"
+    assert found.community.display_name == "East Gate"
+    assert list(identity.uow.communities.rows) == ["c-east"]
+    assert [c.created for c in identity.streams.consumers] == [True]
+
+
+def test_building_connects_to_nothing() -> None:
+    """Unreachable database and Redis: building succeeds, since nothing connects until start."""
+    app = build_app(NOWHERE, engine=fakes.FakeFaceEngine())
+
+    assert app.name == "identity" and len(app.background) == 3
+
+
+async def test_the_group_is_created_before_the_galleries_load(uow) -> None:
+    """An event between the load and the group's creation would be missed: the group is first."""
+    engine = fakes.FakeFaceEngine()
+    template = engine.analyse(b"face:ann:front").template
+    uow.templates.put(
+        FaceEnrolment(
+            community_id="c-east",
+            resident_id="r-ann",
+            consent_id="c1",
+            template=template,
+            enrolled_at=datetime(2025, 3, 1, tzinfo=UTC),
+        )
+    )
+    galleries = Galleries(engine.name, engine.model_version, engine.dimension)
+    in_gallery_at_group_creation: list[bool] = []
+    streams = fakes.FakeStreams(
+        lambda: in_gallery_at_group_creation.append("r-ann" in galleries.for_community("c-east"))
+    )
+    app = build_app(
+        NOWHERE, uow_factory=lambda: uow, engine=engine, galleries=galleries, streams=streams
+    )
+    running = await start(app, "127.0.0.1", 0)
+    try:
+        await until(lambda: "r-ann" in galleries.for_community("c-east"))
+        assert in_gallery_at_group_creation == [False]
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{running.port}") as channel:
+            stub = pb_grpc.IdentityServiceStub(channel)
+            await stub.CreateCommunity(
+                pb.CreateCommunityRequest(community_id="c-east", display_name="East")
+            )
+    finally:
+        await running.stop(grace=0)
+    assert streams.closed
