@@ -19,6 +19,7 @@ EXPORTED = {
     "linli_stream_lag_entries",
     "linli_stream_pending_entries",
     "linli_stream_dead_letters_total",
+    "linli_stream_dead_letters_waiting",
     "linli_ledger_verification_failures_total",
 }
 KIT_METRICS = chartcheck.REPO / "libs" / "linli-kit" / "src" / "linli_kit" / "metrics.py"

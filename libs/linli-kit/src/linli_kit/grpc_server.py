@@ -15,9 +15,13 @@ import grpc
 import sqlalchemy as sa
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
+from linli.ops.v1 import operations_service_pb2_grpc as ops_grpc
 from opentelemetry.instrumentation.grpc import aio_server_interceptor
 
 from linli_kit import errors, metrics
+from linli_kit.deadletters import DeadLetters
+from linli_kit.operations import SERVICE_NAME as OPERATIONS_SERVICE
+from linli_kit.operations import OperationsServicer
 
 log = logging.getLogger(__name__)
 
@@ -137,6 +141,8 @@ class GrpcApp:
     service_names: Sequence[str]
     background: Sequence[Callable[[], Coroutine[Any, Any, None]]] = ()
     on_stop: Sequence[Callable[[], Awaitable[None]]] = ()
+    # The dead letters of the streams the service consumes, served by OperationsService.
+    dead_letters: DeadLetters | None = None
     # Face bursts are several images in one request; gRPC's default limit is 4 MiB.
     max_message_bytes: int = 16 * 1024 * 1024
 
@@ -165,6 +171,8 @@ class RunningApp:
                 log.warning("background task %s did not stop within %.0fs", task.get_name(), grace)
         for hook in self.app.on_stop:
             await hook()
+        if self.app.dead_letters is not None:
+            self.app.dead_letters.close()
 
 
 async def start(app: GrpcApp, host: str, port: int) -> RunningApp:
@@ -177,10 +185,16 @@ async def start(app: GrpcApp, host: str, port: int) -> RunningApp:
         ],
     )
     app.register(server)
+    operations = []
+    if app.dead_letters is not None:
+        ops_grpc.add_OperationsServiceServicer_to_server(
+            OperationsServicer(app.dead_letters), server
+        )
+        operations.append(OPERATIONS_SERVICE)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(
-        [*app.service_names, health.SERVICE_NAME, reflection.SERVICE_NAME], server
+        [*app.service_names, *operations, health.SERVICE_NAME, reflection.SERVICE_NAME], server
     )
     bound = server.add_insecure_port(f"{host}:{port}")
     await server.start()

@@ -34,6 +34,11 @@ STREAM_PENDING = Gauge(
 STREAM_DEAD_LETTERS = Counter(
     "linli_stream_dead_letters", "Entries moved to the dead-letter stream.", ["stream", "group"]
 )
+STREAM_DEAD_LETTERS_WAITING = Gauge(
+    "linli_stream_dead_letters_waiting",
+    "Letters in a stream's dead-letter stream, not yet replayed or discarded.",
+    ["stream"],
+)
 LEDGER_VERIFICATION_FAILURES = Counter(
     "linli_ledger_verification_failures",
     "Ledger verifications that found a break.",

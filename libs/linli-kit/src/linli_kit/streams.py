@@ -198,11 +198,13 @@ class StreamConsumer:
                 await self._process(entry_id, fields)
 
     async def record_stats(self) -> None:
-        """Publish the group's lag and pending counts as gauges."""
+        """Publish the group's lag and pending counts and the waiting dead letters as gauges."""
         for info in await self._redis.xinfo_groups(self.stream):
             if info["name"].decode() == self.group:
                 metrics.STREAM_PENDING.labels(self.stream, self.group).set(info["pending"])
                 metrics.STREAM_LAG.labels(self.stream, self.group).set(info.get("lag") or 0)
+        waiting = await self._redis.xlen(self.dead_letter_stream)
+        metrics.STREAM_DEAD_LETTERS_WAITING.labels(self.stream).set(waiting)
 
     async def _process(self, entry_id: bytes, fields: dict[bytes, bytes] | None) -> None:
         if not fields:  # trimmed from the stream while pending: nothing left to apply
