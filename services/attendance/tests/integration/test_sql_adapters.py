@@ -306,3 +306,46 @@ def test_migration_0002_backfills_windows_of_existing_sessions(make_database) ->
         ).one()
     engine.dispose()
     assert tuple(row) == (START, START + 2 * HOUR, "completed", START + HOUR)
+
+
+def test_a_paper_sheet_session_is_stored_completed_with_its_reason(make_uow, database) -> None:
+    clock = Clock(START + 30 * HOUR)
+    activity = _plan(make_uow, clock)
+    command = commands.EnterPaperSession(
+        C, activity.id, "r-alice", START, START + HOUR, "r-staff", "the kiosk was down"
+    )
+
+    entered = sessions.enter_paper_session(command, make_uow(), Everyone(), clock)
+
+    stored = sessions.get_session(C, entered.id, make_uow())
+    assert (stored.status, stored.duration_seconds) == (SessionStatus.COMPLETED, 3600)
+    assert (stored.sign_in_proof.method, stored.paper_sheet_reason) == (
+        SignInMethod.PAPER_SHEET,
+        "the kiosk was down",
+    )
+    assert sweeps.close_forgotten_sessions(make_uow(), clock()) == 0
+    assert _outbox_types(database)[-1] == "SessionCompleted"
+
+
+def test_migration_0003_calls_the_daily_cap_flags_time_cap(make_database) -> None:
+    url = make_database("attendance")
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.set_main_option("sqlalchemy.url", url)
+    command.upgrade(config, "0002")
+    engine = sa.create_engine(url)
+    with engine.begin() as connection:
+        connection.execute(
+            sa.text(
+                "INSERT INTO flags (community_id, id, kind, reason, resident_id, activity_id, "
+                "raised_at) VALUES ('c-east', 'f1', 'daily_cap', 'cut', 'r-alice', 'a1', :at)"
+            ),
+            {"at": START},
+        )
+
+    command.upgrade(config, "head")
+
+    with engine.connect() as connection:
+        kind = connection.execute(sa.text("SELECT kind FROM flags")).scalar_one()
+    engine.dispose()
+    assert kind == "time_cap"

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
+import grpc
 import pytest
+from linli.attendance.v1 import attendance_service_pb2_grpc as pb_grpc
 
+from linli_attendance.bootstrap import build_app
+from linli_attendance.config import AttendanceSettings
+from linli_kit.grpc_server import start
 from linli_kit.testing import load_beside
 
 fakes = load_beside(__file__, "fakes.py", "linli_attendance_unit_fakes")
@@ -35,3 +41,16 @@ def clock() -> fakes.FixedClock:
 def faces() -> fakes.FakeFaceIdentifier:
     """Identity's face search: the first frame of a burst names the resident it finds."""
     return fakes.FakeFaceIdentifier(fakes.FaceMatch("dlib", "resnet-v1", 0.91, 0.6))
+
+
+@pytest.fixture
+async def stub(uow, directory, faces, clock) -> AsyncIterator[pb_grpc.AttendanceServiceStub]:
+    """The whole attendance app built on the fakes in one call, served on a free local port."""
+    settings = AttendanceSettings(database_url="sqlite://", redis_url="redis://127.0.0.1:1/0")
+    app = build_app(
+        settings, uow_factory=lambda: uow, residents=directory, faces=faces, clock=clock
+    )
+    running = await start(app, "127.0.0.1", 0)
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{running.port}") as channel:
+        yield pb_grpc.AttendanceServiceStub(channel)
+    await running.stop(grace=0)
