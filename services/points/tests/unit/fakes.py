@@ -2,21 +2,28 @@
 
 from __future__ import annotations
 
+import asyncio
 import copy
+import threading
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
 from datetime import datetime
 
 from linli_kit.domain import DomainEvent
 from linli_kit.fakes import InMemoryInbox, InMemoryRequestLog
+from linli_kit.streams import EnvelopeHandler
 from linli_points.domain.appeals import Appeal
 from linli_points.domain.audit import GENESIS, ChainEntry, entry_hash
 from linli_points.domain.ledger import Account, LedgerTransaction, check_spendable
 from linli_points.domain.reservations import Reservation, ReservationState
 from linli_points.domain.runs import Run
+from linli_points.domain.standings import scopes_for
 from linli_points.service_layer.ports import (
     Appeals,
     Directory,
+    Leaderboards,
+    LeaderboardStore,
+    LeaderboardWatch,
     Ledger,
     PointsUnitOfWork,
     Reservations,
@@ -272,14 +279,23 @@ class FakePointsUnitOfWork(PointsUnitOfWork):
         self.published: list[DomainEvent] = []
         self._saved = self._state()
         self._clean = True
+        # The app's threads (RPCs, schedules) share this one unit of work: one at a time.
+        self._turn = threading.RLock()
 
     def _state(self) -> dict[str, object]:
         parts = ("ledger", "reservations", "appeals", "runs", "directory", "requests", "inbox")
         return {name: copy.deepcopy(vars(getattr(self, name))) for name in parts}
 
     def __enter__(self) -> FakePointsUnitOfWork:
+        self._turn.acquire()
         self._clean = False
         return self
+
+    def __exit__(self, *args: object) -> None:
+        try:
+            super().__exit__(*args)
+        finally:
+            self._turn.release()
 
     def __call__(self) -> FakePointsUnitOfWork:
         """The same unit of work again, as a uow factory hands out a fresh one."""
@@ -299,3 +315,78 @@ class FakePointsUnitOfWork(PointsUnitOfWork):
         self._clean = True
         for name, saved in self._saved.items():
             vars(getattr(self, name)).update(copy.deepcopy(saved))
+
+
+class FakeLeaderboards(Leaderboards, LeaderboardWatch, LeaderboardStore):
+    """Boards in dicts, as Redis keeps them: served, watched (snapshot only) and replaced."""
+
+    def __init__(self) -> None:
+        self.boards: dict[tuple[str, int, str], dict[str, int]] = defaultdict(dict)
+        self.seen: set[str] = set()
+
+    async def top(
+        self, community_id: str, year: int, scope: str, size: int
+    ) -> list[tuple[str, int]]:
+        """The first places of a board, highest score first (ties by resident id)."""
+        board = self.boards.get((community_id, year, scope), {})
+        return sorted(board.items(), key=lambda kv: (-kv[1], kv[0]))[:size]
+
+    async def apply(
+        self,
+        *,
+        event_id: str,
+        community_id: str,
+        year: int,
+        resident_id: str,
+        org_unit: str,
+        delta: int,
+    ) -> bool:
+        """Add an earning to every board of the resident once."""
+        if event_id in self.seen:
+            return False
+        self.seen.add(event_id)
+        for scope in scopes_for(org_unit):
+            board = self.boards[(community_id, year, scope)]
+            board[resident_id] = board.get(resident_id, 0) + delta
+        return True
+
+    async def watch(
+        self, community_id: str, year: int, scope: str, size: int
+    ) -> AsyncIterator[list[tuple[str, int]]]:
+        """The standings now; then nothing changes (a fake has no pub/sub)."""
+        yield await self.top(community_id, year, scope, size)
+        await asyncio.Event().wait()
+
+    def replace(
+        self, community_id: str, year: int, boards: Mapping[str, Mapping[str, int]]
+    ) -> None:
+        """Swap in freshly computed boards for a year."""
+        for key in [k for k in self.boards if k[:2] == (community_id, year)]:
+            del self.boards[key]
+        for scope, scores in boards.items():
+            self.boards[(community_id, year, scope)] = dict(scores)
+
+
+class FakeConsumer:
+    """A stream consumer that never reads a stream: tests hand it envelopes themselves."""
+
+    def __init__(self, handlers: dict[str, EnvelopeHandler]) -> None:
+        self.handlers = handlers
+
+    async def run(self) -> None:
+        """Nothing to read."""
+
+    async def close(self) -> None:
+        """Nothing to release."""
+
+
+class FakeConsumers:
+    """Builds fake consumers and keeps them by stream, for a test to deliver to."""
+
+    def __init__(self) -> None:
+        self.by_stream: dict[str, FakeConsumer] = {}
+
+    def __call__(self, stream: str, group: str, routes: dict[str, EnvelopeHandler]) -> FakeConsumer:
+        """A consumer of one stream."""
+        self.by_stream[stream] = FakeConsumer(routes)
+        return self.by_stream[stream]

@@ -1,0 +1,181 @@
+"""Every mutating PointsService RPC replays a retry and refuses its request id reused otherwise."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+
+import pytest
+from google.protobuf.message import Message
+from linli.points.v1 import points_service_pb2 as pb
+
+from linli_kit.testing import assert_retry_replays, mutating_methods
+from linli_points.domain.rules import ServiceType
+from linli_points.service_layer import commands, earning
+
+C = "c-east"
+COMMUNITY = f"communities/{C}"
+ALICE = f"{COMMUNITY}/residents/r-alice"
+JUDGE = f"{COMMUNITY}/residents/r-judge"
+METHODS = mutating_methods(pb.DESCRIPTOR.services_by_name["PointsService"])
+Samples = tuple[Message, Message]
+
+
+def earn(app, hours: int = 3) -> str:
+    """Give Alice regular hours (straight through the fake unit of work); the award's id."""
+    award = earning.award_for_session(
+        commands.AwardForSession(
+            event_id=f"e-{hours}",
+            community_id=C,
+            resident_id="r-alice",
+            session=f"{COMMUNITY}/activities/a1/sessions/s-{hours}",
+            service_type=ServiceType.REGULAR,
+            duration_seconds=hours * 3600,
+            signed_in_at=app.now - timedelta(days=9),
+        ),
+        app.uow,
+    )
+    assert award is not None
+    return award.id
+
+
+async def reservation(app) -> str:
+    """A pending reservation of Alice's points; its name."""
+    earn(app)
+    made = await app.stub.CreateReservation(
+        pb.CreateReservationRequest(
+            parent=ALICE, amount_centipoints=100, sink=pb.SINK_REWARDS, request_id="setup"
+        )
+    )
+    return made.reservation.name
+
+
+async def appeal(app) -> str:
+    """An appeal of Alice's against her award, with a committee to decide it; its name."""
+    transaction = f"{COMMUNITY}/transactions/{earn(app)}"
+    await app.stub.AddCommitteeMember(
+        pb.AddCommitteeMemberRequest(parent=COMMUNITY, resident=JUDGE, request_id="setup")
+    )
+    filed = await app.stub.CreateAppeal(
+        pb.CreateAppealRequest(
+            parent=ALICE, transaction=transaction, reason="too little", request_id="setup"
+        )
+    )
+    return filed.appeal.name
+
+
+async def create_reservation(app) -> Samples:
+    earn(app)
+    request = pb.CreateReservationRequest(
+        parent=ALICE, amount_centipoints=100, sink=pb.SINK_REWARDS, memo="voucher", request_id="q"
+    )
+    return request, pb.CreateReservationRequest(
+        parent=ALICE, amount_centipoints=150, sink=pb.SINK_REWARDS, memo="voucher", request_id="q"
+    )
+
+
+async def commit_reservation(app) -> Samples:
+    name = await reservation(app)
+    other = await app.stub.CreateReservation(
+        pb.CreateReservationRequest(
+            parent=ALICE, amount_centipoints=50, sink=pb.SINK_REWARDS, request_id="other"
+        )
+    )
+    return (
+        pb.CommitReservationRequest(name=name, request_id="q"),
+        pb.CommitReservationRequest(name=other.reservation.name, request_id="q"),
+    )
+
+
+async def void_reservation(app) -> Samples:
+    name = await reservation(app)
+    return (
+        pb.VoidReservationRequest(name=name, reason="changed mind", request_id="q"),
+        pb.VoidReservationRequest(name=name, reason="out of stock", request_id="q"),
+    )
+
+
+async def close_periods(app) -> Samples:
+    earn(app)
+    return (
+        pb.ClosePeriodsRequest(parent=COMMUNITY, request_id="q"),
+        pb.ClosePeriodsRequest(parent="communities/c-west", request_id="q"),
+    )
+
+
+async def close_year(app) -> Samples:
+    return (
+        pb.CloseYearRequest(parent=COMMUNITY, year=2025, request_id="q"),
+        pb.CloseYearRequest(parent=COMMUNITY, year=2024, request_id="q"),
+    )
+
+
+async def rebuild_leaderboard(app) -> Samples:
+    earn(app)
+    return (
+        pb.RebuildLeaderboardRequest(parent=COMMUNITY, year=2026, request_id="q"),
+        pb.RebuildLeaderboardRequest(parent=COMMUNITY, year=2025, request_id="q"),
+    )
+
+
+async def create_appeal(app) -> Samples:
+    transaction = f"{COMMUNITY}/transactions/{earn(app)}"
+    return (
+        pb.CreateAppealRequest(
+            parent=ALICE, transaction=transaction, reason="short", request_id="q"
+        ),
+        pb.CreateAppealRequest(
+            parent=ALICE, transaction=transaction, reason="late", request_id="q"
+        ),
+    )
+
+
+async def decide_appeal(app) -> Samples:
+    name = await appeal(app)
+    return (
+        pb.DecideAppealRequest(name=name, reviewer=JUDGE, reason="as recorded", request_id="q"),
+        pb.DecideAppealRequest(name=name, reviewer=JUDGE, reason="no proof", request_id="q"),
+    )
+
+
+async def add_committee_member(app) -> Samples:
+    return (
+        pb.AddCommitteeMemberRequest(parent=COMMUNITY, resident=JUDGE, request_id="q"),
+        pb.AddCommitteeMemberRequest(parent=COMMUNITY, resident=ALICE, request_id="q"),
+    )
+
+
+async def remove_committee_member(app) -> Samples:
+    await app.stub.AddCommitteeMember(
+        pb.AddCommitteeMemberRequest(parent=COMMUNITY, resident=JUDGE, request_id="setup")
+    )
+    return (
+        pb.RemoveCommitteeMemberRequest(parent=COMMUNITY, resident=JUDGE, request_id="q"),
+        pb.RemoveCommitteeMemberRequest(parent=COMMUNITY, resident=ALICE, request_id="q"),
+    )
+
+
+SAMPLES: dict[str, Callable[..., Awaitable[Samples]]] = {
+    "CreateReservation": create_reservation,
+    "CommitReservation": commit_reservation,
+    "VoidReservation": void_reservation,
+    "ClosePeriods": close_periods,
+    "CloseYear": close_year,
+    "RebuildLeaderboard": rebuild_leaderboard,
+    "CreateAppeal": create_appeal,
+    "DecideAppeal": decide_appeal,
+    "AddCommitteeMember": add_committee_member,
+    "RemoveCommitteeMember": remove_committee_member,
+}
+
+
+def test_every_mutating_rpc_has_a_sample() -> None:
+    assert sorted(m.name for m in METHODS) == sorted(SAMPLES)
+
+
+@pytest.mark.parametrize("method", [m.name for m in METHODS])
+async def test_a_retry_returns_the_first_answer(points_app, method: str) -> None:
+    assert method in SAMPLES, f"no sample request for {method}"
+    request, changed = await SAMPLES[method](points_app)
+
+    await assert_retry_replays(getattr(points_app.stub, method), request, changed)
