@@ -312,12 +312,55 @@ def test_five_stars_raise_the_award_by_ten_percent(stack: Stack) -> None:
     session = _serve(stack, activity, eve, staff, hours=2)
     assert eventually(lambda: _service_points(stack, eve), 200) == 200
 
+    stack.attendance.RecordServed(
+        att.RecordServedRequest(
+            session=session, residents=[grandma], recorded_by=staff, request_id="v1"
+        )
+    )
     rating = stack.attendance.RateSession(
         att.RateSessionRequest(session=session, rated_by=grandma, stars=5, request_id="r1")
     ).rating
 
     assert rating.stars == 5
     assert eventually(lambda: _service_points(stack, eve), 220) == 220
+
+
+def test_only_a_resident_served_can_rate(stack: Stack) -> None:
+    staff, fay, neighbour = _residents(stack, "王社工", "周芳", "邻居")
+    session = _serve(stack, _activity(stack), fay, staff, hours=2)
+    assert eventually(lambda: _service_points(stack, fay), 200) == 200
+
+    with pytest.raises(grpc.RpcError) as refused:
+        stack.attendance.RateSession(
+            att.RateSessionRequest(session=session, rated_by=neighbour, stars=5, request_id="r2")
+        )
+
+    assert refused.value.code() is grpc.StatusCode.PERMISSION_DENIED
+    time.sleep(1)  # give a wrongly published uplift the time to show
+    assert _service_points(stack, fay) == 200
+
+
+def test_a_paper_sign_in_sheet_entered_long_after_awards_points(stack: Stack) -> None:
+    """One call, long past the forgotten sign-out grace: completed at once, never swept."""
+    staff, gus = _residents(stack, "王社工", "吴刚")
+    activity = _activity(stack, start=LONG_AGO)
+    request = att.EnterPaperSessionRequest(
+        activity=activity.name,
+        resident=gus,
+        confirmed_by=staff,
+        reason="the kiosk was down; signed on paper",
+        request_id=str(uuid.uuid4()),
+    )
+    request.sign_in_time.FromDatetime(LONG_AGO)
+    request.sign_out_time.FromDatetime(LONG_AGO + 2 * HOUR)
+
+    session = stack.attendance.EnterPaperSession(request).session
+
+    assert (session.status, session.duration_seconds) == (att.SESSION_STATUS_COMPLETED, 7200)
+    assert session.sign_in.method == att.SIGN_IN_METHOD_PAPER_SHEET
+    assert eventually(lambda: _service_points(stack, gus), 200) == 200
+    flags = stack.attendance.ListFlags(att.ListFlagsRequest(parent=PARENT, open_only=True)).flags
+    assert [f for f in flags if f.session == session.name] == []
 
 
 def _sample(name: str) -> Image.Image:
