@@ -44,7 +44,8 @@ class IdentitySettings(ServiceSettings):
     grpc_port: int = Field(default=50051, ge=0, le=65535)
     # "dlib" (default, bundled models) or "insightface" (needs face_model_dir).
     face_engine: Literal["dlib", "insightface"] = "dlib"
-    # Directory of the operator's licensed SCRFD + ArcFace ONNX pack; never downloaded.
+    # Directory of the operator's licensed insightface pack (buffalo_l layout: det_10g.onnx,
+    # w600k_r50.onnx, and 1k3d68.onnx for liveness landmarks if present); never downloaded.
     face_model_dir: Path | None = None
     # JSON {community_id: {"current": key_id, "keys": {key_id: base64 32-byte key}}}, from a
     # secret. Old keys stay listed until every template is re-encrypted under the current one.

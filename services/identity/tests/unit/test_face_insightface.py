@@ -1,18 +1,22 @@
 """The insightface adapter against small generated SCRFD- and ArcFace-shaped ONNX models.
 
-No licensed model pack is available here, so the test writes two tiny ONNX graphs with the
+No licensed model pack is available here, so the test writes three tiny ONNX graphs with the
 real models' input and output signatures:
 - a "detector" (1x3x640x640 in; 9 outputs: scores, box distances and 5 keypoints at strides
   8/16/32, two anchors a cell) whose stride-8 score fires where an 8x8 cell of the
   normalised red channel is bright, and whose boxes and keypoints are fixed offsets;
 - a "recogniser" (1x3x112x112 in, 1x512 out): an 8x8 average pool and a fixed random
-  projection, so the embedding depends on the aligned crop's content.
+  projection, so the embedding depends on the aligned crop's content;
+- a "68-point landmark model" (1x3x192x192 in, 1x3309 out, as 1k3d68.onnx) that always
+  answers insightface's mean face shape.
+insightface's model_zoo recognises each graph by these shapes, as it does the real files.
 
-What this proves: the adapter loads models from a directory with onnxruntime and checks
-their shapes, feeds correctly normalised and letterboxed input, decodes anchors, boxes and
-keypoints back to image coordinates (also when the image is rescaled), applies NMS, counts
-faces, applies the quality rules, aligns the crop by the keypoints and normalises the
-embedding, and names the model by its content hash. What it does not prove: anything about
+What this proves: the adapter loads models from a directory through insightface's model_zoo
+(also from a pack laid out as buffalo_l is mounted) and checks what they are; insightface's
+code gets correctly ordered, letterboxed input and its boxes, keypoints and 68 landmarks come
+back in image coordinates (also when the image is rescaled); faces are counted, the quality
+rules applied, the embedding normalised, the model named by its content hash, and a burst
+with landmarks reaches the liveness rule. What it does not prove: anything about
 detection or recognition accuracy of real SCRFD/ArcFace weights, which must be measured with
 the operator's licensed pack.
 """
@@ -23,11 +27,16 @@ from pathlib import Path
 import numpy as np
 import onnx
 import pytest
+from insightface.data import get_object
 from onnx import TensorProto, helper, numpy_helper
 from PIL import Image
 
 from linli_identity.adapters.face_insightface import InsightFaceEngine, ModelPackError
-from linli_identity.domain.face import FaceTooSmall, NoFaceFound, SeveralFaces
+from linli_identity.bootstrap import build_face_engine
+from linli_identity.config import IdentitySettings
+from linli_identity.domain.face import FaceTooSmall, LivenessFailed, NoFaceFound, SeveralFaces
+from linli_identity.domain.liveness import Challenge
+from linli_identity.service_layer.faces import FaceBurst, live_probe
 
 SIZE = 640
 STRIDES = (8, 16, 32)
@@ -80,6 +89,30 @@ def write_detector(path: Path, box_half_in_strides: float) -> None:
         "scrfd_shaped",
         [helper.make_tensor_value_info("input.1", TensorProto.FLOAT, [1, 3, SIZE, SIZE])],
         outputs,
+    )
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]), path)
+
+
+def write_landmarks(path: Path) -> None:
+    """1k3d68-shaped graph (1x3x192x192 in, 1x3309 out): insightface's mean 68-point face.
+
+    The last 68 x 3 values are the landmarks in crop coordinates ([-1, 1]); the output is the
+    same for any input, so the points follow the detected face box and never move.
+    """
+    values = np.zeros((1, 3309), dtype=np.float32)
+    values[0, -68 * 3 :] = get_object("meanshape_68.pkl").astype(np.float32).reshape(-1)
+    nodes = [
+        helper.make_node("ReduceMean", ["data"], ["level"], keepdims=0),
+        constant("shape", values),
+        constant("zero", np.array(0.0, dtype=np.float32)),
+        helper.make_node("Mul", ["level", "zero"], ["nothing"]),
+        helper.make_node("Add", ["shape", "nothing"], ["fc1"]),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "landmark_shaped",
+        [helper.make_tensor_value_info("data", TensorProto.FLOAT, [1, 3, 192, 192])],
+        [helper.make_tensor_value_info("fc1", TensorProto.FLOAT, [1, 3309])],
     )
     onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]), path)
 
@@ -184,3 +217,51 @@ def test_bad_model_pack(pack: Path, tmp_path: Path) -> None:
         InsightFaceEngine(pack, recogniser_file="wrong_input.onnx")
     with pytest.raises(ModelPackError, match="SCRFD"):
         InsightFaceEngine(pack, detector_file="w600k_r50.onnx")
+
+
+@pytest.fixture(scope="module")
+def buffalo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A pack laid out as an operator mounts insightface's buffalo_l: one directory of files."""
+    directory = tmp_path_factory.mktemp("models") / "buffalo_l"
+    directory.mkdir()
+    write_detector(directory / "det_10g.onnx", box_half_in_strides=6)
+    write_recogniser(directory / "w600k_r50.onnx")
+    write_landmarks(directory / "1k3d68.onnx")
+    return directory
+
+
+def photo_with_face_marker() -> bytes:
+    """insightface's sample group photo, darkened, with one bright marker taken for a face."""
+    folder = Path(get_object.__code__.co_filename).parent / "images"
+    photo = Image.open(folder / "t1.jpg").convert("RGB").resize((640, 640))
+    pixels = (np.asarray(photo, dtype=np.float32) * 0.45).astype(np.uint8)
+    pixels[240:248, 320:328] = 255
+    return encode(pixels)
+
+
+def test_the_engine_runs_on_a_mounted_pack_with_landmarks(buffalo: Path) -> None:
+    settings = IdentitySettings(
+        database_url="sqlite://",
+        redis_url="redis://127.0.0.1:1/0",
+        face_engine="insightface",
+        face_model_dir=buffalo,
+    )
+    engine = build_face_engine(settings)
+    assert isinstance(engine, InsightFaceEngine)
+
+    face = engine.analyse(photo_with_face_marker())
+
+    assert (face.box.left, face.box.top, face.box.right, face.box.bottom) == (272, 192, 368, 288)
+    assert engine.model_version.startswith("buffalo_l/w600k_r50@")
+    assert face.landmarks is not None and face.landmarks.shape == (68, 2)
+    # The 68 points fall inside the detected box, the nose tip (point 30) near its centre.
+    assert (face.landmarks >= (272, 192)).all() and (face.landmarks <= (368, 288)).all()
+    assert np.abs(face.landmarks[30] - (320, 240)).max() < 12
+    # With landmarks, a burst reaches the liveness rule: a still face does not turn its head.
+    with pytest.raises(LivenessFailed):
+        live_probe(FaceBurst((photo_with_face_marker(),) * 3, Challenge.HEAD_TURN), engine)
+
+
+def test_a_landmark_file_that_is_no_landmark_model_is_refused(pack: Path) -> None:
+    with pytest.raises(ModelPackError, match="68-point"):
+        InsightFaceEngine(pack, landmark_file="w600k_r50.onnx")
