@@ -16,10 +16,11 @@ from linli.identity.v1 import identity_service_pb2_grpc as pb_grpc
 from linli_identity.adapters import events, orm
 from linli_identity.adapters.gallery import Galleries, LoadingGalleries
 from linli_identity.adapters.streams import RedisStreams
-from linli_identity.adapters.template_cipher import TemplateCipher, dev_keyring
+from linli_identity.adapters.template_cipher import TemplateCipher
 from linli_identity.adapters.unit_of_work import SqlIdentityUnitOfWork
 from linli_identity.config import IdentitySettings
 from linli_identity.domain.key_rotation import KeyRotation
+from linli_identity.domain.template_keys import dev_keyring
 from linli_identity.entrypoints.consumers import GalleryFollower, GallerySync, GroupConsumer
 from linli_identity.entrypoints.grpc_api import IdentityServicer
 from linli_identity.service_layer import consents, faces, key_rotation

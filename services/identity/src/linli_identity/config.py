@@ -10,7 +10,7 @@ from typing import Literal, Self
 from pydantic import BaseModel, Field, model_validator
 from pydantic_settings import SettingsConfigDict
 
-from linli_identity.adapters.template_cipher import Keyring
+from linli_identity.domain.template_keys import Keyring
 from linli_kit.errors import InvalidArgument
 from linli_kit.settings import ServiceSettings
 

@@ -7,13 +7,9 @@ import os
 import numpy as np
 import pytest
 
-from linli_identity.adapters.template_cipher import (
-    EncryptedTemplate,
-    Keyring,
-    TemplateCipher,
-    TemplateUnreadable,
-)
+from linli_identity.adapters.template_cipher import EncryptedTemplate, TemplateCipher
 from linli_identity.domain.face import FaceTemplate
+from linli_identity.domain.template_keys import Keyring, TemplateUnreadable
 from linli_kit.errors import InvalidArgument, NotFound
 
 K1, K2, OTHER = os.urandom(32), os.urandom(32), os.urandom(32)
