@@ -315,6 +315,34 @@ def test_key_rotation_moves_stale_templates_in_batches_once(
         rotate_template_keys(RotateTemplateKeys("c-west"), uow)
 
 
+def test_a_rotation_cut_short_resumes_when_the_request_is_retried(
+    uow, engine, galleries, clock, people, monkeypatch
+) -> None:
+    for name in ("ann", "teen", "nobirth"):
+        grant(uow, galleries, clock, people[name])
+        enrol(uow, engine, galleries, clock, people[name])
+    uow.templates.current_key = "k2"
+    rotate_keys = uow.templates.rotate_keys
+    batches: list[int] = []
+
+    def crash_on_the_second_batch(community_id: str, after: str, limit: int):
+        batches.append(limit)
+        if len(batches) == 2:
+            raise RuntimeError("the process died")
+        return rotate_keys(community_id, after, limit)
+
+    monkeypatch.setattr(uow.templates, "rotate_keys", crash_on_the_second_batch)
+    with pytest.raises(RuntimeError):
+        rotate_template_keys(RotateTemplateKeys(C, "rot-1"), uow, batch=1)
+    assert sorted(uow.templates.key_ids.values()) == ["k1", "k1", "k2"]
+
+    resumed = rotate_template_keys(RotateTemplateKeys(C, "rot-1"), uow, batch=1)
+
+    assert outcome(resumed) == (3, "k2") and resumed.finished
+    assert set(uow.templates.key_ids.values()) == {"k2"}
+    assert len(uow.key_rotations.rows) == 1
+
+
 def outcome(rotation: KeyRotation) -> tuple[int, str]:
     """What a rotation run reports: how many templates it re-encrypted, under which key."""
     return rotation.re_encrypted, rotation.key_id

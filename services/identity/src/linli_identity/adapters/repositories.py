@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 from typing import Any
 
@@ -33,8 +32,6 @@ from linli_identity.service_layer.ports import (
     Residents,
     SpecialTeams,
 )
-
-log = logging.getLogger(__name__)
 
 
 class SqlCommunities(Communities):

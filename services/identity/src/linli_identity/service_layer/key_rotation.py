@@ -39,10 +39,12 @@ def rotate_next_batch(
     """Re-encrypt the next batch of a run and record its progress in the same commit."""
     with uow:
         stored = _run(uow, rotation.community_id, rotation.id)
-        count, last_seen = uow.templates.rotate_keys(stored.community_id, stored.after, batch)
-        stored.advance(count, last_seen, clock())
-        uow.key_rotations.save(stored)
-        uow.commit()
+        # A retry running beside the first request may have finished the run meanwhile.
+        if not stored.finished:
+            count, last_seen = uow.templates.rotate_keys(stored.community_id, stored.after, batch)
+            stored.advance(count, last_seen, clock())
+            uow.key_rotations.save(stored)
+            uow.commit()
         return stored
 
 
