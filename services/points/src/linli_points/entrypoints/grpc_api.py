@@ -5,10 +5,8 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator, Callable
-from datetime import datetime
 
 import grpc
-from google.protobuf.timestamp_pb2 import Timestamp
 from linli.points.v1 import points_service_pb2 as pb
 from linli.points.v1 import points_service_pb2_grpc as pb_grpc
 
@@ -17,14 +15,13 @@ from linli_kit.domain import Clock, utc_now
 from linli_kit.errors import InvalidArgument
 from linli_kit.names import decode_page_token, page_size
 from linli_points.domain import standings
-from linli_points.domain.appeals import Appeal, AppealStatus
 from linli_points.domain.audit import report_csv
 from linli_points.domain.ledger import LedgerTransaction, Purpose
-from linli_points.domain.reservations import Reservation, ReservationState, Sink
+from linli_points.domain.reservations import Reservation
 from linli_points.domain.rules import RuleCatalog
 from linli_points.domain.runs import Run
+from linli_points.entrypoints import messages
 from linli_points.names import (
-    ACCOUNT,
     APPEAL,
     BALANCE,
     COMMUNITY,
@@ -49,106 +46,6 @@ from linli_points.service_layer.ports import (
 
 DEFAULT_TTL_SECONDS = 15 * 60
 DEFAULT_WATCHED = 10
-
-SINKS = {pb.SINK_REWARDS: Sink.REWARDS, pb.SINK_TIMEBANK: Sink.TIMEBANK}
-RESERVATION_STATES = {
-    ReservationState.PENDING: pb.RESERVATION_STATE_PENDING,
-    ReservationState.COMMITTED: pb.RESERVATION_STATE_COMMITTED,
-    ReservationState.VOIDED: pb.RESERVATION_STATE_VOIDED,
-}
-APPEAL_STATES = {
-    AppealStatus.FILED: pb.APPEAL_STATE_FILED,
-    AppealStatus.ACCEPTED: pb.APPEAL_STATE_ACCEPTED,
-    AppealStatus.REJECTED: pb.APPEAL_STATE_REJECTED,
-}
-
-
-def _timestamp(at: datetime | None) -> Timestamp | None:
-    if at is None:
-        return None
-    stamp = Timestamp()
-    stamp.FromDatetime(at)
-    return stamp
-
-
-def _transaction_name(community_id: str, transaction_id: str) -> str:
-    return TRANSACTION.format(community=community_id, transaction=transaction_id)
-
-
-def _resident_name(community_id: str, resident_id: str) -> str:
-    return RESIDENT.format(community=community_id, resident=resident_id)
-
-
-def transaction_message(t: LedgerTransaction) -> pb.Transaction:
-    """A ledger transaction as its protobuf message."""
-    return pb.Transaction(
-        name=_transaction_name(t.community_id, t.id),
-        rule_id=t.rule_id,
-        source_id=t.source_id,
-        reason=t.reason,
-        postings=[
-            pb.Posting(
-                account=ACCOUNT.format(community=t.community_id, account=p.account.key),
-                amount_centipoints=p.amount,
-            )
-            for p in t.postings
-        ],
-        create_time=_timestamp(t.created_at),
-        kind=t.kind.value,
-        coefficient_percent=t.coefficient_percent,
-        actor=t.actor,
-        session=t.session,
-        reverses=_transaction_name(t.community_id, t.reverses) if t.reverses else "",
-    )
-
-
-def reservation_message(r: Reservation) -> pb.Reservation:
-    """A reservation as its protobuf message."""
-    return pb.Reservation(
-        name=RESERVATION.format(community=r.community_id, reservation=r.id),
-        resident=_resident_name(r.community_id, r.resident_id),
-        amount_centipoints=r.amount,
-        sink=next(k for k, v in SINKS.items() if v is r.sink),
-        memo=r.memo,
-        state=RESERVATION_STATES[r.state],
-        create_time=_timestamp(r.created_at),
-        expire_time=_timestamp(r.expires_at),
-        settle_time=_timestamp(r.settled_at),
-        settle_reason=r.settle_reason,
-    )
-
-
-def appeal_message(a: Appeal) -> pb.Appeal:
-    """An appeal as its protobuf message."""
-    c = a.community_id
-    return pb.Appeal(
-        name=APPEAL.format(community=c, appeal=a.id),
-        resident=_resident_name(c, a.resident_id),
-        transaction=_transaction_name(c, a.transaction_id),
-        reason=a.reason,
-        state=APPEAL_STATES[a.status],
-        reviewer=_resident_name(c, a.reviewer) if a.reviewer else "",
-        decision_reason=a.decision_reason,
-        compensation_centipoints=a.compensation_amount,
-        compensation_transaction=(
-            _transaction_name(c, a.compensation_transaction_id)
-            if a.compensation_transaction_id
-            else ""
-        ),
-        create_time=_timestamp(a.filed_at),
-        decide_time=_timestamp(a.decided_at),
-    )
-
-
-def _entries(community_id: str, places: list[standings.Place]) -> list[pb.LeaderboardEntry]:
-    return [
-        pb.LeaderboardEntry(
-            resident=_resident_name(community_id, p.resident_id),
-            rank=p.rank,
-            score_centipoints=p.score,
-        )
-        for p in places
-    ]
 
 
 def _community(parent: str) -> str:
@@ -212,7 +109,7 @@ class PointsServicer(pb_grpc.PointsServiceServicer):
             self.uow_factory(),
         )
         return pb.ListTransactionsResponse(
-            transactions=[transaction_message(t) for t in result.transactions],
+            transactions=[messages.transaction_message(t) for t in result.transactions],
             next_page_token=result.next_page_token,
         )
 
@@ -221,21 +118,21 @@ class PointsServicer(pb_grpc.PointsServiceServicer):
     ) -> pb.CreateReservationResponse:
         """Hold points for a redemption or transfer."""
         ids = RESIDENT.parse(request.parent, "parent")
-        if request.sink not in SINKS:
+        if request.sink not in messages.SINKS:
             raise InvalidArgument("sink must be SINK_REWARDS or SINK_TIMEBANK")
         command = commands.Reserve(
             request_id=request.request_id,
             community_id=ids["community"],
             resident_id=ids["resident"],
             amount=request.amount_centipoints,
-            sink=SINKS[request.sink],
+            sink=messages.SINKS[request.sink],
             memo=request.memo,
             ttl_seconds=request.ttl_seconds or DEFAULT_TTL_SECONDS,
         )
         reservation = await asyncio.to_thread(
             reservations.reserve, command, self.uow_factory(), self.clock
         )
-        return pb.CreateReservationResponse(reservation=reservation_message(reservation))
+        return pb.CreateReservationResponse(reservation=messages.reservation_message(reservation))
 
     async def GetReservation(
         self, request: pb.GetReservationRequest, context: grpc.aio.ServicerContext
@@ -245,7 +142,7 @@ class PointsServicer(pb_grpc.PointsServiceServicer):
         reservation = await asyncio.to_thread(
             reservations.get_reservation, ids["community"], ids["reservation"], self.uow_factory()
         )
-        return pb.GetReservationResponse(reservation=reservation_message(reservation))
+        return pb.GetReservationResponse(reservation=messages.reservation_message(reservation))
 
     async def _settle(self, name: str, request_id: str, commit: bool, reason: str) -> Reservation:
         ids = RESERVATION.parse(name)
@@ -265,14 +162,14 @@ class PointsServicer(pb_grpc.PointsServiceServicer):
     ) -> pb.CommitReservationResponse:
         """Spend the reserved points."""
         reservation = await self._settle(request.name, request.request_id, True, "")
-        return pb.CommitReservationResponse(reservation=reservation_message(reservation))
+        return pb.CommitReservationResponse(reservation=messages.reservation_message(reservation))
 
     async def VoidReservation(
         self, request: pb.VoidReservationRequest, context: grpc.aio.ServicerContext
     ) -> pb.VoidReservationResponse:
         """Release the reserved points."""
         reservation = await self._settle(request.name, request.request_id, False, request.reason)
-        return pb.VoidReservationResponse(reservation=reservation_message(reservation))
+        return pb.VoidReservationResponse(reservation=messages.reservation_message(reservation))
 
     async def _posted(self, run: Run) -> list[LedgerTransaction]:
         def load() -> list[LedgerTransaction]:
@@ -290,7 +187,9 @@ class PointsServicer(pb_grpc.PointsServiceServicer):
             closes.close_periods, command, self.uow_factory(), self.catalog, self.clock
         )
         posted = await self._posted(run)
-        return pb.ClosePeriodsResponse(transactions=[transaction_message(t) for t in posted])
+        return pb.ClosePeriodsResponse(
+            transactions=[messages.transaction_message(t) for t in posted]
+        )
 
     async def CloseYear(
         self, request: pb.CloseYearRequest, context: grpc.aio.ServicerContext
@@ -313,7 +212,9 @@ class PointsServicer(pb_grpc.PointsServiceServicer):
         top = await self.boards.top(
             community_id, self._year(request.year), scope, page_size(request.page_size)
         )
-        return pb.GetLeaderboardResponse(entries=_entries(community_id, standings.places(top)))
+        return pb.GetLeaderboardResponse(
+            entries=messages.entries(community_id, standings.places(top))
+        )
 
     async def WatchLeaderboard(
         self, request: pb.WatchLeaderboardRequest, context: grpc.aio.ServicerContext
@@ -327,14 +228,14 @@ class PointsServicer(pb_grpc.PointsServiceServicer):
             now = standings.places(top)
             if shown is None:
                 yield pb.WatchLeaderboardResponse(
-                    snapshot=True, entries=_entries(community_id, now)
+                    snapshot=True, entries=messages.entries(community_id, now)
                 )
             else:
                 changed, removed = standings.changes(shown, now)
                 if changed or removed:
                     yield pb.WatchLeaderboardResponse(
-                        entries=_entries(community_id, changed),
-                        removed=[_resident_name(community_id, r) for r in removed],
+                        entries=messages.entries(community_id, changed),
+                        removed=[messages.resident_name(community_id, r) for r in removed],
                     )
             shown = now
 
@@ -368,7 +269,7 @@ class PointsServicer(pb_grpc.PointsServiceServicer):
         appeal = await asyncio.to_thread(
             appeals.file_an_appeal, command, self.uow_factory(), self.clock
         )
-        return pb.CreateAppealResponse(appeal=appeal_message(appeal))
+        return pb.CreateAppealResponse(appeal=messages.appeal_message(appeal))
 
     async def DecideAppeal(
         self, request: pb.DecideAppealRequest, context: grpc.aio.ServicerContext
@@ -387,7 +288,7 @@ class PointsServicer(pb_grpc.PointsServiceServicer):
         appeal = await asyncio.to_thread(
             appeals.decide_appeal, command, self.uow_factory(), self.catalog, self.clock
         )
-        return pb.DecideAppealResponse(appeal=appeal_message(appeal))
+        return pb.DecideAppealResponse(appeal=messages.appeal_message(appeal))
 
     async def GetAppeal(
         self, request: pb.GetAppealRequest, context: grpc.aio.ServicerContext
@@ -397,7 +298,7 @@ class PointsServicer(pb_grpc.PointsServiceServicer):
         appeal = await asyncio.to_thread(
             appeals.get_appeal, ids["community"], ids["appeal"], self.uow_factory()
         )
-        return pb.GetAppealResponse(appeal=appeal_message(appeal))
+        return pb.GetAppealResponse(appeal=messages.appeal_message(appeal))
 
     async def ListAppeals(
         self, request: pb.ListAppealsRequest, context: grpc.aio.ServicerContext
@@ -411,7 +312,7 @@ class PointsServicer(pb_grpc.PointsServiceServicer):
         found = await asyncio.to_thread(
             appeals.list_appeals, community_id, resident_id, self.uow_factory()
         )
-        return pb.ListAppealsResponse(appeals=[appeal_message(a) for a in found])
+        return pb.ListAppealsResponse(appeals=[messages.appeal_message(a) for a in found])
 
     async def _committee(
         self, parent: str, resident: str, request_id: str, member: bool
@@ -426,7 +327,7 @@ class PointsServicer(pb_grpc.PointsServiceServicer):
         run = await asyncio.to_thread(
             appeals.set_committee_member, command, self.uow_factory(), self.clock
         )
-        return [_resident_name(community_id, m) for m in run.members]
+        return [messages.resident_name(community_id, m) for m in run.members]
 
     async def AddCommitteeMember(
         self, request: pb.AddCommitteeMemberRequest, context: grpc.aio.ServicerContext

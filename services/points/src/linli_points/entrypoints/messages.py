@@ -1,0 +1,114 @@
+"""Points domain objects as PointsService protobuf messages, and the API's enums both ways."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from google.protobuf.timestamp_pb2 import Timestamp
+from linli.points.v1 import points_service_pb2 as pb
+
+from linli_points.domain import standings
+from linli_points.domain.appeals import Appeal, AppealStatus
+from linli_points.domain.ledger import LedgerTransaction
+from linli_points.domain.reservations import Reservation, ReservationState, Sink
+from linli_points.names import ACCOUNT, APPEAL, RESERVATION, RESIDENT, TRANSACTION
+
+SINKS = {pb.SINK_REWARDS: Sink.REWARDS, pb.SINK_TIMEBANK: Sink.TIMEBANK}
+RESERVATION_STATES = {
+    ReservationState.PENDING: pb.RESERVATION_STATE_PENDING,
+    ReservationState.COMMITTED: pb.RESERVATION_STATE_COMMITTED,
+    ReservationState.VOIDED: pb.RESERVATION_STATE_VOIDED,
+}
+APPEAL_STATES = {
+    AppealStatus.FILED: pb.APPEAL_STATE_FILED,
+    AppealStatus.ACCEPTED: pb.APPEAL_STATE_ACCEPTED,
+    AppealStatus.REJECTED: pb.APPEAL_STATE_REJECTED,
+}
+
+
+def _timestamp(at: datetime | None) -> Timestamp | None:
+    if at is None:
+        return None
+    stamp = Timestamp()
+    stamp.FromDatetime(at)
+    return stamp
+
+
+def _transaction_name(community_id: str, transaction_id: str) -> str:
+    return TRANSACTION.format(community=community_id, transaction=transaction_id)
+
+
+def resident_name(community_id: str, resident_id: str) -> str:
+    return RESIDENT.format(community=community_id, resident=resident_id)
+
+
+def transaction_message(t: LedgerTransaction) -> pb.Transaction:
+    """A ledger transaction as its protobuf message."""
+    return pb.Transaction(
+        name=_transaction_name(t.community_id, t.id),
+        rule_id=t.rule_id,
+        source_id=t.source_id,
+        reason=t.reason,
+        postings=[
+            pb.Posting(
+                account=ACCOUNT.format(community=t.community_id, account=p.account.key),
+                amount_centipoints=p.amount,
+            )
+            for p in t.postings
+        ],
+        create_time=_timestamp(t.created_at),
+        kind=t.kind.value,
+        coefficient_percent=t.coefficient_percent,
+        actor=t.actor,
+        session=t.session,
+        reverses=_transaction_name(t.community_id, t.reverses) if t.reverses else "",
+    )
+
+
+def reservation_message(r: Reservation) -> pb.Reservation:
+    """A reservation as its protobuf message."""
+    return pb.Reservation(
+        name=RESERVATION.format(community=r.community_id, reservation=r.id),
+        resident=resident_name(r.community_id, r.resident_id),
+        amount_centipoints=r.amount,
+        sink=next(k for k, v in SINKS.items() if v is r.sink),
+        memo=r.memo,
+        state=RESERVATION_STATES[r.state],
+        create_time=_timestamp(r.created_at),
+        expire_time=_timestamp(r.expires_at),
+        settle_time=_timestamp(r.settled_at),
+        settle_reason=r.settle_reason,
+    )
+
+
+def appeal_message(a: Appeal) -> pb.Appeal:
+    """An appeal as its protobuf message."""
+    c = a.community_id
+    return pb.Appeal(
+        name=APPEAL.format(community=c, appeal=a.id),
+        resident=resident_name(c, a.resident_id),
+        transaction=_transaction_name(c, a.transaction_id),
+        reason=a.reason,
+        state=APPEAL_STATES[a.status],
+        reviewer=resident_name(c, a.reviewer) if a.reviewer else "",
+        decision_reason=a.decision_reason,
+        compensation_centipoints=a.compensation_amount,
+        compensation_transaction=(
+            _transaction_name(c, a.compensation_transaction_id)
+            if a.compensation_transaction_id
+            else ""
+        ),
+        create_time=_timestamp(a.filed_at),
+        decide_time=_timestamp(a.decided_at),
+    )
+
+
+def entries(community_id: str, places: list[standings.Place]) -> list[pb.LeaderboardEntry]:
+    return [
+        pb.LeaderboardEntry(
+            resident=resident_name(community_id, p.resident_id),
+            rank=p.rank,
+            score_centipoints=p.score,
+        )
+        for p in places
+    ]
