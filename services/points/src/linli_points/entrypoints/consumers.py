@@ -98,7 +98,7 @@ class AttendanceEvents:
             activity=event.activity,
             service_type=_service_type(event.service_type),
             duration_seconds=event.duration_seconds,
-            corrected_by=event.corrected_by.rpartition("/")[2],
+            corrected_by=_resident(event.corrected_by, envelope),
             reason=event.reason,
             occurred_at=event.corrected_at.ToDatetime(tzinfo=UTC),
         )

@@ -9,9 +9,9 @@ from linli_points.domain.appeals import Appeal, AppealStatus, file_appeal
 from linli_points.domain.ledger import LedgerTransaction, RuleKind
 from linli_points.domain.rules import DEFAULT_CATALOG, RuleCatalog
 from linli_points.domain.runs import Run, RunKind, record_run
-from linli_points.service_layer.closes import run_of
 from linli_points.service_layer.commands import DecideAppeal, FileAppeal, SetCommitteeMember
 from linli_points.service_layer.ports import PointsUnitOfWork
+from linli_points.service_layer.runs import reload_run
 
 
 def _appeal(uow: PointsUnitOfWork, community_id: str, appeal_id: str) -> Appeal:
@@ -100,11 +100,7 @@ def list_appeals(community_id: str, resident_id: str | None, uow: PointsUnitOfWo
         return uow.appeals.list(community_id, resident_id=resident_id)
 
 
-def _reload_change(uow: PointsUnitOfWork, cmd: SetCommitteeMember, reference: str) -> Run:
-    return run_of(uow, cmd.community_id, reference)
-
-
-@idempotent(_reload_change)
+@idempotent(reload_run)
 def set_committee_member(
     cmd: SetCommitteeMember, uow: PointsUnitOfWork, clock: Clock = utc_now
 ) -> Run:

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from linli_kit.domain import Clock, utc_now
-from linli_kit.errors import InvalidArgument, NotFound
+from linli_kit.errors import InvalidArgument
 from linli_kit.usecases import idempotent
 from linli_points.domain import closing
 from linli_points.domain.ledger import LedgerTransaction, RuleKind
@@ -15,24 +15,13 @@ from linli_points.domain.rules import DEFAULT_CATALOG, RuleCatalog
 from linli_points.domain.runs import Run, RunKind, record_run
 from linli_points.service_layer.commands import ClosePeriods, CloseYear
 from linli_points.service_layer.ports import PointsUnitOfWork
+from linli_points.service_layer.runs import reload_run
 
 
 def posted_by(uow: PointsUnitOfWork, run: Run) -> list[LedgerTransaction]:
     """The transactions a run posted, in the order it posted them."""
     found = [uow.ledger.get(run.community_id, t) for t in run.transaction_ids]
     return [t for t in found if t is not None]
-
-
-def run_of(uow: PointsUnitOfWork, community_id: str, run_id: str) -> Run:
-    """A recorded run, or NotFound."""
-    run = uow.runs.get(community_id, run_id)
-    if run is None:
-        raise NotFound(f"no run {run_id} in {community_id}")
-    return run
-
-
-def _reload(uow: PointsUnitOfWork, cmd: ClosePeriods | CloseYear, reference: str) -> Run:
-    return run_of(uow, cmd.community_id, reference)
 
 
 def _post_as_run(
@@ -50,7 +39,7 @@ def _post_as_run(
     return run
 
 
-@idempotent(_reload)
+@idempotent(reload_run)
 def close_periods(
     cmd: ClosePeriods,
     uow: PointsUnitOfWork,
@@ -71,7 +60,7 @@ def close_periods(
     return _post_as_run(uow, cmd.community_id, RunKind.CLOSE_PERIODS, due, now)
 
 
-@idempotent(_reload)
+@idempotent(reload_run)
 def close_year(cmd: CloseYear, uow: PointsUnitOfWork, clock: Clock = utc_now) -> Run:
     """Expire unspent yearly points of an ended year by posting; safe to re-run and to run late."""
     now = clock()

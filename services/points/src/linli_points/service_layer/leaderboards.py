@@ -9,9 +9,9 @@ from linli_kit.usecases import idempotent
 from linli_points.domain import standings
 from linli_points.domain.periods import year_bounds
 from linli_points.domain.runs import Run, RunKind, record_run
-from linli_points.service_layer.closes import run_of
 from linli_points.service_layer.commands import RebuildLeaderboard
 from linli_points.service_layer.ports import LeaderboardStore, PointsUnitOfWork
+from linli_points.service_layer.runs import reload_run
 
 
 def _boards(uow: PointsUnitOfWork, community_id: str, year: int) -> dict[str, dict[str, int]]:
@@ -32,11 +32,7 @@ def leaderboards(community_id: str, year: int, uow: PointsUnitOfWork) -> dict[st
         return _boards(uow, community_id, year)
 
 
-def _reload(uow: PointsUnitOfWork, cmd: RebuildLeaderboard, reference: str) -> Run:
-    return run_of(uow, cmd.community_id, reference)
-
-
-@idempotent(_reload)
+@idempotent(reload_run)
 def rebuild_leaderboards(
     cmd: RebuildLeaderboard,
     uow: PointsUnitOfWork,
