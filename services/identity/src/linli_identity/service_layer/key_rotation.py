@@ -4,20 +4,16 @@ from __future__ import annotations
 
 from linli_identity.domain.key_rotation import KeyRotation
 from linli_identity.service_layer.commands import RotateTemplateKeys
-from linli_identity.service_layer.lookups import existing_community
+from linli_identity.service_layer.lookups import existing_community, found
 from linli_identity.service_layer.ports import IdentityUnitOfWork
 from linli_kit.domain import Clock, utc_now
-from linli_kit.errors import NotFound
 from linli_kit.usecases import idempotent
 
 ROTATION_BATCH = 200
 
 
 def _run(uow: IdentityUnitOfWork, community_id: str, rotation_id: str) -> KeyRotation:
-    rotation = uow.key_rotations.get(community_id, rotation_id)
-    if rotation is None:
-        raise NotFound(f"key rotation {rotation_id} does not exist")
-    return rotation
+    return found(uow.key_rotations.get(community_id, rotation_id), f"key rotation {rotation_id}")
 
 
 @idempotent(lambda uow, cmd, ref: _run(uow, cmd.community_id, ref))

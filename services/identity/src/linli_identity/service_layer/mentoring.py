@@ -7,19 +7,15 @@ from datetime import datetime
 from linli_identity.domain.mentoring import MentoringPair
 from linli_identity.domain.residents import Resident
 from linli_identity.service_layer.commands import StartMentoring
-from linli_identity.service_layer.lookups import existing_resident
+from linli_identity.service_layer.lookups import existing_resident, found
 from linli_identity.service_layer.ports import IdentityUnitOfWork
 from linli_kit.domain import Clock, utc_now
-from linli_kit.errors import NotFound
 from linli_kit.usecases import idempotent
 
 
 def _started_pair(uow: IdentityUnitOfWork, cmd: StartMentoring, ref: str) -> MentoringPair:
     pairs = uow.mentoring.of_resident(cmd.community_id, cmd.mentor_id)
-    pair = next((pair for pair in pairs if pair.id == ref), None)
-    if pair is None:
-        raise NotFound(f"mentoring pair {ref} does not exist")
-    return pair
+    return found(next((pair for pair in pairs if pair.id == ref), None), f"mentoring pair {ref}")
 
 
 @idempotent(_started_pair)

@@ -8,6 +8,7 @@ from linli_identity.service_layer.commands import CreateCommunity, ImportResiden
 from linli_identity.service_layer.lookups import (
     existing_community,
     existing_resident,
+    found,
 )
 from linli_identity.service_layer.ports import IdentityUnitOfWork
 from linli_kit.domain import Clock, utc_now
@@ -77,10 +78,7 @@ def list_residents(
 
 
 def _earlier_import(uow: IdentityUnitOfWork, cmd: ImportResidents, ref: str) -> ResidentImport:
-    batch = uow.imports.get(cmd.community_id, ref)
-    if batch is None:
-        raise NotFound(f"resident import {ref} does not exist")
-    return batch
+    return found(uow.imports.get(cmd.community_id, ref), f"resident import {ref}")
 
 
 @idempotent(_earlier_import)
