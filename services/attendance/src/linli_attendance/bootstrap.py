@@ -49,12 +49,9 @@ def build_app(
     faces: FaceIdentifier | None = None,
     clock: Clock = utc_now,
 ) -> GrpcApp:
-    """The attendance gRPC app with its outbox relay and forgotten sign-out sweep.
-
-    Given a unit-of-work factory, the app uses it and runs no outbox relay (the events stay
-    with whoever made the units of work); given no directory or face identifier, it asks
-    the identity service at `settings.identity_address`.
-    """
+    """The attendance gRPC app with its outbox relay and forgotten sign-out sweep."""
+    # A given unit-of-work factory is used as is, without an outbox relay: the events stay
+    # with whoever made the units of work. Ports not given ask identity over gRPC.
     workers: list[Worker] = []
     on_stop = []
     if uow_factory is None:

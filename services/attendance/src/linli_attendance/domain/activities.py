@@ -438,11 +438,9 @@ class Activity(Aggregate):
         places: Mapping[str, str] | None = None,
         limits: Limits = POLICY_LIMITS,
     ) -> Session:
-        """Open a session for the resident, or refuse with the reason.
-
-        `today` are the resident's sessions of the sign-in's local day (and `places` their
-        activities' places), checked for overlaps, two sites and too many sign-ins.
-        """
+        """Open a session for the resident, checked against their sessions `today`, or refuse."""
+        # `today` are the resident's sessions of the sign-in's local day, `places` their
+        # activities' places: overlaps, two sites and too many sign-ins are refused.
         _not_in_future(at, now)
         self.check_open()
         if open_session is not None:
@@ -605,11 +603,9 @@ class Session(Aggregate):
         places: Mapping[str, str],
         limits: Limits = POLICY_LIMITS,
     ) -> list[Concern]:
-        """Sign out, checked against the resident's other sessions of the sign-in's day.
-
-        `today` are the resident's sessions from the start of the sign-in's local day to the
-        later of its end and the sign-out; the time cap counts those signed in that day.
-        """
+        """Sign out, checked against the resident's other sessions of the sign-in's day."""
+        # `today` runs from the start of the sign-in's local day to the later of its end and
+        # the sign-out; the time cap counts only the sessions signed in that day.
         others = [s for s in today if s.id != self.id]
         if at >= self.signed_in_at:
             attempt = Attempt(self.community_id, self.resident_id, activity.id, now, self.id)
@@ -766,10 +762,8 @@ def check_presence(
     limits: Limits,
     attempt: Attempt,
 ) -> None:
-    """Refuse a session that overlaps another of the resident's; a new one also, one too many today.
-
-    A session at another place within the two-sites gap counts as two sites at once.
-    """
+    """Refuse an overlap with the resident's other sessions (and a new one too many today)."""
+    # A session at another place within the two-sites gap counts as two sites at once.
     for other in others:
         if other.resident_id != resident_id:
             continue

@@ -1,5 +1,4 @@
-"""Use cases of sessions (A1, A2): sign in and out (staff, QR, PIN, face), paper sheets,
-checklists and the residents a session served."""
+"""Use cases of sessions (A1, A2): sign-ins and outs, paper sheets, checklists, whom served."""
 
 from __future__ import annotations
 
@@ -225,11 +224,9 @@ def _close_identified(
 def _answered_or_kiosk_checked(
     cmd: FacePresence, uow: AttendanceUnitOfWork, *, must_be_open: bool
 ) -> Session | None:
-    """The session a retried request made, else None once kiosk (and opening) are checked.
-
-    Identity is asked outside any transaction (a slow match must not hold database locks),
-    so a retry is answered here, before identity would be asked a second time.
-    """
+    """The session a retried request made, else None once kiosk (and opening) are checked."""
+    # Identity is asked outside any transaction (a slow match must not hold database locks),
+    # so a retry is answered here, before identity would be asked a second time.
     with uow:
         if (earlier := uow.requests.replay(cmd)) is not None:
             return lookups.session(uow, cmd.community_id, earlier)

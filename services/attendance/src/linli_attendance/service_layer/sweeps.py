@@ -23,11 +23,9 @@ def close_forgotten_sessions(
     *,
     limits: LimitBook = DEFAULT_LIMITS,
 ) -> int:
-    """Close sessions left open past their community's sign-out grace, held for review; how many.
-
-    Harmless to run on two replicas at once: each takes the open sessions it reads with
-    SKIP LOCKED, and a session once closed is no longer open.
-    """
+    """Close sessions open past their community's sign-out grace, held for review; how many."""
+    # Harmless on two replicas at once: each locks the open sessions it reads (SKIP LOCKED),
+    # and a session once closed is no longer open.
     closed = 0
     with uow:
         for session in uow.sessions.forgotten(now - limits.shortest_grace, limit):
