@@ -61,11 +61,8 @@ class ResidentImport:
         at: datetime,
         unreadable: Iterable[RowError] = (),
     ) -> ResidentImport:
-        """Register every row, or raise ImportRefused naming each bad row (and each unreadable).
-
-        `units` are the community's org units by id; `registered(phone)` tells whether a
-        resident of the community already has that phone number.
-        """
+        """Register every row, or raise ImportRefused naming each bad (or unreadable) row."""
+        # `units`: the community's org units by id; `registered(phone)`: is the number taken.
         errors = list(unreadable)
         residents: list[Resident] = []
         seen_phones: dict[str, int] = {}

@@ -160,11 +160,7 @@ def refresh_gallery_entry(
 def load_galleries(
     uow: IdentityUnitOfWork, galleries: Galleries, engine: str, model_version: str
 ) -> tuple[int, int]:
-    """Fill the galleries from the stored templates of this engine and model.
-
-    Returns how many were loaded and how many others (made by another engine or model) need
-    their residents to re-enrol.
-    """
+    """Fill the galleries with this model's templates; (loaded, others needing re-enrolment)."""
     loaded = 0
     with uow:
         for enrolment in uow.templates.for_model(engine, model_version):
