@@ -238,3 +238,45 @@ async def test_project_leads_over_grpc(stub) -> None:
         )
         is grpc.StatusCode.NOT_FOUND
     )
+
+
+async def test_a_paper_sheet_and_whom_it_served_over_grpc(stub) -> None:
+    start = datetime.now(UTC).replace(microsecond=0) - 30 * HOUR
+    made = (
+        await stub.CreateActivity(
+            pb.CreateActivityRequest(parent=PARENT, activity=activity(start), request_id="p")
+        )
+    ).activity
+    sheet = pb.EnterPaperSessionRequest(
+        activity=made.name,
+        resident=ALICE,
+        confirmed_by=STAFF,
+        reason="the kiosk was down",
+        request_id="s",
+    )
+    sheet.sign_in_time.FromDatetime(start)
+    sheet.sign_out_time.FromDatetime(start + HOUR)
+
+    session = (await stub.EnterPaperSession(sheet)).session
+    grandma = f"{PARENT}/residents/r-grandma"
+    served = await stub.RecordServed(
+        pb.RecordServedRequest(
+            session=session.name, residents=[grandma], recorded_by=STAFF, request_id="v"
+        )
+    )
+
+    assert (session.status, session.duration_seconds) == (pb.SESSION_STATUS_COMPLETED, 3600)
+    assert (session.sign_in.method, session.sign_in.confirmed_by) == (
+        pb.SIGN_IN_METHOD_PAPER_SHEET,
+        STAFF,
+    )
+    assert session.paper_sheet_reason == "the kiosk was down"
+    assert list(served.session.served) == [grandma]
+    missing = pb.EnterPaperSessionRequest(
+        activity=made.name, resident=ALICE, confirmed_by=STAFF, reason="why"
+    )
+    assert await code_of(stub.EnterPaperSession(missing)) is grpc.StatusCode.INVALID_ARGUMENT
+    neighbour = pb.RateSessionRequest(
+        session=session.name, rated_by=f"{PARENT}/residents/r-bob", stars=5
+    )
+    assert await code_of(stub.RateSession(neighbour)) is grpc.StatusCode.PERMISSION_DENIED

@@ -442,3 +442,16 @@ def test_more_than_four_sign_ins_a_day_are_refused() -> None:
     with pytest.raises(TooManySessions, match="already has 4 sessions today"):
         presence_check(activity, "r-alice", START + 5 * HOUR, None, today, {activity.id: "Block 3"})
     presence_check(activity, "r-alice", START + 5 * HOUR, None, today[:3], {activity.id: "Block 3"})
+
+
+def test_a_two_sites_gap_refuses_sessions_at_two_places_too_close_in_time() -> None:
+    here, there = plan(), plan(place="Riverside park", starts_at=START - 2 * HOUR)
+    earlier = served(there, START - HOUR, START - 10 * MINUTE)
+    gap = dataclasses.replace(POLICY_LIMITS, two_sites_gap=20 * MINUTE)
+
+    presence_check(here, "r-alice", START, None, [earlier], {there.id: there.place})
+    with pytest.raises(TwoSitesAtOnce):
+        presence_check(here, "r-alice", START, None, [earlier], {there.id: there.place}, limits=gap)
+    # The same place is not two sites, however close in time.
+    same = served(plan(starts_at=START - 2 * HOUR), START - HOUR, START - 10 * MINUTE)
+    presence_check(here, "r-alice", START, None, [same], {same.activity_id: "Block 3"}, limits=gap)
