@@ -257,11 +257,14 @@ async def test_withdrawal_deletes_the_template_everywhere(
     )
     assert (await service.stub.IdentifyFace(identify)).resident == resident
 
-    reply = await service.stub.WithdrawFaceConsent(
-        pb.WithdrawFaceConsentRequest(parent=resident, recorded_by="resident:tom", request_id="w-1")
+    withdraw = pb.WithdrawFaceConsentRequest(
+        parent=resident, recorded_by="resident:tom", request_id="w-1"
     )
+    reply = await service.stub.WithdrawFaceConsent(withdraw)
 
     assert reply.deleted_templates == 1 and reply.consent.HasField("withdraw_time")
+    # A retry reads the count the withdrawal recorded.
+    assert await service.stub.WithdrawFaceConsent(withdraw) == reply
     assert service.rows("face_templates") == []
     assert resident.rsplit("/", 1)[-1] not in service.galleries.for_community(C)
     await expect(
