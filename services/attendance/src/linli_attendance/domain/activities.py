@@ -490,11 +490,10 @@ class Activity(Aggregate):
         window = self._window_for(signed_in_at)
         self._check_room(attendees)
         attempt = Attempt(self.community_id, resident_id, self.id, now)
-        others = list(today)
         check_presence(
-            self, resident_id, signed_in_at, signed_out_at, others, places or {}, limits, attempt
+            self, resident_id, signed_in_at, signed_out_at, today, places or {}, limits, attempt
         )
-        check_sessions_today(resident_id, signed_in_at, others, limits, attempt)
+        check_sessions_today(resident_id, signed_in_at, today, limits, attempt)
         proof = Proof(SignInMethod.PAPER_SHEET, confirmed_by)
         session = Session(
             community_id=self.community_id,
@@ -511,7 +510,7 @@ class Activity(Aggregate):
             signed_out_at,
             now,
             proof=proof,
-            counted_today=counted_on_day(others, signed_in_at),
+            counted_today=counted_on_day(today, signed_in_at),
             limits=limits,
         )
         return session, concerns
