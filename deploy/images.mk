@@ -11,8 +11,10 @@ IMAGE_REGISTRY ?= registry.local/linli
 IMAGE_TAG ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 IMAGE_SERVICES ?= identity attendance points
 DOCKER ?= docker
-# Debian packages a service needs at run time, beside the interpreter.
-RUNTIME_PACKAGES_identity := libgomp1
+# Debian packages a service needs at run time, beside the interpreter;
+# identity: the OpenMP runtime of onnxruntime, and the GL/GLib libraries opencv-python (an
+# insightface dependency) loads.
+RUNTIME_PACKAGES_identity := libgomp1 libgl1 libglib2.0-0
 
 .PHONY: images
 images: ## Build the service images (needs a Docker engine)

@@ -72,7 +72,7 @@ def test_make_images_builds_each_service_from_the_one_dockerfile(tmp_path):
     for svc, line in zip(SERVICES, builds, strict=True):
         assert "--file deploy/Dockerfile" in line and f"--build-arg SERVICE={svc}" in line
         assert f"/linli-{svc}:" in line
-    assert "RUNTIME_PACKAGES=libgomp1" in builds[0]
+    assert "RUNTIME_PACKAGES=libgomp1 libgl1 libglib2.0-0" in builds[0]
     assert all("RUNTIME_PACKAGES= " in line for line in builds[1:])
 
 
