@@ -58,3 +58,9 @@ async def test_the_app_on_fakes_answers_over_grpc(points_app) -> None:
     assert answer.balance.yearly_centipoints == 200
     assert answer.balance.lifetime_centipoints == 200
     assert [e.amount for e in points_app.uow.published] == [200]
+    history = await points_app.stub.ListTransactions(
+        pb.ListTransactionsRequest(parent=f"communities/{C}/residents/r-alice")
+    )
+    assert [(t.rule_id, t.rule_kind) for t in history.transactions] == [
+        ("p1.hourly.regular", "service")
+    ]

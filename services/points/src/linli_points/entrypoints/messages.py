@@ -1,4 +1,4 @@
-"""Points domain objects as PointsService protobuf messages, and the API's enums both ways."""
+"""Points domain objects as PointsService protobuf messages; the API's enums to the domain's."""
 
 from __future__ import annotations
 
@@ -62,6 +62,7 @@ def transaction_message(t: LedgerTransaction) -> pb.Transaction:
         actor=t.actor,
         session=t.session,
         reverses=_transaction_name(t.community_id, t.reverses) if t.reverses else "",
+        rule_kind=t.rule_kind or "",
     )
 
 
