@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from linli_kit.usecases import once_per_event
 from linli_points.domain import earning
 from linli_points.domain.closing import live_awards
@@ -38,6 +40,19 @@ def _session_live(
     return live_awards(uow.ledger.find(community_id, session=session))
 
 
+def _served(cmd: AwardForSession | CorrectSession, signed_in_at: datetime) -> earning.ServedSession:
+    return earning.ServedSession(
+        community_id=cmd.community_id,
+        resident_id=cmd.resident_id,
+        session=cmd.session,
+        service_type=cmd.service_type,
+        duration_seconds=cmd.duration_seconds,
+        signed_in_at=signed_in_at,
+        source_id=cmd.event_id,
+        activity=cmd.activity,
+    )
+
+
 def _post(uow: PointsUnitOfWork, transactions: list[LedgerTransaction]) -> None:
     for transaction in transactions:
         uow.ledger.post(transaction)
@@ -48,16 +63,7 @@ def award_for_session(
     cmd: AwardForSession, uow: PointsUnitOfWork, catalog: RuleCatalog = DEFAULT_CATALOG
 ) -> LedgerTransaction | None:
     """Credit hours × rate (and an emergency bonus); a redelivered event changes nothing."""
-    served = earning.ServedSession(
-        community_id=cmd.community_id,
-        resident_id=cmd.resident_id,
-        session=cmd.session,
-        service_type=cmd.service_type,
-        duration_seconds=cmd.duration_seconds,
-        signed_in_at=cmd.signed_in_at,
-        source_id=cmd.event_id,
-        activity=cmd.activity,
-    )
+    served = _served(cmd, cmd.signed_in_at)
     emergency = bool(cmd.activity) and uow.directory.is_emergency(cmd.community_id, cmd.activity)
     awards = earning.session_awards(
         catalog.for_community(cmd.community_id),
@@ -75,16 +81,7 @@ def correct_session(
 ) -> list[LedgerTransaction]:
     """Award the corrected duration, then reverse the session's hourly and rating awards."""
     live = _session_live(uow, cmd.community_id, cmd.session)
-    served = earning.ServedSession(
-        community_id=cmd.community_id,
-        resident_id=cmd.resident_id,
-        session=cmd.session,
-        service_type=cmd.service_type,
-        duration_seconds=cmd.duration_seconds,
-        signed_in_at=earning.sign_in_of(live, otherwise=cmd.occurred_at),
-        source_id=cmd.event_id,
-        activity=cmd.activity,
-    )
+    served = _served(cmd, earning.sign_in_of(live, otherwise=cmd.occurred_at))
     posted = earning.correction(
         catalog.for_community(cmd.community_id),
         served,
