@@ -9,6 +9,7 @@ from linli.common.v1 import service_type_pb2
 from linli.events.v1 import attendance_events_pb2, envelope_pb2
 from linli.points.v1 import points_service_pb2 as pb
 
+from linli_kit.schedules import Schedule
 from linli_points.bootstrap import build_app
 from linli_points.config import PointsSettings
 
@@ -44,6 +45,13 @@ def test_building_the_production_app_connects_to_nothing() -> None:
 
     assert app.name == "points" and app.service_names == ["linli.points.v1.PointsService"]
     assert len(app.background) == 7  # relay, hub, three consumers, sweep, closes
+    schedules = {
+        w.__self__.name: w.__self__
+        for w in app.background
+        if isinstance(getattr(w, "__self__", None), Schedule)
+    }
+    assert schedules["points.close-ended-periods"].fence is not None  # one replica a turn
+    assert schedules["points.void-expired-reservations"].fence is None  # harmless twice
 
 
 async def test_the_app_on_fakes_answers_over_grpc(points_app) -> None:

@@ -66,3 +66,30 @@ def test_an_overnight_session_counts_for_the_week_it_signed_in(uow) -> None:
     [bonus] = closes.posted_by(uow, run)
     assert bonus.rule_id == "p2.first_participation"
     assert bonus.reason == "first participation, week of 2026-03-02"
+
+
+def test_a_correction_of_an_overnight_session_still_counts_for_its_sign_in_day(uow) -> None:
+    earning.award_for_session(session("e1", SUNDAY_LATE - timedelta(hours=8), 3), uow, CAPPED)
+    earning.award_for_session(session("e2", SUNDAY_LATE, 1), uow, CAPPED)
+
+    posted = earning.correct_session(
+        commands.CorrectSession(
+            event_id="k1",
+            community_id=C,
+            resident_id="r-alice",
+            session=f"communities/{C}/activities/a1/sessions/e2",
+            activity="",
+            service_type=ServiceType.REGULAR,
+            duration_seconds=2 * 3600,
+            corrected_by="r-staff",
+            reason="signed out late",
+            occurred_at=SUNDAY_LATE + timedelta(days=2),
+        ),
+        uow,
+        CAPPED,
+    )
+
+    corrected, reversal = posted
+    assert corrected.created_at == SUNDAY_LATE  # dated at the sign-in, on Sunday
+    assert corrected.earned == 50  # Sunday's cap, not counting the award it replaces
+    assert reversal.reverses and reversal.earned == -50
