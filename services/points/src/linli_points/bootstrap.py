@@ -125,11 +125,9 @@ def build_app(
     hub: LeaderboardWatch | None = None,
     consumers: ConsumerFactory | None = None,
 ) -> GrpcApp:
-    """The points gRPC app with its relay, consumers, leaderboard hub and schedules.
-
-    Without `uow_factory` the app uses the configured database (and relays its outbox);
-    `engine` fences the schedules across replicas (the database's engine by default).
-    """
+    """The points gRPC app with its relay, consumers, leaderboard hub and schedules."""
+    # Without uow_factory the app uses the configured database and relays its outbox; engine
+    # fences the schedules across replicas (the database's engine by default).
     catalog = settings.catalog
     background: list[Worker] = []
     on_stop: list[Callable[[], Awaitable[None]]] = []

@@ -70,11 +70,9 @@ def settle_reservation(
 def void_expired(
     uow_factory: Callable[[], PointsUnitOfWork], now: datetime, limit: int = 100
 ) -> int:
-    """Void the pending reservations whose time ran out; returns how many were voided.
-
-    Harmless to run on several replicas at once: each reservation is read locked for update
-    and voided only while still pending, so a second sweep skips it.
-    """
+    """Void the pending reservations whose time ran out; returns how many were voided."""
+    # Harmless on several replicas at once: each reservation is read locked for update and
+    # voided only while still pending, so a second sweep skips it.
     with uow_factory() as uow:
         due = uow.reservations.expired(now, limit)
     voided = 0
