@@ -206,7 +206,7 @@ class LeaderboardHub(LeaderboardWatch):
                 return
             try:
                 await self._read(key, board, max(w.size for w in board.watchers))
-            except (redis.RedisError, Unavailable):
+            except Unavailable:
                 log.exception("leaderboard read failed; retrying")
                 board.dirty.set()
             else:
