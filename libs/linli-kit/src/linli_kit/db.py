@@ -109,7 +109,11 @@ def runtime_tables(metadata: sa.MetaData) -> RuntimeTables:
 
 
 class SqlRequestLog(RequestLog):
-    """Request log in the service's own database, in the same transaction as the effect."""
+    """Request log in the service's own database, in the same transaction as the effect.
+
+    A claim inserts the row; PostgreSQL makes a concurrent insert of the same key wait until
+    the first transaction ends, so duplicates never run the work twice.
+    """
 
     def __init__(self, session: Session, table: sa.Table) -> None:
         self.session, self.table = session, table
@@ -122,15 +126,26 @@ class SqlRequestLog(RequestLog):
         ).first()
         return None if row is None else (row.digest, row.result_ref)
 
-    def _add(self, operation: str, request_id: str, digest: str, result_ref: str) -> None:
-        self.session.execute(
-            sa.insert(self.table).values(
+    def _claim(self, operation: str, request_id: str, digest: str) -> bool:
+        inserted = self.session.execute(
+            dialect_insert(self.session, self.table)
+            .values(
                 operation=operation,
                 request_id=request_id,
                 digest=digest,
-                result_ref=result_ref,
+                result_ref="",
                 created_at=utc_now(),
             )
+            .on_conflict_do_nothing()
+            .returning(self.table.c.request_id)
+        ).first()
+        return inserted is not None
+
+    def _complete(self, operation: str, request_id: str, digest: str, result_ref: str) -> None:
+        self.session.execute(
+            sa.update(self.table)
+            .where(self.table.c.operation == operation, self.table.c.request_id == request_id)
+            .values(result_ref=result_ref)
         )
 
 

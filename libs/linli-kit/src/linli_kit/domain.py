@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol, Self
 
-from linli_kit.errors import IdempotencyConflict
+from linli_kit.errors import IdempotencyConflict, InvalidArgument
 
 
 def utc_now() -> datetime:
@@ -106,35 +106,76 @@ def fingerprint(command: Any) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+MAX_REQUEST_ID = 200  # the request log's column
+
+
+def _request_id(command: Any) -> str:
+    """The command's request id ('' for none), or InvalidArgument if it cannot be stored."""
+    request_id = getattr(command, "request_id", "")
+    if len(request_id) > MAX_REQUEST_ID:
+        raise InvalidArgument(f"request_id must be at most {MAX_REQUEST_ID} characters")
+    return str(request_id)
+
+
+def _operation(command: Any) -> str:
+    """The request log's key space: one per command type and community."""
+    community_id = getattr(command, "community_id", "")
+    return f"{type(command).__name__}:{community_id}" if community_id else type(command).__name__
+
+
 class RequestLog(abc.ABC):
-    """Makes mutating requests idempotent: a retry with the same request id replays the result."""
+    """Makes mutating requests idempotent: a retry with the same request id replays the result.
+
+    Request ids are kept per command type and community, so the same id in two communities
+    names two requests. A mutation first claims its id (`claim`): a concurrent attempt with the
+    same id waits for the first to commit or roll back, then replays its result or, if it rolled
+    back, does the work itself. `complete` records the result in the same transaction.
+    """
 
     def replay(self, command: Any) -> str | None:
-        """The result reference of an earlier request with this id, or None if it is new."""
-        request_id = getattr(command, "request_id", "")
+        """The result reference of an earlier, committed request with this id, or None."""
+        request_id = _request_id(command)
         if not request_id:
             return None
-        found = self._get(type(command).__name__, request_id)
+        return self._earlier(command, request_id)
+
+    def claim(self, command: Any) -> str | None:
+        """Reserve the command's request id; if an earlier request has it, that one's result."""
+        request_id = _request_id(command)
+        if not request_id:
+            return None
+        if self._claim(_operation(command), request_id, fingerprint(command)):
+            return None
+        return self._earlier(command, request_id)
+
+    def complete(self, command: Any, result_ref: str) -> None:
+        """Record the result of a claimed request so that a retry replays it."""
+        request_id = _request_id(command)
+        if request_id:
+            self._complete(_operation(command), request_id, fingerprint(command), result_ref)
+
+    def _earlier(self, command: Any, request_id: str) -> str | None:
+        found = self._get(_operation(command), request_id)
         if found is None:
             return None
         digest, result_ref = found
         if digest != fingerprint(command):
             raise IdempotencyConflict(
-                f"request_id {request_id!r} was already used with different arguments"
+                f"request_id {request_id[:64]!r} was already used with different arguments"
             )
         return result_ref
 
-    def remember(self, command: Any, result_ref: str) -> None:
-        """Record the result of a request so that a retry replays it."""
-        request_id = getattr(command, "request_id", "")
-        if request_id:
-            self._add(type(command).__name__, request_id, fingerprint(command), result_ref)
+    @abc.abstractmethod
+    def _get(self, operation: str, request_id: str) -> tuple[str, str] | None:
+        """The digest and result reference recorded for a request id, if committed."""
 
     @abc.abstractmethod
-    def _get(self, operation: str, request_id: str) -> tuple[str, str] | None: ...
+    def _claim(self, operation: str, request_id: str, digest: str) -> bool:
+        """Record the id as taken unless it is (waiting for a concurrent claim); True if new."""
 
     @abc.abstractmethod
-    def _add(self, operation: str, request_id: str, digest: str, result_ref: str) -> None: ...
+    def _complete(self, operation: str, request_id: str, digest: str, result_ref: str) -> None:
+        """Store the result reference of a claimed request id."""
 
 
 class Inbox(abc.ABC):

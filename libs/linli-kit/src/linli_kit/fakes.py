@@ -6,7 +6,7 @@ from linli_kit.domain import Inbox, RequestLog
 
 
 class InMemoryRequestLog(RequestLog):
-    """Request log in a dict."""
+    """Request log in a dict; single-threaded, so a claim only checks what was completed."""
 
     def __init__(self) -> None:
         self.entries: dict[tuple[str, str], tuple[str, str]] = {}
@@ -14,7 +14,10 @@ class InMemoryRequestLog(RequestLog):
     def _get(self, operation: str, request_id: str) -> tuple[str, str] | None:
         return self.entries.get((operation, request_id))
 
-    def _add(self, operation: str, request_id: str, digest: str, result_ref: str) -> None:
+    def _claim(self, operation: str, request_id: str, digest: str) -> bool:
+        return (operation, request_id) not in self.entries
+
+    def _complete(self, operation: str, request_id: str, digest: str, result_ref: str) -> None:
         self.entries[(operation, request_id)] = (digest, result_ref)
 
 

@@ -35,18 +35,19 @@ def idempotent(
 
     The work runs inside the unit of work and must not commit; its result is remembered as
     `reference(result)` in the same commit, and a retry rebuilds it with
-    `reload(uow, command, reference)` without doing the work again. The same request id with
-    other arguments raises IdempotencyConflict. A command without a request id is not deduped.
+    `reload(uow, command, reference)` without doing the work again — also a retry running at
+    the same time, which waits for the first. The same request id with other arguments raises
+    IdempotencyConflict. A command without a request id is not deduped.
     """
 
     def decorate(work: Callable[Concatenate[C, U, P], R]) -> Callable[Concatenate[C, U, P], R]:
         @functools.wraps(work)
         def use_case(cmd: C, uow: U, /, *args: P.args, **kwargs: P.kwargs) -> R:
             with uow:
-                if (earlier := uow.requests.replay(cmd)) is not None:
+                if (earlier := uow.requests.claim(cmd)) is not None:
                     return reload(uow, cmd, earlier)
                 result = work(cmd, uow, *args, **kwargs)
-                uow.requests.remember(cmd, reference(result))
+                uow.requests.complete(cmd, reference(result))
                 uow.commit()
                 return result
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 
 from linli_kit.domain import fingerprint
-from linli_kit.errors import IdempotencyConflict
+from linli_kit.errors import IdempotencyConflict, InvalidArgument
 from linli_kit.fakes import InMemoryRequestLog
 
 
@@ -40,21 +40,21 @@ def test_a_new_request_has_nothing_to_replay(log: InMemoryRequestLog) -> None:
     assert log.replay(Register("wang", request_id="q1")) is None
 
 
-def test_a_remembered_request_replays_its_result(log: InMemoryRequestLog) -> None:
-    log.remember(Register("wang", request_id="q1"), "r42")
+def test_a_completed_request_replays_its_result(log: InMemoryRequestLog) -> None:
+    log.complete(Register("wang", request_id="q1"), "r42")
 
     assert log.replay(Register("wang", request_id="q1")) == "r42"
 
 
 def test_a_reused_request_id_with_other_arguments_is_a_conflict(log: InMemoryRequestLog) -> None:
-    log.remember(Register("wang", request_id="q1"), "r42")
+    log.complete(Register("wang", request_id="q1"), "r42")
 
     with pytest.raises(IdempotencyConflict, match="'q1' was already used"):
         log.replay(Register("li", request_id="q1"))
 
 
 def test_a_different_time_is_a_different_argument(log: InMemoryRequestLog) -> None:
-    log.remember(Register("wang", request_id="q1"), "r42")
+    log.complete(Register("wang", request_id="q1"), "r42")
 
     with pytest.raises(IdempotencyConflict):
         log.replay(Register("wang", at=datetime(2025, 3, 2, tzinfo=UTC), request_id="q1"))
@@ -63,13 +63,13 @@ def test_a_different_time_is_a_different_argument(log: InMemoryRequestLog) -> No
 def test_the_same_arguments_under_a_new_request_id_are_a_new_request(
     log: InMemoryRequestLog,
 ) -> None:
-    log.remember(Register("wang", request_id="q1"), "r42")
+    log.complete(Register("wang", request_id="q1"), "r42")
 
     assert log.replay(Register("wang", request_id="q2")) is None
 
 
 def test_request_ids_are_kept_per_operation(log: InMemoryRequestLog) -> None:
-    log.remember(Register("wang", request_id="q1"), "r42")
+    log.complete(Register("wang", request_id="q1"), "r42")
 
     assert log.replay(Rename("li", request_id="q1")) is None
 
@@ -77,7 +77,7 @@ def test_request_ids_are_kept_per_operation(log: InMemoryRequestLog) -> None:
 def test_requests_without_an_id_are_neither_remembered_nor_replayed(
     log: InMemoryRequestLog,
 ) -> None:
-    log.remember(Register("wang"), "r42")
+    log.complete(Register("wang"), "r42")
 
     assert log.entries == {}
     assert log.replay(Register("wang")) is None
@@ -86,7 +86,7 @@ def test_requests_without_an_id_are_neither_remembered_nor_replayed(
 def test_the_log_stores_the_fingerprint_and_result_by_operation_and_id(
     log: InMemoryRequestLog,
 ) -> None:
-    log.remember(Register("wang", request_id="q1"), "r42")
+    log.complete(Register("wang", request_id="q1"), "r42")
 
     assert log.entries == {("Register", "q1"): (fingerprint(Register("wang")), "r42")}
 
@@ -122,3 +122,33 @@ def test_the_fingerprint_hashes_bytes_instead_of_spelling_them_out() -> None:
     same = fingerprint(Enrol("r1", (image,), "a"))
     assert same == fingerprint(Enrol("r1", (bytes(image),), "b"))
     assert same != fingerprint(Enrol("r1", (image[:-1] + b"\x00",), "a"))
+
+
+def test_a_claim_of_a_new_id_is_granted_and_of_a_completed_one_replays(
+    log: InMemoryRequestLog,
+) -> None:
+    assert log.claim(Register("wang", request_id="q1")) is None
+    log.complete(Register("wang", request_id="q1"), "r42")
+    assert log.claim(Register("wang", request_id="q1")) == "r42"
+    with pytest.raises(IdempotencyConflict):
+        log.claim(Register("li", request_id="q1"))
+
+
+@dataclass(frozen=True)
+class Reserve:
+    """A command of a community."""
+
+    community_id: str
+    amount: int
+    request_id: str = ""
+
+
+def test_request_ids_are_kept_per_community(log: InMemoryRequestLog) -> None:
+    log.complete(Reserve("east", 100, request_id="q1"), "r1")
+    assert log.claim(Reserve("west", 100, request_id="q1")) is None
+    assert log.replay(Reserve("east", 100, request_id="q1")) == "r1"
+
+
+def test_a_request_id_longer_than_its_column_is_refused(log: InMemoryRequestLog) -> None:
+    with pytest.raises(InvalidArgument, match="at most 200 characters"):
+        log.claim(Register("wang", request_id="q" * 201))

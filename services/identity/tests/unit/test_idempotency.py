@@ -16,7 +16,7 @@ from linli_kit.testing import assert_retry_replays, mutating_methods
 
 SERVICE = pb.DESCRIPTOR.services_by_name["IdentityService"]
 C = "communities/c-east"
-Sample = tuple[Message, Message]
+Sample = tuple[Message, Message | None]
 
 
 async def seed(stub) -> dict[str, str]:
@@ -129,10 +129,8 @@ SAMPLES: dict[str, Callable[[dict[str, str]], Sample]] = {
         pb.RemoveTeamMemberRequest(team=n["team"], resident=n["leaver"], request_id="r"),
         pb.RemoveTeamMemberRequest(team=n["team"], resident=n["member"], request_id="r"),
     ),
-    "RotateTemplateKeys": lambda n: (
-        pb.RotateTemplateKeysRequest(parent=C, request_id="r"),
-        pb.RotateTemplateKeysRequest(parent="communities/c-west", request_id="r"),
-    ),
+    # Its only argument is the community, and request ids are kept per community.
+    "RotateTemplateKeys": lambda n: (pb.RotateTemplateKeysRequest(parent=C, request_id="r"), None),
 }
 
 
