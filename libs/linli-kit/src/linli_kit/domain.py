@@ -70,14 +70,13 @@ class Repository:
         except KeyError:
             return self.__dict__.setdefault("_seen_aggregates", {})
 
-    def _track(self, value: Any) -> Any:
+    def _track(self, value: Any) -> None:
         if isinstance(value, Aggregate):
             self._seen().setdefault(id(value), value)
         elif isinstance(value, list | tuple | set | frozenset):
             for item in value:
                 if isinstance(item, Aggregate):
                     self._seen().setdefault(id(item), item)
-        return value
 
 
 def _tracking(method: Callable[..., Any]) -> Callable[..., Any]:

@@ -46,11 +46,6 @@ COMMUNITY = ResourceName("communities/{community}")
 RESIDENT = COMMUNITY.child("residents/{resident}")
 
 
-def parse_name(pattern: str, name: str, field: str = "name") -> dict[str, str]:
-    """Split a resource name by its pattern, e.g. 'communities/{community}', or raise."""
-    return ResourceName(pattern).parse(name, field)
-
-
 def check_community_id(community_id: str) -> str:
     """Return the id if it is a valid community id, else raise InvalidArgument."""
     if not COMMUNITY_ID.fullmatch(community_id or ""):
