@@ -13,6 +13,7 @@ _SEGMENT = re.compile(r"\{(\w+)\}")
 COMMUNITY_ID = re.compile(_ID)
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 500
+MAX_OFFSET = 10**9  # far past any list, far inside a bigint
 
 
 @dataclass(frozen=True)
@@ -81,6 +82,6 @@ def decode_page_token(token: str) -> int:
         offset = int(value)
     except ValueError as exc:
         raise InvalidArgument("page_token is not one this server issued") from exc
-    if kind != "o" or offset < 0:
+    if kind != "o" or not 0 <= offset <= MAX_OFFSET:
         raise InvalidArgument("page_token is not one this server issued")
     return offset

@@ -130,3 +130,9 @@ def test_a_name_of_another_shape_is_refused_naming_the_field() -> None:
 def test_the_next_page_token_is_empty_on_the_last_page() -> None:
     assert next_page_token(0, 50, has_more=False) == ""
     assert decode_page_token(next_page_token(50, 50, has_more=True)) == 100
+
+
+def test_a_page_token_past_any_list_is_refused() -> None:
+    huge = base64.urlsafe_b64encode(b"o:99999999999999999999999").decode()
+    with pytest.raises(InvalidArgument, match="page_token"):
+        decode_page_token(huge)
