@@ -43,6 +43,15 @@ def status_for(error: errors.DomainError) -> grpc.StatusCode:
     return grpc.StatusCode.FAILED_PRECONDITION
 
 
+MAX_MESSAGE = 500  # characters; status details travel in a header of bounded size
+
+
+def message_for(error: errors.DomainError) -> str:
+    """The status message for a domain error, cut short so it never echoes a whole input."""
+    text = str(error)
+    return text if len(text) <= MAX_MESSAGE else text[: MAX_MESSAGE - 1] + "…"
+
+
 class ErrorsAndMetricsInterceptor(grpc.aio.ServerInterceptor):
     """Turns domain errors into status codes, hides crashes, and times every call."""
 
@@ -115,7 +124,7 @@ class ErrorsAndMetricsInterceptor(grpc.aio.ServerInterceptor):
     ) -> tuple[grpc.StatusCode, str | None]:
         """The status an exception stands for; no message when the handler already aborted."""
         if isinstance(exc, errors.DomainError):
-            return status_for(exc), str(exc)
+            return status_for(exc), message_for(exc)
         if isinstance(exc, sa.exc.IntegrityError):
             return grpc.StatusCode.ABORTED, "a concurrent request changed the same data; retry"
         already = context.code()

@@ -6,7 +6,7 @@ import grpc
 import pytest
 
 from linli_kit import errors
-from linli_kit.grpc_server import status_for
+from linli_kit.grpc_server import MAX_MESSAGE, message_for, status_for
 
 
 class ResidentMissing(errors.NotFound):
@@ -50,3 +50,9 @@ def test_the_nearest_mapped_base_class_wins() -> None:
         """Both families; NotFound comes first in the MRO."""
 
     assert status_for(NotFoundButInvalid("x")) is grpc.StatusCode.NOT_FOUND
+
+
+def test_a_message_never_echoes_a_whole_input() -> None:
+    assert message_for(errors.InvalidArgument("short")) == "short"
+    long = message_for(errors.InvalidArgument("name " + "名" * 20_000))
+    assert len(long) == MAX_MESSAGE and long.endswith("…")
