@@ -17,7 +17,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -55,19 +55,28 @@ class ServedSession:
         return day_bounds(self.signed_in_at)
 
 
+# The resident's transactions of the session's day, read only when a points cap needs them.
+SameDay = Callable[[], Iterable[LedgerTransaction]]
+
+
+def _paid_that_day(rule: EarningRule, served: ServedSession, same_day: SameDay) -> int:
+    start, end = served.day
+    return sum(
+        t.earned
+        for t in live_awards(same_day())
+        if t.rule_id == rule.id and t.session != served.session and start <= t.created_at < end
+    )
+
+
 def _hourly(
-    book: RuleBook, served: ServedSession, same_day: Iterable[LedgerTransaction], why: str
+    book: RuleBook, served: ServedSession, same_day: SameDay, why: str
 ) -> LedgerTransaction | None:
     rule = book.hourly(served.service_type)
     if rule is None:
         return None
-    start, end = served.day
-    paid = sum(
-        t.earned
-        for t in live_awards(same_day)
-        if t.rule_id == rule.id and t.session != served.session and start <= t.created_at < end
-    )
-    amount = rule.capped(rule.hourly_amount(served.duration_seconds), paid)
+    amount = rule.hourly_amount(served.duration_seconds)
+    if rule.points_cap_per_day:
+        amount = rule.capped(amount, _paid_that_day(rule, served, same_day))
     if amount <= 0:
         return None
     minutes = served.duration_seconds // 60
@@ -95,7 +104,7 @@ def session_awards(
     book: RuleBook,
     served: ServedSession,
     *,
-    same_day: Iterable[LedgerTransaction],
+    same_day: SameDay,
     emergency: bool,
 ) -> list[LedgerTransaction]:
     """The P1 award of a completed session, and the P5 emergency bonus if it answered one."""
@@ -152,7 +161,7 @@ def correction(
     served: ServedSession,
     *,
     session_live: list[LedgerTransaction],
-    same_day: Iterable[LedgerTransaction],
+    same_day: SameDay,
     corrected_by: str,
     reason: str,
     at: datetime,

@@ -27,9 +27,9 @@ ORG_UNIT_CONSUMER = "points.resident-registered"
 EMERGENCY_CONSUMER = "points.emergency-called"
 
 
-def _same_day(uow: PointsUnitOfWork, served: earning.ServedSession) -> list[LedgerTransaction]:
+def _same_day(uow: PointsUnitOfWork, served: earning.ServedSession) -> earning.SameDay:
     start, end = served.day
-    return uow.ledger.find(
+    return lambda: uow.ledger.find(
         served.community_id, resident_id=served.resident_id, since=start, until=end
     )
 
