@@ -22,6 +22,7 @@ from linli_kit import errors, metrics
 from linli_kit.deadletters import DeadLetters
 from linli_kit.operations import SERVICE_NAME as OPERATIONS_SERVICE
 from linli_kit.operations import OperationsServicer
+from linli_kit.validation import validate
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +54,7 @@ def message_for(error: errors.DomainError) -> str:
 
 
 class ErrorsAndMetricsInterceptor(grpc.aio.ServerInterceptor):
-    """Turns domain errors into status codes, hides crashes, and times every call."""
+    """Checks field limits, maps domain errors to status codes, hides crashes, times calls."""
 
     def __init__(self, service: str) -> None:
         self.service = service
@@ -85,6 +86,7 @@ class ErrorsAndMetricsInterceptor(grpc.aio.ServerInterceptor):
         async def call(request: Any, context: grpc.aio.ServicerContext) -> Any:
             started, code = time.perf_counter(), grpc.StatusCode.OK
             try:
+                validate(request)
                 return await inner(request, context)
             except Exception as exc:
                 code, message = self._status(exc, context, method)
@@ -100,6 +102,7 @@ class ErrorsAndMetricsInterceptor(grpc.aio.ServerInterceptor):
         async def call(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
             started, code = time.perf_counter(), grpc.StatusCode.OK
             try:
+                validate(request)
                 if inspect.isasyncgenfunction(inner):
                     async for response in inner(request, context):
                         yield response

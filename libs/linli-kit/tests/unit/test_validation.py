@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import contextlib
 
+import grpc
 import pytest
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory, timestamp_pb2
 from google.protobuf.message import Message
+from linli.ops.v1 import operations_service_pb2 as ops
 from linli.options.v1 import limits_pb2
 
 from linli_kit.errors import InvalidArgument
+from linli_kit.grpc_server import GrpcApp, start
 from linli_kit.validation import DEFAULT_MAX_ITEMS, DEFAULT_MAX_TEXT, validate
 
 F = descriptor_pb2.FieldDescriptorProto
@@ -98,3 +101,40 @@ def test_a_long_value_is_quoted_by_a_short_prefix_only() -> None:
     with pytest.raises(InvalidArgument) as refused:
         validate(Probe(name="名" * 20_000, amount=1))
     assert len(str(refused.value)) < 120
+
+
+async def test_every_served_request_is_checked_before_its_handler_runs() -> None:
+    handled: list[str] = []
+
+    async def handler(
+        request: ops.ListDeadLettersRequest, context: grpc.aio.ServicerContext
+    ) -> ops.ListDeadLettersResponse:
+        handled.append(request.stream)
+        return ops.ListDeadLettersResponse()
+
+    def register(server: grpc.aio.Server) -> None:
+        method = grpc.unary_unary_rpc_method_handler(
+            handler,
+            request_deserializer=ops.ListDeadLettersRequest.FromString,
+            response_serializer=ops.ListDeadLettersResponse.SerializeToString,
+        )
+        server.add_generic_rpc_handlers(
+            [grpc.method_handlers_generic_handler("test.Probe", {"List": method})]
+        )
+
+    running = await start(GrpcApp("probe", register, []), "127.0.0.1", 0)
+    try:
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{running.port}") as channel:
+            call = channel.unary_unary(
+                "/test.Probe/List",
+                request_serializer=ops.ListDeadLettersRequest.SerializeToString,
+                response_deserializer=ops.ListDeadLettersResponse.FromString,
+            )
+            await call(ops.ListDeadLettersRequest(stream="points.events"))
+            with pytest.raises(grpc.aio.AioRpcError) as refused:
+                await call(ops.ListDeadLettersRequest(stream="points\x00events"))
+            assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+            assert "stream holds a control character" in (refused.value.details() or "")
+    finally:
+        await running.stop()
+    assert handled == ["points.events"]
