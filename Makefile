@@ -59,7 +59,7 @@ lint: $(STAMP) node_modules/.bin/buf ## ruff, mypy, import contracts, buf lint
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy libs/linli-kit/src services/*/src
-	$(VENV)/bin/lint-imports
+	$(VENV)/bin/lint-imports --no-cache
 	node_modules/.bin/buf lint
 
 node_modules/.bin/buf: package.json package-lock.json

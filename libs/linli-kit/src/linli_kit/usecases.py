@@ -1,26 +1,21 @@
 """The two shapes every use case takes: an idempotent mutation and a once-per-event reaction.
 
 A handler decorated here does only its work: load, one domain call, save. The decorator owns
-the unit of work (open, commit, roll back on error) and the bookkeeping around it.
+the unit of work (open, commit, roll back on error) and the bookkeeping around it. The handler
+takes its command and its unit of work as its first two parameters; the rest pass through.
 """
 
 from __future__ import annotations
 
 import functools
+import inspect
 from collections.abc import Callable
-from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
 from linli_kit.domain import AbstractUnitOfWork
 
 P = ParamSpec("P")
-C = TypeVar("C")
 R = TypeVar("R")
-U = TypeVar("U", bound=AbstractUnitOfWork)
-
-
-class _Identified(Protocol):
-    @property
-    def id(self) -> str: ...
 
 
 def by_id(result: Any) -> str:
@@ -28,9 +23,22 @@ def by_id(result: Any) -> str:
     return str(result.id)
 
 
+def _command_and_unit_of_work(
+    work: Callable[..., Any],
+) -> Callable[[tuple[Any, ...], dict[str, Any]], tuple[Any, AbstractUnitOfWork]]:
+    """A reader of the first two arguments of a call to `work`, however they are passed."""
+    signature = inspect.signature(work)
+
+    def read(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, AbstractUnitOfWork]:
+        cmd, uow = list(signature.bind_partial(*args, **kwargs).arguments.values())[:2]
+        return cmd, uow
+
+    return read
+
+
 def idempotent(
-    reload: Callable[[U, C, str], R], reference: Callable[[R], str] = by_id
-) -> Callable[[Callable[Concatenate[C, U, P], R]], Callable[Concatenate[C, U, P], R]]:
+    reload: Callable[[Any, Any, str], R], reference: Callable[[R], str] = by_id
+) -> Callable[[Callable[P, R]], Callable[P, R]]:
     """A mutation keyed by its command's request id: a retry returns the first result.
 
     The work runs inside the unit of work and must not commit; its result is remembered as
@@ -40,13 +48,16 @@ def idempotent(
     IdempotencyConflict. A command without a request id is not deduped.
     """
 
-    def decorate(work: Callable[Concatenate[C, U, P], R]) -> Callable[Concatenate[C, U, P], R]:
+    def decorate(work: Callable[P, R]) -> Callable[P, R]:
+        arguments = _command_and_unit_of_work(work)
+
         @functools.wraps(work)
-        def use_case(cmd: C, uow: U, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        def use_case(*args: P.args, **kwargs: P.kwargs) -> R:
+            cmd, uow = arguments(args, kwargs)
             with uow:
                 if (earlier := uow.requests.claim(cmd)) is not None:
                     return reload(uow, cmd, earlier)
-                result = work(cmd, uow, *args, **kwargs)
+                result = work(*args, **kwargs)
                 uow.requests.complete(cmd, reference(result))
                 uow.commit()
                 return result
@@ -56,24 +67,23 @@ def idempotent(
     return decorate
 
 
-def once_per_event(
-    consumer: str,
-) -> Callable[[Callable[Concatenate[C, U, P], R]], Callable[Concatenate[C, U, P], R | None]]:
+def once_per_event(consumer: str) -> Callable[[Callable[P, R]], Callable[P, R | None]]:
     """A reaction to an event, applied once per (consumer, event id); a redelivery returns None.
 
     The command must carry `event_id`. The inbox row and the effect commit together, so a
     crash between them repeats both and a second delivery changes nothing.
     """
 
-    def decorate(
-        work: Callable[Concatenate[C, U, P], R],
-    ) -> Callable[Concatenate[C, U, P], R | None]:
+    def decorate(work: Callable[P, R]) -> Callable[P, R | None]:
+        arguments = _command_and_unit_of_work(work)
+
         @functools.wraps(work)
-        def use_case(cmd: C, uow: U, /, *args: P.args, **kwargs: P.kwargs) -> R | None:
+        def use_case(*args: P.args, **kwargs: P.kwargs) -> R | None:
+            cmd, uow = arguments(args, kwargs)
             with uow:
-                if not uow.inbox.first_delivery(consumer, getattr(cmd, "event_id")):  # noqa: B009
+                if not uow.inbox.first_delivery(consumer, cmd.event_id):
                     return None
-                result = work(cmd, uow, *args, **kwargs)
+                result = work(*args, **kwargs)
                 uow.commit()
                 return result
 
