@@ -29,6 +29,7 @@ from linli_identity.service_layer.face_port import FaceEngine
 from linli_identity.service_layer.ports import IdentityUnitOfWork
 from linli_kit import schedules
 from linli_kit.db import SqlPlumbing, sql_plumbing
+from linli_kit.deadletters import DeadLetters
 from linli_kit.domain import Clock, utc_now
 from linli_kit.grpc_server import GrpcApp
 from linli_kit.streams import EnvelopeHandler
@@ -119,6 +120,10 @@ def build_app(
     fake unit of work and fake streams (to run the whole app without servers).
     """
     plumbing = build_plumbing(settings) if uow_factory is None or streams is None else None
+    # The operations API serves the dead letters of identity.events (not with fake streams).
+    letters = None
+    if streams is None:
+        letters = DeadLetters(settings.redis_url, settings.stream_prefix, ["identity.events"])
     if uow_factory is None:
         assert plumbing is not None
         uow_factory = sql_units_of_work(plumbing, cipher or build_cipher(settings))
@@ -177,4 +182,5 @@ def build_app(
         [SERVICE_NAME],
         [streams.relay(), follower.run, sweep.run],
         [close],
+        dead_letters=letters,
     )

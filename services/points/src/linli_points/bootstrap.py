@@ -17,6 +17,7 @@ from linli.points.v1 import points_service_pb2_grpc as pb_grpc
 
 from linli_kit import schedules
 from linli_kit.db import SqlPlumbing, sql_plumbing
+from linli_kit.deadletters import DeadLetters
 from linli_kit.domain import Clock, utc_now
 from linli_kit.grpc_server import GrpcApp
 from linli_kit.streams import EnvelopeHandler, OutboxRelay, StreamConsumer
@@ -59,6 +60,9 @@ class Consumer(Protocol):
 
 # (stream name without prefix, group, payload type → handler) → a consumer of that stream.
 ConsumerFactory = Callable[[str, str, dict[str, EnvelopeHandler]], Consumer]
+
+
+CONSUMED = ("attendance.events", "identity.events", "points.events")
 
 
 def sql_uow_factory(plumbing: SqlPlumbing) -> UowFactory:
@@ -152,6 +156,10 @@ def build_app(
             background.append(redis_hub.run)
     if hub is None:
         raise TypeError("build_app: a fake boards= needs a fake hub= beside it")
+    # The operations API serves the dead letters of the streams consumed here (not with fakes).
+    letters = (
+        None if consumers else DeadLetters(settings.redis_url, settings.stream_prefix, CONSUMED)
+    )
     consumer = consumers or redis_consumers(settings)
     streams = [
         consumer("attendance.events", "points", AttendanceEvents(uow_factory, catalog).handlers()),
@@ -192,7 +200,7 @@ def build_app(
             PointsServicer(uow_factory, catalog, store, boards, hub, clock), server
         )
 
-    return GrpcApp("points", register, [SERVICE_NAME], background, on_stop)
+    return GrpcApp("points", register, [SERVICE_NAME], background, on_stop, dead_letters=letters)
 
 
 def _async(close: Callable[[], None]) -> Callable[[], Awaitable[None]]:
