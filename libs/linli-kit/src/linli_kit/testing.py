@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import importlib.util
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -22,6 +23,7 @@ from google.protobuf.message import Message
 
 from linli_kit.scratch import create_database, drop_database, postgres_admin_url
 from linli_kit.scratch import redis_url as scratch_redis_url
+from linli_kit.streams import StreamConsumer
 
 
 def load_beside(anchor: str, filename: str, module_name: str) -> ModuleType:
@@ -154,6 +156,20 @@ async def until(condition: Callable[[], bool], within: float = 10.0) -> None:
     while not condition():
         assert loop.time() < deadline, "condition not met in time"
         await asyncio.sleep(0.02)
+
+
+@contextlib.asynccontextmanager
+async def running_consumer(consumer: StreamConsumer) -> AsyncIterator[None]:
+    """Run a stream consumer in the background for the duration of the block, then close it."""
+    await consumer.ensure_group()
+    task = asyncio.create_task(consumer.run())
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        await consumer.close()
 
 
 def mutating_methods(service: ServiceDescriptor) -> list[MethodDescriptor]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 from collections.abc import AsyncIterator
 
@@ -21,7 +20,7 @@ from linli_kit.grpc_server import GrpcApp, start
 from linli_kit.service import run_cli
 from linli_kit.settings import ServiceSettings
 from linli_kit.streams import ENVELOPE_FIELD, PoisonEvent, StreamConsumer
-from linli_kit.testing import assert_retry_replays, until
+from linli_kit.testing import assert_retry_replays, running_consumer, until
 
 TYPE = identity_events_pb2.ResidentRegistered.DESCRIPTOR.full_name
 
@@ -32,20 +31,6 @@ def _envelope(event_id: str) -> bytes:
         identity_events_pb2.ResidentRegistered(resident="communities/c1/residents/r1")
     )
     return envelope.SerializeToString()
-
-
-@contextlib.asynccontextmanager
-async def running(consumer: StreamConsumer) -> AsyncIterator[None]:
-    """Run the consumer in the background for the duration of the block."""
-    await consumer.ensure_group()
-    task = asyncio.create_task(consumer.run())
-    try:
-        yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-        await consumer.close()
 
 
 @pytest.fixture
@@ -63,7 +48,7 @@ async def parked(servers, stream_prefix) -> AsyncIterator[tuple[str, list[str]]]
     consumer = StreamConsumer(
         servers.redis, f"{stream_prefix}s", "g", "c", {TYPE: handler}, block_ms=50
     )
-    async with running(consumer):
+    async with running_consumer(consumer):
         for event_id in ("e1", "e2", "e3"):
             client.xadd(f"{stream_prefix}s", {ENVELOPE_FIELD: _envelope(event_id)})
         await until(lambda: client.xlen(f"{stream_prefix}s.dead") == 3)

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -17,7 +14,7 @@ from linli_kit import metrics
 from linli_kit.db import Outbox, make_engine, runtime_tables
 from linli_kit.domain import DomainEvent
 from linli_kit.streams import ENVELOPE_FIELD, OutboxRelay, PoisonEvent, StreamConsumer
-from linli_kit.testing import until
+from linli_kit.testing import running_consumer, until
 
 TYPE = identity_events_pb2.ResidentRegistered.DESCRIPTOR.full_name
 
@@ -44,20 +41,6 @@ def _envelope(event_id: str) -> bytes:
     return envelope.SerializeToString()
 
 
-@contextlib.asynccontextmanager
-async def running(consumer: StreamConsumer) -> AsyncIterator[None]:
-    """Run the consumer in the background for the duration of the block."""
-    await consumer.ensure_group()
-    task = asyncio.create_task(consumer.run())
-    try:
-        yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-        await consumer.close()
-
-
 def _consumer(servers, stream: str, handler, name: str = "live") -> StreamConsumer:
     return StreamConsumer(
         servers.redis,
@@ -82,7 +65,7 @@ async def test_a_failing_event_is_dead_lettered_after_max_deliveries(servers, st
 
     before = metrics.STREAM_DEAD_LETTERS.labels(stream, "g")._value.get()
     consumer = _consumer(servers, stream, always_fails)
-    async with running(consumer):
+    async with running_consumer(consumer):
         client.xadd(stream, {ENVELOPE_FIELD: _envelope("e1")})
         await until(lambda: client.xlen(f"{stream}.dead") == 1)
     assert attempts == ["e1", "e1"]
@@ -101,7 +84,7 @@ async def test_poison_and_garbage_are_dead_lettered_at_once(servers, stream_pref
         attempts.append(envelope.event_id)
         raise PoisonEvent("resident belongs to another community")
 
-    async with running(_consumer(servers, stream, refuses)):
+    async with running_consumer(_consumer(servers, stream, refuses)):
         client.xadd(stream, {ENVELOPE_FIELD: _envelope("e1")})
         client.xadd(stream, {ENVELOPE_FIELD: b"\xff\xfe not protobuf"})
         await until(lambda: client.xlen(f"{stream}.dead") == 2)
@@ -121,7 +104,7 @@ async def test_entries_left_by_a_dead_consumer_are_reclaimed(servers, stream_pre
     async def records(envelope: envelope_pb2.EventEnvelope) -> None:
         handled.append(envelope.event_id)
 
-    async with running(_consumer(servers, stream, records)):
+    async with running_consumer(_consumer(servers, stream, records)):
         await until(lambda: handled == ["e1"])
         await until(lambda: client.xpending(stream, "g")["pending"] == 0)
 
@@ -130,7 +113,7 @@ async def test_unknown_event_types_are_acknowledged_and_skipped(servers, stream_
     """A consumer acknowledges events it has no handler for, so they never pile up."""
     stream, client = f"{stream_prefix}s", redis.Redis.from_url(servers.redis)
     other = envelope_pb2.EventEnvelope(event_id="e9", type="linli.events.v1.Other")
-    async with running(_consumer(servers, stream, None)):
+    async with running_consumer(_consumer(servers, stream, None)):
         client.xadd(stream, {ENVELOPE_FIELD: other.SerializeToString()})
         await until(lambda: client.xinfo_groups(stream)[0]["last-delivered-id"] != b"0-0")
         await until(lambda: client.xpending(stream, "g")["pending"] == 0)
