@@ -44,6 +44,7 @@ from linli_points.service_layer.ports import (
     PointsUnitOfWork,
 )
 from linli_points.service_layer.reservations import void_expired
+from linli_points.service_layer.writer import CommunityWriter
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["PointsService"].full_name
 UowFactory = Callable[[], PointsUnitOfWork]
@@ -58,8 +59,12 @@ class Consumer(Protocol):
     async def close(self) -> None: ...
 
 
-# (stream name without prefix, group, payload type → handler) → a consumer of that stream.
-ConsumerFactory = Callable[[str, str, dict[str, EnvelopeHandler]], Consumer]
+class ConsumerFactory(Protocol):
+    """(stream name without prefix, group, payload type → handler, lane) → a consumer."""
+
+    def __call__(
+        self, stream: str, group: str, routes: dict[str, EnvelopeHandler], lane: int = 0
+    ) -> Consumer: ...
 
 
 CONSUMED = ("attendance.events", "identity.events", "points.events")
@@ -83,12 +88,14 @@ def database(settings: PointsSettings) -> SqlPlumbing:
 def redis_consumers(settings: PointsSettings) -> ConsumerFactory:
     """Consumers of the shared Redis streams, named after this replica."""
 
-    def consumer(stream: str, group: str, routes: dict[str, EnvelopeHandler]) -> Consumer:
+    def consumer(
+        stream: str, group: str, routes: dict[str, EnvelopeHandler], lane: int = 0
+    ) -> Consumer:
         return StreamConsumer(
             settings.redis_url,
             f"{settings.stream_prefix}{stream}",
             group=group,
-            consumer=settings.consumer_name,
+            consumer=f"{settings.consumer_name}-{lane}" if lane else settings.consumer_name,
             handlers=routes,
             max_deliveries=settings.max_deliveries,
             claim_idle_ms=settings.claim_idle_ms,
@@ -161,8 +168,15 @@ def build_app(
         None if consumers else DeadLetters(settings.redis_url, settings.stream_prefix, CONSUMED)
     )
     consumer = consumers or redis_consumers(settings)
+    # Postings of a community go through one writer that commits what is waiting at once.
+    writer = CommunityWriter(uow_factory)
+    on_stop.append(_async(writer.close))
+    attendance = AttendanceEvents(writer, catalog).handlers()
     streams = [
-        consumer("attendance.events", "points", AttendanceEvents(uow_factory, catalog).handlers()),
+        *(
+            consumer("attendance.events", "points", attendance, lane)
+            for lane in range(settings.attendance_consumers)
+        ),
         consumer("identity.events", "points", IdentityEvents(uow_factory).handlers()),
         consumer(
             "points.events",

@@ -24,6 +24,11 @@ class PointsSettings(ServiceSettings):
     consumer_name: str = Field(default_factory=lambda: f"points-{socket.gethostname()}")
     claim_idle_ms: int = Field(default=30_000, ge=100)
     max_deliveries: int = Field(default=5, ge=1)
+    # Consumers of attendance.events side by side in this replica, so that the community's
+    # writer finds several events waiting and commits them at once. Above 1, events of one
+    # session may apply out of order (as across replicas): a rating that overtakes its
+    # session's award adds nothing.
+    attendance_consumers: int = Field(default=1, ge=1, le=64)
     # JSON: a list of rules for every community, or {"<community>": [...], "*": [...]}; each
     # rule {id, activity_kind, service_type, points_per_hour, coefficient_percent, daily_cap,
     # amount, stars, streak_periods} in integer hundredths. Unset: the policy defaults.

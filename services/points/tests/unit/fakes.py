@@ -61,6 +61,9 @@ class FakeLedger(Ledger):
         seq = len(chain) + 1
         chain.append(ChainEntry(seq, entry_hash(previous, seq, transaction), transaction))
 
+    def fence(self, community_id: str) -> None:
+        """Nothing to hold: the fake unit of work already runs one at a time."""
+
     def balance(self, account: Account) -> int:
         """An account's balance (0 for an account that never moved)."""
         return self.balances.get(account, 0)
@@ -386,7 +389,9 @@ class FakeConsumers:
     def __init__(self) -> None:
         self.by_stream: dict[str, FakeConsumer] = {}
 
-    def __call__(self, stream: str, group: str, routes: dict[str, EnvelopeHandler]) -> FakeConsumer:
-        """A consumer of one stream."""
+    def __call__(
+        self, stream: str, group: str, routes: dict[str, EnvelopeHandler], lane: int = 0
+    ) -> FakeConsumer:
+        """A consumer of one stream (every lane of a stream hands the same handlers)."""
         self.by_stream[stream] = FakeConsumer(routes)
         return self.by_stream[stream]

@@ -10,7 +10,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
-from linli_kit.db import Outbox, RuntimeTables, SqlUnitOfWork, dialect_insert
+from linli_kit.db import Outbox, RuntimeTables, SqlUnitOfWork, dialect_insert, envelope_for
+from linli_kit.domain import utc_now
 from linli_points.adapters.orm import (
     accounts,
     appeals,
@@ -50,16 +51,32 @@ CHUNK = 500
 
 
 class SqlLedger(Ledger):
-    """Ledger repository on one SQLAlchemy session."""
+    """Ledger repository on one SQLAlchemy session; postings are written at commit, in bulk.
+
+    A post takes the community's chain head (FOR UPDATE: the fence, so a second writer waits),
+    checks the postings against balances held in memory from then on, hashes in order and
+    keeps the transaction; flush writes every kept transaction with one insert per table, one
+    update of the netted balances and one of the chain head.
+    """
 
     def __init__(self, session: Session, known: dict[Account, int] | None = None) -> None:
         super().__init__()
         self.session = session
         # Account ids never change once committed: a cache shared by the units of work.
         self.known = {} if known is None else known
+        self._ids: dict[Account, int] = {}
+        self._heads: dict[str, tuple[int, str]] = {}
+        self._balances: dict[int, int] = {}
+        self._deltas: dict[int, int] = defaultdict(int)
+        self._rows: list[dict[str, Any]] = []
+        self._legs: list[dict[str, Any]] = []
 
     def _account_ids(self, wanted: set[Account]) -> dict[Account, int]:
-        found = {a: self.known[a] for a in wanted if a in self.known}
+        found = {}
+        for account in wanted:
+            known = self._ids.get(account) or self.known.get(account)
+            if known is not None:
+                found[account] = known
         missing = sorted(wanted - set(found))
         if not missing:
             return found
@@ -84,15 +101,16 @@ class SqlLedger(Ledger):
         new = {(r.holder, r.purpose) for r in created}
         for r in rows:
             account = Account(community_id, r.holder, Purpose(r.purpose))
-            found[account] = r.id
-            # Only accounts that existed before are remembered: a new one could still roll back.
+            found[account] = self._ids[account] = r.id
+            # Only accounts that existed before are shared: a new one could still roll back.
             if (r.holder, r.purpose) not in new:
                 self.known[account] = r.id
         return found
 
-    def _lock_chain(self, community_id: str) -> tuple[int, str]:
-        # Every posting in a community takes the chain head first: one total order for the
-        # hash chain, and a single lock order (head, then accounts by id), so no deadlocks.
+    def fence(self, community_id: str) -> None:
+        """Hold the community's chain head until this unit of work ends; a second writer waits."""
+        if community_id in self._heads:
+            return
         locked = (
             sa.select(chain_heads.c.seq, chain_heads.c.hash)
             .where(chain_heads.c.community_id == community_id)
@@ -106,24 +124,49 @@ class SqlLedger(Ledger):
                 .on_conflict_do_nothing()
             )
             row = self.session.execute(locked).one()
-        return row.seq, row.hash
+        self._heads[community_id] = (row.seq, row.hash)
+
+    def _held_balances(self, ids: Iterable[int]) -> dict[int, int]:
+        unread = sorted(set(ids) - set(self._balances))
+        if unread:
+            # Read under the fence: every change to these balances takes the same chain head.
+            rows = self.session.execute(
+                sa.select(accounts.c.id, accounts.c.balance).where(accounts.c.id.in_(unread))
+            )
+            self._balances.update({r.id: r.balance for r in rows})
+        return self._balances
 
     def post(self, transaction: LedgerTransaction) -> None:
-        """Append and chain a transaction and apply it to the balances atomically."""
-        seq, previous = self._lock_chain(transaction.community_id)
+        """Check, chain and keep a transaction; it is written with the others at flush."""
+        self.fence(transaction.community_id)
         ids = self._account_ids({p.account for p in transaction.postings})
         by_id = {i: a for a, i in ids.items()}
         deltas: dict[int, int] = defaultdict(int)
         for posting in transaction.postings:
             deltas[ids[posting.account]] += posting.amount
-        locked = self.session.execute(
-            sa.select(accounts.c.id, accounts.c.balance)
-            .where(accounts.c.id.in_(sorted(deltas)))
-            .order_by(accounts.c.id)
-            .with_for_update()
-        ).all()
-        check_spendable({by_id[r.id]: r.balance + deltas[r.id] for r in locked})
-        moved = [(i, d) for i, d in sorted(deltas.items()) if d]
+        held = self._held_balances(deltas)
+        after = {i: held[i] + d for i, d in deltas.items()}
+        check_spendable({by_id[i]: b for i, b in after.items()})
+        held.update(after)
+        for i, d in deltas.items():
+            self._deltas[i] += d
+        seq, previous = self._heads[transaction.community_id]
+        seq += 1
+        digest = entry_hash(previous, seq, transaction)
+        self._heads[transaction.community_id] = (seq, digest)
+        self._rows.append(_row(transaction, seq, digest))
+        self._legs += [
+            {"transaction_id": transaction.id, "account_id": ids[p.account], "amount": p.amount}
+            for p in transaction.postings
+        ]
+
+    def flush(self) -> None:
+        """Write every kept transaction, the netted balances and the chain heads."""
+        if not self._rows:
+            return
+        self.session.execute(sa.insert(transactions), self._rows)
+        self.session.execute(sa.insert(postings), self._legs)
+        moved = [(i, d) for i, d in sorted(self._deltas.items()) if d]
         if moved and self.session.get_bind().dialect.name != "postgresql":
             self.session.execute(
                 sa.update(accounts)
@@ -132,7 +175,7 @@ class SqlLedger(Ledger):
                 [{"account_id": i, "delta": d} for i, d in moved],
             )
         elif moved:
-            # One statement for every account: a round trip per account is what costs most.
+            # One statement for every account of the batch: a system account moves once.
             change = sa.values(
                 sa.column("account_id", sa.BigInteger),
                 sa.column("delta", sa.BigInteger),
@@ -143,43 +186,20 @@ class SqlLedger(Ledger):
                 .where(accounts.c.id == change.c.account_id)
                 .values(balance=accounts.c.balance + change.c.delta)
             )
-        seq += 1
-        digest = entry_hash(previous, seq, transaction)
-        self.session.execute(
-            sa.insert(transactions).values(
-                id=transaction.id,
-                community_id=transaction.community_id,
-                source_id=transaction.source_id,
-                rule_id=transaction.rule_id,
-                reason=transaction.reason,
-                created_at=transaction.created_at,
-                kind=transaction.kind.value,
-                resident_id=transaction.resident_id,
-                session=transaction.session,
-                reverses=transaction.reverses,
-                coefficient_percent=transaction.coefficient_percent,
-                actor=transaction.actor,
-                rule_kind=transaction.rule_kind or "",
-                seq=seq,
-                hash=digest,
-                hash_version=CHAIN_VERSION,
+        for community_id in {row["community_id"] for row in self._rows}:
+            seq, digest = self._heads[community_id]
+            self.session.execute(
+                sa.update(chain_heads)
+                .where(chain_heads.c.community_id == community_id)
+                .values(seq=seq, hash=digest)
             )
-        )
-        self.session.execute(
-            sa.insert(postings),
-            [
-                {"transaction_id": transaction.id, "account_id": ids[p.account], "amount": p.amount}
-                for p in transaction.postings
-            ],
-        )
-        self.session.execute(
-            sa.update(chain_heads)
-            .where(chain_heads.c.community_id == transaction.community_id)
-            .values(seq=seq, hash=digest)
-        )
+        self._rows, self._legs, self._deltas = [], [], defaultdict(int)
 
     def balance(self, account: Account) -> int:
         """An account's balance (0 for an account that never moved)."""
+        held = self._ids.get(account) or self.known.get(account)
+        if held is not None and held in self._balances:
+            return self._balances[held]
         value = self.session.execute(
             sa.select(accounts.c.balance).where(
                 accounts.c.community_id == account.community_id,
@@ -213,6 +233,7 @@ class SqlLedger(Ledger):
         self, community_id: str, holder: str, offset: int, limit: int
     ) -> TransactionPage:
         """Transactions touching a holder's accounts, newest first."""
+        self.flush()
         touching = (
             sa.select(postings.c.transaction_id)
             .join(accounts, accounts.c.id == postings.c.account_id)
@@ -229,6 +250,7 @@ class SqlLedger(Ledger):
 
     def get(self, community_id: str, transaction_id: str) -> LedgerTransaction | None:
         """One transaction, or None."""
+        self.flush()
         rows = self.session.execute(
             sa.select(transactions).where(
                 transactions.c.community_id == community_id, transactions.c.id == transaction_id
@@ -247,6 +269,7 @@ class SqlLedger(Ledger):
         until: datetime | None = None,
     ) -> list[LedgerTransaction]:
         """Transactions matching every given filter (created_at in [since, until)), oldest first."""
+        self.flush()
         query = sa.select(transactions).where(transactions.c.community_id == community_id)
         if session is not None:
             query = query.where(transactions.c.session == session)
@@ -263,6 +286,7 @@ class SqlLedger(Ledger):
 
     def sources(self, community_id: str, rule_ids: Iterable[str]) -> set[tuple[str, str]]:
         """The (rule id, source id) pairs already posted for some rules."""
+        self.flush()
         rows = self.session.execute(
             sa.select(transactions.c.rule_id, transactions.c.source_id).where(
                 transactions.c.community_id == community_id,
@@ -273,6 +297,7 @@ class SqlLedger(Ledger):
 
     def chain(self, community_id: str) -> Iterator[ChainEntry]:
         """Every transaction of a community in chain order, with the hash stored for it."""
+        self.flush()
         last = 0
         while True:
             rows = self.session.execute(
@@ -289,6 +314,7 @@ class SqlLedger(Ledger):
 
     def stored_balances(self, community_id: str) -> dict[Account, int]:
         """The balance kept for every account of a community."""
+        self.flush()
         rows = self.session.execute(
             sa.select(accounts.c.holder, accounts.c.purpose, accounts.c.balance).where(
                 accounts.c.community_id == community_id
@@ -298,7 +324,29 @@ class SqlLedger(Ledger):
 
     def communities(self) -> list[str]:
         """Every community with a transaction."""
+        self.flush()
         return list(self.session.execute(sa.select(chain_heads.c.community_id)).scalars())
+
+
+def _row(transaction: LedgerTransaction, seq: int, digest: str) -> dict[str, Any]:
+    return {
+        "id": transaction.id,
+        "community_id": transaction.community_id,
+        "source_id": transaction.source_id,
+        "rule_id": transaction.rule_id,
+        "reason": transaction.reason,
+        "created_at": transaction.created_at,
+        "kind": transaction.kind.value,
+        "resident_id": transaction.resident_id,
+        "session": transaction.session,
+        "reverses": transaction.reverses,
+        "coefficient_percent": transaction.coefficient_percent,
+        "actor": transaction.actor,
+        "rule_kind": transaction.rule_kind or "",
+        "seq": seq,
+        "hash": digest,
+        "hash_version": CHAIN_VERSION,
+    }
 
 
 def _transaction(row: Any, legs: tuple[Posting, ...]) -> LedgerTransaction:
@@ -622,6 +670,24 @@ class SqlPointsUnitOfWork(SqlUnitOfWork, PointsUnitOfWork):
     ) -> None:
         super().__init__(session_factory, tables, outbox)
         self.known_accounts = {} if known_accounts is None else known_accounts
+
+    def commit(self) -> None:
+        """Write the kept postings, stage the events in the outbox in one insert, commit."""
+        self.ledger.flush()
+        now, staged = utc_now(), []
+        for event in self.collect_new_events():
+            envelope = envelope_for(event, self.outbox.encode(event))
+            staged.append(
+                {
+                    "event_id": envelope.event_id,
+                    "stream": self.outbox.stream,
+                    "envelope": envelope.SerializeToString(),
+                    "created_at": now,
+                }
+            )
+        if staged:
+            self.session.execute(sa.insert(self.outbox.table), staged)
+        self.session.commit()
 
     def open_repositories(self, session: Session) -> None:
         """Create the repositories on the session."""

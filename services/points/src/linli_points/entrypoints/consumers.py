@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from datetime import UTC
+from typing import TypeVar
 
 from linli.common.v1 import service_type_pb2
 from linli.events.v1 import (
@@ -22,6 +23,9 @@ from linli_points.domain.rules import RuleCatalog, ServiceType
 from linli_points.names import RESIDENT
 from linli_points.service_layer import commands, earning
 from linli_points.service_layer.ports import Leaderboards, PointsUnitOfWork
+from linli_points.service_layer.writer import CommunityWriter
+
+R = TypeVar("R")
 
 SERVICE_TYPES = {
     service_type_pb2.SERVICE_TYPE_REGULAR: ServiceType.REGULAR,
@@ -49,10 +53,13 @@ def _name(message_type: type) -> str:
 
 
 class AttendanceEvents:
-    """Handlers for attendance.events, by payload type."""
+    """Handlers for attendance.events, by payload type, run by each community's writer."""
 
-    def __init__(self, uow_factory: Callable[[], PointsUnitOfWork], catalog: RuleCatalog) -> None:
-        self.uow_factory, self.catalog = uow_factory, catalog
+    def __init__(self, writer: CommunityWriter, catalog: RuleCatalog) -> None:
+        self.writer, self.catalog = writer, catalog
+
+    async def _write(self, community_id: str, work: Callable[[PointsUnitOfWork], R]) -> R:
+        return await asyncio.wrap_future(self.writer.submit(community_id, work))
 
     def handlers(self) -> dict[str, EnvelopeHandler]:
         """Payload type name → handler."""
@@ -80,8 +87,8 @@ class AttendanceEvents:
             signed_in_at=event.signed_in_at.ToDatetime(tzinfo=UTC),
             activity=event.activity,
         )
-        transaction = await asyncio.to_thread(
-            earning.award_for_session, command, self.uow_factory(), self.catalog
+        transaction = await self._write(
+            command.community_id, lambda uow: earning.award_for_session(command, uow, self.catalog)
         )
         if transaction is not None:
             metrics.POINTS_AWARDS.labels(command.community_id, transaction.rule_id).inc()
@@ -102,7 +109,9 @@ class AttendanceEvents:
             reason=event.reason,
             occurred_at=event.corrected_at.ToDatetime(tzinfo=UTC),
         )
-        await asyncio.to_thread(earning.correct_session, command, self.uow_factory(), self.catalog)
+        await self._write(
+            command.community_id, lambda uow: earning.correct_session(command, uow, self.catalog)
+        )
 
     async def session_rated(self, envelope: envelope_pb2.EventEnvelope) -> None:
         """Apply the rating coefficient to the session's award."""
@@ -118,8 +127,8 @@ class AttendanceEvents:
             stars=event.stars,
             occurred_at=event.rated_at.ToDatetime(tzinfo=UTC),
         )
-        transaction = await asyncio.to_thread(
-            earning.rate_session, command, self.uow_factory(), self.catalog
+        transaction = await self._write(
+            command.community_id, lambda uow: earning.rate_session(command, uow, self.catalog)
         )
         if transaction is not None:
             metrics.POINTS_AWARDS.labels(command.community_id, transaction.rule_id).inc()
@@ -134,7 +143,7 @@ class AttendanceEvents:
             activity=event.activity,
             occurred_at=envelope.occurred_at.ToDatetime(tzinfo=UTC),
         )
-        await asyncio.to_thread(earning.record_emergency, command, self.uow_factory())
+        await self._write(command.community_id, lambda uow: earning.record_emergency(command, uow))
 
     async def project_lead_promoted(self, envelope: envelope_pb2.EventEnvelope) -> None:
         """Award the P5 project-leadership rule."""
@@ -148,8 +157,8 @@ class AttendanceEvents:
             subject=f"led {event.activity} for {event.successful_runs} successful runs",
             occurred_at=envelope.occurred_at.ToDatetime(tzinfo=UTC),
         )
-        await asyncio.to_thread(
-            earning.award_for_activity, command, self.uow_factory(), self.catalog
+        await self._write(
+            command.community_id, lambda uow: earning.award_for_activity(command, uow, self.catalog)
         )
 
 

@@ -27,6 +27,10 @@ class Ledger(Repository, abc.ABC):
     """Append-only, hash-chained store of transactions and the balances derived from them."""
 
     @abc.abstractmethod
+    def fence(self, community_id: str) -> None:
+        """Hold the community's chain until the unit of work ends: another writer waits."""
+
+    @abc.abstractmethod
     def post(self, transaction: LedgerTransaction) -> None:
         """Append and chain a transaction and apply it to the balances atomically.
 
@@ -221,3 +225,28 @@ class PointsUnitOfWork(AbstractUnitOfWork, abc.ABC):
     appeals: Appeals
     runs: Runs
     directory: Directory
+
+    def item(self) -> PointsUnitOfWork:
+        """One item's view of this unit of work, for a batch that commits once."""
+        return BatchItem(self)
+
+
+class BatchItem(PointsUnitOfWork):
+    """One item of a batch: the batch's repositories; its commit only marks the item done.
+
+    The batch commits (or rolls back) every item at once; an item that raises is dropped
+    from the batch by the writer, which runs the others again without it.
+    """
+
+    def __init__(self, batch: PointsUnitOfWork) -> None:
+        self.ledger, self.reservations = batch.ledger, batch.reservations
+        self.appeals, self.runs, self.directory = batch.appeals, batch.runs, batch.directory
+        self.requests, self.inbox = batch.requests, batch.inbox
+        self.done = False
+
+    def commit(self) -> None:
+        """The item's work is complete; it becomes durable with its batch."""
+        self.done = True
+
+    def rollback(self) -> None:
+        """Nothing of its own to undo: a failed item makes the writer rerun the batch without it."""

@@ -1,0 +1,111 @@
+"""One writer per community, group commit (ARCHITECTURE §2).
+
+Work for a community queues; one drain at a time per community takes what is waiting (up to
+`max_batch` items), runs every item in one unit of work under the community's fence, commits
+once and answers each caller. An item that raises is answered with its error and the batch is
+run again without it, so it fails alone; if the commit itself fails, each item is retried on
+its own. Idempotency and the inbox stay per item (each item runs its own use case).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from linli_points.service_layer.ports import PointsUnitOfWork
+
+R = TypeVar("R")
+Work = Callable[[PointsUnitOfWork], Any]
+
+
+@dataclass
+class _Item:
+    work: Work
+    answer: Future[Any] = field(default_factory=Future)
+
+
+class CommunityWriter:
+    """Serial, batched writes per community; communities drain in parallel."""
+
+    def __init__(
+        self,
+        uow_factory: Callable[[], PointsUnitOfWork],
+        *,
+        max_batch: int = 200,
+        communities_at_once: int = 8,
+    ) -> None:
+        self.uow_factory, self.max_batch = uow_factory, max_batch
+        self._queues: dict[str, deque[_Item]] = {}
+        self._draining: set[str] = set()
+        self._lock = threading.Lock()
+        self._pool = ThreadPoolExecutor(communities_at_once, thread_name_prefix="points-writer")
+        self.batches = self.items = 0
+
+    def submit(self, community_id: str, work: Callable[[PointsUnitOfWork], R]) -> Future[R]:
+        """Queue work on the community's writer; the future holds its result after the commit."""
+        item = _Item(work)
+        with self._lock:
+            self._queues.setdefault(community_id, deque()).append(item)
+            start = community_id not in self._draining
+            self._draining.add(community_id)
+        if start:
+            self._pool.submit(self._drain, community_id)
+        return item.answer
+
+    def write(self, community_id: str, work: Callable[[PointsUnitOfWork], R]) -> R:
+        """Queue work and wait for its committed result (or its error)."""
+        return self.submit(community_id, work).result()
+
+    def close(self) -> None:
+        """Finish what is queued and stop the drains."""
+        self._pool.shutdown(wait=True)
+
+    def _drain(self, community_id: str) -> None:
+        while True:
+            with self._lock:
+                queue = self._queues[community_id]
+                if not queue:
+                    self._draining.discard(community_id)
+                    return
+                batch = [queue.popleft() for _ in range(min(len(queue), self.max_batch))]
+            self.batches, self.items = self.batches + 1, self.items + len(batch)
+            self._write(community_id, batch)
+
+    def _write(self, community_id: str, batch: list[_Item]) -> None:
+        pending = batch
+        while pending:
+            try:
+                results, failed = self._attempt(community_id, pending)
+            except Exception as exc:  # the commit failed: no item is known to be at fault
+                if len(pending) == 1:
+                    pending[0].answer.set_exception(exc)
+                    return
+                for item in pending:
+                    self._write(community_id, [item])
+                return
+            if failed is None:
+                for item, result in zip(pending, results, strict=True):
+                    item.answer.set_result(result)
+                return
+            index, error = failed
+            pending[index].answer.set_exception(error)
+            pending = pending[:index] + pending[index + 1 :]
+
+    def _attempt(
+        self, community_id: str, items: list[_Item]
+    ) -> tuple[list[Any], tuple[int, BaseException] | None]:
+        """Run every item in one unit of work and commit; or the first item that raised."""
+        results = []
+        with self.uow_factory() as uow:
+            uow.ledger.fence(community_id)
+            for index, item in enumerate(items):
+                try:
+                    results.append(item.work(uow.item()))
+                except Exception as exc:
+                    return [], (index, exc)
+            uow.commit()
+        return results, None

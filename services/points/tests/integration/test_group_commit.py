@@ -1,0 +1,208 @@
+"""Group commit on real PostgreSQL: batches, two replicas on one chain, a crash mid-batch."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import redis
+import sqlalchemy as sa
+from linli.common.v1 import service_type_pb2
+from linli.events.v1 import attendance_events_pb2, envelope_pb2
+
+from linli_kit.db import SqlPlumbing, migrate, sql_plumbing
+from linli_kit.errors import FailedPrecondition
+from linli_kit.processes import ServiceProcess, free_port
+from linli_kit.streams import ENVELOPE_FIELD
+from linli_kit.testing import eventually, row_count
+from linli_points.adapters import events, orm
+from linli_points.bootstrap import sql_uow_factory
+from linli_points.domain.ledger import InsufficientPoints
+from linli_points.domain.reservations import Sink
+from linli_points.domain.rules import ServiceType
+from linli_points.entrypoints.cli import MIGRATIONS
+from linli_points.service_layer import commands, earning, queries, reservations
+from linli_points.service_layer.writer import CommunityWriter
+
+C = "c-east"
+AT = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def database(make_database: Callable[[str], str]) -> str:
+    """A migrated, empty points database."""
+    url = make_database("points")
+    migrate(url, MIGRATIONS)
+    return url
+
+
+@pytest.fixture
+def replicas(database: str) -> Iterator[list[SqlPlumbing]]:
+    """Two replicas' database plumbing (own engines, own account caches) on one database."""
+    made = [sql_plumbing(database, orm.runtime, "test-points.events", events.encode) for _ in "ab"]
+    yield made
+    for plumbing in made:
+        plumbing.engine.dispose()
+
+
+def award(event_id: str, resident: str, hours: int = 1):
+    """Work that awards regular hours for one event."""
+    cmd = commands.AwardForSession(
+        event_id=event_id,
+        community_id=C,
+        resident_id=resident,
+        session=f"communities/{C}/activities/a/sessions/{event_id}",
+        service_type=ServiceType.REGULAR,
+        duration_seconds=hours * 3600,
+        signed_in_at=AT,
+    )
+    return lambda uow: earning.award_for_session(cmd, uow)
+
+
+def reserve(request_id: str, resident: str, amount: int):
+    """Work that reserves a resident's points."""
+    cmd = commands.Reserve(request_id, C, resident, amount, Sink.REWARDS, "voucher", 600)
+    return lambda uow: reservations.reserve(cmd, uow)
+
+
+def test_an_overdraft_fails_alone_and_the_rest_of_its_batch_commits(replicas) -> None:
+    make_uow = sql_uow_factory(replicas[0])
+    writer = CommunityWriter(make_uow)
+    gate = threading.Event()
+    writer.submit(C, lambda _: gate.wait(5))
+    answers = [
+        writer.submit(C, award("e1", "r-alice", hours=3)),
+        writer.submit(C, reserve("x1", "r-bob", 100)),
+        writer.submit(C, award("e1", "r-alice", hours=3)),
+        writer.submit(C, reserve("x2", "r-alice", 250)),
+        writer.submit(C, award("e2", "r-carol", hours=2)),
+    ]
+    gate.set()
+
+    assert answers[0].result(10).earned == 300
+    with pytest.raises(InsufficientPoints):
+        answers[1].result(10)
+    assert answers[2].result(10) is None  # the same event again, in the same batch
+    assert answers[3].result(10).amount == 250
+    assert answers[4].result(10).earned == 200
+    writer.close()
+    assert (writer.batches, writer.items) == (2, 6)
+    assert queries.get_balance(C, "r-alice", make_uow()) == queries.Balance(50, 300, 250)
+    assert queries.get_balance(C, "r-bob", make_uow()) == queries.Balance(0, 0, 0)
+    verification = queries.verify_ledger(C, make_uow())
+    assert verification.ok and verification.transactions == 3, verification.breaks
+
+
+def test_two_writers_on_one_community_keep_one_chain(replicas) -> None:
+    writers = [CommunityWriter(sql_uow_factory(p)) for p in replicas]
+    writers[0].write(C, award("seed", "r-alice", hours=5))
+    spent, refused = [], []
+    lock = threading.Lock()
+
+    def client(n: int) -> None:
+        writer = writers[n % 2]
+        answers = []
+        for k in range(20):
+            answers.append(writer.submit(C, award(f"e{n}-{k}", f"r-{n}")))
+            answers.append(writer.submit(C, reserve(f"x{n}-{k}", "r-alice", 70)))
+        for answer in answers:
+            try:
+                result = answer.result(30)
+            except FailedPrecondition:
+                with lock:
+                    refused.append(1)
+                continue
+            if isinstance(result, reservations.Reservation):
+                with lock:
+                    spent.append(result.amount)
+
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for writer in writers:
+        writer.close()
+
+    make_uow = sql_uow_factory(replicas[0])
+    verification = queries.verify_ledger(C, make_uow())
+    assert verification.ok, verification.breaks
+    assert verification.transactions == 1 + 8 * 20 + len(spent)
+    assert sum(spent) == 70 * 7 and len(refused) == 8 * 20 - 7  # 500 covers 7 holds of 70
+    assert queries.get_balance(C, "r-alice", make_uow()) == queries.Balance(10, 500, 490)
+    assert all(w.batches > 0 for w in writers)  # both replicas wrote
+    assert sum(w.items for w in writers) > sum(w.batches for w in writers)  # and batched
+
+
+def completed(n: int) -> bytes:
+    """A SessionCompleted envelope for resident n, as attendance's relay puts it on the stream."""
+    event = attendance_events_pb2.SessionCompleted(
+        session=f"communities/{C}/activities/a/sessions/s{n}",
+        resident=f"communities/{C}/residents/r-{n % 50}",
+        activity=f"communities/{C}/activities/a",
+        service_type=service_type_pb2.SERVICE_TYPE_REGULAR,
+        duration_seconds=3600,
+    )
+    event.signed_in_at.FromDatetime(AT)
+    event.signed_out_at.FromDatetime(AT + timedelta(hours=1))
+    envelope = envelope_pb2.EventEnvelope(
+        event_id=str(uuid.uuid4()), type=event.DESCRIPTOR.full_name, community_id=C
+    )
+    envelope.occurred_at.FromDatetime(AT + timedelta(hours=1))
+    envelope.payload.Pack(event)
+    return envelope.SerializeToString()
+
+
+def test_a_crash_mid_batch_loses_and_repeats_nothing(
+    servers, database, stream_prefix, tmp_path: Path
+) -> None:
+    sessions = 2000
+    client = redis.Redis.from_url(servers.redis)
+    pipe = client.pipeline()
+    for n in range(sessions):
+        pipe.xadd(f"{stream_prefix}attendance.events", {ENVELOPE_FIELD: completed(n)})
+    pipe.execute()
+    client.close()
+    settings = {
+        "database_url": database,
+        "redis_url": servers.redis,
+        "grpc_host": "127.0.0.1",
+        "grpc_port": str(free_port()),
+        "metrics_port": "0",
+        "stream_prefix": stream_prefix,
+        "consumer_name": "points-crash",
+        "attendance_consumers": "4",
+        "claim_idle_ms": "1000",
+        "scheduler_enabled": "false",
+        "log_level": "WARNING",
+    }
+    points = ServiceProcess("points", settings, tmp_path / "points.log")
+    points.start()
+    try:
+        eventually(lambda: min(row_count(database, "transactions"), 300), 300, within=60)
+        points.kill()
+        at_kill = row_count(database, "transactions")
+        assert at_kill < sessions, "the run ended before the kill: nothing was in flight"
+        points.start()
+        applied = eventually(lambda: row_count(database, "transactions"), sessions, within=90)
+    finally:
+        points.stop()
+
+    assert applied == sessions
+    engine = sa.create_engine(database)
+    with engine.connect() as c:
+        sources = c.execute(sa.text("SELECT count(DISTINCT source_id) FROM transactions"))
+        inbox = c.execute(
+            sa.text("SELECT count(*) FROM processed_events WHERE consumer = :c"),
+            {"c": earning.SESSION_CONSUMER},
+        )
+        assert (sources.scalar_one(), inbox.scalar_one()) == (sessions, sessions)
+    engine.dispose()
+    plumbing = sql_plumbing(database, orm.runtime, "test-points.events", events.encode)
+    verification = queries.verify_ledger(C, sql_uow_factory(plumbing)())
+    plumbing.engine.dispose()
+    assert verification.ok and verification.transactions == sessions, verification.breaks
