@@ -15,6 +15,8 @@ from linli.identity.v1 import identity_service_pb2_grpc as pb_grpc
 
 from linli_identity.adapters import events, orm
 from linli_identity.adapters.gallery import Galleries, LoadingGalleries
+from linli_identity.adapters.login_adapters import Argon2PasswordHasher, LoggingSmsSender
+from linli_identity.adapters.signing import SigningKeyring, dev_signing_seeds
 from linli_identity.adapters.streams import RedisStreams
 from linli_identity.adapters.template_cipher import TemplateCipher
 from linli_identity.adapters.unit_of_work import SqlIdentityUnitOfWork
@@ -23,9 +25,10 @@ from linli_identity.domain.key_rotation import KeyRotation
 from linli_identity.domain.template_keys import dev_keyring
 from linli_identity.entrypoints.consumers import GalleryFollower, GallerySync, GroupConsumer
 from linli_identity.entrypoints.grpc_api import IdentityServicer
-from linli_identity.service_layer import consents, faces, key_rotation
+from linli_identity.service_layer import consents, faces, key_rotation, sessions
 from linli_identity.service_layer.commands import RotateTemplateKeys
 from linli_identity.service_layer.face_port import FaceEngine
+from linli_identity.service_layer.login_port import LoginPorts, NoSigningKeys, TokenSigner
 from linli_identity.service_layer.ports import IdentityUnitOfWork
 from linli_kit import schedules
 from linli_kit.db import SqlPlumbing, sql_plumbing
@@ -74,6 +77,25 @@ def build_cipher(settings: IdentitySettings) -> TemplateCipher:
     )
 
 
+def build_signer(settings: IdentitySettings) -> TokenSigner:
+    """The configured signing keyring (or the dev key, or none: login then answers UNAVAILABLE)."""
+    if settings.signing_keys is not None:
+        return SigningKeyring(settings.signing_keys.seeds(), settings.signing_keys.current)
+    if settings.dev_signing_keys:
+        log.warning(
+            "access tokens are signed with a PUBLIC dev key (LINLI_IDENTITY_DEV_SIGNING_KEYS): "
+            "never enable this in production"
+        )
+        return SigningKeyring(dev_signing_seeds(), "dev")
+    log.warning("no signing keys (LINLI_IDENTITY_SIGNING_KEYS): login answers UNAVAILABLE")
+    return NoSigningKeys()
+
+
+def build_login(settings: IdentitySettings, clock: Clock = utc_now) -> LoginPorts:
+    """The login ports: the development SMS sender, argon2id, the signing keyring."""
+    return LoginPorts(LoggingSmsSender(), Argon2PasswordHasher(), build_signer(settings), clock)
+
+
 def build_plumbing(settings: IdentitySettings) -> SqlPlumbing:
     """The engine, sessions and outbox of the identity database (lazy: nothing connects)."""
     return sql_plumbing(settings.database_url, orm.runtime, _stream(settings), events.encode)
@@ -100,6 +122,16 @@ def rotate_template_keys(
         plumbing.engine.dispose()
 
 
+def development_token(settings: IdentitySettings, community_id: str, phone: str) -> str:
+    """An access token for a person by phone, without serving (the CLI, for `make run`)."""
+    plumbing = build_plumbing(settings)
+    try:
+        uow = sql_units_of_work(plumbing, build_cipher(settings))()
+        return sessions.development_token(community_id, phone, uow, build_login(settings))
+    finally:
+        plumbing.engine.dispose()
+
+
 def _stream(settings: IdentitySettings) -> str:
     return f"{settings.stream_prefix}identity.events"
 
@@ -113,6 +145,7 @@ def build_app(
     galleries: Galleries | None = None,
     cipher: TemplateCipher | None = None,
     streams: Streams | None = None,
+    login: LoginPorts | None = None,
 ) -> GrpcApp:
     """The identity gRPC app with its workers: outbox relay, gallery sync, consent sweep.
 
@@ -133,6 +166,7 @@ def build_app(
             settings.redis_url, _stream(settings), plumbing.session_factory, orm.runtime.outbox
         )
     make_uow = uow_factory
+    login = login or build_login(settings, clock)
     engine = engine or build_face_engine(settings)
     # Requests wait for the galleries until the follower has filled them.
     filled = LoadingGalleries(
@@ -168,7 +202,7 @@ def build_app(
     )
 
     def register(server: object) -> None:
-        servicer = IdentityServicer(make_uow, engine, filled, clock)
+        servicer = IdentityServicer(make_uow, engine, filled, clock, login=login)
         pb_grpc.add_IdentityServiceServicer_to_server(servicer, server)
 
     async def close() -> None:

@@ -36,6 +36,33 @@ class KeyringSetting(BaseModel):
             raise ValueError(str(exc)) from None
 
 
+class SigningKeysSetting(BaseModel):
+    """The deployment's token signing keys: {"current": "s2", "keys": {"s1": "<base64>", ...}}.
+
+    Each key is a 32-byte Ed25519 seed. Rotate by adding a key and making it current; the
+    old one keeps verifying tokens until it is removed (after the longest refresh lifetime).
+    """
+
+    current: str = Field(min_length=1, max_length=100)
+    keys: dict[str, str]
+
+    def seeds(self) -> dict[str, bytes]:
+        """The seeds by key id, validated (32 bytes each, the current one present)."""
+        try:
+            seeds = {
+                key_id: binascii.a2b_base64(value, strict_mode=True)
+                for key_id, value in self.keys.items()
+            }
+        except binascii.Error as exc:
+            raise ValueError(f"a signing key is not valid base64: {exc}") from None
+        if self.current not in seeds:
+            raise ValueError(f"current signing key {self.current!r} is not in keys")
+        for key_id, seed in seeds.items():
+            if len(seed) != 32 or not 0 < len(key_id) <= 100:
+                raise ValueError(f"signing key {key_id!r} must be 32 bytes under a short id")
+        return seeds
+
+
 class IdentitySettings(ServiceSettings):
     """Everything the identity service reads from its environment."""
 
@@ -52,6 +79,11 @@ class IdentitySettings(ServiceSettings):
     template_keys: dict[str, KeyringSetting] = Field(default_factory=dict)
     # Derive a public, insecure key for communities without one. For `make run` only.
     dev_template_keys: bool = False
+    # JSON signing keyring, from a secret (see SigningKeysSetting). Without one (and without
+    # dev_signing_keys) login answers UNAVAILABLE and the JWKS is empty.
+    signing_keys: SigningKeysSetting | None = None
+    # Sign with a public, insecure key derived from a constant. For `make run` only.
+    dev_signing_keys: bool = False
     # Names this replica's own consumer group on identity.events (gallery sync); unique per pod.
     replica_id: str = Field(default_factory=socket.gethostname, min_length=1, max_length=100)
     # How often lapsed consents are closed and their templates deleted.
@@ -61,6 +93,13 @@ class IdentitySettings(ServiceSettings):
     def _check_face_settings(self) -> Self:
         if self.face_engine == "insightface" and self.face_model_dir is None:
             raise ValueError("face_model_dir is required when face_engine is insightface")
+        if self.signing_keys is not None and self.dev_signing_keys:
+            raise ValueError("signing_keys and dev_signing_keys exclude each other")
+        if self.signing_keys is not None:
+            try:
+                self.signing_keys.seeds()
+            except ValueError as exc:
+                raise ValueError(f"signing_keys: {exc}") from None
         for community_id, setting in self.template_keys.items():
             try:
                 setting.keyring()

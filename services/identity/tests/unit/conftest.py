@@ -8,11 +8,15 @@ from datetime import UTC, datetime, timedelta
 
 import grpc
 import pytest
+from argon2 import PasswordHasher as Argon2Hasher
 from linli.identity.v1 import identity_service_pb2_grpc as pb_grpc
 
 from linli_identity.adapters.gallery import Galleries
+from linli_identity.adapters.login_adapters import Argon2PasswordHasher
+from linli_identity.adapters.signing import SigningKeyring
 from linli_identity.bootstrap import build_app
 from linli_identity.config import IdentitySettings
+from linli_identity.service_layer.login_port import LoginPorts
 from linli_kit.grpc_server import start
 from linli_kit.testing import load_beside
 
@@ -34,6 +38,40 @@ def clock() -> Callable[[], datetime]:
     return lambda: next(readings)
 
 
+class ManualClock:
+    """A clock at the real time when made (tokens then verify), moved only by `advance`."""
+
+    def __init__(self) -> None:
+        self.now = datetime.now(UTC).replace(microsecond=0)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        """Move the clock forward, e.g. advance(minutes=5)."""
+        self.now += timedelta(**delta)
+
+
+SEEDS = {"k1": bytes(range(32)), "k2": bytes(range(32, 64))}
+
+
+@pytest.fixture
+def login_clock() -> ManualClock:
+    """The clock the login use cases read."""
+    return ManualClock()
+
+
+@pytest.fixture
+def login(login_clock) -> LoginPorts:
+    """Login ports: a recording SMS sender, cheap argon2id, a keyring with current key k1."""
+    return LoginPorts(
+        fakes.FakeSms(),
+        Argon2PasswordHasher(Argon2Hasher(time_cost=1, memory_cost=1024, parallelism=1)),
+        SigningKeyring(SEEDS, "k1"),
+        login_clock,
+    )
+
+
 @dataclass
 class RunningIdentity:
     """The whole identity app on fakes, served on a free port, and a stub that calls it."""
@@ -43,6 +81,7 @@ class RunningIdentity:
     engine: fakes.FakeFaceEngine
     galleries: Galleries
     streams: fakes.FakeStreams
+    login: LoginPorts
 
 
 @pytest.fixture
@@ -57,7 +96,7 @@ def app_parts(uow) -> tuple[fakes.FakeFaceEngine, Galleries, fakes.FakeStreams]:
 
 
 @pytest.fixture
-async def identity(uow, clock, app_parts) -> AsyncIterator[RunningIdentity]:
+async def identity(uow, clock, app_parts, login) -> AsyncIterator[RunningIdentity]:
     """build_app in one call with fakes (no database, no Redis), started in-process."""
     engine, galleries, streams = app_parts
     settings = IdentitySettings(
@@ -70,8 +109,10 @@ async def identity(uow, clock, app_parts) -> AsyncIterator[RunningIdentity]:
         engine=engine,
         galleries=galleries,
         streams=streams,
+        login=login,
     )
     running = await start(app, "127.0.0.1", 0)
     async with grpc.aio.insecure_channel(f"127.0.0.1:{running.port}") as channel:
-        yield RunningIdentity(pb_grpc.IdentityServiceStub(channel), uow, engine, galleries, streams)
+        stub = pb_grpc.IdentityServiceStub(channel)
+        yield RunningIdentity(stub, uow, engine, galleries, streams, login)
     await running.stop(grace=0)

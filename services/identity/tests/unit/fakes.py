@@ -13,23 +13,30 @@ import numpy as np
 from linli_identity.domain.consent import FaceConsent, FaceEnrolment
 from linli_identity.domain.face import FaceBox, FaceTemplate, NoFaceFound
 from linli_identity.domain.key_rotation import KeyRotation
+from linli_identity.domain.login import AuthEvent, AuthEventKind, LoginCode
 from linli_identity.domain.mentoring import MentoringPair
 from linli_identity.domain.org import OrgLevel, OrgUnit, Role
 from linli_identity.domain.resident_import import ResidentImport
 from linli_identity.domain.residents import Community, Resident
 from linli_identity.domain.teams import SpecialTeam, TeamMembership
+from linli_identity.domain.tokens import RefreshToken
 from linli_identity.service_layer.face_port import DetectedFace
+from linli_identity.service_layer.login_port import SmsSender
 from linli_identity.service_layer.ports import (
+    AuthEvents,
     Communities,
     FaceConsents,
     FaceTemplates,
     IdentityUnitOfWork,
     KeyRotations,
+    LoginCodes,
     MentoringPairs,
     OrgUnits,
+    RefreshTokens,
     ResidentImports,
     Residents,
     SpecialTeams,
+    StaffPasswords,
 )
 from linli_kit.domain import DomainEvent
 from linli_kit.fakes import InMemoryInbox, InMemoryRequestLog
@@ -363,6 +370,151 @@ class FakeResidentImports(ResidentImports):
         return None if row is None else dataclasses.replace(row)
 
 
+class FakeLoginCodes(LoginCodes):
+    """Login codes in a dict by (community, id)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rows: dict[tuple[str, str], LoginCode] = {}
+
+    def add(self, code: LoginCode) -> None:
+        """Store a code just sent."""
+        self.rows[(code.community_id, code.id)] = dataclasses.replace(code, events=[])
+
+    def get(self, community_id: str, code_id: str) -> LoginCode | None:
+        """A code by id, or None."""
+        row = self.rows.get((community_id, code_id))
+        return None if row is None else dataclasses.replace(row)
+
+    def _of(self, community_id: str, phone: str) -> list[LoginCode]:
+        return sorted(
+            (c for c in self.rows.values() if (c.community_id, c.phone) == (community_id, phone)),
+            key=lambda c: c.created_at,
+        )
+
+    def latest(self, community_id: str, phone: str) -> LoginCode | None:
+        """The code sent to the phone most recently, or None."""
+        codes = self._of(community_id, phone)
+        return dataclasses.replace(codes[-1]) if codes else None
+
+    def sent_since(self, community_id: str, phone: str, since: datetime) -> list[datetime]:
+        """When codes were sent to the phone after a time."""
+        return [c.created_at for c in self._of(community_id, phone) if c.created_at > since]
+
+    def save_use(self, code: LoginCode) -> None:
+        """Store that a code was used."""
+        self.rows[(code.community_id, code.id)].used_at = code.used_at
+
+
+class FakeRefreshTokens(RefreshTokens):
+    """Refresh tokens in a dict by (community, id)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rows: dict[tuple[str, str], RefreshToken] = {}
+
+    def add(self, token: RefreshToken) -> None:
+        """Store a token just issued."""
+        self.rows[(token.community_id, token.id)] = dataclasses.replace(token, events=[])
+
+    def get(self, community_id: str, token_id: str) -> RefreshToken | None:
+        """A token by id, or None."""
+        row = self.rows.get((community_id, token_id))
+        return None if row is None else dataclasses.replace(row)
+
+    def save_use(self, token: RefreshToken) -> None:
+        """Store that a token was used up."""
+        self.rows[(token.community_id, token.id)].used_at = token.used_at
+
+    def _revoke(self, at: datetime, match: Callable[[RefreshToken], bool]) -> int:
+        live = [t for t in self.rows.values() if t.revoked_at is None and match(t)]
+        for token in live:
+            token.revoked_at = at
+        return len(live)
+
+    def revoke_family(self, community_id: str, family_id: str, at: datetime) -> int:
+        """Revoke every live token of a family; how many there were."""
+        return self._revoke(
+            at, lambda t: (t.community_id, t.family_id) == (community_id, family_id)
+        )
+
+    def revoke_resident(self, community_id: str, resident_id: str, at: datetime) -> int:
+        """Revoke every live token of a person; how many there were."""
+        return self._revoke(
+            at, lambda t: (t.community_id, t.resident_id) == (community_id, resident_id)
+        )
+
+
+class FakeStaffPasswords(StaffPasswords):
+    """Password hashes in a dict by (community, resident)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rows: dict[tuple[str, str], str] = {}
+
+    def put(self, community_id: str, resident_id: str, password_hash: str, at: datetime) -> None:
+        """Store a person's password hash, replacing any earlier one."""
+        self.rows[(community_id, resident_id)] = password_hash
+
+    def get(self, community_id: str, resident_id: str) -> str | None:
+        """A person's password hash, or None."""
+        return self.rows.get((community_id, resident_id))
+
+
+class FakeAuthEvents(AuthEvents):
+    """The login audit in a list."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rows: list[AuthEvent] = []
+
+    def add(self, event: AuthEvent) -> None:
+        """Store an audit record."""
+        self.rows.append(event)
+
+    def failures_since(
+        self, community_id: str, since: datetime, *, phone: str = "", client: str = ""
+    ) -> list[datetime]:
+        """When logins failed after a time, for a phone or for a client address."""
+        if not phone and not client:
+            return []
+        return [
+            e.at
+            for e in self.rows
+            if e.community_id == community_id
+            and e.kind is AuthEventKind.LOGIN_FAILED
+            and e.at > since
+            and ((e.phone == phone) if phone else (e.client == client))
+        ]
+
+    def list(self, community_id: str, offset: int, limit: int) -> list[AuthEvent]:
+        """A community's audit records, newest first."""
+        rows = sorted(
+            (e for e in self.rows if e.community_id == community_id),
+            key=lambda e: (-e.at.timestamp(), e.id),
+        )
+        return rows[offset : offset + limit]
+
+    def kinds(self) -> list[str]:
+        """The kinds recorded, oldest first (for assertions)."""
+        return [e.kind.value for e in self.rows]
+
+
+class FakeSms(SmsSender):
+    """Keeps the codes it was asked to send."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, str, str]] = []
+
+    def send_login_code(self, community_id: str, phone: str, code: str) -> None:
+        """Remember the code."""
+        self.sent.append((community_id, phone, code))
+
+    def last_code(self, phone: str) -> str:
+        """The last code sent to a phone."""
+        return [code for _, to, code in self.sent if to == phone][-1]
+
+
 class FakeIdentityUnitOfWork(IdentityUnitOfWork):
     """Unit of work whose commit publishes the collected events into a list."""
 
@@ -376,6 +528,10 @@ class FakeIdentityUnitOfWork(IdentityUnitOfWork):
         self.templates = FakeFaceTemplates()
         self.key_rotations = FakeKeyRotations()
         self.imports = FakeResidentImports()
+        self.login_codes = FakeLoginCodes()
+        self.refresh_tokens = FakeRefreshTokens()
+        self.passwords = FakeStaffPasswords()
+        self.auth_events = FakeAuthEvents()
         self.requests = InMemoryRequestLog()
         self.inbox = InMemoryInbox()
         self.committed = False

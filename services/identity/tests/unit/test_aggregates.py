@@ -14,10 +14,12 @@ import pytest
 import linli_identity.domain
 from linli_identity.domain.consent import FaceConsent, FaceEnrolment
 from linli_identity.domain.face import FaceTemplate
+from linli_identity.domain.login import LoginCode
 from linli_identity.domain.mentoring import MentoringPair
 from linli_identity.domain.org import OrgLevel, OrgUnit
 from linli_identity.domain.residents import Community, Resident
 from linli_identity.domain.teams import ServedGroup, SpecialTeam, TeamService
+from linli_identity.domain.tokens import RefreshToken
 from linli_kit.domain import Aggregate, DomainEvent
 
 C = "c-east"
@@ -101,6 +103,14 @@ HANDED_OUT: dict[type[Aggregate], tuple[Callable[[], Aggregate], Callable]] = {
             community_id=C, resident_id="r1", consent_id="c1", template=template(), enrolled_at=T
         ),
         lambda uow, a: (uow.templates.put(a), uow.templates.get(C, a.resident_id))[1],
+    ),
+    LoginCode: (
+        lambda: LoginCode.issue(C, "13800000001", "r1", "123456", T),
+        lambda uow, a: (uow.login_codes.add(a), uow.login_codes.get(C, a.id))[1],
+    ),
+    RefreshToken: (
+        lambda: RefreshToken.start_family(C, "r1", set(), False, "k1", T),
+        lambda uow, a: (uow.refresh_tokens.add(a), uow.refresh_tokens.get(C, a.id))[1],
     ),
 }
 

@@ -19,8 +19,12 @@ C = "communities/c-east"
 Sample = tuple[Message, Message | None]
 
 
-async def seed(stub) -> dict[str, str]:
-    """A community with an HQ, residents in every role the samples need, and a team."""
+PASSWORD = "correct horse battery"
+
+
+async def seed(identity) -> dict[str, str]:
+    """A community with an HQ, residents in every role the samples need, a team, and logins."""
+    stub = identity.stub
     await stub.CreateCommunity(pb.CreateCommunityRequest(community_id="c-east", display_name="E"))
     hq = await stub.CreateOrgUnit(
         pb.CreateOrgUnitRequest(parent=C, level=pb.ORG_LEVEL_COMMUNITY_HQ, display_name="HQ")
@@ -28,12 +32,14 @@ async def seed(stub) -> dict[str, str]:
     names = {"hq": hq.org_unit.name}
     roles = {"mentor": "core_volunteer", "lead": "volunteer", "member": "volunteer"}
     roles |= {"leaver": "volunteer", "other": "volunteer"}
+    roles |= {"staff": "social_worker", "staff2": "social_worker"}
     people = [*roles, "newcomer", "newcomer2", "plain", "enrolling", "withdrawing", "roles"]
     for number, person in enumerate(people):
         reply = await stub.RegisterResident(
             pb.RegisterResidentRequest(parent=C, display_name=person, phone=f"1380000{number:04d}")
         )
         names[person] = reply.resident.name
+        names[f"{person}:phone"] = reply.resident.phone
         if person in roles:
             await stub.GrantRole(pb.GrantRoleRequest(resident=names[person], role=roles[person]))
     for person in ("enrolling", "withdrawing"):
@@ -41,7 +47,19 @@ async def seed(stub) -> dict[str, str]:
     team = await stub.CreateSpecialTeam(team_request("Visitors", names["lead"]))
     names["team"] = team.team.name
     await stub.AddTeamMember(pb.AddTeamMemberRequest(team=names["team"], resident=names["leaver"]))
+    await stub.SetPassword(pb.SetPasswordRequest(resident=names["staff"], password=PASSWORD))
+    await stub.RequestLoginCode(pb.RequestLoginCodeRequest(parent=C, phone=names["plain:phone"]))
+    names["code"] = identity.login.sms.last_code(names["plain:phone"])
+    for session in ("refresh", "refresh2", "refresh3"):
+        login = await stub.LoginWithPassword(password_login(names["staff:phone"], PASSWORD))
+        names[session] = login.tokens.refresh_token
     return names
+
+
+def password_login(phone: str, password: str, request_id: str = "") -> pb.LoginWithPasswordRequest:
+    return pb.LoginWithPasswordRequest(
+        parent=C, phone=phone, password=password, request_id=request_id
+    )
 
 
 def consent(resident: str, days: int, request_id: str = "") -> pb.GrantFaceConsentRequest:
@@ -129,6 +147,30 @@ SAMPLES: dict[str, Callable[[dict[str, str]], Sample]] = {
         pb.RemoveTeamMemberRequest(team=n["team"], resident=n["leaver"], request_id="r"),
         pb.RemoveTeamMemberRequest(team=n["team"], resident=n["member"], request_id="r"),
     ),
+    "RequestLoginCode": lambda n: (
+        pb.RequestLoginCodeRequest(parent=C, phone=n["plain:phone"], request_id="r"),
+        pb.RequestLoginCodeRequest(parent=C, phone=n["roles:phone"], request_id="r"),
+    ),
+    "LoginWithCode": lambda n: tuple(
+        pb.LoginWithCodeRequest(parent=C, phone=n["plain:phone"], code=code, request_id="r")
+        for code in (n["code"], "000000")
+    ),
+    "LoginWithPassword": lambda n: (
+        password_login(n["staff:phone"], PASSWORD, "r"),
+        password_login(n["staff:phone"], "another password", "r"),
+    ),
+    "SetPassword": lambda n: tuple(
+        pb.SetPasswordRequest(resident=n["staff2"], password=password, request_id="r")
+        for password in (PASSWORD, "another password")
+    ),
+    "RefreshToken": lambda n: tuple(
+        pb.RefreshTokenRequest(refresh_token=n[token], request_id="r")
+        for token in ("refresh", "refresh2")
+    ),
+    "Logout": lambda n: tuple(
+        pb.LogoutRequest(refresh_token=n[token], request_id="r")
+        for token in ("refresh3", "refresh2")
+    ),
     # Its only argument is the community, and request ids are kept per community.
     "RotateTemplateKeys": lambda n: (pb.RotateTemplateKeysRequest(parent=C, request_id="r"), None),
 }
@@ -142,6 +184,6 @@ def test_every_mutating_rpc_has_a_sample() -> None:
 async def test_a_retry_returns_the_first_answer_and_other_arguments_are_refused(
     identity, method: str
 ) -> None:
-    request, changed = SAMPLES[method](await seed(identity.stub))
+    request, changed = SAMPLES[method](await seed(identity))
 
     await assert_retry_replays(getattr(identity.stub, method), request, changed)

@@ -226,3 +226,76 @@ resident_imports = sa.Table(
     sa.Column("imported", sa.Integer(), nullable=False),
     sa.Column("created_at", UtcDateTime(), nullable=False),
 )
+
+login_codes = sa.Table(
+    "login_codes",
+    metadata,
+    sa.Column("community_id", sa.String(63), sa.ForeignKey("communities.id"), primary_key=True),
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("phone", sa.String(11), nullable=False),
+    # Empty when the phone matched nobody (the code was stored but not sent).
+    sa.Column("resident_id", sa.String(40), nullable=False),
+    sa.Column("code_hash", sa.String(64), nullable=False),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Column("expires_at", UtcDateTime(), nullable=False),
+    sa.Column("used_at", UtcDateTime(), nullable=True),
+)
+sa.Index(
+    "ix_login_codes_phone",
+    login_codes.c.community_id,
+    login_codes.c.phone,
+    login_codes.c.created_at,
+)
+
+refresh_tokens = sa.Table(
+    "refresh_tokens",
+    metadata,
+    sa.Column("community_id", sa.String(63), primary_key=True),
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("family_id", sa.String(40), nullable=False),
+    sa.Column("resident_id", sa.String(40), nullable=False),
+    sa.Column("roles", sa.String(300), nullable=False),
+    sa.Column("by_password", sa.Boolean(), nullable=False),
+    sa.Column("key_id", sa.String(100), nullable=False),
+    sa.Column("access_jti", sa.String(40), nullable=False),
+    sa.Column("issued_at", UtcDateTime(), nullable=False),
+    sa.Column("expires_at", UtcDateTime(), nullable=False),
+    sa.Column("used_at", UtcDateTime(), nullable=True),
+    sa.Column("revoked_at", UtcDateTime(), nullable=True),
+    sa.ForeignKeyConstraint(
+        ["community_id", "resident_id"], ["residents.community_id", "residents.id"]
+    ),
+)
+sa.Index("ix_refresh_tokens_family", refresh_tokens.c.community_id, refresh_tokens.c.family_id)
+sa.Index("ix_refresh_tokens_resident", refresh_tokens.c.community_id, refresh_tokens.c.resident_id)
+
+staff_passwords = sa.Table(
+    "staff_passwords",
+    metadata,
+    sa.Column("community_id", sa.String(63), primary_key=True),
+    sa.Column("resident_id", sa.String(40), primary_key=True),
+    sa.Column("password_hash", sa.String(200), nullable=False),
+    sa.Column("set_at", UtcDateTime(), nullable=False),
+    sa.ForeignKeyConstraint(
+        ["community_id", "resident_id"], ["residents.community_id", "residents.id"]
+    ),
+)
+
+# The login audit; no foreign keys, so that a refusal in any community can be recorded.
+auth_events = sa.Table(
+    "auth_events",
+    metadata,
+    sa.Column("community_id", sa.String(63), primary_key=True),
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("kind", sa.String(30), nullable=False),
+    sa.Column("at", UtcDateTime(), nullable=False),
+    sa.Column("resident_id", sa.String(40), nullable=False),
+    sa.Column("phone", sa.String(11), nullable=False),
+    sa.Column("client", sa.String(100), nullable=False),
+    sa.Column("detail", sa.String(200), nullable=False),
+)
+sa.Index("ix_auth_events_at", auth_events.c.community_id, auth_events.c.at)
+sa.Index("ix_auth_events_phone", auth_events.c.community_id, auth_events.c.phone, auth_events.c.at)
+sa.Index(
+    "ix_auth_events_client", auth_events.c.community_id, auth_events.c.client, auth_events.c.at
+)

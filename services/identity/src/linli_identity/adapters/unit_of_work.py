@@ -11,6 +11,12 @@ from linli_identity.adapters.face_repositories import (
     SqlFaceTemplates,
     SqlKeyRotations,
 )
+from linli_identity.adapters.login_repositories import (
+    SqlAuthEvents,
+    SqlLoginCodes,
+    SqlRefreshTokens,
+    SqlStaffPasswords,
+)
 from linli_identity.adapters.repositories import (
     SqlCommunities,
     SqlMentoringPairs,
@@ -42,3 +48,7 @@ class SqlIdentityUnitOfWork(SqlUnitOfWork, IdentityUnitOfWork):
         self.templates = SqlFaceTemplates(session, self.cipher)
         self.key_rotations = SqlKeyRotations(session)
         self.imports = SqlResidentImports(session)
+        self.login_codes = SqlLoginCodes(session)
+        self.refresh_tokens = SqlRefreshTokens(session)
+        self.passwords = SqlStaffPasswords(session)
+        self.auth_events = SqlAuthEvents(session)

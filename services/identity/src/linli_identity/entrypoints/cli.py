@@ -1,4 +1,4 @@
-"""`linli-identity serve | migrate | rotate-keys --community C`."""
+"""`linli-identity serve | migrate | rotate-keys --community C | token --community C --phone P`."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from linli_identity.bootstrap import build_app, rotate_template_keys
+from linli_identity.bootstrap import build_app, development_token, rotate_template_keys
 from linli_identity.config import IdentitySettings
 from linli_identity.service_layer.key_rotation import ROTATION_BATCH
 from linli_kit.errors import DomainError
@@ -22,6 +22,9 @@ def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else argv
     if args[:1] == ["rotate-keys"]:
         rotate_keys(args[1:])
+        return
+    if args[:1] == ["token"]:
+        print_token(args[1:])
         return
     run_cli("identity", IdentitySettings, build_app, MIGRATIONS, argv)
 
@@ -49,3 +52,24 @@ def rotate_keys(argv: list[str]) -> None:
         f"{rotation.re_encrypted} face templates of {args.community} re-encrypted; "
         f"all are under key {rotation.key_id}"
     )
+
+
+def print_token(argv: list[str]) -> None:
+    """Print an access token for a person by phone (development: for grpcurl -H)."""
+    parser = argparse.ArgumentParser(
+        prog="linli-identity token",
+        description="Print an access token (10 minutes) for the resident with this phone, "
+        "with every role they hold; use it as -H 'authorization: Bearer <token>'. Recorded in "
+        "the login audit. Needs signing keys (LINLI_IDENTITY_DEV_SIGNING_KEYS=1 locally).",
+    )
+    parser.add_argument("--community", required=True, help="community id, e.g. c-east")
+    parser.add_argument("--phone", required=True, help="the resident's phone number")
+    args = parser.parse_args(argv)
+    settings = load_settings(IdentitySettings)
+    configure_logging("identity", settings.log_level, settings.log_format)
+    try:
+        token = development_token(settings, args.community, args.phone)
+    except DomainError as exc:
+        sys.stderr.write(f"token failed: {exc}\n")
+        raise SystemExit(1) from None
+    print(token)

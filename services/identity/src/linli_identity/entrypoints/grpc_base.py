@@ -1,10 +1,11 @@
-"""What every part of the IdentityService servicer holds: the unit of work and the engines."""
+"""What every part of the IdentityService servicer holds: the unit of work, engines, login."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
 from linli_identity.service_layer.face_port import FaceEngine, Galleries
+from linli_identity.service_layer.login_port import LoginPorts
 from linli_identity.service_layer.ports import IdentityUnitOfWork
 from linli_kit.domain import Clock, utc_now
 
@@ -18,8 +19,11 @@ class ServicerBase:
         engine: FaceEngine,
         galleries: Galleries,
         clock: Clock = utc_now,
+        *,
+        login: LoginPorts,
     ) -> None:
         self.uow_factory = uow_factory
         self.engine = engine
         self.galleries = galleries
         self.clock = clock
+        self.login = login

@@ -7,11 +7,13 @@ from linli.identity.v1 import identity_service_pb2 as pb
 from linli_identity.domain import names
 from linli_identity.domain.consent import FaceConsent, FaceEnrolment
 from linli_identity.domain.liveness import Challenge
+from linli_identity.domain.login import AuthEvent, masked
 from linli_identity.domain.mentoring import MentoringPair
 from linli_identity.domain.org import OrgLevel, OrgUnit, UnitSize
 from linli_identity.domain.residents import Community, Resident
 from linli_identity.domain.teams import ServedGroup, SpecialTeam, TeamService
 from linli_identity.service_layer.faces import FaceBurst, FaceDecision
+from linli_identity.service_layer.login import Tokens
 from linli_kit.errors import InvalidArgument
 
 LEVELS_IN = {
@@ -182,3 +184,30 @@ def burst(frames: list[bytes], challenge: int) -> FaceBurst:
     if challenge not in CHALLENGES:
         raise InvalidArgument("challenge must be LIVENESS_CHALLENGE_BLINK or _HEAD_TURN")
     return FaceBurst(tuple(frames), CHALLENGES[challenge])
+
+
+def tokens_message(tokens: Tokens) -> pb.TokenPair:
+    """An issued pair of tokens as its protobuf message."""
+    record = tokens.record
+    message = pb.TokenPair(
+        access_token=tokens.access_token,
+        refresh_token=tokens.refresh_token,
+        resident=resident_name(record.community_id, record.resident_id),
+        roles=list(record.roles),
+    )
+    message.access_expire_time.FromDatetime(record.access_expires_at)
+    message.refresh_expire_time.FromDatetime(record.expires_at)
+    return message
+
+
+def auth_event_message(event: AuthEvent) -> pb.AuthEvent:
+    """A login audit record as its protobuf message (the phone masked)."""
+    message = pb.AuthEvent(
+        kind=event.kind.value,
+        resident=resident_name(event.community_id, event.resident_id) if event.resident_id else "",
+        phone=masked(event.phone) if event.phone else "",
+        client=event.client,
+        detail=event.detail,
+    )
+    message.occur_time.FromDatetime(event.at)
+    return message

@@ -8,6 +8,7 @@ from datetime import date
 from linli_identity.domain.org import OrgLevel, Role
 from linli_identity.domain.resident_import import ResidentRow, RowError
 from linli_identity.domain.teams import ServedGroup, TeamService
+from linli_identity.service_layer.login_port import Secret
 
 
 @dataclass(frozen=True)
@@ -137,4 +138,64 @@ class RotateTemplateKeys:
     """Re-encrypt a community's face templates under its current key."""
 
     community_id: str
+    request_id: str = ""
+
+
+@dataclass(frozen=True)
+class RequestLoginCode:
+    """Send a one-time login code to a phone (`client` is the caller's address)."""
+
+    community_id: str
+    phone: str
+    client: str
+    request_id: str = ""
+
+
+@dataclass(frozen=True)
+class LoginWithCode:
+    """Log a resident in with the code sent to their phone."""
+
+    community_id: str
+    phone: str
+    code: Secret
+    client: str
+    request_id: str = ""
+
+
+@dataclass(frozen=True)
+class LoginWithPassword:
+    """Log a staff member in with their password."""
+
+    community_id: str
+    phone: str
+    password: Secret
+    client: str
+    request_id: str = ""
+
+
+@dataclass(frozen=True)
+class SetPassword:
+    """Set a staff member's password."""
+
+    community_id: str
+    resident_id: str
+    password: Secret
+    request_id: str = ""
+
+
+@dataclass(frozen=True)
+class RefreshTokens:
+    """Trade a refresh token for the next pair of its family."""
+
+    refresh_token: Secret
+    client: str
+    request_id: str = ""
+
+
+@dataclass(frozen=True)
+class Logout:
+    """End the session (the family) a refresh token belongs to."""
+
+    refresh_token: Secret
+    client: str
     request_id: str = ""

@@ -13,6 +13,7 @@ from linli_identity.service_layer.lookups import (
 )
 from linli_identity.service_layer.mentoring import newcomer_promoted
 from linli_identity.service_layer.ports import IdentityUnitOfWork
+from linli_identity.service_layer.sessions import revoke_sessions
 from linli_kit.domain import Clock, utc_now
 from linli_kit.usecases import idempotent
 
@@ -43,7 +44,7 @@ def list_org_units(community_id: str, uow: IdentityUnitOfWork) -> list[OrgUnit]:
 
 @idempotent(lambda uow, cmd, ref: existing_resident(uow, cmd.community_id, ref))
 def change_role(cmd: ChangeRole, uow: IdentityUnitOfWork, clock: Clock = utc_now) -> Resident:
-    """Grant or revoke a role; granting one already held (or revoking one not held) is a no-op."""
+    """Grant or revoke a role and end the person's sessions; a no-op if nothing changes."""
     resident = existing_resident(uow, cmd.community_id, cmd.resident_id)
     home = (
         existing_unit(uow, cmd.community_id, resident.home_unit_id)
@@ -51,10 +52,14 @@ def change_role(cmd: ChangeRole, uow: IdentityUnitOfWork, clock: Clock = utc_now
         else None
     )
     changed = resident.grant_role(cmd.role, home) if cmd.grant else resident.revoke_role(cmd.role)
-    if changed:
-        uow.residents.save_roles(resident)
-    if changed and cmd.grant and cmd.role in PROMOTED_ROLES:
-        newcomer_promoted(uow, resident, clock())
+    if not changed:
+        return resident
+    now = clock()
+    uow.residents.save_roles(resident)
+    how = "granted" if cmd.grant else "revoked"
+    revoke_sessions(uow, resident, f"role {cmd.role.value} {how}", now)
+    if cmd.grant and cmd.role in PROMOTED_ROLES:
+        newcomer_promoted(uow, resident, now)
     return resident
 
 

@@ -8,11 +8,13 @@ from datetime import datetime
 
 from linli_identity.domain.consent import FaceConsent, FaceEnrolment
 from linli_identity.domain.key_rotation import KeyRotation
+from linli_identity.domain.login import AuthEvent, LoginCode
 from linli_identity.domain.mentoring import MentoringPair
 from linli_identity.domain.org import OrgUnit, Role
 from linli_identity.domain.resident_import import ResidentImport
 from linli_identity.domain.residents import Community, Resident
 from linli_identity.domain.teams import SpecialTeam, TeamMembership
+from linli_identity.domain.tokens import RefreshToken
 from linli_kit.domain import AbstractUnitOfWork, Repository
 
 
@@ -209,6 +211,84 @@ class ResidentImports(Repository, abc.ABC):
         """An import by id, or None."""
 
 
+class LoginCodes(Repository, abc.ABC):
+    """One-time login codes, by hash; kept after use so the hourly quota can count them."""
+
+    @abc.abstractmethod
+    def add(self, code: LoginCode) -> None:
+        """Store a code just sent."""
+
+    @abc.abstractmethod
+    def get(self, community_id: str, code_id: str) -> LoginCode | None:
+        """A code by id, or None."""
+
+    @abc.abstractmethod
+    def latest(self, community_id: str, phone: str) -> LoginCode | None:
+        """The code sent to the phone most recently, or None."""
+
+    @abc.abstractmethod
+    def sent_since(self, community_id: str, phone: str, since: datetime) -> list[datetime]:
+        """When codes were sent to the phone after a time."""
+
+    @abc.abstractmethod
+    def save_use(self, code: LoginCode) -> None:
+        """Store that a code was used."""
+
+
+class RefreshTokens(Repository, abc.ABC):
+    """Refresh tokens by id, grouped in families; only their ids are stored, never secrets."""
+
+    @abc.abstractmethod
+    def add(self, token: RefreshToken) -> None:
+        """Store a token just issued."""
+
+    @abc.abstractmethod
+    def get(self, community_id: str, token_id: str) -> RefreshToken | None:
+        """A token by id, or None."""
+
+    @abc.abstractmethod
+    def save_use(self, token: RefreshToken) -> None:
+        """Store that a token was used up."""
+
+    @abc.abstractmethod
+    def revoke_family(self, community_id: str, family_id: str, at: datetime) -> int:
+        """Revoke every live token of a family; how many there were."""
+
+    @abc.abstractmethod
+    def revoke_resident(self, community_id: str, resident_id: str, at: datetime) -> int:
+        """Revoke every live token of a person; how many there were."""
+
+
+class StaffPasswords(Repository, abc.ABC):
+    """Staff password hashes (argon2id), one per person."""
+
+    @abc.abstractmethod
+    def put(self, community_id: str, resident_id: str, password_hash: str, at: datetime) -> None:
+        """Store a person's password hash, replacing any earlier one."""
+
+    @abc.abstractmethod
+    def get(self, community_id: str, resident_id: str) -> str | None:
+        """A person's password hash, or None."""
+
+
+class AuthEvents(Repository, abc.ABC):
+    """The login audit records; never changed or deleted by the service."""
+
+    @abc.abstractmethod
+    def add(self, event: AuthEvent) -> None:
+        """Store an audit record."""
+
+    @abc.abstractmethod
+    def failures_since(
+        self, community_id: str, since: datetime, *, phone: str = "", client: str = ""
+    ) -> list[datetime]:
+        """When logins failed after a time, for a phone or for a client address."""
+
+    @abc.abstractmethod
+    def list(self, community_id: str, offset: int, limit: int) -> list[AuthEvent]:
+        """A community's audit records, newest first."""
+
+
 class IdentityUnitOfWork(AbstractUnitOfWork, abc.ABC):
     """A unit of work over every identity repository; it finds them among its attributes."""
 
@@ -221,3 +301,7 @@ class IdentityUnitOfWork(AbstractUnitOfWork, abc.ABC):
     templates: FaceTemplates
     key_rotations: KeyRotations
     imports: ResidentImports
+    login_codes: LoginCodes
+    refresh_tokens: RefreshTokens
+    passwords: StaffPasswords
+    auth_events: AuthEvents

@@ -1,0 +1,167 @@
+"""IdentityService RPCs of login, sessions, the public keys and the login audit (§5)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import TypeVar
+
+import grpc
+from linli.identity.v1 import identity_service_pb2 as pb
+
+from linli_identity.domain import names
+from linli_identity.domain.login import LoginRefused, TooManyAttempts
+from linli_identity.entrypoints.grpc_base import ServicerBase
+from linli_identity.entrypoints.messages import auth_event_message, tokens_message
+from linli_identity.service_layer import login, sessions
+from linli_identity.service_layer.commands import (
+    LoginWithCode,
+    LoginWithPassword,
+    Logout,
+    RefreshTokens,
+    RequestLoginCode,
+    SetPassword,
+)
+from linli_identity.service_layer.login_port import Secret
+from linli_kit.names import decode_page_token, next_page_token, page_size
+
+T = TypeVar("T")
+
+
+def client_address(peer: str) -> str:
+    """The caller's address without its port ('ipv4:10.0.0.7:51234' → 'ipv4:10.0.0.7')."""
+    if peer.startswith(("ipv4:", "ipv6:")):
+        return peer.rsplit(":", 1)[0][:100]
+    return peer[:100]
+
+
+async def answered(context: grpc.aio.ServicerContext, work: Callable[[], T]) -> T:
+    """Run a login use case off the event loop; refusals become their status codes."""
+    try:
+        return await asyncio.to_thread(work)
+    except (LoginRefused, TooManyAttempts) as refused:
+        code = (
+            grpc.StatusCode.UNAUTHENTICATED
+            if isinstance(refused, LoginRefused)
+            else grpc.StatusCode.RESOURCE_EXHAUSTED
+        )
+        await context.abort(code, str(refused))
+        raise  # abort raises; this keeps the refusal if it ever does not
+
+
+class LoginRpcs(ServicerBase):
+    """Login by code or password, refresh, logout, the JWKS and the audit list over gRPC."""
+
+    async def RequestLoginCode(
+        self, request: pb.RequestLoginCodeRequest, context: grpc.aio.ServicerContext
+    ) -> pb.RequestLoginCodeResponse:
+        """Send a one-time code to a phone."""
+        ids = names.COMMUNITY.parse(request.parent, "parent")
+        client = client_address(context.peer())
+        command = RequestLoginCode(ids["community"], request.phone, client, request.request_id)
+        code = await answered(
+            context, lambda: login.request_login_code(command, self.uow_factory(), self.login)
+        )
+        reply = pb.RequestLoginCodeResponse()
+        reply.expire_time.FromDatetime(code.expires_at)
+        return reply
+
+    async def LoginWithCode(
+        self, request: pb.LoginWithCodeRequest, context: grpc.aio.ServicerContext
+    ) -> pb.LoginWithCodeResponse:
+        """Log a resident in with a code."""
+        ids = names.COMMUNITY.parse(request.parent, "parent")
+        command = LoginWithCode(
+            ids["community"],
+            request.phone,
+            Secret(request.code, f"{request.request_id}:{request.phone}"),
+            client_address(context.peer()),
+            request.request_id,
+        )
+        tokens = await answered(
+            context, lambda: login.login_with_code(command, self.uow_factory(), self.login)
+        )
+        return pb.LoginWithCodeResponse(tokens=tokens_message(tokens))
+
+    async def LoginWithPassword(
+        self, request: pb.LoginWithPasswordRequest, context: grpc.aio.ServicerContext
+    ) -> pb.LoginWithPasswordResponse:
+        """Log a staff member in with their password."""
+        ids = names.COMMUNITY.parse(request.parent, "parent")
+        command = LoginWithPassword(
+            ids["community"],
+            request.phone,
+            Secret(request.password, f"{request.request_id}:{request.phone}"),
+            client_address(context.peer()),
+            request.request_id,
+        )
+        tokens = await answered(
+            context, lambda: login.login_with_password(command, self.uow_factory(), self.login)
+        )
+        return pb.LoginWithPasswordResponse(tokens=tokens_message(tokens))
+
+    async def SetPassword(
+        self, request: pb.SetPasswordRequest, context: grpc.aio.ServicerContext
+    ) -> pb.SetPasswordResponse:
+        """Set a staff member's password."""
+        ids = names.RESIDENT.parse(request.resident, "resident")
+        command = SetPassword(
+            ids["community"],
+            ids["resident"],
+            Secret(request.password, f"{request.request_id}:{request.resident}"),
+            request.request_id,
+        )
+        await answered(context, lambda: login.set_password(command, self.uow_factory(), self.login))
+        return pb.SetPasswordResponse(resident=request.resident)
+
+    async def RefreshToken(
+        self, request: pb.RefreshTokenRequest, context: grpc.aio.ServicerContext
+    ) -> pb.RefreshTokenResponse:
+        """Trade a refresh token for the next pair."""
+        command = RefreshTokens(
+            Secret(request.refresh_token, request.request_id),
+            client_address(context.peer()),
+            request.request_id,
+        )
+        tokens = await answered(
+            context, lambda: sessions.refresh(command, self.uow_factory(), self.login)
+        )
+        return pb.RefreshTokenResponse(tokens=tokens_message(tokens))
+
+    async def Logout(
+        self, request: pb.LogoutRequest, context: grpc.aio.ServicerContext
+    ) -> pb.LogoutResponse:
+        """End the session a refresh token belongs to."""
+        command = Logout(
+            Secret(request.refresh_token, request.request_id),
+            client_address(context.peer()),
+            request.request_id,
+        )
+        token = await answered(
+            context, lambda: sessions.logout(command, self.uow_factory(), self.login)
+        )
+        return pb.LogoutResponse(
+            resident=names.RESIDENT.format(community=token.community_id, resident=token.resident_id)
+        )
+
+    async def GetJwks(
+        self, request: pb.GetJwksRequest, context: grpc.aio.ServicerContext
+    ) -> pb.GetJwksResponse:
+        """The public keys access tokens are signed with."""
+        keys = sessions.jwks(self.login.signer)
+        fields = ("kty", "crv", "x", "kid", "alg", "use")
+        return pb.GetJwksResponse(keys=[pb.Jwk(**{f: key[f] for f in fields}) for key in keys])
+
+    async def ListAuthEvents(
+        self, request: pb.ListAuthEventsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListAuthEventsResponse:
+        """A page of a community's login audit records, newest first."""
+        ids = names.COMMUNITY.parse(request.parent, "parent")
+        offset, limit = decode_page_token(request.page_token), page_size(request.page_size)
+        page, more = await asyncio.to_thread(
+            sessions.list_auth_events, ids["community"], offset, limit, self.uow_factory()
+        )
+        return pb.ListAuthEventsResponse(
+            events=[auth_event_message(e) for e in page],
+            next_page_token=next_page_token(offset, limit, more),
+        )
