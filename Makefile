@@ -12,7 +12,7 @@ PROTOS := $(shell find proto -name '*.proto')
 STAMP := $(VENV)/.installed
 THIRD_PARTY := $(VENV)/.third-party
 
-.PHONY: help install proto run test test-unit lint bench lock clean
+.PHONY: help install proto run test test-unit fuzz lint bench lock clean
 
 include deploy/images.mk
 
@@ -54,6 +54,9 @@ test: $(STAMP) ## Unit and integration tests against PostgreSQL and Redis
 
 test-unit: $(STAMP) ## Unit tests only (no servers needed)
 	$(PY) -m pytest -m "not integration"
+
+fuzz: $(STAMP) ## Every RPC fuzzed long: 1,000 examples per RPC and pass (LINLI_FUZZ_EXAMPLES)
+	LINLI_FUZZ_EXAMPLES=$${LINLI_FUZZ_EXAMPLES:-1000} $(PY) -m pytest tests/fuzz -o timeout=1800
 
 lint: $(STAMP) node_modules/.bin/buf ## ruff, mypy, import contracts, buf lint
 	$(VENV)/bin/ruff check .
