@@ -18,6 +18,7 @@ import jwt
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from linli_identity.domain import names
+from linli_identity.domain.login import LoginRefused
 from linli_identity.domain.tokens import ACCESS_LIFETIME, RefreshToken
 from linli_identity.service_layer.login_port import TokenSigner
 from linli_kit import auth
@@ -95,7 +96,7 @@ class SigningKeyring(TokenSigner):
         """HMAC-SHA256 of the token id under a key derived from its signing key."""
         seed = self._seeds.get(token.key_id)
         if seed is None:
-            raise Unavailable(f"signing key {token.key_id!r} has left the ring")
+            raise LoginRefused("the key of this refresh token has left the ring; log in again")
         mac_key = hashlib.sha256(b"linli-refresh-token:" + seed).digest()
         digest = hmac.new(mac_key, token.id.encode(), hashlib.sha256).digest()
         return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()

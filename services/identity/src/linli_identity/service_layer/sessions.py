@@ -24,7 +24,13 @@ def _presented(
     """The stored token a client's refresh token names, or LoginRefused (audited)."""
     presented = PresentedRefreshToken.parse(text)
     token = uow.refresh_tokens.get(presented.community_id, presented.token_id)
-    if token is None or not hmac.compare_digest(signer.refresh_secret(token), presented.secret):
+    try:
+        valid = token is not None and hmac.compare_digest(
+            signer.refresh_secret(token), presented.secret
+        )
+    except LoginRefused:  # its signing key has left the ring
+        valid = False
+    if token is None or not valid:
         event = AuthEvent.record(
             presented.community_id,
             AuthEventKind.REFRESH_REFUSED,

@@ -1,0 +1,177 @@
+"""Login, refresh families, lockout and key rotation over gRPC against real PostgreSQL."""
+
+from __future__ import annotations
+
+import base64
+import logging
+import re
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+
+import grpc
+import pytest
+from google.protobuf.json_format import MessageToDict
+from linli.identity.v1 import identity_service_pb2 as pb
+from linli.identity.v1 import identity_service_pb2_grpc as pb_grpc
+
+from linli_identity.adapters.face_dlib import DlibFaceEngine
+from linli_identity.bootstrap import build_app
+from linli_identity.config import IdentitySettings
+from linli_identity.entrypoints.cli import MIGRATIONS
+from linli_kit.auth import TokenVerifier, Unauthenticated
+from linli_kit.db import migrate
+from linli_kit.grpc_server import start
+
+C = "communities/c-east"
+PASSWORD = "correct horse battery"
+KEYS = {
+    "k1": base64.b64encode(bytes(range(32))).decode(),
+    "k2": base64.b64encode(bytes(32)).decode(),
+}
+Serve = Callable[..., "AsyncIterator[pb_grpc.IdentityServiceStub]"]
+
+
+@pytest.fixture
+def serve(make_database, servers, stream_prefix) -> Serve:
+    """Serve identity on one database, with the signing keyring given, as often as asked."""
+    url = make_database("identity")
+    migrate(url, MIGRATIONS)
+    engine = DlibFaceEngine()
+
+    @asynccontextmanager
+    async def running(current: str, *keys: str) -> AsyncIterator[pb_grpc.IdentityServiceStub]:
+        settings = IdentitySettings(
+            database_url=url,
+            redis_url=servers.redis,
+            stream_prefix=stream_prefix,
+            replica_id="login",
+            signing_keys={"current": current, "keys": {k: KEYS[k] for k in keys}},
+        )
+        app = await start(build_app(settings, engine=engine), "127.0.0.1", 0)
+        try:
+            async with grpc.aio.insecure_channel(f"127.0.0.1:{app.port}") as channel:
+                yield pb_grpc.IdentityServiceStub(channel)
+        finally:
+            await app.stop(grace=0)
+
+    return running
+
+
+async def setup(stub) -> dict[str, str]:
+    """c-east with Ann (a resident) and Wang (an sre with a password)."""
+    await stub.CreateCommunity(pb.CreateCommunityRequest(community_id="c-east", display_name="E"))
+    people = {}
+    for person, phone in (("ann", "13800000001"), ("wang", "13800000002")):
+        reply = await stub.RegisterResident(
+            pb.RegisterResidentRequest(parent=C, display_name=person, phone=phone)
+        )
+        people[person] = reply.resident.name
+    await stub.GrantRole(pb.GrantRoleRequest(resident=people["wang"], role="sre"))
+    await stub.SetPassword(pb.SetPasswordRequest(resident=people["wang"], password=PASSWORD))
+    return people
+
+
+def logged_code(caplog, phone: str) -> str:
+    """The code the development SMS sender wrote to the log for a phone."""
+    found = re.findall(rf"SMS to {phone} .*login code is (\d{{6}})", caplog.text)
+    assert found, "the development sender logged no code"
+    return str(found[-1])
+
+
+async def code_login(stub, caplog, phone: str) -> pb.TokenPair:
+    await stub.RequestLoginCode(pb.RequestLoginCodeRequest(parent=C, phone=phone))
+    code = logged_code(caplog, phone)
+    reply = await stub.LoginWithCode(pb.LoginWithCodeRequest(parent=C, phone=phone, code=code))
+    return reply.tokens
+
+
+async def verifier(stub) -> TokenVerifier:
+    jwks = await stub.GetJwks(pb.GetJwksRequest())
+    return TokenVerifier.from_jwks(MessageToDict(jwks, preserving_proto_field_name=True))
+
+
+async def status_of(call, request) -> grpc.StatusCode:
+    with pytest.raises(grpc.aio.AioRpcError) as error:
+        await call(request)
+    return error.value.code()
+
+
+async def test_code_login_lockout_refresh_families_and_role_change(serve, caplog) -> None:
+    caplog.set_level(logging.WARNING, logger="linli_identity.adapters.login_adapters")
+    async with serve("k1", "k1") as stub:
+        people = await setup(stub)
+
+        # Login by code; the code works once.
+        tokens = await code_login(stub, caplog, "13800000001")
+        principal = (await verifier(stub)).principal(tokens.access_token)
+        assert (principal.subject, principal.community) == (people["ann"], "c-east")
+        used = pb.LoginWithCodeRequest(
+            parent=C, phone="13800000001", code=logged_code(caplog, "13800000001")
+        )
+        assert await status_of(stub.LoginWithCode, used) == grpc.StatusCode.UNAUTHENTICATED
+
+        # Refresh rotates; presenting the used token again ends the whole family.
+        second = (
+            await stub.RefreshToken(pb.RefreshTokenRequest(refresh_token=tokens.refresh_token))
+        ).tokens
+        reuse = pb.RefreshTokenRequest(refresh_token=tokens.refresh_token)
+        assert await status_of(stub.RefreshToken, reuse) == grpc.StatusCode.UNAUTHENTICATED
+        after = pb.RefreshTokenRequest(refresh_token=second.refresh_token)
+        assert await status_of(stub.RefreshToken, after) == grpc.StatusCode.UNAUTHENTICATED
+
+        # A role change ends the staff member's sessions at the next refresh.
+        staff = await stub.LoginWithPassword(
+            pb.LoginWithPasswordRequest(parent=C, phone="13800000002", password=PASSWORD)
+        )
+        assert set(staff.tokens.roles) == {"resident", "sre"}
+        await stub.RevokeRole(pb.RevokeRoleRequest(resident=people["wang"], role="sre"))
+        stale = pb.RefreshTokenRequest(refresh_token=staff.tokens.refresh_token)
+        assert await status_of(stub.RefreshToken, stale) == grpc.StatusCode.UNAUTHENTICATED
+
+        # Five failures (the used code, then four wrong ones) lock the phone out.
+        await stub.RequestLoginCode(pb.RequestLoginCodeRequest(parent=C, phone="13800000001"))
+        right = logged_code(caplog, "13800000001")
+        wrong = f"{(int(right) + 1) % 10**6:06d}"
+        for _ in range(4):
+            attempt = pb.LoginWithCodeRequest(parent=C, phone="13800000001", code=wrong)
+            assert await status_of(stub.LoginWithCode, attempt) == grpc.StatusCode.UNAUTHENTICATED
+        with pytest.raises(grpc.aio.AioRpcError) as locked:
+            await stub.LoginWithCode(
+                pb.LoginWithCodeRequest(parent=C, phone="13800000001", code=right)
+            )
+        assert locked.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+        assert "retry after" in (locked.value.details() or "")
+
+        audit = await stub.ListAuthEvents(pb.ListAuthEventsRequest(parent=C, page_size=500))
+        kinds = [event.kind for event in audit.events]
+        assert kinds.count("login_failed") == 5
+        for kind in ("login_succeeded", "refresh_reused", "tokens_revoked", "login_locked_out"):
+            assert kind in kinds
+        assert all("13800000001" not in event.phone for event in audit.events)
+
+
+async def test_a_rotated_key_keeps_old_tokens_valid_until_it_leaves_the_ring(serve, caplog) -> None:
+    caplog.set_level(logging.WARNING, logger="linli_identity.adapters.login_adapters")
+    async with serve("k1", "k1") as stub:
+        await setup(stub)
+        old = await code_login(stub, caplog, "13800000001")
+
+    async with serve("k2", "k1", "k2") as stub:
+        rotated = await verifier(stub)
+        new = (
+            await stub.RefreshToken(pb.RefreshTokenRequest(refresh_token=old.refresh_token))
+        ).tokens
+        assert (
+            rotated.principal(old.access_token).subject
+            == rotated.principal(new.access_token).subject
+        )
+        assert [key.kid for key in (await stub.GetJwks(pb.GetJwksRequest())).keys] == ["k2", "k1"]
+
+    async with serve("k2", "k2") as stub:
+        only_new = await verifier(stub)
+        assert only_new.principal(new.access_token).community == "c-east"
+        with pytest.raises(Unauthenticated):
+            only_new.principal(old.access_token)
+        # The refresh token issued under k2 still works; one issued under k1 would not.
+        newest = await stub.RefreshToken(pb.RefreshTokenRequest(refresh_token=new.refresh_token))
+        assert newest.tokens.resident == new.resident
