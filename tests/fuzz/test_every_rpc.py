@@ -71,6 +71,7 @@ TARGETS = [
     for method in service.methods
 ]
 COMMUNITY = "communities/fuzz"
+KIOSK = "communities/fuzz/kiosks/k1"
 # The resource a `name` field should hold for a call to get past the first check, per RPC.
 NAME_OF = {
     "GetActivity": "activity",
@@ -193,6 +194,7 @@ def world(stack: dict[str, ServiceProcess]) -> World:
         kind=att.ACTIVITY_KIND_ROUTINE,
         service_type=service_type_pb2.SERVICE_TYPE_PROFESSIONAL,
         place="活动室",
+        kiosks=[KIOSK],
     )
     planned.start_time.FromDatetime(START)
     planned.end_time.FromDatetime(START + timedelta(hours=4))
@@ -223,6 +225,15 @@ def world(stack: dict[str, ServiceProcess]) -> World:
     lead = attendance.ApplyProjectLead(
         att.ApplyProjectLeadRequest(activity=activity, resident=bob, motivation="想帮忙")
     ).project_lead.name
+    self_confirmed = att.SignInRequest(
+        activity=activity,
+        resident=bob,
+        confirmed_by=bob,
+        method=att.SIGN_IN_METHOD_STAFF_CONFIRMED,
+    )
+    with pytest.raises(grpc.RpcError):  # refused, and flagged for review
+        attendance.SignIn(self_confirmed)
+    flag = attendance.ListFlags(att.ListFlagsRequest(parent=COMMUNITY)).flags[0].name
 
     def earned() -> int:
         return len(points.ListTransactions(pts.ListTransactionsRequest(parent=alice)).transactions)
@@ -241,7 +252,7 @@ def world(stack: dict[str, ServiceProcess]) -> World:
     for channel in channels.values():
         channel.close()
 
-    everyone = [*residents, "communities/fuzz/residents/nobody"]
+    everyone = [alice, bob, staff, "communities/fuzz/residents/nobody"]
     shared = {
         "parent": [COMMUNITY, *residents],
         "resident": everyone,
@@ -257,7 +268,7 @@ def world(stack: dict[str, ServiceProcess]) -> World:
         "session": sessions[0],
         "open_session": sessions[1],
         "lead": lead,
-        "flag": "communities/fuzz/flags/f1",
+        "flag": flag,
         "balance": f"{alice}/balance",
         "reservation": reservation,
         "appeal": appeal,
@@ -299,8 +310,8 @@ def world(stack: dict[str, ServiceProcess]) -> World:
             "approved_by": [staff],
             "rated_by": [alice],
             "residents": everyone,
-            "kiosk": ["communities/fuzz/kiosks/k1"],
-            "kiosks": ["communities/fuzz/kiosks/k1"],
+            "kiosk": [KIOSK],
+            "kiosks": [KIOSK],
             "title": ["植树"],
             "place": ["小区花园"],
             "motivation": ["我熟悉这个项目"],
