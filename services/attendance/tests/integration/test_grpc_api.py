@@ -280,3 +280,35 @@ async def test_a_paper_sheet_and_whom_it_served_over_grpc(stub) -> None:
         session=session.name, rated_by=f"{PARENT}/residents/r-bob", stars=5
     )
     assert await code_of(stub.RateSession(neighbour)) is grpc.StatusCode.PERMISSION_DENIED
+
+
+LONG_ID = f"{PARENT}/residents/r{'x' * 40}"  # a valid name whose id overflows the 40-char columns
+
+
+@pytest.mark.parametrize(
+    ("resident", "confirmed_by", "refused"),
+    [
+        (LONG_ID, LONG_ID, "resident"),  # self-confirmation: the flag would store the id
+        (ALICE, LONG_ID, "confirmed_by"),  # the session would store the confirming staff id
+    ],
+)
+async def test_an_id_longer_than_its_column_is_invalid_argument(
+    stub, resident, confirmed_by, refused
+) -> None:
+    made = (
+        await stub.CreateActivity(
+            pb.CreateActivityRequest(parent=PARENT, activity=activity(recent()))
+        )
+    ).activity
+    sign_in = pb.SignInRequest(
+        activity=made.name,
+        resident=resident,
+        confirmed_by=confirmed_by,
+        method=pb.SIGN_IN_METHOD_STAFF_CONFIRMED,
+    )
+
+    with pytest.raises(grpc.aio.AioRpcError) as error:
+        await stub.SignIn(sign_in)
+
+    assert error.value.code() is grpc.StatusCode.INVALID_ARGUMENT
+    assert refused in (error.value.details() or "")
