@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import base64
 import logging
+import os
 import re
+import subprocess
+import sys
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
@@ -15,6 +18,7 @@ from linli.identity.v1 import identity_service_pb2 as pb
 from linli.identity.v1 import identity_service_pb2_grpc as pb_grpc
 
 from linli_identity.adapters.face_dlib import DlibFaceEngine
+from linli_identity.adapters.signing import SigningKeyring, dev_signing_seeds
 from linli_identity.bootstrap import build_app
 from linli_identity.config import IdentitySettings
 from linli_identity.entrypoints.cli import MIGRATIONS
@@ -32,10 +36,17 @@ Serve = Callable[..., "AsyncIterator[pb_grpc.IdentityServiceStub]"]
 
 
 @pytest.fixture
-def serve(make_database, servers, stream_prefix) -> Serve:
-    """Serve identity on one database, with the signing keyring given, as often as asked."""
+def database(make_database) -> str:
+    """A migrated identity database."""
     url = make_database("identity")
     migrate(url, MIGRATIONS)
+    return str(url)
+
+
+@pytest.fixture
+def serve(database, servers, stream_prefix) -> Serve:
+    """Serve identity on one database, with the signing keyring given, as often as asked."""
+    url = database
     engine = DlibFaceEngine()
 
     @asynccontextmanager
@@ -175,3 +186,23 @@ async def test_a_rotated_key_keeps_old_tokens_valid_until_it_leaves_the_ring(ser
         # The refresh token issued under k2 still works; one issued under k1 would not.
         newest = await stub.RefreshToken(pb.RefreshTokenRequest(refresh_token=new.refresh_token))
         assert newest.tokens.resident == new.resident
+
+
+async def test_the_cli_prints_a_token_for_a_demo_user(serve, database) -> None:
+    async with serve("k1", "k1") as stub:
+        people = await setup(stub)
+    env = {
+        **os.environ,
+        "LINLI_IDENTITY_DATABASE_URL": database,
+        "LINLI_IDENTITY_REDIS_URL": "redis://127.0.0.1:1/0",
+        "LINLI_IDENTITY_DEV_SIGNING_KEYS": "1",
+    }
+    command = [sys.executable, "-m", "linli_identity", "token", "--community", "c-east"]
+
+    printed = subprocess.run(
+        [*command, "--phone", "13800000002"], env=env, capture_output=True, text=True, check=True
+    )
+
+    dev = TokenVerifier.from_jwks({"keys": SigningKeyring(dev_signing_seeds(), "dev").jwks()})
+    principal = dev.principal(printed.stdout.strip())
+    assert (principal.subject, principal.roles) == (people["wang"], frozenset({"resident", "sre"}))

@@ -1,4 +1,4 @@
-"""Identity settings fail fast on bad face settings and template keys."""
+"""Identity settings fail fast on bad face settings, template keys and signing keys."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from pydantic import ValidationError
 
-from linli_identity.bootstrap import build_cipher
+from linli_identity.bootstrap import build_cipher, build_signer
 from linli_identity.config import IdentitySettings
 from linli_identity.domain.face import FaceTemplate
 from linli_kit.errors import NotFound
@@ -55,3 +55,37 @@ def test_dev_keys_only_when_enabled() -> None:
     # Derived, not random: a restarted `make run` can still read its templates.
     again = build_cipher(IdentitySettings(**REQUIRED, dev_template_keys=True))
     assert again.decrypt("c-east", "r1", sealed).similarity(template) == pytest.approx(1.0)
+
+
+def test_signing_keys_are_read_from_json(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(
+        "LINLI_IDENTITY_SIGNING_KEYS", f'{{"current": "s1", "keys": {{"s1": "{KEY}"}}}}'
+    )
+    signer = build_signer(IdentitySettings(**REQUIRED))
+
+    assert signer.current_key_id == "s1" and [k["kid"] for k in signer.jwks()] == ["s1"]
+
+
+@pytest.mark.parametrize(
+    ("setting", "error"),
+    [
+        ({"signing_keys": {"current": "s1", "keys": {"s1": "not base64!"}}}, "base64"),
+        ({"signing_keys": {"current": "s2", "keys": {"s1": KEY}}}, "not in keys"),
+        (
+            {"signing_keys": {"current": "s1", "keys": {"s1": base64.b64encode(b"x").decode()}}},
+            "32",
+        ),
+        (
+            {"signing_keys": {"current": "s1", "keys": {"s1": KEY}}, "dev_signing_keys": True},
+            "exclude each other",
+        ),
+    ],
+)
+def test_bad_signing_keys_stop_the_service(setting: dict, error: str) -> None:
+    with pytest.raises(ValidationError, match=error):
+        IdentitySettings(**REQUIRED, **setting)
+
+
+def test_without_signing_keys_login_is_off_and_the_dev_flag_signs_with_a_public_key() -> None:
+    assert build_signer(IdentitySettings(**REQUIRED)).jwks() == []
+    assert build_signer(IdentitySettings(**REQUIRED, dev_signing_keys=True)).current_key_id == "dev"

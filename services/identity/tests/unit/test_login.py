@@ -19,13 +19,14 @@ from linli_identity.domain.login import (
     wait_after,
 )
 from linli_identity.domain.org import Role
-from linli_identity.domain.residents import Community
+from linli_identity.domain.residents import Community, Resident
 from linli_identity.domain.tokens import PresentedRefreshToken, RefreshReused, RefreshToken
-from linli_identity.service_layer import login
+from linli_identity.service_layer import login as login_use_cases
+from linli_identity.service_layer import sessions
 from linli_identity.service_layer.commands import RequestLoginCode
 from linli_identity.service_layer.login_port import LoginPorts, NoSigningKeys, Secret
 from linli_kit.auth import Kind, TokenVerifier, Unauthenticated
-from linli_kit.errors import InvalidArgument, Unavailable
+from linli_kit.errors import InvalidArgument, NotFound, Unavailable
 
 from .conftest import SEEDS, fakes
 
@@ -416,7 +417,23 @@ def test_without_signing_keys_login_is_unavailable(uow, login_clock) -> None:
     ports = LoginPorts(fakes.FakeSms(), Argon2PasswordHasher(), NoSigningKeys(), login_clock)
 
     with pytest.raises(Unavailable, match="SIGNING_KEYS"):
-        login.request_login_code(
+        login_use_cases.request_login_code(
             RequestLoginCode("c-east", "13800000001", "ipv4:10.0.0.1"), uow, ports
         )
     assert ports.signer.jwks() == [] and ports.sms.sent == []
+
+
+def test_a_development_token_names_the_person_by_phone_and_is_audited(uow, login) -> None:
+    with uow:
+        uow.communities.add(Community.create("c-east", "East", T))
+        wang = Resident.register("c-east", "Wang", "13800000002", "", T)
+        wang.roles.add(Role.SRE)
+        uow.residents.add(wang)
+
+    token = sessions.development_token("c-east", "13800000002", uow, login)
+
+    principal = TokenVerifier.from_jwks({"keys": login.signer.jwks()}).principal(token)
+    assert principal.roles == frozenset({"resident", "sre"})
+    assert uow.auth_events.kinds() == ["development_token"]
+    with pytest.raises(NotFound):
+        sessions.development_token("c-east", "13999999999", uow, login)
