@@ -74,3 +74,29 @@ async def test_the_group_is_created_before_the_galleries_load(uow) -> None:
     finally:
         await running.stop(grace=0)
     assert streams.closed
+
+
+async def test_the_dev_flag_publishes_the_dev_key_and_login_runs_on_the_built_app(uow) -> None:
+    """The default login wiring: the dev key in the JWKS, the log sender, argon2id, the audit."""
+    settings = NOWHERE.model_copy(update={"dev_signing_keys": True})
+    app = build_app(
+        settings,
+        uow_factory=lambda: uow,
+        engine=fakes.FakeFaceEngine(),
+        streams=fakes.FakeStreams(),
+    )
+    running = await start(app, "127.0.0.1", 0)
+    try:
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{running.port}") as channel:
+            stub = pb_grpc.IdentityServiceStub(channel)
+            jwks = await stub.GetJwks(pb.GetJwksRequest())
+            await stub.CreateCommunity(
+                pb.CreateCommunityRequest(community_id="c-east", display_name="East")
+            )
+            await stub.RequestLoginCode(
+                pb.RequestLoginCodeRequest(parent="communities/c-east", phone="13800000001")
+            )
+    finally:
+        await running.stop(grace=0)
+    assert [key.kid for key in jwks.keys] == ["dev"]
+    assert uow.auth_events.kinds() == ["login_code_requested"]
