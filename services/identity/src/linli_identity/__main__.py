@@ -1,4 +1,4 @@
-"""`python -m linli_identity serve | migrate | rotate-keys --community C | token --community C --phone P`."""
+"""`python -m linli_identity serve | migrate | rotate-keys | token` (see entrypoints.cli)."""
 
 from linli_identity.entrypoints.cli import main
 
