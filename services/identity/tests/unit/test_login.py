@@ -437,3 +437,24 @@ def test_a_development_token_names_the_person_by_phone_and_is_audited(uow, login
     assert uow.auth_events.kinds() == ["development_token"]
     with pytest.raises(NotFound):
         sessions.development_token("c-east", "13999999999", uow, login)
+
+
+async def test_code_requests_are_refused_while_locked_out_and_past_the_quota(identity) -> None:
+    people = await community(identity.stub)
+    request = pb.RequestLoginCodeRequest(parent=C, phone=people["ann:phone"])
+    for _ in range(5):
+        await identity.stub.RequestLoginCode(request)
+
+    over_quota = await refused(identity.stub.RequestLoginCode, request)
+    for _ in range(5):
+        wrong = pb.LoginWithCodeRequest(parent=C, phone="13911112222", code="000000")
+        await refused(identity.stub.LoginWithCode, wrong)
+    locked = await refused(
+        identity.stub.RequestLoginCode, pb.RequestLoginCodeRequest(parent=C, phone="13911112222")
+    )
+
+    assert over_quota.code() == locked.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert "too many login codes" in over_quota.details()
+    assert "too many failed logins" in locked.details()
+    assert identity.uow.auth_events.kinds().count("login_locked_out") == 2
+    assert len(identity.login.sms.sent) == 5

@@ -179,6 +179,7 @@ def _logged_in(
     return issue(uow, token, ports.signer)
 
 
+@audited
 @idempotent(lambda uow, cmd, ref: found(uow.login_codes.get(cmd.community_id, ref), "login code"))
 def request_login_code(
     cmd: RequestLoginCode, uow: IdentityUnitOfWork, ports: LoginPorts
@@ -191,7 +192,18 @@ def request_login_code(
     _check_not_locked(uow, cmd.community_id, phone, cmd.client, ports)
     now = ports.clock()
     sent = uow.login_codes.sent_since(cmd.community_id, phone, now - CODE_QUOTA_WINDOW)
-    check_code_quota(sent, now)
+    try:
+        check_code_quota(sent, now)
+    except TooManyAttempts as exhausted:
+        event = AuthEvent.record(
+            cmd.community_id,
+            AuthEventKind.LOCKED_OUT,
+            now,
+            phone=phone,
+            client=cmd.client,
+            detail=str(exhausted),
+        )
+        raise Refused(exhausted, event) from None
     resident = uow.residents.by_phone(cmd.community_id, phone)
     code = "".join(secrets.choice("0123456789") for _ in range(CODE_DIGITS))
     login_code = LoginCode.issue(
