@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import logging
 import os
@@ -206,3 +207,22 @@ async def test_the_cli_prints_a_token_for_a_demo_user(serve, database) -> None:
     dev = TokenVerifier.from_jwks({"keys": SigningKeyring(dev_signing_seeds(), "dev").jwks()})
     principal = dev.principal(printed.stdout.strip())
     assert (principal.subject, principal.roles) == (people["wang"], frozenset({"resident", "sre"}))
+
+
+async def test_two_refreshes_of_one_token_at_once_count_as_a_reuse(serve, caplog) -> None:
+    """The token row is locked: one refresh wins, the other finds it used and ends the family."""
+    caplog.set_level(logging.WARNING, logger="linli_identity.adapters.login_adapters")
+    async with serve("k1", "k1") as stub:
+        await setup(stub)
+        tokens = await code_login(stub, caplog, "13800000001")
+        request = pb.RefreshTokenRequest(refresh_token=tokens.refresh_token)
+
+        answers = await asyncio.gather(
+            stub.RefreshToken(request), stub.RefreshToken(request), return_exceptions=True
+        )
+
+        won = [a for a in answers if isinstance(a, pb.RefreshTokenResponse)]
+        lost = [a.code() for a in answers if isinstance(a, grpc.aio.AioRpcError)]
+        assert (len(won), lost) == (1, [grpc.StatusCode.UNAUTHENTICATED])
+        after = pb.RefreshTokenRequest(refresh_token=won[0].tokens.refresh_token)
+        assert await status_of(stub.RefreshToken, after) == grpc.StatusCode.UNAUTHENTICATED
