@@ -27,9 +27,8 @@ from linli_points.adapters.leaderboard import (
     RedisLeaderboards,
     RedisLeaderboardStore,
 )
-from linli_points.adapters.ledger import SqlPointsUnitOfWork
+from linli_points.adapters.ledger import LedgerMemory, SqlPointsUnitOfWork
 from linli_points.config import PointsSettings
-from linli_points.domain.ledger import Account
 from linli_points.entrypoints.consumers import (
     AttendanceEvents,
     IdentityEvents,
@@ -71,10 +70,10 @@ CONSUMED = ("attendance.events", "identity.events", "points.events")
 
 
 def sql_uow_factory(plumbing: SqlPlumbing) -> UowFactory:
-    """A factory of SQL units of work over the points database, sharing one account-id cache."""
-    known: dict[Account, int] = {}
+    """A factory of SQL units of work over the points database, sharing one ledger memory."""
+    memory = LedgerMemory()
     return lambda: SqlPointsUnitOfWork(
-        plumbing.session_factory, plumbing.tables, plumbing.outbox, known
+        plumbing.session_factory, plumbing.tables, plumbing.outbox, memory
     )
 
 

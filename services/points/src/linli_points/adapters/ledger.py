@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -12,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from linli_kit.db import Outbox, RuntimeTables, SqlUnitOfWork, dialect_insert, envelope_for
 from linli_kit.domain import utc_now
+from linli_points.adapters.bulk import BulkWrite
 from linli_points.adapters.orm import (
     accounts,
     appeals,
@@ -50,6 +52,19 @@ from linli_points.service_layer.ports import (
 CHUNK = 500
 
 
+@dataclass
+class LedgerMemory:
+    """What the units of work of one process remember between them.
+
+    Account ids never change once committed. Balances are remembered per community with the
+    chain position they were read at: every balance change advances the chain under its fence,
+    so a writer that finds the chain still there can trust them without reading them again.
+    """
+
+    accounts: dict[Account, int] = field(default_factory=dict)
+    balances: dict[str, tuple[int, dict[int, int]]] = field(default_factory=dict)
+
+
 class SqlLedger(Ledger):
     """Ledger repository on one SQLAlchemy session; postings are written at commit, in bulk.
 
@@ -59,14 +74,14 @@ class SqlLedger(Ledger):
     update of the netted balances and one of the chain head.
     """
 
-    def __init__(self, session: Session, known: dict[Account, int] | None = None) -> None:
+    def __init__(self, session: Session, memory: LedgerMemory | None = None) -> None:
         super().__init__()
         self.session = session
-        # Account ids never change once committed: a cache shared by the units of work.
-        self.known = {} if known is None else known
+        self.memory = LedgerMemory() if memory is None else memory
+        self.known = self.memory.accounts
         self._ids: dict[Account, int] = {}
         self._heads: dict[str, tuple[int, str]] = {}
-        self._balances: dict[int, int] = {}
+        self._balances: dict[str, dict[int, int]] = {}
         self._deltas: dict[int, int] = defaultdict(int)
         self._rows: list[dict[str, Any]] = []
         self._legs: list[dict[str, Any]] = []
@@ -125,16 +140,24 @@ class SqlLedger(Ledger):
             )
             row = self.session.execute(locked).one()
         self._heads[community_id] = (row.seq, row.hash)
+        seq, remembered = self.memory.balances.get(community_id, (-1, {}))
+        self._balances[community_id] = dict(remembered) if seq == row.seq else {}
 
-    def _held_balances(self, ids: Iterable[int]) -> dict[int, int]:
-        unread = sorted(set(ids) - set(self._balances))
+    def remember(self) -> None:
+        """After a commit: keep the balances held, at the chain position they belong to."""
+        for community_id, held in self._balances.items():
+            self.memory.balances[community_id] = (self._heads[community_id][0], dict(held))
+
+    def _held_balances(self, community_id: str, ids: Iterable[int]) -> dict[int, int]:
+        held = self._balances[community_id]
+        unread = sorted(set(ids) - set(held))
         if unread:
             # Read under the fence: every change to these balances takes the same chain head.
             rows = self.session.execute(
                 sa.select(accounts.c.id, accounts.c.balance).where(accounts.c.id.in_(unread))
             )
-            self._balances.update({r.id: r.balance for r in rows})
-        return self._balances
+            held.update({r.id: r.balance for r in rows})
+        return held
 
     def post(self, transaction: LedgerTransaction) -> None:
         """Check, chain and keep a transaction; it is written with the others at flush."""
@@ -144,7 +167,7 @@ class SqlLedger(Ledger):
         deltas: dict[int, int] = defaultdict(int)
         for posting in transaction.postings:
             deltas[ids[posting.account]] += posting.amount
-        held = self._held_balances(deltas)
+        held = self._held_balances(transaction.community_id, deltas)
         after = {i: held[i] + d for i, d in deltas.items()}
         check_spendable({by_id[i]: b for i, b in after.items()})
         held.update(after)
@@ -160,46 +183,45 @@ class SqlLedger(Ledger):
             for p in transaction.postings
         ]
 
-    def flush(self) -> None:
-        """Write every kept transaction, the netted balances and the chain heads."""
+    def flush(self, bulk: BulkWrite | None = None) -> None:
+        """Write every kept transaction, the netted balances and the chain heads.
+
+        Given a bulk write, the statements join it (the caller runs it); else they run now.
+        """
         if not self._rows:
             return
-        self.session.execute(sa.insert(transactions), self._rows)
-        self.session.execute(sa.insert(postings), self._legs)
+        writing = bulk or BulkWrite(self.session)
+        writing.insert(transactions, self._rows)
+        writing.insert(postings, self._legs)
+        # One statement for every account of the batch: a system account moves once.
         moved = [(i, d) for i, d in sorted(self._deltas.items()) if d]
-        if moved and self.session.get_bind().dialect.name != "postgresql":
-            self.session.execute(
-                sa.update(accounts)
-                .where(accounts.c.id == sa.bindparam("account_id"))
-                .values(balance=accounts.c.balance + sa.bindparam("delta")),
-                [{"account_id": i, "delta": d} for i, d in moved],
-            )
-        elif moved:
-            # One statement for every account of the batch: a system account moves once.
-            change = sa.values(
-                sa.column("account_id", sa.BigInteger),
-                sa.column("delta", sa.BigInteger),
-                name="change",
-            ).data(moved)
-            self.session.execute(
-                sa.update(accounts)
-                .where(accounts.c.id == change.c.account_id)
-                .values(balance=accounts.c.balance + change.c.delta)
-            )
-        for community_id in {row["community_id"] for row in self._rows}:
-            seq, digest = self._heads[community_id]
-            self.session.execute(
-                sa.update(chain_heads)
-                .where(chain_heads.c.community_id == community_id)
-                .values(seq=seq, hash=digest)
-            )
+        writing.update_from(
+            accounts,
+            "id",
+            {"id": [i for i, _ in moved], "delta": [d for _, d in moved]},
+            "balance = balance + change.delta",
+        )
+        heads = sorted({row["community_id"] for row in self._rows})
+        writing.update_from(
+            chain_heads,
+            "community_id",
+            {
+                "community_id": heads,
+                "seq": [self._heads[c][0] for c in heads],
+                "hash": [self._heads[c][1] for c in heads],
+            },
+            "seq = change.seq, hash = change.hash",
+        )
         self._rows, self._legs, self._deltas = [], [], defaultdict(int)
+        if bulk is None:
+            writing.run()
 
     def balance(self, account: Account) -> int:
         """An account's balance (0 for an account that never moved)."""
-        held = self._ids.get(account) or self.known.get(account)
-        if held is not None and held in self._balances:
-            return self._balances[held]
+        held = self._balances.get(account.community_id, {})
+        known = self._ids.get(account) or self.known.get(account)
+        if known is not None and known in held:
+            return held[known]
         value = self.session.execute(
             sa.select(accounts.c.balance).where(
                 accounts.c.community_id == account.community_id,
@@ -666,14 +688,14 @@ class SqlPointsUnitOfWork(SqlUnitOfWork, PointsUnitOfWork):
         session_factory: sessionmaker[Session],
         tables: RuntimeTables,
         outbox: Outbox,
-        known_accounts: dict[Account, int] | None = None,
+        memory: LedgerMemory | None = None,
     ) -> None:
         super().__init__(session_factory, tables, outbox)
-        self.known_accounts = {} if known_accounts is None else known_accounts
+        self.memory = LedgerMemory() if memory is None else memory
 
-    def commit(self) -> None:
-        """Write the kept postings, stage the events in the outbox in one insert, commit."""
-        self.ledger.flush()
+    def _stage(self, bulk: BulkWrite) -> None:
+        """Add the kept postings and the raised events to a bulk write."""
+        self.ledger.flush(bulk)
         now, staged = utc_now(), []
         for event in self.collect_new_events():
             envelope = envelope_for(event, self.outbox.encode(event))
@@ -685,13 +707,39 @@ class SqlPointsUnitOfWork(SqlUnitOfWork, PointsUnitOfWork):
                     "created_at": now,
                 }
             )
-        if staged:
-            self.session.execute(sa.insert(self.outbox.table), staged)
+        bulk.insert(self.outbox.table, staged)
+
+    def commit(self) -> None:
+        """Write the kept postings and stage the events in one statement, then commit."""
+        bulk = BulkWrite(self.session)
+        self._stage(bulk)
+        bulk.run()
         self.session.commit()
+        self.ledger.remember()
+
+    def commit_deliveries(self, deliveries: list[tuple[str, str]]) -> set[tuple[str, str]]:
+        """Record the deliveries, the postings and the events in one statement and commit,
+        unless some were applied before: then nothing is written and those are returned."""
+        bulk, now = BulkWrite(self.session), utc_now()
+        bulk.guarded_insert(
+            self.tables.processed_events,
+            [{"consumer": c, "event_id": e, "processed_at": now} for c, e in deliveries],
+            "consumer, event_id",
+        )
+        applied = set() if bulk.postgres else set(deliveries) - set(bulk.returned)
+        if applied:
+            return applied
+        self._stage(bulk)
+        bulk.run()
+        applied = set(deliveries) - set(bulk.returned)
+        if not applied:
+            self.session.commit()
+            self.ledger.remember()
+        return applied
 
     def open_repositories(self, session: Session) -> None:
         """Create the repositories on the session."""
-        self.ledger = SqlLedger(session, self.known_accounts)
+        self.ledger = SqlLedger(session, self.memory)
         self.reservations = SqlReservations(session)
         self.appeals = SqlAppeals(session)
         self.runs = SqlRuns(session)

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from linli_kit.domain import AbstractUnitOfWork, Repository
+from linli_kit.domain import AbstractUnitOfWork, Inbox, Repository
 from linli_points.domain.appeals import Appeal
 from linli_points.domain.audit import ChainEntry
 from linli_points.domain.ledger import Account, LedgerTransaction
@@ -226,9 +226,42 @@ class PointsUnitOfWork(AbstractUnitOfWork, abc.ABC):
     runs: Runs
     directory: Directory
 
-    def item(self) -> PointsUnitOfWork:
+    def item(self, inbox: Inbox | None = None) -> PointsUnitOfWork:
         """One item's view of this unit of work, for a batch that commits once."""
-        return BatchItem(self)
+        return BatchItem(self, inbox)
+
+    def commit_deliveries(self, deliveries: list[tuple[str, str]]) -> set[tuple[str, str]]:
+        """Record (consumer, event id) pairs as applied and commit, unless some were applied
+        before: then nothing is committed and those are returned."""
+        applied = {d for d in deliveries if not self.inbox.first_delivery(*d)}
+        if not applied:
+            self.commit()
+        return applied
+
+
+class DeferredInbox(Inbox):
+    """A batch's inbox: deliveries are noted here and recorded at once before the commit.
+
+    An event already recorded by an earlier commit is found then; the writer runs the batch
+    again with that event in `applied`, so that its item sees a redelivery.
+    """
+
+    def __init__(self) -> None:
+        self.applied: set[tuple[str, str]] = set()
+        self.noted: dict[tuple[str, str], None] = {}
+
+    def first_delivery(self, consumer: str, event_id: str) -> bool:
+        """Note the delivery; False if it was applied before or is already in this batch."""
+        key = (consumer, event_id)
+        if key in self.applied or key in self.noted:
+            return False
+        self.noted[key] = None
+        return True
+
+    def restart(self, applied: set[tuple[str, str]]) -> None:
+        """Forget the noted deliveries before a rerun; remember which were applied before."""
+        self.applied |= applied
+        self.noted.clear()
 
 
 class BatchItem(PointsUnitOfWork):
@@ -238,10 +271,10 @@ class BatchItem(PointsUnitOfWork):
     from the batch by the writer, which runs the others again without it.
     """
 
-    def __init__(self, batch: PointsUnitOfWork) -> None:
+    def __init__(self, batch: PointsUnitOfWork, inbox: Inbox | None = None) -> None:
         self.ledger, self.reservations = batch.ledger, batch.reservations
         self.appeals, self.runs, self.directory = batch.appeals, batch.runs, batch.directory
-        self.requests, self.inbox = batch.requests, batch.inbox
+        self.requests, self.inbox = batch.requests, inbox or batch.inbox
         self.done = False
 
     def commit(self) -> None:

@@ -4,7 +4,9 @@ Work for a community queues; one drain at a time per community takes what is wai
 `max_batch` items), runs every item in one unit of work under the community's fence, commits
 once and answers each caller. An item that raises is answered with its error and the batch is
 run again without it, so it fails alone; if the commit itself fails, each item is retried on
-its own. Idempotency and the inbox stay per item (each item runs its own use case).
+its own. Idempotency and the inbox stay per item (each item runs its own use case); the inbox
+rows of a batch are written with one statement, and an event found applied before makes the
+batch run again with that item seeing a redelivery.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from linli_points.service_layer.ports import PointsUnitOfWork
+from linli_points.service_layer.ports import DeferredInbox, PointsUnitOfWork
 
 R = TypeVar("R")
 Work = Callable[[PointsUnitOfWork], Any]
@@ -99,13 +101,17 @@ class CommunityWriter:
         self, community_id: str, items: list[_Item]
     ) -> tuple[list[Any], tuple[int, BaseException] | None]:
         """Run every item in one unit of work and commit; or the first item that raised."""
-        results = []
-        with self.uow_factory() as uow:
-            uow.ledger.fence(community_id)
-            for index, item in enumerate(items):
-                try:
-                    results.append(item.work(uow.item()))
-                except Exception as exc:
-                    return [], (index, exc)
-            uow.commit()
-        return results, None
+        inbox = DeferredInbox()
+        while True:
+            results = []
+            with self.uow_factory() as uow:
+                uow.ledger.fence(community_id)
+                for index, item in enumerate(items):
+                    try:
+                        results.append(item.work(uow.item(inbox)))
+                    except Exception as exc:
+                        return [], (index, exc)
+                applied = uow.commit_deliveries(list(inbox.noted))
+                if not applied:
+                    return results, None
+            inbox.restart(applied)  # some events were applied before: run again without them
