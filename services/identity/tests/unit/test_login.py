@@ -458,3 +458,29 @@ async def test_code_requests_are_refused_while_locked_out_and_past_the_quota(ide
     assert "too many failed logins" in locked.details()
     assert identity.uow.auth_events.kinds().count("login_locked_out") == 2
     assert len(identity.login.sms.sent) == 5
+
+
+async def test_a_new_password_ends_the_staff_members_sessions(identity) -> None:
+    people = await community(identity.stub, "committee_member")
+    login = await identity.stub.LoginWithPassword(
+        pb.LoginWithPasswordRequest(
+            parent=C, phone=people["committee_member:phone"], password=PASSWORD
+        )
+    )
+
+    await identity.stub.SetPassword(
+        pb.SetPasswordRequest(
+            resident=people["committee_member"], password="a brand new passphrase"
+        )
+    )
+
+    stale = pb.RefreshTokenRequest(refresh_token=login.tokens.refresh_token)
+    assert (await refused(identity.stub.RefreshToken, stale)).code() == (
+        grpc.StatusCode.UNAUTHENTICATED
+    )
+    old = pb.LoginWithPasswordRequest(
+        parent=C, phone=people["committee_member:phone"], password=PASSWORD
+    )
+    assert (await refused(identity.stub.LoginWithPassword, old)).code() == (
+        grpc.StatusCode.UNAUTHENTICATED
+    )
