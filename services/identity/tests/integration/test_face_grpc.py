@@ -369,11 +369,11 @@ async def test_bad_input_gives_clear_errors_and_records_nothing(
     )
     group = jpeg(_image("t1.jpg"))
     await expect(invalid, enrol(pb.EnrolFaceRequest(resident=resident, image=group)), "6 faces")
-    # Over the 8 MiB image limit: refused by the service with the reason.
+    # Over the 8 MiB image limit: refused at the edge by the field's declared limit.
     await expect(
         invalid,
         enrol(pb.EnrolFaceRequest(resident=resident, image=bytes(9 * 1024 * 1024))),
-        "too large",
+        "image is longer than 8388608 bytes",
     )
     # Over the server's 16 MiB message limit: refused before the service sees it.
     await expect(
