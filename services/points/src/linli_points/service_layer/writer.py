@@ -11,6 +11,7 @@ batch run again with that item seeing a redelivery.
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections import deque
 from collections.abc import Callable
@@ -30,6 +31,10 @@ class _Item:
     answer: Future[Any] = field(default_factory=Future)
 
 
+def _holds(queue: deque[_Item], wanted: int) -> bool:
+    return len(queue) >= wanted
+
+
 class CommunityWriter:
     """Serial, batched writes per community; communities drain in parallel."""
 
@@ -39,11 +44,12 @@ class CommunityWriter:
         *,
         max_batch: int = 200,
         communities_at_once: int = 8,
+        linger_seconds: float = 0.001,
     ) -> None:
-        self.uow_factory, self.max_batch = uow_factory, max_batch
+        self.uow_factory, self.max_batch, self.linger = uow_factory, max_batch, linger_seconds
         self._queues: dict[str, deque[_Item]] = {}
         self._draining: set[str] = set()
-        self._lock = threading.Lock()
+        self._lock = threading.Condition()
         self._pool = ThreadPoolExecutor(communities_at_once, thread_name_prefix="points-writer")
         self.batches = self.items = 0
 
@@ -54,6 +60,7 @@ class CommunityWriter:
             self._queues.setdefault(community_id, deque()).append(item)
             start = community_id not in self._draining
             self._draining.add(community_id)
+            self._lock.notify_all()
         if start:
             self._pool.submit(self._drain, community_id)
         return item.answer
@@ -67,15 +74,23 @@ class CommunityWriter:
         self._pool.shutdown(wait=True)
 
     def _drain(self, community_id: str) -> None:
+        answered = 0
         while True:
             with self._lock:
                 queue = self._queues[community_id]
                 if not queue:
                     self._draining.discard(community_id)
                     return
+                # The callers just answered are likely to come back at once: wait a moment for
+                # them, so that the batch holds everyone instead of alternating halves.
+                self._lock.wait_for(
+                    functools.partial(_holds, queue, min(len(queue) + answered, self.max_batch)),
+                    self.linger,
+                )
                 batch = [queue.popleft() for _ in range(min(len(queue), self.max_batch))]
             self.batches, self.items = self.batches + 1, self.items + len(batch)
             self._write(community_id, batch)
+            answered = len(batch)
 
     def _write(self, community_id: str, batch: list[_Item]) -> None:
         pending = batch
