@@ -22,6 +22,8 @@ import grpc
 import jwt
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from linli_kit.errors import Unauthenticated
+
 MAX_ACCESS_TOKEN_SECONDS = 15 * 60
 ALGORITHM = "EdDSA"
 ISSUER = "linli-identity"
@@ -64,10 +66,6 @@ _current: contextvars.ContextVar[Principal] = contextvars.ContextVar(
 def current_principal() -> Principal:
     """The principal of the call being served (ANONYMOUS outside one)."""
     return _current.get()
-
-
-class Unauthenticated(Exception):
-    """Credentials are missing, malformed, expired or signed by a key we do not trust."""
 
 
 @dataclass(frozen=True)
@@ -170,8 +168,13 @@ def issue_access_token(
     roles: Iterable[str],
     ttl_seconds: int = MAX_ACCESS_TOKEN_SECONDS,
     now: float | None = None,
+    jti: str | None = None,
 ) -> str:
-    """A signed access token for a person; at most 15 minutes long."""
+    """A signed access token for a person; at most 15 minutes long.
+
+    Ed25519 signatures are deterministic: the same claims (a given `now` and `jti`) and key
+    give the very same token, which is how a retried login answers alike.
+    """
     if not 0 < ttl_seconds <= MAX_ACCESS_TOKEN_SECONDS:
         raise ValueError("an access token lives between 1 second and 15 minutes")
     issued = int(time.time() if now is None else now)
@@ -180,7 +183,7 @@ def issue_access_token(
         "sub": subject,
         "community": community,
         "roles": sorted(roles),
-        "jti": uuid.uuid4().hex,
+        "jti": jti or uuid.uuid4().hex,
         "iat": issued,
         "exp": issued + ttl_seconds,
     }

@@ -25,6 +25,18 @@ class PermissionDenied(DomainError):
     """The caller may not do this (gRPC PERMISSION_DENIED, HTTP 403)."""
 
 
+class Unauthenticated(DomainError):
+    """Credentials are missing, malformed, expired or untrusted (gRPC UNAUTHENTICATED, HTTP 401)."""
+
+
+class ResourceExhausted(DomainError):
+    """Too many attempts lately; retry after a while (gRPC RESOURCE_EXHAUSTED, HTTP 429)."""
+
+    def __init__(self, message: str, retry_after_seconds: int) -> None:
+        self.retry_after_seconds = max(1, retry_after_seconds)
+        super().__init__(f"{message}; retry after {self.retry_after_seconds} s")
+
+
 class Unavailable(DomainError):
     """A dependency did not answer; the caller may retry (gRPC UNAVAILABLE, HTTP 503)."""
 

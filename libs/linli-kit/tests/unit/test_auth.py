@@ -212,3 +212,14 @@ async def test_a_client_certificate_from_another_ca_is_refused(
         with pytest.raises(grpc.aio.AioRpcError) as refused:
             await _call(ch, "Public")
         assert refused.value.code() == grpc.StatusCode.UNAVAILABLE
+
+
+def test_the_same_claims_sign_to_the_very_same_token() -> None:
+    key = auth.SigningKey.generate("k1")
+    first, again = (
+        auth.issue_access_token(
+            key, subject="s", community="c", roles=["resident"], now=1.8e9, jti="j1"
+        )
+        for _ in range(2)
+    )
+    assert first == again

@@ -34,6 +34,7 @@ class Unmapped(errors.DomainError):
         (errors.FailedPrecondition, grpc.StatusCode.FAILED_PRECONDITION),
         (errors.PermissionDenied, grpc.StatusCode.PERMISSION_DENIED),
         (errors.Unavailable, grpc.StatusCode.UNAVAILABLE),
+        (errors.Unauthenticated, grpc.StatusCode.UNAUTHENTICATED),
         (errors.IdempotencyConflict, grpc.StatusCode.FAILED_PRECONDITION),
         (ResidentMissing, grpc.StatusCode.NOT_FOUND),
         (AlreadySignedIn, grpc.StatusCode.FAILED_PRECONDITION),
@@ -56,3 +57,9 @@ def test_a_message_never_echoes_a_whole_input() -> None:
     assert message_for(errors.InvalidArgument("short")) == "short"
     long = message_for(errors.InvalidArgument("name " + "名" * 20_000))
     assert len(long) == MAX_MESSAGE and long.endswith("…")
+
+
+def test_too_many_attempts_say_when_to_retry() -> None:
+    error = errors.ResourceExhausted("too many login attempts", retry_after_seconds=30)
+    assert status_for(error) is grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert message_for(error) == "too many login attempts; retry after 30 s"

@@ -72,24 +72,15 @@ class SigningKeyring(TokenSigner):
         return text, str(jwt.decode(text, options={"verify_signature": False})["jti"])
 
     def reissue(self, token: RefreshToken) -> str:
-        """The access token issued with a refresh token: the same claims, signed again.
-
-        Ed25519 signatures are deterministic, so this is the very token first issued (a unit
-        test holds it to issue_access_token's claims).
-        """
-        issued = int(token.issued_at.timestamp())
-        claims = {
-            "iss": auth.ISSUER,
-            "sub": names.RESIDENT.format(community=token.community_id, resident=token.resident_id),
-            "community": token.community_id,
-            "roles": sorted(token.roles),
-            "jti": token.access_jti,
-            "iat": issued,
-            "exp": issued + int(ACCESS_LIFETIME.total_seconds()),
-        }
-        key = self._key(token.key_id)
-        return jwt.encode(
-            claims, key.private_key, algorithm=auth.ALGORITHM, headers={"kid": key.kid}
+        """The access token issued with a refresh token, signed again: the very same token."""
+        return auth.issue_access_token(
+            self._key(token.key_id),
+            subject=names.RESIDENT.format(community=token.community_id, resident=token.resident_id),
+            community=token.community_id,
+            roles=token.roles,
+            ttl_seconds=int(ACCESS_LIFETIME.total_seconds()),
+            now=token.issued_at.timestamp(),
+            jti=token.access_jti,
         )
 
     def refresh_secret(self, token: RefreshToken) -> str:

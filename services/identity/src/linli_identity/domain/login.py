@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import math
 import re
 import uuid
 from collections.abc import Sequence
@@ -21,7 +22,13 @@ from enum import StrEnum
 
 from linli_identity.domain.org import Role
 from linli_kit.domain import Aggregate
-from linli_kit.errors import DomainError, FailedPrecondition, InvalidArgument
+from linli_kit.errors import (
+    DomainError,
+    FailedPrecondition,
+    InvalidArgument,
+    ResourceExhausted,
+    Unauthenticated,
+)
 
 CODE_DIGITS = 6
 CODE_LIFETIME = timedelta(minutes=5)
@@ -48,16 +55,15 @@ _PHONE = re.compile(r"^1[3-9]\d{9}$")
 _CODE = re.compile(rf"^\d{{{CODE_DIGITS}}}$")
 
 
-class LoginRefused(DomainError):
-    """The credentials do not prove who the caller says they are (gRPC UNAUTHENTICATED)."""
+class LoginRefused(Unauthenticated):
+    """The credentials do not prove who the caller says they are."""
 
 
-class TooManyAttempts(DomainError):
-    """Too many attempts lately; the caller may retry after a while (RESOURCE_EXHAUSTED)."""
+class TooManyAttempts(ResourceExhausted):
+    """Too many attempts lately; the caller may retry after a while."""
 
     def __init__(self, what: str, retry_after: timedelta) -> None:
-        self.retry_after_seconds = max(1, int(retry_after.total_seconds() + 0.999))
-        super().__init__(f"{what}; retry after {self.retry_after_seconds} s")
+        super().__init__(what, math.ceil(retry_after.total_seconds()))
 
 
 class AuthEventKind(StrEnum):

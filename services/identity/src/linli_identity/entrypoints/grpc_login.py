@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
-from typing import TypeVar
 
 import grpc
 from linli.identity.v1 import identity_service_pb2 as pb
 
 from linli_identity.domain import names
-from linli_identity.domain.login import LoginRefused, TooManyAttempts
 from linli_identity.entrypoints.grpc_base import ServicerBase
 from linli_identity.entrypoints.messages import auth_event_message, tokens_message
 from linli_identity.service_layer import login, sessions
@@ -25,28 +22,12 @@ from linli_identity.service_layer.commands import (
 from linli_identity.service_layer.login_port import Secret
 from linli_kit.names import decode_page_token, next_page_token, page_size
 
-T = TypeVar("T")
-
 
 def client_address(peer: str) -> str:
     """The caller's address without its port ('ipv4:10.0.0.7:51234' → 'ipv4:10.0.0.7')."""
     if peer.startswith(("ipv4:", "ipv6:")):
         return peer.rsplit(":", 1)[0][:100]
     return peer[:100]
-
-
-async def answered(context: grpc.aio.ServicerContext, work: Callable[[], T]) -> T:
-    """Run a login use case off the event loop; refusals become their status codes."""
-    try:
-        return await asyncio.to_thread(work)
-    except (LoginRefused, TooManyAttempts) as refused:
-        code = (
-            grpc.StatusCode.UNAUTHENTICATED
-            if isinstance(refused, LoginRefused)
-            else grpc.StatusCode.RESOURCE_EXHAUSTED
-        )
-        await context.abort(code, str(refused))
-        raise  # abort raises; this keeps the refusal if it ever does not
 
 
 class LoginRpcs(ServicerBase):
@@ -59,8 +40,8 @@ class LoginRpcs(ServicerBase):
         ids = names.COMMUNITY.parse(request.parent, "parent")
         client = client_address(context.peer())
         command = RequestLoginCode(ids["community"], request.phone, client, request.request_id)
-        code = await answered(
-            context, lambda: login.request_login_code(command, self.uow_factory(), self.login)
+        code = await asyncio.to_thread(
+            lambda: login.request_login_code(command, self.uow_factory(), self.login)
         )
         reply = pb.RequestLoginCodeResponse()
         reply.expire_time.FromDatetime(code.expires_at)
@@ -78,8 +59,8 @@ class LoginRpcs(ServicerBase):
             client_address(context.peer()),
             request.request_id,
         )
-        tokens = await answered(
-            context, lambda: login.login_with_code(command, self.uow_factory(), self.login)
+        tokens = await asyncio.to_thread(
+            lambda: login.login_with_code(command, self.uow_factory(), self.login)
         )
         return pb.LoginWithCodeResponse(tokens=tokens_message(tokens))
 
@@ -95,8 +76,8 @@ class LoginRpcs(ServicerBase):
             client_address(context.peer()),
             request.request_id,
         )
-        tokens = await answered(
-            context, lambda: login.login_with_password(command, self.uow_factory(), self.login)
+        tokens = await asyncio.to_thread(
+            lambda: login.login_with_password(command, self.uow_factory(), self.login)
         )
         return pb.LoginWithPasswordResponse(tokens=tokens_message(tokens))
 
@@ -111,7 +92,7 @@ class LoginRpcs(ServicerBase):
             Secret(request.password, f"{request.request_id}:{request.resident}"),
             request.request_id,
         )
-        await answered(context, lambda: login.set_password(command, self.uow_factory(), self.login))
+        await asyncio.to_thread(lambda: login.set_password(command, self.uow_factory(), self.login))
         return pb.SetPasswordResponse(resident=request.resident)
 
     async def RefreshToken(
@@ -123,8 +104,8 @@ class LoginRpcs(ServicerBase):
             client_address(context.peer()),
             request.request_id,
         )
-        tokens = await answered(
-            context, lambda: sessions.refresh(command, self.uow_factory(), self.login)
+        tokens = await asyncio.to_thread(
+            lambda: sessions.refresh(command, self.uow_factory(), self.login)
         )
         return pb.RefreshTokenResponse(tokens=tokens_message(tokens))
 
@@ -137,8 +118,8 @@ class LoginRpcs(ServicerBase):
             client_address(context.peer()),
             request.request_id,
         )
-        token = await answered(
-            context, lambda: sessions.logout(command, self.uow_factory(), self.login)
+        token = await asyncio.to_thread(
+            lambda: sessions.logout(command, self.uow_factory(), self.login)
         )
         return pb.LogoutResponse(
             resident=names.RESIDENT.format(community=token.community_id, resident=token.resident_id)
