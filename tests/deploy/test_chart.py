@@ -319,6 +319,9 @@ def test_identity_replicas_sync_by_pod_name_and_never_use_demo_keys(rendered, co
     assert env["LINLI_IDENTITY_REPLICA_ID"]["valueFrom"]["fieldRef"]["fieldPath"] == "metadata.name"
     assert "secretKeyRef" in env["LINLI_IDENTITY_TEMPLATE_KEYS"]["valueFrom"]
     assert "LINLI_IDENTITY_DEV_TEMPLATE_KEYS" not in env
+    signing = env["LINLI_IDENTITY_SIGNING_KEYS"]["valueFrom"]["secretKeyRef"]
+    assert signing["name"].endswith("-token-signing-keys") and signing["key"] == "signing-keys"
+    assert "LINLI_IDENTITY_DEV_SIGNING_KEYS" not in env
 
 
 @pytest.mark.parametrize("community", COMMUNITIES)

@@ -102,6 +102,7 @@ seccompProfile:
 {{- end -}}
 {{- if $v.services.identity.enabled -}}
 {{- $_ := required "identity.templateKeys.existingSecret is required" $v.identity.templateKeys.existingSecret -}}
+{{- $_ := required "identity.signingKeys.existingSecret is required" $v.identity.signingKeys.existingSecret -}}
 {{- if and (eq $v.identity.faceEngine "insightface") (not $v.identity.modelPack.enabled) -}}
 {{- fail "identity.faceEngine=insightface needs identity.modelPack (the operator's licensed pack)" -}}
 {{- end -}}

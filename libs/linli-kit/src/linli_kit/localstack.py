@@ -48,6 +48,7 @@ def _processes(
         if name == "identity":
             # A public key derived from the community id: fine for a demo, never for real data.
             settings["dev_template_keys"] = "true"
+            settings["dev_signing_keys"] = "true"
         if name == "attendance":
             settings["identity_address"] = f"127.0.0.1:{grpc_ports['identity']}"
         processes.append(ServiceProcess(name, settings, RUN_DIR / f"{name}.log"))
@@ -91,6 +92,10 @@ def seed_demo(channel_for: dict[str, grpc.Channel]) -> str:
             request_id="seed-volunteer",
         )
     ).resident
+    for resident, role in ((staff, "social_worker"), (volunteer, "volunteer")):
+        identity.GrantRole(
+            idn.GrantRoleRequest(resident=resident.name, role=role, request_id=f"seed-role-{role}")
+        )
     start = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=3)
     activity = att.Activity(
         title="助老上门问诊",
