@@ -72,6 +72,8 @@ TARGETS = [
 ]
 COMMUNITY = "communities/fuzz"
 KIOSK = "communities/fuzz/kiosks/k1"
+# The longest id a name may hold (63 characters), longer than many id columns.
+LONGEST_RESIDENT = f"{COMMUNITY}/residents/r{'x' * 62}"
 # The resource a `name` field should hold for a call to get past the first check, per RPC.
 NAME_OF = {
     "GetActivity": "activity",
@@ -252,7 +254,7 @@ def world(stack: dict[str, ServiceProcess]) -> World:
     for channel in channels.values():
         channel.close()
 
-    everyone = [alice, bob, staff, "communities/fuzz/residents/nobody"]
+    everyone = [alice, bob, staff, "communities/fuzz/residents/nobody", LONGEST_RESIDENT]
     shared = {
         "parent": [COMMUNITY, *residents],
         "resident": everyone,
@@ -285,12 +287,12 @@ def world(stack: dict[str, ServiceProcess]) -> World:
             "home_unit": [unit],
             "org_unit": [unit],
             "parent_unit": [unit],
-            "guardian": residents,
-            "recorded_by": residents,
-            "mentor": residents,
-            "newcomer": residents,
-            "member": residents,
-            "lead": residents,
+            "guardian": [*residents, LONGEST_RESIDENT],
+            "recorded_by": [*residents, LONGEST_RESIDENT],
+            "mentor": [*residents, LONGEST_RESIDENT],
+            "newcomer": [*residents, LONGEST_RESIDENT],
+            "member": [*residents, LONGEST_RESIDENT],
+            "lead": [*residents, LONGEST_RESIDENT],
             "role": ["volunteer", "core_volunteer", "staff"],
             "policy_version": ["2024-01"],
             "team": ["communities/fuzz/specialTeams/t1"],
@@ -303,11 +305,11 @@ def world(stack: dict[str, ServiceProcess]) -> World:
             "name": [activity, *sessions, lead],
             "activity": [activity],
             "session": sessions,
-            "confirmed_by": [staff],
-            "corrected_by": [staff],
-            "resolved_by": [staff],
-            "recorded_by": [staff],
-            "approved_by": [staff],
+            "confirmed_by": [staff, LONGEST_RESIDENT],
+            "corrected_by": [staff, LONGEST_RESIDENT],
+            "resolved_by": [staff, LONGEST_RESIDENT],
+            "recorded_by": [staff, LONGEST_RESIDENT],
+            "approved_by": [staff, LONGEST_RESIDENT],
             "rated_by": [alice],
             "residents": everyone,
             "kiosk": [KIOSK],
