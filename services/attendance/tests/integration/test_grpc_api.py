@@ -312,3 +312,62 @@ async def test_an_id_longer_than_its_column_is_invalid_argument(
 
     assert error.value.code() is grpc.StatusCode.INVALID_ARGUMENT
     assert refused in (error.value.details() or "")
+
+
+FIRST_SECOND = datetime(1, 1, 1, tzinfo=UTC)
+LAST_SECOND = datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "occurrences"),
+    [
+        (FIRST_SECOND, FIRST_SECOND + HOUR, 1),
+        (LAST_SECOND - HOUR, LAST_SECOND, 1),
+        (datetime(2199, 1, 1, tzinfo=UTC), datetime(2199, 1, 1, 2, tzinfo=UTC), 104),
+    ],
+    ids=["first-hour", "last-hour", "weeks-past-the-calendar"],
+)
+async def test_activities_outside_the_calendar_are_invalid(stub, start, end, occurrences):
+    planned = pb.Activity(
+        title="楼道清洁",
+        kind=pb.ACTIVITY_KIND_ROUTINE,
+        service_type=service_type_pb2.SERVICE_TYPE_REGULAR,
+        occurrence_count=occurrences,
+    )
+    planned.start_time.FromDatetime(start)
+    planned.end_time.FromDatetime(end)
+
+    with pytest.raises(grpc.aio.AioRpcError) as refused:
+        await stub.CreateActivity(pb.CreateActivityRequest(parent=PARENT, activity=planned))
+
+    assert refused.value.code() is grpc.StatusCode.INVALID_ARGUMENT
+    assert "2000 to 2199" in (refused.value.details() or "")
+
+
+@pytest.mark.parametrize("at", [FIRST_SECOND, LAST_SECOND], ids=["first", "last"])
+async def test_presence_times_outside_the_calendar_are_invalid(stub, at) -> None:
+    planned = pb.CreateActivityRequest(parent=PARENT, activity=activity(recent()))
+    made = (await stub.CreateActivity(planned)).activity
+    presence = {
+        "activity": made.name,
+        "resident": ALICE,
+        "confirmed_by": STAFF,
+        "method": pb.SIGN_IN_METHOD_STAFF_CONFIRMED,
+    }
+    sign_in, sign_out = pb.SignInRequest(**presence), pb.SignOutRequest(**presence)
+    sign_in.time.FromDatetime(at)
+    sign_out.time.FromDatetime(at)
+    sheet = pb.EnterPaperSessionRequest(
+        activity=made.name, resident=ALICE, confirmed_by=STAFF, reason="the kiosk was down"
+    )
+    sheet.sign_in_time.FromDatetime(min(at, recent()))
+    sheet.sign_out_time.FromDatetime(max(at, recent()))
+
+    assert await code_of(stub.SignIn(sign_in)) is grpc.StatusCode.INVALID_ARGUMENT
+    assert await code_of(stub.EnterPaperSession(sheet)) is grpc.StatusCode.INVALID_ARGUMENT
+    await stub.SignIn(pb.SignInRequest(**presence))
+    # Out before in is a precondition the session checks; past the calendar, the time is invalid.
+    assert await code_of(stub.SignOut(sign_out)) in (
+        grpc.StatusCode.FAILED_PRECONDITION,
+        grpc.StatusCode.INVALID_ARGUMENT,
+    )

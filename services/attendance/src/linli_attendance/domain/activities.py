@@ -37,7 +37,7 @@ import secrets
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
@@ -65,6 +65,9 @@ MAX_PLACE = 200
 MAX_REASON = 500
 MAX_OCCURRENCES = 104
 MAX_STEPS = 20
+# The platform's calendar: activities, sign-ins and paper sheets fall in these years, far inside
+# what dates and the database hold, so no local-day or recurrence arithmetic overflows.
+CALENDAR_START, CALENDAR_END = datetime(2000, 1, 1, tzinfo=UTC), datetime(2200, 1, 1, tzinfo=UTC)
 # Recurrences must not let one occurrence's sign-in window reach into the next.
 SHORTEST_GAP = {"routine": timedelta(days=7), "periodic": timedelta(days=28)}
 
@@ -242,6 +245,12 @@ class Correction:
     corrected_at: datetime
 
 
+def check_in_calendar(at: datetime, what: str) -> None:
+    """Refuse a time outside the platform's calendar (the years 2000 to 2199)."""
+    if not CALENDAR_START <= at < CALENDAR_END:
+        raise InvalidArgument(f"{what} must fall in the years 2000 to 2199")
+
+
 def local_day(at: datetime) -> tuple[datetime, datetime]:
     """The start and end of the local day (LOCAL_TZ) that contains the instant."""
     local = at.astimezone(LOCAL_TZ)
@@ -322,6 +331,8 @@ class Activity(Aggregate):
             raise InvalidArgument(f"activity.title is longer than {MAX_TITLE} characters")
         if ends_at <= starts_at:
             raise InvalidArgument("activity.end_time must be after activity.start_time")
+        check_in_calendar(starts_at, "activity.start_time")
+        check_in_calendar(ends_at, "activity.end_time")
         if len(place) > MAX_PLACE:
             raise InvalidArgument(f"activity.place is longer than {MAX_PLACE} characters")
         if capacity < 0:
@@ -352,6 +363,7 @@ class Activity(Aggregate):
             org_units=tuple(dict.fromkeys(org_units)),
             check_in_code=f"{secrets.randbelow(10**6):06d}",
         )
+        check_in_calendar(activity.occurrences()[-1].ends_at, "the last occurrence")
         # Without org units there is nobody to call: the activity opens as it did before
         # call-outs existed, which keeps older clients' behaviour unchanged.
         if kind is ScheduleKind.EMERGENCY and activity.org_units:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from linli_attendance.domain.activities import Activity, Session, local_day
+from linli_attendance.domain.activities import Activity, Session, check_in_calendar, local_day
 from linli_attendance.domain.leads import ProjectLead
 from linli_attendance.domain.names import ACTIVITY, FLAG, LEAD, RESIDENT
 from linli_attendance.domain.review import Flag
@@ -63,6 +63,9 @@ def day_of(
     until: datetime | None = None,
 ) -> list[Session]:
     """The resident's sessions from the start of the sign-in's local day to its end (or later)."""
+    check_in_calendar(signed_in_at, "the sign-in time")
+    if until is not None:
+        check_in_calendar(until, "the sign-out time")
     day_start, day_end = local_day(signed_in_at)
     return uow.sessions.of_resident(
         community_id, resident_id, day_start, max(day_end, until or day_end)
