@@ -1,14 +1,18 @@
-"""Sign-out to balance: how long until a sign-out's points show (python bench/bench_signout.py).
+"""Sign-out to balance at a city's evening rate (python bench/bench_signout.py).
 
 identity, attendance and points run as real processes on PostgreSQL and Redis (the local
-servers, or LINLI_TEST_POSTGRES / LINLI_TEST_REDIS). Residents sign out at a steady rate;
-for each, the clock runs from sending SignOut until GetBalance shows the award (outbox, relay,
-stream, consumer, ledger). The baseline, measured in the same run, is a bare GetBalance round
-trip: the ratio says how many plain gRPC calls the whole event path costs.
+servers, or LINLI_TEST_POSTGRES / LINLI_TEST_REDIS). Residents sign out at a steady RATE for
+SECONDS; for each, the clock runs from sending SignOut until its PointsAwarded arrives on
+points.events (outbox, relay, stream, consumer, the community's writer, commit, relay, stream).
+Arrival is read from the stream, so the bench never polls the server it measures; the balance
+is visible before that event leaves (it is relayed after the commit). The baseline, measured in
+the same run, is a bare GetBalance round trip. The points process's RSS is read at the start
+and the end of the run, and VerifyLedger runs at the end.
 """
 
 from __future__ import annotations
 
+import os
 import statistics
 import sys
 import tempfile
@@ -21,9 +25,11 @@ from pathlib import Path
 
 import grpc
 import numpy as np
+import redis
 from linli.attendance.v1 import attendance_service_pb2 as att
 from linli.attendance.v1 import attendance_service_pb2_grpc as att_grpc
 from linli.common.v1 import service_type_pb2
+from linli.events.v1 import attendance_events_pb2, envelope_pb2, points_events_pb2
 from linli.identity.v1 import identity_service_pb2 as idn
 from linli.identity.v1 import identity_service_pb2_grpc as idn_grpc
 from linli.points.v1 import points_service_pb2 as pts
@@ -31,15 +37,20 @@ from linli.points.v1 import points_service_pb2_grpc as pts_grpc
 
 from linli_kit.processes import ServiceProcess, free_port, start_all, stop_all
 from linli_kit.scratch import create_database, drop_database, postgres_admin_url, redis_url
+from linli_kit.streams import ENVELOPE_FIELD
 
 POSTGRES, REDIS = postgres_admin_url(), redis_url()
-RATE = 15.0  # sign-outs per second
-SIGN_OUTS = 150
+RATE = 200.0  # sign-outs per second
+SECONDS = 60.0
+SIGN_OUTS = int(RATE * SECONDS)
+SENDERS = 32  # client threads sending SignOut, each on its own schedule slots
+SETUP_THREADS = 16
 BASELINE_CALLS = 300
-POLL = 0.002  # seconds between balance reads while waiting for one award
-# 1 h of regular service is 1 point; the first participation bonus may come with it.
-AWARD = 100
-TIMEOUT = 10.0
+TARGET_P99_MS = 100.0
+ATTENDANCE_CONSUMERS = "16"  # LINLI_POINTS_ATTENDANCE_CONSUMERS: events the writer can batch
+AWARDED = str(points_events_pb2.PointsAwarded.DESCRIPTOR.full_name)
+COMPLETED = str(attendance_events_pb2.SessionCompleted.DESCRIPTOR.full_name)
+TIMEOUT = 15.0
 C = "bench"
 
 
@@ -48,10 +59,17 @@ def percentile_ms(samples: list[float], q: float) -> float:
     return float(np.percentile(samples, q) * 1000.0)
 
 
-def stack(urls: list[str], logs: Path) -> dict[str, ServiceProcess]:
+def rss_mb(pid: int) -> float:
+    """Resident set size of a process, in MiB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError(f"no VmRSS for {pid}")
+
+
+def stack(urls: list[str], logs: Path, prefix: str) -> dict[str, ServiceProcess]:
     """identity, attendance and points as processes, not yet started."""
     ports = {name: free_port() for name in ("identity", "attendance", "points")}
-    prefix = f"bench-{uuid.uuid4().hex[:8]}:"
     processes = {}
     for (name, port), url in zip(ports.items(), urls, strict=True):
         settings = {
@@ -65,48 +83,71 @@ def stack(urls: list[str], logs: Path) -> dict[str, ServiceProcess]:
         }
         if name == "attendance":
             settings["identity_address"] = f"127.0.0.1:{ports['identity']}"
+        if name == "points":
+            settings["attendance_consumers"] = ATTENDANCE_CONSUMERS
         processes[name] = ServiceProcess(name, settings, logs / f"{name}.log")
     return processes
 
 
-def balance(points: pts_grpc.PointsServiceStub, resident: str) -> int:
-    """The resident's yearly balance in centipoints."""
-    reply = points.GetBalance(pts.GetBalanceRequest(name=f"{resident}/balance"))
-    return reply.balance.yearly_centipoints
+def settled(stream: str, group: str, within: float = 600.0) -> None:
+    """Wait until a consumer group has read and acknowledged everything on a stream."""
+    client = redis.Redis.from_url(REDIS)
+    deadline = time.perf_counter() + within
+    while time.perf_counter() < deadline:
+        info = next(g for g in client.xinfo_groups(stream) if g["name"].decode() == group)
+        if not info["pending"] and not info.get("lag"):
+            break
+        time.sleep(0.5)
+    client.close()
 
 
-def bench_baseline(points: pts_grpc.PointsServiceStub, resident: str) -> list[float]:
-    """Seconds per bare GetBalance round trip."""
-    balance(points, resident)
-    times = []
-    for _ in range(BASELINE_CALLS):
-        start = time.perf_counter()
-        balance(points, resident)
-        times.append(time.perf_counter() - start)
-    return times
+class Arrivals:
+    """Reads points.events (and, to split the time, attendance.events), noting
+    when each resident's award (and completed session) arrived."""
 
+    def __init__(self, prefix: str) -> None:
+        self.client = redis.Redis.from_url(REDIS)
+        # From the start: nothing before the run is an award or a completed session.
+        self.streams = {f"{prefix}{s}": "0-0" for s in ("points.events", "attendance.events")}
+        self.awarded: dict[str, float] = {}
+        self.completed: dict[str, float] = {}
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self._read, daemon=True)
 
-def sign_out_to_balance(
-    attendance: att_grpc.AttendanceServiceStub,
-    points: pts_grpc.PointsServiceStub,
-    request: att.SignOutRequest,
-    resident: str,
-) -> float:
-    """Seconds from sending SignOut until the award shows in the balance."""
-    start = time.perf_counter()
-    attendance.SignOut(request)
-    while balance(points, resident) < AWARD:
-        if time.perf_counter() - start > TIMEOUT:
-            raise RuntimeError(f"no award for {resident} within {TIMEOUT:.0f}s")
-        time.sleep(POLL)
-    return time.perf_counter() - start
+    def _read(self) -> None:
+        while not self.stopping.is_set():
+            reply = self.client.xread(self.streams, count=500, block=100)
+            now = time.perf_counter()
+            for stream, entries in reply or []:
+                for entry_id, fields in entries:
+                    self.streams[stream.decode()] = entry_id
+                    envelope = envelope_pb2.EventEnvelope.FromString(fields[ENVELOPE_FIELD])
+                    if envelope.type == AWARDED:
+                        event = points_events_pb2.PointsAwarded()
+                        envelope.payload.Unpack(event)
+                        self.awarded.setdefault(event.resident, now)
+                    elif envelope.type == COMPLETED:
+                        done = attendance_events_pb2.SessionCompleted()
+                        envelope.payload.Unpack(done)
+                        self.completed.setdefault(done.resident, now)
+
+    def start(self) -> None:
+        """Start reading."""
+        self.thread.start()
+
+    def stop(self) -> None:
+        """Stop reading."""
+        self.stopping.set()
+        self.thread.join()
+        self.client.close()
 
 
 def main() -> None:
     """Start the stack, sign everyone in, then sign out at a steady rate and report."""
     urls = [create_database(POSTGRES, f"bench_{name}") for name in ("idn", "att", "pts")]
     logs = Path(tempfile.mkdtemp(prefix="bench-signout-"))
-    processes = stack(urls, logs)
+    prefix = f"bench-{uuid.uuid4().hex[:8]}:"
+    processes = stack(urls, logs, prefix)
     try:
         start_all(list(processes.values()))
         channels = {n: grpc.insecure_channel(p.address) for n, p in processes.items()}
@@ -114,14 +155,17 @@ def main() -> None:
         attendance = att_grpc.AttendanceServiceStub(channels["attendance"])
         points = pts_grpc.PointsServiceStub(channels["points"])
         identity.CreateCommunity(idn.CreateCommunityRequest(community_id=C, display_name="Bench"))
-        staff, *residents = (
-            identity.RegisterResident(
+
+        def register(i: int) -> str:
+            return identity.RegisterResident(
                 idn.RegisterResidentRequest(
                     parent=f"communities/{C}", display_name=f"r{i}", phone=f"138{i:08d}"
                 )
             ).resident.name
-            for i in range(SIGN_OUTS + 1)
-        )
+
+        started = time.perf_counter()
+        with ThreadPoolExecutor(SETUP_THREADS) as pool:
+            staff, *residents = pool.map(register, range(SIGN_OUTS + 1))
         begins = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=2)
         planned = att.Activity(
             title="Bench clean-up",
@@ -145,24 +189,55 @@ def main() -> None:
             request.time.FromDatetime(at)
             return request
 
-        for resident in residents:
-            attendance.SignIn(presence(att.SignInRequest, resident, begins))
-        baseline = bench_baseline(points, staff)
+        with ThreadPoolExecutor(SETUP_THREADS) as pool:
+            list(
+                pool.map(
+                    lambda r: attendance.SignIn(presence(att.SignInRequest, r, begins)), residents
+                )
+            )
+        settled(f"{prefix}identity.events", "points")
+        print(
+            f"setup: {len(residents)} residents registered and signed in, their registrations "
+            f"consumed by points, in {time.perf_counter() - started:.0f} s"
+        )
+        baseline = []
+        for _ in range(BASELINE_CALLS):
+            start = time.perf_counter()
+            points.GetBalance(pts.GetBalanceRequest(name=f"{staff}/balance"))
+            baseline.append(time.perf_counter() - start)
 
-        results: list[float] = []
-        lock = threading.Lock()
-        origin = time.perf_counter() + 0.2
+        arrivals = Arrivals(prefix)
+        arrivals.start()
+        pid = processes["points"].process.pid  # type: ignore[union-attr]
+        rss_start = rss_mb(pid)
+        sent: dict[str, float] = {}
+        origin = time.perf_counter() + 0.5
+        signed_out = begins + timedelta(hours=1)
 
-        def one(index: int, resident: str) -> None:
-            time.sleep(max(0.0, origin + index / RATE - time.perf_counter()))
-            request = presence(att.SignOutRequest, resident, begins + timedelta(hours=1))
-            elapsed = sign_out_to_balance(attendance, points, request, resident)
-            with lock:
-                results.append(elapsed)
+        def sender(k: int) -> None:
+            for i in range(k, len(residents), SENDERS):
+                time.sleep(max(0.0, origin + i / RATE - time.perf_counter()))
+                request = presence(att.SignOutRequest, residents[i], signed_out)
+                sent[residents[i]] = time.perf_counter()
+                attendance.SignOut(request)
 
-        with ThreadPoolExecutor(max_workers=16) as pool:
-            for future in [pool.submit(one, i, r) for i, r in enumerate(residents)]:
-                future.result()
+        senders = [threading.Thread(target=sender, args=(k,)) for k in range(SENDERS)]
+        for t in senders:
+            t.start()
+        for t in senders:
+            t.join()
+        sending = time.perf_counter() - origin
+        # Late is not lost: wait while awards keep arriving, up to TIMEOUT without progress.
+        seen, quiet_since = -1, time.perf_counter()
+        while len(arrivals.awarded) < len(residents):
+            if len(arrivals.awarded) != seen:
+                seen, quiet_since = len(arrivals.awarded), time.perf_counter()
+            elif time.perf_counter() - quiet_since > TIMEOUT:
+                break
+            time.sleep(0.1)
+        rss_end = rss_mb(pid)
+        arrivals.stop()
+        verification = points.VerifyLedger(pts.VerifyLedgerRequest(parent=f"communities/{C}"))
         for channel in channels.values():
             channel.close()
     finally:
@@ -170,17 +245,55 @@ def main() -> None:
         for url in urls:
             drop_database(POSTGRES, url)
 
+    results = [arrivals.awarded[r] - sent[r] for r in residents if r in arrivals.awarded]
+    in_attendance = [arrivals.completed[r] - sent[r] for r in residents if r in arrivals.completed]
+    in_points = [
+        arrivals.awarded[r] - arrivals.completed[r]
+        for r in residents
+        if r in arrivals.awarded and r in arrivals.completed
+    ]
+    lost = len(residents) - len(results)
     base_p50, base_p99 = percentile_ms(baseline, 50), percentile_ms(baseline, 99)
     p50, p99 = percentile_ms(results, 50), percentile_ms(results, 99)
-    print(f"sign-out -> balance at {RATE:g}/s, {len(results)} sign-outs (poll {POLL * 1000:g} ms):")
     print(
-        f"  p50 {p50:8.1f} ms   p99 {p99:8.1f} ms   mean {statistics.mean(results) * 1000:8.1f} ms"
+        f"sign-out -> PointsAwarded on the stream, {len(residents)} sign-outs sent in "
+        f"{sending:.1f} s ({len(residents) / sending:.0f}/s, target {RATE:g}/s), "
+        f"{ATTENDANCE_CONSUMERS} attendance consumers in points:"
+    )
+    print(
+        f"  p50 {p50:8.1f} ms   p99 {p99:8.1f} ms   max {max(results) * 1000:8.1f} ms   "
+        f"mean {statistics.mean(results) * 1000:8.1f} ms   lost {lost}"
+    )
+    print(
+        f"  target p99 < {TARGET_P99_MS:g} ms, nothing lost: "
+        f"{'met' if p99 < TARGET_P99_MS and not lost else 'MISSED'}"
+    )
+    print(
+        f"  of which sign-out -> SessionCompleted on attendance.events: "
+        f"p50 {percentile_ms(in_attendance, 50):.1f} ms, "
+        f"p99 {percentile_ms(in_attendance, 99):.1f} ms; "
+        f"SessionCompleted -> PointsAwarded (points): p50 {percentile_ms(in_points, 50):.1f} ms, "
+        f"p99 {percentile_ms(in_points, 99):.1f} ms"
     )
     print(f"baseline GetBalance round trip, {len(baseline)} calls:")
     print(f"  p50 {base_p50:8.2f} ms   p99 {base_p99:8.2f} ms")
-    print(f"ratio (sign-out -> balance p50 / GetBalance p50): {p50 / base_p50:.1f}x")
+    print(f"ratio (sign-out -> award p99 / GetBalance p99): {p99 / base_p99:.1f}x")
+    print(
+        f"points RSS: start {rss_start:.1f} MiB, end {rss_end:.1f} MiB "
+        f"({rss_end - rss_start:+.1f} MiB over the run)"
+    )
+    print(
+        f"VerifyLedger after the run: ok={verification.ok}, "
+        f"{verification.transactions_checked} transactions, {len(verification.breaks)} breaks"
+    )
     sys.stdout.flush()
+    if not verification.ok:
+        raise SystemExit(f"VerifyLedger failed after the run: {list(verification.breaks[:3])}")
 
 
 if __name__ == "__main__":
+    if "--quick" in sys.argv:  # a short run to try the bench itself
+        SECONDS = 5.0
+        SIGN_OUTS = int(RATE * SECONDS)
+    os.environ.setdefault("OTEL_TRACES_EXPORTER", "none")
     main()

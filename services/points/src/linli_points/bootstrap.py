@@ -6,11 +6,15 @@ Redis while wiring (engines and clients connect on first use, inside the workers
 
 from __future__ import annotations
 
+import asyncio
 import functools
+import logging
+import threading
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+import redis
 import sqlalchemy as sa
 from linli.points.v1 import points_service_pb2 as pb
 from linli.points.v1 import points_service_pb2_grpc as pb_grpc
@@ -45,6 +49,7 @@ from linli_points.service_layer.ports import (
 from linli_points.service_layer.reservations import void_expired
 from linli_points.service_layer.writer import CommunityWriter
 
+log = logging.getLogger(__name__)
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["PointsService"].full_name
 UowFactory = Callable[[], PointsUnitOfWork]
 Worker = Callable[[], Coroutine[Any, Any, None]]
@@ -141,12 +146,13 @@ def build_app(
     catalog = settings.catalog
     background: list[Worker] = []
     on_stop: list[Callable[[], Awaitable[None]]] = []
+    commits = threading.Event()
     if uow_factory is None:
         plumbing = database(settings)
         uow_factory = sql_uow_factory(plumbing)
         engine = engine or plumbing.engine
         relay = OutboxRelay(plumbing.session_factory, orm.runtime.outbox, settings.redis_url)
-        background.append(relay.run)
+        background += [relay.run, functools.partial(relay_on_commit, relay, commits)]
         on_stop.append(_async(plumbing.engine.dispose))
     if store is None:
         redis_store = RedisLeaderboardStore(settings.redis_url, settings.stream_prefix)
@@ -168,8 +174,7 @@ def build_app(
     )
     consumer = consumers or redis_consumers(settings)
     # Postings of a community go through one writer that commits what is waiting at once.
-    writer = CommunityWriter(uow_factory)
-    on_stop.append(_async(writer.close))
+    writer = CommunityWriter(uow_factory, on_commit=commits.set)
     attendance = AttendanceEvents(writer, catalog).handlers()
     streams = [
         *(
@@ -184,7 +189,7 @@ def build_app(
         ),
     ]
     background += [s.run for s in streams]
-    on_stop[:0] = [s.close for s in streams]
+    on_stop[:0] = [*(s.close for s in streams), _async(writer.close)]
     # Harmless on several replicas at once: each reservation is voided only while pending,
     # under a row lock, so no fence.
     background.append(
@@ -214,6 +219,18 @@ def build_app(
         )
 
     return GrpcApp("points", register, [SERVICE_NAME], background, on_stop, dead_letters=letters)
+
+
+async def relay_on_commit(relay: OutboxRelay, commits: threading.Event) -> None:
+    """Relay the outbox as soon as the writer commits; the relay's own polling stays the floor."""
+    while True:
+        if not await asyncio.to_thread(commits.wait, 1.0):
+            continue
+        commits.clear()
+        try:
+            await asyncio.to_thread(relay.relay_once)
+        except (redis.RedisError, sa.exc.SQLAlchemyError):
+            log.warning("relaying after a commit failed; the relay's polling will retry")
 
 
 def _async(close: Callable[[], None]) -> Callable[[], Awaitable[None]]:

@@ -44,7 +44,7 @@ def test_building_the_production_app_connects_to_nothing() -> None:
     app = build_app(settings)
 
     assert app.name == "points" and app.service_names == ["linli.points.v1.PointsService"]
-    assert len(app.background) == 7  # relay, hub, three consumers, sweep, closes
+    assert len(app.background) == 8  # relay (polling, on commit), hub, 3 consumers, sweep, closes
     schedules = {
         w.__self__.name: w.__self__
         for w in app.background

@@ -148,9 +148,14 @@ class SqlLedger(Ledger):
         for community_id, held in self._balances.items():
             self.memory.balances[community_id] = (self._heads[community_id][0], dict(held))
 
+    def snapshot(self) -> None:
+        """On PostgreSQL, read the rest of this unit of work from one snapshot."""
+        if self.session.get_bind().dialect.name == "postgresql":
+            self.session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+
     def _held_balances(self, community_id: str, ids: Iterable[int]) -> dict[int, int]:
         held = self._balances[community_id]
-        unread = sorted(set(ids) - set(held))
+        unread = sorted(i for i in set(ids) if i not in held)
         if unread:
             # Read under the fence: every change to these balances takes the same chain head.
             rows = self.session.execute(

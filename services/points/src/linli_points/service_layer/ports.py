@@ -30,6 +30,10 @@ class Ledger(Repository, abc.ABC):
     def fence(self, community_id: str) -> None:
         """Hold the community's chain until the unit of work ends: another writer waits."""
 
+    def snapshot(self) -> None:
+        """Read from one snapshot for the rest of the unit of work (a verification while
+        writers post: chain and balances as of one moment). Call before any read."""
+
     @abc.abstractmethod
     def post(self, transaction: LedgerTransaction) -> None:
         """Append and chain a transaction and apply it to the balances atomically.

@@ -56,6 +56,7 @@ def list_transactions(
 def verify_ledger(community_id: str, uow: PointsUnitOfWork) -> audit.Verification:
     """Recompute the community's hash chain and balances from postings."""
     with uow:
+        uow.ledger.snapshot()
         return audit.verify(
             community_id, uow.ledger.chain(community_id), uow.ledger.stored_balances(community_id)
         )
