@@ -89,3 +89,5 @@ def test_unusable_files_are_refused_whole() -> None:
         parse_csv("phone,display_name\n13800000001,张三\n".encode("gbk"))
     rows, errors = parse_csv("\ufeffphone,display_name\n13800000001,张三\n".encode())
     assert (rows[0].display_name, errors) == ("张三", [])
+    with pytest.raises(InvalidArgument, match="not CSV this import can read"):
+        parse_csv(("phone" + "x" * 200_000 + ",display_name\n").encode())

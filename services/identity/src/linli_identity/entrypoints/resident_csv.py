@@ -52,9 +52,14 @@ def export_csv(residents: list[Resident]) -> bytes:
 def parse_csv(data: bytes) -> tuple[list[ResidentRow], list[RowError]]:
     """Rows to import and the rows that could not even be read (line numbers count the header)."""
     try:
-        text = data.decode("utf-8-sig")
+        return _parse(data.decode("utf-8-sig"))
     except UnicodeDecodeError:
         raise InvalidArgument("the file is not UTF-8 text") from None
+    except csv.Error as exc:  # e.g. a cell longer than csv.field_size_limit() (128 Ki chars)
+        raise InvalidArgument(f"the file is not CSV this import can read: {exc}") from None
+
+
+def _parse(text: str) -> tuple[list[ResidentRow], list[RowError]]:
     reader = csv.DictReader(io.StringIO(text))
     missing = [c for c in REQUIRED_COLUMNS if c not in (reader.fieldnames or [])]
     if missing:
