@@ -18,6 +18,17 @@ def _add_trace_ids(_: Any, __: str, event: dict[str, Any]) -> dict[str, Any]:
     return event
 
 
+# The grpc instrumentation's aio interceptor resets its span context from another context when
+# a server stream is cancelled (opentelemetry-python-contrib issue 2357, open). OpenTelemetry
+# catches the error itself and the span still ends, so its traceback is noise that would hide
+# real ones in the logs.
+class CancelledStreamContextNoise(logging.Filter):
+    """Drops OpenTelemetry's "Failed to detach context" report; every other record passes."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.getMessage() != "Failed to detach context"
+
+
 def configure_logging(service: str, level: str = "INFO", fmt: str = "json") -> None:
     """Route stdlib and structlog records through one structured renderer on stderr."""
     renderer: Any = (
@@ -49,5 +60,8 @@ def configure_logging(service: str, level: str = "INFO", fmt: str = "json") -> N
     )
     root = logging.getLogger()
     root.handlers[:] = [handler]
+    context_logger = logging.getLogger("opentelemetry.context")
+    if not any(isinstance(f, CancelledStreamContextNoise) for f in context_logger.filters):
+        context_logger.addFilter(CancelledStreamContextNoise())
     root.setLevel(level)
     structlog.contextvars.bind_contextvars(service=service)
