@@ -99,27 +99,32 @@ class SqlLedger(Ledger):
         created = self.session.execute(
             dialect_insert(self.session, accounts)
             .on_conflict_do_nothing()
-            .returning(accounts.c.holder, accounts.c.purpose),
+            .returning(accounts.c.id, accounts.c.holder, accounts.c.purpose),
             [
                 {"community_id": a.community_id, "holder": a.holder, "purpose": a.purpose.value}
                 for a in missing
             ],
         ).all()
+        held = self._balances.get(community_id, {})
+        for r in created:
+            # Only accounts that existed before are shared: a new one could still roll back.
+            account = Account(community_id, r.holder, Purpose(r.purpose))
+            found[account] = self._ids[account] = r.id
+            held[r.id] = 0
+        existing = [a for a in missing if a not in found]
+        if not existing:
+            return found
         rows = self.session.execute(
             sa.select(accounts.c.id, accounts.c.holder, accounts.c.purpose).where(
                 accounts.c.community_id == community_id,
                 sa.tuple_(accounts.c.holder, accounts.c.purpose).in_(
-                    [(a.holder, a.purpose.value) for a in missing]
+                    [(a.holder, a.purpose.value) for a in existing]
                 ),
             )
         ).all()
-        new = {(r.holder, r.purpose) for r in created}
         for r in rows:
             account = Account(community_id, r.holder, Purpose(r.purpose))
-            found[account] = self._ids[account] = r.id
-            # Only accounts that existed before are shared: a new one could still roll back.
-            if (r.holder, r.purpose) not in new:
-                self.known[account] = r.id
+            found[account] = self._ids[account] = self.known[account] = r.id
         return found
 
     def fence(self, community_id: str) -> None:
