@@ -42,7 +42,6 @@ from linli_kit.streams import ENVELOPE_FIELD
 POSTGRES, REDIS = postgres_admin_url(), redis_url()
 RATE = 200.0  # sign-outs per second
 SECONDS = 60.0
-SIGN_OUTS = int(RATE * SECONDS)
 SENDERS = 32  # client threads sending SignOut, each on its own schedule slots
 SETUP_THREADS = 16
 BASELINE_CALLS = 300
@@ -142,8 +141,8 @@ class Arrivals:
         self.client.close()
 
 
-def main() -> None:
-    """Start the stack, sign everyone in, then sign out at a steady rate and report."""
+def main(seconds: float) -> None:
+    """Start the stack, sign everyone in, then sign out at a steady rate for a while; report."""
     urls = [create_database(POSTGRES, f"bench_{name}") for name in ("idn", "att", "pts")]
     logs = Path(tempfile.mkdtemp(prefix="bench-signout-"))
     prefix = f"bench-{uuid.uuid4().hex[:8]}:"
@@ -165,7 +164,7 @@ def main() -> None:
 
         started = time.perf_counter()
         with ThreadPoolExecutor(SETUP_THREADS) as pool:
-            staff, *residents = pool.map(register, range(SIGN_OUTS + 1))
+            staff, *residents = pool.map(register, range(int(RATE * seconds) + 1))
         begins = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=2)
         planned = att.Activity(
             title="Bench clean-up",
@@ -292,8 +291,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    if "--quick" in sys.argv:  # a short run to try the bench itself
-        SECONDS = 5.0
-        SIGN_OUTS = int(RATE * SECONDS)
     os.environ.setdefault("OTEL_TRACES_EXPORTER", "none")
-    main()
+    main(5.0 if "--quick" in sys.argv else SECONDS)  # --quick: a short run to try the bench
