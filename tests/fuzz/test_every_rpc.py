@@ -344,27 +344,8 @@ def world(stack: dict[str, ServiceProcess]) -> World:
     return World(names, known)
 
 
-# Failures found in code this suite's owner may not change, reported on issue 11 with a repro.
-KNOWN_FAILURES = {
-    "points-PointsService.WatchLeaderboard": (
-        "a cancelled watch logs 'Failed to detach context' tracebacks (OpenTelemetry's aio "
-        "server interceptor around the points stream)"
-    ),
-    "identity-IdentityService.ImportResidents": (
-        "a CSV cell over 131,072 characters (csv.field_size_limit) raises csv.Error: INTERNAL"
-    ),
-    "points-PointsService.RebuildLeaderboard": (
-        "year 1 (0 means the current year, so no range option can refuse 1) overflows "
-        "periods.year_bounds: INTERNAL"
-    ),
-}
 PARAMS = [
-    pytest.param(
-        process,
-        method,
-        id=(rpc := f"{process}-{method.containing_service.name}.{method.name}"),
-        marks=[pytest.mark.xfail(reason=KNOWN_FAILURES[rpc])] if rpc in KNOWN_FAILURES else [],
-    )
+    pytest.param(process, method, id=f"{process}-{method.containing_service.name}.{method.name}")
     for process, method in TARGETS
 ]
 

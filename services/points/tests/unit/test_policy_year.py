@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
+from linli_kit.errors import InvalidArgument
 from linli_points.domain.ledger import EXPIRY, ISSUANCE, REDEMPTION, Account, Kind, Purpose
+from linli_points.domain.periods import year_bounds
 from linli_points.domain.reservations import Sink
 from linli_points.domain.rules import ServiceType
 from linli_points.service_layer import appeals, closes, commands, earning, queries, reservations
@@ -166,3 +170,9 @@ def test_a_year_of_service_from_first_shift_to_year_end(uow) -> None:
     kinds = [t.kind for t in ledger.transactions]
     assert kinds.count(Kind.AWARD) == 14 and kinds.count(Kind.COMPENSATION) == 1
     assert queries.verify_ledger(C, uow).ok
+
+
+@pytest.mark.parametrize("year", [1, 9999, -5])
+def test_a_year_whose_bounds_no_timestamp_can_hold_is_refused(year: int) -> None:
+    with pytest.raises(InvalidArgument, match="year must be 2 to 9998"):
+        year_bounds(year)

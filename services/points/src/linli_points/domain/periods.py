@@ -5,7 +5,11 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from linli_kit.errors import InvalidArgument
+
 SHANGHAI = ZoneInfo("Asia/Shanghai")
+# The years whose bounds in Asia/Shanghai fall inside what a timestamp can hold.
+FIRST_YEAR, LAST_YEAR = 2, 9998
 
 
 def _midnight(day: date) -> datetime:
@@ -24,6 +28,8 @@ def policy_year(at: datetime) -> int:
 
 def year_bounds(year: int) -> tuple[datetime, datetime]:
     """The instants (UTC) a policy year starts at and ends before."""
+    if not FIRST_YEAR <= year <= LAST_YEAR:
+        raise InvalidArgument(f"year must be {FIRST_YEAR} to {LAST_YEAR}, got {year}")
     return _midnight(date(year, 1, 1)), _midnight(date(year + 1, 1, 1))
 
 
