@@ -123,7 +123,11 @@ def _timestamps() -> st.SearchStrategy[dict[str, int]]:
         {
             "seconds": st.one_of(
                 st.integers(1_600_000_000, 1_900_000_000),
-                st.sampled_from([0, -1, 2**40, -(2**40), 253_402_300_800, -62_135_596_801]),
+                # Just outside and exactly at the first and last instants a timestamp holds.
+                st.sampled_from(
+                    [0, -1, 2**40, -(2**40), 253_402_300_800, -62_135_596_801]
+                    + [253_402_300_799, -62_135_596_800]
+                ),
             ),
             "nanos": st.one_of(st.just(0), st.integers(-(2**31), 2**31 - 1)),
         }
