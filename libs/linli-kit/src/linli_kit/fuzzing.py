@@ -63,6 +63,9 @@ HOSTILE_BYTES = [
     b"\x89PNG\r\n\x1a\n",
     b"x" * 200_000,
 ]
+# Zero, huge, and just outside and exactly at the first and last instants a timestamp holds.
+EDGE_SECONDS = [0, -1, 2**40, -(2**40), 253_402_300_800, -62_135_596_801]
+EDGE_SECONDS += [253_402_300_799, -62_135_596_800]
 HOSTILE_TOKENS = [
     base64.urlsafe_b64encode(b"o:99999999999999999999999").decode(),
     base64.urlsafe_b64encode(b"o:-1").decode(),
@@ -123,11 +126,7 @@ def _timestamps() -> st.SearchStrategy[dict[str, int]]:
         {
             "seconds": st.one_of(
                 st.integers(1_600_000_000, 1_900_000_000),
-                # Just outside and exactly at the first and last instants a timestamp holds.
-                st.sampled_from(
-                    [0, -1, 2**40, -(2**40), 253_402_300_800, -62_135_596_801]
-                    + [253_402_300_799, -62_135_596_800]
-                ),
+                st.sampled_from(EDGE_SECONDS),
             ),
             "nanos": st.one_of(st.just(0), st.integers(-(2**31), 2**31 - 1)),
         }
