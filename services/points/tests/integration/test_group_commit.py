@@ -186,10 +186,6 @@ def test_a_crash_mid_batch_loses_and_repeats_nothing(
 ) -> None:
     sessions, stream = 3000, f"{stream_prefix}attendance.events"
     client = redis.Redis.from_url(servers.redis)
-    pipe = client.pipeline()
-    for n in range(sessions):
-        pipe.xadd(stream, {ENVELOPE_FIELD: completed(n)})
-    pipe.execute()
     engine = sa.create_engine(database)
 
     def posted() -> int:
@@ -215,6 +211,10 @@ def test_a_crash_mid_batch_loses_and_repeats_nothing(
     points = ServiceProcess("points", settings, tmp_path / "points.log")
     points.start()
     try:
+        pipe = client.pipeline()
+        for n in range(sessions):
+            pipe.xadd(stream, {ENVELOPE_FIELD: completed(n)})
+        pipe.execute()
         # Kill while entries are delivered but not acknowledged: batches in flight.
         eventually(in_flight, 1, within=60)
         points.kill()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -50,6 +51,7 @@ from linli_points.service_layer.ports import (
 )
 
 CHUNK = 500
+CHAIN_PAGE = 5_000
 
 
 @dataclass
@@ -330,18 +332,40 @@ class SqlLedger(Ledger):
     def chain(self, community_id: str) -> Iterator[ChainEntry]:
         """Every transaction of a community in chain order, with the hash stored for it."""
         self.flush()
+        known: dict[tuple[str, str], Account] = {}
         last = 0
         while True:
-            rows = self.session.execute(
+            # One query a page: the page's transactions with their postings, in chain order.
+            page = (
                 sa.select(transactions)
                 .where(transactions.c.community_id == community_id, transactions.c.seq > last)
                 .order_by(transactions.c.seq)
-                .limit(CHUNK)
+                .limit(CHAIN_PAGE)
+                .subquery()
+            )
+            rows = self.session.execute(
+                sa.select(page, postings.c.amount, accounts.c.holder, accounts.c.purpose)
+                .outerjoin(postings, postings.c.transaction_id == page.c.id)
+                .outerjoin(accounts, accounts.c.id == postings.c.account_id)
+                .order_by(page.c.seq, postings.c.id)
             ).all()
             if not rows:
                 return
-            for row, loaded in zip(rows, self._load(rows), strict=True):
-                yield ChainEntry(row.seq, row.hash, loaded, row.hash_version)
+            for _, legs in itertools.groupby(rows, key=lambda r: r.seq):
+                group = list(legs)
+                postings_of = []
+                for leg in group:
+                    if leg.amount is None:
+                        continue
+                    account = known.get((leg.holder, leg.purpose))
+                    if account is None:
+                        account = Account(community_id, leg.holder, Purpose(leg.purpose))
+                        known[(leg.holder, leg.purpose)] = account
+                    postings_of.append(Posting(account, leg.amount))
+                row = group[0]
+                yield ChainEntry(
+                    row.seq, row.hash, _transaction(row, tuple(postings_of)), row.hash_version
+                )
             last = rows[-1].seq
 
     def stored_balances(self, community_id: str) -> dict[Account, int]:
