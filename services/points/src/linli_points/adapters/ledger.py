@@ -50,8 +50,7 @@ from linli_points.service_layer.ports import (
     TransactionPage,
 )
 
-CHUNK = 500
-CHAIN_PAGE = 5_000
+CHUNK = 5_000  # rows of transactions read a query
 
 
 @dataclass
@@ -340,7 +339,7 @@ class SqlLedger(Ledger):
                 sa.select(transactions)
                 .where(transactions.c.community_id == community_id, transactions.c.seq > last)
                 .order_by(transactions.c.seq)
-                .limit(CHAIN_PAGE)
+                .limit(CHUNK)
                 .subquery()
             )
             rows = self.session.execute(
