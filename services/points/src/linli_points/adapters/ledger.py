@@ -716,6 +716,8 @@ class SqlDirectory(Directory):
 class SqlPointsUnitOfWork(SqlUnitOfWork, PointsUnitOfWork):
     """Points unit of work on SQLAlchemy."""
 
+    ledger: SqlLedger
+
     def __init__(
         self,
         session_factory: sessionmaker[Session],
