@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import os
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from opentelemetry import context as otel_context
@@ -53,3 +56,21 @@ def current_traceparent() -> str:
 def context_from_traceparent(traceparent: str) -> otel_context.Context:
     """A context whose parent is the span named by a W3C traceparent."""
     return _PROPAGATOR.extract({"traceparent": traceparent} if traceparent else {})
+
+
+# A batch span is a child of its first caller's span (a batch of one stays in its caller's
+# trace) and links every caller's span, so each trace finds the batch that carried its work.
+@contextlib.contextmanager
+def batch_span(
+    name: str, callers: Sequence[contextvars.Context], tracer: trace.Tracer | None = None
+) -> Iterator[None]:
+    """A span for work done at once for several callers, linked to each caller's span."""
+    spans = [caller.run(trace.get_current_span).get_span_context() for caller in callers]
+    parent = callers[0].run(otel_context.get_current) if callers else None
+    with (tracer or trace.get_tracer(__name__)).start_as_current_span(
+        name,
+        context=parent,
+        links=[trace.Link(span) for span in spans if span.is_valid],
+        attributes={"linli.batch_size": len(callers)},
+    ):
+        yield

@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from linli.points.v1 import points_service_pb2 as pb
 from linli.points.v1 import points_service_pb2_grpc as pb_grpc
 
-from linli_kit import schedules
+from linli_kit import schedules, telemetry
 from linli_kit.db import SqlPlumbing, sql_plumbing
 from linli_kit.deadletters import DeadLetters
 from linli_kit.domain import Clock, utc_now
@@ -174,7 +174,11 @@ def build_app(
     )
     consumer = consumers or redis_consumers(settings)
     # Postings of a community go through one writer that commits what is waiting at once.
-    writer = CommunityWriter(uow_factory, on_commit=commits.set)
+    writer = CommunityWriter(
+        uow_factory,
+        on_commit=commits.set,
+        batch_scope=functools.partial(telemetry.batch_span, "points.write-batch"),
+    )
     attendance = AttendanceEvents(writer, catalog).handlers()
     streams = [
         *(

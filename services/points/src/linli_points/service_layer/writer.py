@@ -11,10 +11,12 @@ batch run again with that item seeing a redelivery.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import functools
 import threading
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -23,12 +25,19 @@ from linli_points.service_layer.ports import DeferredInbox, PointsUnitOfWork
 
 R = TypeVar("R")
 Work = Callable[[PointsUnitOfWork], Any]
+# Wraps the writing of one batch, given each caller's context (tracing links them to it).
+BatchScope = Callable[[Sequence[contextvars.Context]], contextlib.AbstractContextManager[Any]]
+
+
+def _no_scope(callers: Sequence[contextvars.Context]) -> contextlib.AbstractContextManager[Any]:
+    return contextlib.nullcontext()
 
 
 @dataclass
 class _Item:
     work: Work
     answer: Future[Any] = field(default_factory=Future)
+    caller: contextvars.Context = field(default_factory=contextvars.copy_context)
 
 
 def _holds(queue: deque[_Item], wanted: int) -> bool:
@@ -46,9 +55,10 @@ class CommunityWriter:
         communities_at_once: int = 8,
         linger_seconds: float = 0.001,
         on_commit: Callable[[], None] = lambda: None,
+        batch_scope: BatchScope = _no_scope,
     ) -> None:
         self.uow_factory, self.max_batch, self.linger = uow_factory, max_batch, linger_seconds
-        self.on_commit = on_commit
+        self.on_commit, self.batch_scope = on_commit, batch_scope
         self._queues: dict[str, deque[_Item]] = {}
         self._draining: set[str] = set()
         self._lock = threading.Condition()
@@ -122,7 +132,7 @@ class CommunityWriter:
         inbox = DeferredInbox()
         while True:
             results = []
-            with self.uow_factory() as uow:
+            with self.batch_scope([item.caller for item in items]), self.uow_factory() as uow:
                 uow.ledger.fence(community_id)
                 for index, item in enumerate(items):
                     try:
