@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import grpc
-import pytest
 from google.protobuf.message import Message
 from linli.attendance.v1 import attendance_service_pb2 as att
 from linli.attendance.v1 import attendance_service_pb2_grpc as att_grpc
@@ -19,36 +17,10 @@ from linli.identity.v1 import identity_service_pb2_grpc as idn_grpc
 from linli.points.v1 import points_service_pb2 as pts
 from linli.points.v1 import points_service_pb2_grpc as pts_grpc
 
-from linli_kit.processes import ServiceProcess, free_port, start_all, stop_all
-from linli_kit.testing import Servers, eventually, row_count
+from linli_kit.testing import eventually, row_count
 
 RETRIES = 8
 START = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(hours=3)
-
-
-@pytest.fixture
-def stack(
-    servers: Servers, make_database: Callable[[str], str], stream_prefix: str, tmp_path: Path
-) -> Iterator[dict[str, ServiceProcess]]:
-    """identity, attendance and points as separate OS processes on their own databases."""
-    ports = {name: free_port() for name in ("identity", "attendance", "points")}
-    processes = {}
-    for name, port in ports.items():
-        settings = {
-            "database_url": make_database(name),
-            "redis_url": servers.redis,
-            "grpc_host": "127.0.0.1",
-            "grpc_port": str(port),
-            "metrics_port": "0",
-            "stream_prefix": stream_prefix,
-            "log_format": "console",
-        }
-        if name == "attendance":
-            settings["identity_address"] = f"127.0.0.1:{ports['identity']}"
-        processes[name] = ServiceProcess(name, settings, tmp_path / f"{name}.log")
-    start_all(list(processes.values()))
-    yield processes
-    stop_all(list(processes.values()))
 
 
 def _all_at_once(call: Callable[[Message], Message], request: Message) -> list[bytes]:
