@@ -141,7 +141,7 @@ class SqlRequestLog(RequestLog):
         ).first()
         return inserted is not None
 
-    def _complete(self, operation: str, request_id: str, digest: str, result_ref: str) -> None:
+    def _complete(self, operation: str, request_id: str, result_ref: str) -> None:
         self.session.execute(
             sa.update(self.table)
             .where(self.table.c.operation == operation, self.table.c.request_id == request_id)

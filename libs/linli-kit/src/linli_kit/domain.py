@@ -136,29 +136,30 @@ class RequestLog(abc.ABC):
         request_id = _request_id(command)
         if not request_id:
             return None
-        return self._earlier(command, request_id)
+        return self._earlier(command, request_id, fingerprint(command))
 
     def claim(self, command: Any) -> str | None:
         """Reserve the command's request id; if an earlier request has it, that one's result."""
         request_id = _request_id(command)
         if not request_id:
             return None
-        if self._claim(_operation(command), request_id, fingerprint(command)):
+        digest = fingerprint(command)
+        if self._claim(_operation(command), request_id, digest):
             return None
-        return self._earlier(command, request_id)
+        return self._earlier(command, request_id, digest)
 
     def complete(self, command: Any, result_ref: str) -> None:
         """Record the result of a claimed request so that a retry replays it."""
         request_id = _request_id(command)
         if request_id:
-            self._complete(_operation(command), request_id, fingerprint(command), result_ref)
+            self._complete(_operation(command), request_id, result_ref)
 
-    def _earlier(self, command: Any, request_id: str) -> str | None:
+    def _earlier(self, command: Any, request_id: str, digest: str) -> str | None:
         found = self._get(_operation(command), request_id)
         if found is None:
             return None
-        digest, result_ref = found
-        if digest != fingerprint(command):
+        recorded_digest, result_ref = found
+        if recorded_digest != digest:
             raise IdempotencyConflict(
                 f"request_id {request_id[:64]!r} was already used with different arguments"
             )
@@ -173,7 +174,7 @@ class RequestLog(abc.ABC):
         """Record the id as taken unless it is (waiting for a concurrent claim); True if new."""
 
     @abc.abstractmethod
-    def _complete(self, operation: str, request_id: str, digest: str, result_ref: str) -> None:
+    def _complete(self, operation: str, request_id: str, result_ref: str) -> None:
         """Store the result reference of a claimed request id."""
 
 

@@ -10,14 +10,19 @@ class InMemoryRequestLog(RequestLog):
 
     def __init__(self) -> None:
         self.entries: dict[tuple[str, str], tuple[str, str]] = {}
+        self._claimed: dict[tuple[str, str], str] = {}
 
     def _get(self, operation: str, request_id: str) -> tuple[str, str] | None:
         return self.entries.get((operation, request_id))
 
     def _claim(self, operation: str, request_id: str, digest: str) -> bool:
-        return (operation, request_id) not in self.entries
+        if (operation, request_id) in self.entries:
+            return False
+        self._claimed[(operation, request_id)] = digest
+        return True
 
-    def _complete(self, operation: str, request_id: str, digest: str, result_ref: str) -> None:
+    def _complete(self, operation: str, request_id: str, result_ref: str) -> None:
+        digest = self._claimed.pop((operation, request_id))
         self.entries[(operation, request_id)] = (digest, result_ref)
 
 

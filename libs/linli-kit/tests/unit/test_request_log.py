@@ -30,6 +30,12 @@ class Rename:
     request_id: str = ""
 
 
+def _record(log: InMemoryRequestLog, command: object, result_ref: str) -> None:
+    """A request done: its id claimed, then its result completed."""
+    assert log.claim(command) is None
+    log.complete(command, result_ref)
+
+
 @pytest.fixture
 def log() -> InMemoryRequestLog:
     """An empty in-memory request log."""
@@ -41,20 +47,20 @@ def test_a_new_request_has_nothing_to_replay(log: InMemoryRequestLog) -> None:
 
 
 def test_a_completed_request_replays_its_result(log: InMemoryRequestLog) -> None:
-    log.complete(Register("wang", request_id="q1"), "r42")
+    _record(log, Register("wang", request_id="q1"), "r42")
 
     assert log.replay(Register("wang", request_id="q1")) == "r42"
 
 
 def test_a_reused_request_id_with_other_arguments_is_a_conflict(log: InMemoryRequestLog) -> None:
-    log.complete(Register("wang", request_id="q1"), "r42")
+    _record(log, Register("wang", request_id="q1"), "r42")
 
     with pytest.raises(IdempotencyConflict, match="'q1' was already used"):
         log.replay(Register("li", request_id="q1"))
 
 
 def test_a_different_time_is_a_different_argument(log: InMemoryRequestLog) -> None:
-    log.complete(Register("wang", request_id="q1"), "r42")
+    _record(log, Register("wang", request_id="q1"), "r42")
 
     with pytest.raises(IdempotencyConflict):
         log.replay(Register("wang", at=datetime(2025, 3, 2, tzinfo=UTC), request_id="q1"))
@@ -63,13 +69,13 @@ def test_a_different_time_is_a_different_argument(log: InMemoryRequestLog) -> No
 def test_the_same_arguments_under_a_new_request_id_are_a_new_request(
     log: InMemoryRequestLog,
 ) -> None:
-    log.complete(Register("wang", request_id="q1"), "r42")
+    _record(log, Register("wang", request_id="q1"), "r42")
 
     assert log.replay(Register("wang", request_id="q2")) is None
 
 
 def test_request_ids_are_kept_per_operation(log: InMemoryRequestLog) -> None:
-    log.complete(Register("wang", request_id="q1"), "r42")
+    _record(log, Register("wang", request_id="q1"), "r42")
 
     assert log.replay(Rename("li", request_id="q1")) is None
 
@@ -77,7 +83,7 @@ def test_request_ids_are_kept_per_operation(log: InMemoryRequestLog) -> None:
 def test_requests_without_an_id_are_neither_remembered_nor_replayed(
     log: InMemoryRequestLog,
 ) -> None:
-    log.complete(Register("wang"), "r42")
+    _record(log, Register("wang"), "r42")
 
     assert log.entries == {}
     assert log.replay(Register("wang")) is None
@@ -86,7 +92,7 @@ def test_requests_without_an_id_are_neither_remembered_nor_replayed(
 def test_the_log_stores_the_fingerprint_and_result_by_operation_and_id(
     log: InMemoryRequestLog,
 ) -> None:
-    log.complete(Register("wang", request_id="q1"), "r42")
+    _record(log, Register("wang", request_id="q1"), "r42")
 
     assert log.entries == {("Register", "q1"): (fingerprint(Register("wang")), "r42")}
 
@@ -144,7 +150,7 @@ class Reserve:
 
 
 def test_request_ids_are_kept_per_community(log: InMemoryRequestLog) -> None:
-    log.complete(Reserve("east", 100, request_id="q1"), "r1")
+    _record(log, Reserve("east", 100, request_id="q1"), "r1")
     assert log.claim(Reserve("west", 100, request_id="q1")) is None
     assert log.replay(Reserve("east", 100, request_id="q1")) == "r1"
 

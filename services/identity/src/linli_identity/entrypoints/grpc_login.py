@@ -41,7 +41,7 @@ class LoginRpcs(ServicerBase):
         client = client_address(context.peer())
         command = RequestLoginCode(ids["community"], request.phone, client, request.request_id)
         code = await asyncio.to_thread(
-            lambda: login.request_login_code(command, self.uow_factory(), self.login)
+            login.request_login_code, command, self.uow_factory(), self.login
         )
         reply = pb.RequestLoginCodeResponse()
         reply.expire_time.FromDatetime(code.expires_at)
@@ -60,7 +60,7 @@ class LoginRpcs(ServicerBase):
             request.request_id,
         )
         tokens = await asyncio.to_thread(
-            lambda: login.login_with_code(command, self.uow_factory(), self.login)
+            login.login_with_code, command, self.uow_factory(), self.login
         )
         return pb.LoginWithCodeResponse(tokens=tokens_message(tokens))
 
@@ -77,7 +77,7 @@ class LoginRpcs(ServicerBase):
             request.request_id,
         )
         tokens = await asyncio.to_thread(
-            lambda: login.login_with_password(command, self.uow_factory(), self.login)
+            login.login_with_password, command, self.uow_factory(), self.login
         )
         return pb.LoginWithPasswordResponse(tokens=tokens_message(tokens))
 
@@ -92,7 +92,7 @@ class LoginRpcs(ServicerBase):
             Secret(request.password, f"{request.request_id}:{request.resident}"),
             request.request_id,
         )
-        await asyncio.to_thread(lambda: login.set_password(command, self.uow_factory(), self.login))
+        await asyncio.to_thread(login.set_password, command, self.uow_factory(), self.login)
         return pb.SetPasswordResponse(resident=request.resident)
 
     async def RefreshToken(
@@ -104,9 +104,7 @@ class LoginRpcs(ServicerBase):
             client_address(context.peer()),
             request.request_id,
         )
-        tokens = await asyncio.to_thread(
-            lambda: sessions.refresh(command, self.uow_factory(), self.login)
-        )
+        tokens = await asyncio.to_thread(sessions.refresh, command, self.uow_factory(), self.login)
         return pb.RefreshTokenResponse(tokens=tokens_message(tokens))
 
     async def Logout(
@@ -118,9 +116,7 @@ class LoginRpcs(ServicerBase):
             client_address(context.peer()),
             request.request_id,
         )
-        token = await asyncio.to_thread(
-            lambda: sessions.logout(command, self.uow_factory(), self.login)
-        )
+        token = await asyncio.to_thread(sessions.logout, command, self.uow_factory(), self.login)
         return pb.LogoutResponse(
             resident=names.RESIDENT.format(community=token.community_id, resident=token.resident_id)
         )
