@@ -23,6 +23,7 @@ import jwt
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from linli_kit.errors import Unauthenticated
+from linli_kit.grpc_server import rewrapped
 
 MAX_ACCESS_TOKEN_SECONDS = 15 * 60
 ALGORITHM = "EdDSA"
@@ -328,19 +329,11 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
         if handler is None or service in self.exempt_services:
             return handler
         policy = self.policies.get(service, {})
-        if handler.unary_unary:
-            return grpc.unary_unary_rpc_method_handler(
-                self._unary(handler.unary_unary, policy, method),
-                request_deserializer=handler.request_deserializer,
-                response_serializer=handler.response_serializer,
-            )
-        if handler.unary_stream:
-            return grpc.unary_stream_rpc_method_handler(
-                self._stream(handler.unary_stream, policy, method),
-                request_deserializer=handler.request_deserializer,
-                response_serializer=handler.response_serializer,
-            )
-        return handler
+        return rewrapped(
+            handler,
+            lambda inner: self._unary(inner, policy, method),
+            lambda inner: self._stream(inner, policy, method),
+        )
 
     async def _admit(
         self, context: grpc.aio.ServicerContext, policy: Policy, method: str

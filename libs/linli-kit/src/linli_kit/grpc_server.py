@@ -46,6 +46,27 @@ def status_for(error: errors.DomainError) -> grpc.StatusCode:
     return grpc.StatusCode.FAILED_PRECONDITION
 
 
+def rewrapped(
+    handler: grpc.RpcMethodHandler,
+    unary: Callable[[Any], Any],
+    stream: Callable[[Any], Any],
+) -> grpc.RpcMethodHandler:
+    """The handler with its unary or server-streaming behaviour wrapped; others as they are."""
+    if handler.unary_unary:
+        return grpc.unary_unary_rpc_method_handler(
+            unary(handler.unary_unary),
+            request_deserializer=handler.request_deserializer,
+            response_serializer=handler.response_serializer,
+        )
+    if handler.unary_stream:
+        return grpc.unary_stream_rpc_method_handler(
+            stream(handler.unary_stream),
+            request_deserializer=handler.request_deserializer,
+            response_serializer=handler.response_serializer,
+        )
+    return handler
+
+
 MAX_MESSAGE = 500  # characters; status details travel in a header of bounded size
 
 
@@ -70,19 +91,11 @@ class ErrorsAndMetricsInterceptor(grpc.aio.ServerInterceptor):
         method = handler_call_details.method
         if handler is None or method.startswith(("/grpc.health", "/grpc.reflection")):
             return handler
-        if handler.unary_unary:
-            return grpc.unary_unary_rpc_method_handler(
-                self._unary(handler.unary_unary, method),
-                request_deserializer=handler.request_deserializer,
-                response_serializer=handler.response_serializer,
-            )
-        if handler.unary_stream:
-            return grpc.unary_stream_rpc_method_handler(
-                self._stream(handler.unary_stream, method),
-                request_deserializer=handler.request_deserializer,
-                response_serializer=handler.response_serializer,
-            )
-        return handler
+        return rewrapped(
+            handler,
+            lambda inner: self._unary(inner, method),
+            lambda inner: self._stream(inner, method),
+        )
 
     def _unary(self, inner: Any, method: str) -> Any:
         async def call(request: Any, context: grpc.aio.ServicerContext) -> Any:
