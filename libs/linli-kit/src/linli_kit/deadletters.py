@@ -107,10 +107,6 @@ class DeadLetters:
             raise InvalidArgument(f"after is not a stream entry id: {after[:40]!r}") from exc
         return [_letter(stream, letter_id, fields) for letter_id, fields in entries]
 
-    def get(self, stream: str, letter_id: str) -> DeadLetter:
-        """One letter, or NotFound."""
-        return _letter(stream, *self._entry(stream, letter_id))
-
     def _entry(self, stream: str, letter_id: str) -> tuple[bytes, dict[bytes, bytes]]:
         full = self._stream(stream)
         try:
