@@ -11,10 +11,10 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import uuid
 from collections.abc import Mapping
 from typing import Any
 
-import jwt
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from linli_identity.domain import names
@@ -61,18 +61,14 @@ class SigningKeyring(TokenSigner):
 
     def access_token(self, token: RefreshToken) -> tuple[str, str]:
         """A new access token (linli_kit.auth.issue_access_token) and its jti."""
-        text = auth.issue_access_token(
-            self._key(token.key_id),
-            subject=names.RESIDENT.format(community=token.community_id, resident=token.resident_id),
-            community=token.community_id,
-            roles=token.roles,
-            ttl_seconds=int(ACCESS_LIFETIME.total_seconds()),
-            now=token.issued_at.timestamp(),
-        )
-        return text, str(jwt.decode(text, options={"verify_signature": False})["jti"])
+        jti = uuid.uuid4().hex
+        return self._signed(token, jti), jti
 
     def reissue(self, token: RefreshToken) -> str:
         """The access token issued with a refresh token, signed again: the very same token."""
+        return self._signed(token, token.access_jti)
+
+    def _signed(self, token: RefreshToken, jti: str) -> str:
         return auth.issue_access_token(
             self._key(token.key_id),
             subject=names.RESIDENT.format(community=token.community_id, resident=token.resident_id),
@@ -80,7 +76,7 @@ class SigningKeyring(TokenSigner):
             roles=token.roles,
             ttl_seconds=int(ACCESS_LIFETIME.total_seconds()),
             now=token.issued_at.timestamp(),
-            jti=token.access_jti,
+            jti=jti,
         )
 
     def refresh_secret(self, token: RefreshToken) -> str:
