@@ -7,28 +7,13 @@ service's own test replays a retry of every mutating RPC through its whole app.
 
 from __future__ import annotations
 
-import importlib
-from pathlib import Path
-
-import linli
 import pytest
 from google.protobuf.descriptor import ServiceDescriptor
 from google.protobuf.descriptor_pb2 import MethodOptions
 
-from linli_kit.testing import mutating_methods
+from linli_kit.testing import generated_services, mutating_methods
 
-
-def _services() -> list[ServiceDescriptor]:
-    """Every service in the generated code (its folders are namespace packages: glob them)."""
-    found = []
-    for root in linli.__path__:
-        for path in sorted(Path(root).glob("*/v*/*_service_pb2.py")):
-            module = ".".join(("linli", *path.relative_to(root).with_suffix("").parts))
-            found.extend(importlib.import_module(module).DESCRIPTOR.services_by_name.values())
-    return found
-
-
-SERVICES = _services()
+SERVICES = generated_services()
 
 
 def test_the_walk_finds_every_service() -> None:

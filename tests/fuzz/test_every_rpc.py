@@ -12,7 +12,6 @@ the first check and reach the handlers. LINLI_FUZZ_EXAMPLES sets the examples pe
 
 from __future__ import annotations
 
-import importlib
 import os
 import uuid
 from collections import Counter
@@ -20,17 +19,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import grpc
-import linli
 import pytest
 from google.protobuf import message_factory
 from google.protobuf.descriptor import (
     Descriptor,
     FieldDescriptor,
     MethodDescriptor,
-    ServiceDescriptor,
 )
 from google.protobuf.message import Message
 from hypothesis import HealthCheck, given, settings
@@ -46,7 +42,7 @@ from linli.points.v1 import points_service_pb2_grpc as pts_grpc
 from linli_kit.fuzzing import FORBIDDEN, fuzz_method, messages
 from linli_kit.processes import ServiceProcess, free_port, start_all, stop_all
 from linli_kit.scratch import create_database, drop_database
-from linli_kit.testing import Servers, eventually
+from linli_kit.testing import Servers, eventually, generated_services
 
 EXAMPLES = int(os.environ.get("LINLI_FUZZ_EXAMPLES", "50"))
 DEADLINE_SECONDS = 10.0
@@ -59,19 +55,9 @@ SERVED_BY = {
 }
 
 
-def _services() -> list[ServiceDescriptor]:
-    """Every service in the generated code (its folders are namespace packages: glob them)."""
-    found = []
-    for root in linli.__path__:
-        for path in sorted(Path(root).glob("*/v*/*_service_pb2.py")):
-            module = ".".join(("linli", *path.relative_to(root).with_suffix("").parts))
-            found.extend(importlib.import_module(module).DESCRIPTOR.services_by_name.values())
-    return found
-
-
 TARGETS = [
     (process, method)
-    for service in _services()
+    for service in generated_services()
     for process in SERVED_BY[service.name]
     for method in service.methods
 ]

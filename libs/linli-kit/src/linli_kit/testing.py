@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 import importlib.util
 import time
 import uuid
@@ -13,6 +14,7 @@ from pathlib import Path
 from types import ModuleType
 
 import grpc
+import linli
 import psycopg
 import pytest
 import redis
@@ -170,6 +172,16 @@ async def running_consumer(consumer: StreamConsumer) -> AsyncIterator[None]:
         with contextlib.suppress(asyncio.CancelledError):
             await task
         await consumer.close()
+
+
+def generated_services() -> list[ServiceDescriptor]:
+    """Every gRPC service in the generated code (its folders are namespace packages: glob them)."""
+    found = []
+    for root in linli.__path__:
+        for path in sorted(Path(root).glob("*/v*/*_service_pb2.py")):
+            module = ".".join(("linli", *path.relative_to(root).with_suffix("").parts))
+            found.extend(importlib.import_module(module).DESCRIPTOR.services_by_name.values())
+    return found
 
 
 def mutating_methods(service: ServiceDescriptor) -> list[MethodDescriptor]:
