@@ -9,21 +9,36 @@ Deny by default: an RPC missing from the table refuses everyone.
 
 from __future__ import annotations
 
-import contextvars
+import asyncio
+import inspect
+import logging
 import re
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from enum import StrEnum
-from typing import Any
+from pathlib import Path
+from typing import Any, Protocol
 
 import grpc
 import jwt
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from linli.identity.v1 import identity_service_pb2 as identity_pb
+from linli.identity.v1 import identity_service_pb2_grpc as identity_grpc
 
-from linli_kit.errors import Unauthenticated
-from linli_kit.grpc_server import rewrapped
+from linli_kit.errors import PermissionDenied, Unauthenticated
+from linli_kit.interception import rewrapped
+from linli_kit.principals import (
+    ANONYMOUS,
+    Kind,
+    Principal,
+    acting_as,
+    current_principal,
+    done_acting,
+)
+
+__all__ = ["ANONYMOUS", "Kind", "Principal", "current_principal"]
+log = logging.getLogger(__name__)
 
 MAX_ACCESS_TOKEN_SECONDS = 15 * 60
 ALGORITHM = "EdDSA"
@@ -31,42 +46,6 @@ ISSUER = "linli-identity"
 _SPIFFE = re.compile(
     r"spiffe://linli/(?P<community>[a-z][a-z0-9-]{1,62})/(?P<path>[a-z0-9/-]{1,200})"
 )
-
-
-class Kind(StrEnum):
-    """What sort of caller a principal is."""
-
-    ANONYMOUS = "anonymous"
-    PERSON = "person"
-    SERVICE = "service"
-    PARTNER = "partner"
-    PEER = "peer"
-
-
-@dataclass(frozen=True)
-class Principal:
-    """An authenticated caller: a person by resident name, or a machine by its SAN."""
-
-    kind: Kind
-    subject: str = ""
-    community: str = ""
-    roles: frozenset[str] = frozenset()
-    scopes: frozenset[str] = frozenset()
-
-    def has_role(self, *roles: str) -> bool:
-        """Whether the principal holds any of the roles."""
-        return not self.roles.isdisjoint(roles)
-
-
-ANONYMOUS = Principal(Kind.ANONYMOUS)
-_current: contextvars.ContextVar[Principal] = contextvars.ContextVar(
-    "linli_principal", default=ANONYMOUS
-)
-
-
-def current_principal() -> Principal:
-    """The principal of the call being served (ANONYMOUS outside one)."""
-    return _current.get()
 
 
 @dataclass(frozen=True)
@@ -127,14 +106,14 @@ def missing_entries(policy: Policy, method_names: Iterable[str]) -> list[str]:
 def authorise(policy: Policy, method: str, principal: Principal) -> None:
     """Raise unless the policy lets the principal call the method.
 
-    Unauthenticated for an anonymous caller of a non-public RPC; PermissionError otherwise.
+    Unauthenticated for an anonymous caller of a non-public RPC; PermissionDenied otherwise.
     """
     rules = policy.get(method, ())
     if any(rule.permits(principal) for rule in rules):
         return
     if principal.kind is Kind.ANONYMOUS and rules:
         raise Unauthenticated("this call needs credentials")
-    raise PermissionError(f"{principal.kind} {principal.subject or ''} may not call {method}")
+    raise PermissionDenied(f"{principal.kind} {principal.subject or ''} may not call {method}")
 
 
 # ---- access tokens --------------------------------------------------------------------
@@ -268,23 +247,143 @@ def peer_principal(
     return machine_principal(sans[0], peer_communities)
 
 
-def server_credentials(key_pem: bytes, cert_pem: bytes, ca_pem: bytes) -> grpc.ServerCredentials:
-    """TLS for a server that requires a client certificate signed by the community CA."""
-    return grpc.ssl_server_credentials(
-        [(key_pem, cert_pem)], root_certificates=ca_pem, require_client_auth=True
-    )
+@dataclass(frozen=True)
+class TlsFiles:
+    """A party's key and certificate and the community CA, as PEM (a Kubernetes TLS Secret)."""
+
+    key_pem: bytes
+    cert_pem: bytes
+    ca_pem: bytes
+
+    @staticmethod
+    def from_dir(directory: str | Path) -> TlsFiles:
+        """Read `tls.key`, `tls.crt` and `ca.crt` (cert-manager's Secret layout)."""
+        folder = Path(directory)
+        return TlsFiles(
+            (folder / "tls.key").read_bytes(),
+            (folder / "tls.crt").read_bytes(),
+            (folder / "ca.crt").read_bytes(),
+        )
+
+    def server_credentials(self) -> grpc.ServerCredentials:
+        """TLS for a server that requires a client certificate signed by the community CA."""
+        return grpc.ssl_server_credentials(
+            [(self.key_pem, self.cert_pem)], root_certificates=self.ca_pem, require_client_auth=True
+        )
+
+    def channel_credentials(self) -> grpc.ChannelCredentials:
+        """TLS for a client presenting its own certificate and trusting the community CA."""
+        return grpc.ssl_channel_credentials(
+            root_certificates=self.ca_pem, private_key=self.key_pem, certificate_chain=self.cert_pem
+        )
 
 
-def channel_credentials(key_pem: bytes, cert_pem: bytes, ca_pem: bytes) -> grpc.ChannelCredentials:
-    """TLS for a client presenting its own certificate and trusting the community CA."""
-    return grpc.ssl_channel_credentials(
-        root_certificates=ca_pem, private_key=key_pem, certificate_chain=cert_pem
-    )
+def channel(address: str, tls: TlsFiles | None) -> grpc.Channel:
+    """A blocking channel to another service: mutual TLS when configured, else plaintext."""
+    if tls is None:
+        return grpc.insecure_channel(address)
+    return grpc.secure_channel(address, tls.channel_credentials())
 
 
 def bearer(token: str) -> tuple[tuple[str, str], ...]:
     """Call metadata carrying a person's access token."""
     return (("authorization", f"Bearer {token}"),)
+
+
+Metadata = tuple[tuple[str, str], ...]
+
+
+class _AttachMetadata(grpc.aio.UnaryUnaryClientInterceptor, grpc.aio.UnaryStreamClientInterceptor):
+    """Adds the caller's credentials to every call of an asyncio channel."""
+
+    def __init__(self, metadata: Callable[[], Metadata]) -> None:
+        self.metadata = metadata
+
+    def _details(self, details: grpc.aio.ClientCallDetails) -> grpc.aio.ClientCallDetails:
+        extra = grpc.aio.Metadata(*self.metadata())
+        for key, value in details.metadata or ():
+            extra.add(key, value)
+        return details._replace(metadata=extra)
+
+    async def intercept_unary_unary(self, continuation: Any, details: Any, request: Any) -> Any:
+        return await continuation(self._details(details), request)
+
+    async def intercept_unary_stream(self, continuation: Any, details: Any, request: Any) -> Any:
+        return await continuation(self._details(details), request)
+
+
+def with_metadata(metadata: Metadata | Callable[[], Metadata]) -> _AttachMetadata:
+    """A client interceptor sending the metadata (e.g. `bearer(token)`) with every call."""
+    return _AttachMetadata(metadata if callable(metadata) else lambda: metadata)
+
+
+# ---- trusted signing keys -------------------------------------------------------------
+
+
+class Verifier(Protocol):
+    """Turns a bearer token into a person (the interceptor's view of the trusted keys)."""
+
+    async def principal(self, token: str) -> Principal: ...
+
+
+@dataclass
+class PublishedKeys:
+    """The signing keys identity publishes, fetched on first use and kept fresh.
+
+    Refetched when a token names an unknown key (a rotation) at most every `retry_seconds`,
+    and every `max_age_seconds` so that a key leaving identity's ring stops verifying here.
+    A failed fetch keeps the keys already known.
+    """
+
+    fetch: Callable[[], Mapping[str, Any]]
+    max_age_seconds: float = 300.0
+    retry_seconds: float = 10.0
+    verifier: TokenVerifier = field(default_factory=TokenVerifier)
+    _fetched_at: float = field(default=float("-inf"), init=False)
+    _tried_at: float = field(default=float("-inf"), init=False)
+    _lock: asyncio.Lock = field(default_factory=asyncio.Lock, init=False)
+
+    async def principal(self, token: str) -> Principal:
+        """The person a token names, or Unauthenticated."""
+        if self._needs_fetch(token):
+            async with self._lock:
+                if self._needs_fetch(token):  # not fetched meanwhile by a concurrent call
+                    await self._fetch()
+        return self.verifier.principal(token)
+
+    def _needs_fetch(self, token: str) -> bool:
+        now = time.monotonic()
+        if now - self._fetched_at > self.max_age_seconds:
+            return now - self._tried_at > min(self.retry_seconds, self.max_age_seconds)
+        return now - self._tried_at > self.retry_seconds and self._unknown_key(token)
+
+    def _unknown_key(self, token: str) -> bool:
+        try:
+            return jwt.get_unverified_header(token).get("kid") not in self.verifier.keys
+        except jwt.PyJWTError:
+            return False
+
+    async def _fetch(self) -> None:
+        self._tried_at = time.monotonic()
+        try:
+            jwks = await asyncio.to_thread(self.fetch)
+            self.verifier = TokenVerifier.from_jwks(jwks)
+            self._fetched_at = time.monotonic()
+        except (grpc.RpcError, ValueError, KeyError, jwt.PyJWTError) as exc:
+            known = len(self.verifier.keys)
+            log.warning("could not fetch the signing keys; keeping the %d known: %s", known, exc)
+
+
+def identity_keys(channel: grpc.Channel, timeout: float = 3.0) -> PublishedKeys:
+    """The signing keys the identity service behind the channel publishes (GetJwks)."""
+    stub = identity_grpc.IdentityServiceStub(channel)
+    fields = ("kty", "crv", "x", "kid", "alg", "use")
+
+    def fetch() -> Mapping[str, Any]:
+        reply = stub.GetJwks(identity_pb.GetJwksRequest(), timeout=timeout)
+        return {"keys": [{f: getattr(key, f) for f in fields} for key in reply.keys]}
+
+    return PublishedKeys(fetch)
 
 
 # ---- the server interceptor -----------------------------------------------------------
@@ -303,20 +402,24 @@ def _bearer_token(metadata: Iterable[tuple[str, str | bytes]]) -> str | None:
 
 @dataclass
 class AuthInterceptor(grpc.aio.ServerInterceptor):
-    """Authenticates every call and checks the servicer's policy table before the handler."""
+    """Authenticates every call and checks the servicer's policy table before the handler.
+
+    Refusals are raised as domain errors (Unauthenticated, PermissionDenied) for the errors
+    interceptor outside this one to map and count.
+    """
 
     policies: Mapping[str, Policy]  # full service name → its table
-    verifier: TokenVerifier
+    verifier: Verifier
     peer_communities: frozenset[str] = frozenset()
     exempt_services: frozenset[str] = frozenset(
         {"grpc.health.v1.Health", "grpc.reflection.v1alpha.ServerReflection"}
     )
 
-    def authenticate(self, context: grpc.aio.ServicerContext) -> Principal:
+    async def authenticate(self, context: grpc.aio.ServicerContext) -> Principal:
         """The caller: a bearer token wins over the transport's certificate."""
         token = _bearer_token(context.invocation_metadata() or ())
         if token is not None:
-            return self.verifier.principal(token)
+            return await self.verifier.principal(token)
         return peer_principal(context.auth_context(), self.peer_communities) or ANONYMOUS
 
     async def intercept_service(
@@ -335,17 +438,10 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
             lambda inner: self._stream(inner, policy, method),
         )
 
-    async def _admit(
-        self, context: grpc.aio.ServicerContext, policy: Policy, method: str
-    ) -> contextvars.Token[Principal]:
-        try:
-            principal = self.authenticate(context)
-            authorise(policy, method, principal)
-        except Unauthenticated as exc:
-            await context.abort(grpc.StatusCode.UNAUTHENTICATED, str(exc))
-        except PermissionError as exc:
-            await context.abort(grpc.StatusCode.PERMISSION_DENIED, str(exc))
-        return _current.set(principal)
+    async def _admit(self, context: grpc.aio.ServicerContext, policy: Policy, method: str) -> Any:
+        principal = await self.authenticate(context)
+        authorise(policy, method, principal)
+        return acting_as(principal)
 
     def _unary(self, inner: Any, policy: Policy, method: str) -> Any:
         async def call(request: Any, context: grpc.aio.ServicerContext) -> Any:
@@ -353,7 +449,7 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
             try:
                 return await inner(request, context)
             finally:
-                _current.reset(token)
+                done_acting(token)
 
         return call
 
@@ -361,9 +457,12 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
         async def call(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
             token = await self._admit(context, policy, method)
             try:
-                async for reply in inner(request, context):
-                    yield reply
+                if inspect.isasyncgenfunction(inner):
+                    async for reply in inner(request, context):
+                        yield reply
+                else:
+                    await inner(request, context)
             finally:
-                _current.reset(token)
+                done_acting(token)
 
         return call

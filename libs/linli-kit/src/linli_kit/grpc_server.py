@@ -7,7 +7,7 @@ import inspect
 import logging
 import signal
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,9 +19,13 @@ from linli.ops.v1 import operations_service_pb2_grpc as ops_grpc
 from opentelemetry.instrumentation.grpc import aio_server_interceptor
 
 from linli_kit import errors, metrics
+from linli_kit.auth import AuthInterceptor, Policy, TlsFiles, Verifier
 from linli_kit.deadletters import DeadLetters
+from linli_kit.interception import rewrapped
+from linli_kit.operations import POLICY as OPERATIONS_POLICY
 from linli_kit.operations import SERVICE_NAME as OPERATIONS_SERVICE
 from linli_kit.operations import OperationsServicer
+from linli_kit.settings import ServiceSettings
 from linli_kit.validation import validate
 
 log = logging.getLogger(__name__)
@@ -46,27 +50,6 @@ def status_for(error: errors.DomainError) -> grpc.StatusCode:
     return grpc.StatusCode.FAILED_PRECONDITION
 
 
-def rewrapped(
-    handler: grpc.RpcMethodHandler,
-    unary: Callable[[Any], Any],
-    stream: Callable[[Any], Any],
-) -> grpc.RpcMethodHandler:
-    """The handler with its unary or server-streaming behaviour wrapped; others as they are."""
-    if handler.unary_unary:
-        return grpc.unary_unary_rpc_method_handler(
-            unary(handler.unary_unary),
-            request_deserializer=handler.request_deserializer,
-            response_serializer=handler.response_serializer,
-        )
-    if handler.unary_stream:
-        return grpc.unary_stream_rpc_method_handler(
-            stream(handler.unary_stream),
-            request_deserializer=handler.request_deserializer,
-            response_serializer=handler.response_serializer,
-        )
-    return handler
-
-
 MAX_MESSAGE = 500  # characters; status details travel in a header of bounded size
 
 
@@ -76,8 +59,45 @@ def message_for(error: errors.DomainError) -> str:
     return text if len(text) <= MAX_MESSAGE else text[: MAX_MESSAGE - 1] + "…"
 
 
+_UNWATCHED = ("/grpc.health", "/grpc.reflection")
+
+
+class ValidationInterceptor(grpc.aio.ServerInterceptor):
+    """Checks a request's declared field limits before the handler sees it."""
+
+    async def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler:
+        handler = await continuation(handler_call_details)
+        if handler is None or handler_call_details.method.startswith(_UNWATCHED):
+            return handler
+        return rewrapped(handler, self._unary, self._stream)
+
+    @staticmethod
+    def _unary(inner: Any) -> Any:
+        async def call(request: Any, context: grpc.aio.ServicerContext) -> Any:
+            validate(request)
+            return await inner(request, context)
+
+        return call
+
+    @staticmethod
+    def _stream(inner: Any) -> Any:
+        async def call(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
+            validate(request)
+            if inspect.isasyncgenfunction(inner):
+                async for response in inner(request, context):
+                    yield response
+            else:
+                await inner(request, context)
+
+        return call
+
+
 class ErrorsAndMetricsInterceptor(grpc.aio.ServerInterceptor):
-    """Checks field limits, maps domain errors to status codes, hides crashes, times calls."""
+    """Maps domain errors to status codes, hides crashes, times and counts calls."""
 
     def __init__(self, service: str) -> None:
         self.service = service
@@ -89,7 +109,7 @@ class ErrorsAndMetricsInterceptor(grpc.aio.ServerInterceptor):
     ) -> grpc.RpcMethodHandler:
         handler = await continuation(handler_call_details)
         method = handler_call_details.method
-        if handler is None or method.startswith(("/grpc.health", "/grpc.reflection")):
+        if handler is None or method.startswith(_UNWATCHED):
             return handler
         return rewrapped(
             handler,
@@ -101,7 +121,6 @@ class ErrorsAndMetricsInterceptor(grpc.aio.ServerInterceptor):
         async def call(request: Any, context: grpc.aio.ServicerContext) -> Any:
             started, code = time.perf_counter(), grpc.StatusCode.OK
             try:
-                validate(request)
                 return await inner(request, context)
             except Exception as exc:
                 code, message = self._status(exc, context, method)
@@ -117,7 +136,6 @@ class ErrorsAndMetricsInterceptor(grpc.aio.ServerInterceptor):
         async def call(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
             started, code = time.perf_counter(), grpc.StatusCode.OK
             try:
-                validate(request)
                 if inspect.isasyncgenfunction(inner):
                     async for response in inner(request, context):
                         yield response
@@ -161,17 +179,41 @@ class ErrorsAndMetricsInterceptor(grpc.aio.ServerInterceptor):
 
 @dataclass
 class GrpcApp:
-    """A service's servicers and background workers, ready to be served."""
+    """A service's servicers, who may call them, and its background workers, ready to serve."""
 
     name: str
     register: Callable[[grpc.aio.Server], None]
-    service_names: Sequence[str]
+    # Full service name → its policy table (deny by default: an RPC missing refuses everyone).
+    policies: Mapping[str, Policy]
+    # Turns bearer tokens into persons: identity's published signing keys.
+    verifier: Verifier
     background: Sequence[Callable[[], Coroutine[Any, Any, None]]] = ()
     on_stop: Sequence[Callable[[], Awaitable[None]]] = ()
     # The dead letters of the streams the service consumes, served by OperationsService.
     dead_letters: DeadLetters | None = None
     # Face bursts are several images in one request; gRPC's default limit is 4 MiB.
     max_message_bytes: int = 16 * 1024 * 1024
+
+    @property
+    def service_names(self) -> list[str]:
+        """The full names of the services the app registers."""
+        return list(self.policies)
+
+
+@dataclass(frozen=True)
+class Transport:
+    """How the server listens: mutual TLS (or plaintext without it), reflection, health port."""
+
+    tls: TlsFiles | None = None
+    reflection: bool = False
+    # With TLS, grpc.health.v1 is also served in plaintext here for the kubelet's probes.
+    health_port: int = 0
+
+    @staticmethod
+    def from_settings(settings: ServiceSettings) -> Transport:
+        """The transport a service's settings describe."""
+        tls = TlsFiles.from_dir(settings.tls_dir) if settings.tls_dir else None
+        return Transport(tls, settings.reflection, settings.health_port)
 
 
 @dataclass
@@ -184,12 +226,16 @@ class RunningApp:
     app: GrpcApp
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     crashed: asyncio.Event = field(default_factory=asyncio.Event)
+    # The plaintext health-only server for the kubelet's probes (with TLS).
+    probes: grpc.aio.Server | None = None
 
     async def stop(self, grace: float = 5.0) -> None:
         """Refuse new calls, finish running ones within grace, then stop the workers."""
         for name in ("", *self.app.service_names):
             await self.health.set(name, health_pb2.HealthCheckResponse.NOT_SERVING)
         await self.server.stop(grace)
+        if self.probes is not None:
+            await self.probes.stop(0)
         for task in self.tasks:
             task.cancel()
         if self.tasks:
@@ -202,34 +248,53 @@ class RunningApp:
             self.app.dead_letters.close()
 
 
-async def start(app: GrpcApp, host: str, port: int) -> RunningApp:
+async def start(
+    app: GrpcApp, host: str, port: int, transport: Transport = Transport()
+) -> RunningApp:
     """Bind the server (port 0 picks a free one) and start the background workers."""
+    policies = dict(app.policies)
+    if app.dead_letters is not None:
+        policies[OPERATIONS_SERVICE] = OPERATIONS_POLICY
     server = grpc.aio.server(
-        interceptors=[aio_server_interceptor(), ErrorsAndMetricsInterceptor(app.name)],
+        # Outermost first: trace, then count and map every outcome (refusals included),
+        # then authenticate and authorise, and only then look at the request's fields.
+        interceptors=[
+            aio_server_interceptor(),
+            ErrorsAndMetricsInterceptor(app.name),
+            AuthInterceptor(policies, app.verifier),
+            ValidationInterceptor(),
+        ],
         options=[
             ("grpc.so_reuseport", 0),
             ("grpc.max_receive_message_length", app.max_message_bytes),
         ],
     )
     app.register(server)
-    operations = []
     if app.dead_letters is not None:
         ops_grpc.add_OperationsServiceServicer_to_server(
             OperationsServicer(app.dead_letters), server
         )
-        operations.append(OPERATIONS_SERVICE)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
-    reflection.enable_server_reflection(
-        [*app.service_names, *operations, health.SERVICE_NAME, reflection.SERVICE_NAME], server
-    )
-    bound = server.add_insecure_port(f"{host}:{port}")
+    if transport.reflection:
+        reflection.enable_server_reflection(
+            [*policies, health.SERVICE_NAME, reflection.SERVICE_NAME], server
+        )
+    if transport.tls is None:
+        bound = server.add_insecure_port(f"{host}:{port}")
+    else:
+        bound = server.add_secure_port(f"{host}:{port}", transport.tls.server_credentials())
     await server.start()
     running = RunningApp(server, bound, health_servicer, app)
+    if transport.tls is not None and transport.health_port:
+        running.probes = grpc.aio.server()
+        health_pb2_grpc.add_HealthServicer_to_server(health_servicer, running.probes)
+        running.probes.add_insecure_port(f"{host}:{transport.health_port}")
+        await running.probes.start()
     running.tasks = [asyncio.create_task(job(), name=f"{app.name}-bg") for job in app.background]
     for task in running.tasks:
         task.add_done_callback(lambda t: _report_crash(t, running.crashed))
-    for name in ("", *app.service_names):
+    for name in ("", *policies):
         await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
     return running
 
@@ -240,9 +305,13 @@ def _report_crash(task: asyncio.Task[None], crashed: asyncio.Event) -> None:
         crashed.set()
 
 
-async def serve_until_signalled(app: GrpcApp, host: str, port: int) -> None:
+async def serve_until_signalled(
+    app: GrpcApp, host: str, port: int, transport: Transport = Transport()
+) -> None:
     """Serve until SIGTERM or SIGINT (or a dead worker), then shut down gracefully."""
-    running = await start(app, host, port)
+    running = await start(app, host, port, transport)
+    if transport.tls is None:
+        log.warning("%s serves plaintext: only bearer tokens authenticate, no service may", app.name)
     log.info("%s serving gRPC on %s:%d", app.name, host, running.port)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -10,12 +10,20 @@ import grpc
 from linli.ops.v1 import operations_service_pb2 as pb
 from linli.ops.v1 import operations_service_pb2_grpc as pb_grpc
 
+from linli_kit import auth
 from linli_kit.deadletters import DeadLetter, DeadLetters
 from linli_kit.errors import InvalidArgument
 from linli_kit.names import page_size
+from linli_kit.principals import Role, current_principal
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["OperationsService"].full_name
 MAX_DEAD_LETTERS_PAGE = 200
+# Dead letters carry residents' events: site reliability engineers only.
+POLICY: auth.Policy = {
+    "ListDeadLetters": auth.persons(Role.SRE),
+    "ReplayDeadLetter": auth.persons(Role.SRE),
+    "DiscardDeadLetter": auth.persons(Role.SRE),
+}
 
 
 def _message(letter: DeadLetter) -> pb.DeadLetter:
@@ -73,7 +81,7 @@ class OperationsServicer(pb_grpc.OperationsServiceServicer):
             self.letters.replay,
             request.stream,
             request.dead_letter_id,
-            request.actor,
+            current_principal().subject,
             request.request_id,
         )
         return pb.ReplayDeadLetterResponse(dead_letter=_message(letter))
@@ -85,7 +93,7 @@ class OperationsServicer(pb_grpc.OperationsServiceServicer):
             self.letters.discard,
             request.stream,
             request.dead_letter_id,
-            request.actor,
+            current_principal().subject,
             request.reason,
             request.request_id,
         )

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from pathlib import Path
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from linli_kit.auth import TlsFiles
 
 
 def _pem_key(key: ec.EllipticCurvePrivateKey) -> bytes:
@@ -108,3 +111,18 @@ class DevelopmentCA:
             .sign(self.key, hashes.SHA256())
         )
         return IssuedCert(_pem_key(key), cert.public_bytes(serialization.Encoding.PEM))
+
+    def tls_files(self, spiffe_id: str, dns_names: tuple[str, ...] = ("localhost",)) -> TlsFiles:
+        """A fresh key and certificate for the party, with this CA to trust."""
+        issued = self.issue(spiffe_id, dns_names)
+        return TlsFiles(issued.key_pem, issued.cert_pem, self.cert_pem)
+
+    def write(self, directory: Path, spiffe_id: str) -> Path:
+        """Write a party's tls.key, tls.crt and ca.crt (a TLS Secret's layout) into directory."""
+        files = self.tls_files(spiffe_id)
+        directory.mkdir(parents=True, exist_ok=True)
+        (directory / "tls.key").write_bytes(files.key_pem)
+        (directory / "tls.key").chmod(0o600)
+        (directory / "tls.crt").write_bytes(files.cert_pem)
+        (directory / "ca.crt").write_bytes(files.ca_pem)
+        return directory

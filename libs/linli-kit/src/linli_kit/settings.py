@@ -22,6 +22,12 @@ class ServiceSettings(BaseSettings):
     stream_prefix: str = ""
     log_level: str = Field(default="INFO", pattern="^(DEBUG|INFO|WARNING|ERROR)$")
     log_format: str = Field(default="json", pattern="^(json|console)$")
+    # A folder holding tls.key, tls.crt and ca.crt: the server then requires mutual TLS and
+    # calls other services with it. Unset: plaintext, where only bearer tokens authenticate.
+    tls_dir: str = ""
+    # With TLS, grpc.health.v1 in plaintext on this port for the kubelet (0: none).
+    health_port: int = Field(default=0, ge=0, le=65535)
+    reflection: bool = False
 
 
 S = TypeVar("S", bound=BaseSettings)

@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import grpc
 import linli
@@ -23,9 +24,50 @@ from google.protobuf.descriptor import MethodDescriptor, ServiceDescriptor
 from google.protobuf.descriptor_pb2 import MethodOptions
 from google.protobuf.message import Message
 
+from linli_kit import auth
+from linli_kit.pki import DevelopmentCA
 from linli_kit.scratch import create_database, drop_database, postgres_admin_url
 from linli_kit.scratch import redis_url as scratch_redis_url
 from linli_kit.streams import StreamConsumer
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """A signing key and a development CA: access tokens for any person, certificates for any
+    service, and the verifier that trusts the key (what identity's JWKS gives a service)."""
+
+    key: auth.SigningKey
+    ca: DevelopmentCA
+
+    @property
+    def jwks(self) -> dict[str, list[dict[str, object]]]:
+        """The published keys, as identity's GetJwks answers them."""
+        return {"keys": [self.key.public_jwk]}
+
+    def verifier(self) -> auth.PublishedKeys:
+        """A verifier trusting this key, as a service builds it from identity's JWKS."""
+        return auth.PublishedKeys(lambda: self.jwks)
+
+    def token(self, community: str, resident: str, *roles: str, **claims: Any) -> str:
+        """An access token for the resident holding the roles (claims: ttl_seconds, now)."""
+        subject = f"communities/{community}/residents/{resident}"
+        return auth.issue_access_token(
+            self.key, subject=subject, community=community, roles=roles, **claims
+        )
+
+    def person(self, community: str, resident: str, *roles: str) -> tuple[tuple[str, str], ...]:
+        """Call metadata for the resident holding the roles."""
+        return auth.bearer(self.token(community, resident, *roles))
+
+    def tls(self, community: str, service: str) -> auth.TlsFiles:
+        """A service's key, certificate (SAN spiffe://linli/<community>/<service>) and CA."""
+        return self.ca.tls_files(f"spiffe://linli/{community}/{service}")
+
+
+@pytest.fixture(scope="session")
+def credentials() -> Credentials:
+    """One signing key and one development CA for the whole test session."""
+    return Credentials(auth.SigningKey.generate("test-key"), DevelopmentCA.create())
 
 
 def load_beside(anchor: str, filename: str, module_name: str) -> ModuleType:

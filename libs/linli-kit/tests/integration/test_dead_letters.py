@@ -20,6 +20,7 @@ from linli_kit.grpc_server import GrpcApp, start
 from linli_kit.service import run_cli
 from linli_kit.settings import ServiceSettings
 from linli_kit.streams import ENVELOPE_FIELD, PoisonEvent, StreamConsumer
+from linli_kit.auth import with_metadata
 from linli_kit.testing import assert_retry_replays, running_consumer, until
 
 TYPE = identity_events_pb2.ResidentRegistered.DESCRIPTOR.full_name
@@ -58,14 +59,19 @@ async def parked(servers, stream_prefix) -> AsyncIterator[tuple[str, list[str]]]
         yield stream_prefix, applied
 
 
-async def test_letters_are_listed_replayed_once_and_discarded_with_a_reason(servers, parked):
+async def test_letters_are_listed_replayed_once_and_discarded_with_a_reason(
+    servers, parked, credentials
+):
     prefix, applied = parked
     client = redis.Redis.from_url(servers.redis)
     letters = DeadLetters(servers.redis, prefix, ["s"])
-    app = GrpcApp("kit", lambda server: None, [], dead_letters=letters)
+    app = GrpcApp("kit", lambda server: None, {}, credentials.verifier(), dead_letters=letters)
     running_app = await start(app, "127.0.0.1", 0)
+    sre = credentials.person("c1", "sre-wang", "sre")
     try:
-        async with grpc.aio.insecure_channel(f"127.0.0.1:{running_app.port}") as channel:
+        async with grpc.aio.insecure_channel(
+            f"127.0.0.1:{running_app.port}", interceptors=[with_metadata(sre)]
+        ) as channel:
             stub = ops_grpc.OperationsServiceStub(channel)
             first = await stub.ListDeadLetters(ops.ListDeadLettersRequest(stream="s", page_size=2))
             assert [d.event_id for d in first.dead_letters] == ["e1", "e2"]
@@ -78,10 +84,10 @@ async def test_letters_are_listed_replayed_once_and_discarded_with_a_reason(serv
 
             e1, e2 = first.dead_letters
             replay = ops.ReplayDeadLetterRequest(
-                stream="s", dead_letter_id=e1.id, actor="sre-wang", request_id="r-1"
+                stream="s", dead_letter_id=e1.id, request_id="r-1"
             )
             changed = ops.ReplayDeadLetterRequest(
-                stream="s", dead_letter_id=e2.id, actor="sre-wang", request_id="r-1"
+                stream="s", dead_letter_id=e2.id, request_id="r-1"
             )
             answer = await assert_retry_replays(stub.ReplayDeadLetter, replay, changed)
             assert answer.dead_letter.event_id == "e1"
@@ -89,17 +95,17 @@ async def test_letters_are_listed_replayed_once_and_discarded_with_a_reason(serv
 
             with pytest.raises(grpc.aio.AioRpcError) as no_reason:
                 await stub.DiscardDeadLetter(
-                    ops.DiscardDeadLetterRequest(stream="s", dead_letter_id=e2.id, actor="sre")
+                    ops.DiscardDeadLetterRequest(stream="s", dead_letter_id=e2.id)
                 )
             assert no_reason.value.code() == grpc.StatusCode.INVALID_ARGUMENT
             await stub.DiscardDeadLetter(
                 ops.DiscardDeadLetterRequest(
-                    stream="s", dead_letter_id=e2.id, actor="sre-li", reason="duplicate import"
+                    stream="s", dead_letter_id=e2.id, reason="duplicate import"
                 )
             )
             with pytest.raises(grpc.aio.AioRpcError) as gone:
                 await stub.ReplayDeadLetter(
-                    ops.ReplayDeadLetterRequest(stream="s", dead_letter_id=e2.id, actor="sre")
+                    ops.ReplayDeadLetterRequest(stream="s", dead_letter_id=e2.id)
                 )
             assert gone.value.code() == grpc.StatusCode.NOT_FOUND
             with pytest.raises(grpc.aio.AioRpcError) as other_stream:
@@ -115,8 +121,8 @@ async def test_letters_are_listed_replayed_once_and_discarded_with_a_reason(serv
         for _, fields in client.xrange(f"{prefix}s.dead.log")
     ]
     assert [(r["action"], r["event_id"], r["actor"]) for r in log] == [
-        ("replayed", "e1", "sre-wang"),
-        ("discarded", "e2", "sre-li"),
+        ("replayed", "e1", "communities/c1/residents/sre-wang"),
+        ("discarded", "e2", "communities/c1/residents/sre-wang"),
     ]
     assert log[1]["reason"] == "duplicate import"
     assert next(e for _, e in client.xrange(f"{prefix}s.dead"))[b"source_id"]

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator
 
 import grpc
 import pytest
+from google.protobuf.empty_pb2 import Empty
+from google.protobuf.wrappers_pb2 import StringValue
 
 from linli_kit import auth
 from linli_kit.auth import Kind, Principal
-from linli_kit.pki import DevelopmentCA, IssuedCert
+from linli_kit.errors import PermissionDenied
+from linli_kit.grpc_server import GrpcApp, Transport, start
+from linli_kit.pki import DevelopmentCA
 
 SERVICE = "test.v1.Echo"
 POLICY: auth.Policy = {
@@ -28,9 +33,9 @@ METHODS = [*POLICY, "Unlisted"]
 def test_deny_by_default_an_rpc_without_an_entry_refuses_everyone() -> None:
     assert auth.missing_entries(POLICY, METHODS) == ["Unlisted"]
     person = Principal(Kind.PERSON, "communities/c/residents/r", "c", frozenset({"sre"}))
-    with pytest.raises(PermissionError):
+    with pytest.raises(PermissionDenied):
         auth.authorise(POLICY, "Unlisted", person)
-    with pytest.raises(PermissionError):
+    with pytest.raises(PermissionDenied):
         auth.authorise(POLICY, "Unlisted", auth.ANONYMOUS)
 
 
@@ -52,7 +57,7 @@ def test_roles_subjects_and_scopes_decide() -> None:
         ("Partner", shop),
         ("Mine", attendance),
     ]:
-        with pytest.raises(PermissionError):
+        with pytest.raises(PermissionDenied):
             auth.authorise(POLICY, method, principal)
     with pytest.raises(auth.Unauthenticated):
         auth.authorise(POLICY, "Mine", auth.ANONYMOUS)
@@ -107,18 +112,22 @@ def test_spiffe_ids_name_services_partners_and_peers() -> None:
 
 
 def _echo_handler() -> grpc.GenericRpcHandler:
-    async def who(request: bytes, context: grpc.aio.ServicerContext) -> bytes:
+    async def who(request: Empty, context: grpc.aio.ServicerContext) -> StringValue:
         p = auth.current_principal()
-        return f"{p.kind}:{p.subject}:{p.community}".encode()
+        return StringValue(value=f"{p.kind}:{p.subject}:{p.community}")
 
-    async def watch(request: bytes, context: grpc.aio.ServicerContext) -> AsyncIterator[bytes]:
+    async def watch(request: Empty, context: grpc.aio.ServicerContext) -> AsyncIterator[StringValue]:
         for _ in range(2):
-            yield auth.current_principal().subject.encode()
+            yield StringValue(value=auth.current_principal().subject)
 
-    handlers = {
-        name: grpc.unary_unary_rpc_method_handler(who) for name in METHODS if name != "Watch"
+    wire = {
+        "request_deserializer": Empty.FromString,
+        "response_serializer": StringValue.SerializeToString,
     }
-    handlers["Watch"] = grpc.unary_stream_rpc_method_handler(watch)
+    handlers = {
+        name: grpc.unary_unary_rpc_method_handler(who, **wire) for name in METHODS if name != "Watch"
+    }
+    handlers["Watch"] = grpc.unary_stream_rpc_method_handler(watch, **wire)
     return grpc.method_handlers_generic_handler(SERVICE, handlers)
 
 
@@ -136,40 +145,39 @@ def key() -> auth.SigningKey:
 
 @pytest.fixture
 async def server(ca: DevelopmentCA, key: auth.SigningKey) -> AsyncIterator[int]:
-    """A mutual-TLS server with the auth interceptor in front of the echo service."""
-    cert = ca.issue("spiffe://linli/xinhua/points")
-    interceptor = auth.AuthInterceptor(
-        {SERVICE: POLICY}, auth.TokenVerifier.from_jwks({"keys": [key.public_jwk]})
+    """The kit's server on mutual TLS, its auth interceptor in front of the echo service."""
+    app = GrpcApp(
+        "echo",
+        lambda server: server.add_generic_rpc_handlers([_echo_handler()]),
+        {SERVICE: POLICY},
+        auth.PublishedKeys(lambda: {"keys": [key.public_jwk]}),
     )
-    server = grpc.aio.server(interceptors=[interceptor])
-    server.add_generic_rpc_handlers([_echo_handler()])
-    port = server.add_secure_port(
-        "127.0.0.1:0",
-        auth.server_credentials(cert.key_pem, cert.cert_pem, ca.cert_pem),
-    )
-    await server.start()
-    yield port
-    await server.stop(None)
+    transport = Transport(ca.tls_files("spiffe://linli/xinhua/points"))
+    running = await start(app, "127.0.0.1", 0, transport)
+    yield running.port
+    await running.stop(0)
 
 
-def _channel(port: int, ca: DevelopmentCA, client: IssuedCert) -> grpc.aio.Channel:
-    credentials = auth.channel_credentials(client.key_pem, client.cert_pem, ca.cert_pem)
-    return grpc.aio.secure_channel(
-        f"localhost:{port}", credentials, options=[("grpc.ssl_target_name_override", "localhost")]
-    )
+def _channel(port: int, client: auth.TlsFiles) -> grpc.aio.Channel:
+    return grpc.aio.secure_channel(f"localhost:{port}", client.channel_credentials())
 
 
 async def _call(
     channel: grpc.aio.Channel, method: str, metadata: tuple[tuple[str, str], ...] = ()
 ) -> str:
-    reply = await channel.unary_unary(f"/{SERVICE}/{method}")(b"", metadata=metadata, timeout=5)
-    return bytes(reply).decode()
+    call = channel.unary_unary(
+        f"/{SERVICE}/{method}",
+        request_serializer=Empty.SerializeToString,
+        response_deserializer=StringValue.FromString,
+    )
+    reply = await call(Empty(), metadata=metadata, timeout=5)
+    return str(reply.value)
 
 
 async def test_a_service_certificate_is_a_service_and_cannot_act_as_a_person(
     server: int, ca: DevelopmentCA
 ) -> None:
-    async with _channel(server, ca, ca.issue("spiffe://linli/xinhua/attendance")) as ch:
+    async with _channel(server, ca.tls_files("spiffe://linli/xinhua/attendance")) as ch:
         assert await _call(ch, "FromAttendance") == "service:attendance:xinhua"
         with pytest.raises(grpc.aio.AioRpcError) as refused:
             await _call(ch, "Mine")
@@ -185,12 +193,17 @@ async def test_a_person_token_rides_on_the_service_channel(
     token = auth.issue_access_token(
         key, subject="communities/xinhua/residents/r1", community="xinhua", roles=["resident"]
     )
-    async with _channel(server, ca, ca.issue("spiffe://linli/xinhua/gateway")) as ch:
+    async with _channel(server, ca.tls_files("spiffe://linli/xinhua/gateway")) as ch:
         assert await _call(ch, "Mine", auth.bearer(token)) == (
             "person:communities/xinhua/residents/r1:xinhua"
         )
-        stream = ch.unary_stream(f"/{SERVICE}/Watch")(b"", metadata=auth.bearer(token))
-        assert [bytes(m) async for m in stream] == [b"communities/xinhua/residents/r1"] * 2
+        watch = ch.unary_stream(
+            f"/{SERVICE}/Watch",
+            request_serializer=Empty.SerializeToString,
+            response_deserializer=StringValue.FromString,
+        )
+        stream = watch(Empty(), metadata=auth.bearer(token))
+        assert [m.value async for m in stream] == ["communities/xinhua/residents/r1"] * 2
         with pytest.raises(grpc.aio.AioRpcError) as staff_only:
             await _call(ch, "Staff", auth.bearer(token))
         assert staff_only.value.code() == grpc.StatusCode.PERMISSION_DENIED
@@ -202,8 +215,8 @@ async def test_a_person_token_rides_on_the_service_channel(
 async def test_a_client_certificate_from_another_ca_is_refused(
     server: int, ca: DevelopmentCA
 ) -> None:
-    stranger = DevelopmentCA.create().issue("spiffe://linli/xinhua/attendance")
-    async with _channel(server, ca, stranger) as ch:
+    stranger = DevelopmentCA.create().tls_files("spiffe://linli/xinhua/attendance")
+    async with _channel(server, stranger) as ch:
         with pytest.raises(grpc.aio.AioRpcError) as refused:
             await _call(ch, "FromAttendance")
         assert refused.value.code() == grpc.StatusCode.UNAVAILABLE
@@ -223,3 +236,39 @@ def test_the_same_claims_sign_to_the_very_same_token() -> None:
         for _ in range(2)
     )
     assert first == again
+
+
+async def test_published_keys_learn_a_rotation_and_forget_a_key_that_left_the_ring() -> None:
+    old, new = auth.SigningKey.generate("k1"), auth.SigningKey.generate("k2")
+    ring = [old]
+    fetches: list[int] = []
+
+    def fetch() -> dict[str, object]:
+        fetches.append(len(ring))
+        return {"keys": [k.public_jwk for k in ring]}
+
+    keys = auth.PublishedKeys(fetch, max_age_seconds=3600, retry_seconds=0)
+    await keys.principal(auth.issue_access_token(old, subject="s", community="c", roles=[]))
+    ring.append(new)  # identity rotates: k2 signs, k1 still verifies
+    await keys.principal(auth.issue_access_token(new, subject="s", community="c", roles=[]))
+    assert fetches == [1, 2]
+    ring.remove(old)
+    keys.max_age_seconds = 0  # the cache ages out: k1 left the ring and stops verifying
+    with pytest.raises(auth.Unauthenticated, match="does not trust"):
+        await keys.principal(auth.issue_access_token(old, subject="s", community="c", roles=[]))
+
+
+async def test_published_keys_keep_what_they_know_when_identity_cannot_answer() -> None:
+    key = auth.SigningKey.generate("k1")
+    answers: list[dict[str, object]] = [{"keys": [key.public_jwk]}]
+
+    def fetch() -> dict[str, object]:
+        if not answers:
+            raise grpc.RpcError()
+        return answers.pop()
+
+    keys = auth.PublishedKeys(fetch, max_age_seconds=0)
+    token = auth.issue_access_token(key, subject="s", community="c", roles=[])
+    await keys.principal(token)
+    assert (await keys.principal(token)).subject == "s"
+    assert not answers  # the second call did try

@@ -12,7 +12,9 @@ from linli.ops.v1 import operations_service_pb2 as ops
 from linli.options.v1 import limits_pb2
 
 from linli_kit.errors import InvalidArgument
+from linli_kit.auth import public
 from linli_kit.grpc_server import GrpcApp, start
+from linli_kit.testing import Credentials
 from linli_kit.validation import DEFAULT_MAX_ITEMS, DEFAULT_MAX_TEXT, validate
 
 F = descriptor_pb2.FieldDescriptorProto
@@ -103,7 +105,9 @@ def test_a_long_value_is_quoted_by_a_short_prefix_only() -> None:
     assert len(str(refused.value)) < 120
 
 
-async def test_every_served_request_is_checked_before_its_handler_runs() -> None:
+async def test_every_served_request_is_checked_before_its_handler_runs(
+    credentials: Credentials,
+) -> None:
     handled: list[str] = []
 
     async def handler(
@@ -122,7 +126,8 @@ async def test_every_served_request_is_checked_before_its_handler_runs() -> None
             [grpc.method_handlers_generic_handler("test.Probe", {"List": method})]
         )
 
-    running = await start(GrpcApp("probe", register, []), "127.0.0.1", 0)
+    app = GrpcApp("probe", register, {"test.Probe": {"List": public()}}, credentials.verifier())
+    running = await start(app, "127.0.0.1", 0)
     try:
         async with grpc.aio.insecure_channel(f"127.0.0.1:{running.port}") as channel:
             call = channel.unary_unary(
