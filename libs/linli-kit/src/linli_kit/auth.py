@@ -10,6 +10,7 @@ Deny by default: an RPC missing from the table refuses everyone.
 from __future__ import annotations
 
 import asyncio
+import functools
 import inspect
 import logging
 import re
@@ -28,6 +29,7 @@ from linli.identity.v1 import identity_service_pb2_grpc as identity_grpc
 
 from linli_kit.errors import PermissionDenied, Unauthenticated
 from linli_kit.interception import rewrapped
+from linli_kit.ratelimits import Buckets, Limits, RateLimit
 from linli_kit.principals import (
     ANONYMOUS,
     Kind,
@@ -400,6 +402,14 @@ def _bearer_token(metadata: Iterable[tuple[str, str | bytes]]) -> str | None:
     return None
 
 
+def _caller_key(principal: Principal, context: grpc.aio.ServicerContext) -> str:
+    """Whose bucket a call is charged to: the principal, or an anonymous caller's address."""
+    if principal.kind is Kind.ANONYMOUS:
+        address = context.peer() or ""  # e.g. ipv4:10.0.0.7:51234 or ipv6:[::1]:51234
+        return "anonymous|" + address.rpartition(":")[0]
+    return f"{principal.kind}|{principal.community}|{principal.subject}"
+
+
 @dataclass
 class AuthInterceptor(grpc.aio.ServerInterceptor):
     """Authenticates every call and checks the servicer's policy table before the handler.
@@ -410,7 +420,9 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
 
     policies: Mapping[str, Policy]  # full service name → its table
     verifier: Verifier
+    limits: Mapping[str, Limits] = field(default_factory=dict)  # full service name → its table
     peer_communities: frozenset[str] = frozenset()
+    buckets: Buckets = field(default_factory=Buckets)
     exempt_services: frozenset[str] = frozenset(
         {"grpc.health.v1.Health", "grpc.reflection.v1alpha.ServerReflection"}
     )
@@ -432,20 +444,29 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
         if handler is None or service in self.exempt_services:
             return handler
         policy = self.policies.get(service, {})
+        limit = self.limits.get(service, {}).get(method)
+        admit = functools.partial(self._admit, policy=policy, method=method, limit=limit)
         return rewrapped(
-            handler,
-            lambda inner: self._unary(inner, policy, method),
-            lambda inner: self._stream(inner, policy, method),
+            handler, lambda inner: self._unary(inner, admit), lambda inner: self._stream(inner, admit)
         )
 
-    async def _admit(self, context: grpc.aio.ServicerContext, policy: Policy, method: str) -> Any:
+    async def _admit(
+        self,
+        context: grpc.aio.ServicerContext,
+        *,
+        policy: Policy,
+        method: str,
+        limit: RateLimit | None,
+    ) -> Any:
         principal = await self.authenticate(context)
         authorise(policy, method, principal)
+        if limit is not None:
+            self.buckets.charge(f"{method}|{_caller_key(principal, context)}", limit)
         return acting_as(principal)
 
-    def _unary(self, inner: Any, policy: Policy, method: str) -> Any:
+    def _unary(self, inner: Any, admit: Any) -> Any:
         async def call(request: Any, context: grpc.aio.ServicerContext) -> Any:
-            token = await self._admit(context, policy, method)
+            token = await admit(context)
             try:
                 return await inner(request, context)
             finally:
@@ -453,9 +474,9 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
 
         return call
 
-    def _stream(self, inner: Any, policy: Policy, method: str) -> Any:
+    def _stream(self, inner: Any, admit: Any) -> Any:
         async def call(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
-            token = await self._admit(context, policy, method)
+            token = await admit(context)
             try:
                 if inspect.isasyncgenfunction(inner):
                     async for reply in inner(request, context):

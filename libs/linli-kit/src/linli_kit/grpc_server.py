@@ -22,6 +22,7 @@ from linli_kit import errors, metrics
 from linli_kit.auth import AuthInterceptor, Policy, TlsFiles, Verifier
 from linli_kit.deadletters import DeadLetters
 from linli_kit.interception import rewrapped
+from linli_kit.ratelimits import Limits
 from linli_kit.operations import POLICY as OPERATIONS_POLICY
 from linli_kit.operations import SERVICE_NAME as OPERATIONS_SERVICE
 from linli_kit.operations import OperationsServicer
@@ -193,6 +194,8 @@ class GrpcApp:
     dead_letters: DeadLetters | None = None
     # Face bursts are several images in one request; gRPC's default limit is 4 MiB.
     max_message_bytes: int = 16 * 1024 * 1024
+    # Full service name → calls per caller allowed for some of its RPCs.
+    limits: Mapping[str, Limits] = field(default_factory=dict)
 
     @property
     def service_names(self) -> list[str]:
@@ -261,7 +264,7 @@ async def start(
         interceptors=[
             aio_server_interceptor(),
             ErrorsAndMetricsInterceptor(app.name),
-            AuthInterceptor(policies, app.verifier),
+            AuthInterceptor(policies, app.verifier, app.limits),
             ValidationInterceptor(),
         ],
         options=[

@@ -13,9 +13,10 @@ from google.protobuf.wrappers_pb2 import StringValue
 
 from linli_kit import auth
 from linli_kit.auth import Kind, Principal
-from linli_kit.errors import PermissionDenied
+from linli_kit.errors import PermissionDenied, ResourceExhausted
 from linli_kit.grpc_server import GrpcApp, Transport, start
 from linli_kit.pki import DevelopmentCA
+from linli_kit.ratelimits import Buckets, per_minute
 
 SERVICE = "test.v1.Echo"
 POLICY: auth.Policy = {
@@ -272,3 +273,52 @@ async def test_published_keys_keep_what_they_know_when_identity_cannot_answer() 
     await keys.principal(token)
     assert (await keys.principal(token)).subject == "s"
     assert not answers  # the second call did try
+
+
+def test_a_bucket_refills_at_its_rate_and_says_when_to_retry() -> None:
+    now = [0.0]
+    buckets = Buckets(capacity=2, clock=lambda: now[0])
+    limit = per_minute(6, burst=2)
+    buckets.charge("a", limit)
+    buckets.charge("a", limit)
+    with pytest.raises(ResourceExhausted, match="retry after 10 s"):
+        buckets.charge("a", limit)
+    buckets.charge("b", limit)  # another caller has a bucket of its own
+    now[0] = 10.0
+    buckets.charge("a", limit)
+    buckets.charge("c", limit)
+    assert len(buckets._buckets) == 2  # the least recently used ("b") was forgotten
+
+
+async def test_a_declared_limit_is_charged_per_caller_after_admission(
+    ca: DevelopmentCA, key: auth.SigningKey
+) -> None:
+    app = GrpcApp(
+        "echo",
+        lambda server: server.add_generic_rpc_handlers([_echo_handler()]),
+        {SERVICE: POLICY},
+        auth.PublishedKeys(lambda: {"keys": [key.public_jwk]}),
+        limits={SERVICE: {"Mine": per_minute(1), "Public": per_minute(1)}},
+    )
+    running = await start(app, "127.0.0.1", 0)
+    tokens = [
+        auth.issue_access_token(key, subject=f"communities/c/residents/{r}", community="c", roles=[])
+        for r in ("r1", "r2")
+    ]
+    try:
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{running.port}") as ch:
+            await _call(ch, "Mine", auth.bearer(tokens[0]))
+            await _call(ch, "Mine", auth.bearer(tokens[1]))
+            await _call(ch, "Public")
+            for metadata in (auth.bearer(tokens[0]), ()):
+                method = "Mine" if metadata else "Public"
+                with pytest.raises(grpc.aio.AioRpcError) as limited:
+                    await _call(ch, method, metadata)
+                assert limited.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+            worker = auth.issue_access_token(
+                key, subject="communities/c/residents/w", community="c", roles=["social_worker"]
+            )
+            for _ in range(3):  # an RPC without a limit
+                await _call(ch, "Staff", auth.bearer(worker))
+    finally:
+        await running.stop(0)
