@@ -29,7 +29,6 @@ from linli.identity.v1 import identity_service_pb2_grpc as identity_grpc
 
 from linli_kit.errors import PermissionDenied, Unauthenticated
 from linli_kit.interception import rewrapped
-from linli_kit.ratelimits import Buckets, Limits, RateLimit
 from linli_kit.principals import (
     ANONYMOUS,
     Kind,
@@ -38,6 +37,7 @@ from linli_kit.principals import (
     current_principal,
     done_acting,
 )
+from linli_kit.ratelimits import Buckets, Limits, RateLimit
 
 __all__ = ["ANONYMOUS", "Kind", "Principal", "current_principal"]
 log = logging.getLogger(__name__)
@@ -447,7 +447,9 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
         limit = self.limits.get(service, {}).get(method)
         admit = functools.partial(self._admit, policy=policy, method=method, limit=limit)
         return rewrapped(
-            handler, lambda inner: self._unary(inner, admit), lambda inner: self._stream(inner, admit)
+            handler,
+            lambda inner: self._unary(inner, admit),
+            lambda inner: self._stream(inner, admit),
         )
 
     async def _admit(

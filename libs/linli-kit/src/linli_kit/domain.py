@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol, Self
 
 from linli_kit.errors import IdempotencyConflict, InvalidArgument
+from linli_kit.principals import Principal
 
 
 def utc_now() -> datetime:
@@ -91,16 +92,35 @@ def _tracking(method: Callable[..., Any]) -> Callable[..., Any]:
     return tracked
 
 
-def _digestible(value: Any) -> str:
-    """Bytes (images, frames) by their hash rather than their text; anything else as text."""
+def _digestible(value: Any) -> Any:
+    """Bytes (images, frames) by their hash rather than their text; sets sorted; else text."""
     if isinstance(value, bytes | bytearray):
         return hashlib.sha256(value).hexdigest()
+    if isinstance(value, set | frozenset):
+        return sorted(map(str, value))
     return str(value)
 
 
+def _argument(value: Any) -> Any:
+    """A command's argument as it counts for a retry: the actor by who it is, not their roles."""
+    if isinstance(value, Principal):
+        return f"{value.kind}|{value.community}|{value.subject}"
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.asdict(value)
+    return value
+
+
 def fingerprint(command: Any) -> str:
-    """A stable digest of a command's arguments, leaving out its request id."""
-    fields = {k: v for k, v in dataclasses.asdict(command).items() if k != "request_id"}
+    """A stable digest of a command's arguments, leaving out its request id.
+
+    An actor counts by who they are: another caller reusing the request id is refused rather
+    than handed the first caller's answer.
+    """
+    fields = {
+        f.name: _argument(getattr(command, f.name))
+        for f in dataclasses.fields(command)
+        if f.name != "request_id"
+    }
     text = json.dumps([type(command).__name__, fields], sort_keys=True, default=_digestible)
     return hashlib.sha256(text.encode()).hexdigest()
 

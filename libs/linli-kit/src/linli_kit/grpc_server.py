@@ -22,10 +22,10 @@ from linli_kit import errors, metrics
 from linli_kit.auth import AuthInterceptor, Policy, TlsFiles, Verifier
 from linli_kit.deadletters import DeadLetters
 from linli_kit.interception import rewrapped
-from linli_kit.ratelimits import Limits
 from linli_kit.operations import POLICY as OPERATIONS_POLICY
 from linli_kit.operations import SERVICE_NAME as OPERATIONS_SERVICE
 from linli_kit.operations import OperationsServicer
+from linli_kit.ratelimits import Limits
 from linli_kit.settings import ServiceSettings
 from linli_kit.validation import validate
 
@@ -314,7 +314,9 @@ async def serve_until_signalled(
     """Serve until SIGTERM or SIGINT (or a dead worker), then shut down gracefully."""
     running = await start(app, host, port, transport)
     if transport.tls is None:
-        log.warning("%s serves plaintext: only bearer tokens authenticate, no service may", app.name)
+        log.warning(
+            "%s serves plaintext: only bearer tokens authenticate, no service may", app.name
+        )
     log.info("%s serving gRPC on %s:%d", app.name, host, running.port)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

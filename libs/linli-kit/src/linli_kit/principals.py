@@ -1,4 +1,4 @@
-"""Who is calling, as the domain sees it: a principal and the object-level checks every service shares.
+"""Who is calling, as the domain sees it: the principal and the checks every service shares.
 
 Framework-free on purpose (ARCHITECTURE §5): the interceptor in `linli_kit.auth` makes the
 principal; domain rules take it as an argument and raise domain errors.

@@ -15,12 +15,12 @@ from linli.ops.v1 import operations_service_pb2_grpc as ops_grpc
 from pydantic_settings import SettingsConfigDict
 
 from linli_kit import metrics
+from linli_kit.auth import with_metadata
 from linli_kit.deadletters import DeadLetters
 from linli_kit.grpc_server import GrpcApp, start
 from linli_kit.service import run_cli
 from linli_kit.settings import ServiceSettings
 from linli_kit.streams import ENVELOPE_FIELD, PoisonEvent, StreamConsumer
-from linli_kit.auth import with_metadata
 from linli_kit.testing import assert_retry_replays, running_consumer, until
 
 TYPE = identity_events_pb2.ResidentRegistered.DESCRIPTOR.full_name
@@ -83,9 +83,7 @@ async def test_letters_are_listed_replayed_once_and_discarded_with_a_reason(
             assert [d.event_id for d in rest.dead_letters] == ["e3"] and not rest.next_page_token
 
             e1, e2 = first.dead_letters
-            replay = ops.ReplayDeadLetterRequest(
-                stream="s", dead_letter_id=e1.id, request_id="r-1"
-            )
+            replay = ops.ReplayDeadLetterRequest(stream="s", dead_letter_id=e1.id, request_id="r-1")
             changed = ops.ReplayDeadLetterRequest(
                 stream="s", dead_letter_id=e2.id, request_id="r-1"
             )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import AsyncIterator
 
@@ -117,7 +116,9 @@ def _echo_handler() -> grpc.GenericRpcHandler:
         p = auth.current_principal()
         return StringValue(value=f"{p.kind}:{p.subject}:{p.community}")
 
-    async def watch(request: Empty, context: grpc.aio.ServicerContext) -> AsyncIterator[StringValue]:
+    async def watch(
+        request: Empty, context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[StringValue]:
         for _ in range(2):
             yield StringValue(value=auth.current_principal().subject)
 
@@ -126,7 +127,9 @@ def _echo_handler() -> grpc.GenericRpcHandler:
         "response_serializer": StringValue.SerializeToString,
     }
     handlers = {
-        name: grpc.unary_unary_rpc_method_handler(who, **wire) for name in METHODS if name != "Watch"
+        name: grpc.unary_unary_rpc_method_handler(who, **wire)
+        for name in METHODS
+        if name != "Watch"
     }
     handlers["Watch"] = grpc.unary_stream_rpc_method_handler(watch, **wire)
     return grpc.method_handlers_generic_handler(SERVICE, handlers)
@@ -302,7 +305,9 @@ async def test_a_declared_limit_is_charged_per_caller_after_admission(
     )
     running = await start(app, "127.0.0.1", 0)
     tokens = [
-        auth.issue_access_token(key, subject=f"communities/c/residents/{r}", community="c", roles=[])
+        auth.issue_access_token(
+            key, subject=f"communities/c/residents/{r}", community="c", roles=[]
+        )
         for r in ("r1", "r2")
     ]
     try:

@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 import pytest
 
-from linli_kit.domain import AbstractUnitOfWork, Aggregate, DomainEvent, Repository, utc_now
+from linli_kit.domain import (
+    AbstractUnitOfWork,
+    Aggregate,
+    DomainEvent,
+    Repository,
+    fingerprint,
+    utc_now,
+)
 from linli_kit.errors import IdempotencyConflict, NotFound
 from linli_kit.fakes import InMemoryInbox, InMemoryRequestLog
+from linli_kit.principals import Kind, Principal
 from linli_kit.usecases import idempotent, once_per_event
 
 
@@ -176,3 +185,16 @@ def test_events_on_aggregates_handed_out_are_published() -> None:
         badge.events.append(Named(community_id="c", occurred_at=utc_now(), name="later"))
         uow.commit()
     assert [e.name for e in uow.published] == ["later"]  # type: ignore[attr-defined]
+
+
+def test_a_command_counts_its_actor_by_who_they_are_not_by_their_roles() -> None:
+    @dataclasses.dataclass(frozen=True)
+    class Act:
+        request_id: str
+        actor: Principal
+
+    alice = Principal(Kind.PERSON, "communities/c/residents/a", "c", frozenset({"volunteer"}))
+    promoted = dataclasses.replace(alice, roles=frozenset({"volunteer", "core_volunteer"}))
+    bob = dataclasses.replace(alice, subject="communities/c/residents/b")
+    assert fingerprint(Act("r1", alice)) == fingerprint(Act("r2", promoted))
+    assert fingerprint(Act("r1", alice)) != fingerprint(Act("r1", bob))

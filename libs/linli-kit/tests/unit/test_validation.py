@@ -11,8 +11,8 @@ from google.protobuf.message import Message
 from linli.ops.v1 import operations_service_pb2 as ops
 from linli.options.v1 import limits_pb2
 
-from linli_kit.errors import InvalidArgument
 from linli_kit.auth import public
+from linli_kit.errors import InvalidArgument
 from linli_kit.grpc_server import GrpcApp, start
 from linli_kit.testing import Credentials
 from linli_kit.validation import DEFAULT_MAX_ITEMS, DEFAULT_MAX_TEXT, validate
