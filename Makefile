@@ -12,7 +12,7 @@ PROTOS := $(shell find proto -name '*.proto')
 STAMP := $(VENV)/.installed
 THIRD_PARTY := $(VENV)/.third-party
 
-.PHONY: help install proto run test test-unit fuzz lint bench lock clean
+.PHONY: help install proto run token test test-unit fuzz lint bench lock clean
 
 include deploy/images.mk
 
@@ -48,6 +48,10 @@ proto: $(API_OUT)/.stamp ## Generate libs/linli-api from proto/
 
 run: $(STAMP) ## Start every service locally on SQLite + embedded Redis, with a demo community
 	$(PY) -m linli_kit.localstack
+
+PHONE ?= 13800000002
+token: $(STAMP) ## Print a demo user's access token (PHONE=13800000001 for the social worker)
+	@$(PY) -m linli_kit.localstack token $(PHONE)
 
 test: $(STAMP) ## Unit and integration tests against PostgreSQL and Redis
 	$(PY) -m pytest

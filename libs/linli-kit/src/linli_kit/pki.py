@@ -8,6 +8,7 @@ same shape locally so that the same mutual-TLS code runs: a SPIFFE URI SAN namin
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -81,7 +82,10 @@ class DevelopmentCA:
         return self.cert.public_bytes(serialization.Encoding.PEM)
 
     def issue(self, spiffe_id: str, dns_names: tuple[str, ...] = ("localhost",)) -> IssuedCert:
-        """A leaf certificate for client and server use, naming `spiffe_id` (valid 7 days)."""
+        """A leaf certificate for client and server use, naming `spiffe_id` (valid 7 days).
+
+        It also names localhost and 127.0.0.1, where development servers listen.
+        """
         key = ec.generate_private_key(ec.SECP256R1())
         now = dt.datetime.now(dt.UTC)
         cert = (
@@ -97,6 +101,7 @@ class DevelopmentCA:
                     [
                         x509.UniformResourceIdentifier(spiffe_id),
                         *(x509.DNSName(name) for name in dns_names),
+                        x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
                     ]
                 ),
                 critical=False,

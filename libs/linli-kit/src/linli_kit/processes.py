@@ -55,6 +55,21 @@ class ServiceProcess:
         """host:port of the service's gRPC server."""
         return f"127.0.0.1:{self.settings['grpc_port']}"
 
+    @property
+    def health_address(self) -> str:
+        """Where grpc.health.v1 answers in plaintext: the health port with TLS, else the server."""
+        port = self.settings.get("health_port", "0")
+        return f"127.0.0.1:{port}" if port != "0" else self.address
+
+    def run(self, *args: str) -> str:
+        """Run one of the service's operator commands with its settings; its standard output."""
+        done = subprocess.run(
+            self._command(*args), env=self._env(), capture_output=True, text=True, check=False
+        )
+        if done.returncode:
+            raise RuntimeError(f"linli-{self.name} {args[0]} failed:\n{done.stderr}")
+        return done.stdout
+
     def _env(self) -> dict[str, str]:
         prefix = f"LINLI_{self.name.upper()}_"
         env = {k: v for k, v in os.environ.items() if not k.startswith("LINLI_")}
@@ -62,8 +77,8 @@ class ServiceProcess:
         env.setdefault("OTEL_TRACES_EXPORTER", "none")
         return env
 
-    def _command(self, verb: str) -> list[str]:
-        return [sys.executable, "-m", f"linli_{self.name}", verb]
+    def _command(self, *args: str) -> list[str]:
+        return [sys.executable, "-m", f"linli_{self.name}", *args]
 
     def migrate(self) -> subprocess.Popen[bytes]:
         """Start bringing the service's database to the newest revision."""
@@ -85,7 +100,7 @@ class ServiceProcess:
     def wait_ready(self, timeout: float = 60.0) -> None:
         """Wait until healthy; stop the process if it never gets there."""
         try:
-            wait_healthy(self.address, timeout)
+            wait_healthy(self.health_address, timeout)
         except TimeoutError:
             self.stop()
             raise RuntimeError(f"{self.name} did not start; see {self.log_path}") from None

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import importlib
 import importlib.util
+import json
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -20,12 +22,14 @@ import psycopg
 import pytest
 import redis
 import sqlalchemy as sa
+from cryptography.hazmat.primitives import serialization
 from google.protobuf.descriptor import MethodDescriptor, ServiceDescriptor
 from google.protobuf.descriptor_pb2 import MethodOptions
 from google.protobuf.message import Message
 
 from linli_kit import auth
 from linli_kit.pki import DevelopmentCA
+from linli_kit.processes import free_port
 from linli_kit.scratch import create_database, drop_database, postgres_admin_url
 from linli_kit.scratch import redis_url as scratch_redis_url
 from linli_kit.streams import StreamConsumer
@@ -62,6 +66,25 @@ class Credentials:
     def tls(self, community: str, service: str) -> auth.TlsFiles:
         """A service's key, certificate (SAN spiffe://linli/<community>/<service>) and CA."""
         return self.ca.tls_files(f"spiffe://linli/{community}/{service}")
+
+    def channel(self, address: str, community: str, service: str = "cli") -> grpc.Channel:
+        """A mutual-TLS channel presenting a certificate for the caller named `service`."""
+        return auth.channel(address, self.tls(community, service))
+
+    def signing_keys(self) -> str:
+        """Identity's LINLI_IDENTITY_SIGNING_KEYS holding this key, so its tokens verify here."""
+        seed = self.key.private_key.private_bytes(
+            serialization.Encoding.Raw,
+            serialization.PrivateFormat.Raw,
+            serialization.NoEncryption(),
+        )
+        keys = {self.key.kid: base64.b64encode(seed).decode()}
+        return json.dumps({"current": self.key.kid, "keys": keys})
+
+    def secure(self, settings: dict[str, str], community: str, service: str, folder: Path) -> None:
+        """Make a service process serve mutual TLS (its certificate in folder) and probes."""
+        self.ca.write(folder, f"spiffe://linli/{community}/{service}")
+        settings.update(tls_dir=str(folder), health_port=str(free_port()))
 
 
 @pytest.fixture(scope="session")
