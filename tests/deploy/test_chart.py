@@ -69,7 +69,9 @@ def _env(container: dict[str, Any]) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize("community", COMMUNITIES)
-def test_service_deployments_have_grpc_probes_on_the_served_port(rendered, community):
+def test_grpc_services_serve_mutual_tls_from_their_secret_and_probe_a_plaintext_health_port(
+    rendered, community
+):
     deployments = of_kind(rendered[community], "Deployment")
     assert {d["metadata"]["labels"]["app.kubernetes.io/name"] for d in deployments} >= {
         "identity",
@@ -78,14 +80,23 @@ def test_service_deployments_have_grpc_probes_on_the_served_port(rendered, commu
     }
     for d in deployments:
         svc = d["metadata"]["labels"]["app.kubernetes.io/name"]
-        (container,) = d["spec"]["template"]["spec"]["containers"]
-        port = int(_env(container)[f"LINLI_{svc.upper()}_GRPC_PORT"]["value"])
+        pod = d["spec"]["template"]["spec"]
+        (container,) = pod["containers"]
+        env = _env(container)
+        prefix = f"LINLI_{svc.upper()}_"
+        port, health = (int(env[prefix + k]["value"]) for k in ("GRPC_PORT", "HEALTH_PORT"))
         ports = {p["name"]: p["containerPort"] for p in container["ports"]}
-        assert ports["grpc"] == port and ports["metrics"] == int(
-            _env(container)[f"LINLI_{svc.upper()}_METRICS_PORT"]["value"]
-        )
+        assert ports["grpc"] == port and ports["health"] == health != port
+        assert ports["metrics"] == int(env[prefix + "METRICS_PORT"]["value"])
         for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
-            assert container[probe]["grpc"]["port"] == port, (svc, probe)
+            assert container[probe]["grpc"]["port"] == health, (svc, probe)
+        assert env[prefix + "REFLECTION"]["value"] == "false"  # off unless a community asks
+        tls_dir = env[prefix + "TLS_DIR"]["value"]
+        (mount,) = [m for m in container["volumeMounts"] if m["mountPath"] == tls_dir]
+        assert mount["readOnly"]
+        (volume,) = [v for v in pod["volumes"] if v["name"] == mount["name"]]
+        community_id = d["metadata"]["namespace"].removeprefix("linli-")
+        assert volume["secret"]["secretName"] == f"linli-{community_id}-{svc}-tls"
 
 
 @pytest.mark.parametrize("community", COMMUNITIES)
@@ -175,14 +186,18 @@ def test_network_policies_deny_by_default_and_open_only_allowed_paths(rendered, 
             ident
         )
 
-    # attendance → identity, and nothing else reaches identity's gRPC port in this cut.
+    # attendance → identity (residents, faces) and points → identity (signing keys); nothing
+    # else reaches identity's gRPC port in this cut.
     identity, attendance = _policy_for(docs, "identity"), _policy_for(docs, "attendance")
     datastores = {"postgresql", "redis"}
 
     def services_in(rules, side):
         return {k: v for k, v in _peers_by_name(rules, side).items() if k not in datastores}
 
-    assert services_in(identity["spec"]["ingress"], "from") == {"attendance": {50051}}
+    assert services_in(identity["spec"]["ingress"], "from") == {
+        "attendance": {50051},
+        "points": {50051},
+    }
     assert services_in(attendance["spec"]["egress"], "to") == {"identity": {50051}}
     assert services_in(attendance["spec"]["ingress"], "from") == {}
 
