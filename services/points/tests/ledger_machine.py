@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
 from linli_kit.errors import AlreadyExists, FailedPrecondition, PermissionDenied
+from linli_kit.principals import SYSTEM, Kind, Principal, Role
 from linli_points.domain.ledger import Purpose
 from linli_points.domain.periods import policy_year
 from linli_points.domain.reservations import Sink
@@ -39,9 +40,15 @@ class LedgerMachine(RuleBasedStateMachine):
         self.appeals: list[tuple[str, str]] = []
         self.lifetime: dict[str, int] = defaultdict(int)
         for judge in JUDGES:
-            appeals.set_committee_member(
-                commands.SetCommitteeMember("", self.community, judge, True), self.make_uow()
+            appeals.change_committee(
+                commands.ChangeCommittee(self._id(), self.community, judge, True, self.now),
+                self.make_uow(),
             )
+
+    def _person(self, resident_id: str, *roles: str) -> Principal:
+        """A signed-in resident of the machine's community."""
+        subject = f"communities/{self.community}/residents/{resident_id}"
+        return Principal(Kind.PERSON, subject, self.community, frozenset(roles))
 
     def clock(self) -> datetime:
         """The machine's time."""
@@ -82,7 +89,7 @@ class LedgerMachine(RuleBasedStateMachine):
         try:
             reservation = reservations.reserve(
                 commands.Reserve(
-                    self._id(), self.community, resident, amount, Sink.REWARDS, "x", ttl
+                    SYSTEM, self._id(), self.community, resident, amount, Sink.REWARDS, "x", ttl
                 ),
                 self.make_uow(),
                 self.clock,
@@ -98,7 +105,9 @@ class LedgerMachine(RuleBasedStateMachine):
         reservation_id = data.draw(st.sampled_from(self.reservations))
         with contextlib.suppress(FailedPrecondition):
             reservations.settle_reservation(
-                commands.SettleReservation(self._id(), self.community, reservation_id, commit),
+                commands.SettleReservation(
+                    SYSTEM, self._id(), self.community, reservation_id, commit
+                ),
                 self.make_uow(),
                 self.clock,
             )
@@ -125,7 +134,12 @@ class LedgerMachine(RuleBasedStateMachine):
         try:
             appeal = appeals.file_an_appeal(
                 commands.FileAppeal(
-                    self._id(), self.community, disputed.resident_id, transaction_id, "why"
+                    self._person(disputed.resident_id),
+                    self._id(),
+                    self.community,
+                    disputed.resident_id,
+                    transaction_id,
+                    "why",
                 ),
                 self.make_uow(),
                 self.clock,
@@ -133,7 +147,13 @@ class LedgerMachine(RuleBasedStateMachine):
         except AlreadyExists:  # an appeal against this transaction is still open
             return
         decide = commands.DecideAppeal(
-            self._id(), self.community, appeal.id, reviewer, accept, "because", amount
+            self._person(reviewer, Role.COMMITTEE_MEMBER),
+            self._id(),
+            self.community,
+            appeal.id,
+            accept,
+            "because",
+            amount,
         )
         if reviewer == disputed.resident_id:
             with pytest.raises(PermissionDenied):
@@ -145,7 +165,7 @@ class LedgerMachine(RuleBasedStateMachine):
     def close_previous_year(self) -> None:
         """The previous year is closed (again, perhaps, or late)."""
         closes.close_year(
-            commands.CloseYear("", self.community, policy_year(self.now) - 1),
+            commands.CloseYear(SYSTEM, "", self.community, policy_year(self.now) - 1),
             self.make_uow(),
             self.clock,
         )
@@ -154,13 +174,13 @@ class LedgerMachine(RuleBasedStateMachine):
     def close_weeks(self) -> None:
         """Ended weeks are closed."""
         closes.close_periods(
-            commands.ClosePeriods("", self.community), self.make_uow(), clock=self.clock
+            commands.ClosePeriods(SYSTEM, "", self.community), self.make_uow(), clock=self.clock
         )
 
     @invariant()
     def the_books_balance(self) -> None:
         """Sums to zero, balances equal postings, nothing negative, lifetime never decreases."""
-        result = queries.verify_ledger(self.community, self.make_uow())
+        result = queries.verify_ledger(SYSTEM, self.community, self.make_uow())
         assert result.ok, result.breaks
         with self.make_uow() as uow:
             balances = uow.ledger.stored_balances(self.community)

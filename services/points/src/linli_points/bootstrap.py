@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from linli.points.v1 import points_service_pb2 as pb
 from linli.points.v1 import points_service_pb2_grpc as pb_grpc
 
-from linli_kit import schedules, telemetry
+from linli_kit import auth, schedules, telemetry
 from linli_kit.db import SqlPlumbing, sql_plumbing
 from linli_kit.deadletters import DeadLetters
 from linli_kit.domain import Clock, utc_now
@@ -33,12 +33,12 @@ from linli_points.adapters.leaderboard import (
 )
 from linli_points.adapters.ledger import LedgerMemory, SqlPointsUnitOfWork
 from linli_points.config import PointsSettings
+from linli_points.entrypoints import grpc_api
 from linli_points.entrypoints.consumers import (
     AttendanceEvents,
     IdentityEvents,
     LeaderboardProjector,
 )
-from linli_points.entrypoints.grpc_api import PointsServicer
 from linli_points.service_layer.closes import close_ended_periods, next_boundary
 from linli_points.service_layer.ports import (
     Leaderboards,
@@ -139,10 +139,15 @@ def build_app(
     boards: Leaderboards | None = None,
     hub: LeaderboardWatch | None = None,
     consumers: ConsumerFactory | None = None,
+    verifier: auth.Verifier | None = None,
 ) -> GrpcApp:
     """The points gRPC app with its relay, consumers, leaderboard hub and schedules."""
     # Without uow_factory the app uses the configured database and relays its outbox; engine
-    # fences the schedules across replicas (the database's engine by default).
+    # fences the schedules across replicas (the database's engine by default). Without
+    # verifier, tokens are checked against identity's published keys (fetched on first use).
+    if verifier is None:
+        tls = auth.TlsFiles.from_dir(settings.tls_dir) if settings.tls_dir else None
+        verifier = auth.identity_keys(auth.channel(settings.identity_address, tls))
     catalog = settings.catalog
     background: list[Worker] = []
     on_stop: list[Callable[[], Awaitable[None]]] = []
@@ -185,7 +190,7 @@ def build_app(
             consumer("attendance.events", "points", attendance, lane)
             for lane in range(settings.attendance_consumers)
         ),
-        consumer("identity.events", "points", IdentityEvents(uow_factory).handlers()),
+        consumer("identity.events", "points", IdentityEvents(uow_factory, boards).handlers()),
         consumer(
             "points.events",
             "points-leaderboard",
@@ -217,12 +222,23 @@ def build_app(
             ).run
         )
 
-    def register(server: Any) -> None:
-        pb_grpc.add_PointsServiceServicer_to_server(
-            PointsServicer(uow_factory, catalog, store, boards, hub, clock), server
-        )
+    servicer = grpc_api.PointsServicer(
+        uow_factory, catalog, store, boards, hub, clock, settings.shows_full_names
+    )
 
-    return GrpcApp("points", register, [SERVICE_NAME], background, on_stop, dead_letters=letters)
+    def register(server: Any) -> None:
+        pb_grpc.add_PointsServiceServicer_to_server(servicer, server)
+
+    return GrpcApp(
+        "points",
+        register,
+        policies={SERVICE_NAME: grpc_api.POLICY},
+        verifier=verifier,
+        background=background,
+        on_stop=on_stop,
+        dead_letters=letters,
+        limits={SERVICE_NAME: grpc_api.LIMITS},
+    )
 
 
 async def relay_on_commit(relay: OutboxRelay, commits: threading.Event) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import socket
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import SettingsConfigDict
@@ -37,6 +37,11 @@ class PointsSettings(ServiceSettings):
     leaderboard_min_interval_seconds: float = Field(default=0.25, ge=0.05)
     # Close ended weeks (P2 bonuses) and the previous year (P4) at each week or year boundary.
     scheduler_enabled: bool = True
+    # Where identity publishes the signing keys that access tokens are checked against.
+    identity_address: str = "127.0.0.1:50051"
+    # JSON {"<community>": "masked" | "full", "*": …}: how the public leaderboards show display
+    # names; masked (李*, 王*明) unless a community (or "*") says full.
+    leaderboard_names: dict[str, Literal["masked", "full"]] = Field(default_factory=dict)
 
     @field_validator("earning_rules")
     @classmethod
@@ -47,6 +52,11 @@ class PointsSettings(ServiceSettings):
             except (InvalidArgument, TypeError, ValueError) as exc:
                 raise ValueError(str(exc)) from exc
         return value
+
+    def shows_full_names(self, community_id: str) -> bool:
+        """Whether a community's public leaderboards show display names unmasked."""
+        shown = self.leaderboard_names.get(community_id, self.leaderboard_names.get("*", "masked"))
+        return shown == "full"
 
     @property
     def catalog(self) -> RuleCatalog:

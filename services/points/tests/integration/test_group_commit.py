@@ -16,6 +16,7 @@ from linli.events.v1 import attendance_events_pb2, envelope_pb2
 
 from linli_kit.db import SqlPlumbing, migrate, sql_plumbing
 from linli_kit.errors import FailedPrecondition
+from linli_kit.principals import SYSTEM
 from linli_kit.processes import ServiceProcess, free_port
 from linli_kit.streams import ENVELOPE_FIELD
 from linli_kit.testing import eventually
@@ -66,7 +67,7 @@ def award(event_id: str, resident: str, hours: int = 1):
 
 def reserve(request_id: str, resident: str, amount: int):
     """Work that reserves a resident's points."""
-    cmd = commands.Reserve(request_id, C, resident, amount, Sink.REWARDS, "voucher", 600)
+    cmd = commands.Reserve(SYSTEM, request_id, C, resident, amount, Sink.REWARDS, "voucher", 600)
     return lambda uow: reservations.reserve(cmd, uow)
 
 
@@ -102,10 +103,10 @@ def an_overdraft_fails_alone(make_uow: Callable[[], PointsUnitOfWork]) -> None:
     assert again[0].result(10) is None  # committed by the batch before: a redelivery
     assert again[1].result(10).earned == 100
     writer.close()
-    assert queries.get_balance(C, "r-alice", make_uow()) == queries.Balance(50, 300, 250)
-    assert queries.get_balance(C, "r-bob", make_uow()) == queries.Balance(100, 100, 0)
-    assert queries.get_balance(C, "r-carol", make_uow()) == queries.Balance(200, 200, 0)
-    verification = queries.verify_ledger(C, make_uow())
+    assert queries.get_balance(SYSTEM, C, "r-alice", make_uow()) == queries.Balance(50, 300, 250)
+    assert queries.get_balance(SYSTEM, C, "r-bob", make_uow()) == queries.Balance(100, 100, 0)
+    assert queries.get_balance(SYSTEM, C, "r-carol", make_uow()) == queries.Balance(200, 200, 0)
+    verification = queries.verify_ledger(SYSTEM, C, make_uow())
     assert verification.ok and verification.transactions == 4, verification.breaks
 
 
@@ -153,11 +154,11 @@ def test_two_writers_on_one_community_keep_one_chain(replicas) -> None:
         writer.close()
 
     make_uow = sql_uow_factory(replicas[0])
-    verification = queries.verify_ledger(C, make_uow())
+    verification = queries.verify_ledger(SYSTEM, C, make_uow())
     assert verification.ok, verification.breaks
     assert verification.transactions == 1 + 8 * 20 + len(spent)
     assert sum(spent) == 70 * 7 and len(refused) == 8 * 20 - 7  # 500 covers 7 holds of 70
-    assert queries.get_balance(C, "r-alice", make_uow()) == queries.Balance(10, 500, 490)
+    assert queries.get_balance(SYSTEM, C, "r-alice", make_uow()) == queries.Balance(10, 500, 490)
     assert all(w.batches > 0 for w in writers)  # both replicas wrote
     assert sum(w.items for w in writers) > sum(w.batches for w in writers)  # and batched
 
@@ -235,6 +236,6 @@ def test_a_crash_mid_batch_loses_and_repeats_nothing(
         assert (sources.scalar_one(), inbox.scalar_one()) == (sessions, sessions)
     engine.dispose()
     plumbing = sql_plumbing(database, orm.runtime, "test-points.events", events.encode)
-    verification = queries.verify_ledger(C, sql_uow_factory(plumbing)())
+    verification = queries.verify_ledger(SYSTEM, C, sql_uow_factory(plumbing)())
     plumbing.engine.dispose()
     assert verification.ok and verification.transactions == sessions, verification.breaks

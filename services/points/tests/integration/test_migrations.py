@@ -11,6 +11,7 @@ from alembic import command
 from alembic.config import Config
 
 from linli_kit.db import migrate, sql_plumbing
+from linli_kit.principals import SYSTEM
 from linli_points.adapters import events, orm
 from linli_points.bootstrap import sql_uow_factory
 from linli_points.domain.audit import GENESIS, LEGACY_CHAIN_VERSION, entry_hash
@@ -145,7 +146,7 @@ def test_a_ledger_chained_before_rule_kinds_verifies_after_the_migration(
     plumbing = sql_plumbing(url, orm.runtime, "test-points.events", events.encode)
     make_uow = sql_uow_factory(plumbing)
     try:
-        before = queries.verify_ledger(C, make_uow())
+        before = queries.verify_ledger(SYSTEM, C, make_uow())
         with make_uow() as uow:
             kinds = [(t.rule_id, t.rule_kind) for t in uow.ledger.find(C)]
             uow.ledger.post(
@@ -161,7 +162,7 @@ def test_a_ledger_chained_before_rule_kinds_verifies_after_the_migration(
                 )
             )
             uow.commit()
-        after = queries.verify_ledger(C, make_uow())
+        after = queries.verify_ledger(SYSTEM, C, make_uow())
         with make_uow() as uow:
             versions = [e.version for e in uow.ledger.chain(C)]
     finally:
@@ -192,7 +193,7 @@ def test_a_rule_kind_changed_in_place_breaks_the_chain(make_database) -> None:
             connection.execute(sa.text("ALTER TABLE transactions DISABLE TRIGGER USER"))
             connection.execute(sa.text("UPDATE transactions SET rule_kind = 'rating'"))
             connection.execute(sa.text("ALTER TABLE transactions ENABLE TRIGGER USER"))
-        verification = queries.verify_ledger(C, make_uow())
+        verification = queries.verify_ledger(SYSTEM, C, make_uow())
     finally:
         plumbing.engine.dispose()
 

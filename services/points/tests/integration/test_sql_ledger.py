@@ -17,6 +17,7 @@ from hypothesis.stateful import run_state_machine_as_test
 
 from linli_kit.db import migrate, sql_plumbing
 from linli_kit.errors import FailedPrecondition
+from linli_kit.principals import SYSTEM
 from linli_points.adapters import events, orm
 from linli_points.bootstrap import sql_uow_factory as uow_factory
 from linli_points.domain.ledger import ISSUANCE, Account, Purpose
@@ -106,7 +107,7 @@ def test_eight_workers_lose_no_update_and_never_overdraw(make_uow) -> None:
                 continue
             try:
                 reservation = reservations.reserve(
-                    commands.Reserve(key, C, "r-alice", 70, Sink.REWARDS, "voucher", 600),
+                    commands.Reserve(SYSTEM, key, C, "r-alice", 70, Sink.REWARDS, "voucher", 600),
                     make_uow(),
                 )
             except FailedPrecondition:
@@ -115,7 +116,8 @@ def test_eight_workers_lose_no_update_and_never_overdraw(make_uow) -> None:
                 continue
             commit = n % 2 == 0
             reservations.settle_reservation(
-                commands.SettleReservation(f"s-{key}", C, reservation.id, commit), make_uow()
+                commands.SettleReservation(SYSTEM, f"s-{key}", C, reservation.id, commit),
+                make_uow(),
             )
             with lock:
                 outcomes.append(("spent" if commit else "released", 70))
@@ -128,18 +130,18 @@ def test_eight_workers_lose_no_update_and_never_overdraw(make_uow) -> None:
 
     awarded = 500 + sum(a for kind, a in outcomes if kind == "award")
     spent = sum(a for kind, a in outcomes if kind == "spent")
-    balance = queries.get_balance(C, "r-alice", make_uow())
+    balance = queries.get_balance(SYSTEM, C, "r-alice", make_uow())
     assert balance == queries.Balance(yearly=awarded - spent, lifetime=awarded, reserved=0)
     assert len(outcomes) == 8 * 12
     assert sum(kind == "spent" for kind, _ in outcomes) > 0
-    result = queries.verify_ledger(C, make_uow())
+    result = queries.verify_ledger(SYSTEM, C, make_uow())
     assert result.ok, result.breaks
 
 
 def test_tampering_with_one_posting_is_found(make_uow, database) -> None:
     for n in range(3):
         earn(make_uow, f"e{n}", hours=n + 1)
-    assert queries.verify_ledger(C, make_uow()).ok
+    assert queries.verify_ledger(SYSTEM, C, make_uow()).ok
     engine = sa.create_engine(database)
     with engine.begin() as connection:
         # The triggers refuse UPDATE; a superuser can switch them off, which the chain catches.
@@ -154,7 +156,7 @@ def test_tampering_with_one_posting_is_found(make_uow, database) -> None:
         )
     engine.dispose()
 
-    result = queries.verify_ledger(C, make_uow())
+    result = queries.verify_ledger(SYSTEM, C, make_uow())
 
     assert not result.ok
     assert any("entry 2" in b and "altered" in b for b in result.breaks)
@@ -188,20 +190,20 @@ def test_the_database_itself_refuses_edits_unbalanced_postings_and_overdrafts(
     with pytest.raises(sa.exc.IntegrityError, match="resident_not_negative"), engine.begin() as c:
         c.execute(sa.text("UPDATE accounts SET balance = -1 WHERE holder = 'r-alice'"))
     engine.dispose()
-    assert queries.verify_ledger(C, make_uow()).ok
+    assert queries.verify_ledger(SYSTEM, C, make_uow()).ok
 
 
 def test_a_redelivered_event_and_a_retried_request_post_once(make_uow) -> None:
     earn(make_uow, "e1", hours=3)
     assert earn(make_uow, "e1", hours=3) is None
-    command = commands.Reserve("req-1", C, "r-alice", 100, Sink.TIMEBANK, "to c-west", 600)
+    command = commands.Reserve(SYSTEM, "req-1", C, "r-alice", 100, Sink.TIMEBANK, "to c-west", 600)
     first = reservations.reserve(command, make_uow())
     assert reservations.reserve(command, make_uow()).id == first.id
 
     with make_uow() as uow:
         assert uow.ledger.balance(Account(C, ISSUANCE, Purpose.YEARLY)) == -300
         assert len(uow.ledger.find(C)) == 2
-    assert queries.get_balance(C, "r-alice", make_uow()).reserved == 100
+    assert queries.get_balance(SYSTEM, C, "r-alice", make_uow()).reserved == 100
 
 
 def test_the_embedded_sqlite_database_migrates_and_posts(tmp_path) -> None:
@@ -211,7 +213,9 @@ def test_the_embedded_sqlite_database_migrates_and_posts(tmp_path) -> None:
     make_uow = uow_factory(plumbing)
     earn(make_uow, "e1", hours=2)
     reservation = reservations.reserve(
-        commands.Reserve("r", C, "r-alice", 50, Sink.REWARDS, "x", 60), make_uow(), lambda: AT
+        commands.Reserve(SYSTEM, "r", C, "r-alice", 50, Sink.REWARDS, "x", 60),
+        make_uow(),
+        lambda: AT,
     )
     expired = reservations.void_expired(make_uow, AT + timedelta(minutes=5))
     plumbing.engine.dispose()
@@ -250,4 +254,4 @@ def test_operator_commands_close_verify_and_report(
     assert out.count('"expired_accounts": 1') == 1 and '"expired_accounts": 0' in out
     assert '"ok": true' in out
     assert "totals_by_rule,p1.hourly.regular,200" in out
-    assert queries.get_balance(C, "r-alice", make_uow()) == queries.Balance(0, 200)
+    assert queries.get_balance(SYSTEM, C, "r-alice", make_uow()) == queries.Balance(0, 200)

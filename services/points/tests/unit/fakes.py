@@ -5,12 +5,19 @@ from __future__ import annotations
 import asyncio
 import copy
 import threading
+import uuid
 from collections import defaultdict
-from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
+from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
+from typing import Any
+
+from google.protobuf.message import Message
+from linli.events.v1.envelope_pb2 import EventEnvelope
+from linli.events.v1.identity_events_pb2 import RoleGranted
 
 from linli_kit.domain import DomainEvent
 from linli_kit.fakes import InMemoryInbox, InMemoryRequestLog
+from linli_kit.principals import Kind, Principal
 from linli_kit.streams import EnvelopeHandler
 from linli_points.domain.appeals import Appeal
 from linli_points.domain.audit import GENESIS, ChainEntry, entry_hash
@@ -326,6 +333,7 @@ class FakeLeaderboards(Leaderboards, LeaderboardWatch, LeaderboardStore):
     def __init__(self) -> None:
         self.boards: dict[tuple[str, int, str], dict[str, int]] = defaultdict(dict)
         self.seen: set[str] = set()
+        self.names: dict[tuple[str, str], str] = {}
 
     async def top(
         self, community_id: str, year: int, scope: str, size: int
@@ -352,6 +360,20 @@ class FakeLeaderboards(Leaderboards, LeaderboardWatch, LeaderboardStore):
             board = self.boards[(community_id, year, scope)]
             board[resident_id] = board.get(resident_id, 0) + delta
         return True
+
+    async def remember_name(self, community_id: str, resident_id: str, display_name: str) -> None:
+        """Keep a resident's display name."""
+        self.names[(community_id, resident_id)] = display_name
+
+    async def display_names(
+        self, community_id: str, resident_ids: Sequence[str]
+    ) -> Mapping[str, str]:
+        """The known display names of the residents."""
+        return {
+            r: self.names[(community_id, r)]
+            for r in resident_ids
+            if (community_id, r) in self.names
+        }
 
     async def watch(
         self, community_id: str, year: int, scope: str, size: int
@@ -395,3 +417,30 @@ class FakeConsumers:
         """A consumer of one stream (every lane of a stream hands the same handlers)."""
         self.by_stream[stream] = FakeConsumer(routes)
         return self.by_stream[stream]
+
+
+def envelope(community_id: str, payload: Message, at: datetime) -> EventEnvelope:
+    """An event as its publisher's relay puts it on a stream."""
+    wrapped = EventEnvelope(
+        event_id=str(uuid.uuid4()), type=payload.DESCRIPTOR.full_name, community_id=community_id
+    )
+    wrapped.occurred_at.FromDatetime(at)
+    wrapped.payload.Pack(payload)
+    return wrapped
+
+
+async def seat_on_committee(app: Any, community_id: str, resident_id: str, at: datetime) -> None:
+    """Deliver identity's RoleGranted(committee_member) for a resident to the running app."""
+    granted = RoleGranted(
+        resident=f"communities/{community_id}/residents/{resident_id}",
+        role="committee_member",
+        granted_by="system",
+    )
+    handlers = app.consumers.by_stream["identity.events"].handlers
+    await handlers[RoleGranted.DESCRIPTOR.full_name](envelope(community_id, granted, at))
+
+
+def person(community_id: str, resident_id: str, *roles: str) -> Principal:
+    """A signed-in resident holding the roles, as the auth interceptor makes them."""
+    subject = f"communities/{community_id}/residents/{resident_id}"
+    return Principal(Kind.PERSON, subject, community_id, frozenset(roles))

@@ -9,6 +9,8 @@ from linli.common.v1 import service_type_pb2
 from linli.events.v1 import attendance_events_pb2, envelope_pb2
 from linli.points.v1 import points_service_pb2 as pb
 
+from linli_kit import auth
+from linli_kit.principals import Role
 from linli_kit.schedules import Schedule
 from linli_points.bootstrap import build_app
 from linli_points.config import PointsSettings
@@ -44,6 +46,7 @@ def test_building_the_production_app_connects_to_nothing() -> None:
     app = build_app(settings)
 
     assert app.name == "points" and app.service_names == ["linli.points.v1.PointsService"]
+    assert isinstance(app.verifier, auth.PublishedKeys)  # identity's keys, fetched on first use
     assert len(app.background) == 8  # relay (polling, on commit), hub, 3 consumers, sweep, closes
     schedules = {
         w.__self__.name: w.__self__
@@ -59,14 +62,15 @@ async def test_the_app_on_fakes_answers_over_grpc(points_app) -> None:
     envelope = session_completed("r-alice", 2, points_app.now - timedelta(hours=3))
     await handlers["linli.events.v1.SessionCompleted"](envelope)
 
-    answer = await points_app.stub.GetBalance(
+    alice = points_app.person(C, "r-alice", Role.RESIDENT)
+    answer = await alice.GetBalance(
         pb.GetBalanceRequest(name=f"communities/{C}/residents/r-alice/balance")
     )
 
     assert answer.balance.yearly_centipoints == 200
     assert answer.balance.lifetime_centipoints == 200
     assert [e.amount for e in points_app.uow.published] == [200]
-    history = await points_app.stub.ListTransactions(
+    history = await alice.ListTransactions(
         pb.ListTransactionsRequest(parent=f"communities/{C}/residents/r-alice")
     )
     assert [(t.rule_id, t.rule_kind) for t in history.transactions] == [

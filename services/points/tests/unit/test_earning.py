@@ -9,6 +9,7 @@ import pytest
 from pydantic import ValidationError
 
 from linli_kit.errors import FailedPrecondition, InvalidArgument
+from linli_kit.principals import SYSTEM
 from linli_points.config import PointsSettings
 from linli_points.domain.ledger import Kind, RuleKind
 from linli_points.domain.reservations import Sink
@@ -93,7 +94,7 @@ def rated(event_id="q1", stars=5, resident="r-alice") -> commands.RateSession:
 
 def yearly(uow) -> int:
     """Alice's spendable points."""
-    return queries.get_balance(C, "r-alice", uow).yearly
+    return queries.get_balance(SYSTEM, C, "r-alice", uow).yearly
 
 
 def test_the_helm_shape_configures_rates_caps_and_coefficients(uow) -> None:
@@ -209,7 +210,9 @@ def test_a_second_correction_reverses_only_the_live_award(uow) -> None:
 def test_a_correction_that_would_overdraw_is_refused_whole(uow) -> None:
     earning.award_for_session(completed(hours=2), uow)
     reservations.reserve(
-        commands.Reserve("r1", C, "r-alice", 150, Sink.REWARDS, "voucher", 600), uow, lambda: AT
+        commands.Reserve(SYSTEM, "r1", C, "r-alice", 150, Sink.REWARDS, "voucher", 600),
+        uow,
+        lambda: AT,
     )
 
     with pytest.raises(FailedPrecondition, match="too few yearly"):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from linli_kit.names import encode_page_token
+from linli_kit.principals import SYSTEM
 from linli_points.domain.ledger import ISSUANCE, Account, PointsAwarded, Purpose
 from linli_points.domain.rules import ServiceType
 from linli_points.service_layer.commands import AwardForSession
@@ -39,7 +40,7 @@ def test_a_completed_session_credits_yearly_and_lifetime(uow) -> None:
     t = award_for_session(completed(), uow)
 
     assert t is not None
-    assert get_balance("c-east", "r-alice", uow) == Balance(yearly=400, lifetime=400)
+    assert get_balance(SYSTEM, "c-east", "r-alice", uow) == Balance(yearly=400, lifetime=400)
     assert uow.ledger.balance(Account("c-east", ISSUANCE, Purpose.YEARLY)) == -400
     assert uow.ledger.balance(Account("c-east", ISSUANCE, Purpose.LIFETIME)) == -400
     assert uow.committed
@@ -70,7 +71,7 @@ def test_a_redelivered_event_changes_nothing(uow) -> None:
     again = award_for_session(completed(), uow)
 
     assert again is None
-    assert get_balance("c-east", "r-alice", uow) == Balance(yearly=400, lifetime=400)
+    assert get_balance(SYSTEM, "c-east", "r-alice", uow) == Balance(yearly=400, lifetime=400)
     assert len(uow.ledger.transactions) == 1
     assert len(uow.published) == 1
 
@@ -80,7 +81,7 @@ def test_distinct_events_add_up(uow) -> None:
     award_for_session(completed("e2", seconds=59, service_type=ServiceType.HIGH_RISK), uow)
     award_for_session(completed("e3"), uow)
 
-    assert get_balance("c-east", "r-alice", uow) == Balance(yearly=554, lifetime=554)
+    assert get_balance(SYSTEM, "c-east", "r-alice", uow) == Balance(yearly=554, lifetime=554)
     assert sum(uow.ledger.balances.values()) == 0
 
 
@@ -96,16 +97,16 @@ def test_zero_duration_awards_nothing_but_marks_the_event_applied(uow) -> None:
 
 def test_a_duration_worth_less_than_a_hundredth_awards_nothing(uow) -> None:
     assert award_for_session(completed(seconds=11, service_type=ServiceType.HIGH_RISK), uow) is None
-    assert get_balance("c-east", "r-alice", uow) == Balance(yearly=0, lifetime=0)
+    assert get_balance(SYSTEM, "c-east", "r-alice", uow) == Balance(yearly=0, lifetime=0)
 
 
 def test_balances_are_per_resident_and_per_community(uow) -> None:
     award_for_session(completed("e1"), uow)
     award_for_session(completed("e2", resident_id="r-bob", seconds=3600), uow)
 
-    assert get_balance("c-east", "r-bob", uow) == Balance(yearly=200, lifetime=200)
-    assert get_balance("c-west", "r-alice", uow) == Balance(yearly=0, lifetime=0)
-    assert get_balance("c-east", "r-nobody", uow) == Balance(yearly=0, lifetime=0)
+    assert get_balance(SYSTEM, "c-east", "r-bob", uow) == Balance(yearly=200, lifetime=200)
+    assert get_balance(SYSTEM, "c-west", "r-alice", uow) == Balance(yearly=0, lifetime=0)
+    assert get_balance(SYSTEM, "c-east", "r-nobody", uow) == Balance(yearly=0, lifetime=0)
 
 
 def test_list_transactions_pages_newest_first(uow) -> None:
@@ -115,8 +116,8 @@ def test_list_transactions_pages_newest_first(uow) -> None:
     ]
     award_for_session(completed("other", resident_id="r-bob", at=AT + timedelta(hours=9)), uow)
 
-    first = list_transactions("c-east", "r-alice", 0, 2, uow)
-    last = list_transactions("c-east", "r-alice", 4, 2, uow)
+    first = list_transactions(SYSTEM, "c-east", "r-alice", 0, 2, uow)
+    last = list_transactions(SYSTEM, "c-east", "r-alice", 4, 2, uow)
 
     assert [t.id for t in first.transactions] == [made[4].id, made[3].id]
     assert first.next_page_token == encode_page_token(2)
@@ -128,7 +129,7 @@ def test_a_page_that_ends_exactly_at_the_last_transaction_has_no_next_token(uow)
     for i in range(2):
         award_for_session(completed(f"e{i}", at=AT + timedelta(hours=i)), uow)
 
-    page = list_transactions("c-east", "r-alice", 0, 2, uow)
+    page = list_transactions(SYSTEM, "c-east", "r-alice", 0, 2, uow)
 
     assert len(page.transactions) == 2
     assert page.next_page_token == ""

@@ -1,24 +1,48 @@
-"""Every mutating PointsService RPC replays a retry and refuses its request id reused otherwise."""
+"""Every mutating PointsService RPC replays a retry and refuses its request id reused otherwise,
+also by another caller (a request id is one caller's)."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
+import grpc
 import pytest
 from google.protobuf.message import Message
 from linli.points.v1 import points_service_pb2 as pb
+from linli.points.v1 import points_service_pb2_grpc as pb_grpc
 
-from linli_kit.testing import assert_retry_replays, mutating_methods
+from linli_kit.principals import Role
+from linli_kit.testing import assert_retry_replays, load_beside, mutating_methods
 from linli_points.domain.rules import ServiceType
 from linli_points.service_layer import commands, earning
 
 C = "c-east"
 COMMUNITY = f"communities/{C}"
 ALICE = f"{COMMUNITY}/residents/r-alice"
-JUDGE = f"{COMMUNITY}/residents/r-judge"
 METHODS = mutating_methods(pb.DESCRIPTOR.services_by_name["PointsService"])
 Samples = tuple[Message, Message | None]
+fakes = load_beside(__file__, "fakes.py", "linli_points_unit_fakes")
+
+
+def rewards(app) -> pb_grpc.PointsServiceStub:
+    """The community's rewards service, which alone reserves and settles."""
+    return app.service(C, "rewards")
+
+
+def alice(app) -> pb_grpc.PointsServiceStub:
+    """Alice, signed in."""
+    return app.person(C, "r-alice", Role.RESIDENT)
+
+
+def judge(app) -> pb_grpc.PointsServiceStub:
+    """The committee member (seated by identity's grant in the sample)."""
+    return app.person(C, "r-judge", Role.RESIDENT, Role.COMMITTEE_MEMBER)
+
+
+def social_worker(app) -> pb_grpc.PointsServiceStub:
+    """The community's social worker, who runs the closes and rebuilds."""
+    return app.person(C, "r-sw", Role.SOCIAL_WORKER)
 
 
 def earn(app, hours: int = 3) -> str:
@@ -42,7 +66,7 @@ def earn(app, hours: int = 3) -> str:
 async def reservation(app) -> str:
     """A pending reservation of Alice's points; its name."""
     earn(app)
-    made = await app.stub.CreateReservation(
+    made = await rewards(app).CreateReservation(
         pb.CreateReservationRequest(
             parent=ALICE, amount_centipoints=100, sink=pb.SINK_REWARDS, request_id="setup"
         )
@@ -53,10 +77,8 @@ async def reservation(app) -> str:
 async def appeal(app) -> str:
     """An appeal of Alice's against her award, with a committee to decide it; its name."""
     transaction = f"{COMMUNITY}/transactions/{earn(app)}"
-    await app.stub.AddCommitteeMember(
-        pb.AddCommitteeMemberRequest(parent=COMMUNITY, resident=JUDGE, request_id="setup")
-    )
-    filed = await app.stub.CreateAppeal(
+    await fakes.seat_on_committee(app, C, "r-judge", app.now)
+    filed = await alice(app).CreateAppeal(
         pb.CreateAppealRequest(
             parent=ALICE, transaction=transaction, reason="too little", request_id="setup"
         )
@@ -76,7 +98,7 @@ async def create_reservation(app) -> Samples:
 
 async def commit_reservation(app) -> Samples:
     name = await reservation(app)
-    other = await app.stub.CreateReservation(
+    other = await rewards(app).CreateReservation(
         pb.CreateReservationRequest(
             parent=ALICE, amount_centipoints=50, sink=pb.SINK_REWARDS, request_id="other"
         )
@@ -131,39 +153,22 @@ async def create_appeal(app) -> Samples:
 async def decide_appeal(app) -> Samples:
     name = await appeal(app)
     return (
-        pb.DecideAppealRequest(name=name, reviewer=JUDGE, reason="as recorded", request_id="q"),
-        pb.DecideAppealRequest(name=name, reviewer=JUDGE, reason="no proof", request_id="q"),
+        pb.DecideAppealRequest(name=name, reason="as recorded", request_id="q"),
+        pb.DecideAppealRequest(name=name, reason="no proof", request_id="q"),
     )
 
 
-async def add_committee_member(app) -> Samples:
-    return (
-        pb.AddCommitteeMemberRequest(parent=COMMUNITY, resident=JUDGE, request_id="q"),
-        pb.AddCommitteeMemberRequest(parent=COMMUNITY, resident=ALICE, request_id="q"),
-    )
-
-
-async def remove_committee_member(app) -> Samples:
-    await app.stub.AddCommitteeMember(
-        pb.AddCommitteeMemberRequest(parent=COMMUNITY, resident=JUDGE, request_id="setup")
-    )
-    return (
-        pb.RemoveCommitteeMemberRequest(parent=COMMUNITY, resident=JUDGE, request_id="q"),
-        pb.RemoveCommitteeMemberRequest(parent=COMMUNITY, resident=ALICE, request_id="q"),
-    )
-
-
-SAMPLES: dict[str, Callable[..., Awaitable[Samples]]] = {
-    "CreateReservation": create_reservation,
-    "CommitReservation": commit_reservation,
-    "VoidReservation": void_reservation,
-    "ClosePeriods": close_periods,
-    "CloseYear": close_year,
-    "RebuildLeaderboard": rebuild_leaderboard,
-    "CreateAppeal": create_appeal,
-    "DecideAppeal": decide_appeal,
-    "AddCommitteeMember": add_committee_member,
-    "RemoveCommitteeMember": remove_committee_member,
+Caller = Callable[..., pb_grpc.PointsServiceStub]
+# Each mutating RPC: its sample requests, and who may call it.
+SAMPLES: dict[str, tuple[Callable[..., Awaitable[Samples]], Caller]] = {
+    "CreateReservation": (create_reservation, rewards),
+    "CommitReservation": (commit_reservation, rewards),
+    "VoidReservation": (void_reservation, rewards),
+    "ClosePeriods": (close_periods, social_worker),
+    "CloseYear": (close_year, social_worker),
+    "RebuildLeaderboard": (rebuild_leaderboard, social_worker),
+    "CreateAppeal": (create_appeal, alice),
+    "DecideAppeal": (decide_appeal, judge),
 }
 
 
@@ -174,6 +179,18 @@ def test_every_mutating_rpc_has_a_sample() -> None:
 @pytest.mark.parametrize("method", [m.name for m in METHODS])
 async def test_a_retry_returns_the_first_answer(points_app, method: str) -> None:
     assert method in SAMPLES, f"no sample request for {method}"
-    request, changed = await SAMPLES[method](points_app)
+    sample, caller = SAMPLES[method]
+    request, changed = await sample(points_app)
 
-    await assert_retry_replays(getattr(points_app.stub, method), request, changed)
+    await assert_retry_replays(getattr(caller(points_app), method), request, changed)
+
+
+async def test_another_caller_reusing_a_request_id_is_refused_not_answered(points_app) -> None:
+    request, _ = await close_year(points_app)
+    await social_worker(points_app).CloseYear(request)
+    colleague = points_app.person(C, "r-sw2", Role.SOCIAL_WORKER)
+
+    with pytest.raises(grpc.aio.AioRpcError) as refused:
+        await colleague.CloseYear(request)
+
+    assert refused.value.code() == grpc.StatusCode.FAILED_PRECONDITION

@@ -16,6 +16,8 @@ from linli_kit.errors import (
     NotFound,
     PermissionDenied,
 )
+from linli_kit.principals import SYSTEM, Role
+from linli_kit.testing import load_beside
 from linli_points.domain import standings
 from linli_points.domain.audit import report_csv
 from linli_points.domain.ledger import EXPIRY, Account, InsufficientPoints, Posting, Purpose
@@ -32,6 +34,7 @@ from linli_points.service_layer import (
 )
 from linli_points.service_layer.ports import LeaderboardStore
 
+fakes = load_beside(__file__, "fakes.py", "linli_points_unit_fakes")
 C = "c-east"
 AT = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)  # Monday 09:00 in Asia/Shanghai
 
@@ -61,7 +64,7 @@ def earn(uow, resident="r-alice", hours=2, when=AT, event_id=None):
 def reserve(uow, amount, request_id="r1", ttl=600, when=AT, resident="r-alice"):
     """Reserve points of a resident for a reward."""
     return reservations.reserve(
-        commands.Reserve(request_id, C, resident, amount, Sink.REWARDS, "voucher", ttl),
+        commands.Reserve(SYSTEM, request_id, C, resident, amount, Sink.REWARDS, "voucher", ttl),
         uow,
         at(when),
     )
@@ -70,7 +73,7 @@ def reserve(uow, amount, request_id="r1", ttl=600, when=AT, resident="r-alice"):
 def settle(uow, reservation_id, commit, request_id="s1", when=AT):
     """Commit or void a reservation."""
     return reservations.settle_reservation(
-        commands.SettleReservation(request_id, C, reservation_id, commit, "changed mind"),
+        commands.SettleReservation(SYSTEM, request_id, C, reservation_id, commit, "changed mind"),
         uow,
         at(when),
     )
@@ -78,18 +81,20 @@ def settle(uow, reservation_id, commit, request_id="s1", when=AT):
 
 def close_periods(uow, when: datetime) -> list:
     """Close the ended weeks at an instant; the bonus transactions posted."""
-    run = closes.close_periods(commands.ClosePeriods("", C), uow, clock=at(when))
+    run = closes.close_periods(commands.ClosePeriods(SYSTEM, "", C), uow, clock=at(when))
     return closes.posted_by(uow, run)
 
 
 def close_year(uow, year: int, when: datetime) -> list:
     """Close a year at an instant; the expiry transactions posted."""
-    return closes.posted_by(uow, closes.close_year(commands.CloseYear("", C, year), uow, at(when)))
+    return closes.posted_by(
+        uow, closes.close_year(commands.CloseYear(SYSTEM, "", C, year), uow, at(when))
+    )
 
 
 def balance(uow, resident="r-alice") -> queries.Balance:
     """A resident's balances."""
-    return queries.get_balance(C, resident, uow)
+    return queries.get_balance(SYSTEM, C, resident, uow)
 
 
 def test_reserving_more_than_the_spendable_balance_is_refused(uow) -> None:
@@ -205,22 +210,36 @@ def test_a_week_that_has_not_ended_earns_no_bonus_yet(uow) -> None:
 
 
 def committee(uow, *members: str) -> None:
-    """Put residents on the supervision committee."""
+    """Seat residents on the supervision committee, as identity's role grants do."""
     for member in members:
-        appeals.set_committee_member(commands.SetCommitteeMember("", C, member, True), uow)
+        appeals.change_committee(
+            commands.ChangeCommittee(f"granted-{member}", C, member, True, AT), uow
+        )
 
 
 def appeal(uow, transaction_id, resident="r-alice", request_id="a1"):
     """File an appeal."""
     return appeals.file_an_appeal(
-        commands.FileAppeal(request_id, C, resident, transaction_id, "I served longer"), uow, at(AT)
+        commands.FileAppeal(
+            fakes.person(C, resident), request_id, C, resident, transaction_id, "I served longer"
+        ),
+        uow,
+        at(AT),
     )
 
 
 def decide(uow, appeal_id, reviewer, accept=True, amount=100, reason="agreed", request_id="d1"):
     """Decide an appeal."""
     return appeals.decide_appeal(
-        commands.DecideAppeal(request_id, C, appeal_id, reviewer, accept, reason, amount),
+        commands.DecideAppeal(
+            fakes.person(C, reviewer, Role.COMMITTEE_MEMBER),
+            request_id,
+            C,
+            appeal_id,
+            accept,
+            reason,
+            amount,
+        ),
         uow,
         clock=at(AT + timedelta(days=1)),
     )
@@ -238,7 +257,7 @@ def test_an_upheld_appeal_posts_a_compensating_transaction(uow) -> None:
     assert compensation.kind == "compensation" and compensation.actor == "r-judge"
     assert award.id in compensation.reason
     assert balance(uow) == queries.Balance(yearly=350, lifetime=350)
-    assert [a.status for a in appeals.list_appeals(C, "r-alice", uow)] == ["accepted"]
+    assert [a.status for a in appeals.list_appeals(SYSTEM, C, "r-alice", uow)] == ["accepted"]
 
 
 def test_a_rejected_appeal_keeps_its_reason_and_moves_no_points(uow) -> None:
@@ -249,7 +268,7 @@ def test_a_rejected_appeal_keeps_its_reason_and_moves_no_points(uow) -> None:
         decide(uow, filed.id, "r-judge", accept=False, reason=" ")
     decide(uow, filed.id, "r-judge", accept=False, reason="sign-out time was right")
 
-    seen = appeals.get_appeal(C, filed.id, uow)
+    seen = appeals.get_appeal(SYSTEM, C, filed.id, uow)
     assert (seen.status, seen.decision_reason) == ("rejected", "sign-out time was right")
     assert balance(uow).yearly == 200
     with pytest.raises(FailedPrecondition, match="already rejected"):
@@ -302,7 +321,7 @@ def test_residents_appeal_only_their_own_transactions_once_at_a_time(uow) -> Non
 def test_verify_finds_an_altered_entry_a_removed_entry_and_a_wrong_balance(uow) -> None:
     for n in range(3):
         earn(uow, hours=n + 1, event_id=f"e{n}")
-    assert queries.verify_ledger(C, uow).ok
+    assert queries.verify_ledger(SYSTEM, C, uow).ok
 
     chain = uow.ledger.entries[C]
     tampered = chain[1].transaction
@@ -311,20 +330,20 @@ def test_verify_finds_an_altered_entry_a_removed_entry_and_a_wrong_balance(uow) 
         for i, p in enumerate(tampered.postings)
     )
     object.__setattr__(tampered, "postings", bumped)
-    result = queries.verify_ledger(C, uow)
+    result = queries.verify_ledger(SYSTEM, C, uow)
     assert not result.ok
     assert any("entry 2" in b and "altered" in b for b in result.breaks)
     assert any("sum to 100" in b for b in result.breaks)
 
     del uow.ledger.entries[C][1]
-    assert any("entry 2 is missing" in b for b in queries.verify_ledger(C, uow).breaks)
+    assert any("entry 2 is missing" in b for b in queries.verify_ledger(SYSTEM, C, uow).breaks)
 
 
 def test_verify_finds_a_balance_edited_behind_the_ledgers_back(uow) -> None:
     earn(uow)
     uow.ledger.balances[Account(C, "r-alice", Purpose.YEARLY)] += 1
 
-    breaks = queries.verify_ledger(C, uow).breaks
+    breaks = queries.verify_ledger(SYSTEM, C, uow).breaks
     assert breaks == ["account r-alice:yearly holds 201 but its postings sum to 200"]
 
 
@@ -335,7 +354,7 @@ def test_the_quarterly_report_totals_ranks_and_checks_integrity(uow) -> None:
     earn(uow, "r-bob", hours=9, when=datetime(2026, 7, 1, tzinfo=UTC))  # next quarter
     decide(uow, appeal(uow, bob.id, resident="r-bob").id, "r-judge", accept=False, reason="no")
 
-    report = queries.audit_report(C, 2026, 1, uow)
+    report = queries.audit_report(SYSTEM, C, 2026, 1, uow)
 
     assert report["totals_by_rule"] == {"p1.hourly.regular": 400}
     assert report["totals_by_month"] == {"2026-01": 100, "2026-03": 300}
@@ -346,7 +365,7 @@ def test_the_quarterly_report_totals_ranks_and_checks_integrity(uow) -> None:
     assert ["totals_by_rule", "p1.hourly.regular", "400"] in rows
     assert ["integrity", "ok", "True"] in rows
     with pytest.raises(InvalidArgument):
-        queries.audit_report(C, 2026, 5, uow)
+        queries.audit_report(SYSTEM, C, 2026, 5, uow)
 
 
 class Boards(LeaderboardStore):
@@ -369,7 +388,7 @@ def test_boards_are_rebuilt_from_the_ledger_per_grid_and_building(uow) -> None:
     earn(uow, "r-alice", hours=5, when=datetime(2025, 6, 1, tzinfo=UTC))  # another year
 
     store = Boards()
-    rebuild = commands.RebuildLeaderboard("", C, 2026)
+    rebuild = commands.RebuildLeaderboard(SYSTEM, "", C, 2026)
     assert leaderboards.rebuild_leaderboards(rebuild, uow, store).residents == 3
 
     boards = store.boards[(C, 2026)]

@@ -7,12 +7,15 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from linli_kit.errors import InvalidArgument
+from linli_kit.principals import SYSTEM, Role
+from linli_kit.testing import load_beside
 from linli_points.domain.ledger import EXPIRY, ISSUANCE, REDEMPTION, Account, Kind, Purpose
 from linli_points.domain.periods import year_bounds
 from linli_points.domain.reservations import Sink
 from linli_points.domain.rules import ServiceType
 from linli_points.service_layer import appeals, closes, commands, earning, queries, reservations
 
+fakes = load_beside(__file__, "fakes.py", "linli_points_unit_fakes")
 C, LI, MEMBER = "c-east", "r-li", "r-committee"
 MONDAY = datetime(2026, 1, 5, 1, 0, tzinfo=UTC)  # 09:00 on Monday 5 January in Asia/Shanghai
 
@@ -40,7 +43,7 @@ def serve(uow, n: int, week: int, hours: int, service_type=ServiceType.REGULAR):
 
 def balance(uow) -> queries.Balance:
     """Li's balances."""
-    return queries.get_balance(C, LI, uow)
+    return queries.get_balance(SYSTEM, C, LI, uow)
 
 
 def test_a_year_of_service_from_first_shift_to_year_end(uow) -> None:
@@ -73,7 +76,7 @@ def test_a_year_of_service_from_first_shift_to_year_end(uow) -> None:
 
     # Weeks close (P2): +5 for the first participation, +10 for the 10-week streak.
     run = closes.close_periods(
-        commands.ClosePeriods("", C), uow, clock=at(MONDAY + timedelta(weeks=10))
+        commands.ClosePeriods(SYSTEM, "", C), uow, clock=at(MONDAY + timedelta(weeks=10))
     )
     bonuses = closes.posted_by(uow, run)
     assert sorted((t.rule_id, t.earned) for t in bonuses) == [
@@ -81,7 +84,7 @@ def test_a_year_of_service_from_first_shift_to_year_end(uow) -> None:
         ("p2.streak.10w", 1000),
     ]
     again = closes.close_periods(
-        commands.ClosePeriods("", C), uow, clock=at(MONDAY + timedelta(weeks=20))
+        commands.ClosePeriods(SYSTEM, "", C), uow, clock=at(MONDAY + timedelta(weeks=20))
     )
     assert again.transaction_ids == ()
     assert balance(uow).yearly == 1100 + 900 + 90 + 1500
@@ -89,6 +92,7 @@ def test_a_year_of_service_from_first_shift_to_year_end(uow) -> None:
     # A redemption reserves 10 points, then the partner commits it (R4).
     reservation = reservations.reserve(
         commands.Reserve(
+            actor=SYSTEM,
             request_id="order-7",
             community_id=C,
             resident_id=LI,
@@ -103,7 +107,11 @@ def test_a_year_of_service_from_first_shift_to_year_end(uow) -> None:
     assert balance(uow) == queries.Balance(yearly=2590, lifetime=3590, reserved=1000)
     reservations.settle_reservation(
         commands.SettleReservation(
-            request_id="commit-7", community_id=C, reservation_id=reservation.id, commit=True
+            actor=SYSTEM,
+            request_id="commit-7",
+            community_id=C,
+            reservation_id=reservation.id,
+            commit=True,
         ),
         uow,
         clock=at(MONDAY + timedelta(weeks=11, minutes=5)),
@@ -111,14 +119,19 @@ def test_a_year_of_service_from_first_shift_to_year_end(uow) -> None:
     assert balance(uow) == queries.Balance(yearly=2590, lifetime=3590, reserved=0)
 
     # Li appeals the shift's award; a committee member upholds it with 3 points (P8).
-    appeals.set_committee_member(
-        commands.SetCommitteeMember(
-            request_id="m1", community_id=C, resident_id=MEMBER, member=True
+    appeals.change_committee(
+        commands.ChangeCommittee(
+            event_id="granted-1",
+            community_id=C,
+            resident_id=MEMBER,
+            member=True,
+            occurred_at=MONDAY,
         ),
         uow,
     )
     appeal = appeals.file_an_appeal(
         commands.FileAppeal(
+            actor=fakes.person(C, LI),
             request_id="a1",
             community_id=C,
             resident_id=LI,
@@ -130,10 +143,10 @@ def test_a_year_of_service_from_first_shift_to_year_end(uow) -> None:
     )
     decided = appeals.decide_appeal(
         commands.DecideAppeal(
+            actor=fakes.person(C, MEMBER, Role.COMMITTEE_MEMBER),
             request_id="d1",
             community_id=C,
             appeal_id=appeal.id,
-            reviewer=MEMBER,
             accept=True,
             reason="sign-out was recorded late by staff",
             amount=300,
@@ -148,7 +161,7 @@ def test_a_year_of_service_from_first_shift_to_year_end(uow) -> None:
     expired = closes.posted_by(
         uow,
         closes.close_year(
-            commands.CloseYear(request_id="", community_id=C, year=2026),
+            commands.CloseYear(actor=SYSTEM, request_id="", community_id=C, year=2026),
             uow,
             clock=at(datetime(2027, 1, 3, tzinfo=UTC)),
         ),
@@ -156,7 +169,7 @@ def test_a_year_of_service_from_first_shift_to_year_end(uow) -> None:
     assert [(t.resident_id, -t.amount_for(LI, Purpose.YEARLY)) for t in expired] == [(LI, 2890)]
     assert balance(uow) == queries.Balance(yearly=0, lifetime=3890)
     late = closes.close_year(
-        commands.CloseYear(request_id="", community_id=C, year=2026),
+        commands.CloseYear(actor=SYSTEM, request_id="", community_id=C, year=2026),
         uow,
         clock=at(datetime(2027, 2, 1, tzinfo=UTC)),
     )
@@ -169,7 +182,7 @@ def test_a_year_of_service_from_first_shift_to_year_end(uow) -> None:
     assert all(sum(p.amount for p in t.postings) == 0 for t in ledger.transactions)
     kinds = [t.kind for t in ledger.transactions]
     assert kinds.count(Kind.AWARD) == 14 and kinds.count(Kind.COMPENSATION) == 1
-    assert queries.verify_ledger(C, uow).ok
+    assert queries.verify_ledger(SYSTEM, C, uow).ok
 
 
 @pytest.mark.parametrize("year", [1, 9999, -5])

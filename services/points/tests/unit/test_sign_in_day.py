@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from linli_kit.principals import SYSTEM
 from linli_points.domain.periods import local_date, week_of
 from linli_points.domain.rules import ServiceType, catalog_from_config
 from linli_points.service_layer import closes, commands, earning
@@ -60,7 +61,7 @@ def test_an_overnight_session_counts_for_the_week_it_signed_in(uow) -> None:
 
     monday_morning = SUNDAY_LATE + timedelta(hours=2)  # 01:30, after the sign-out
     run = closes.close_periods(
-        commands.ClosePeriods("", C), uow, CAPPED, clock=lambda: monday_morning
+        commands.ClosePeriods(SYSTEM, "", C), uow, CAPPED, clock=lambda: monday_morning
     )
 
     [bonus] = closes.posted_by(uow, run)

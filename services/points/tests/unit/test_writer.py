@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from linli_kit.principals import SYSTEM
 from linli_points.domain.ledger import InsufficientPoints
 from linli_points.domain.reservations import Sink
 from linli_points.domain.rules import ServiceType
@@ -33,7 +34,7 @@ def award(event_id: str, resident: str, hours: int = 1):
 
 def reserve(request_id: str, resident: str, amount: int):
     """Work that reserves a resident's points."""
-    cmd = commands.Reserve(request_id, C, resident, amount, Sink.REWARDS, "voucher", 600)
+    cmd = commands.Reserve(SYSTEM, request_id, C, resident, amount, Sink.REWARDS, "voucher", 600)
     return lambda uow: reservations.reserve(cmd, uow)
 
 
@@ -60,11 +61,11 @@ def test_an_overdraft_fails_alone_and_the_rest_of_its_batch_commits(uow) -> None
     assert answers[2].result(5).earned == 200
     writer.close()
     assert (writer.batches, writer.items) == (2, 4)
-    assert queries.get_balance(C, "r-alice", uow).yearly == 100
-    assert queries.get_balance(C, "r-bob", uow) == queries.Balance(0, 0, 0)
-    assert queries.get_balance(C, "r-carol", uow).yearly == 200
+    assert queries.get_balance(SYSTEM, C, "r-alice", uow).yearly == 100
+    assert queries.get_balance(SYSTEM, C, "r-bob", uow) == queries.Balance(0, 0, 0)
+    assert queries.get_balance(SYSTEM, C, "r-carol", uow).yearly == 200
     assert [e.amount for e in uow.published] == [100, 200]
-    assert queries.verify_ledger(C, uow).ok
+    assert queries.verify_ledger(SYSTEM, C, uow).ok
 
 
 def test_one_batch_applies_a_repeated_event_once_and_spends_what_it_earned(uow) -> None:
@@ -82,5 +83,5 @@ def test_one_batch_applies_a_repeated_event_once_and_spends_what_it_earned(uow) 
     assert first.earned == 300 and repeated is None
     assert retried.id == reserved.id
     assert (writer.batches, writer.items) == (2, 5)
-    assert queries.get_balance(C, "r-alice", uow) == queries.Balance(50, 300, 250)
-    assert queries.verify_ledger(C, uow).ok
+    assert queries.get_balance(SYSTEM, C, "r-alice", uow) == queries.Balance(50, 300, 250)
+    assert queries.verify_ledger(SYSTEM, C, uow).ok

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,6 +44,10 @@ class BoardKeys:
     def index(self, community_id: str, year: int) -> str:
         """The set of a year's board keys."""
         return f"{self.prefix}points:lb:{community_id}:{year}"
+
+    def names(self, community_id: str) -> str:
+        """The hash of a community's residents' display names (resident id → name)."""
+        return f"{self.prefix}points:names:{community_id}"
 
     def seen(self, event_id: str) -> str:
         """Marks an event as applied."""
@@ -129,6 +133,22 @@ class RedisLeaderboards(Leaderboards):
         except redis.RedisError as exc:
             raise Unavailable("the leaderboard store is unreachable; retry") from exc
         return [(bytes(r).decode(), int(s)) for r, s in rows]
+
+    async def remember_name(self, community_id: str, resident_id: str, display_name: str) -> None:
+        """Keep a resident's display name for the boards (the latest one told wins)."""
+        await self.redis.hset(self.keys.names(community_id), resident_id, display_name)
+
+    async def display_names(
+        self, community_id: str, resident_ids: Sequence[str]
+    ) -> Mapping[str, str]:
+        """The known display names of the residents; Unavailable if unreachable."""
+        if not resident_ids:
+            return {}
+        try:
+            found: Any = await self.redis.hmget(self.keys.names(community_id), list(resident_ids))
+        except redis.RedisError as exc:
+            raise Unavailable("the leaderboard store is unreachable; retry") from exc
+        return {r: bytes(n).decode() for r, n in zip(resident_ids, found, strict=True) if n}
 
     async def close(self) -> None:
         """Release the connection pool."""

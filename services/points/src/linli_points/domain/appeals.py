@@ -1,4 +1,13 @@
-"""Appeals against points decisions, reviewed by the supervision committee (P8)."""
+"""Appeals against points decisions, reviewed by the supervision committee (P8).
+
+The committee is who identity says holds the committee_member role (points keeps it from
+identity's grants and revocations); nobody decides their own case or their own decision.
+An upheld appeal compensates at most what the appealed decision could have been
+(`compensation_ceiling`): a decision that took points is undone at most in full; an award
+that paid too little is topped up at most to what its rule pays for one decision (a fixed
+amount, or a full day's hours under the rule's daily cap, with the transaction's rating).
+The community's appeal rule, when it names an amount, caps every compensation too.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +18,9 @@ from enum import StrEnum
 from linli_kit.domain import Aggregate
 from linli_kit.errors import FailedPrecondition, InvalidArgument, PermissionDenied
 from linli_points.domain import rules
-from linli_points.domain.ledger import Kind, LedgerTransaction, new_id
+from linli_points.domain.ledger import Kind, LedgerTransaction, Purpose, RuleKind, new_id
+
+SECONDS_PER_DAY = 86_400
 
 
 class AppealStatus(StrEnum):
@@ -59,12 +70,21 @@ class Appeal(Aggregate):
         at: datetime,
         committee: set[str],
         disputed: LedgerTransaction,
-        rule: rules.EarningRule,
+        book: rules.RuleBook,
     ) -> LedgerTransaction:
-        """Uphold the appeal with a compensating credit to the resident."""
+        """Uphold the appeal with a compensating credit to the resident, within the ceiling."""
         self._check_reviewer(reviewer, committee, disputed)
+        rule = book.one(RuleKind.APPEAL)
+        if rule is None:
+            raise InvalidArgument("this community has no appeal compensation rule")
         if type(amount) is not int or amount <= 0:
             raise InvalidArgument("an upheld appeal compensates a positive amount")
+        ceiling = compensation_ceiling(disputed, book)
+        if amount > ceiling:
+            raise InvalidArgument(
+                f"the compensation {amount} exceeds what the appealed decision could have been"
+                f" ({ceiling} hundredths)"
+            )
         transaction = rules.award(
             community_id=self.community_id,
             resident_id=self.resident_id,
@@ -97,6 +117,36 @@ class Appeal(Aggregate):
             raise InvalidArgument("a rejected appeal needs a reason")
         self.status, self.reviewer, self.decision_reason = AppealStatus.REJECTED, reviewer, reason
         self.decided_at = at
+
+
+def _most_one_decision(rule_id: str, book: rules.RuleBook) -> int:
+    """The most one transaction of a rule may pay (a rated award names its rating rule too)."""
+    base, *ratings = rule_id.split("+")
+    rule = book.by_id.get(base)
+    if rule is None:
+        return 0
+    most = rule.amount or rule.points_cap_per_day or rule.hourly_amount(SECONDS_PER_DAY)
+    for rating_id in ratings:
+        rating = book.by_id.get(rating_id)
+        if rating is not None and rating.coefficient_percent > 100:
+            most = most * rating.coefficient_percent // 100
+    return most
+
+
+def compensation_ceiling(disputed: LedgerTransaction, book: rules.RuleBook) -> int:
+    """The most an upheld appeal against the transaction may compensate, in hundredths."""
+    resident = disputed.resident_id
+    spendable = disputed.amount_for(resident, Purpose.YEARLY) + disputed.amount_for(
+        resident, Purpose.RESERVED
+    )
+    if spendable < 0:
+        ceiling = -spendable
+    else:
+        ceiling = max(0, _most_one_decision(disputed.rule_id, book) - spendable)
+    appeal_rule = book.one(RuleKind.APPEAL)
+    if appeal_rule is not None and appeal_rule.amount:
+        return min(ceiling, appeal_rule.amount)
+    return ceiling
 
 
 def file_appeal(

@@ -85,3 +85,13 @@ def changes(before: list[Place], after: list[Place]) -> tuple[list[Place], list[
     old = {p.resident_id: p for p in before}
     now = {p.resident_id for p in after}
     return [p for p in after if old.get(p.resident_id) != p], [r for r in old if r not in now]
+
+
+def masked(display_name: str) -> str:
+    """A display name as the public board shows it: first and last character only (李*, 王*明)."""
+    name = display_name.strip()
+    if len(name) <= 1:
+        return "*" if name else ""
+    if len(name) == 2:
+        return name[0] + "*"
+    return name[0] + "*" * (len(name) - 2) + name[-1]

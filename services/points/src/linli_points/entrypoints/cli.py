@@ -8,6 +8,7 @@ import sys
 import uuid
 from pathlib import Path
 
+from linli_kit.principals import SYSTEM
 from linli_kit.service import run_cli
 from linli_kit.settings import load_settings
 from linli_points.bootstrap import build_app, operations
@@ -28,22 +29,23 @@ def operate(
 ) -> object:
     """Run one operator command; returns what to print (a dict, or CSV text)."""
     year = args.year or queries.current_year()
-    # Each invocation is one request: a request id of its own, never replayed.
+    # Each invocation is one request: a request id of its own, never replayed. The operator at
+    # the console acts as the trusted in-process caller.
     request_id = uuid.uuid4().hex
     if args.command == "close-year":
-        run = closes.close_year(commands.CloseYear(request_id, args.community, year), uow)
+        run = closes.close_year(commands.CloseYear(SYSTEM, request_id, args.community, year), uow)
         return {"expired_accounts": len(run.transaction_ids)}
     if args.command == "close-periods":
-        command = commands.ClosePeriods(request_id, args.community)
+        command = commands.ClosePeriods(SYSTEM, request_id, args.community)
         run = closes.close_periods(command, uow, settings.catalog)
         return {"bonuses": len(run.transaction_ids)}
     if args.command == "verify":
-        result = queries.verify_ledger(args.community, uow)
+        result = queries.verify_ledger(SYSTEM, args.community, uow)
         return {"ok": result.ok, "transactions": result.transactions, "breaks": result.breaks}
     if args.command == "rebuild-leaderboard":
-        rebuild = commands.RebuildLeaderboard(request_id, args.community, year)
+        rebuild = commands.RebuildLeaderboard(SYSTEM, request_id, args.community, year)
         return {"residents": leaderboards.rebuild_leaderboards(rebuild, uow, store).residents}
-    report = queries.audit_report(args.community, year, args.quarter, uow)
+    report = queries.audit_report(SYSTEM, args.community, year, args.quarter, uow)
     return report_csv(report) if args.format == "csv" else report
 
 

@@ -16,12 +16,13 @@ from linli.events.v1 import (
 )
 
 from linli_kit import metrics
+from linli_kit.principals import Role
 from linli_kit.streams import EnvelopeHandler, PoisonEvent
 from linli_points.domain.ledger import RuleKind
 from linli_points.domain.periods import policy_year
 from linli_points.domain.rules import RuleCatalog, ServiceType
 from linli_points.names import RESIDENT
-from linli_points.service_layer import commands, earning
+from linli_points.service_layer import appeals, commands, earning
 from linli_points.service_layer.ports import Leaderboards, PointsUnitOfWork
 from linli_points.service_layer.writer import CommunityWriter
 
@@ -163,17 +164,22 @@ class AttendanceEvents:
 
 
 class IdentityEvents:
-    """Handlers for identity.events: where residents live, for the grid and building boards."""
+    """Handlers for identity.events: where residents live and their names, for the boards;
+    who sits on the supervision committee (identity's committee_member grants, nobody else's)."""
 
-    def __init__(self, uow_factory: Callable[[], PointsUnitOfWork]) -> None:
-        self.uow_factory = uow_factory
+    def __init__(self, uow_factory: Callable[[], PointsUnitOfWork], boards: Leaderboards) -> None:
+        self.uow_factory, self.boards = uow_factory, boards
 
     def handlers(self) -> dict[str, EnvelopeHandler]:
         """Payload type name → handler."""
-        return {_name(identity_events_pb2.ResidentRegistered): self.resident_registered}
+        return {
+            _name(identity_events_pb2.ResidentRegistered): self.resident_registered,
+            _name(identity_events_pb2.RoleGranted): self.role_granted,
+            _name(identity_events_pb2.RoleRevoked): self.role_revoked,
+        }
 
     async def resident_registered(self, envelope: envelope_pb2.EventEnvelope) -> None:
-        """Record the resident's org unit."""
+        """Record the resident's org unit and display name."""
         event = identity_events_pb2.ResidentRegistered()
         envelope.payload.Unpack(event)
         command = commands.RecordOrgUnit(
@@ -183,6 +189,35 @@ class IdentityEvents:
             org_unit=event.org_unit,
         )
         await asyncio.to_thread(earning.record_org_unit, command, self.uow_factory())
+        await self.boards.remember_name(
+            command.community_id, command.resident_id, event.display_name
+        )
+
+    async def _committee(
+        self, envelope: envelope_pb2.EventEnvelope, resident: str, member: bool
+    ) -> None:
+        command = commands.ChangeCommittee(
+            event_id=envelope.event_id,
+            community_id=envelope.community_id,
+            resident_id=_resident(resident, envelope),
+            member=member,
+            occurred_at=envelope.occurred_at.ToDatetime(tzinfo=UTC),
+        )
+        await asyncio.to_thread(appeals.change_committee, command, self.uow_factory())
+
+    async def role_granted(self, envelope: envelope_pb2.EventEnvelope) -> None:
+        """A committee_member grant seats the resident on the committee; other roles pass by."""
+        event = identity_events_pb2.RoleGranted()
+        envelope.payload.Unpack(event)
+        if event.role == Role.COMMITTEE_MEMBER:
+            await self._committee(envelope, event.resident, member=True)
+
+    async def role_revoked(self, envelope: envelope_pb2.EventEnvelope) -> None:
+        """A committee_member revocation unseats the resident; other roles pass by."""
+        event = identity_events_pb2.RoleRevoked()
+        envelope.payload.Unpack(event)
+        if event.role == Role.COMMITTEE_MEMBER:
+            await self._committee(envelope, event.resident, member=False)
 
 
 class LeaderboardProjector:

@@ -1,4 +1,8 @@
-"""The PointsService servicer: map the request, call the use case, map the result."""
+"""The PointsService servicer: map the request, call the use case, map the result.
+
+POLICY says which callers each RPC admits (deny by default); the use cases then apply the
+object-level rules of `linli_points.domain.access` to the caller (`current_principal()`).
+"""
 
 from __future__ import annotations
 
@@ -11,9 +15,12 @@ from linli.points.v1 import points_service_pb2 as pb
 from linli.points.v1 import points_service_pb2_grpc as pb_grpc
 
 from linli_kit import metrics
+from linli_kit.auth import Policy, persons, public, services
 from linli_kit.domain import Clock, utc_now
 from linli_kit.errors import InvalidArgument
 from linli_kit.names import decode_page_token, page_size
+from linli_kit.principals import Role, current_principal
+from linli_kit.ratelimits import Limits, per_minute
 from linli_points.domain import standings
 from linli_points.domain.audit import report_csv
 from linli_points.domain.ledger import LedgerTransaction, Purpose
@@ -47,16 +54,39 @@ from linli_points.service_layer.ports import (
 DEFAULT_TTL_SECONDS = 15 * 60
 DEFAULT_WATCHED = 10
 
+ACCOUNT_READERS = persons() + services("rewards", "partners")
+OPERATORS = persons(Role.SOCIAL_WORKER, Role.SRE)
+AUDITORS = persons(Role.COMMITTEE_MEMBER, Role.SOCIAL_WORKER)
+POLICY: Policy = {
+    "GetBalance": ACCOUNT_READERS,
+    "ListTransactions": ACCOUNT_READERS,
+    "CreateReservation": services("rewards"),
+    "GetReservation": services("rewards") + persons(),
+    "CommitReservation": services("rewards"),
+    "VoidReservation": services("rewards"),
+    "ClosePeriods": OPERATORS,
+    "CloseYear": OPERATORS,
+    "RebuildLeaderboard": OPERATORS,
+    "GetLeaderboard": public(),
+    "WatchLeaderboard": public(),
+    "CreateAppeal": persons(),
+    "DecideAppeal": persons(Role.COMMITTEE_MEMBER),
+    "GetAppeal": persons(),
+    "ListAppeals": persons(),
+    "VerifyLedger": AUDITORS,
+    "GetAuditReport": AUDITORS,
+}
+# The public boards are open to anyone: per caller (an anonymous one by address) they are
+# bounded; appeals are bounded so that nobody floods the committee.
+LIMITS: Limits = {
+    "GetLeaderboard": per_minute(600, burst=60),
+    "WatchLeaderboard": per_minute(30, burst=10),
+    "CreateAppeal": per_minute(10),
+}
+
 
 def _community(parent: str) -> str:
     return COMMUNITY.parse(parent, "parent")["community"]
-
-
-def _resident_in(community_id: str, name: str, field: str) -> str:
-    ids = RESIDENT.parse(name, field)
-    if ids["community"] != community_id:
-        raise InvalidArgument(f"{field} must be a resident of {community_id}")
-    return ids["resident"]
 
 
 class PointsServicer(pb_grpc.PointsServiceServicer):
@@ -70,9 +100,11 @@ class PointsServicer(pb_grpc.PointsServiceServicer):
         boards: Leaderboards,
         hub: LeaderboardWatch,
         clock: Clock = utc_now,
+        full_names: Callable[[str], bool] = lambda community_id: False,
     ) -> None:
         self.uow_factory, self.catalog, self.clock = uow_factory, catalog, clock
         self.store, self.boards, self.hub = store, boards, hub
+        self.full_names = full_names
 
     def _year(self, requested: int) -> int:
         return requested or queries.current_year(self.clock)
@@ -83,7 +115,11 @@ class PointsServicer(pb_grpc.PointsServiceServicer):
         """A resident's yearly, lifetime and reserved balances and tier."""
         ids = BALANCE.parse(request.name)
         balance = await asyncio.to_thread(
-            queries.get_balance, ids["community"], ids["resident"], self.uow_factory()
+            queries.get_balance,
+            current_principal(),
+            ids["community"],
+            ids["resident"],
+            self.uow_factory(),
         )
         return pb.GetBalanceResponse(
             balance=pb.Balance(
@@ -102,6 +138,7 @@ class PointsServicer(pb_grpc.PointsServiceServicer):
         ids = RESIDENT.parse(request.parent, "parent")
         result = await asyncio.to_thread(
             queries.list_transactions,
+            current_principal(),
             ids["community"],
             ids["resident"],
             decode_page_token(request.page_token),
@@ -121,6 +158,7 @@ class PointsServicer(pb_grpc.PointsServiceServicer):
         if request.sink not in messages.SINKS:
             raise InvalidArgument("sink must be SINK_REWARDS or SINK_TIMEBANK")
         command = commands.Reserve(
+            actor=current_principal(),
             request_id=request.request_id,
             community_id=ids["community"],
             resident_id=ids["resident"],
@@ -140,13 +178,18 @@ class PointsServicer(pb_grpc.PointsServiceServicer):
         """A reservation and its state."""
         ids = RESERVATION.parse(request.name)
         reservation = await asyncio.to_thread(
-            reservations.get_reservation, ids["community"], ids["reservation"], self.uow_factory()
+            reservations.get_reservation,
+            current_principal(),
+            ids["community"],
+            ids["reservation"],
+            self.uow_factory(),
         )
         return pb.GetReservationResponse(reservation=messages.reservation_message(reservation))
 
     async def _settle(self, name: str, request_id: str, commit: bool, reason: str) -> Reservation:
         ids = RESERVATION.parse(name)
         command = commands.SettleReservation(
+            actor=current_principal(),
             request_id=request_id,
             community_id=ids["community"],
             reservation_id=ids["reservation"],
@@ -182,7 +225,9 @@ class PointsServicer(pb_grpc.PointsServiceServicer):
         self, request: pb.ClosePeriodsRequest, context: grpc.aio.ServicerContext
     ) -> pb.ClosePeriodsResponse:
         """Post the P2 bonuses of ended weeks."""
-        command = commands.ClosePeriods(request.request_id, _community(request.parent))
+        command = commands.ClosePeriods(
+            current_principal(), request.request_id, _community(request.parent)
+        )
         run = await asyncio.to_thread(
             closes.close_periods, command, self.uow_factory(), self.catalog, self.clock
         )
@@ -195,7 +240,9 @@ class PointsServicer(pb_grpc.PointsServiceServicer):
         self, request: pb.CloseYearRequest, context: grpc.aio.ServicerContext
     ) -> pb.CloseYearResponse:
         """Expire unspent yearly points of an ended year."""
-        command = commands.CloseYear(request.request_id, _community(request.parent), request.year)
+        command = commands.CloseYear(
+            current_principal(), request.request_id, _community(request.parent), request.year
+        )
         run = await asyncio.to_thread(closes.close_year, command, self.uow_factory(), self.clock)
         posted = await self._posted(run)
         return pb.CloseYearResponse(
@@ -213,8 +260,17 @@ class PointsServicer(pb_grpc.PointsServiceServicer):
             community_id, self._year(request.year), scope, page_size(request.page_size)
         )
         return pb.GetLeaderboardResponse(
-            entries=messages.entries(community_id, standings.places(top))
+            entries=await self._entries(community_id, standings.places(top))
         )
+
+    async def _entries(
+        self, community_id: str, places: list[standings.Place]
+    ) -> list[pb.LeaderboardEntry]:
+        """Board entries with the display names the community shows (masked by default)."""
+        known = await self.boards.display_names(community_id, [p.resident_id for p in places])
+        full = self.full_names(community_id)
+        shown = {r: name if full else standings.masked(name) for r, name in known.items()}
+        return messages.entries(community_id, places, shown)
 
     async def WatchLeaderboard(
         self, request: pb.WatchLeaderboardRequest, context: grpc.aio.ServicerContext
@@ -228,13 +284,13 @@ class PointsServicer(pb_grpc.PointsServiceServicer):
             now = standings.places(top)
             if shown is None:
                 yield pb.WatchLeaderboardResponse(
-                    snapshot=True, entries=messages.entries(community_id, now)
+                    snapshot=True, entries=await self._entries(community_id, now)
                 )
             else:
                 changed, removed = standings.changes(shown, now)
                 if changed or removed:
                     yield pb.WatchLeaderboardResponse(
-                        entries=messages.entries(community_id, changed),
+                        entries=await self._entries(community_id, changed),
                         removed=[messages.resident_name(community_id, r) for r in removed],
                     )
             shown = now
@@ -244,7 +300,10 @@ class PointsServicer(pb_grpc.PointsServiceServicer):
     ) -> pb.RebuildLeaderboardResponse:
         """Recompute a year's boards from the ledger."""
         command = commands.RebuildLeaderboard(
-            request.request_id, _community(request.parent), self._year(request.year)
+            current_principal(),
+            request.request_id,
+            _community(request.parent),
+            self._year(request.year),
         )
         run = await asyncio.to_thread(
             leaderboards.rebuild_leaderboards, command, self.uow_factory(), self.store, self.clock
@@ -260,6 +319,7 @@ class PointsServicer(pb_grpc.PointsServiceServicer):
         if disputed["community"] != ids["community"]:
             raise InvalidArgument("transaction must be in the resident's community")
         command = commands.FileAppeal(
+            actor=current_principal(),
             request_id=request.request_id,
             community_id=ids["community"],
             resident_id=ids["resident"],
@@ -277,10 +337,10 @@ class PointsServicer(pb_grpc.PointsServiceServicer):
         """Accept or reject an appeal."""
         ids = APPEAL.parse(request.name)
         command = commands.DecideAppeal(
+            actor=current_principal(),
             request_id=request.request_id,
             community_id=ids["community"],
             appeal_id=ids["appeal"],
-            reviewer=_resident_in(ids["community"], request.reviewer, "reviewer"),
             accept=request.accept,
             reason=request.reason,
             amount=request.compensation_centipoints,
@@ -296,7 +356,11 @@ class PointsServicer(pb_grpc.PointsServiceServicer):
         """An appeal and its status."""
         ids = APPEAL.parse(request.name)
         appeal = await asyncio.to_thread(
-            appeals.get_appeal, ids["community"], ids["appeal"], self.uow_factory()
+            appeals.get_appeal,
+            current_principal(),
+            ids["community"],
+            ids["appeal"],
+            self.uow_factory(),
         )
         return pb.GetAppealResponse(appeal=messages.appeal_message(appeal))
 
@@ -310,45 +374,18 @@ class PointsServicer(pb_grpc.PointsServiceServicer):
         else:
             community_id, resident_id = _community(request.parent), None
         found = await asyncio.to_thread(
-            appeals.list_appeals, community_id, resident_id, self.uow_factory()
+            appeals.list_appeals, current_principal(), community_id, resident_id, self.uow_factory()
         )
         return pb.ListAppealsResponse(appeals=[messages.appeal_message(a) for a in found])
-
-    async def _committee(
-        self, parent: str, resident: str, request_id: str, member: bool
-    ) -> list[str]:
-        community_id = _community(parent)
-        command = commands.SetCommitteeMember(
-            request_id=request_id,
-            community_id=community_id,
-            resident_id=_resident_in(community_id, resident, "resident"),
-            member=member,
-        )
-        run = await asyncio.to_thread(
-            appeals.set_committee_member, command, self.uow_factory(), self.clock
-        )
-        return [messages.resident_name(community_id, m) for m in run.members]
-
-    async def AddCommitteeMember(
-        self, request: pb.AddCommitteeMemberRequest, context: grpc.aio.ServicerContext
-    ) -> pb.AddCommitteeMemberResponse:
-        """Add a committee member."""
-        members = await self._committee(request.parent, request.resident, request.request_id, True)
-        return pb.AddCommitteeMemberResponse(members=members)
-
-    async def RemoveCommitteeMember(
-        self, request: pb.RemoveCommitteeMemberRequest, context: grpc.aio.ServicerContext
-    ) -> pb.RemoveCommitteeMemberResponse:
-        """Remove a committee member."""
-        members = await self._committee(request.parent, request.resident, request.request_id, False)
-        return pb.RemoveCommitteeMemberResponse(members=members)
 
     async def VerifyLedger(
         self, request: pb.VerifyLedgerRequest, context: grpc.aio.ServicerContext
     ) -> pb.VerifyLedgerResponse:
         """Recompute the chain and balances."""
         community_id = _community(request.parent)
-        result = await asyncio.to_thread(queries.verify_ledger, community_id, self.uow_factory())
+        result = await asyncio.to_thread(
+            queries.verify_ledger, current_principal(), community_id, self.uow_factory()
+        )
         if not result.ok:
             metrics.LEDGER_VERIFICATION_FAILURES.labels(community_id).inc()
         return pb.VerifyLedgerResponse(
@@ -364,6 +401,7 @@ class PointsServicer(pb_grpc.PointsServiceServicer):
         """The quarterly audit report as JSON and CSV."""
         report = await asyncio.to_thread(
             queries.audit_report,
+            current_principal(),
             _community(request.parent),
             request.year,
             request.quarter,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 
 from google.protobuf.timestamp_pb2 import Timestamp
@@ -104,12 +105,16 @@ def appeal_message(a: Appeal) -> pb.Appeal:
     )
 
 
-def entries(community_id: str, places: list[standings.Place]) -> list[pb.LeaderboardEntry]:
+def entries(
+    community_id: str, places: list[standings.Place], names: Mapping[str, str]
+) -> list[pb.LeaderboardEntry]:
+    """Board places as entries, with the display names to show (resident id → name)."""
     return [
         pb.LeaderboardEntry(
             resident=resident_name(community_id, p.resident_id),
             rank=p.rank,
             score_centipoints=p.score,
+            display_name=names.get(p.resident_id, ""),
         )
         for p in places
     ]

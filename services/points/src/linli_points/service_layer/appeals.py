@@ -1,17 +1,20 @@
-"""Appeal use cases (P8): file, decide, and who sits on the supervision committee."""
+"""Appeal use cases (P8): file, decide, read, and the committee as identity's role grants."""
 
 from __future__ import annotations
 
 from linli_kit.domain import Clock, utc_now
-from linli_kit.errors import AlreadyExists, InvalidArgument, NotFound
-from linli_kit.usecases import idempotent
+from linli_kit.errors import AlreadyExists, NotFound
+from linli_kit.principals import Principal
+from linli_kit.usecases import idempotent, once_per_event
+from linli_points.domain import access
 from linli_points.domain.appeals import Appeal, AppealStatus, file_appeal
-from linli_points.domain.ledger import LedgerTransaction, RuleKind
+from linli_points.domain.ledger import LedgerTransaction
 from linli_points.domain.rules import DEFAULT_CATALOG, RuleCatalog
 from linli_points.domain.runs import Run, RunKind, record_run
-from linli_points.service_layer.commands import DecideAppeal, FileAppeal, SetCommitteeMember
+from linli_points.service_layer.commands import ChangeCommittee, DecideAppeal, FileAppeal
 from linli_points.service_layer.ports import PointsUnitOfWork
-from linli_points.service_layer.runs import reload_run
+
+COMMITTEE_CONSUMER = "points.committee-role"
 
 
 def _appeal(uow: PointsUnitOfWork, community_id: str, appeal_id: str) -> Appeal:
@@ -34,7 +37,8 @@ def _reload(uow: PointsUnitOfWork, cmd: FileAppeal | DecideAppeal, reference: st
 
 @idempotent(_reload)
 def file_an_appeal(cmd: FileAppeal, uow: PointsUnitOfWork, clock: Clock = utc_now) -> Appeal:
-    """File a resident's appeal against one of their transactions."""
+    """File a resident's appeal against one of their transactions; the resident themself."""
+    access.require_appellant(cmd.actor, cmd.community_id, cmd.resident_id)
     disputed = _disputed(uow, cmd.community_id, cmd.transaction_id)
     open_ones = [
         a
@@ -58,27 +62,25 @@ def decide_appeal(
     clock: Clock = utc_now,
 ) -> Appeal:
     """Accept (compensating transaction) or reject (reason kept) an appeal; committee only."""
+    reviewer = access.reviewer_of(cmd.actor, cmd.community_id)
     appeal = _appeal(uow, cmd.community_id, cmd.appeal_id)
     disputed = _disputed(uow, cmd.community_id, appeal.transaction_id)
     committee = uow.directory.committee(cmd.community_id)
     if cmd.accept:
-        rule = catalog.for_community(cmd.community_id).one(RuleKind.APPEAL)
-        if rule is None:
-            raise InvalidArgument("this community has no appeal compensation rule")
         uow.ledger.post(
             appeal.accept(
-                reviewer=cmd.reviewer,
+                reviewer=reviewer,
                 reason=cmd.reason,
                 amount=cmd.amount,
                 at=clock(),
                 committee=committee,
                 disputed=disputed,
-                rule=rule,
+                book=catalog.for_community(cmd.community_id),
             )
         )
     else:
         appeal.reject(
-            reviewer=cmd.reviewer,
+            reviewer=reviewer,
             reason=cmd.reason,
             at=clock(),
             committee=committee,
@@ -88,26 +90,32 @@ def decide_appeal(
     return appeal
 
 
-def get_appeal(community_id: str, appeal_id: str, uow: PointsUnitOfWork) -> Appeal:
-    """One appeal and its status."""
+def get_appeal(
+    actor: Principal, community_id: str, appeal_id: str, uow: PointsUnitOfWork
+) -> Appeal:
+    """One appeal and its status, for its appellant, the committee and the staff."""
     with uow:
-        return _appeal(uow, community_id, appeal_id)
+        appeal = _appeal(uow, community_id, appeal_id)
+    access.require_appeal_reader(actor, community_id, appeal.resident_id)
+    return appeal
 
 
-def list_appeals(community_id: str, resident_id: str | None, uow: PointsUnitOfWork) -> list[Appeal]:
-    """A community's appeals, or one resident's."""
+def list_appeals(
+    actor: Principal, community_id: str, resident_id: str | None, uow: PointsUnitOfWork
+) -> list[Appeal]:
+    """A community's appeals (committee and staff), or one resident's (also the resident)."""
+    access.require_appeal_reader(actor, community_id, resident_id)
     with uow:
         return uow.appeals.list(community_id, resident_id=resident_id)
 
 
-@idempotent(reload_run)
-def set_committee_member(
-    cmd: SetCommitteeMember, uow: PointsUnitOfWork, clock: Clock = utc_now
-) -> Run:
-    """Add or remove a supervision committee member; the run records the committee after it."""
-    now = clock()
-    uow.directory.set_committee_member(cmd.community_id, cmd.resident_id, cmd.member, now)
-    members = tuple(uow.directory.committee(cmd.community_id))
-    run = record_run(cmd.community_id, RunKind.COMMITTEE_CHANGE, now, members=members)
+@once_per_event(COMMITTEE_CONSUMER)
+def change_committee(cmd: ChangeCommittee, uow: PointsUnitOfWork) -> Run:
+    """Follow identity's committee_member grant or revocation; the run records the committee."""
+    uow.directory.set_committee_member(
+        cmd.community_id, cmd.resident_id, cmd.member, cmd.occurred_at
+    )
+    members = tuple(sorted(uow.directory.committee(cmd.community_id)))
+    run = record_run(cmd.community_id, RunKind.COMMITTEE_CHANGE, cmd.occurred_at, members=members)
     uow.runs.add(run)
     return run

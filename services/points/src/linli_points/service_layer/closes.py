@@ -7,8 +7,9 @@ from datetime import datetime
 
 from linli_kit.domain import Clock, utc_now
 from linli_kit.errors import InvalidArgument
+from linli_kit.principals import SYSTEM
 from linli_kit.usecases import idempotent
-from linli_points.domain import closing
+from linli_points.domain import access, closing
 from linli_points.domain.ledger import LedgerTransaction, RuleKind
 from linli_points.domain.periods import policy_year, week_end, week_of, year_bounds
 from linli_points.domain.rules import DEFAULT_CATALOG, RuleCatalog
@@ -47,6 +48,7 @@ def close_periods(
     clock: Clock = utc_now,
 ) -> Run:
     """Post the P2 bonuses of every week that has ended; re-running posts nothing new."""
+    access.require_operator(cmd.actor, cmd.community_id)
     book = catalog.for_community(cmd.community_id)
     bonuses = [*book.of_kind(RuleKind.FIRST_PARTICIPATION), *book.of_kind(RuleKind.STREAK)]
     now = clock()
@@ -63,6 +65,7 @@ def close_periods(
 @idempotent(reload_run)
 def close_year(cmd: CloseYear, uow: PointsUnitOfWork, clock: Clock = utc_now) -> Run:
     """Expire unspent yearly points of an ended year by posting; safe to re-run and to run late."""
+    access.require_operator(cmd.actor, cmd.community_id)
     now = clock()
     if now < year_bounds(cmd.year)[1]:
         raise InvalidArgument(f"{cmd.year} has not ended yet in Asia/Shanghai")
@@ -87,5 +90,6 @@ def close_ended_periods(
     with uow_factory() as uow:
         communities = uow.ledger.communities()
     for community_id in communities:
-        close_periods(ClosePeriods("", community_id), uow_factory(), catalog, lambda: now)
-        close_year(CloseYear("", community_id, policy_year(now) - 1), uow_factory(), lambda: now)
+        closed = CloseYear(SYSTEM, "", community_id, policy_year(now) - 1)
+        close_periods(ClosePeriods(SYSTEM, "", community_id), uow_factory(), catalog, lambda: now)
+        close_year(closed, uow_factory(), lambda: now)

@@ -1,10 +1,15 @@
-"""What the points use cases are asked to do: from events (event_id) or requests (request_id)."""
+"""What the points use cases are asked to do: from events (event_id) or requests (request_id).
+
+A request's command names its actor (the caller), so that a request id is one caller's: a
+second caller reusing it is refused rather than handed the first caller's answer.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
 
+from linli_kit.principals import Principal
 from linli_points.domain.ledger import RuleKind
 from linli_points.domain.reservations import Sink
 from linli_points.domain.rules import ServiceType
@@ -90,6 +95,7 @@ class RecordEmergency:
 class Reserve:
     """Hold points of a resident for a redemption or a time-bank transfer."""
 
+    actor: Principal
     request_id: str
     community_id: str
     resident_id: str
@@ -103,6 +109,7 @@ class Reserve:
 class SettleReservation:
     """Commit or void a pending reservation."""
 
+    actor: Principal
     request_id: str
     community_id: str
     reservation_id: str
@@ -114,6 +121,7 @@ class SettleReservation:
 class ClosePeriods:
     """Post the P2 bonuses of every week that has ended."""
 
+    actor: Principal
     request_id: str
     community_id: str
 
@@ -122,6 +130,7 @@ class ClosePeriods:
 class CloseYear:
     """Expire the unspent yearly points of a policy year (P4)."""
 
+    actor: Principal
     request_id: str
     community_id: str
     year: int
@@ -131,6 +140,7 @@ class CloseYear:
 class RebuildLeaderboard:
     """Recompute a year's boards from the ledger and swap them in (P7)."""
 
+    actor: Principal
     request_id: str
     community_id: str
     year: int
@@ -140,6 +150,7 @@ class RebuildLeaderboard:
 class FileAppeal:
     """A resident disputes a transaction (P8)."""
 
+    actor: Principal
     request_id: str
     community_id: str
     resident_id: str
@@ -151,20 +162,21 @@ class FileAppeal:
 class DecideAppeal:
     """A committee member accepts (with a compensation) or rejects an appeal (P8)."""
 
+    actor: Principal
     request_id: str
     community_id: str
     appeal_id: str
-    reviewer: str
     accept: bool
     reason: str
     amount: int = 0
 
 
 @dataclass(frozen=True)
-class SetCommitteeMember:
-    """Add a resident to the supervision committee, or remove them."""
+class ChangeCommittee:
+    """Identity granted or revoked a resident's committee_member role (RoleGranted/Revoked)."""
 
-    request_id: str
+    event_id: str
     community_id: str
     resident_id: str
     member: bool
+    occurred_at: datetime

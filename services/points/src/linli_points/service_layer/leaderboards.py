@@ -6,7 +6,7 @@ from collections import defaultdict
 
 from linli_kit.domain import Clock, utc_now
 from linli_kit.usecases import idempotent
-from linli_points.domain import standings
+from linli_points.domain import access, standings
 from linli_points.domain.periods import year_bounds
 from linli_points.domain.runs import Run, RunKind, record_run
 from linli_points.service_layer.commands import RebuildLeaderboard
@@ -40,6 +40,7 @@ def rebuild_leaderboards(
     clock: Clock = utc_now,
 ) -> Run:
     """Recompute a year's boards from the ledger and swap them in; the run counts who ranks."""
+    access.require_operator(cmd.actor, cmd.community_id)
     boards = _boards(uow, cmd.community_id, cmd.year)
     store.replace(cmd.community_id, cmd.year, boards)
     ranked = len(boards[standings.COMMUNITY_SCOPE])

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import abc
-from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
+from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -209,6 +209,16 @@ class Leaderboards(abc.ABC):
         delta: int,
     ) -> bool:
         """Add an earning to every board of the resident once; False for a repeated event."""
+
+    @abc.abstractmethod
+    async def remember_name(self, community_id: str, resident_id: str, display_name: str) -> None:
+        """Keep a resident's display name (from identity) for the boards."""
+
+    @abc.abstractmethod
+    async def display_names(
+        self, community_id: str, resident_ids: Sequence[str]
+    ) -> Mapping[str, str]:
+        """The known display names of the residents (resident id → name, unknown ones left out)."""
 
 
 class LeaderboardWatch(abc.ABC):

@@ -8,7 +8,8 @@ from typing import Any
 from linli_kit.domain import Clock, utc_now
 from linli_kit.errors import InvalidArgument
 from linli_kit.names import next_page_token
-from linli_points.domain import audit, standings
+from linli_kit.principals import Principal
+from linli_points.domain import access, audit, standings
 from linli_points.domain.ledger import Account, LedgerTransaction, Purpose
 from linli_points.domain.periods import policy_year, quarter_bounds
 from linli_points.service_layer.ports import PointsUnitOfWork
@@ -32,8 +33,11 @@ class TransactionList:
     next_page_token: str
 
 
-def get_balance(community_id: str, resident_id: str, uow: PointsUnitOfWork) -> Balance:
+def get_balance(
+    actor: Principal, community_id: str, resident_id: str, uow: PointsUnitOfWork
+) -> Balance:
     """A resident's yearly, lifetime and reserved balances and honour tier."""
+    access.require_account_reader(actor, community_id, resident_id)
     with uow:
         lifetime = uow.ledger.balance(Account(community_id, resident_id, Purpose.LIFETIME))
         return Balance(
@@ -45,16 +49,23 @@ def get_balance(community_id: str, resident_id: str, uow: PointsUnitOfWork) -> B
 
 
 def list_transactions(
-    community_id: str, resident_id: str, offset: int, limit: int, uow: PointsUnitOfWork
+    actor: Principal,
+    community_id: str,
+    resident_id: str,
+    offset: int,
+    limit: int,
+    uow: PointsUnitOfWork,
 ) -> TransactionList:
     """A page of the transactions behind a resident's balances, newest first."""
+    access.require_account_reader(actor, community_id, resident_id)
     with uow:
         page = uow.ledger.transactions_of(community_id, resident_id, offset, limit)
         return TransactionList(page.transactions, next_page_token(offset, limit, page.has_more))
 
 
-def verify_ledger(community_id: str, uow: PointsUnitOfWork) -> audit.Verification:
+def verify_ledger(actor: Principal, community_id: str, uow: PointsUnitOfWork) -> audit.Verification:
     """Recompute the community's hash chain and balances from postings."""
+    access.require_auditor(actor, community_id)
     with uow:
         uow.ledger.snapshot()
         return audit.verify(
@@ -63,13 +74,14 @@ def verify_ledger(community_id: str, uow: PointsUnitOfWork) -> audit.Verificatio
 
 
 def audit_report(
-    community_id: str, year: int, quarter: int, uow: PointsUnitOfWork
+    actor: Principal, community_id: str, year: int, quarter: int, uow: PointsUnitOfWork
 ) -> dict[str, Any]:
     """The quarterly audit report (P9) as a JSON-ready dict."""
+    access.require_auditor(actor, community_id)
     if not 1 <= quarter <= 4:
         raise InvalidArgument("quarter must be 1 to 4")
     start, end = quarter_bounds(year, quarter)
-    verification = verify_ledger(community_id, uow)
+    verification = verify_ledger(actor, community_id, uow)
     with uow:
         return audit.quarterly_report(
             community_id=community_id,

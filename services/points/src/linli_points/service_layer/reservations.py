@@ -7,7 +7,9 @@ from datetime import datetime, timedelta
 
 from linli_kit.domain import Clock, utc_now
 from linli_kit.errors import InvalidArgument, NotFound
+from linli_kit.principals import Principal
 from linli_kit.usecases import idempotent
+from linli_points.domain import access
 from linli_points.domain.reservations import Reservation, ReservationState, open_reservation
 from linli_points.service_layer.commands import Reserve, SettleReservation
 from linli_points.service_layer.ports import PointsUnitOfWork
@@ -26,15 +28,20 @@ def _reload(uow: PointsUnitOfWork, cmd: Reserve | SettleReservation, reference: 
     return _reservation(uow, cmd.community_id, reference)
 
 
-def get_reservation(community_id: str, reservation_id: str, uow: PointsUnitOfWork) -> Reservation:
-    """One reservation and its state."""
+def get_reservation(
+    actor: Principal, community_id: str, reservation_id: str, uow: PointsUnitOfWork
+) -> Reservation:
+    """One reservation and its state, for the rewards service or the resident it holds for."""
     with uow:
-        return _reservation(uow, community_id, reservation_id)
+        reservation = _reservation(uow, community_id, reservation_id)
+    access.require_reservation_reader(actor, community_id, reservation.resident_id)
+    return reservation
 
 
 @idempotent(_reload)
 def reserve(cmd: Reserve, uow: PointsUnitOfWork, clock: Clock = utc_now) -> Reservation:
     """Hold points; refused (InsufficientPoints) when the spendable balance is short."""
+    access.require_reserver(cmd.actor, cmd.community_id)
     if not 1 <= cmd.ttl_seconds <= MAX_TTL_SECONDS:
         raise InvalidArgument("ttl_seconds must be between 1 second and 30 days")
     now = clock()
@@ -57,6 +64,7 @@ def settle_reservation(
     cmd: SettleReservation, uow: PointsUnitOfWork, clock: Clock = utc_now
 ) -> Reservation:
     """Commit (spend) or void (release) a pending reservation, exactly once."""
+    access.require_reserver(cmd.actor, cmd.community_id)
     reservation = _reservation(uow, cmd.community_id, cmd.reservation_id)
     now = clock()
     transaction = (
