@@ -17,14 +17,14 @@ from linli_attendance.adapters import events, orm
 from linli_attendance.adapters.identity_client import GrpcFaceIdentifier, GrpcResidentDirectory
 from linli_attendance.adapters.repositories import SqlAttendanceUnitOfWork
 from linli_attendance.config import AttendanceSettings
-from linli_attendance.entrypoints.grpc_api import AttendanceServicer
+from linli_attendance.entrypoints.grpc_api import LIMITS, POLICY, AttendanceServicer
 from linli_attendance.service_layer.ports import (
     AttendanceUnitOfWork,
     FaceIdentifier,
     ResidentDirectory,
 )
 from linli_attendance.service_layer.sweeps import forgotten_sweep
-from linli_kit import schedules
+from linli_kit import auth, schedules
 from linli_kit.db import SqlPlumbing, sql_plumbing
 from linli_kit.domain import Clock, utc_now
 from linli_kit.grpc_server import GrpcApp
@@ -47,11 +47,13 @@ def build_app(
     uow_factory: Callable[[], AttendanceUnitOfWork] | None = None,
     residents: ResidentDirectory | None = None,
     faces: FaceIdentifier | None = None,
+    verifier: auth.Verifier | None = None,
     clock: Clock = utc_now,
 ) -> GrpcApp:
     """The attendance gRPC app with its outbox relay and forgotten sign-out sweep."""
     # A given unit-of-work factory is used as is, without an outbox relay: the events stay
-    # with whoever made the units of work. Ports not given ask identity over gRPC.
+    # with whoever made the units of work. Ports not given ask identity over one gRPC channel
+    # (mutual TLS when tls_dir is set), as does the default verifier for identity's JWKS.
     workers: list[Worker] = []
     on_stop = []
     if uow_factory is None:
@@ -69,10 +71,12 @@ def build_app(
             plumbing.engine.dispose()
 
         on_stop.append(dispose)
-    if residents is None or faces is None:
-        identity = GrpcResidentDirectory(settings.identity_address)
-        residents = residents or identity
-        faces = faces or GrpcFaceIdentifier(identity.channel, settings.face_timeout_seconds)
+    if residents is None or faces is None or verifier is None:
+        tls = auth.TlsFiles.from_dir(settings.tls_dir) if settings.tls_dir else None
+        identity = auth.channel(settings.identity_address, tls)
+        residents = residents or GrpcResidentDirectory(identity)
+        faces = faces or GrpcFaceIdentifier(identity, settings.face_timeout_seconds)
+        verifier = verifier or auth.identity_keys(identity)
 
         async def close_identity() -> None:
             identity.close()
@@ -93,4 +97,12 @@ def build_app(
     def register(server: object) -> None:
         pb_grpc.add_AttendanceServiceServicer_to_server(servicer, server)
 
-    return GrpcApp("attendance", register, [SERVICE_NAME], workers, on_stop)
+    return GrpcApp(
+        "attendance",
+        register,
+        policies={SERVICE_NAME: POLICY},
+        verifier=verifier,
+        background=workers,
+        on_stop=on_stop,
+        limits={SERVICE_NAME: LIMITS},
+    )

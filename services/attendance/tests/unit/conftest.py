@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 
 import grpc
@@ -11,10 +11,13 @@ from linli.attendance.v1 import attendance_service_pb2_grpc as pb_grpc
 
 from linli_attendance.bootstrap import build_app
 from linli_attendance.config import AttendanceSettings
-from linli_kit.grpc_server import start
-from linli_kit.testing import load_beside
+from linli_kit.auth import Metadata, with_metadata
+from linli_kit.grpc_server import RunningApp, start
+from linli_kit.principals import Role
+from linli_kit.testing import Credentials, load_beside
 
 fakes = load_beside(__file__, "fakes.py", "linli_attendance_unit_fakes")
+Connect = Callable[[Metadata], pb_grpc.AttendanceServiceStub]
 
 
 @pytest.fixture
@@ -44,13 +47,40 @@ def faces() -> fakes.FakeFaceIdentifier:
 
 
 @pytest.fixture
-async def stub(uow, directory, faces, clock) -> AsyncIterator[pb_grpc.AttendanceServiceStub]:
+async def server(uow, directory, faces, clock, credentials) -> AsyncIterator[RunningApp]:
     """The whole attendance app built on the fakes in one call, served on a free local port."""
     settings = AttendanceSettings(database_url="sqlite://", redis_url="redis://127.0.0.1:1/0")
     app = build_app(
-        settings, uow_factory=lambda: uow, residents=directory, faces=faces, clock=clock
+        settings,
+        uow_factory=lambda: uow,
+        residents=directory,
+        faces=faces,
+        verifier=credentials.verifier(),
+        clock=clock,
     )
     running = await start(app, "127.0.0.1", 0)
-    async with grpc.aio.insecure_channel(f"127.0.0.1:{running.port}") as channel:
-        yield pb_grpc.AttendanceServiceStub(channel)
+    yield running
     await running.stop(grace=0)
+
+
+@pytest.fixture
+async def connect(server: RunningApp) -> AsyncIterator[Connect]:
+    """Stubs of the served app calling with the given metadata (credentials)."""
+    channels: list[grpc.aio.Channel] = []
+
+    def stub_with(metadata: Metadata) -> pb_grpc.AttendanceServiceStub:
+        channel = grpc.aio.insecure_channel(
+            f"127.0.0.1:{server.port}", interceptors=[with_metadata(metadata)]
+        )
+        channels.append(channel)
+        return pb_grpc.AttendanceServiceStub(channel)
+
+    yield stub_with
+    for channel in channels:
+        await channel.close()
+
+
+@pytest.fixture
+def stub(connect: Connect, credentials: Credentials) -> pb_grpc.AttendanceServiceStub:
+    """The served app, called by the social worker r-staff of c-east."""
+    return connect(credentials.person("c-east", "r-staff", Role.SOCIAL_WORKER))

@@ -22,6 +22,17 @@ from linli_attendance.service_layer.ports import (
 from linli_kit.domain import DomainEvent
 from linli_kit.errors import DomainError
 from linli_kit.fakes import InMemoryInbox, InMemoryRequestLog
+from linli_kit.principals import Kind, Principal, Role
+
+
+def person(resident: str, *roles: str, community: str = "c-east") -> Principal:
+    """A signed-in person of the community holding the roles."""
+    name = f"communities/{community}/residents/{resident}"
+    return Principal(Kind.PERSON, name, community, frozenset(roles))
+
+
+# The social worker r-staff of c-east, who signs volunteers in and reviews their sessions.
+STAFF = person("r-staff", Role.SOCIAL_WORKER)
 
 
 def _snapshot(session: Session) -> Session:

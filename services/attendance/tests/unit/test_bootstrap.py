@@ -37,7 +37,6 @@ async def test_the_app_built_on_fakes_answers_over_grpc(stub, uow, clock) -> Non
             activity=planned.activity.name,
             resident="communities/c-east/residents/r-alice",
             method=pb.SIGN_IN_METHOD_STAFF_CONFIRMED,
-            confirmed_by="communities/c-east/residents/r-staff",
             request_id="q-in",
         )
     )
@@ -47,7 +46,6 @@ async def test_the_app_built_on_fakes_answers_over_grpc(stub, uow, clock) -> Non
             activity=planned.activity.name,
             resident="communities/c-east/residents/r-alice",
             method=pb.SIGN_IN_METHOD_STAFF_CONFIRMED,
-            confirmed_by="communities/c-east/residents/r-staff",
             request_id="q-out",
         )
     )

@@ -24,11 +24,14 @@ from linli_kit.errors import (
     NotFound,
     PermissionDenied,
 )
+from linli_kit.principals import Principal, Role
+from linli_kit.testing import load_beside
 
 START = datetime(2025, 3, 1, 10, 0, tzinfo=UTC)
 END = START + timedelta(hours=2)
 MINUTE = timedelta(minutes=1)
 STAFF = SignInMethod.STAFF_CONFIRMED
+fakes = load_beside(__file__, "fakes.py", "linli_attendance_unit_fakes")
 
 
 def planned(
@@ -43,6 +46,7 @@ def planned(
         starts_at,
         starts_at + timedelta(hours=2),
         request_id=request_id,
+        actor=fakes.STAFF,
     )
 
 
@@ -58,12 +62,12 @@ def signing_in(
     activity: Activity,
     at: datetime | None = None,
     resident_id: str = "r-alice",
-    confirmed_by: str = "r-staff",
+    by: Principal = fakes.STAFF,
     request_id: str = "",
 ) -> commands.SignIn:
-    """A staff-confirmed sign-in command."""
+    """A staff-confirmed sign-in command (by r-staff unless another caller is named)."""
     return commands.SignIn(
-        "c-east", activity.id, resident_id, STAFF, confirmed_by, at, request_id=request_id
+        "c-east", activity.id, resident_id, STAFF, at, request_id=request_id, actor=by
     )
 
 
@@ -71,19 +75,19 @@ def signing_out(
     activity: Activity,
     at: datetime | None = None,
     resident_id: str = "r-alice",
-    confirmed_by: str = "r-staff",
+    by: Principal = fakes.STAFF,
     request_id: str = "",
 ) -> commands.SignOut:
-    """A staff-confirmed sign-out command."""
+    """A staff-confirmed sign-out command (by r-staff unless another caller is named)."""
     return commands.SignOut(
-        "c-east", activity.id, resident_id, STAFF, confirmed_by, at, request_id=request_id
+        "c-east", activity.id, resident_id, STAFF, at, request_id=request_id, actor=by
     )
 
 
 def test_create_activity_stores_it(uow, clock) -> None:
     made = activities.create_activity(planned(), uow, clock)
 
-    stored = activities.get_activity("c-east", made.id, uow)
+    stored = activities.get_activity(fakes.STAFF, "c-east", made.id, uow)
     assert (stored.title, stored.service_type, stored.kind, stored.created_at) == (
         "Street clean-up",
         ServiceType.PROFESSIONAL,
@@ -95,7 +99,13 @@ def test_create_activity_stores_it(uow, clock) -> None:
 
 def test_create_activity_refuses_an_empty_window(uow, clock) -> None:
     cmd = commands.CreateActivity(
-        "c-east", "Clean-up", ServiceType.REGULAR, ScheduleKind.ROUTINE, START, START
+        "c-east",
+        "Clean-up",
+        ServiceType.REGULAR,
+        ScheduleKind.ROUTINE,
+        START,
+        START,
+        actor=fakes.STAFF,
     )
 
     with pytest.raises(InvalidArgument, match="end_time"):
@@ -124,7 +134,7 @@ def test_a_create_retry_with_other_arguments_is_a_conflict(uow, clock) -> None:
 
 def test_get_activity_of_an_unknown_id_is_not_found(uow) -> None:
     with pytest.raises(NotFound, match="communities/c-east/activities/a-none"):
-        activities.get_activity("c-east", "a-none", uow)
+        activities.get_activity(fakes.STAFF, "c-east", "a-none", uow)
 
 
 def test_list_activities_pages_by_start_time(uow, clock) -> None:
@@ -135,12 +145,13 @@ def test_list_activities_pages_by_start_time(uow, clock) -> None:
         for hour in (3, 1, 4, 0, 2)
     }
 
-    first, more_after_first = activities.list_activities("c-east", 0, 2, uow)
-    last, more_after_last = activities.list_activities("c-east", 4, 2, uow)
+    first, more_after_first = activities.list_activities(fakes.STAFF, "c-east", 0, 2, uow)
+    last, more_after_last = activities.list_activities(fakes.STAFF, "c-east", 4, 2, uow)
 
     assert ([a.id for a in first], more_after_first) == ([ids[0], ids[1]], True)
     assert ([a.id for a in last], more_after_last) == ([ids[4]], False)
-    assert activities.list_activities("c-west", 0, 2, uow) == ([], False)
+    west = fakes.person("r-west", Role.SOCIAL_WORKER, community="c-west")
+    assert activities.list_activities(west, "c-west", 0, 2, uow) == ([], False)
 
 
 def test_sign_in_opens_a_session_at_the_clock_time(uow, clock, directory, activity) -> None:
@@ -204,7 +215,7 @@ def test_others_may_sign_in_to_the_same_activity(uow, clock, directory, activity
 
 
 def test_sign_in_to_an_unknown_activity_is_not_found(uow, clock, directory) -> None:
-    cmd = commands.SignIn("c-east", "a-none", "r-alice", STAFF, "r-staff")
+    cmd = commands.SignIn("c-east", "a-none", "r-alice", STAFF, actor=fakes.STAFF)
 
     with pytest.raises(NotFound, match="activities/a-none"):
         sessions.sign_in(cmd, uow, directory, clock)
@@ -219,13 +230,11 @@ def test_an_unknown_resident_is_not_found(uow, clock, directory, activity) -> No
     assert uow.sessions.rows == {}
 
 
-def test_an_unknown_confirming_staff_member_is_not_found(uow, clock, directory, activity) -> None:
+def test_an_unknown_resident_cannot_be_signed_out(uow, clock, directory, activity) -> None:
     clock.now = START
 
-    with pytest.raises(NotFound, match=r"confirming staff member .*/residents/r-ghost"):
-        sessions.sign_in(signing_in(activity, confirmed_by="r-ghost"), uow, directory, clock)
-
-    assert uow.sessions.rows == {}
+    with pytest.raises(NotFound, match="the resident communities/c-east/residents/r-eve"):
+        sessions.sign_out(signing_out(activity, resident_id="r-eve"), uow, directory, clock)
 
 
 def test_staff_cannot_confirm_their_own_sign_in(uow, clock, directory, activity) -> None:
@@ -237,14 +246,18 @@ def test_staff_cannot_confirm_their_own_sign_in(uow, clock, directory, activity)
     assert uow.sessions.rows == {}
 
 
-def test_staff_cannot_confirm_their_own_sign_out(uow, clock, activity) -> None:
+def test_staff_cannot_confirm_their_own_sign_out(uow, clock, directory, activity) -> None:
     with pytest.raises(PermissionDenied, match="own attendance"):
-        sessions.sign_out(signing_out(activity, resident_id="r-staff"), uow, clock)
+        sessions.sign_out(signing_out(activity, resident_id="r-staff"), uow, directory, clock)
 
 
-def test_a_sign_in_needs_a_confirming_staff_member(uow, clock, directory, activity) -> None:
-    with pytest.raises(InvalidArgument, match="confirmed_by is required"):
-        sessions.sign_in(signing_in(activity, confirmed_by=""), uow, directory, clock)
+def test_a_resident_cannot_confirm_their_own_sign_in(uow, clock, directory, activity) -> None:
+    clock.now = START
+
+    with pytest.raises(PermissionDenied, match="only staff"):
+        sessions.sign_in(signing_in(activity, by=fakes.person("r-alice")), uow, directory, clock)
+
+    assert uow.sessions.rows == {}
 
 
 def test_a_sign_in_retry_returns_the_same_session(uow, clock, directory, activity) -> None:
@@ -277,7 +290,7 @@ def test_sign_out_closes_the_session_and_publishes_session_completed(
     opened = sessions.sign_in(signing_in(activity), uow, directory, clock)
     clock.now = END + 15 * MINUTE
 
-    closed = sessions.sign_out(signing_out(activity), uow, clock)
+    closed = sessions.sign_out(signing_out(activity), uow, directory, clock)
 
     stored = uow.sessions.rows[("c-east", opened.id)]
     assert (stored.signed_out_at, stored.duration_seconds) == (END + 15 * MINUTE, 2 * 3600)
@@ -297,11 +310,11 @@ def test_sign_out_closes_the_session_and_publishes_session_completed(
     ]
 
 
-def test_sign_out_without_sign_in_is_refused(uow, clock, activity) -> None:
+def test_sign_out_without_sign_in_is_refused(uow, clock, directory, activity) -> None:
     clock.now = START
 
     with pytest.raises(NotSignedIn, match="not signed in"):
-        sessions.sign_out(signing_out(activity), uow, clock)
+        sessions.sign_out(signing_out(activity), uow, directory, clock)
 
     assert uow.published == []
 
@@ -310,10 +323,10 @@ def test_a_second_sign_out_is_refused(uow, clock, directory, activity) -> None:
     clock.now = START
     sessions.sign_in(signing_in(activity), uow, directory, clock)
     clock.now = START + 30 * MINUTE
-    sessions.sign_out(signing_out(activity), uow, clock)
+    sessions.sign_out(signing_out(activity), uow, directory, clock)
 
     with pytest.raises(NotSignedIn):
-        sessions.sign_out(signing_out(activity), uow, clock)
+        sessions.sign_out(signing_out(activity), uow, directory, clock)
 
     assert len(uow.published) == 1
 
@@ -323,7 +336,7 @@ def test_sign_out_before_the_sign_in_is_refused(uow, clock, directory, activity)
     opened = sessions.sign_in(signing_in(activity), uow, directory, clock)
 
     with pytest.raises(FailedPrecondition, match="before the sign-in") as raised:
-        sessions.sign_out(signing_out(activity, at=START + 10 * MINUTE), uow, clock)
+        sessions.sign_out(signing_out(activity, at=START + 10 * MINUTE), uow, directory, clock)
 
     assert type(raised.value) is FailedPrecondition
     assert uow.sessions.rows[("c-east", opened.id)].signed_out_at is None
@@ -335,7 +348,7 @@ def test_sign_out_in_the_future_is_refused(uow, clock, directory, activity) -> N
     sessions.sign_in(signing_in(activity), uow, directory, clock)
 
     with pytest.raises(InvalidArgument, match="future"):
-        sessions.sign_out(signing_out(activity, at=START + 5 * MINUTE), uow, clock)
+        sessions.sign_out(signing_out(activity, at=START + 5 * MINUTE), uow, directory, clock)
 
     assert uow.published == []
 
@@ -346,10 +359,10 @@ def test_a_sign_out_retry_returns_the_same_session_and_publishes_once(
     clock.now = START
     sessions.sign_in(signing_in(activity), uow, directory, clock)
     clock.now = START + 45 * MINUTE
-    first = sessions.sign_out(signing_out(activity, request_id="q2"), uow, clock)
+    first = sessions.sign_out(signing_out(activity, request_id="q2"), uow, directory, clock)
     clock.now = START + 50 * MINUTE
 
-    again = sessions.sign_out(signing_out(activity, request_id="q2"), uow, clock)
+    again = sessions.sign_out(signing_out(activity, request_id="q2"), uow, directory, clock)
 
     assert (again.id, again.signed_out_at, again.duration_seconds) == (
         first.id,
@@ -363,7 +376,7 @@ def test_after_signing_out_a_resident_may_sign_in_again(uow, clock, directory, a
     clock.now = START
     first = sessions.sign_in(signing_in(activity), uow, directory, clock)
     clock.now = START + 30 * MINUTE
-    sessions.sign_out(signing_out(activity), uow, clock)
+    sessions.sign_out(signing_out(activity), uow, directory, clock)
     clock.now = START + 60 * MINUTE
 
     second = sessions.sign_in(signing_in(activity), uow, directory, clock)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
+import grpc
 import pytest
 from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
@@ -19,12 +20,14 @@ from linli_attendance.domain.activities import (
 )
 from linli_attendance.domain.names import ACTIVITY, RESIDENT, SESSION
 from linli_attendance.service_layer import activities, commands, leads, sessions, sweeps
-from linli_kit.testing import assert_retry_replays, mutating_methods
+from linli_kit.principals import Role
+from linli_kit.testing import assert_retry_replays, load_beside, mutating_methods
 
 C = "c-east"
 HOUR = timedelta(hours=1)
 SERVICE = pb.DESCRIPTOR.services_by_name["AttendanceService"]
 STAFF = pb.SIGN_IN_METHOD_STAFF_CONFIRMED
+fakes = load_beside(__file__, "fakes.py", "linli_attendance_unit_fakes")
 
 
 def _stamp(value: datetime) -> Timestamp:
@@ -55,13 +58,14 @@ class World:
             now + ends,
             kiosk_ids=("k-gate",),
             **extra,
+            actor=fakes.STAFF,
         )
         return activities.create_activity(command, self.uow, self.clock)
 
     def signed_in(self, activity: Activity, resident: str, at: datetime | None = None) -> Session:
         """A staff-confirmed sign-in."""
         command = commands.SignIn(
-            C, activity.id, resident, SignInMethod.STAFF_CONFIRMED, "r-staff", at
+            C, activity.id, resident, SignInMethod.STAFF_CONFIRMED, at, actor=fakes.STAFF
         )
         return sessions.sign_in(command, self.uow, self.directory, self.clock)
 
@@ -70,16 +74,16 @@ class World:
         self.signed_in(activity, resident)
         self.clock.now += timedelta(minutes=10)
         command = commands.SignOut(
-            C, activity.id, resident, SignInMethod.STAFF_CONFIRMED, "r-staff"
+            C, activity.id, resident, SignInMethod.STAFF_CONFIRMED, actor=fakes.STAFF
         )
-        return sessions.sign_out(command, self.uow, self.clock)
+        return sessions.sign_out(command, self.uow, self.directory, self.clock)
 
-    def held(self) -> Session:
+    def held(self, resident: str = "r-alice") -> Session:
         """A session closed by the forgotten sign-out sweep, held for review (and flagged)."""
         activity = self.activity(starts=-6 * HOUR, ends=-4 * HOUR)
-        opened = self.signed_in(activity, "r-alice", at=self.clock.now - 5 * HOUR)
+        opened = self.signed_in(activity, resident, at=self.clock.now - 5 * HOUR)
         sweeps.close_forgotten_sessions(self.uow, self.clock())
-        return sessions.get_session(C, opened.id, self.uow)
+        return sessions.get_session(fakes.STAFF, C, opened.id, self.uow)
 
 
 def _session_name(session: Session) -> str:
@@ -127,7 +131,6 @@ def _presence(kind: type[Message], activity: Activity, resident: str) -> Message
         activity=_activity_name(activity),
         resident=_who(resident),
         method=STAFF,
-        confirmed_by=_who("r-staff"),
         request_id="q",
     )
 
@@ -193,7 +196,6 @@ def enter_paper_session(world: World) -> tuple[Message, Message]:
             resident=_who("r-alice"),
             sign_in_time=_stamp(now - 3 * HOUR),
             sign_out_time=_stamp(now - 2 * HOUR),
-            confirmed_by=_who("r-staff"),
             reason=reason,
             request_id="q",
         )
@@ -206,19 +208,17 @@ def record_served(world: World) -> tuple[Message, Message]:
     session = _session_name(world.completed(world.activity()))
 
     def served(resident: str) -> Message:
-        return pb.RecordServedRequest(
-            session=session, residents=[_who(resident)], recorded_by=_who("r-staff"), request_id="q"
-        )
+        return pb.RecordServedRequest(session=session, residents=[_who(resident)], request_id="q")
 
     return served("r-bob"), served("r-staff")
 
 
 def confirm_session(world: World) -> tuple[Message, Message]:
-    """Staff confirm a held session; Bob under the same id."""
-    name = _session_name(world.held())
+    """Staff confirm Alice's held session; Bob's under the same id."""
+    alice, bob = _session_name(world.held("r-alice")), _session_name(world.held("r-bob"))
     return (
-        pb.ConfirmSessionRequest(name=name, confirmed_by=_who("r-staff"), request_id="q"),
-        pb.ConfirmSessionRequest(name=name, confirmed_by=_who("r-bob"), request_id="q"),
+        pb.ConfirmSessionRequest(name=alice, request_id="q"),
+        pb.ConfirmSessionRequest(name=bob, request_id="q"),
     )
 
 
@@ -231,7 +231,6 @@ def correct_session(world: World) -> tuple[Message, Message]:
             name=name,
             duration_seconds=seconds,
             reason="the sheet says so",
-            corrected_by=_who("r-staff"),
             request_id="q",
         )
 
@@ -249,51 +248,57 @@ def record_checklist(world: World) -> tuple[Message, Message]:
 
 
 def resolve_flag(world: World) -> tuple[Message, Message]:
-    """Staff resolve the forgotten sign-out flag; Bob under the same id."""
-    world.held()
-    (flag,) = world.uow.flags.rows.values()
-    name = f"communities/{C}/flags/{flag.id}"
+    """Staff resolve Alice's forgotten sign-out flag; Bob's under the same id."""
+    world.held("r-alice")
+    world.held("r-bob")
+    alice, bob = (
+        f"communities/{C}/flags/{flag.id}"
+        for flag in sorted(world.uow.flags.rows.values(), key=lambda f: f.resident_id)
+    )
     return (
-        pb.ResolveFlagRequest(name=name, resolved_by=_who("r-staff"), request_id="q"),
-        pb.ResolveFlagRequest(name=name, resolved_by=_who("r-bob"), request_id="q"),
+        pb.ResolveFlagRequest(name=alice, request_id="q"),
+        pb.ResolveFlagRequest(name=bob, request_id="q"),
     )
 
 
 def rate_session(world: World) -> tuple[Message, Message]:
     """Bob, who was served, gives 5 stars; 4 under the same id."""
     session = world.completed(world.activity())
-    command = commands.RecordServed(C, session.id, ("r-bob",), "r-staff")
+    command = commands.RecordServed(C, session.id, ("r-bob",), actor=fakes.STAFF)
     sessions.record_served(command, world.uow, world.directory, world.clock)
 
     def rating(stars: int) -> Message:
-        return pb.RateSessionRequest(
-            session=_session_name(session), rated_by=_who("r-bob"), stars=stars, request_id="q"
-        )
+        return pb.RateSessionRequest(session=_session_name(session), stars=stars, request_id="q")
 
     return rating(5), rating(4)
 
 
 def apply_project_lead(world: World) -> tuple[Message, Message]:
-    """Alice applies; another motivation under the same id."""
+    """Alice applies (the caller); another motivation under the same id."""
     activity = _activity_name(world.activity())
 
     def application(motivation: str) -> Message:
-        return pb.ApplyProjectLeadRequest(
-            activity=activity, resident=_who("r-alice"), motivation=motivation, request_id="q"
-        )
+        return pb.ApplyProjectLeadRequest(activity=activity, motivation=motivation, request_id="q")
 
     return application("I know the block"), application("I have time")
 
 
 def approve_project_lead(world: World) -> tuple[Message, Message]:
-    """Staff approve Alice's application; Bob under the same id."""
+    """Staff approve Alice's application; Bob's under the same id."""
     activity = world.activity()
-    command = commands.ApplyProjectLead(C, activity.id, "r-alice")
-    lead = leads.apply_project_lead(command, world.uow, world.directory, world.clock)
-    name = f"communities/{C}/projectLeads/{lead.id}"
+    alice, bob = (
+        leads.apply_project_lead(
+            commands.ApplyProjectLead(C, activity.id, actor=fakes.person(resident)),
+            world.uow,
+            world.clock,
+        )
+        for resident in ("r-alice", "r-bob")
+    )
     return (
-        pb.ApproveProjectLeadRequest(name=name, approved_by=_who("r-staff"), request_id="q"),
-        pb.ApproveProjectLeadRequest(name=name, approved_by=_who("r-bob"), request_id="q"),
+        pb.ApproveProjectLeadRequest(
+            name=f"communities/{C}/projectLeads/{alice.id}", request_id="q"
+        ),
+        pb.ApproveProjectLeadRequest(name=f"communities/{C}/projectLeads/{bob.id}", request_id="q"),
     )
 
 
@@ -316,12 +321,35 @@ SAMPLES: dict[str, Sample] = {
 }
 
 
+# Who calls each sample when not the staff member r-staff: the resident acting for themself.
+CALLERS = {"RateSession": "r-bob", "ApplyProjectLead": "r-alice"}
+
+
 @pytest.mark.parametrize("method", [m.name for m in mutating_methods(SERVICE)])
-async def test_a_retry_replays_the_first_answer(method, stub, uow, directory, clock) -> None:
+async def test_a_retry_replays_the_first_answer(
+    method, stub, connect, credentials, uow, directory, clock
+) -> None:
     assert method in SAMPLES, f"no sample request for {method}"
     request, changed = SAMPLES[method](World(uow, directory, clock))
+    caller = stub
+    if method in CALLERS:
+        caller = connect(credentials.person(C, CALLERS[method], Role.RESIDENT))
 
-    await assert_retry_replays(getattr(stub, method), request, changed)
+    await assert_retry_replays(getattr(caller, method), request, changed)
+
+
+async def test_another_caller_reusing_a_request_id_is_refused_not_answered(
+    stub, connect, credentials, uow, directory, clock
+) -> None:
+    request, _ = correct_session(World(uow, directory, clock))
+    await stub.CorrectSession(request)
+    other = connect(credentials.person(C, "r-boss", Role.GRID_HEAD))
+
+    with pytest.raises(grpc.aio.AioRpcError) as refused:
+        await other.CorrectSession(request)
+
+    assert refused.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert "request_id" in (refused.value.details() or "")
 
 
 def test_every_sample_is_a_mutating_rpc() -> None:

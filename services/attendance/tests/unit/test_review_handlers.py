@@ -41,9 +41,10 @@ from linli_kit.errors import (
     AlreadyExists,
     FailedPrecondition,
     InvalidArgument,
-    NotFound,
     PermissionDenied,
 )
+from linli_kit.principals import Role
+from linli_kit.testing import load_beside
 
 C = "c-east"
 START = datetime(2025, 3, 3, 2, 0, tzinfo=UTC)  # a Monday, 10:00 in Asia/Shanghai
@@ -51,6 +52,15 @@ HOUR = timedelta(hours=1)
 MINUTE = timedelta(minutes=1)
 STAFF = SignInMethod.STAFF_CONFIRMED
 FACE = FaceMatch("dlib", "resnet-v1", 0.91, 0.6)
+fakes = load_beside(__file__, "fakes.py", "linli_attendance_unit_fakes")
+
+
+ALICE = fakes.person("r-alice", Role.VOLUNTEER)
+
+
+def staff(resident: str = "r-staff"):
+    """A grid head of c-east acting."""
+    return fakes.person(resident, Role.GRID_HEAD)
 
 
 @pytest.fixture
@@ -74,6 +84,7 @@ def plan(uow, clock, place="Block 3", hours=2, **extra):
             place=place,
             kiosk_ids=("k-gate",),
             **extra,
+            actor=fakes.STAFF,
         ),
         uow,
         clock,
@@ -81,31 +92,18 @@ def plan(uow, clock, place="Block 3", hours=2, **extra):
 
 
 def sign_in(uow, clock, directory, activity, resident="r-alice", at=None, **extra):
-    """A sign-in confirmed by r-staff."""
-    command = commands.SignIn(
-        C,
-        activity.id,
-        resident,
-        extra.pop("method", STAFF),
-        extra.pop("confirmed_by", "r-staff"),
-        at,
-        **extra,
-    )
+    """A sign-in confirmed by r-staff (or made by the caller named `by`)."""
+    by, method = extra.pop("by", fakes.STAFF), extra.pop("method", STAFF)
+    command = commands.SignIn(C, activity.id, resident, method, at, **extra, actor=by)
     return sessions.sign_in(command, uow, directory, clock)
 
 
 def sign_out(uow, clock, activity, resident="r-alice", at=None, **extra):
     """A sign-out confirmed by r-staff."""
     command = commands.SignOut(
-        C,
-        activity.id,
-        resident,
-        extra.pop("method", STAFF),
-        extra.pop("confirmed_by", "r-staff"),
-        at,
-        **extra,
+        C, activity.id, resident, extra.pop("method", STAFF), at, **extra, actor=fakes.STAFF
     )
-    return sessions.sign_out(command, uow, clock)
+    return sessions.sign_out(command, uow, fakes.FakeResidentDirectory((C, resident)), clock)
 
 
 def serve(uow, clock, directory, activity, resident="r-alice", hours=2):
@@ -119,20 +117,31 @@ def serve(uow, clock, directory, activity, resident="r-alice", hours=2):
 
 def flags(uow):
     """The kinds of the open flags, newest first."""
-    return [f.kind for f in reviews.list_flags(C, True, 0, 50, uow)[0]]
+    return [f.kind for f in reviews.list_flags(fakes.STAFF, C, True, 0, 50, uow)[0]]
 
 
 def burst(resident: str) -> commands.FacePresence:
     """A kiosk burst at k-gate whose fake identification finds `resident`."""
     return commands.FacePresence(
-        C, "", "k-gate", (resident.encode(), b"frame", b"frame"), LivenessChallenge.BLINK
+        C,
+        "",
+        "k-gate",
+        (resident.encode(), b"frame", b"frame"),
+        LivenessChallenge.BLINK,
+        actor=fakes.STAFF,
     )
 
 
 def at_activity(presence: commands.FacePresence, activity, kiosk: str = "k-gate"):
     """The burst aimed at an activity through a kiosk."""
     return commands.FacePresence(
-        C, activity.id, kiosk, presence.frames, presence.challenge, presence.request_id
+        C,
+        activity.id,
+        kiosk,
+        presence.frames,
+        presence.challenge,
+        presence.request_id,
+        actor=presence.actor,
     )
 
 
@@ -150,6 +159,26 @@ def test_qr_and_pin_need_the_activity_code(uow, clock, directory) -> None:
 
     assert (session.method, session.confirmed_by) == (SignInMethod.QR_CODE, "r-staff")
     assert len(uow.sessions.rows) == 1
+
+
+def test_a_resident_signs_themself_in_with_the_code_and_no_confirmer(uow, clock, directory) -> None:
+    activity = plan(uow, clock)
+    clock.now = START
+    alice = fakes.person("r-alice", Role.VOLUNTEER)
+
+    with pytest.raises(WrongCheckInCode):
+        sign_in(uow, clock, directory, activity, method=SignInMethod.QR_CODE, code="x", by=alice)
+    session = sign_in(
+        uow,
+        clock,
+        directory,
+        activity,
+        method=SignInMethod.QR_CODE,
+        code=activity.check_in_code,
+        by=alice,
+    )
+
+    assert (session.method, session.confirmed_by) == (SignInMethod.QR_CODE, "")
 
 
 def test_a_face_method_is_refused_on_the_staff_path(uow, clock, directory) -> None:
@@ -194,7 +223,7 @@ def test_an_unbound_kiosk_is_refused_before_any_face_is_looked_at(uow, clock, fa
 
 def test_a_closed_activity_is_refused_before_any_face_is_looked_at(uow, clock, faces) -> None:
     activity = plan(uow, clock)
-    activities.close_activity(commands.CloseActivity(C, activity.id), uow, clock)
+    activities.close_activity(commands.CloseActivity(C, activity.id, actor=fakes.STAFF), uow, clock)
     clock.now = START
 
     with pytest.raises(ActivityClosed):
@@ -206,7 +235,9 @@ def test_a_closed_activity_is_refused_before_any_face_is_looked_at(uow, clock, f
 def test_an_empty_burst_or_a_refused_face_records_nothing(uow, clock, faces) -> None:
     activity = plan(uow, clock)
     clock.now = START
-    empty = commands.FacePresence(C, activity.id, "k-gate", (), LivenessChallenge.BLINK)
+    empty = commands.FacePresence(
+        C, activity.id, "k-gate", (), LivenessChallenge.BLINK, actor=fakes.STAFF
+    )
 
     with pytest.raises(InvalidArgument, match="frames"):
         sessions.face_sign_in(empty, uow, faces, clock)
@@ -290,7 +321,7 @@ def test_a_forgotten_sign_out_earns_nothing_until_confirmed(uow, clock, director
     clock.now += MINUTE
     assert sweeps.close_forgotten_sessions(uow, clock()) == 1
 
-    held = sessions.get_session(C, opened.id, uow)
+    held = sessions.get_session(fakes.STAFF, C, opened.id, uow)
     assert (held.status, held.signed_out_at, held.duration_seconds) == (
         SessionStatus.PENDING_REVIEW,
         START + 2 * HOUR,
@@ -300,7 +331,7 @@ def test_a_forgotten_sign_out_earns_nothing_until_confirmed(uow, clock, director
     assert flags(uow) == [FlagKind.FORGOTTEN_SIGN_OUT]
 
     confirmed = reviews.confirm_session(
-        commands.ConfirmSession(C, opened.id, "r-staff"), uow, directory, clock
+        commands.ConfirmSession(C, opened.id, actor=staff()), uow, clock
     )
 
     assert confirmed.status is SessionStatus.COMPLETED
@@ -330,7 +361,7 @@ def test_nobody_confirms_their_own_held_session(uow, clock, everyone) -> None:
 
     with pytest.raises(SelfConfirmation):
         reviews.confirm_session(
-            commands.ConfirmSession(C, opened.id, "r-carol"), uow, everyone, clock
+            commands.ConfirmSession(C, opened.id, actor=staff("r-carol")), uow, clock
         )
 
     assert uow.published == []
@@ -343,13 +374,12 @@ def test_a_correction_publishes_and_keeps_what_was_published(uow, clock, directo
     clock.now += HOUR
 
     reviews.correct_session(
-        commands.CorrectSession(C, session.id, 5400, "left at 11:30", "r-bob"),
+        commands.CorrectSession(C, session.id, 5400, "left at 11:30", actor=staff("r-bob")),
         uow,
-        directory,
         clock,
     )
 
-    stored = sessions.get_session(C, session.id, uow)
+    stored = sessions.get_session(fakes.STAFF, C, session.id, uow)
     assert stored.duration_seconds == 5400
     assert [(c.previous_duration_seconds, c.corrected_by) for c in stored.corrections] == [
         (7200, "r-bob")
@@ -358,14 +388,17 @@ def test_a_correction_publishes_and_keeps_what_was_published(uow, clock, directo
     assert uow.published[0].duration_seconds == 7200
 
 
-def test_a_correction_by_an_unknown_staff_member_is_refused(uow, clock, directory) -> None:
+def test_a_resident_cannot_correct_someones_session_to_zero(uow, clock, directory) -> None:
     activity = plan(uow, clock)
     session = serve(uow, clock, directory, activity)
+    bob = fakes.person("r-bob", Role.VOLUNTEER, Role.CORE_VOLUNTEER)
 
-    with pytest.raises(NotFound, match="r-ghost"):
+    with pytest.raises(PermissionDenied, match="staff"):
         reviews.correct_session(
-            commands.CorrectSession(C, session.id, 60, "why", "r-ghost"), uow, directory, clock
+            commands.CorrectSession(C, session.id, 0, "why", actor=bob), uow, clock
         )
+
+    assert uow.sessions.rows[(C, session.id)].duration_seconds == 7200
 
     assert [type(e) for e in uow.published] == [SessionCompleted]
 
@@ -374,7 +407,9 @@ def test_checklist_steps_are_recorded_per_session(uow, clock, directory) -> None
     activity = plan(uow, clock, checklist=("工具准备", "区域划分", "垃圾分类"))
     session = serve(uow, clock, directory, activity)
 
-    sessions.record_checklist(commands.RecordChecklist(C, session.id, ("垃圾分类",)), uow)
+    sessions.record_checklist(
+        commands.RecordChecklist(C, session.id, ("垃圾分类",), actor=fakes.STAFF), uow
+    )
 
     assert uow.sessions.rows[(C, session.id)].checklist_done == ("垃圾分类",)
 
@@ -418,21 +453,20 @@ def served(uow, clock, everyone):
     clock.now = START
     sign_in(uow, clock, everyone, activity, resident="r-bob")
     session = serve(uow, clock, everyone, activity)
-    record = commands.RecordServed(C, session.id, ("r-grandma", "r-bob"), "r-staff")
+    record = commands.RecordServed(C, session.id, ("r-grandma", "r-bob"), actor=fakes.STAFF)
     session = sessions.record_served(record, uow, everyone, clock)
     uow.published.clear()
     return session
 
 
-def rate(uow, clock, directory, session, rated_by="r-grandma", stars=5):
-    """A rating of the session."""
-    return ratings.rate_session(
-        commands.RateSession(C, session.id, rated_by, stars), uow, directory, clock
-    )
+def rate(uow, clock, session, rated_by="r-grandma", stars=5):
+    """A rating of the session by the resident rated_by."""
+    rater = fakes.person(rated_by, Role.RESIDENT)
+    return ratings.rate_session(commands.RateSession(C, session.id, stars, actor=rater), uow, clock)
 
 
 def test_a_resident_served_rates_once(uow, clock, everyone, served) -> None:
-    rating = rate(uow, clock, everyone, served)
+    rating = rate(uow, clock, served)
 
     assert rating.stars == 5
     assert uow.published == [
@@ -447,7 +481,7 @@ def test_a_resident_served_rates_once(uow, clock, everyone, served) -> None:
         )
     ]
     with pytest.raises(AlreadyExists):
-        rate(uow, clock, everyone, served, stars=4)
+        rate(uow, clock, served, stars=4)
     assert len(uow.published) == 1
 
 
@@ -458,12 +492,12 @@ def test_a_resident_served_rates_once(uow, clock, everyone, served) -> None:
         ("r-bob", 5, PermissionDenied, "same activity"),
         ("r-grandma", 0, InvalidArgument, "1 to 5"),
         ("r-grandma", 6, InvalidArgument, "1 to 5"),
-        ("r-nobody", 5, NotFound, "rating resident"),
+        ("r-nobody", 5, PermissionDenied, "only a resident this session served"),
     ],
 )
 def test_ratings_that_are_refused(uow, clock, everyone, served, rated_by, stars, error, message):
     with pytest.raises(error, match=message):
-        rate(uow, clock, everyone, served, rated_by, stars)
+        rate(uow, clock, served, rated_by, stars)
 
     assert uow.published == [] and uow.ratings.rows == {}
 
@@ -472,7 +506,7 @@ def test_ratings_close_72_hours_after_completion(uow, clock, everyone, served) -
     clock.now += timedelta(hours=72, seconds=1)
 
     with pytest.raises(FailedPrecondition, match="72 h"):
-        rate(uow, clock, everyone, served)
+        rate(uow, clock, served)
 
 
 def test_a_held_session_cannot_be_rated(uow, clock, everyone) -> None:
@@ -483,20 +517,15 @@ def test_a_held_session_cannot_be_rated(uow, clock, everyone) -> None:
     sweeps.close_forgotten_sessions(uow, clock())
 
     with pytest.raises(FailedPrecondition, match="only a completed session"):
-        rate(uow, clock, everyone, opened)
+        rate(uow, clock, opened)
 
 
 def test_a_lead_is_promoted_after_three_runs_once(uow, clock, everyone) -> None:
     activity = plan(uow, clock, occurrence_count=5)
     lead = leads.apply_project_lead(
-        commands.ApplyProjectLead(C, activity.id, "r-alice", "I know the block"),
-        uow,
-        everyone,
-        clock,
+        commands.ApplyProjectLead(C, activity.id, "I know the block", actor=ALICE), uow, clock
     )
-    leads.approve_project_lead(
-        commands.ApproveProjectLead(C, lead.id, "r-staff"), uow, everyone, clock
-    )
+    leads.approve_project_lead(commands.ApproveProjectLead(C, lead.id, actor=staff()), uow, clock)
     for week in range(5):
         clock.now = START + timedelta(weeks=week)
         serve(uow, clock, everyone, activity, hours=1)
@@ -506,7 +535,7 @@ def test_a_lead_is_promoted_after_three_runs_once(uow, clock, everyone) -> None:
             clock.now += 20 * MINUTE
             sign_out(uow, clock, activity)
 
-    promoted = leads.get_project_lead(C, lead.id, uow)
+    promoted = leads.get_project_lead(fakes.STAFF, C, lead.id, uow)
     assert (promoted.status, len(promoted.runs)) == (LeadStatus.PROMOTED, 5)
     assert [e for e in uow.published if isinstance(e, ProjectLeadPromoted)] == [
         ProjectLeadPromoted(
@@ -522,32 +551,30 @@ def test_a_lead_is_promoted_after_three_runs_once(uow, clock, everyone) -> None:
 def test_runs_before_approval_do_not_count(uow, clock, everyone) -> None:
     activity = plan(uow, clock, occurrence_count=3)
     lead = leads.apply_project_lead(
-        commands.ApplyProjectLead(C, activity.id, "r-alice"), uow, everyone, clock
+        commands.ApplyProjectLead(C, activity.id, actor=ALICE), uow, clock
     )
     for week in range(3):
         clock.now = START + timedelta(weeks=week)
         serve(uow, clock, everyone, activity, hours=1)
 
-    assert leads.get_project_lead(C, lead.id, uow).runs == ()
+    assert leads.get_project_lead(fakes.STAFF, C, lead.id, uow).runs == ()
 
 
 def test_nobody_approves_their_own_application(uow, clock, everyone) -> None:
     activity = plan(uow, clock)
     lead = leads.apply_project_lead(
-        commands.ApplyProjectLead(C, activity.id, "r-alice"), uow, everyone, clock
+        commands.ApplyProjectLead(C, activity.id, actor=ALICE), uow, clock
     )
 
     with pytest.raises(SelfConfirmation):
         leads.approve_project_lead(
-            commands.ApproveProjectLead(C, lead.id, "r-alice"), uow, everyone, clock
+            commands.ApproveProjectLead(C, lead.id, actor=staff("r-alice")), uow, clock
         )
 
-    assert leads.get_project_lead(C, lead.id, uow).status is LeadStatus.APPLIED
+    assert leads.get_project_lead(fakes.STAFF, C, lead.id, uow).status is LeadStatus.APPLIED
     assert flags(uow) == [FlagKind.SELF_CONFIRMATION]
     with pytest.raises(AlreadyExists):
-        leads.apply_project_lead(
-            commands.ApplyProjectLead(C, activity.id, "r-alice"), uow, everyone, clock
-        )
+        leads.apply_project_lead(commands.ApplyProjectLead(C, activity.id, actor=ALICE), uow, clock)
 
 
 def test_staff_resolve_a_refusal_flag_but_not_one_about_themselves(uow, clock, everyone) -> None:
@@ -556,15 +583,13 @@ def test_staff_resolve_a_refusal_flag_but_not_one_about_themselves(uow, clock, e
     sign_in(uow, clock, everyone, here, resident="r-carol")
     with pytest.raises(TwoSitesAtOnce):
         sign_in(uow, clock, everyone, there, resident="r-carol")
-    (flag,) = reviews.list_flags(C, True, 0, 10, uow)[0]
+    (flag,) = reviews.list_flags(fakes.STAFF, C, True, 0, 10, uow)[0]
 
     with pytest.raises(PermissionDenied, match="about themself"):
-        reviews.resolve_flag(commands.ResolveFlag(C, flag.id, "r-carol"), uow, everyone, clock)
-    resolved = reviews.resolve_flag(
-        commands.ResolveFlag(C, flag.id, "r-staff"), uow, everyone, clock
-    )
+        reviews.resolve_flag(commands.ResolveFlag(C, flag.id, actor=staff("r-carol")), uow, clock)
+    resolved = reviews.resolve_flag(commands.ResolveFlag(C, flag.id, actor=staff()), uow, clock)
 
     assert (resolved.resolved_by, resolved.resolved_at) == ("r-staff", START)
     assert flags(uow) == []
     with pytest.raises(FailedPrecondition, match="already resolved"):
-        reviews.resolve_flag(commands.ResolveFlag(C, flag.id, "r-dave"), uow, everyone, clock)
+        reviews.resolve_flag(commands.ResolveFlag(C, flag.id, actor=staff("r-dave")), uow, clock)

@@ -19,12 +19,20 @@ from linli_attendance.domain.ratings import NotServed
 from linli_attendance.domain.review import FlagKind, SelfConfirmation, TooManySessions
 from linli_attendance.service_layer import activities, commands, ratings, sessions, sweeps
 from linli_kit.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
+from linli_kit.principals import Role
+from linli_kit.testing import load_beside
 
 C = "c-east"
 HOUR = timedelta(hours=1)
 MINUTE = timedelta(minutes=1)
 # 2025-03-03 00:00 in Asia/Shanghai.
 DAY = datetime(2025, 3, 2, 16, 0, tzinfo=UTC)
+fakes = load_beside(__file__, "fakes.py", "linli_attendance_unit_fakes")
+
+
+def staff(resident: str = "r-staff"):
+    """A building liaison of c-east acting."""
+    return fakes.person(resident, Role.BUILDING_LIAISON)
 
 
 @pytest.fixture
@@ -44,6 +52,7 @@ def plan(uow, clock, starts_at, hours=2, place="Block 3"):
         starts_at,
         starts_at + hours * HOUR,
         place=place,
+        actor=fakes.STAFF,
     )
     return activities.create_activity(command, uow, clock)
 
@@ -56,8 +65,8 @@ def sheet(uow, clock, directory, activity, signed_in_at, signed_out_at, **extra)
         extra.pop("resident", "r-alice"),
         signed_in_at,
         signed_out_at,
-        extra.pop("confirmed_by", "r-staff"),
         extra.pop("reason", "the kiosk was down"),
+        actor=staff(extra.pop("confirmed_by", "r-staff")),
     )
     return sessions.enter_paper_session(command, uow, directory, clock, **extra)
 
@@ -67,14 +76,19 @@ def serve(uow, clock, directory, served=("r-grandma",)):
     clock.now = DAY + 14 * HOUR
     activity = plan(uow, clock, DAY + 10 * HOUR)
     session = sheet(uow, clock, directory, activity, DAY + 10 * HOUR, DAY + 12 * HOUR)
-    record = commands.RecordServed(C, session.id, served, "r-staff")
+    record = commands.RecordServed(C, session.id, served, actor=fakes.STAFF)
     return sessions.record_served(record, uow, directory, clock)
 
 
-def rate(uow, clock, directory, session, rated_by, **extra):
+def rate(uow, clock, session, rated_by, **extra):
     """Five stars from the resident."""
-    command = commands.RateSession(C, session.id, rated_by, 5)
-    return ratings.rate_session(command, uow, directory, clock, **extra)
+    command = commands.RateSession(C, session.id, 5, actor=fakes.person(rated_by))
+    return ratings.rate_session(command, uow, clock, **extra)
+
+
+def _stored(uow, session):
+    """The session as stored, read by staff."""
+    return sessions.get_session(fakes.STAFF, C, session.id, uow)
 
 
 def open_flags(uow):
@@ -87,23 +101,26 @@ def test_a_resident_who_was_not_served_cannot_rate(uow, clock, everyone) -> None
     uow.published.clear()
 
     with pytest.raises(NotServed, match="only a resident this session served") as refused:
-        rate(uow, clock, everyone, session, "r-grandpa")
+        rate(uow, clock, session, "r-grandpa")
 
     assert isinstance(refused.value, PermissionDenied)
     assert uow.ratings.rows == {} and uow.published == []
-    assert rate(uow, clock, everyone, session, "r-grandma").stars == 5
+    assert rate(uow, clock, session, "r-grandma").stars == 5
 
 
 def test_whom_a_session_served_is_kept_and_added_to(uow, clock, everyone) -> None:
     session = serve(uow, clock, everyone)
-    more = commands.RecordServed(C, session.id, ("r-grandpa", "r-grandma"), "r-staff")
+    more = commands.RecordServed(C, session.id, ("r-grandpa", "r-grandma"), actor=fakes.STAFF)
     sessions.record_served(more, uow, everyone, clock)
 
-    assert sessions.get_session(C, session.id, uow).served == ("r-grandma", "r-grandpa")
+    assert _stored(uow, session).served == (
+        "r-grandma",
+        "r-grandpa",
+    )
 
 
 @pytest.mark.parametrize(
-    ("served", "staff", "error", "message"),
+    ("served", "by", "error", "message"),
     [
         (("r-grandma",), "r-alice", SelfConfirmation, "their own session"),
         (("r-alice",), "r-staff", InvalidArgument, "not among the residents"),
@@ -112,17 +129,17 @@ def test_whom_a_session_served_is_kept_and_added_to(uow, clock, everyone) -> Non
     ],
 )
 def test_recording_whom_a_session_served_is_refused(
-    uow, clock, everyone, served, staff, error, message
+    uow, clock, everyone, served, by, error, message
 ) -> None:
     session = serve(uow, clock, everyone)
 
     with pytest.raises(error, match=message):
         sessions.record_served(
-            commands.RecordServed(C, session.id, served, staff), uow, everyone, clock
+            commands.RecordServed(C, session.id, served, actor=staff(by)), uow, everyone, clock
         )
 
-    assert sessions.get_session(C, session.id, uow).served == ("r-grandma",)
-    assert open_flags(uow) == ([FlagKind.SELF_CONFIRMATION] if staff == "r-alice" else [])
+    assert _stored(uow, session).served == ("r-grandma",)
+    assert open_flags(uow) == ([FlagKind.SELF_CONFIRMATION] if by == "r-alice" else [])
 
 
 def test_ratings_close_72_hours_after_the_session_ends_not_after_it_was_entered(
@@ -132,16 +149,16 @@ def test_ratings_close_72_hours_after_the_session_ends_not_after_it_was_entered(
     activity = plan(uow, clock, DAY)
     session = sheet(uow, clock, everyone, activity, DAY, DAY + HOUR)
     sessions.record_served(
-        commands.RecordServed(C, session.id, ("r-grandma", "r-grandpa"), "r-staff"),
+        commands.RecordServed(C, session.id, ("r-grandma", "r-grandpa"), actor=fakes.STAFF),
         uow,
         everyone,
         clock,
     )
-    rate(uow, clock, everyone, session, "r-grandma")
+    rate(uow, clock, session, "r-grandma")
 
     clock.now = DAY + 73 * HOUR + MINUTE
     with pytest.raises(FailedPrecondition, match="72 h after the session ends"):
-        rate(uow, clock, everyone, session, "r-grandpa")
+        rate(uow, clock, session, "r-grandpa")
 
 
 def test_a_community_may_keep_ratings_open_longer(uow, clock, everyone) -> None:
@@ -149,7 +166,7 @@ def test_a_community_may_keep_ratings_open_longer(uow, clock, everyone) -> None:
     clock.now = DAY + 12 * HOUR + 100 * HOUR
     longer = limit_book_from_config({C: {"rating_window_minutes": 7 * 24 * 60}})
 
-    assert rate(uow, clock, everyone, session, "r-grandma", limits=longer).stars == 5
+    assert rate(uow, clock, session, "r-grandma", limits=longer).stars == 5
 
 
 def test_a_paper_sheet_session_completes_in_one_call(uow, clock, everyone) -> None:
@@ -162,7 +179,10 @@ def test_a_paper_sheet_session_completes_in_one_call(uow, clock, everyone) -> No
     assert (session.status, session.duration_seconds) == (SessionStatus.COMPLETED, 5400)
     assert session.sign_in_proof.method is SignInMethod.PAPER_SHEET
     assert session.confirmed_by == "r-staff"
-    assert sessions.get_session(C, session.id, uow).paper_sheet_reason == "the kiosk was down"
+    assert (
+        sessions.get_session(fakes.STAFF, C, session.id, uow).paper_sheet_reason
+        == "the kiosk was down"
+    )
     assert uow.published == [
         SessionCompleted(
             community_id=C,
@@ -185,7 +205,7 @@ def test_a_paper_sheet_entered_long_after_is_never_open_to_the_sweep(uow, clock,
     session = sheet(uow, clock, everyone, activity, DAY + 10 * HOUR, DAY + 12 * HOUR)
 
     assert sweeps.close_forgotten_sessions(uow, clock()) == 0
-    assert sessions.get_session(C, session.id, uow).status is SessionStatus.COMPLETED
+    assert _stored(uow, session).status is SessionStatus.COMPLETED
     assert open_flags(uow) == []
 
 
@@ -263,10 +283,12 @@ def test_a_community_sets_its_own_time_cap_and_grace(uow, clock, everyone) -> No
     clock.now = DAY + 20 * HOUR
     later = plan(uow, clock, DAY + 18 * HOUR)
     command = commands.SignIn(
-        C, later.id, "r-bob", SignInMethod.STAFF_CONFIRMED, "r-staff", DAY + 19 * HOUR
+        C, later.id, "r-bob", SignInMethod.STAFF_CONFIRMED, DAY + 19 * HOUR, actor=fakes.STAFF
     )
     opened = sessions.sign_in(command, uow, everyone, clock, limits=book)
 
     assert sweeps.close_forgotten_sessions(uow, DAY + 20 * HOUR + 29 * MINUTE, limits=book) == 0
     assert sweeps.close_forgotten_sessions(uow, DAY + 20 * HOUR + 31 * MINUTE, limits=book) == 1
-    assert sessions.get_session(C, opened.id, uow).status is SessionStatus.PENDING_REVIEW
+    assert (
+        sessions.get_session(fakes.STAFF, C, opened.id, uow).status is SessionStatus.PENDING_REVIEW
+    )

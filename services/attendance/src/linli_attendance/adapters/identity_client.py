@@ -1,4 +1,8 @@
-"""The identity service, asked over gRPC whether residents exist and whom a face shows."""
+"""The identity service, asked over gRPC whether residents exist and whom a face shows.
+
+Both ride one channel built in bootstrap: mutual TLS in production, where identity sees this
+service as `spiffe://linli/<community>/attendance`.
+"""
 
 from __future__ import annotations
 
@@ -17,9 +21,8 @@ from linli_kit.names import COMMUNITY, RESIDENT
 class GrpcResidentDirectory:
     """ResidentDirectory backed by IdentityService.GetResident (blocking; used from threads)."""
 
-    def __init__(self, address: str, timeout: float = 3.0) -> None:
-        self.channel = grpc.insecure_channel(address)
-        self.stub, self.timeout = pb_grpc.IdentityServiceStub(self.channel), timeout
+    def __init__(self, channel: grpc.Channel, timeout: float = 3.0) -> None:
+        self.stub, self.timeout = pb_grpc.IdentityServiceStub(channel), timeout
 
     def exists(self, community_id: str, resident_id: str) -> bool:
         """Whether the resident is registered; raises Unavailable if identity cannot say."""
@@ -33,10 +36,6 @@ class GrpcResidentDirectory:
                 return False
             raise Unavailable(f"identity service did not answer: {exc.code().name}") from exc
         return True
-
-    def close(self) -> None:
-        """Close the channel."""
-        self.channel.close()
 
 
 CHALLENGES = {

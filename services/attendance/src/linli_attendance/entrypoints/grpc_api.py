@@ -1,4 +1,8 @@
-"""The AttendanceService servicer: map the request, call the use case, map the result."""
+"""The AttendanceService servicer: map the request, call the use case, map the result.
+
+POLICY admits callers per RPC (deny by default); the rules that need the record itself are
+in `domain.access`, applied by the use cases to the caller passed as the command's actor.
+"""
 
 from __future__ import annotations
 
@@ -34,11 +38,54 @@ from linli_attendance.service_layer.ports import (
     FaceIdentifier,
     ResidentDirectory,
 )
-from linli_kit import metrics
+from linli_kit import auth, metrics
 from linli_kit.domain import Clock, utc_now
 from linli_kit.names import decode_page_token, next_page_token, page_size
+from linli_kit.principals import STAFF_ROLES, Role, current_principal
+from linli_kit.ratelimits import Limits, per_minute
 
 Context: TypeAlias = grpc.aio.ServicerContext
+
+STAFF = auth.persons(*STAFF_ROLES)
+# Who may call each RPC; the use cases then check the record (its community, whose it is).
+POLICY: auth.Policy = {
+    "CreateActivity": STAFF,
+    "GetActivity": auth.persons(),
+    "ListActivities": auth.persons(),
+    "CloseActivity": STAFF,
+    # A resident with the activity's code for themself, staff for anyone.
+    "SignIn": auth.persons(),
+    "SignOut": auth.persons(),
+    # The kiosk's operator is signed in on it.
+    "FaceSignIn": auth.persons(*STAFF_ROLES, Role.CORE_VOLUNTEER),
+    "FaceSignOut": auth.persons(*STAFF_ROLES, Role.CORE_VOLUNTEER),
+    # Its volunteer or staff.
+    "GetSession": auth.persons(),
+    "ConfirmSession": STAFF,
+    "CorrectSession": STAFF,
+    "EnterPaperSession": STAFF,
+    "RecordServed": STAFF,
+    # Staff or the activity's approved lead.
+    "RecordChecklist": auth.persons(),
+    "ListFlags": STAFF,
+    "ResolveFlag": STAFF,
+    # A resident the session served, for themself.
+    "RateSession": auth.persons(),
+    "ApplyProjectLead": auth.persons(),
+    "ApproveProjectLead": STAFF,
+    # Its applicant or staff.
+    "GetProjectLead": auth.persons(),
+}
+# Calls per caller. A volunteer signs in and out a few times a day; a staff member at the door
+# signs in a queue of volunteers at about one a second. A kiosk's bursts are charged to its
+# operator: a person needs 3-5 s in front of it (frames and liveness), so 30 a minute is a
+# kiosk at full speed with retries, while each burst asks identity's 1:N face search.
+LIMITS: Limits = {
+    "SignIn": per_minute(60, burst=30),
+    "SignOut": per_minute(60, burst=30),
+    "FaceSignIn": per_minute(30, burst=10),
+    "FaceSignOut": per_minute(30, burst=10),
+}
 
 
 class AttendanceServicer(pb_grpc.AttendanceServiceServicer):
@@ -63,7 +110,7 @@ class AttendanceServicer(pb_grpc.AttendanceServiceServicer):
         self, request: pb.CreateActivityRequest, context: Context
     ) -> pb.CreateActivityResponse:
         """Plan an activity."""
-        command = requests.create_activity(request)
+        command = requests.create_activity(request, current_principal())
         activity = await self._run(activities.create_activity, command, clock=self.clock)
         return pb.CreateActivityResponse(activity=activity_message(activity))
 
@@ -73,7 +120,11 @@ class AttendanceServicer(pb_grpc.AttendanceServiceServicer):
         """An activity by name."""
         ids = ACTIVITY.parse(request.name)
         activity = await asyncio.to_thread(
-            activities.get_activity, ids["community"], ids["activity"], self.uow_factory()
+            activities.get_activity,
+            current_principal(),
+            ids["community"],
+            ids["activity"],
+            self.uow_factory(),
         )
         return pb.GetActivityResponse(activity=activity_message(activity))
 
@@ -84,7 +135,12 @@ class AttendanceServicer(pb_grpc.AttendanceServiceServicer):
         ids = COMMUNITY.parse(request.parent, "parent")
         offset, limit = decode_page_token(request.page_token), page_size(request.page_size)
         found, more = await asyncio.to_thread(
-            activities.list_activities, ids["community"], offset, limit, self.uow_factory()
+            activities.list_activities,
+            current_principal(),
+            ids["community"],
+            offset,
+            limit,
+            self.uow_factory(),
         )
         return pb.ListActivitiesResponse(
             activities=[activity_message(a) for a in found],
@@ -96,13 +152,15 @@ class AttendanceServicer(pb_grpc.AttendanceServiceServicer):
     ) -> pb.CloseActivityResponse:
         """Close an activity to new sign-ins."""
         ids = ACTIVITY.parse(request.name)
-        command = commands.CloseActivity(ids["community"], ids["activity"], request.request_id)
+        command = commands.CloseActivity(
+            ids["community"], ids["activity"], request.request_id, actor=current_principal()
+        )
         activity = await self._run(activities.close_activity, command, clock=self.clock)
         return pb.CloseActivityResponse(activity=activity_message(activity))
 
     async def SignIn(self, request: pb.SignInRequest, context: Context) -> pb.SignInResponse:
-        """Open a session confirmed by staff."""
-        command = commands.SignIn(**requests.presence(request))
+        """Open a session by the resident's own code, or by staff."""
+        command = commands.SignIn(**requests.presence(request, current_principal()))
         session = await self._run(
             sessions.sign_in, command, self.residents, limits=self.limits, clock=self.clock
         )
@@ -110,16 +168,18 @@ class AttendanceServicer(pb_grpc.AttendanceServiceServicer):
         return pb.SignInResponse(session=session_message(session))
 
     async def SignOut(self, request: pb.SignOutRequest, context: Context) -> pb.SignOutResponse:
-        """Close a session confirmed by staff."""
-        command = commands.SignOut(**requests.presence(request))
-        session = await self._run(sessions.sign_out, command, limits=self.limits, clock=self.clock)
+        """Close a session by the resident's own code, or by staff."""
+        command = commands.SignOut(**requests.presence(request, current_principal()))
+        session = await self._run(
+            sessions.sign_out, command, self.residents, limits=self.limits, clock=self.clock
+        )
         return pb.SignOutResponse(session=session_message(session))
 
     async def FaceSignIn(
         self, request: pb.FaceSignInRequest, context: Context
     ) -> pb.FaceSignInResponse:
         """Open the session of whoever the kiosk recognises."""
-        command = requests.face_presence(request)
+        command = requests.face_presence(request, current_principal())
         session = await self._run(
             sessions.face_sign_in, command, self.faces, limits=self.limits, clock=self.clock
         )
@@ -130,7 +190,7 @@ class AttendanceServicer(pb_grpc.AttendanceServiceServicer):
         self, request: pb.FaceSignOutRequest, context: Context
     ) -> pb.FaceSignOutResponse:
         """Close the session of whoever the kiosk recognises."""
-        command = requests.face_presence(request)
+        command = requests.face_presence(request, current_principal())
         session = await self._run(
             sessions.face_sign_out, command, self.faces, limits=self.limits, clock=self.clock
         )
@@ -140,7 +200,7 @@ class AttendanceServicer(pb_grpc.AttendanceServiceServicer):
         self, request: pb.EnterPaperSessionRequest, context: Context
     ) -> pb.EnterPaperSessionResponse:
         """Enter a session from a paper sign-in sheet in one call."""
-        command = requests.enter_paper_session(request)
+        command = requests.enter_paper_session(request, current_principal())
         session = await self._run(
             sessions.enter_paper_session,
             command,
@@ -158,16 +218,13 @@ class AttendanceServicer(pb_grpc.AttendanceServiceServicer):
     ) -> pb.RecordServedResponse:
         """Record the residents a session served."""
         ids = SESSION.parse(request.session, "session")
-        staff = RESIDENT.parse(request.recorded_by, "recorded_by")
         served = [RESIDENT.parse(name, "residents") for name in request.residents]
         command = commands.RecordServed(
-            requests.same_community(
-                ids["community"], staff["community"], *(r["community"] for r in served)
-            ),
+            requests.same_community(ids["community"], *(r["community"] for r in served)),
             ids["session"],
             tuple(r["resident"] for r in served),
-            staff["resident"],
             request.request_id,
+            actor=current_principal(),
         )
         session = await self._run(sessions.record_served, command, self.residents, clock=self.clock)
         return pb.RecordServedResponse(session=session_message(session))
@@ -178,7 +235,11 @@ class AttendanceServicer(pb_grpc.AttendanceServiceServicer):
         """A session by name."""
         ids = SESSION.parse(request.name)
         session = await asyncio.to_thread(
-            sessions.get_session, ids["community"], ids["session"], self.uow_factory()
+            sessions.get_session,
+            current_principal(),
+            ids["community"],
+            ids["session"],
+            self.uow_factory(),
         )
         return pb.GetSessionResponse(session=session_message(session))
 
@@ -187,16 +248,10 @@ class AttendanceServicer(pb_grpc.AttendanceServiceServicer):
     ) -> pb.ConfirmSessionResponse:
         """Confirm a session held for review."""
         ids = SESSION.parse(request.name)
-        staff = RESIDENT.parse(request.confirmed_by, "confirmed_by")
         command = commands.ConfirmSession(
-            requests.same_community(ids["community"], staff["community"]),
-            ids["session"],
-            staff["resident"],
-            request.request_id,
+            ids["community"], ids["session"], request.request_id, actor=current_principal()
         )
-        session = await self._run(
-            reviews.confirm_session, command, self.residents, clock=self.clock
-        )
+        session = await self._run(reviews.confirm_session, command, clock=self.clock)
         return pb.ConfirmSessionResponse(session=session_message(session))
 
     async def CorrectSession(
@@ -204,18 +259,15 @@ class AttendanceServicer(pb_grpc.AttendanceServiceServicer):
     ) -> pb.CorrectSessionResponse:
         """Correct a session's counted duration."""
         ids = SESSION.parse(request.name)
-        staff = RESIDENT.parse(request.corrected_by, "corrected_by")
         command = commands.CorrectSession(
-            requests.same_community(ids["community"], staff["community"]),
+            ids["community"],
             ids["session"],
             request.duration_seconds,
             request.reason,
-            staff["resident"],
             request.request_id,
+            actor=current_principal(),
         )
-        session = await self._run(
-            reviews.correct_session, command, self.residents, clock=self.clock
-        )
+        session = await self._run(reviews.correct_session, command, clock=self.clock)
         return pb.CorrectSessionResponse(session=session_message(session))
 
     async def RecordChecklist(
@@ -224,7 +276,11 @@ class AttendanceServicer(pb_grpc.AttendanceServiceServicer):
         """Record completed checklist steps for a session."""
         ids = SESSION.parse(request.name)
         command = commands.RecordChecklist(
-            ids["community"], ids["session"], tuple(request.completed_steps), request.request_id
+            ids["community"],
+            ids["session"],
+            tuple(request.completed_steps),
+            request.request_id,
+            actor=current_principal(),
         )
         session = await self._run(sessions.record_checklist, command)
         return pb.RecordChecklistResponse(session=session_message(session))
@@ -237,6 +293,7 @@ class AttendanceServicer(pb_grpc.AttendanceServiceServicer):
         offset, limit = decode_page_token(request.page_token), page_size(request.page_size)
         flags, more = await asyncio.to_thread(
             reviews.list_flags,
+            current_principal(),
             ids["community"],
             request.open_only,
             offset,
@@ -253,14 +310,10 @@ class AttendanceServicer(pb_grpc.AttendanceServiceServicer):
     ) -> pb.ResolveFlagResponse:
         """Mark a flag as dealt with."""
         ids = FLAG.parse(request.name)
-        staff = RESIDENT.parse(request.resolved_by, "resolved_by")
         command = commands.ResolveFlag(
-            requests.same_community(ids["community"], staff["community"]),
-            ids["flag"],
-            staff["resident"],
-            request.request_id,
+            ids["community"], ids["flag"], request.request_id, actor=current_principal()
         )
-        flag = await self._run(reviews.resolve_flag, command, self.residents, clock=self.clock)
+        flag = await self._run(reviews.resolve_flag, command, clock=self.clock)
         return pb.ResolveFlagResponse(flag=flag_message(flag))
 
     async def RateSession(
@@ -268,16 +321,15 @@ class AttendanceServicer(pb_grpc.AttendanceServiceServicer):
     ) -> pb.RateSessionResponse:
         """Rate a completed session."""
         ids = SESSION.parse(request.session, "session")
-        rater = RESIDENT.parse(request.rated_by, "rated_by")
         command = commands.RateSession(
-            requests.same_community(ids["community"], rater["community"]),
+            ids["community"],
             ids["session"],
-            rater["resident"],
             request.stars,
             request.request_id,
+            actor=current_principal(),
         )
         rating = await self._run(
-            ratings.rate_session, command, self.residents, limits=self.limits, clock=self.clock
+            ratings.rate_session, command, limits=self.limits, clock=self.clock
         )
         return pb.RateSessionResponse(rating=rating_message(ids, rating))
 
@@ -286,15 +338,14 @@ class AttendanceServicer(pb_grpc.AttendanceServiceServicer):
     ) -> pb.ApplyProjectLeadResponse:
         """Apply to lead a project."""
         activity = ACTIVITY.parse(request.activity, "activity")
-        resident = RESIDENT.parse(request.resident, "resident")
         command = commands.ApplyProjectLead(
-            requests.same_community(activity["community"], resident["community"]),
+            activity["community"],
             activity["activity"],
-            resident["resident"],
             request.motivation,
             request.request_id,
+            actor=current_principal(),
         )
-        lead = await self._run(leads.apply_project_lead, command, self.residents, clock=self.clock)
+        lead = await self._run(leads.apply_project_lead, command, clock=self.clock)
         return pb.ApplyProjectLeadResponse(project_lead=lead_message(lead))
 
     async def ApproveProjectLead(
@@ -302,16 +353,10 @@ class AttendanceServicer(pb_grpc.AttendanceServiceServicer):
     ) -> pb.ApproveProjectLeadResponse:
         """Approve an application to lead."""
         ids = LEAD.parse(request.name)
-        staff = RESIDENT.parse(request.approved_by, "approved_by")
         command = commands.ApproveProjectLead(
-            requests.same_community(ids["community"], staff["community"]),
-            ids["lead"],
-            staff["resident"],
-            request.request_id,
+            ids["community"], ids["lead"], request.request_id, actor=current_principal()
         )
-        lead = await self._run(
-            leads.approve_project_lead, command, self.residents, clock=self.clock
-        )
+        lead = await self._run(leads.approve_project_lead, command, clock=self.clock)
         return pb.ApproveProjectLeadResponse(project_lead=lead_message(lead))
 
     async def GetProjectLead(
@@ -320,6 +365,10 @@ class AttendanceServicer(pb_grpc.AttendanceServiceServicer):
         """An application to lead by name."""
         ids = LEAD.parse(request.name)
         lead = await asyncio.to_thread(
-            leads.get_project_lead, ids["community"], ids["lead"], self.uow_factory()
+            leads.get_project_lead,
+            current_principal(),
+            ids["community"],
+            ids["lead"],
+            self.uow_factory(),
         )
         return pb.GetProjectLeadResponse(project_lead=lead_message(lead))

@@ -19,6 +19,7 @@ from linli_attendance.entrypoints.messages import (
 )
 from linli_attendance.service_layer import commands
 from linli_kit.errors import InvalidArgument
+from linli_kit.principals import Principal
 
 
 def same_community(*communities: str) -> str:
@@ -28,7 +29,7 @@ def same_community(*communities: str) -> str:
     return communities[0]
 
 
-def create_activity(request: pb.CreateActivityRequest) -> commands.CreateActivity:
+def create_activity(request: pb.CreateActivityRequest, actor: Principal) -> commands.CreateActivity:
     """The command planning the requested activity."""
     community = COMMUNITY.parse(request.parent, "parent")["community"]
     given = request.activity
@@ -54,29 +55,29 @@ def create_activity(request: pb.CreateActivityRequest) -> commands.CreateActivit
         checklist=tuple(given.checklist),
         checklist_template=request.checklist_template,
         org_units=tuple(given.org_units),
+        actor=actor,
     )
 
 
-def presence(request: pb.SignInRequest | pb.SignOutRequest) -> dict[str, Any]:
-    """The fields of a staff-confirmed sign-in or sign-out command."""
+def presence(request: pb.SignInRequest | pb.SignOutRequest, actor: Principal) -> dict[str, Any]:
+    """The fields of a sign-in or sign-out command."""
     activity = ACTIVITY.parse(request.activity, "activity")
     resident = RESIDENT.parse(request.resident, "resident")
-    staff = RESIDENT.parse(request.confirmed_by, "confirmed_by")
     return {
-        "community_id": same_community(
-            activity["community"], resident["community"], staff["community"]
-        ),
+        "community_id": same_community(activity["community"], resident["community"]),
         "activity_id": activity["activity"],
         "resident_id": resident["resident"],
-        "confirmed_by": staff["resident"],
         "method": enum(METHODS, request.method, "method"),
         "at": time(request.time, request.HasField("time")),
         "request_id": request.request_id,
         "code": request.code,
+        "actor": actor,
     }
 
 
-def face_presence(request: pb.FaceSignInRequest | pb.FaceSignOutRequest) -> commands.FacePresence:
+def face_presence(
+    request: pb.FaceSignInRequest | pb.FaceSignOutRequest, actor: Principal
+) -> commands.FacePresence:
     """The command of a kiosk's burst of frames."""
     activity = ACTIVITY.parse(request.activity, "activity")
     kiosk = KIOSK.parse(request.kiosk, "kiosk")
@@ -87,25 +88,25 @@ def face_presence(request: pb.FaceSignInRequest | pb.FaceSignOutRequest) -> comm
         frames=tuple(request.frames),
         challenge=enum(CHALLENGES, request.challenge, "challenge"),
         request_id=request.request_id,
+        actor=actor,
     )
 
 
-def enter_paper_session(request: pb.EnterPaperSessionRequest) -> commands.EnterPaperSession:
+def enter_paper_session(
+    request: pb.EnterPaperSessionRequest, actor: Principal
+) -> commands.EnterPaperSession:
     """The command entering a paper sign-in sheet's session."""
     activity = ACTIVITY.parse(request.activity, "activity")
     resident = RESIDENT.parse(request.resident, "resident")
-    staff = RESIDENT.parse(request.confirmed_by, "confirmed_by")
     if not (request.HasField("sign_in_time") and request.HasField("sign_out_time")):
         raise InvalidArgument("sign_in_time and sign_out_time are required")
     return commands.EnterPaperSession(
-        community_id=same_community(
-            activity["community"], resident["community"], staff["community"]
-        ),
+        community_id=same_community(activity["community"], resident["community"]),
         activity_id=activity["activity"],
         resident_id=resident["resident"],
         signed_in_at=request.sign_in_time.ToDatetime(tzinfo=UTC),
         signed_out_at=request.sign_out_time.ToDatetime(tzinfo=UTC),
-        confirmed_by=staff["resident"],
         reason=request.reason,
         request_id=request.request_id,
+        actor=actor,
     )

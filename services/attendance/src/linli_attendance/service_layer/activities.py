@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from linli_attendance.domain import access
 from linli_attendance.domain.activities import Activity, checklist_steps
 from linli_attendance.service_layer import lookups
 from linli_attendance.service_layer.commands import CloseActivity, CreateActivity
 from linli_attendance.service_layer.ports import AttendanceUnitOfWork
 from linli_kit.domain import Clock, utc_now
+from linli_kit.principals import Principal, require_community
 from linli_kit.usecases import idempotent
 
 
@@ -18,7 +20,8 @@ def _reload(uow: AttendanceUnitOfWork, cmd: CreateActivity | CloseActivity, ref:
 def create_activity(
     cmd: CreateActivity, uow: AttendanceUnitOfWork, clock: Clock = utc_now
 ) -> Activity:
-    """Plan an activity; an emergency one starts now and calls on its org units."""
+    """Staff plan an activity; an emergency one starts now and calls on its org units."""
+    access.staff_member(cmd.actor, cmd.community_id)
     now = clock()
     activity = Activity.plan(
         cmd.community_id,
@@ -43,23 +46,28 @@ def create_activity(
 def close_activity(
     cmd: CloseActivity, uow: AttendanceUnitOfWork, clock: Clock = utc_now
 ) -> Activity:
-    """Close an activity to new sign-ins."""
+    """Staff close an activity to new sign-ins."""
+    access.staff_member(cmd.actor, cmd.community_id)
     activity = lookups.activity(uow, cmd.community_id, cmd.activity_id)
     activity.close(clock())
     uow.activities.save(activity)
     return activity
 
 
-def get_activity(community_id: str, activity_id: str, uow: AttendanceUnitOfWork) -> Activity:
-    """An activity, or NotFound."""
+def get_activity(
+    actor: Principal, community_id: str, activity_id: str, uow: AttendanceUnitOfWork
+) -> Activity:
+    """An activity as the community's caller may see it, or NotFound."""
+    require_community(actor, community_id)
     with uow:
-        return lookups.activity(uow, community_id, activity_id)
+        return access.as_seen_by(lookups.activity(uow, community_id, activity_id), actor)
 
 
 def list_activities(
-    community_id: str, offset: int, limit: int, uow: AttendanceUnitOfWork
+    actor: Principal, community_id: str, offset: int, limit: int, uow: AttendanceUnitOfWork
 ) -> tuple[list[Activity], bool]:
-    """A page of a community's activities by start time, and whether more follow."""
+    """A page of activities by start time as the caller may see them, and whether more follow."""
+    require_community(actor, community_id)
     with uow:
         activities = uow.activities.list(community_id, offset, limit + 1)
-        return activities[:limit], len(activities) > limit
+        return [access.as_seen_by(a, actor) for a in activities[:limit]], len(activities) > limit

@@ -1,12 +1,17 @@
-"""What the attendance use cases are asked to do: one command per mutating request."""
+"""What the attendance use cases are asked to do: one command per mutating request.
+
+Every command carries its caller (`actor`): the access rules take it, and a request id reused
+by another caller is refused rather than answered with the first caller's result.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from linli_attendance.domain.activities import ScheduleKind, ServiceType, SignInMethod
 from linli_attendance.service_layer.ports import LivenessChallenge
+from linli_kit.principals import Principal
 
 
 @dataclass(frozen=True)
@@ -27,6 +32,7 @@ class CreateActivity:
     checklist: tuple[str, ...] = ()
     org_units: tuple[str, ...] = ()
     checklist_template: str = ""
+    actor: Principal = field(kw_only=True)
 
 
 @dataclass(frozen=True)
@@ -36,33 +42,34 @@ class CloseActivity:
     community_id: str
     activity_id: str
     request_id: str = ""
+    actor: Principal = field(kw_only=True)
 
 
 @dataclass(frozen=True)
 class SignIn:
-    """Open a session for a resident at an activity, confirmed by staff."""
+    """Open a session for a resident at an activity: by their own code, or by staff."""
 
     community_id: str
     activity_id: str
     resident_id: str
     method: SignInMethod
-    confirmed_by: str
     at: datetime | None = None
     request_id: str = ""
+    actor: Principal = field(kw_only=True)
     code: str = ""
 
 
 @dataclass(frozen=True)
 class SignOut:
-    """Close a resident's open session at an activity, confirmed by staff."""
+    """Close a resident's open session at an activity: by their own code, or by staff."""
 
     community_id: str
     activity_id: str
     resident_id: str
     method: SignInMethod
-    confirmed_by: str
     at: datetime | None = None
     request_id: str = ""
+    actor: Principal = field(kw_only=True)
     code: str = ""
 
 
@@ -76,6 +83,7 @@ class FacePresence:
     frames: tuple[bytes, ...]
     challenge: LivenessChallenge
     request_id: str = ""
+    actor: Principal = field(kw_only=True)
 
 
 @dataclass(frozen=True)
@@ -87,9 +95,9 @@ class EnterPaperSession:
     resident_id: str
     signed_in_at: datetime
     signed_out_at: datetime
-    confirmed_by: str
     reason: str
     request_id: str = ""
+    actor: Principal = field(kw_only=True)
 
 
 @dataclass(frozen=True)
@@ -99,8 +107,8 @@ class RecordServed:
     community_id: str
     session_id: str
     resident_ids: tuple[str, ...]
-    staff_id: str
     request_id: str = ""
+    actor: Principal = field(kw_only=True)
 
 
 @dataclass(frozen=True)
@@ -109,8 +117,8 @@ class ConfirmSession:
 
     community_id: str
     session_id: str
-    staff_id: str
     request_id: str = ""
+    actor: Principal = field(kw_only=True)
 
 
 @dataclass(frozen=True)
@@ -121,8 +129,8 @@ class CorrectSession:
     session_id: str
     duration_seconds: int
     reason: str
-    staff_id: str
     request_id: str = ""
+    actor: Principal = field(kw_only=True)
 
 
 @dataclass(frozen=True)
@@ -133,6 +141,7 @@ class RecordChecklist:
     session_id: str
     steps: tuple[str, ...]
     request_id: str = ""
+    actor: Principal = field(kw_only=True)
 
 
 @dataclass(frozen=True)
@@ -141,30 +150,30 @@ class ResolveFlag:
 
     community_id: str
     flag_id: str
-    staff_id: str
     request_id: str = ""
+    actor: Principal = field(kw_only=True)
 
 
 @dataclass(frozen=True)
 class RateSession:
-    """A resident served gives a session 1 to 5 stars."""
+    """A resident served (the actor) gives a session 1 to 5 stars."""
 
     community_id: str
     session_id: str
-    rated_by: str
     stars: int
     request_id: str = ""
+    actor: Principal = field(kw_only=True)
 
 
 @dataclass(frozen=True)
 class ApplyProjectLead:
-    """A volunteer applies to lead a project."""
+    """A volunteer (the actor) applies to lead a project."""
 
     community_id: str
     activity_id: str
-    resident_id: str
     motivation: str = ""
     request_id: str = ""
+    actor: Principal = field(kw_only=True)
 
 
 @dataclass(frozen=True)
@@ -173,5 +182,5 @@ class ApproveProjectLead:
 
     community_id: str
     lead_id: str
-    staff_id: str
     request_id: str = ""
+    actor: Principal = field(kw_only=True)

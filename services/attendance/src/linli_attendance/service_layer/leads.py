@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from linli_attendance.domain import access
 from linli_attendance.domain.activities import Session, SessionStatus
 from linli_attendance.domain.leads import ProjectLead
 from linli_attendance.service_layer import lookups
 from linli_attendance.service_layer.commands import ApplyProjectLead, ApproveProjectLead
 from linli_attendance.service_layer.flagging import flagging_refusals
-from linli_attendance.service_layer.ports import AttendanceUnitOfWork, ResidentDirectory
+from linli_attendance.service_layer.ports import AttendanceUnitOfWork
 from linli_kit.domain import Clock, utc_now
 from linli_kit.errors import AlreadyExists
+from linli_kit.principals import Principal
 from linli_kit.usecases import idempotent
 
 
@@ -23,19 +25,14 @@ def _reload(
 
 @idempotent(_reload)
 def apply_project_lead(
-    cmd: ApplyProjectLead,
-    uow: AttendanceUnitOfWork,
-    residents: ResidentDirectory,
-    clock: Clock = utc_now,
+    cmd: ApplyProjectLead, uow: AttendanceUnitOfWork, clock: Clock = utc_now
 ) -> ProjectLead:
-    """Record a volunteer's application to lead a project."""
+    """Record the calling volunteer's application to lead a project."""
+    resident_id = access.resident_acting(cmd.actor, cmd.community_id)
     activity = lookups.activity(uow, cmd.community_id, cmd.activity_id)
-    lookups.known(residents, cmd.community_id, cmd.resident_id, "resident")
-    if uow.leads.find(cmd.community_id, activity.id, cmd.resident_id) is not None:
+    if uow.leads.find(cmd.community_id, activity.id, resident_id) is not None:
         raise AlreadyExists("the resident has already applied to lead this project")
-    lead = ProjectLead.apply(
-        cmd.community_id, activity.id, cmd.resident_id, cmd.motivation, clock()
-    )
+    lead = ProjectLead.apply(cmd.community_id, activity.id, resident_id, cmd.motivation, clock())
     uow.leads.add(lead)
     return lead
 
@@ -43,23 +40,24 @@ def apply_project_lead(
 @flagging_refusals
 @idempotent(_reload)
 def approve_project_lead(
-    cmd: ApproveProjectLead,
-    uow: AttendanceUnitOfWork,
-    residents: ResidentDirectory,
-    clock: Clock = utc_now,
+    cmd: ApproveProjectLead, uow: AttendanceUnitOfWork, clock: Clock = utc_now
 ) -> ProjectLead:
     """A staff member approves an application to lead a project."""
+    staff_id = access.staff_member(cmd.actor, cmd.community_id)
     lead = lookups.lead(uow, cmd.community_id, cmd.lead_id)
-    lookups.known(residents, cmd.community_id, cmd.staff_id, "approving staff member")
-    lead.approve(cmd.staff_id, clock())
+    lead.approve(staff_id, clock())
     uow.leads.save(lead)
     return lead
 
 
-def get_project_lead(community_id: str, lead_id: str, uow: AttendanceUnitOfWork) -> ProjectLead:
-    """An application to lead, or NotFound."""
+def get_project_lead(
+    actor: Principal, community_id: str, lead_id: str, uow: AttendanceUnitOfWork
+) -> ProjectLead:
+    """An application to lead for its applicant or staff, or NotFound."""
     with uow:
-        return lookups.lead(uow, community_id, lead_id)
+        lead = lookups.lead(uow, community_id, lead_id)
+    access.check_sees_lead(actor, lead)
+    return lead
 
 
 def count_lead_run(uow: AttendanceUnitOfWork, session: Session, now: datetime) -> None:

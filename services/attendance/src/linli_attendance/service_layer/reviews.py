@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from linli_attendance.domain import access
 from linli_attendance.domain.activities import Session
 from linli_attendance.domain.review import Flag
 from linli_attendance.service_layer import lookups
 from linli_attendance.service_layer.commands import ConfirmSession, CorrectSession, ResolveFlag
 from linli_attendance.service_layer.flagging import flagging_refusals
 from linli_attendance.service_layer.leads import count_lead_run
-from linli_attendance.service_layer.ports import AttendanceUnitOfWork, ResidentDirectory
+from linli_attendance.service_layer.ports import AttendanceUnitOfWork
 from linli_kit.domain import Clock, utc_now
+from linli_kit.principals import Principal
 from linli_kit.usecases import idempotent
 
 
@@ -24,43 +26,43 @@ def _reload_session(
 @flagging_refusals
 @idempotent(_reload_session)
 def confirm_session(
-    cmd: ConfirmSession,
-    uow: AttendanceUnitOfWork,
-    residents: ResidentDirectory,
-    clock: Clock = utc_now,
+    cmd: ConfirmSession, uow: AttendanceUnitOfWork, clock: Clock = utc_now
 ) -> Session:
-    """Confirm a session held for review; its SessionCompleted leaves with the commit."""
+    """Staff confirm a session held for review; its SessionCompleted leaves with the commit."""
+    staff_id = access.staff_member(cmd.actor, cmd.community_id)
     session = lookups.session(uow, cmd.community_id, cmd.session_id)
     activity = lookups.activity(uow, cmd.community_id, session.activity_id)
-    lookups.known(residents, cmd.community_id, cmd.staff_id, "confirming staff member")
     now = clock()
-    session.confirm(activity, cmd.staff_id, now)
-    _finish_review(uow, session, cmd.staff_id, now)
+    session.confirm(activity, staff_id, now)
+    _finish_review(uow, session, staff_id, now)
     return session
 
 
 @flagging_refusals
 @idempotent(_reload_session)
 def correct_session(
-    cmd: CorrectSession,
-    uow: AttendanceUnitOfWork,
-    residents: ResidentDirectory,
-    clock: Clock = utc_now,
+    cmd: CorrectSession, uow: AttendanceUnitOfWork, clock: Clock = utc_now
 ) -> Session:
-    """Correct a session's counted duration; SessionCorrected leaves with the commit."""
+    """Staff correct a session's counted duration; SessionCorrected leaves with the commit."""
+    staff_id = access.staff_member(cmd.actor, cmd.community_id)
     session = lookups.session(uow, cmd.community_id, cmd.session_id)
     activity = lookups.activity(uow, cmd.community_id, session.activity_id)
-    lookups.known(residents, cmd.community_id, cmd.staff_id, "correcting staff member")
     now = clock()
-    session.correct(activity, cmd.duration_seconds, cmd.staff_id, cmd.reason, now)
-    _finish_review(uow, session, cmd.staff_id, now)
+    session.correct(activity, cmd.duration_seconds, staff_id, cmd.reason, now)
+    _finish_review(uow, session, staff_id, now)
     return session
 
 
 def list_flags(
-    community_id: str, open_only: bool, offset: int, limit: int, uow: AttendanceUnitOfWork
+    actor: Principal,
+    community_id: str,
+    open_only: bool,
+    offset: int,
+    limit: int,
+    uow: AttendanceUnitOfWork,
 ) -> tuple[list[Flag], bool]:
-    """A page of a community's flags, newest first, and whether more follow."""
+    """A page of a community's flags for its staff, newest first, and whether more follow."""
+    access.staff_member(actor, community_id)
     with uow:
         flags = uow.flags.page(community_id, open_only, offset, limit + 1)
         return flags[:limit], len(flags) > limit
@@ -71,16 +73,11 @@ def _reload_flag(uow: AttendanceUnitOfWork, cmd: ResolveFlag, ref: str) -> Flag:
 
 
 @idempotent(_reload_flag)
-def resolve_flag(
-    cmd: ResolveFlag,
-    uow: AttendanceUnitOfWork,
-    residents: ResidentDirectory,
-    clock: Clock = utc_now,
-) -> Flag:
-    """Mark a flag as dealt with; nobody resolves a flag about themself."""
+def resolve_flag(cmd: ResolveFlag, uow: AttendanceUnitOfWork, clock: Clock = utc_now) -> Flag:
+    """Staff mark a flag as dealt with; nobody resolves a flag about themself."""
+    staff_id = access.staff_member(cmd.actor, cmd.community_id)
     flag = lookups.flag(uow, cmd.community_id, cmd.flag_id)
-    lookups.known(residents, cmd.community_id, cmd.staff_id, "resolving staff member")
-    flag.resolve(cmd.staff_id, clock())
+    flag.resolve(staff_id, clock())
     uow.flags.save(flag)
     return flag
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from linli_attendance.domain import access
 from linli_attendance.domain.activities import (
     Activity,
     FaceMatch,
@@ -31,6 +32,7 @@ from linli_attendance.service_layer.ports import (
 )
 from linli_kit.domain import Clock, utc_now
 from linli_kit.errors import InvalidArgument
+from linli_kit.principals import Principal
 from linli_kit.usecases import idempotent
 
 STAFF_METHODS = (SignInMethod.STAFF_CONFIRMED, SignInMethod.QR_CODE, SignInMethod.PIN)
@@ -53,14 +55,12 @@ def sign_in(
     *,
     limits: LimitBook = DEFAULT_LIMITS,
 ) -> Session:
-    """Open a staff-confirmed (staff, QR or PIN) session once resident and staff are known."""
-    _check_method(cmd)
+    """Open a session by the resident's own code or by staff, once the resident is known."""
+    proof = _presence_proof(cmd)
     activity = lookups.activity(uow, cmd.community_id, cmd.activity_id)
-    _check_staff_path(cmd, activity, clock())
+    _check_staff_path(cmd, proof, activity, clock())
     lookups.known(residents, cmd.community_id, cmd.resident_id, "resident")
-    lookups.known(residents, cmd.community_id, cmd.confirmed_by, "confirming staff member")
     now = clock()
-    proof = Proof(cmd.method, cmd.confirmed_by)
     return _open(uow, activity, cmd.resident_id, proof, cmd.at or now, now, limits)
 
 
@@ -69,16 +69,17 @@ def sign_in(
 def sign_out(
     cmd: SignOut,
     uow: AttendanceUnitOfWork,
+    residents: ResidentDirectory,
     clock: Clock = utc_now,
     *,
     limits: LimitBook = DEFAULT_LIMITS,
 ) -> Session:
     """Close the resident's open session; its SessionCompleted event leaves with the commit."""
-    _check_method(cmd)
+    proof = _presence_proof(cmd)
     activity = lookups.activity(uow, cmd.community_id, cmd.activity_id)
-    _check_staff_path(cmd, activity, clock())
+    _check_staff_path(cmd, proof, activity, clock())
+    lookups.known(residents, cmd.community_id, cmd.resident_id, "resident")
     now = clock()
-    proof = Proof(cmd.method, cmd.confirmed_by)
     return _close(uow, activity, cmd.resident_id, proof, cmd.at or now, now, limits)
 
 
@@ -91,6 +92,7 @@ def face_sign_in(
     limits: LimitBook = DEFAULT_LIMITS,
 ) -> Session:
     """Identify who the kiosk saw (with liveness) and open their session."""
+    access.check_kiosk_operator(cmd.actor, cmd.community_id)
     earlier = _answered_or_kiosk_checked(cmd, uow, must_be_open=True)
     if earlier is not None:
         return earlier
@@ -106,6 +108,7 @@ def face_sign_out(
     limits: LimitBook = DEFAULT_LIMITS,
 ) -> Session:
     """Identify who the kiosk saw (with liveness) and close their open session."""
+    access.check_kiosk_operator(cmd.actor, cmd.community_id)
     earlier = _answered_or_kiosk_checked(cmd, uow, must_be_open=False)
     if earlier is not None:
         return earlier
@@ -123,9 +126,9 @@ def enter_paper_session(
     limits: LimitBook = DEFAULT_LIMITS,
 ) -> Session:
     """Enter a session from a paper sign-in sheet in one step; it completes like any other."""
+    staff_id = access.staff_member(cmd.actor, cmd.community_id)
     activity = lookups.activity(uow, cmd.community_id, cmd.activity_id)
     lookups.known(residents, cmd.community_id, cmd.resident_id, "resident")
-    lookups.known(residents, cmd.community_id, cmd.confirmed_by, "confirming staff member")
     uow.sessions.lock_resident(cmd.community_id, cmd.resident_id)
     today = lookups.day_of(
         uow, cmd.community_id, cmd.resident_id, cmd.signed_in_at, until=cmd.signed_out_at
@@ -135,7 +138,7 @@ def enter_paper_session(
         cmd.resident_id,
         cmd.signed_in_at,
         cmd.signed_out_at,
-        cmd.confirmed_by,
+        staff_id,
         cmd.reason,
         now,
         attendees=lookups.attendees(uow, activity, cmd.signed_in_at, cmd.resident_id),
@@ -151,8 +154,10 @@ def enter_paper_session(
 
 @idempotent(_reload)
 def record_checklist(cmd: RecordChecklist, uow: AttendanceUnitOfWork) -> Session:
-    """Record which operating-checklist steps a session completed."""
+    """Record which operating-checklist steps a session completed (staff or the lead)."""
     session = lookups.session(uow, cmd.community_id, cmd.session_id)
+    lead = uow.leads.find(cmd.community_id, session.activity_id, cmd.actor.resident_id)
+    access.check_records_checklist(cmd.actor, session, lead)
     session.record_checklist(
         lookups.activity(uow, cmd.community_id, session.activity_id), cmd.steps
     )
@@ -169,19 +174,23 @@ def record_served(
     clock: Clock = utc_now,
 ) -> Session:
     """Record the residents a session served; only they may rate it."""
+    staff_id = access.staff_member(cmd.actor, cmd.community_id)
     session = lookups.session(uow, cmd.community_id, cmd.session_id)
-    lookups.known(residents, cmd.community_id, cmd.staff_id, "recording staff member")
     for resident_id in cmd.resident_ids:
         lookups.known(residents, cmd.community_id, resident_id, "resident served")
-    session.record_served(cmd.resident_ids, cmd.staff_id, clock())
+    session.record_served(cmd.resident_ids, staff_id, clock())
     uow.sessions.save(session)
     return session
 
 
-def get_session(community_id: str, session_id: str, uow: AttendanceUnitOfWork) -> Session:
-    """A session with its correction history, or NotFound."""
+def get_session(
+    actor: Principal, community_id: str, session_id: str, uow: AttendanceUnitOfWork
+) -> Session:
+    """A session with its correction history for its volunteer or staff, or NotFound."""
     with uow:
-        return lookups.session(uow, community_id, session_id)
+        session = lookups.session(uow, community_id, session_id)
+    access.check_sees_session(actor, session)
+    return session
 
 
 Identified = tuple[str, FaceMatch]
@@ -307,17 +316,21 @@ def _identify(cmd: FacePresence, faces: FaceIdentifier) -> Identified:
     return faces.identify(cmd.community_id, cmd.frames, cmd.challenge)
 
 
-def _check_staff_path(cmd: SignIn | SignOut, activity: Activity, now: datetime) -> None:
+def _check_staff_path(
+    cmd: SignIn | SignOut, proof: Proof, activity: Activity, now: datetime
+) -> None:
     """Refuse (and flag) staff confirming themself; check the QR code or PIN."""
-    activity.check_confirmer(cmd.resident_id, cmd.confirmed_by, now)
+    if proof.confirmed_by:
+        activity.check_confirmer(cmd.resident_id, proof.confirmed_by, now)
     if cmd.method is not SignInMethod.STAFF_CONFIRMED:
         activity.check_code(cmd.code)
 
 
-def _check_method(cmd: SignIn | SignOut) -> None:
+def _presence_proof(cmd: SignIn | SignOut) -> Proof:
+    """The method and its confirmer (the staff calling; nobody for the resident's own code)."""
+    confirmer = access.presence_confirmer(cmd.actor, cmd.community_id, cmd.resident_id, cmd.method)
     if cmd.method not in STAFF_METHODS:
         raise InvalidArgument("a face sign-in goes through a kiosk, not a staff confirmation")
-    if not cmd.confirmed_by:
-        raise InvalidArgument("confirmed_by is required for a staff-confirmed sign-in")
     if cmd.method is not SignInMethod.STAFF_CONFIRMED and not cmd.code:
         raise InvalidArgument("code is required for a QR or PIN sign-in")
+    return Proof(cmd.method, confirmer)

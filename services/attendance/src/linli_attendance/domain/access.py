@@ -1,0 +1,110 @@
+"""Who may act on attendance records (ARCHITECTURE §5): the rules that need the record.
+
+The policy table beside the servicer admits kinds of callers and roles per RPC; these rules
+take the caller (a `Principal`) and the record it acts on:
+
+- **One community.** Every record belongs to one community; a caller of another community
+  is told it does not exist (NotFound), never that it does.
+- **Staff** (social worker, grid head, building liaison) of the community plan and close
+  activities, confirm, correct and enter sessions, record whom a session served, review
+  flags and approve leads. The staff member is the caller, never a name in the request.
+- **Presence.** A resident signs themself in and out with the activity's check-in code (QR
+  or PIN): the code is the proof, there is no confirmer. Staff sign anyone else in or out
+  and are recorded as the confirmer; nobody confirms their own presence (a staff member
+  trying is refused and flagged, see `Activity.check_confirmer`).
+- **Kiosks** are operated by the community's staff or a core volunteer, signed in on them;
+  the face, not the operator, names who signs in.
+- **Reading.** A session is seen by its volunteer and by staff, an application to lead by
+  its applicant and by staff. An activity's check-in code is shown to its staff only: with
+  the code anyone could sign in from home.
+- **Checklists** are recorded by staff or by the activity's approved (or promoted) lead.
+- Ratings and applications to lead are made by the resident themself, the caller.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from linli_attendance.domain.activities import Activity, Session, SignInMethod
+from linli_attendance.domain.leads import LeadStatus, ProjectLead
+from linli_kit.errors import PermissionDenied
+from linli_kit.principals import (
+    Kind,
+    Principal,
+    Role,
+    require_community,
+    require_self_or_staff,
+)
+
+
+def staff_member(actor: Principal, community_id: str) -> str:
+    """The resident id of the community's staff member acting, or refused."""
+    require_community(actor, community_id)
+    if not actor.is_staff:
+        raise PermissionDenied("only the community's staff may do this")
+    return actor.resident_id
+
+
+def resident_acting(actor: Principal, community_id: str) -> str:
+    """The resident id of the community's resident acting for themself, or refused."""
+    require_community(actor, community_id)
+    if actor.kind is not Kind.PERSON:
+        raise PermissionDenied("only a signed-in resident may do this for themself")
+    return actor.resident_id
+
+
+def presence_confirmer(
+    actor: Principal, community_id: str, resident_id: str, method: SignInMethod
+) -> str:
+    """Who confirms a sign-in or sign-out: nobody for the resident's own code, else the staff."""
+    require_community(actor, community_id)
+    if actor.is_resident(community_id, resident_id) and method is not SignInMethod.STAFF_CONFIRMED:
+        return ""
+    if not actor.is_staff:
+        raise PermissionDenied(
+            "a resident signs themself in or out with the activity's QR code or PIN; "
+            "only staff sign in someone else or confirm a sign-in"
+        )
+    return actor.resident_id
+
+
+def check_kiosk_operator(actor: Principal, community_id: str) -> None:
+    """Refuse a caller who is neither staff nor a core volunteer of the community."""
+    require_community(actor, community_id)
+    if not (actor.is_staff or (actor.kind is Kind.PERSON and actor.has_role(Role.CORE_VOLUNTEER))):
+        raise PermissionDenied("a kiosk is operated by the community's staff or core volunteers")
+
+
+def check_sees_session(actor: Principal, session: Session) -> None:
+    """Refuse anyone but the session's volunteer and the community's staff."""
+    require_self_or_staff(actor, session.community_id, session.resident_id)
+
+
+def check_sees_lead(actor: Principal, lead: ProjectLead) -> None:
+    """Refuse anyone but the applicant and the community's staff."""
+    require_self_or_staff(actor, lead.community_id, lead.resident_id)
+
+
+def check_records_checklist(actor: Principal, session: Session, lead: ProjectLead | None) -> None:
+    """Refuse anyone but staff and the approved lead of the session's activity.
+
+    `lead` is the caller's own application to lead that activity, if any.
+    """
+    require_community(actor, session.community_id)
+    if actor.is_staff:
+        return
+    if (
+        lead is not None
+        and lead.resident_id == actor.resident_id
+        and lead.activity_id == session.activity_id
+        and lead.status is not LeadStatus.APPLIED
+    ):
+        return
+    raise PermissionDenied("only staff or the activity's approved lead record its checklist")
+
+
+def as_seen_by(activity: Activity, actor: Principal) -> Activity:
+    """The activity as the caller may see it: the check-in code only for its staff."""
+    if actor.is_staff and actor.community == activity.community_id:
+        return activity
+    return dataclasses.replace(activity, check_in_code="")
