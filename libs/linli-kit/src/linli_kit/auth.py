@@ -280,11 +280,21 @@ class TlsFiles:
         )
 
 
-def channel(address: str, tls: TlsFiles | None) -> grpc.Channel:
-    """A blocking channel to another service: mutual TLS when configured, else plaintext."""
+def channel(address: str, tls: TlsFiles | None, token: str | None = None) -> grpc.Channel:
+    """A blocking channel to another service: mutual TLS when configured, else plaintext.
+
+    With a token (mutual TLS only), every call on the channel carries it as a bearer token.
+    """
     if tls is None:
+        if token is not None:
+            raise ValueError("a bearer token travels only over TLS")
         return grpc.insecure_channel(address)
-    return grpc.secure_channel(address, tls.channel_credentials())
+    credentials = tls.channel_credentials()
+    if token is not None:
+        credentials = grpc.composite_channel_credentials(
+            credentials, grpc.access_token_call_credentials(token)
+        )
+    return grpc.secure_channel(address, credentials)
 
 
 def bearer(token: str) -> tuple[tuple[str, str], ...]:

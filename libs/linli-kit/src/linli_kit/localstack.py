@@ -86,14 +86,14 @@ def seed_demo(identity_cli: ServiceProcess, channel_for: dict[str, grpc.Channel]
     The first staff member is bootstrapped on identity's database (an operator's job); the rest
     goes through the RPCs with the social worker's token, as a person would.
     """
-    staff = identity_cli.run(
+    identity_cli.run(
         "bootstrap-community",
         "--community", DEMO,
         "--display-name", "幸福里社区 (demo)",
         "--phone", STAFF_PHONE,
         "--name", "王社工",
         "--org-unit", "community-hq",
-    ).strip()  # fmt: skip
+    )  # fmt: skip
     as_staff = auth.bearer(token(identity_cli, STAFF_PHONE))
     identity = idn_grpc.IdentityServiceStub(channel_for["identity"])
     attendance = att_grpc.AttendanceServiceStub(channel_for["attendance"])
@@ -135,8 +135,7 @@ def seed_demo(identity_cli: ServiceProcess, channel_for: dict[str, grpc.Channel]
         request = request_type(
             activity=created.name,
             resident=volunteer.name,
-            method=att.SIGN_IN_METHOD_STAFF_CONFIRMED,
-            confirmed_by=staff,
+            method=att.SIGN_IN_METHOD_STAFF_CONFIRMED,  # confirmed by the caller, the staff
             request_id=f"seed-{verb}",
         )
         request.time.FromDatetime(at)

@@ -67,9 +67,11 @@ class Credentials:
         """A service's key, certificate (SAN spiffe://linli/<community>/<service>) and CA."""
         return self.ca.tls_files(f"spiffe://linli/{community}/{service}")
 
-    def channel(self, address: str, community: str, service: str = "cli") -> grpc.Channel:
-        """A mutual-TLS channel presenting a certificate for the caller named `service`."""
-        return auth.channel(address, self.tls(community, service))
+    def channel(
+        self, address: str, community: str, service: str = "cli", token: str | None = None
+    ) -> grpc.Channel:
+        """A mutual-TLS channel presenting a certificate for `service` (and the token if any)."""
+        return auth.channel(address, self.tls(community, service), token)
 
     def signing_keys(self) -> str:
         """Identity's LINLI_IDENTITY_SIGNING_KEYS holding this key, so its tokens verify here."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator
 
@@ -327,3 +328,22 @@ async def test_a_declared_limit_is_charged_per_caller_after_admission(
                 await _call(ch, "Staff", auth.bearer(worker))
     finally:
         await running.stop(0)
+
+
+async def test_a_blocking_channel_carries_a_token_only_over_tls(
+    server: int, ca: DevelopmentCA, key: auth.SigningKey
+) -> None:
+    token = auth.issue_access_token(
+        key, subject="communities/xinhua/residents/r1", community="xinhua", roles=()
+    )
+    client = ca.tls_files("spiffe://linli/xinhua/gateway")
+    with auth.channel(f"127.0.0.1:{server}", client, token) as channel:
+        who = channel.unary_unary(
+            f"/{SERVICE}/Mine",
+            request_serializer=Empty.SerializeToString,
+            response_deserializer=StringValue.FromString,
+        )
+        reply = await asyncio.to_thread(who, Empty(), timeout=5)
+    assert reply.value == "person:communities/xinhua/residents/r1:xinhua"
+    with pytest.raises(ValueError, match="only over TLS"):
+        auth.channel("127.0.0.1:1", None, token)
