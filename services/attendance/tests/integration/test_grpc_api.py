@@ -19,10 +19,13 @@ from linli_attendance.adapters import events, orm
 from linli_attendance.bootstrap import SERVICE_NAME, sql_uow_factory
 from linli_attendance.domain.activities import FaceMatch
 from linli_attendance.entrypoints.cli import MIGRATIONS
-from linli_attendance.entrypoints.grpc_api import AttendanceServicer
+from linli_attendance.entrypoints.grpc_api import LIMITS, POLICY, AttendanceServicer
 from linli_attendance.service_layer.ports import LivenessChallenge
+from linli_kit.auth import Metadata, with_metadata
 from linli_kit.db import migrate, sql_plumbing
-from linli_kit.grpc_server import GrpcApp, start
+from linli_kit.grpc_server import GrpcApp, RunningApp, start
+from linli_kit.principals import Role
+from linli_kit.testing import Credentials
 
 PARENT = "communities/c-east"
 STAFF, ALICE = f"{PARENT}/residents/r-staff", f"{PARENT}/residents/r-alice"
@@ -48,10 +51,10 @@ class Kiosk:
 
 
 @pytest.fixture
-async def stub(
-    make_database: Callable[[str], str],
-) -> AsyncIterator[pb_grpc.AttendanceServiceStub]:
-    """The servicer on a free port, on a migrated database."""
+async def server(
+    make_database: Callable[[str], str], credentials: Credentials
+) -> AsyncIterator[RunningApp]:
+    """The servicer on a free port, on a migrated database, trusting the test signing key."""
     url = make_database("attendance")
     migrate(url, MIGRATIONS)
     plumbing = sql_plumbing(url, orm.runtime, "attendance.events", events.encode)
@@ -59,13 +62,46 @@ async def stub(
     app = GrpcApp(
         "attendance",
         lambda server: pb_grpc.add_AttendanceServiceServicer_to_server(servicer, server),
-        [SERVICE_NAME],
+        policies={SERVICE_NAME: POLICY},
+        verifier=credentials.verifier(),
+        limits={SERVICE_NAME: LIMITS},
     )
     running = await start(app, "127.0.0.1", 0)
-    async with grpc.aio.insecure_channel(f"127.0.0.1:{running.port}") as channel:
-        yield pb_grpc.AttendanceServiceStub(channel)
+    yield running
     await running.stop(grace=0)
     plumbing.engine.dispose()
+
+
+@pytest.fixture
+async def connect(
+    server: RunningApp,
+) -> AsyncIterator[Callable[[Metadata], pb_grpc.AttendanceServiceStub]]:
+    """Stubs of the served app calling with the given metadata (credentials)."""
+    channels: list[grpc.aio.Channel] = []
+
+    def stub_with(metadata: Metadata) -> pb_grpc.AttendanceServiceStub:
+        channels.append(
+            grpc.aio.insecure_channel(
+                f"127.0.0.1:{server.port}", interceptors=[with_metadata(metadata)]
+            )
+        )
+        return pb_grpc.AttendanceServiceStub(channels[-1])
+
+    yield stub_with
+    for channel in channels:
+        await channel.close()
+
+
+@pytest.fixture
+def stub(connect, credentials: Credentials) -> pb_grpc.AttendanceServiceStub:
+    """The app called by the social worker r-staff of c-east."""
+    return connect(credentials.person("c-east", "r-staff", Role.SOCIAL_WORKER))
+
+
+@pytest.fixture
+def alice(connect, credentials: Credentials) -> pb_grpc.AttendanceServiceStub:
+    """The app called by the volunteer r-alice of c-east."""
+    return connect(credentials.person("c-east", "r-alice", Role.VOLUNTEER))
 
 
 def activity(start: datetime, **fields: object) -> pb.Activity:
@@ -194,29 +230,26 @@ async def test_a_face_session_and_its_checklist_over_grpc(stub) -> None:
     )
 
 
-async def test_project_leads_over_grpc(stub) -> None:
+async def test_project_leads_over_grpc(stub, alice, connect, credentials) -> None:
     made = (
         await stub.CreateActivity(
             pb.CreateActivityRequest(parent=PARENT, activity=activity(recent()))
         )
     ).activity
     applied = (
-        await stub.ApplyProjectLead(
-            pb.ApplyProjectLeadRequest(activity=made.name, resident=ALICE, motivation="我住这栋楼")
+        await alice.ApplyProjectLead(
+            pb.ApplyProjectLeadRequest(activity=made.name, motivation="我住这栋楼")
         )
     ).project_lead
+    alice_as_staff = connect(credentials.person("c-east", "r-alice", Role.GRID_HEAD))
 
     assert (
         await code_of(
-            stub.ApproveProjectLead(
-                pb.ApproveProjectLeadRequest(name=applied.name, approved_by=ALICE)
-            )
+            alice_as_staff.ApproveProjectLead(pb.ApproveProjectLeadRequest(name=applied.name))
         )
         is grpc.StatusCode.PERMISSION_DENIED
     )
-    await stub.ApproveProjectLead(
-        pb.ApproveProjectLeadRequest(name=applied.name, approved_by=STAFF, request_id="a1")
-    )
+    await stub.ApproveProjectLead(pb.ApproveProjectLeadRequest(name=applied.name, request_id="a1"))
 
     got = (await stub.GetProjectLead(pb.GetProjectLeadRequest(name=applied.name))).project_lead
     assert (got.state, got.approved_by, got.resident) == (
@@ -226,9 +259,7 @@ async def test_project_leads_over_grpc(stub) -> None:
     )
     flags = (await stub.ListFlags(pb.ListFlagsRequest(parent=PARENT))).flags
     assert [(f.kind, f.resident) for f in flags] == [(pb.FLAG_KIND_SELF_CONFIRMATION, ALICE)]
-    resolved = (
-        await stub.ResolveFlag(pb.ResolveFlagRequest(name=flags[0].name, resolved_by=STAFF))
-    ).flag
+    resolved = (await stub.ResolveFlag(pb.ResolveFlagRequest(name=flags[0].name))).flag
     assert (resolved.resolved_by, resolved.HasField("resolve_time")) == (STAFF, True)
     still_open = await stub.ListFlags(pb.ListFlagsRequest(parent=PARENT, open_only=True))
     assert list(still_open.flags) == []
@@ -240,7 +271,7 @@ async def test_project_leads_over_grpc(stub) -> None:
     )
 
 
-async def test_a_paper_sheet_and_whom_it_served_over_grpc(stub) -> None:
+async def test_a_paper_sheet_and_whom_it_served_over_grpc(stub, connect, credentials) -> None:
     start = datetime.now(UTC).replace(microsecond=0) - 30 * HOUR
     made = (
         await stub.CreateActivity(
@@ -250,7 +281,6 @@ async def test_a_paper_sheet_and_whom_it_served_over_grpc(stub) -> None:
     sheet = pb.EnterPaperSessionRequest(
         activity=made.name,
         resident=ALICE,
-        confirmed_by=STAFF,
         reason="the kiosk was down",
         request_id="s",
     )
@@ -260,9 +290,7 @@ async def test_a_paper_sheet_and_whom_it_served_over_grpc(stub) -> None:
     session = (await stub.EnterPaperSession(sheet)).session
     grandma = f"{PARENT}/residents/r-grandma"
     served = await stub.RecordServed(
-        pb.RecordServedRequest(
-            session=session.name, residents=[grandma], recorded_by=STAFF, request_id="v"
-        )
+        pb.RecordServedRequest(session=session.name, residents=[grandma], request_id="v")
     )
 
     assert (session.status, session.duration_seconds) == (pb.SESSION_STATUS_COMPLETED, 3600)
@@ -272,28 +300,25 @@ async def test_a_paper_sheet_and_whom_it_served_over_grpc(stub) -> None:
     )
     assert session.paper_sheet_reason == "the kiosk was down"
     assert list(served.session.served) == [grandma]
-    missing = pb.EnterPaperSessionRequest(
-        activity=made.name, resident=ALICE, confirmed_by=STAFF, reason="why"
-    )
+    missing = pb.EnterPaperSessionRequest(activity=made.name, resident=ALICE, reason="why")
     assert await code_of(stub.EnterPaperSession(missing)) is grpc.StatusCode.INVALID_ARGUMENT
-    neighbour = pb.RateSessionRequest(
-        session=session.name, rated_by=f"{PARENT}/residents/r-bob", stars=5
-    )
-    assert await code_of(stub.RateSession(neighbour)) is grpc.StatusCode.PERMISSION_DENIED
+    neighbour = connect(credentials.person("c-east", "r-bob", Role.RESIDENT))
+    rating = pb.RateSessionRequest(session=session.name, stars=5)
+    assert await code_of(neighbour.RateSession(rating)) is grpc.StatusCode.PERMISSION_DENIED
 
 
-LONG_ID = f"{PARENT}/residents/r{'x' * 40}"  # a valid name whose id overflows the 40-char columns
+LONG = f"r{'x' * 40}"  # a valid id that overflows the 40-char columns
 
 
 @pytest.mark.parametrize(
-    ("resident", "confirmed_by", "refused"),
+    ("resident", "caller", "refused"),
     [
-        (LONG_ID, LONG_ID, "resident"),  # self-confirmation: the flag would store the id
-        (ALICE, LONG_ID, "confirmed_by"),  # the session would store the confirming staff id
+        (f"{PARENT}/residents/{LONG}", LONG, "resident"),  # the flag would store the id
+        (ALICE, LONG, "caller's resident id"),  # the session would store the confirmer's id
     ],
 )
 async def test_an_id_longer_than_its_column_is_invalid_argument(
-    stub, resident, confirmed_by, refused
+    stub, connect, credentials, resident, caller, refused
 ) -> None:
     made = (
         await stub.CreateActivity(
@@ -301,14 +326,12 @@ async def test_an_id_longer_than_its_column_is_invalid_argument(
         )
     ).activity
     sign_in = pb.SignInRequest(
-        activity=made.name,
-        resident=resident,
-        confirmed_by=confirmed_by,
-        method=pb.SIGN_IN_METHOD_STAFF_CONFIRMED,
+        activity=made.name, resident=resident, method=pb.SIGN_IN_METHOD_STAFF_CONFIRMED
     )
+    staff = connect(credentials.person("c-east", caller, Role.SOCIAL_WORKER))
 
     with pytest.raises(grpc.aio.AioRpcError) as error:
-        await stub.SignIn(sign_in)
+        await staff.SignIn(sign_in)
 
     assert error.value.code() is grpc.StatusCode.INVALID_ARGUMENT
     assert refused in (error.value.details() or "")
@@ -351,14 +374,13 @@ async def test_presence_times_outside_the_calendar_are_invalid(stub, at) -> None
     presence = {
         "activity": made.name,
         "resident": ALICE,
-        "confirmed_by": STAFF,
         "method": pb.SIGN_IN_METHOD_STAFF_CONFIRMED,
     }
     sign_in, sign_out = pb.SignInRequest(**presence), pb.SignOutRequest(**presence)
     sign_in.time.FromDatetime(at)
     sign_out.time.FromDatetime(at)
     sheet = pb.EnterPaperSessionRequest(
-        activity=made.name, resident=ALICE, confirmed_by=STAFF, reason="the kiosk was down"
+        activity=made.name, resident=ALICE, reason="the kiosk was down"
     )
     sheet.sign_in_time.FromDatetime(min(at, recent()))
     sheet.sign_out_time.FromDatetime(max(at, recent()))

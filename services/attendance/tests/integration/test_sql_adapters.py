@@ -36,8 +36,16 @@ from linli_attendance.service_layer import (
 from linli_attendance.service_layer.ports import AttendanceUnitOfWork, LivenessChallenge
 from linli_kit.db import migrate, sql_plumbing
 from linli_kit.errors import AlreadyExists
+from linli_kit.principals import Kind, Principal, Role
 
 C = "c-east"
+
+
+def _person(resident: str, *roles: str) -> Principal:
+    return Principal(Kind.PERSON, f"communities/{C}/residents/{resident}", C, frozenset(roles))
+
+
+STAFF = _person("r-staff", Role.SOCIAL_WORKER)
 START = datetime(2025, 3, 3, 1, 0, tzinfo=UTC)  # a Monday, 09:00 in Asia/Shanghai
 HOUR = timedelta(hours=1)
 FACE = FaceMatch("dlib", "resnet-v1", 0.93, 0.6)
@@ -114,6 +122,7 @@ def _plan(make_uow, clock, place="Block 3", kiosks=("k-gate",), kind=ScheduleKin
             kiosk_ids=kiosks,
             checklist=("工具准备", "区域划分"),
             **kw,
+            actor=STAFF,
         ),
         make_uow(),
         clock,
@@ -124,7 +133,7 @@ def test_activity_round_trip_with_schedule_kiosks_and_checklist(make_uow) -> Non
     clock = Clock(START - 24 * HOUR)
     made = _plan(make_uow, clock, occurrence_count=3, capacity=5)
 
-    stored = activities.get_activity(C, made.id, make_uow())
+    stored = activities.get_activity(STAFF, C, made.id, make_uow())
 
     assert (stored.place, stored.capacity, stored.kiosk_ids, stored.checklist) == (
         "Block 3",
@@ -143,22 +152,23 @@ def test_activity_round_trip_with_schedule_kiosks_and_checklist(make_uow) -> Non
 def test_face_session_keeps_its_records_and_a_correction_history(make_uow, database) -> None:
     clock = Clock(START)
     activity = _plan(make_uow, clock)
-    presence = commands.FacePresence(C, activity.id, "k-gate", (b"frame",), LivenessChallenge.BLINK)
+    presence = commands.FacePresence(
+        C, activity.id, "k-gate", (b"frame",), LivenessChallenge.BLINK, actor=STAFF
+    )
     sessions.face_sign_in(presence, make_uow(), Kiosk("r-alice"), clock)
     clock.now = START + 90 * timedelta(minutes=1)
     session = sessions.face_sign_out(presence, make_uow(), Kiosk("r-alice"), clock)
     sessions.record_checklist(
-        commands.RecordChecklist(C, session.id, ("区域划分", "工具准备")), make_uow()
+        commands.RecordChecklist(C, session.id, ("区域划分", "工具准备"), actor=STAFF), make_uow()
     )
     for minutes, reason in ((100, "arrived early"), (110, "stayed to tidy up")):
         reviews.correct_session(
-            commands.CorrectSession(C, session.id, minutes * 60, reason, "r-staff"),
+            commands.CorrectSession(C, session.id, minutes * 60, reason, actor=STAFF),
             make_uow(),
-            Everyone(),
             clock,
         )
 
-    stored = sessions.get_session(C, session.id, make_uow())
+    stored = sessions.get_session(STAFF, C, session.id, make_uow())
 
     assert stored.sign_in_proof.method is SignInMethod.FACE
     assert (stored.sign_in_proof.kiosk_id, stored.sign_in_proof.face) == ("k-gate", FACE)
@@ -176,7 +186,7 @@ def test_forgotten_sign_outs_are_found_across_communities_and_held(make_uow, dat
     clock = Clock(START)
     activity = _plan(make_uow, clock)
     sessions.sign_in(
-        commands.SignIn(C, activity.id, "r-alice", SignInMethod.STAFF_CONFIRMED, "r-staff"),
+        commands.SignIn(C, activity.id, "r-alice", SignInMethod.STAFF_CONFIRMED, actor=STAFF),
         make_uow(),
         Everyone(),
         clock,
@@ -186,7 +196,7 @@ def test_forgotten_sign_outs_are_found_across_communities_and_held(make_uow, dat
     assert sweeps.close_forgotten_sessions(make_uow(), clock()) == 1
     assert sweeps.close_forgotten_sessions(make_uow(), clock()) == 0
 
-    flags, _ = reviews.list_flags(C, True, 0, 10, make_uow())
+    flags, _ = reviews.list_flags(STAFF, C, True, 0, 10, make_uow())
     assert [f.kind for f in flags] == [FlagKind.FORGOTTEN_SIGN_OUT]
     assert _outbox_types(database) == []
 
@@ -195,18 +205,18 @@ def test_two_sites_at_once_is_refused_but_the_flag_is_stored(make_uow) -> None:
     clock = Clock(START)
     here = _plan(make_uow, clock)
     there = _plan(make_uow, clock, place="Riverside park")
-    sign_in = commands.SignIn(C, here.id, "r-alice", SignInMethod.STAFF_CONFIRMED, "r-staff")
+    sign_in = commands.SignIn(C, here.id, "r-alice", SignInMethod.STAFF_CONFIRMED, actor=STAFF)
     sessions.sign_in(sign_in, make_uow(), Everyone(), clock)
 
     with pytest.raises(TwoSitesAtOnce, match="Block 3"):
         sessions.sign_in(
-            commands.SignIn(C, there.id, "r-alice", SignInMethod.STAFF_CONFIRMED, "r-staff"),
+            commands.SignIn(C, there.id, "r-alice", SignInMethod.STAFF_CONFIRMED, actor=STAFF),
             make_uow(),
             Everyone(),
             clock,
         )
 
-    flags, _ = reviews.list_flags(C, True, 0, 10, make_uow())
+    flags, _ = reviews.list_flags(STAFF, C, True, 0, 10, make_uow())
     assert [(f.kind, f.activity_id) for f in flags] == [(FlagKind.TWO_SITES, there.id)]
     uow = make_uow()
     with uow:
@@ -220,7 +230,7 @@ def test_concurrent_sign_ins_at_two_sites_let_exactly_one_through(make_uow) -> N
 
     def attempt(resident_id: str, activity_id: str) -> str:
         command = commands.SignIn(
-            C, activity_id, resident_id, SignInMethod.STAFF_CONFIRMED, "r-staff"
+            C, activity_id, resident_id, SignInMethod.STAFF_CONFIRMED, actor=STAFF
         )
         barrier.wait()
         try:
@@ -241,35 +251,40 @@ def test_one_rating_per_resident_and_a_lead_promoted_once(make_uow, database) ->
     clock = Clock(START - HOUR)
     activity = _plan(make_uow, clock, occurrence_count=4)
     lead = leads.apply_project_lead(
-        commands.ApplyProjectLead(C, activity.id, "r-alice"), make_uow(), Everyone(), clock
+        commands.ApplyProjectLead(C, activity.id, actor=_person("r-alice")), make_uow(), clock
     )
     leads.approve_project_lead(
-        commands.ApproveProjectLead(C, lead.id, "r-staff"), make_uow(), Everyone(), clock
+        commands.ApproveProjectLead(C, lead.id, actor=STAFF), make_uow(), clock
     )
     for week in range(4):
         clock.now = START + timedelta(weeks=week)
         sessions.sign_in(
-            commands.SignIn(C, activity.id, "r-alice", SignInMethod.STAFF_CONFIRMED, "r-staff"),
+            commands.SignIn(C, activity.id, "r-alice", SignInMethod.STAFF_CONFIRMED, actor=STAFF),
             make_uow(),
             Everyone(),
             clock,
         )
         clock.now += HOUR
         session = sessions.sign_out(
-            commands.SignOut(C, activity.id, "r-alice", SignInMethod.STAFF_CONFIRMED, "r-staff"),
+            commands.SignOut(C, activity.id, "r-alice", SignInMethod.STAFF_CONFIRMED, actor=STAFF),
             make_uow(),
+            Everyone(),
             clock,
         )
-    served = commands.RecordServed(C, session.id, ("r-grandma",), "r-staff")
+    served = commands.RecordServed(C, session.id, ("r-grandma",), actor=STAFF)
     stored = sessions.record_served(served, make_uow(), Everyone(), clock)
-    assert sessions.get_session(C, session.id, make_uow()).served == stored.served == ("r-grandma",)
-    rate = commands.RateSession(C, session.id, "r-grandma", 5)
-    ratings.rate_session(rate, make_uow(), Everyone(), clock)
+    assert (
+        sessions.get_session(STAFF, C, session.id, make_uow()).served
+        == stored.served
+        == ("r-grandma",)
+    )
+    rate = commands.RateSession(C, session.id, 5, actor=_person("r-grandma"))
+    ratings.rate_session(rate, make_uow(), clock)
 
     with pytest.raises(AlreadyExists):
-        ratings.rate_session(rate, make_uow(), Everyone(), clock)
+        ratings.rate_session(rate, make_uow(), clock)
 
-    promoted = leads.get_project_lead(C, lead.id, make_uow())
+    promoted = leads.get_project_lead(STAFF, C, lead.id, make_uow())
     assert (promoted.status, len(promoted.runs)) == (LeadStatus.PROMOTED, 4)
     assert _outbox_types(database).count("ProjectLeadPromoted") == 1
     assert _outbox_types(database)[-1] == "SessionRated"
@@ -312,12 +327,12 @@ def test_a_paper_sheet_session_is_stored_completed_with_its_reason(make_uow, dat
     clock = Clock(START + 30 * HOUR)
     activity = _plan(make_uow, clock)
     command = commands.EnterPaperSession(
-        C, activity.id, "r-alice", START, START + HOUR, "r-staff", "the kiosk was down"
+        C, activity.id, "r-alice", START, START + HOUR, "the kiosk was down", actor=STAFF
     )
 
     entered = sessions.enter_paper_session(command, make_uow(), Everyone(), clock)
 
-    stored = sessions.get_session(C, entered.id, make_uow())
+    stored = sessions.get_session(STAFF, C, entered.id, make_uow())
     assert (stored.status, stored.duration_seconds) == (SessionStatus.COMPLETED, 3600)
     assert (stored.sign_in_proof.method, stored.paper_sheet_reason) == (
         SignInMethod.PAPER_SHEET,

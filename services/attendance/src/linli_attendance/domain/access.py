@@ -27,7 +27,8 @@ import dataclasses
 
 from linli_attendance.domain.activities import Activity, Session, SignInMethod
 from linli_attendance.domain.leads import LeadStatus, ProjectLead
-from linli_kit.errors import PermissionDenied
+from linli_attendance.domain.names import MAX_ID
+from linli_kit.errors import InvalidArgument, PermissionDenied
 from linli_kit.principals import (
     Kind,
     Principal,
@@ -42,7 +43,7 @@ def staff_member(actor: Principal, community_id: str) -> str:
     require_community(actor, community_id)
     if not actor.is_staff:
         raise PermissionDenied("only the community's staff may do this")
-    return actor.resident_id
+    return _stored_id(actor)
 
 
 def resident_acting(actor: Principal, community_id: str) -> str:
@@ -50,7 +51,7 @@ def resident_acting(actor: Principal, community_id: str) -> str:
     require_community(actor, community_id)
     if actor.kind is not Kind.PERSON:
         raise PermissionDenied("only a signed-in resident may do this for themself")
-    return actor.resident_id
+    return _stored_id(actor)
 
 
 def presence_confirmer(
@@ -65,7 +66,7 @@ def presence_confirmer(
             "a resident signs themself in or out with the activity's QR code or PIN; "
             "only staff sign in someone else or confirm a sign-in"
         )
-    return actor.resident_id
+    return _stored_id(actor)
 
 
 def check_kiosk_operator(actor: Principal, community_id: str) -> None:
@@ -108,3 +109,10 @@ def as_seen_by(activity: Activity, actor: Principal) -> Activity:
     if actor.is_staff and actor.community == activity.community_id:
         return activity
     return dataclasses.replace(activity, check_in_code="")
+
+
+def _stored_id(actor: Principal) -> str:
+    """The caller's resident id as records keep it (the caller named as staff or rater)."""
+    if len(actor.resident_id) > MAX_ID:
+        raise InvalidArgument(f"the caller's resident id is longer than {MAX_ID} characters")
+    return actor.resident_id
