@@ -8,6 +8,7 @@ import json
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import grpc
@@ -20,9 +21,12 @@ from linli.events.v1 import attendance_events_pb2, envelope_pb2, identity_events
 from linli.points.v1 import points_service_pb2 as pb
 from linli.points.v1 import points_service_pb2_grpc as pb_grpc
 
+from linli_kit import auth
 from linli_kit.db import migrate
-from linli_kit.grpc_server import start
+from linli_kit.grpc_server import Transport, start
+from linli_kit.principals import Role
 from linli_kit.streams import ENVELOPE_FIELD
+from linli_kit.testing import Credentials
 from linli_points.bootstrap import build_app
 from linli_points.config import PointsSettings
 from linli_points.domain.periods import local_date, policy_year
@@ -41,10 +45,20 @@ async def points_database(make_database: Callable[[str], str]) -> str:
     return url
 
 
+@dataclass
+class LivePoints:
+    """Stubs of the running service, each calling as someone (over mutual TLS)."""
+
+    staff: pb_grpc.PointsServiceStub  # a social worker and SRE of the community
+    rewards: pb_grpc.PointsServiceStub  # the community's rewards service
+    alice: pb_grpc.PointsServiceStub
+    judge: pb_grpc.PointsServiceStub  # holds committee_member; seated once identity says so
+
+
 @pytest.fixture
 async def points(
-    servers, points_database: str, stream_prefix: str
-) -> AsyncIterator[pb_grpc.PointsServiceStub]:
+    servers, points_database: str, stream_prefix: str, credentials: Credentials
+) -> AsyncIterator[LivePoints]:
     """The points service on a fresh database, its streams under a private prefix."""
     settings = PointsSettings(
         database_url=points_database,
@@ -53,18 +67,35 @@ async def points(
         metrics_port=0,
         scheduler_enabled=False,
     )
-    running = await start(build_app(settings), "127.0.0.1", 0)
-    async with grpc.aio.insecure_channel(f"127.0.0.1:{running.port}") as channel:
-        yield pb_grpc.PointsServiceStub(channel)
+    app = build_app(settings, verifier=credentials.verifier())
+    running = await start(app, "127.0.0.1", 0, Transport(tls=credentials.tls(C, "points")))
+    address = f"127.0.0.1:{running.port}"
+
+    def channel(tls: auth.TlsFiles, metadata: auth.Metadata = ()) -> grpc.aio.Channel:
+        interceptors = [auth.with_metadata(metadata)] if metadata else None
+        return grpc.aio.secure_channel(
+            address, tls.channel_credentials(), interceptors=interceptors
+        )
+
+    gateway = credentials.tls(C, "gateway")
+    channels = [
+        channel(gateway, credentials.person(C, "r-sw", Role.SOCIAL_WORKER, Role.SRE)),
+        channel(credentials.tls(C, "rewards")),
+        channel(gateway, credentials.person(C, "r-alice", Role.RESIDENT)),
+        channel(gateway, credentials.person(C, "r-judge", Role.COMMITTEE_MEMBER)),
+    ]
+    yield LivePoints(*(pb_grpc.PointsServiceStub(c) for c in channels))
+    for open_channel in channels:
+        await open_channel.close()
     await running.stop(grace=1)
 
 
-def org_unit_known(url: str, resident: str) -> bool:
-    """Whether points has recorded a resident's org unit yet."""
+def org_unit_known(url: str, resident: str, table: str = "resident_units") -> bool:
+    """Whether points has recorded a resident's org unit (or committee seat) yet."""
     engine = sa.create_engine(url)
     try:
         with engine.connect() as c:
-            query = sa.text("SELECT 1 FROM resident_units WHERE resident_id = :r")
+            query = sa.text(f"SELECT 1 FROM {table} WHERE resident_id = :r")
             return c.execute(query, {"r": resident}).first() is not None
     finally:
         engine.dispose()
@@ -115,7 +146,7 @@ async def test_a_watcher_sees_an_award_within_a_second(
         if await asyncio.to_thread(org_unit_known, points_database, "r-alice"):
             break
         await asyncio.sleep(0.05)
-    grid = points.WatchLeaderboard(
+    grid = points.staff.WatchLeaderboard(
         pb.WatchLeaderboardRequest(parent=f"communities/{C}", scope="grid:grid-1", year=YEAR)
     )
     snapshot = await next_message(grid)
@@ -138,7 +169,7 @@ async def test_changes_are_coalesced_and_a_rebuild_matches_the_ledger(
     points, servers, stream_prefix
 ) -> None:
     parent = f"communities/{C}"
-    board = points.WatchLeaderboard(pb.WatchLeaderboardRequest(parent=parent, year=YEAR))
+    board = points.staff.WatchLeaderboard(pb.WatchLeaderboardRequest(parent=parent, year=YEAR))
     await next_message(board)
     for n in range(20):
         await publish(
@@ -146,7 +177,7 @@ async def test_changes_are_coalesced_and_a_rebuild_matches_the_ledger(
         )
     top = pb.GetLeaderboardRequest(parent=parent, year=YEAR, page_size=50)
     for _ in range(200):
-        if len((await points.GetLeaderboard(top)).entries) == 20:
+        if len((await points.staff.GetLeaderboard(top)).entries) == 20:
             break
         await asyncio.sleep(0.05)
     shown: dict[str, int] = {}
@@ -160,11 +191,11 @@ async def test_changes_are_coalesced_and_a_rebuild_matches_the_ledger(
                 shown.pop(resident)
     board.cancel()
 
-    live = (await points.GetLeaderboard(top)).entries
+    live = (await points.staff.GetLeaderboard(top)).entries
     assert messages < 20  # twenty awards arrived as fewer, coalesced updates
     assert shown == {e.resident: e.score_centipoints for e in live[:10]}
-    await points.RebuildLeaderboard(pb.RebuildLeaderboardRequest(parent=parent, year=YEAR))
-    rebuilt = (await points.GetLeaderboard(top)).entries
+    await points.staff.RebuildLeaderboard(pb.RebuildLeaderboardRequest(parent=parent, year=YEAR))
+    rebuilt = (await points.staff.GetLeaderboard(top)).entries
     assert [(e.resident, e.score_centipoints) for e in rebuilt] == [
         (e.resident, e.score_centipoints) for e in live
     ]
@@ -175,11 +206,11 @@ async def test_errors_map_to_status_codes(points, servers, stream_prefix) -> Non
     alice = f"communities/{C}/residents/r-alice"
     cases = [
         (
-            points.GetBalance(pb.GetBalanceRequest(name="nonsense")),
+            points.staff.GetBalance(pb.GetBalanceRequest(name="nonsense")),
             grpc.StatusCode.INVALID_ARGUMENT,
         ),
         (
-            points.CreateReservation(
+            points.rewards.CreateReservation(
                 pb.CreateReservationRequest(
                     parent=alice, amount_centipoints=100, sink=pb.SINK_REWARDS, request_id="x"
                 )
@@ -187,21 +218,21 @@ async def test_errors_map_to_status_codes(points, servers, stream_prefix) -> Non
             grpc.StatusCode.FAILED_PRECONDITION,
         ),
         (
-            points.CreateReservation(
+            points.rewards.CreateReservation(
                 pb.CreateReservationRequest(parent=alice, amount_centipoints=100)
             ),
             grpc.StatusCode.INVALID_ARGUMENT,
         ),
         (
-            points.GetAppeal(pb.GetAppealRequest(name=f"communities/{C}/appeals/nope")),
+            points.staff.GetAppeal(pb.GetAppealRequest(name=f"communities/{C}/appeals/nope")),
             grpc.StatusCode.NOT_FOUND,
         ),
         (
-            points.CloseYear(pb.CloseYearRequest(parent=f"communities/{C}", year=YEAR + 1)),
+            points.staff.CloseYear(pb.CloseYearRequest(parent=f"communities/{C}", year=YEAR + 1)),
             grpc.StatusCode.INVALID_ARGUMENT,
         ),
         (
-            points.GetLeaderboard(
+            points.staff.GetLeaderboard(
                 pb.GetLeaderboardRequest(parent=f"communities/{C}", scope="street:1")
             ),
             grpc.StatusCode.INVALID_ARGUMENT,
@@ -213,17 +244,19 @@ async def test_errors_map_to_status_codes(points, servers, stream_prefix) -> Non
         assert failure.value.code() == code, failure.value.details()
 
 
-async def test_reserve_commit_appeal_and_audit_over_grpc(points, servers, stream_prefix) -> None:
+async def test_reserve_commit_appeal_and_audit_over_grpc(
+    points, points_database, servers, stream_prefix
+) -> None:
     alice, judge = (f"communities/{C}/residents/{r}" for r in ("r-alice", "r-judge"))
     await publish(servers.redis, f"{stream_prefix}attendance.events", completed("r-alice", 3))
     balance = pb.GetBalanceRequest(name=f"{alice}/balance")
     for _ in range(100):
-        if (await points.GetBalance(balance)).balance.yearly_centipoints:
+        if (await points.staff.GetBalance(balance)).balance.yearly_centipoints:
             break
         await asyncio.sleep(0.05)
 
     held = (
-        await points.CreateReservation(
+        await points.rewards.CreateReservation(
             pb.CreateReservationRequest(
                 parent=alice,
                 amount_centipoints=100,
@@ -234,39 +267,44 @@ async def test_reserve_commit_appeal_and_audit_over_grpc(points, servers, stream
         )
     ).reservation
     assert held.state == pb.RESERVATION_STATE_PENDING
-    committed = await points.CommitReservation(
+    committed = await points.rewards.CommitReservation(
         pb.CommitReservationRequest(name=held.name, request_id="c1")
     )
     assert committed.reservation.state == pb.RESERVATION_STATE_COMMITTED
     with pytest.raises(grpc.aio.AioRpcError) as twice:
-        await points.VoidReservation(pb.VoidReservationRequest(name=held.name, request_id="v1"))
+        await points.rewards.VoidReservation(
+            pb.VoidReservationRequest(name=held.name, request_id="v1")
+        )
     assert twice.value.code() == grpc.StatusCode.FAILED_PRECONDITION
 
-    award = (await points.ListTransactions(pb.ListTransactionsRequest(parent=alice))).transactions[
-        -1
-    ]
+    award = (
+        await points.staff.ListTransactions(pb.ListTransactionsRequest(parent=alice))
+    ).transactions[-1]
     filed = (
-        await points.CreateAppeal(
+        await points.alice.CreateAppeal(
             pb.CreateAppealRequest(
                 parent=alice, transaction=award.name, reason="more hours", request_id="a1"
             )
         )
     ).appeal
     with pytest.raises(grpc.aio.AioRpcError) as denied:
-        await points.DecideAppeal(
-            pb.DecideAppealRequest(
-                name=filed.name, reviewer=judge, accept=True, compensation_centipoints=50
-            )
+        await points.judge.DecideAppeal(
+            pb.DecideAppealRequest(name=filed.name, accept=True, compensation_centipoints=50)
         )
-    assert denied.value.code() == grpc.StatusCode.PERMISSION_DENIED
-    await points.AddCommitteeMember(
-        pb.AddCommitteeMemberRequest(parent=f"communities/{C}", resident=judge)
+    assert denied.value.code() == grpc.StatusCode.PERMISSION_DENIED  # not seated by identity yet
+    await publish(
+        servers.redis,
+        f"{stream_prefix}identity.events",
+        identity_events_pb2.RoleGranted(resident=judge, role="committee_member"),
     )
+    for _ in range(100):
+        if await asyncio.to_thread(org_unit_known, points_database, "r-judge", "committee_members"):
+            break
+        await asyncio.sleep(0.05)
     decided = (
-        await points.DecideAppeal(
+        await points.judge.DecideAppeal(
             pb.DecideAppealRequest(
                 name=filed.name,
-                reviewer=judge,
                 accept=True,
                 reason="ok",
                 compensation_centipoints=50,
@@ -275,12 +313,12 @@ async def test_reserve_commit_appeal_and_audit_over_grpc(points, servers, stream
         )
     ).appeal
     assert decided.state == pb.APPEAL_STATE_ACCEPTED and decided.compensation_transaction
-    assert (await points.GetBalance(balance)).balance.yearly_centipoints == 300 - 100 + 50
+    assert (await points.staff.GetBalance(balance)).balance.yearly_centipoints == 300 - 100 + 50
 
-    verified = await points.VerifyLedger(pb.VerifyLedgerRequest(parent=f"communities/{C}"))
+    verified = await points.staff.VerifyLedger(pb.VerifyLedgerRequest(parent=f"communities/{C}"))
     assert verified.ok and verified.transactions_checked == 4
     quarter = (local_date(NOW).month - 1) // 3 + 1
-    report = await points.GetAuditReport(
+    report = await points.staff.GetAuditReport(
         pb.GetAuditReportRequest(parent=f"communities/{C}", year=YEAR, quarter=quarter)
     )
     assert json.loads(report.json)["appeals"]["accepted"] == 1
@@ -319,11 +357,13 @@ async def test_attendance_events_award_rate_correct_and_promote(points, servers,
     balance = pb.GetBalanceRequest(name=f"{alice}/balance")
     expected = 300 + 30 + 1000  # 3 h regular, 5 stars on it, project leadership
     for _ in range(100):
-        if (await points.GetBalance(balance)).balance.yearly_centipoints == expected:
+        if (await points.staff.GetBalance(balance)).balance.yearly_centipoints == expected:
             break
         await asyncio.sleep(0.05)
-    history = (await points.ListTransactions(pb.ListTransactionsRequest(parent=alice))).transactions
-    assert (await points.GetBalance(balance)).balance.lifetime_centipoints == expected
+    history = (
+        await points.staff.ListTransactions(pb.ListTransactionsRequest(parent=alice))
+    ).transactions
+    assert (await points.staff.GetBalance(balance)).balance.lifetime_centipoints == expected
     assert sorted((t.kind, t.rule_id) for t in history) == [
         ("award", "p1.hourly.regular"),
         ("award", "p1.hourly.regular"),
