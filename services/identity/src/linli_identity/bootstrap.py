@@ -24,13 +24,13 @@ from linli_identity.config import IdentitySettings
 from linli_identity.domain.key_rotation import KeyRotation
 from linli_identity.domain.template_keys import dev_keyring
 from linli_identity.entrypoints.consumers import GalleryFollower, GallerySync, GroupConsumer
-from linli_identity.entrypoints.grpc_api import IdentityServicer
+from linli_identity.entrypoints.grpc_api import LIMITS, POLICY, IdentityServicer
 from linli_identity.service_layer import consents, faces, key_rotation, sessions
 from linli_identity.service_layer.commands import RotateTemplateKeys
 from linli_identity.service_layer.face_port import FaceEngine
 from linli_identity.service_layer.login_port import LoginPorts, NoSigningKeys, TokenSigner
 from linli_identity.service_layer.ports import IdentityUnitOfWork
-from linli_kit import schedules
+from linli_kit import auth, ratelimits, schedules
 from linli_kit.db import SqlPlumbing, sql_plumbing
 from linli_kit.deadletters import DeadLetters
 from linli_kit.domain import Clock, utc_now
@@ -146,11 +146,15 @@ def build_app(
     cipher: TemplateCipher | None = None,
     streams: Streams | None = None,
     login: LoginPorts | None = None,
+    verifier: auth.Verifier | None = None,
+    limits: ratelimits.Limits = LIMITS,
 ) -> GrpcApp:
     """The identity gRPC app with its workers: outbox relay, gallery sync, consent sweep.
 
     Tests pass an engine (to load the models once), galleries (to look inside them), or a
-    fake unit of work and fake streams (to run the whole app without servers).
+    fake unit of work and fake streams (to run the whole app without servers). Identity
+    verifies access tokens with its own signing keys unless given another verifier; `limits`
+    are the per-caller call limits (grpc_api.LIMITS unless a test needs more calls).
     """
     plumbing = build_plumbing(settings) if uow_factory is None or streams is None else None
     # The operations API serves the dead letters of identity.events (not with fake streams).
@@ -167,6 +171,8 @@ def build_app(
         )
     make_uow = uow_factory
     login = login or build_login(settings, clock)
+    signer = login.signer
+    verifier = verifier or auth.PublishedKeys(lambda: {"keys": signer.jwks()})
     engine = engine or build_face_engine(settings)
     # Requests wait for the galleries until the follower has filled them.
     filled = LoadingGalleries(
@@ -213,8 +219,10 @@ def build_app(
     return GrpcApp(
         "identity",
         register,
-        [SERVICE_NAME],
+        {SERVICE_NAME: POLICY},
+        verifier,
         [streams.relay(), follower.run, sweep.run],
         [close],
         dead_letters=letters,
+        limits={SERVICE_NAME: limits},
     )

@@ -98,8 +98,8 @@ SAMPLES: dict[str, Callable[[dict[str, str]], Sample]] = {
     ),
     "GrantFaceConsent": lambda n: (consent(n["plain"], 365, "r"), consent(n["plain"], 30, "r")),
     "WithdrawFaceConsent": lambda n: (
-        pb.WithdrawFaceConsentRequest(parent=n["withdrawing"], recorded_by="li", request_id="r"),
-        pb.WithdrawFaceConsentRequest(parent=n["withdrawing"], recorded_by="wang", request_id="r"),
+        pb.WithdrawFaceConsentRequest(parent=n["withdrawing"], request_id="r"),
+        pb.WithdrawFaceConsentRequest(parent=n["enrolling"], request_id="r"),
     ),
     "EnrolFace": lambda n: (
         pb.EnrolFaceRequest(resident=n["enrolling"], image=b"face:enrolling:", request_id="r"),

@@ -8,7 +8,7 @@ from linli.events.v1 import identity_events_pb2
 from linli_identity.domain import names
 from linli_identity.domain.consent import FaceConsentWithdrawn, FaceEnrolled
 from linli_identity.domain.mentoring import MentoringPairSucceeded
-from linli_identity.domain.residents import ResidentRegistered
+from linli_identity.domain.residents import ResidentRegistered, RoleGranted, RoleRevoked
 from linli_identity.domain.teams import SpecialTeamMemberJoined, SpecialTeamMemberLeft
 from linli_kit.domain import DomainEvent
 
@@ -56,6 +56,18 @@ def encode(event: DomainEvent) -> Message:
             return identity_events_pb2.SpecialTeamMemberLeft(
                 team=_team(event.community_id, event.team_id),
                 resident=_resident(event.community_id, event.resident_id),
+            )
+        case RoleGranted():
+            return identity_events_pb2.RoleGranted(
+                resident=_resident(event.community_id, event.resident_id),
+                role=event.role.value,
+                granted_by=event.granted_by,
+            )
+        case RoleRevoked():
+            return identity_events_pb2.RoleRevoked(
+                resident=_resident(event.community_id, event.resident_id),
+                role=event.role.value,
+                revoked_by=event.revoked_by,
             )
     raise TypeError(f"no payload for {type(event).__name__}")
 

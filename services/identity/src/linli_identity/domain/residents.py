@@ -29,6 +29,24 @@ class ResidentRegistered(DomainEvent):
     org_unit: str
 
 
+@dataclass(frozen=True, kw_only=True)
+class RoleGranted(DomainEvent):
+    """A resident was granted a role; `granted_by` is the granter's name or "system"."""
+
+    resident_id: str
+    role: Role
+    granted_by: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class RoleRevoked(DomainEvent):
+    """A role was revoked from a resident; `revoked_by` as for RoleGranted."""
+
+    resident_id: str
+    role: Role
+    revoked_by: str
+
+
 @dataclass(kw_only=True, eq=False)
 class Community(Aggregate):
     """A community running its own volunteer programme."""
@@ -63,19 +81,37 @@ class Resident(Aggregate):
     home_unit_id: str | None = None
     roles: set[Role] = field(default_factory=set)
 
-    def grant_role(self, role: Role, home: OrgUnit | None) -> bool:
+    def grant_role(self, role: Role, home: OrgUnit | None, by: str, at: datetime) -> bool:
         """Add a role (the home unit must suit it); False if the resident already held it."""
         check_role_placement(role, home)
         if role in self.roles:
             return False
         self.roles.add(role)
+        self.events.append(
+            RoleGranted(
+                community_id=self.community_id,
+                occurred_at=at,
+                resident_id=self.id,
+                role=role,
+                granted_by=by,
+            )
+        )
         return True
 
-    def revoke_role(self, role: Role) -> bool:
+    def revoke_role(self, role: Role, by: str, at: datetime) -> bool:
         """Remove a role; False if the resident did not hold it."""
         if role not in self.roles:
             return False
         self.roles.discard(role)
+        self.events.append(
+            RoleRevoked(
+                community_id=self.community_id,
+                occurred_at=at,
+                resident_id=self.id,
+                role=role,
+                revoked_by=by,
+            )
+        )
         return True
 
     @classmethod

@@ -23,7 +23,30 @@ from linli_identity.service_layer.commands import (
     RotateTemplateKeys,
     WithdrawFaceConsent,
 )
+from linli_kit import auth, ratelimits
 from linli_kit.errors import InvalidArgument
+from linli_kit.principals import Role, current_principal
+
+# Who may call each RPC (deny by default); the use cases check whose face (domain.access).
+POLICY: auth.Policy = {
+    "GrantFaceConsent": auth.persons(),
+    "WithdrawFaceConsent": auth.persons(),
+    "ListFaceConsents": auth.persons(),
+    "EnrolFace": auth.persons(),
+    "VerifyFace": auth.persons() + auth.services("attendance"),
+    "IdentifyFace": auth.services("attendance"),
+    "RotateTemplateKeys": auth.persons(Role.SRE),
+}
+# Attendance is one caller for every kiosk of its community: generous, but bounded.
+LIMITS: ratelimits.Limits = {
+    "VerifyFace": ratelimits.per_minute(600, burst=60),
+    "IdentifyFace": ratelimits.per_minute(600, burst=60),
+}
+
+
+def recorder() -> str:
+    """Who records a consent change: the caller (a request cannot name someone else)."""
+    return current_principal().subject
 
 
 class FaceRpcs(ServicerBase):
@@ -42,9 +65,10 @@ class FaceRpcs(ServicerBase):
             ids["resident"],
             request.policy_version,
             request.retention_days,
-            request.recorded_by,
+            recorder(),
             guardian["resident"] if guardian else "",
             request.request_id,
+            actor=current_principal(),
         )
         consent = await asyncio.to_thread(
             consents.grant_face_consent, command, self.uow_factory(), self.galleries, self.clock
@@ -57,7 +81,11 @@ class FaceRpcs(ServicerBase):
         """Withdraw consent and delete the face templates."""
         ids = names.RESIDENT.parse(request.parent, "parent")
         command = WithdrawFaceConsent(
-            ids["community"], ids["resident"], request.recorded_by, request.request_id
+            ids["community"],
+            ids["resident"],
+            recorder(),
+            request.request_id,
+            actor=current_principal(),
         )
         consent = await asyncio.to_thread(
             consents.withdraw_face_consent, command, self.uow_factory(), self.galleries, self.clock
@@ -72,7 +100,11 @@ class FaceRpcs(ServicerBase):
         """A resident's consent history."""
         ids = names.RESIDENT.parse(request.parent, "parent")
         history = await asyncio.to_thread(
-            consents.list_face_consents, ids["community"], ids["resident"], self.uow_factory()
+            consents.list_face_consents,
+            ids["community"],
+            ids["resident"],
+            self.uow_factory(),
+            current_principal(),
         )
         return pb.ListFaceConsentsResponse(consents=[consent_message(c) for c in history])
 
@@ -81,7 +113,13 @@ class FaceRpcs(ServicerBase):
     ) -> pb.EnrolFaceResponse:
         """Enrol a face from one photo."""
         ids = names.RESIDENT.parse(request.resident, "resident")
-        command = EnrolFace(ids["community"], ids["resident"], request.image, request.request_id)
+        command = EnrolFace(
+            ids["community"],
+            ids["resident"],
+            request.image,
+            request.request_id,
+            actor=current_principal(),
+        )
         # Decoding and encoding a face is CPU-bound (~60 ms): off the event loop.
         enrolment = await asyncio.to_thread(
             faces.enrol_face, command, self.uow_factory(), self.engine, self.galleries, self.clock
@@ -101,6 +139,7 @@ class FaceRpcs(ServicerBase):
             self.uow_factory(),
             self.engine,
             clock=self.clock,
+            actor=current_principal(),
         )
         return pb.VerifyFaceResponse(decision=decision_message(decision))
 
@@ -117,6 +156,7 @@ class FaceRpcs(ServicerBase):
             self.engine,
             self.galleries,
             clock=self.clock,
+            actor=current_principal(),
         )
         assert decision.match.resident_id is not None  # no match is NotFound
         return pb.IdentifyFaceResponse(
@@ -129,7 +169,9 @@ class FaceRpcs(ServicerBase):
     ) -> pb.RotateTemplateKeysResponse:
         """Re-encrypt a community's face templates under its current key."""
         ids = names.COMMUNITY.parse(request.parent, "parent")
-        command = RotateTemplateKeys(ids["community"], request.request_id)
+        command = RotateTemplateKeys(
+            ids["community"], request.request_id, actor=current_principal()
+        )
         rotation = await asyncio.to_thread(
             key_rotation.rotate_template_keys,
             command,

@@ -8,6 +8,7 @@ import grpc
 from linli.identity.v1 import identity_service_pb2 as pb
 
 from linli_identity.domain import names
+from linli_identity.domain.login import STAFF_ROLES as PASSWORD_ROLES
 from linli_identity.entrypoints.grpc_base import ServicerBase
 from linli_identity.entrypoints.messages import auth_event_message, tokens_message
 from linli_identity.service_layer import login, sessions
@@ -20,7 +21,29 @@ from linli_identity.service_layer.commands import (
     SetPassword,
 )
 from linli_identity.service_layer.login_port import Secret
+from linli_kit import auth, ratelimits
 from linli_kit.names import decode_page_token, next_page_token, page_size
+from linli_kit.principals import Role, current_principal
+
+# Who may call each RPC (deny by default): logging in needs no credentials, of course.
+POLICY: auth.Policy = {
+    "RequestLoginCode": auth.public(),
+    "LoginWithCode": auth.public(),
+    "LoginWithPassword": auth.public(),
+    "RefreshToken": auth.public(),
+    "Logout": auth.public(),
+    "GetJwks": auth.public(),
+    "SetPassword": auth.persons(*PASSWORD_ROLES),
+    "ListAuthEvents": auth.persons(Role.SOCIAL_WORKER, Role.SRE),
+}
+# Per caller (an anonymous one by its address), besides the lockout per phone and address.
+LIMITS: ratelimits.Limits = {
+    "RequestLoginCode": ratelimits.per_minute(10),
+    "LoginWithCode": ratelimits.per_minute(10),
+    "LoginWithPassword": ratelimits.per_minute(10),
+    "RefreshToken": ratelimits.per_minute(10),
+    "Logout": ratelimits.per_minute(10),
+}
 
 
 def client_address(peer: str) -> str:
@@ -91,6 +114,7 @@ class LoginRpcs(ServicerBase):
             ids["resident"],
             Secret(request.password, f"{request.request_id}:{request.resident}"),
             request.request_id,
+            actor=current_principal(),
         )
         await asyncio.to_thread(login.set_password, command, self.uow_factory(), self.login)
         return pb.SetPasswordResponse(resident=request.resident)
@@ -136,7 +160,12 @@ class LoginRpcs(ServicerBase):
         ids = names.COMMUNITY.parse(request.parent, "parent")
         offset, limit = decode_page_token(request.page_token), page_size(request.page_size)
         page, more = await asyncio.to_thread(
-            sessions.list_auth_events, ids["community"], offset, limit, self.uow_factory()
+            sessions.list_auth_events,
+            ids["community"],
+            offset,
+            limit,
+            self.uow_factory(),
+            current_principal(),
         )
         return pb.ListAuthEventsResponse(
             events=[auth_event_message(e) for e in page],

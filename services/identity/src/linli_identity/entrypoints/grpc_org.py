@@ -30,7 +30,24 @@ from linli_identity.service_layer.commands import (
     CreateSpecialTeam,
     StartMentoring,
 )
+from linli_kit import auth
 from linli_kit.errors import InvalidArgument
+from linli_kit.principals import Role, current_principal
+
+# Who may call each RPC (deny by default); the use cases check whose records (domain.access).
+POLICY: auth.Policy = {
+    "CreateOrgUnit": auth.persons(Role.SOCIAL_WORKER),
+    "ListOrgUnits": auth.persons(),
+    "ReportOrgUnitSizes": auth.persons(Role.SOCIAL_WORKER, Role.GRID_HEAD, Role.BUILDING_LIAISON),
+    "GrantRole": auth.persons(Role.SOCIAL_WORKER, Role.SRE),
+    "RevokeRole": auth.persons(Role.SOCIAL_WORKER, Role.SRE),
+    "StartMentoring": auth.persons(Role.SOCIAL_WORKER, Role.GRID_HEAD, Role.BUILDING_LIAISON),
+    "ListMentoringPairs": auth.persons(),
+    "CreateSpecialTeam": auth.persons(Role.SOCIAL_WORKER),
+    "AddTeamMember": auth.persons(Role.SOCIAL_WORKER, Role.GRID_HEAD, Role.BUILDING_LIAISON),
+    "RemoveTeamMember": auth.persons(Role.SOCIAL_WORKER, Role.GRID_HEAD, Role.BUILDING_LIAISON),
+    "ListSpecialTeams": auth.persons(),
+}
 
 
 class OrgRpcs(ServicerBase):
@@ -56,6 +73,7 @@ class OrgRpcs(ServicerBase):
             request.display_name,
             above["unit"] if above else "",
             request.request_id,
+            actor=current_principal(),
         )
         unit = await asyncio.to_thread(org.create_org_unit, command, self.uow_factory(), self.clock)
         return pb.CreateOrgUnitResponse(org_unit=unit_message(unit))
@@ -65,7 +83,9 @@ class OrgRpcs(ServicerBase):
     ) -> pb.ListOrgUnitsResponse:
         """A community's units."""
         ids = names.COMMUNITY.parse(request.parent, "parent")
-        units = await asyncio.to_thread(org.list_org_units, ids["community"], self.uow_factory())
+        units = await asyncio.to_thread(
+            org.list_org_units, ids["community"], self.uow_factory(), current_principal()
+        )
         return pb.ListOrgUnitsResponse(org_units=[unit_message(u) for u in units])
 
     async def ReportOrgUnitSizes(
@@ -73,7 +93,9 @@ class OrgRpcs(ServicerBase):
     ) -> pb.ReportOrgUnitSizesResponse:
         """Every unit's size against the soft limits."""
         ids = names.COMMUNITY.parse(request.parent, "parent")
-        sizes = await asyncio.to_thread(org.org_size_report, ids["community"], self.uow_factory())
+        sizes = await asyncio.to_thread(
+            org.org_size_report, ids["community"], self.uow_factory(), current_principal()
+        )
         return pb.ReportOrgUnitSizesResponse(sizes=[size_message(s) for s in sizes])
 
     async def GrantRole(
@@ -94,7 +116,14 @@ class OrgRpcs(ServicerBase):
 
     async def _change_role(self, name: str, role: str, grant: bool, request_id: str) -> Resident:
         ids = names.RESIDENT.parse(name, "resident")
-        command = ChangeRole(ids["community"], ids["resident"], parse_role(role), grant, request_id)
+        command = ChangeRole(
+            ids["community"],
+            ids["resident"],
+            parse_role(role),
+            grant,
+            request_id,
+            actor=current_principal(),
+        )
         return await asyncio.to_thread(org.change_role, command, self.uow_factory(), self.clock)
 
     async def StartMentoring(
@@ -106,7 +135,11 @@ class OrgRpcs(ServicerBase):
         if mentor["community"] != newcomer["community"]:
             raise InvalidArgument("mentor and newcomer must be in the same community")
         command = StartMentoring(
-            mentor["community"], mentor["resident"], newcomer["resident"], request.request_id
+            mentor["community"],
+            mentor["resident"],
+            newcomer["resident"],
+            request.request_id,
+            actor=current_principal(),
         )
         pair = await asyncio.to_thread(
             mentoring.start_mentoring, command, self.uow_factory(), self.clock
@@ -119,7 +152,11 @@ class OrgRpcs(ServicerBase):
         """A resident's mentoring pairs."""
         ids = names.RESIDENT.parse(request.resident, "resident")
         pairs = await asyncio.to_thread(
-            mentoring.list_mentoring_pairs, ids["community"], ids["resident"], self.uow_factory()
+            mentoring.list_mentoring_pairs,
+            ids["community"],
+            ids["resident"],
+            self.uow_factory(),
+            current_principal(),
         )
         return pb.ListMentoringPairsResponse(pairs=[pair_message(p) for p in pairs])
 
@@ -146,6 +183,7 @@ class OrgRpcs(ServicerBase):
             lead["resident"],
             unit["unit"] if unit else "",
             request.request_id,
+            actor=current_principal(),
         )
         team = await asyncio.to_thread(
             teams.create_special_team, command, self.uow_factory(), self.clock
@@ -174,7 +212,12 @@ class OrgRpcs(ServicerBase):
         if resident["community"] != team["community"]:
             raise InvalidArgument("the resident must be in the team's community")
         command = ChangeTeamMember(
-            team["community"], team["team"], resident["resident"], join, request_id
+            team["community"],
+            team["team"],
+            resident["resident"],
+            join,
+            request_id,
+            actor=current_principal(),
         )
         return await asyncio.to_thread(
             teams.change_team_member, command, self.uow_factory(), self.clock
@@ -193,6 +236,7 @@ class OrgRpcs(ServicerBase):
             ids["community"],
             self.uow_factory(),
             member["resident"] if member else "",
+            current_principal(),
         )
         return pb.ListSpecialTeamsResponse(
             teams=[team_message(team, request.show_former_members) for team in found]

@@ -15,8 +15,21 @@ from linli_identity.entrypoints.grpc_base import ServicerBase
 from linli_identity.entrypoints.messages import community_message, resident_message
 from linli_identity.service_layer import residents
 from linli_identity.service_layer.commands import CreateCommunity, ImportResidents, RegisterResident
+from linli_kit import auth
 from linli_kit.errors import InvalidArgument
 from linli_kit.names import decode_page_token, next_page_token, page_size
+from linli_kit.principals import Role, current_principal
+
+# Who may call each RPC (deny by default); the use cases check whose records (domain.access).
+POLICY: auth.Policy = {
+    "CreateCommunity": auth.persons(Role.SRE),
+    "GetCommunity": auth.persons() + auth.services(),
+    "RegisterResident": auth.persons(Role.SOCIAL_WORKER, Role.GRID_HEAD, Role.BUILDING_LIAISON),
+    "GetResident": auth.persons() + auth.services("attendance"),
+    "ListResidents": auth.persons(Role.SOCIAL_WORKER),
+    "ExportResidents": auth.persons(Role.SOCIAL_WORKER),
+    "ImportResidents": auth.persons(Role.SOCIAL_WORKER),
+}
 
 
 class ResidentRpcs(ServicerBase):
@@ -26,7 +39,12 @@ class ResidentRpcs(ServicerBase):
         self, request: pb.CreateCommunityRequest, context: grpc.aio.ServicerContext
     ) -> pb.CreateCommunityResponse:
         """Create a community."""
-        command = CreateCommunity(request.community_id, request.display_name, request.request_id)
+        command = CreateCommunity(
+            request.community_id,
+            request.display_name,
+            request.request_id,
+            actor=current_principal(),
+        )
         community = await asyncio.to_thread(
             residents.create_community, command, self.uow_factory(), self.clock
         )
@@ -38,7 +56,7 @@ class ResidentRpcs(ServicerBase):
         """A community by name."""
         ids = names.COMMUNITY.parse(request.name)
         community = await asyncio.to_thread(
-            residents.get_community, ids["community"], self.uow_factory()
+            residents.get_community, ids["community"], self.uow_factory(), current_principal()
         )
         return pb.GetCommunityResponse(community=community_message(community))
 
@@ -59,6 +77,7 @@ class ResidentRpcs(ServicerBase):
             parse_birth_date(request.birth_date),
             request.household,
             home["unit"] if home else "",
+            actor=current_principal(),
         )
         resident = await asyncio.to_thread(
             residents.register_resident, command, self.uow_factory(), self.clock
@@ -71,7 +90,11 @@ class ResidentRpcs(ServicerBase):
         """A resident by name."""
         ids = names.RESIDENT.parse(request.name)
         resident = await asyncio.to_thread(
-            residents.get_resident, ids["community"], ids["resident"], self.uow_factory()
+            residents.get_resident,
+            ids["community"],
+            ids["resident"],
+            self.uow_factory(),
+            current_principal(),
         )
         return pb.GetResidentResponse(resident=resident_message(resident))
 
@@ -82,7 +105,12 @@ class ResidentRpcs(ServicerBase):
         ids = names.COMMUNITY.parse(request.parent, "parent")
         offset, limit = decode_page_token(request.page_token), page_size(request.page_size)
         page, more = await asyncio.to_thread(
-            residents.list_residents, ids["community"], offset, limit, self.uow_factory()
+            residents.list_residents,
+            ids["community"],
+            offset,
+            limit,
+            self.uow_factory(),
+            current_principal(),
         )
         return pb.ListResidentsResponse(
             residents=[resident_message(r) for r in page],
@@ -95,7 +123,10 @@ class ResidentRpcs(ServicerBase):
         """A community's residents as CSV."""
         ids = names.COMMUNITY.parse(request.parent, "parent")
         everyone = await asyncio.to_thread(
-            residents.export_residents, ids["community"], self.uow_factory()
+            residents.export_residents,
+            ids["community"],
+            self.uow_factory(),
+            actor=current_principal(),
         )
         return pb.ExportResidentsResponse(csv=resident_csv.export_csv(everyone))
 
@@ -106,7 +137,11 @@ class ResidentRpcs(ServicerBase):
         ids = names.COMMUNITY.parse(request.parent, "parent")
         rows, unreadable = await asyncio.to_thread(resident_csv.parse_csv, request.csv)
         command = ImportResidents(
-            ids["community"], tuple(rows), request.request_id, tuple(unreadable)
+            ids["community"],
+            tuple(rows),
+            request.request_id,
+            tuple(unreadable),
+            actor=current_principal(),
         )
         try:
             batch = await asyncio.to_thread(

@@ -1,4 +1,8 @@
-"""What callers ask the identity service to change; each carries the caller's request id."""
+"""What callers ask the identity service to change; each carries the caller's request id.
+
+A mutation names its actor (the caller's principal; SYSTEM for operator commands and
+workers): the domain rules decide on it, and a retry by another caller is refused.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ from linli_identity.domain.org import OrgLevel, Role
 from linli_identity.domain.resident_import import ResidentRow, RowError
 from linli_identity.domain.teams import ServedGroup, TeamService
 from linli_identity.service_layer.login_port import Secret
+from linli_kit.principals import SYSTEM, Principal
 
 
 @dataclass(frozen=True)
@@ -18,6 +23,7 @@ class CreateCommunity:
     community_id: str
     display_name: str
     request_id: str = ""
+    actor: Principal = field(default=SYSTEM, kw_only=True)
 
 
 @dataclass(frozen=True)
@@ -32,6 +38,7 @@ class RegisterResident:
     birth_date: date | None = None
     household: str = ""
     home_unit_id: str = ""
+    actor: Principal = field(default=SYSTEM, kw_only=True)
 
 
 @dataclass(frozen=True)
@@ -42,6 +49,7 @@ class ImportResidents:
     rows: tuple[ResidentRow, ...]
     request_id: str = ""
     unreadable: tuple[RowError, ...] = ()
+    actor: Principal = field(default=SYSTEM, kw_only=True)
 
 
 @dataclass(frozen=True)
@@ -53,6 +61,7 @@ class CreateOrgUnit:
     display_name: str
     parent_id: str = ""
     request_id: str = ""
+    actor: Principal = field(default=SYSTEM, kw_only=True)
 
 
 @dataclass(frozen=True)
@@ -64,6 +73,7 @@ class ChangeRole:
     role: Role
     grant: bool
     request_id: str = ""
+    actor: Principal = field(default=SYSTEM, kw_only=True)
 
 
 @dataclass(frozen=True)
@@ -74,6 +84,7 @@ class StartMentoring:
     mentor_id: str
     newcomer_id: str
     request_id: str = ""
+    actor: Principal = field(default=SYSTEM, kw_only=True)
 
 
 @dataclass(frozen=True)
@@ -87,6 +98,7 @@ class CreateSpecialTeam:
     lead_id: str
     org_unit_id: str = ""
     request_id: str = ""
+    actor: Principal = field(default=SYSTEM, kw_only=True)
 
 
 @dataclass(frozen=True)
@@ -98,6 +110,7 @@ class ChangeTeamMember:
     resident_id: str
     join: bool
     request_id: str = ""
+    actor: Principal = field(default=SYSTEM, kw_only=True)
 
 
 @dataclass(frozen=True)
@@ -111,6 +124,7 @@ class GrantFaceConsent:
     recorded_by: str
     guardian_id: str = ""
     request_id: str = ""
+    actor: Principal = field(default=SYSTEM, kw_only=True)
 
 
 @dataclass(frozen=True)
@@ -121,6 +135,7 @@ class WithdrawFaceConsent:
     resident_id: str
     recorded_by: str
     request_id: str = ""
+    actor: Principal = field(default=SYSTEM, kw_only=True)
 
 
 @dataclass(frozen=True)
@@ -131,6 +146,7 @@ class EnrolFace:
     resident_id: str
     image: bytes = field(repr=False)
     request_id: str = ""
+    actor: Principal = field(default=SYSTEM, kw_only=True)
 
 
 @dataclass(frozen=True)
@@ -139,6 +155,7 @@ class RotateTemplateKeys:
 
     community_id: str
     request_id: str = ""
+    actor: Principal = field(default=SYSTEM, kw_only=True)
 
 
 @dataclass(frozen=True)
@@ -181,6 +198,7 @@ class SetPassword:
     resident_id: str
     password: Secret
     request_id: str = ""
+    actor: Principal = field(default=SYSTEM, kw_only=True)
 
 
 @dataclass(frozen=True)

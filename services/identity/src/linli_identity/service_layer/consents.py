@@ -6,13 +6,16 @@ import logging
 from collections.abc import Callable
 from datetime import datetime
 
+from linli_identity.domain.access import require_self_or_staff_over
 from linli_identity.domain.consent import FACE_SIGN_IN, FaceConsent
+from linli_identity.service_layer.access import in_actors_community, reach_of
 from linli_identity.service_layer.commands import GrantFaceConsent, WithdrawFaceConsent
 from linli_identity.service_layer.face_port import Galleries
 from linli_identity.service_layer.lookups import existing_consent, existing_resident
 from linli_identity.service_layer.ports import IdentityUnitOfWork
 from linli_kit.domain import Clock, utc_now
 from linli_kit.errors import FailedPrecondition
+from linli_kit.principals import SYSTEM, Principal, require_community
 from linli_kit.usecases import idempotent
 
 EXPIRY_RECORDER = "system: retention period ended"
@@ -25,12 +28,15 @@ def _consent(
     return existing_consent(uow, cmd.community_id, ref)
 
 
+@in_actors_community
 @idempotent(_consent)
 def grant_face_consent(
     cmd: GrantFaceConsent, uow: IdentityUnitOfWork, galleries: Galleries, clock: Clock = utc_now
 ) -> FaceConsent:
-    """Record a grant; one active consent per resident (a lapsed one is closed first)."""
+    """Record a grant (by the resident, the guardian named, or their staff); one active each."""
     resident = existing_resident(uow, cmd.community_id, cmd.resident_id)
+    reach = reach_of(uow, cmd.actor, cmd.community_id)
+    require_self_or_staff_over(cmd.actor, resident, reach, cmd.guardian_id)
     guardian = (
         existing_resident(uow, cmd.community_id, cmd.guardian_id) if cmd.guardian_id else None
     )
@@ -46,13 +52,20 @@ def grant_face_consent(
     return consent
 
 
+@in_actors_community
 @idempotent(_consent)
 def withdraw_face_consent(
     cmd: WithdrawFaceConsent, uow: IdentityUnitOfWork, galleries: Galleries, clock: Clock = utc_now
 ) -> FaceConsent:
-    """Withdraw the consent and delete the templates in one commit; it records how many."""
-    existing_resident(uow, cmd.community_id, cmd.resident_id)
+    """Withdraw the consent and delete the templates in one commit; it records how many.
+
+    The resident, the guardian who gave it, or their staff may withdraw it.
+    """
+    resident = existing_resident(uow, cmd.community_id, cmd.resident_id)
     consent = uow.consents.current(cmd.community_id, cmd.resident_id, FACE_SIGN_IN)
+    guardian = (consent.guardian_id or "") if consent is not None else ""
+    reach = reach_of(uow, cmd.actor, cmd.community_id)
+    require_self_or_staff_over(cmd.actor, resident, reach, guardian)
     if consent is None:
         raise FailedPrecondition("the resident has no face consent to withdraw")
     end_consent(uow, galleries, consent, cmd.recorded_by, clock())
@@ -87,11 +100,13 @@ def consent_sweep(
 
 
 def list_face_consents(
-    community_id: str, resident_id: str, uow: IdentityUnitOfWork
+    community_id: str, resident_id: str, uow: IdentityUnitOfWork, actor: Principal = SYSTEM
 ) -> list[FaceConsent]:
-    """A resident's consent history, newest first."""
+    """A resident's consent history, newest first (they or their staff)."""
+    require_community(actor, community_id)
     with uow:
-        existing_resident(uow, community_id, resident_id)
+        resident = existing_resident(uow, community_id, resident_id)
+        require_self_or_staff_over(actor, resident, reach_of(uow, actor, community_id))
         return uow.consents.history(community_id, resident_id)
 
 

@@ -6,6 +6,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from linli_identity.domain.access import (
+    require_may_identify_face,
+    require_may_verify_face,
+    require_self_or_staff_over,
+)
 from linli_identity.domain.consent import FACE_SIGN_IN, FaceEnrolment, require_active
 from linli_identity.domain.face import FaceMatch, FaceTemplate, TemplateMismatch
 from linli_identity.domain.liveness import (
@@ -15,12 +20,14 @@ from linli_identity.domain.liveness import (
     LivenessResult,
     check_liveness,
 )
+from linli_identity.service_layer.access import in_actors_community, reach_of
 from linli_identity.service_layer.commands import EnrolFace
 from linli_identity.service_layer.face_port import FaceEngine, Galleries
 from linli_identity.service_layer.lookups import existing_community, existing_resident
 from linli_identity.service_layer.ports import IdentityUnitOfWork
 from linli_kit.domain import Clock, utc_now
 from linli_kit.errors import FailedPrecondition, InvalidArgument, NotFound
+from linli_kit.principals import SYSTEM, Principal
 from linli_kit.usecases import idempotent
 
 
@@ -47,11 +54,14 @@ def _enrolment(uow: IdentityUnitOfWork, cmd: EnrolFace, ref: str) -> FaceEnrolme
     return enrolment
 
 
+@in_actors_community
 @idempotent(_enrolment)
 def _store_enrolment(
     cmd: EnrolFace, uow: IdentityUnitOfWork, engine: FaceEngine, clock: Clock
 ) -> FaceEnrolment:
-    existing_resident(uow, cmd.community_id, cmd.resident_id)
+    resident = existing_resident(uow, cmd.community_id, cmd.resident_id)
+    # The resident, or their staff; either way only under the resident's active consent.
+    require_self_or_staff_over(cmd.actor, resident, reach_of(uow, cmd.actor, cmd.community_id))
     consent = uow.consents.current(cmd.community_id, cmd.resident_id, FACE_SIGN_IN)
     # Consent is checked before the image is even decoded.
     require_active(consent, clock())
@@ -83,8 +93,10 @@ def verify_face(
     engine: FaceEngine,
     policy: LivenessPolicy | None = None,
     clock: Clock = utc_now,
+    actor: Principal = SYSTEM,
 ) -> FaceDecision:
-    """Compare a live burst with the named resident's template (1:1)."""
+    """Compare a live burst with the named resident's template (1:1): they or a kiosk."""
+    require_may_verify_face(actor, community_id, resident_id)
     with uow:
         existing_resident(uow, community_id, resident_id)
         enrolment = uow.templates.get(community_id, resident_id)
@@ -105,8 +117,13 @@ def identify_face(
     galleries: Galleries,
     policy: LivenessPolicy | None = None,
     clock: Clock = utc_now,
+    actor: Principal = SYSTEM,
 ) -> FaceDecision:
-    """Find who a live burst shows among the community's enrolled residents (1:N)."""
+    """Find who a live burst shows among the community's residents (1:N): its services only.
+
+    A person must not turn a photo into a name.
+    """
+    require_may_identify_face(actor, community_id)
     with uow:
         existing_community(uow, community_id)
     probe, liveness = live_probe(burst, engine, policy)

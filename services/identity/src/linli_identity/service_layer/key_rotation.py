@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from linli_identity.domain.key_rotation import KeyRotation
+from linli_identity.service_layer.access import in_actors_community
 from linli_identity.service_layer.commands import RotateTemplateKeys
 from linli_identity.service_layer.lookups import existing_community, found
 from linli_identity.service_layer.ports import IdentityUnitOfWork
@@ -16,6 +17,7 @@ def _run(uow: IdentityUnitOfWork, community_id: str, rotation_id: str) -> KeyRot
     return found(uow.key_rotations.get(community_id, rotation_id), f"key rotation {rotation_id}")
 
 
+@in_actors_community
 @idempotent(lambda uow, cmd, ref: _run(uow, cmd.community_id, ref))
 def start_key_rotation(
     cmd: RotateTemplateKeys, uow: IdentityUnitOfWork, clock: Clock = utc_now

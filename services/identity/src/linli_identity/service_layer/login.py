@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from linli_identity.domain.access import require_may_set_password
 from linli_identity.domain.login import (
     CODE_DIGITS,
     CODE_QUOTA_WINDOW,
@@ -31,6 +32,7 @@ from linli_identity.domain.login import (
 )
 from linli_identity.domain.residents import Resident
 from linli_identity.domain.tokens import RefreshToken, refresh_token_text
+from linli_identity.service_layer.access import in_actors_community
 from linli_identity.service_layer.commands import (
     LoginWithCode,
     LoginWithPassword,
@@ -265,10 +267,12 @@ def login_with_password(
     return _logged_in(uow, resident, cmd.client, True, ports)
 
 
+@in_actors_community
 @idempotent(lambda uow, cmd, ref: existing_resident(uow, cmd.community_id, ref))
 def set_password(cmd: SetPassword, uow: IdentityUnitOfWork, ports: LoginPorts) -> Resident:
-    """Set a staff member's password and end their sessions."""
+    """Set a staff member's password (they, or who could grant their roles); end their sessions."""
     resident = existing_resident(uow, cmd.community_id, cmd.resident_id)
+    require_may_set_password(cmd.actor, resident)
     check_staff(resident.roles)
     check_new_password(cmd.password.value)
     now = ports.clock()

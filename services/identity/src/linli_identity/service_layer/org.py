@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from linli_identity.domain.access import require_may_change_role, require_staff
 from linli_identity.domain.mentoring import PROMOTED_ROLES
-from linli_identity.domain.org import OrgUnit, UnitSize, size_reports
+from linli_identity.domain.org import OrgUnit, Role, UnitSize, size_reports
 from linli_identity.domain.residents import Resident
+from linli_identity.service_layer.access import in_actors_community
 from linli_identity.service_layer.commands import ChangeRole, CreateOrgUnit
 from linli_identity.service_layer.lookups import (
     existing_community,
@@ -15,12 +17,15 @@ from linli_identity.service_layer.mentoring import newcomer_promoted
 from linli_identity.service_layer.ports import IdentityUnitOfWork
 from linli_identity.service_layer.sessions import revoke_sessions
 from linli_kit.domain import Clock, utc_now
+from linli_kit.principals import SYSTEM, Principal, require_community
 from linli_kit.usecases import idempotent
 
 
+@in_actors_community
 @idempotent(lambda uow, cmd, ref: existing_unit(uow, cmd.community_id, ref))
 def create_org_unit(cmd: CreateOrgUnit, uow: IdentityUnitOfWork, clock: Clock = utc_now) -> OrgUnit:
-    """Create a unit under its parent; one HQ per community."""
+    """Create a unit under its parent (social workers); one HQ per community."""
+    require_staff(cmd.actor, cmd.community_id)
     existing_community(uow, cmd.community_id)
     parent = existing_unit(uow, cmd.community_id, cmd.parent_id) if cmd.parent_id else None
     unit = OrgUnit.create(
@@ -35,26 +40,36 @@ def create_org_unit(cmd: CreateOrgUnit, uow: IdentityUnitOfWork, clock: Clock = 
     return unit
 
 
-def list_org_units(community_id: str, uow: IdentityUnitOfWork) -> list[OrgUnit]:
-    """A community's units, top level first."""
+def list_org_units(
+    community_id: str, uow: IdentityUnitOfWork, actor: Principal = SYSTEM
+) -> list[OrgUnit]:
+    """A community's units, top level first (for the community's people)."""
+    require_community(actor, community_id)
     with uow:
         existing_community(uow, community_id)
         return uow.org_units.list(community_id)
 
 
+@in_actors_community
 @idempotent(lambda uow, cmd, ref: existing_resident(uow, cmd.community_id, ref))
 def change_role(cmd: ChangeRole, uow: IdentityUnitOfWork, clock: Clock = utc_now) -> Resident:
     """Grant or revoke a role and end the person's sessions; a no-op if nothing changes."""
     resident = existing_resident(uow, cmd.community_id, cmd.resident_id)
+    require_may_change_role(cmd.actor, resident, cmd.role)
     home = (
         existing_unit(uow, cmd.community_id, resident.home_unit_id)
         if resident.home_unit_id
         else None
     )
-    changed = resident.grant_role(cmd.role, home) if cmd.grant else resident.revoke_role(cmd.role)
+    by = "system" if cmd.actor is SYSTEM else cmd.actor.subject
+    now = clock()
+    changed = (
+        resident.grant_role(cmd.role, home, by, now)
+        if cmd.grant
+        else resident.revoke_role(cmd.role, by, now)
+    )
     if not changed:
         return resident
-    now = clock()
     uow.residents.save_roles(resident)
     how = "granted" if cmd.grant else "revoked"
     revoke_sessions(uow, resident, f"role {cmd.role.value} {how}", now)
@@ -63,8 +78,11 @@ def change_role(cmd: ChangeRole, uow: IdentityUnitOfWork, clock: Clock = utc_now
     return resident
 
 
-def org_size_report(community_id: str, uow: IdentityUnitOfWork) -> list[UnitSize]:
+def org_size_report(
+    community_id: str, uow: IdentityUnitOfWork, actor: Principal = SYSTEM
+) -> list[UnitSize]:
     """Every unit's households and role holders over its subtree, against the soft limits."""
+    require_staff(actor, community_id, Role.SOCIAL_WORKER, Role.GRID_HEAD, Role.BUILDING_LIAISON)
     with uow:
         existing_community(uow, community_id)
         units = uow.org_units.list(community_id)

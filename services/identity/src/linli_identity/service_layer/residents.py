@@ -2,8 +2,17 @@
 
 from __future__ import annotations
 
+from linli_identity.domain.access import (
+    redacted,
+    require_may_create_community,
+    require_self_or_staff_over,
+    require_staff,
+    require_staff_over,
+    sees_contact_details,
+)
 from linli_identity.domain.resident_import import ResidentImport
 from linli_identity.domain.residents import Community, Resident
+from linli_identity.service_layer.access import in_actors_community, reach_of
 from linli_identity.service_layer.commands import CreateCommunity, ImportResidents, RegisterResident
 from linli_identity.service_layer.lookups import (
     existing_community,
@@ -13,6 +22,7 @@ from linli_identity.service_layer.lookups import (
 from linli_identity.service_layer.ports import IdentityUnitOfWork
 from linli_kit.domain import Clock, utc_now
 from linli_kit.errors import AlreadyExists, NotFound
+from linli_kit.principals import SYSTEM, Principal, require_community
 from linli_kit.usecases import idempotent
 
 
@@ -20,7 +30,8 @@ from linli_kit.usecases import idempotent
 def create_community(
     cmd: CreateCommunity, uow: IdentityUnitOfWork, clock: Clock = utc_now
 ) -> Community:
-    """Create a community; its id is taken once."""
+    """Create a community (an sre or an operator); its id is taken once."""
+    require_may_create_community(cmd.actor)
     community = Community.create(cmd.community_id, cmd.display_name, clock())
     if uow.communities.get(community.id) is not None:
         raise AlreadyExists(f"community {community.id!r} already exists")
@@ -28,17 +39,21 @@ def create_community(
     return community
 
 
-def get_community(community_id: str, uow: IdentityUnitOfWork) -> Community:
-    """A community, or NotFound."""
+def get_community(
+    community_id: str, uow: IdentityUnitOfWork, actor: Principal = SYSTEM
+) -> Community:
+    """A community, or NotFound (also for a caller of another community)."""
+    require_community(actor, community_id)
     with uow:
         return existing_community(uow, community_id)
 
 
+@in_actors_community
 @idempotent(lambda uow, cmd, ref: existing_resident(uow, cmd.community_id, ref))
 def register_resident(
     cmd: RegisterResident, uow: IdentityUnitOfWork, clock: Clock = utc_now
 ) -> Resident:
-    """Register a resident; one phone number per community."""
+    """Register a resident (staff, a grid head in their grid); one phone number per community."""
     existing_community(uow, cmd.community_id)
     home = None
     if cmd.home_unit_id:
@@ -55,22 +70,35 @@ def register_resident(
         cmd.household,
         home,
     )
+    require_staff_over(cmd.actor, resident, reach_of(uow, cmd.actor, cmd.community_id))
     if uow.residents.by_phone(cmd.community_id, resident.phone) is not None:
         raise AlreadyExists("a resident with this phone number is already registered")
     uow.residents.add(resident)
     return resident
 
 
-def get_resident(community_id: str, resident_id: str, uow: IdentityUnitOfWork) -> Resident:
-    """A resident, or NotFound."""
+def get_resident(
+    community_id: str, resident_id: str, uow: IdentityUnitOfWork, actor: Principal = SYSTEM
+) -> Resident:
+    """A resident, or NotFound; without contact details for a caller not allowed them.
+
+    The resident themself, their staff, and the community's services (attendance checks that
+    residents exist) may read it; contact details only the first two.
+    """
+    require_community(actor, community_id)
     with uow:
-        return existing_resident(uow, community_id, resident_id)
+        resident = existing_resident(uow, community_id, resident_id)
+        reach = reach_of(uow, actor, community_id)
+        if not actor.is_machine:
+            require_self_or_staff_over(actor, resident, reach)
+        return resident if sees_contact_details(actor, resident, reach) else redacted(resident)
 
 
 def list_residents(
-    community_id: str, offset: int, limit: int, uow: IdentityUnitOfWork
+    community_id: str, offset: int, limit: int, uow: IdentityUnitOfWork, actor: Principal = SYSTEM
 ) -> tuple[list[Resident], bool]:
-    """A page of a community's residents and whether more follow."""
+    """A page of a community's residents and whether more follow (its social workers)."""
+    require_staff(actor, community_id)
     with uow:
         existing_community(uow, community_id)
         residents = uow.residents.list(community_id, offset, limit + 1)
@@ -81,11 +109,13 @@ def _earlier_import(uow: IdentityUnitOfWork, cmd: ImportResidents, ref: str) -> 
     return found(uow.imports.get(cmd.community_id, ref), f"resident import {ref}")
 
 
+@in_actors_community
 @idempotent(_earlier_import)
 def import_residents(
     cmd: ImportResidents, uow: IdentityUnitOfWork, clock: Clock = utc_now
 ) -> ResidentImport:
-    """Register every row, or none (ImportRefused lists the bad rows) if any row is bad."""
+    """Register every row, or none (ImportRefused lists the bad rows); social workers only."""
+    require_staff(cmd.actor, cmd.community_id)
     existing_community(uow, cmd.community_id)
     units = {unit.id: unit for unit in uow.org_units.list(cmd.community_id)}
     batch = ResidentImport.check(
@@ -103,9 +133,10 @@ def import_residents(
 
 
 def export_residents(
-    community_id: str, uow: IdentityUnitOfWork, limit: int = 100_000
+    community_id: str, uow: IdentityUnitOfWork, limit: int = 100_000, actor: Principal = SYSTEM
 ) -> list[Resident]:
-    """A community's residents, oldest first, for export."""
+    """A community's residents, oldest first, for export (its social workers)."""
+    require_staff(actor, community_id)
     with uow:
         existing_community(uow, community_id)
         return uow.residents.list(community_id, 0, limit)

@@ -6,7 +6,9 @@ import hmac
 from datetime import datetime
 from typing import Any
 
+from linli_identity.domain.access import require_staff
 from linli_identity.domain.login import AuthEvent, AuthEventKind, LoginRefused, Refused
+from linli_identity.domain.org import Role
 from linli_identity.domain.residents import Resident
 from linli_identity.domain.tokens import PresentedRefreshToken, RefreshReused, RefreshToken
 from linli_identity.service_layer.commands import Logout, RefreshTokens
@@ -15,6 +17,7 @@ from linli_identity.service_layer.login_port import LoginPorts, TokenSigner
 from linli_identity.service_layer.lookups import existing_community, existing_resident, found
 from linli_identity.service_layer.ports import IdentityUnitOfWork
 from linli_kit.domain import Clock
+from linli_kit.principals import SYSTEM, Principal
 from linli_kit.usecases import idempotent
 
 
@@ -115,9 +118,10 @@ def revoke_sessions(uow: IdentityUnitOfWork, resident: Resident, why: str, at: d
 
 
 def list_auth_events(
-    community_id: str, offset: int, limit: int, uow: IdentityUnitOfWork
+    community_id: str, offset: int, limit: int, uow: IdentityUnitOfWork, actor: Principal = SYSTEM
 ) -> tuple[list[AuthEvent], bool]:
-    """A page of a community's login audit records, newest first, and whether more follow."""
+    """A page of a community's login audit, newest first, and whether more follow (staff, sre)."""
+    require_staff(actor, community_id, Role.SOCIAL_WORKER, Role.SRE)
     with uow:
         existing_community(uow, community_id)
         events = uow.auth_events.list(community_id, offset, limit + 1)
