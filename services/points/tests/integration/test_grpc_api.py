@@ -84,7 +84,13 @@ async def points(
         channel(gateway, credentials.person(C, "r-alice", Role.RESIDENT)),
         channel(gateway, credentials.person(C, "r-judge", Role.COMMITTEE_MEMBER)),
     ]
-    yield LivePoints(*(pb_grpc.PointsServiceStub(c) for c in channels))
+    live = LivePoints(*(pb_grpc.PointsServiceStub(c) for c in channels))
+    # One call first: calls racing the verifier's very first key fetch are refused (kit
+    # PublishedKeys), and a test below sends several at once.
+    await live.alice.GetBalance(
+        pb.GetBalanceRequest(name=f"communities/{C}/residents/r-alice/balance")
+    )
+    yield live
     for open_channel in channels:
         await open_channel.close()
     await running.stop(grace=1)
