@@ -357,7 +357,8 @@ class PublishedKeys:
 
     async def principal(self, token: str) -> Principal:
         """The person a token names, or Unauthenticated."""
-        if self._needs_fetch(token):
+        # A call arriving while a fetch runs waits for it rather than verifying with old keys.
+        if self._needs_fetch(token) or self._lock.locked():
             async with self._lock:
                 if self._needs_fetch(token):  # not fetched meanwhile by a concurrent call
                     await self._fetch()

@@ -347,3 +347,16 @@ async def test_a_blocking_channel_carries_a_token_only_over_tls(
     assert reply.value == "person:communities/xinhua/residents/r1:xinhua"
     with pytest.raises(ValueError, match="only over TLS"):
         auth.channel("127.0.0.1:1", None, token)
+
+
+async def test_calls_arriving_while_the_keys_are_fetched_wait_for_them() -> None:
+    key = auth.SigningKey.generate("k1")
+
+    def slow_fetch() -> dict[str, object]:
+        time.sleep(0.3)
+        return {"keys": [key.public_jwk]}
+
+    keys = auth.PublishedKeys(slow_fetch)
+    token = auth.issue_access_token(key, subject="s", community="c", roles=())
+    found = await asyncio.gather(*(keys.principal(token) for _ in range(5)))
+    assert {p.subject for p in found} == {"s"}
