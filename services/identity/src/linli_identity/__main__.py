@@ -1,4 +1,4 @@
-"""`python -m linli_identity serve | migrate | rotate-keys | token` (see entrypoints.cli)."""
+"""`python -m linli_identity serve | migrate | rotate-keys | token | bootstrap-community`."""
 
 from linli_identity.entrypoints.cli import main
 

@@ -22,13 +22,15 @@ from linli_identity.adapters.template_cipher import TemplateCipher
 from linli_identity.adapters.unit_of_work import SqlIdentityUnitOfWork
 from linli_identity.config import IdentitySettings
 from linli_identity.domain.key_rotation import KeyRotation
+from linli_identity.domain.residents import Resident
 from linli_identity.domain.template_keys import dev_keyring
 from linli_identity.entrypoints.consumers import GalleryFollower, GallerySync, GroupConsumer
 from linli_identity.entrypoints.grpc_api import LIMITS, POLICY, IdentityServicer
-from linli_identity.service_layer import consents, faces, key_rotation, sessions
+from linli_identity.service_layer import consents, faces, key_rotation, operators, sessions
 from linli_identity.service_layer.commands import RotateTemplateKeys
 from linli_identity.service_layer.face_port import FaceEngine
 from linli_identity.service_layer.login_port import LoginPorts, NoSigningKeys, TokenSigner
+from linli_identity.service_layer.operators import CommunityBootstrap
 from linli_identity.service_layer.ports import IdentityUnitOfWork
 from linli_kit import auth, ratelimits, schedules
 from linli_kit.db import SqlPlumbing, sql_plumbing
@@ -128,6 +130,16 @@ def development_token(settings: IdentitySettings, community_id: str, phone: str)
     try:
         uow = sql_units_of_work(plumbing, build_cipher(settings))()
         return sessions.development_token(community_id, phone, uow, build_login(settings))
+    finally:
+        plumbing.engine.dispose()
+
+
+def bootstrap_community(settings: IdentitySettings, spec: CommunityBootstrap) -> Resident:
+    """Create a community and its first staff member if missing, without serving (the CLI)."""
+    plumbing = build_plumbing(settings)
+    try:
+        make_uow = sql_units_of_work(plumbing, build_cipher(settings))
+        return operators.bootstrap_community(spec, make_uow, build_login(settings))
     finally:
         plumbing.engine.dispose()
 

@@ -39,9 +39,10 @@ from linli_identity.bootstrap import build_app, build_cipher, build_plumbing, sq
 from linli_identity.config import IdentitySettings
 from linli_identity.entrypoints.cli import MIGRATIONS, main
 from linli_identity.service_layer.faces import load_galleries
+from linli_kit.auth import with_metadata
 from linli_kit.db import make_engine, migrate
-from linli_kit.grpc_server import start
-from linli_kit.testing import until
+from linli_kit.grpc_server import GrpcApp, Transport, start
+from linli_kit.testing import Credentials, until
 
 C = "c-east"
 KEYS = {C: {"current": "k1", "keys": {"k1": base64.b64encode(os.urandom(32)).decode()}}}
@@ -102,12 +103,41 @@ def head_turn(image: Image.Image) -> list[bytes]:
 
 
 @dataclass
+class Callers:
+    """Stubs of one served replica: as a staff operator (sre, social worker) and as a kiosk."""
+
+    stub: pb_grpc.IdentityServiceStub
+    kiosk: pb_grpc.IdentityServiceStub
+
+
+@contextlib.asynccontextmanager
+async def serving(app: GrpcApp, credentials: Credentials) -> AsyncIterator[Callers]:
+    """Serve the app over mutual TLS; the operator's token and attendance's certificate call it."""
+    running = await start(app, "127.0.0.1", 0, Transport(tls=credentials.tls(C, "identity")))
+    address, tls = (
+        f"localhost:{running.port}",
+        credentials.tls(C, "attendance").channel_credentials(),
+    )
+    operator = with_metadata(credentials.person(C, "operator", "sre", "social_worker"))
+    try:
+        async with (
+            grpc.aio.secure_channel(address, tls, interceptors=[operator]) as staff,
+            grpc.aio.secure_channel(address, tls) as kiosk,
+        ):
+            yield Callers(pb_grpc.IdentityServiceStub(staff), pb_grpc.IdentityServiceStub(kiosk))
+    finally:
+        await running.stop(grace=0)
+
+
+@dataclass
 class Service:
     stub: pb_grpc.IdentityServiceStub
+    kiosk: pb_grpc.IdentityServiceStub
     db: sa.Engine
     galleries: Galleries
     cipher: TemplateCipher
     settings: IdentitySettings
+    credentials: Credentials
 
     def rows(self, table: str) -> list[sa.Row]:  # type: ignore[type-arg]
         with self.db.connect() as conn:
@@ -119,7 +149,9 @@ class Service:
 
 
 @pytest.fixture
-async def service(make_database, servers, stream_prefix, engine) -> AsyncIterator[Service]:
+async def service(
+    make_database, servers, stream_prefix, engine, credentials
+) -> AsyncIterator[Service]:
     url = make_database("identity")
     migrate(url, MIGRATIONS)
     settings = IdentitySettings(
@@ -130,13 +162,14 @@ async def service(make_database, servers, stream_prefix, engine) -> AsyncIterato
         replica_id="a",
     )
     galleries = Galleries(engine.name, engine.model_version, engine.dimension)
-    running = await start(build_app(settings, engine=engine, galleries=galleries), "127.0.0.1", 0)
+    app = build_app(settings, engine=engine, galleries=galleries, verifier=credentials.verifier())
     db = make_engine(url)
-    async with grpc.aio.insecure_channel(f"127.0.0.1:{running.port}") as channel:
-        stub = pb_grpc.IdentityServiceStub(channel)
+    async with serving(app, credentials) as callers:
+        stub = callers.stub
         await stub.CreateCommunity(pb.CreateCommunityRequest(community_id=C, display_name="East"))
-        yield Service(stub, db, galleries, build_cipher(settings), settings)
-    await running.stop(grace=0)
+        yield Service(
+            stub, callers.kiosk, db, galleries, build_cipher(settings), settings, credentials
+        )
     db.dispose()
 
 
@@ -195,7 +228,7 @@ async def test_enrol_then_identify_finds_the_person(
         reply = await service.stub.EnrolFace(pb.EnrolFaceRequest(resident=resident, image=photo))
         assert reply.enrolment.engine == "dlib"
 
-    found = await service.stub.IdentifyFace(
+    found = await service.kiosk.IdentifyFace(
         pb.IdentifyFaceRequest(
             parent=f"communities/{C}",
             frames=head_turn(tom),
@@ -208,7 +241,7 @@ async def test_enrol_then_identify_finds_the_person(
     assert (decision.engine, decision.threshold, decision.matched) == ("dlib", 0.93, True)
     assert decision.similarity >= 0.93 and decision.model_version.startswith("resnet_model_v1")
     assert (decision.challenge, decision.frames) == (CHALLENGE_TURN, 5)
-    verified = await service.stub.VerifyFace(
+    verified = await service.kiosk.VerifyFace(
         pb.VerifyFaceRequest(
             resident=other,
             frames=head_turn(tom),
@@ -237,7 +270,7 @@ async def test_a_still_photo_replayed_as_a_burst_fails_liveness(
     ):
         await expect(
             grpc.StatusCode.FAILED_PRECONDITION,
-            service.stub.IdentifyFace(
+            service.kiosk.IdentifyFace(
                 pb.IdentifyFaceRequest(
                     parent=f"communities/{C}", frames=[jpeg(tom)] * 5, challenge=challenge
                 )
@@ -255,11 +288,9 @@ async def test_withdrawal_deletes_the_template_everywhere(
     identify = pb.IdentifyFaceRequest(
         parent=f"communities/{C}", frames=head_turn(tom), challenge=CHALLENGE_TURN
     )
-    assert (await service.stub.IdentifyFace(identify)).resident == resident
+    assert (await service.kiosk.IdentifyFace(identify)).resident == resident
 
-    withdraw = pb.WithdrawFaceConsentRequest(
-        parent=resident, recorded_by="resident:tom", request_id="w-1"
-    )
+    withdraw = pb.WithdrawFaceConsentRequest(parent=resident, request_id="w-1")
     reply = await service.stub.WithdrawFaceConsent(withdraw)
 
     assert reply.deleted_templates == 1 and reply.consent.HasField("withdraw_time")
@@ -269,12 +300,12 @@ async def test_withdrawal_deletes_the_template_everywhere(
     assert resident.rsplit("/", 1)[-1] not in service.galleries.for_community(C)
     await expect(
         grpc.StatusCode.NOT_FOUND,
-        service.stub.IdentifyFace(identify),
+        service.kiosk.IdentifyFace(identify),
         "no enrolled resident matches",
     )
     history = await service.stub.ListFaceConsents(pb.ListFaceConsentsRequest(parent=resident))
     assert [c.name for c in history.consents] == [granted.name]
-    assert history.consents[0].withdrawn_by == "resident:tom"
+    assert history.consents[0].withdrawn_by == f"communities/{C}/residents/operator"  # the caller
     assert "FaceConsentWithdrawn" in service.event_types()
 
 
@@ -306,7 +337,14 @@ async def test_a_second_replica_follows_enrolment_and_withdrawal(
     settings_b = service.settings.model_copy(update={"replica_id": "b"})
     galleries_b = Galleries(engine.name, engine.model_version, engine.dimension)
     replica_b = await start(
-        build_app(settings_b, engine=engine, galleries=galleries_b), "127.0.0.1", 0
+        build_app(
+            settings_b,
+            engine=engine,
+            galleries=galleries_b,
+            verifier=service.credentials.verifier(),
+        ),
+        "127.0.0.1",
+        0,
     )
     try:
         resident = await register(service, "Tom", "13800000001")
@@ -315,9 +353,7 @@ async def test_a_second_replica_follows_enrolment_and_withdrawal(
         await service.stub.EnrolFace(pb.EnrolFaceRequest(resident=resident, image=jpeg(tom)))
         await until(lambda: resident_id in galleries_b.for_community(C))
 
-        await service.stub.WithdrawFaceConsent(
-            pb.WithdrawFaceConsentRequest(parent=resident, recorded_by="staff:li")
-        )
+        await service.stub.WithdrawFaceConsent(pb.WithdrawFaceConsentRequest(parent=resident))
         await until(lambda: resident_id not in galleries_b.for_community(C))
     finally:
         await replica_b.stop(grace=0)
@@ -384,11 +420,11 @@ async def test_bad_input_gives_clear_errors_and_records_nothing(
     await expect(
         grpc.StatusCode.NOT_FOUND,
         enrol(pb.EnrolFaceRequest(resident=wrong, image=jpeg(tom))),
-        "does not exist",
+        "not found",  # another community's: whether it exists is not told
     )
     await expect(
         grpc.StatusCode.NOT_FOUND,
-        service.stub.IdentifyFace(
+        service.kiosk.IdentifyFace(
             pb.IdentifyFaceRequest(
                 parent="communities/c-west", frames=head_turn(tom), challenge=CHALLENGE_TURN
             )
@@ -397,14 +433,14 @@ async def test_bad_input_gives_clear_errors_and_records_nothing(
     )
     await expect(
         invalid,
-        service.stub.IdentifyFace(
+        service.kiosk.IdentifyFace(
             pb.IdentifyFaceRequest(parent=f"communities/{C}", frames=head_turn(tom))
         ),
         "challenge",
     )
     await expect(
         invalid,
-        service.stub.IdentifyFace(
+        service.kiosk.IdentifyFace(
             pb.IdentifyFaceRequest(
                 parent=f"communities/{C}", frames=[b"junk"] * 3, challenge=CHALLENGE_TURN
             )
@@ -443,18 +479,18 @@ async def test_key_rotation_moves_every_template_to_the_new_key(
     # Ann enrols through the replica still on k1; a replica on the new keyring rotates her.
     await service.stub.EnrolFace(pb.EnrolFaceRequest(resident=ann_name, image=stranger))
     assert sorted(key_ids(service)) == ["k1", "k2"]
-    async with replica(service, engine, both, "rotator") as stub:
+    async with replica(service, engine, both, "rotator") as callers:
         rotate = pb.RotateTemplateKeysRequest(parent=f"communities/{C}")
-        reply = await stub.RotateTemplateKeys(rotate)
+        reply = await callers.stub.RotateTemplateKeys(rotate)
         assert (reply.re_encrypted, reply.current_key_id) == (1, "k2")
-        assert (await stub.RotateTemplateKeys(rotate)).re_encrypted == 0
+        assert (await callers.stub.RotateTemplateKeys(rotate)).re_encrypted == 0
     assert sorted(key_ids(service)) == ["k2", "k2"]
 
     # Without k1 a replica still loads (decrypts) every template and identifies Tom.
     async with replica(
         service, engine, {C: {"current": "k2", "keys": {"k2": k2}}}, "k2-only"
-    ) as stub:
-        found = await stub.IdentifyFace(
+    ) as callers:
+        found = await callers.kiosk.IdentifyFace(
             pb.IdentifyFaceRequest(
                 parent=f"communities/{C}", frames=head_turn(tom), challenge=CHALLENGE_TURN
             )
@@ -471,7 +507,7 @@ def key_ids(service: Service) -> list[str]:
 @contextlib.asynccontextmanager
 async def replica(
     service: Service, engine: DlibFaceEngine, keys: dict[str, object], replica_id: str
-) -> AsyncIterator[pb_grpc.IdentityServiceStub]:
+) -> AsyncIterator[Callers]:
     """Another replica of the service on the same database, with its own keyring."""
     settings = IdentitySettings(
         database_url=service.settings.database_url,
@@ -480,9 +516,6 @@ async def replica(
         template_keys=keys,
         replica_id=replica_id,
     )
-    running = await start(build_app(settings, engine=engine), "127.0.0.1", 0)
-    try:
-        async with grpc.aio.insecure_channel(f"127.0.0.1:{running.port}") as channel:
-            yield pb_grpc.IdentityServiceStub(channel)
-    finally:
-        await running.stop(grace=0)
+    app = build_app(settings, engine=engine, verifier=service.credentials.verifier())
+    async with serving(app, service.credentials) as callers:
+        yield callers

@@ -1,4 +1,4 @@
-"""`linli-identity serve | migrate | rotate-keys --community C | token --community C --phone P`."""
+"""`linli-identity serve | migrate | rotate-keys | token | bootstrap-community` (see --help)."""
 
 from __future__ import annotations
 
@@ -6,9 +6,17 @@ import argparse
 import sys
 from pathlib import Path
 
-from linli_identity.bootstrap import build_app, development_token, rotate_template_keys
+from linli_identity.bootstrap import (
+    bootstrap_community,
+    build_app,
+    development_token,
+    rotate_template_keys,
+)
 from linli_identity.config import IdentitySettings
+from linli_identity.domain import names
+from linli_identity.domain.org import parse_role
 from linli_identity.service_layer.key_rotation import ROTATION_BATCH
+from linli_identity.service_layer.operators import CommunityBootstrap
 from linli_kit.errors import DomainError
 from linli_kit.logs import configure_logging
 from linli_kit.service import run_cli
@@ -25,6 +33,9 @@ def main(argv: list[str] | None = None) -> None:
         return
     if args[:1] == ["token"]:
         print_token(args[1:])
+        return
+    if args[:1] == ["bootstrap-community"]:
+        bootstrap(args[1:])
         return
     run_cli("identity", IdentitySettings, build_app, MIGRATIONS, argv)
 
@@ -73,3 +84,42 @@ def print_token(argv: list[str]) -> None:
         sys.stderr.write(f"token failed: {exc}\n")
         raise SystemExit(1) from None
     print(token)
+
+
+def bootstrap(argv: list[str]) -> None:
+    """Create a community and its first staff member on the database; print their name."""
+    parser = argparse.ArgumentParser(
+        prog="linli-identity bootstrap-community",
+        description="Create the community if missing, register the resident with this phone if "
+        "missing, grant the roles and (optionally) set a password, directly on the database. "
+        "Running it again changes nothing and prints the same resident name.",
+    )
+    parser.add_argument("--community", required=True, help="community id, e.g. c-east")
+    parser.add_argument("--display-name", required=True, help="the community's display name")
+    parser.add_argument("--phone", required=True, help="the staff member's phone number")
+    parser.add_argument("--name", required=True, help="the staff member's display name")
+    parser.add_argument("--org-unit", default="", help="where they work (free text)")
+    parser.add_argument(
+        "--role",
+        action="append",
+        help="a role to grant (repeatable; default social_worker)",
+    )
+    parser.add_argument("--password-file", type=Path, help="a file holding their password")
+    args = parser.parse_args(argv)
+    settings = load_settings(IdentitySettings)
+    configure_logging("identity", settings.log_level, settings.log_format)
+    try:
+        spec = CommunityBootstrap(
+            args.community,
+            args.display_name,
+            args.phone,
+            args.name,
+            args.org_unit,
+            tuple(parse_role(role) for role in args.role or ["social_worker"]),
+            args.password_file.read_text().strip() if args.password_file else None,
+        )
+        resident = bootstrap_community(settings, spec)
+    except DomainError as exc:
+        sys.stderr.write(f"bootstrap-community failed: {exc}\n")
+        raise SystemExit(1) from None
+    print(names.RESIDENT.format(community=resident.community_id, resident=resident.id))
