@@ -9,11 +9,14 @@ import os
 import re
 import subprocess
 import sys
+from base64 import b64decode
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 import grpc
 import pytest
+import sqlalchemy as sa
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from google.protobuf.json_format import MessageToDict
 from linli.identity.v1 import identity_service_pb2 as pb
 from linli.identity.v1 import identity_service_pb2_grpc as pb_grpc
@@ -23,9 +26,11 @@ from linli_identity.adapters.signing import SigningKeyring, dev_signing_seeds
 from linli_identity.bootstrap import build_app
 from linli_identity.config import IdentitySettings
 from linli_identity.entrypoints.cli import MIGRATIONS
-from linli_kit.auth import TokenVerifier, Unauthenticated
+from linli_kit import auth
+from linli_kit.auth import TokenVerifier, Unauthenticated, with_metadata
 from linli_kit.db import migrate
 from linli_kit.grpc_server import start
+from linli_kit.testing import Credentials
 
 C = "communities/c-east"
 PASSWORD = "correct horse battery"
@@ -44,9 +49,19 @@ def database(make_database) -> str:
     return str(url)
 
 
+def operator(credentials: Credentials, current: str) -> grpc.aio.ClientInterceptor:
+    """Call as c-east's operator (an sre and social worker), with a token of the current key."""
+    key = auth.SigningKey(current, Ed25519PrivateKey.from_private_bytes(b64decode(KEYS[current])))
+    signed = Credentials(key, credentials.ca)
+    return with_metadata(signed.person("c-east", "operator", "sre", "social_worker"))
+
+
 @pytest.fixture
-def serve(database, servers, stream_prefix) -> Serve:
-    """Serve identity on one database, with the signing keyring given, as often as asked."""
+def serve(database, servers, stream_prefix, credentials) -> Serve:
+    """Serve identity on one database, with the signing keyring given, as often as asked.
+
+    It verifies tokens with its own keyring; the stub calls as the operator.
+    """
     url = database
     engine = DlibFaceEngine()
 
@@ -61,7 +76,8 @@ def serve(database, servers, stream_prefix) -> Serve:
         )
         app = await start(build_app(settings, engine=engine), "127.0.0.1", 0)
         try:
-            async with grpc.aio.insecure_channel(f"127.0.0.1:{app.port}") as channel:
+            address, caller = f"127.0.0.1:{app.port}", operator(credentials, current)
+            async with grpc.aio.insecure_channel(address, interceptors=[caller]) as channel:
                 yield pb_grpc.IdentityServiceStub(channel)
         finally:
             await app.stop(grace=0)
@@ -207,6 +223,52 @@ async def test_the_cli_prints_a_token_for_a_demo_user(serve, database) -> None:
     dev = TokenVerifier.from_jwks({"keys": SigningKeyring(dev_signing_seeds(), "dev").jwks()})
     principal = dev.principal(printed.stdout.strip())
     assert (principal.subject, principal.roles) == (people["wang"], frozenset({"resident", "sre"}))
+
+
+async def test_bootstrap_community_runs_twice_alike_and_its_staff_logs_in(
+    serve, database, tmp_path
+) -> None:
+    """The operator's first staff member, made on the database; the token CLI then serves them."""
+    password = tmp_path / "password"
+    password.write_text(PASSWORD + "\n")
+    env = {
+        **os.environ,
+        "LINLI_IDENTITY_DATABASE_URL": database,
+        "LINLI_IDENTITY_REDIS_URL": "redis://127.0.0.1:1/0",
+        "LINLI_IDENTITY_DEV_SIGNING_KEYS": "1",
+    }
+    command = [sys.executable, "-m", "linli_identity", "bootstrap-community", "--community"]
+    command += ["c-north", "--display-name", "North", "--phone", "13900000001", "--name", "王社工"]
+    command += ["--org-unit", "community-hq", "--role", "social_worker", "--role", "sre"]
+    command += ["--password-file", str(password)]
+
+    def run(*argv: str) -> str:
+        return subprocess.run(argv, env=env, capture_output=True, text=True, check=True).stdout
+
+    first, again = run(*command), run(*command)
+
+    assert first == again and first.startswith("communities/c-north/residents/r")
+    name = first.strip()
+    engine = sa.create_engine(database)
+    with engine.connect() as connection:
+        count = connection.execute(sa.text("SELECT count(*) FROM residents")).scalar_one()
+        audit = connection.execute(sa.text("SELECT kind FROM auth_events")).scalars().all()
+    engine.dispose()
+    # One resident; each role granted once (ending sessions), the password set once.
+    assert (count, sorted(audit)) == (1, ["password_set", "tokens_revoked", "tokens_revoked"])
+    dev = TokenVerifier.from_jwks({"keys": SigningKeyring(dev_signing_seeds(), "dev").jwks()})
+    token = run(
+        sys.executable, "-m", "linli_identity", "token", "--community", "c-north",
+        "--phone", "13900000001",
+    ).strip()  # fmt: skip
+    principal = dev.principal(token)
+    assert (principal.subject, principal.roles) == (name, {"resident", "social_worker", "sre"})
+    async with serve("k1", "k1") as stub:
+        login = pb.LoginWithPasswordRequest(
+            parent="communities/c-north", phone="13900000001", password=PASSWORD
+        )
+        tokens = (await stub.LoginWithPassword(login)).tokens
+    assert tokens.resident == name and set(tokens.roles) == {"resident", "social_worker", "sre"}
 
 
 async def test_two_refreshes_of_one_token_at_once_count_as_a_reuse(serve, caplog) -> None:

@@ -14,6 +14,7 @@ from linli_identity.adapters.face_dlib import DlibFaceEngine
 from linli_identity.bootstrap import build_app
 from linli_identity.config import IdentitySettings
 from linli_identity.entrypoints.cli import MIGRATIONS
+from linli_kit.auth import with_metadata
 from linli_kit.db import migrate
 from linli_kit.grpc_server import start
 
@@ -21,14 +22,20 @@ C = "communities/c-east"
 
 
 @pytest.fixture
-async def stub(make_database, servers, stream_prefix) -> AsyncIterator[pb_grpc.IdentityServiceStub]:
+async def stub(
+    make_database, servers, stream_prefix, credentials
+) -> AsyncIterator[pb_grpc.IdentityServiceStub]:
+    """The service on real PostgreSQL, called as c-east's operator (an sre and social worker)."""
     url = make_database("identity")
     migrate(url, MIGRATIONS)
     settings = IdentitySettings(
         database_url=url, redis_url=servers.redis, stream_prefix=stream_prefix, replica_id="org"
     )
-    running = await start(build_app(settings, engine=DlibFaceEngine()), "127.0.0.1", 0)
-    async with grpc.aio.insecure_channel(f"127.0.0.1:{running.port}") as channel:
+    app = build_app(settings, engine=DlibFaceEngine(), verifier=credentials.verifier())
+    running = await start(app, "127.0.0.1", 0)
+    operator = with_metadata(credentials.person("c-east", "operator", "sre", "social_worker"))
+    address = f"127.0.0.1:{running.port}"
+    async with grpc.aio.insecure_channel(address, interceptors=[operator]) as channel:
         client = pb_grpc.IdentityServiceStub(channel)
         await client.CreateCommunity(
             pb.CreateCommunityRequest(community_id="c-east", display_name="East")
