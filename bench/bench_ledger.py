@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 import psycopg
 
 from linli_kit.db import migrate, sql_plumbing
+from linli_kit.principals import SYSTEM
 from linli_kit.scratch import scratch_database
 from linli_points.adapters import events, orm
 from linli_points.bootstrap import sql_uow_factory as uow_factory
@@ -88,7 +89,7 @@ def verified(make_uow: Callable[[], PointsUnitOfWork], communities: list[str]) -
     """Verify every community's chain and balances; fail the bench on any break."""
     total = 0
     for community in communities:
-        verification = queries.verify_ledger(community, make_uow())
+        verification = queries.verify_ledger(SYSTEM, community, make_uow())
         if not verification.ok:
             raise SystemExit(f"VerifyLedger failed for {community}: {verification.breaks[:3]}")
         total += verification.transactions

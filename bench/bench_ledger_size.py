@@ -19,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 
 from linli_kit.db import migrate, sql_plumbing
+from linli_kit.principals import SYSTEM
 from linli_kit.scratch import scratch_database
 from linli_points.adapters import events, orm
 from linli_points.bootstrap import sql_uow_factory
@@ -80,15 +81,17 @@ def p99_ms(call: Callable[[str], object]) -> float:
 
 def measure(make_uow: Callable[[], PointsUnitOfWork], community: str) -> dict[str, float]:
     """Verify, audit, GetBalance and ListTransactions figures for one community."""
-    verify_s, verification = timed(lambda: queries.verify_ledger(community, make_uow()))
+    verify_s, verification = timed(lambda: queries.verify_ledger(SYSTEM, community, make_uow()))
     if not verification.ok:  # type: ignore[attr-defined]
         raise SystemExit(f"VerifyLedger failed for {community}")
-    audit_s, _ = timed(lambda: queries.audit_report(community, 2026, 1, make_uow()))
+    audit_s, _ = timed(lambda: queries.audit_report(SYSTEM, community, 2026, 1, make_uow()))
     return {
         "verify_s": verify_s,
         "audit_s": audit_s,
-        "balance_ms": p99_ms(lambda r: queries.get_balance(community, r, make_uow())),
-        "list_ms": p99_ms(lambda r: queries.list_transactions(community, r, 0, 20, make_uow())),
+        "balance_ms": p99_ms(lambda r: queries.get_balance(SYSTEM, community, r, make_uow())),
+        "list_ms": p99_ms(
+            lambda r: queries.list_transactions(SYSTEM, community, r, 0, 20, make_uow())
+        ),
         "transactions": verification.transactions,  # type: ignore[attr-defined]
     }
 

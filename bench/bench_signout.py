@@ -23,7 +23,6 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import grpc
 import numpy as np
 import redis
 from linli.attendance.v1 import attendance_service_pb2 as att
@@ -35,9 +34,13 @@ from linli.identity.v1 import identity_service_pb2_grpc as idn_grpc
 from linli.points.v1 import points_service_pb2 as pts
 from linli.points.v1 import points_service_pb2_grpc as pts_grpc
 
-from linli_kit.processes import ServiceProcess, free_port, start_all, stop_all
+from linli_kit import auth
+from linli_kit.pki import DevelopmentCA
+from linli_kit.principals import Role
+from linli_kit.processes import ServiceProcess, start_all, stop_all
 from linli_kit.scratch import create_database, drop_database, postgres_admin_url, redis_url
 from linli_kit.streams import ENVELOPE_FIELD
+from linli_kit.testing import Credentials, secure_processes
 
 POSTGRES, REDIS = postgres_admin_url(), redis_url()
 RATE = 200.0  # sign-outs per second
@@ -51,6 +54,9 @@ AWARDED = str(points_events_pb2.PointsAwarded.DESCRIPTOR.full_name)
 COMPLETED = str(attendance_events_pb2.SessionCompleted.DESCRIPTOR.full_name)
 TIMEOUT = 15.0
 C = "bench"
+# Attendance allows a caller 60 sign-ins and sign-outs a minute (a staff member at the door):
+# the bench's sign-ins and sign-outs are confirmed by this many staff members in turn.
+STAFF = 1024
 
 
 def percentile_ms(samples: list[float], q: float) -> float:
@@ -66,26 +72,24 @@ def rss_mb(pid: int) -> float:
     raise RuntimeError(f"no VmRSS for {pid}")
 
 
-def stack(urls: list[str], logs: Path, prefix: str) -> dict[str, ServiceProcess]:
-    """identity, attendance and points as processes, not yet started."""
-    ports = {name: free_port() for name in ("identity", "attendance", "points")}
-    processes = {}
-    for (name, port), url in zip(ports.items(), urls, strict=True):
+def stack(
+    urls: list[str], logs: Path, prefix: str, credentials: Credentials
+) -> dict[str, ServiceProcess]:
+    """identity, attendance and points as processes on mutual TLS, not yet started."""
+    databases = dict(zip(("identity", "attendance", "points"), urls, strict=True))
+
+    def settings_for(name: str) -> dict[str, str]:
         settings = {
-            "database_url": url,
+            "database_url": databases[name],
             "redis_url": REDIS,
-            "grpc_host": "127.0.0.1",
-            "grpc_port": str(port),
-            "metrics_port": "0",
             "stream_prefix": prefix,
             "log_level": "WARNING",
         }
-        if name == "attendance":
-            settings["identity_address"] = f"127.0.0.1:{ports['identity']}"
         if name == "points":
             settings["attendance_consumers"] = ATTENDANCE_CONSUMERS
-        processes[name] = ServiceProcess(name, settings, logs / f"{name}.log")
-    return processes
+        return settings
+
+    return secure_processes(settings_for, credentials, logs, community=C)
 
 
 def settled(stream: str, group: str, within: float = 600.0) -> None:
@@ -146,25 +150,31 @@ def main(seconds: float) -> None:
     urls = [create_database(POSTGRES, f"bench_{name}") for name in ("idn", "att", "pts")]
     logs = Path(tempfile.mkdtemp(prefix="bench-signout-"))
     prefix = f"bench-{uuid.uuid4().hex[:8]}:"
-    processes = stack(urls, logs, prefix)
+    credentials = Credentials(auth.SigningKey.generate("bench-key"), DevelopmentCA.create())
+    processes = stack(urls, logs, prefix, credentials)
     try:
         start_all(list(processes.values()))
-        channels = {n: grpc.insecure_channel(p.address) for n, p in processes.items()}
+        channels = {n: credentials.channel(p.address, C) for n, p in processes.items()}
         identity = idn_grpc.IdentityServiceStub(channels["identity"])
         attendance = att_grpc.AttendanceServiceStub(channels["attendance"])
         points = pts_grpc.PointsServiceStub(channels["points"])
-        identity.CreateCommunity(idn.CreateCommunityRequest(community_id=C, display_name="Bench"))
+        sre = credentials.person(C, "sre", Role.SRE)
+        staff = [credentials.person(C, f"staff-{k}", Role.SOCIAL_WORKER) for k in range(STAFF)]
+        identity.CreateCommunity(
+            idn.CreateCommunityRequest(community_id=C, display_name="Bench"), metadata=sre
+        )
 
         def register(i: int) -> str:
             return identity.RegisterResident(
                 idn.RegisterResidentRequest(
                     parent=f"communities/{C}", display_name=f"r{i}", phone=f"138{i:08d}"
-                )
+                ),
+                metadata=staff[0],
             ).resident.name
 
         started = time.perf_counter()
         with ThreadPoolExecutor(SETUP_THREADS) as pool:
-            staff, *residents = pool.map(register, range(int(RATE * seconds) + 1))
+            someone, *residents = pool.map(register, range(int(RATE * seconds) + 1))
         begins = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=2)
         planned = att.Activity(
             title="Bench clean-up",
@@ -174,14 +184,14 @@ def main(seconds: float) -> None:
         planned.start_time.FromDatetime(begins)
         planned.end_time.FromDatetime(begins + timedelta(hours=1, minutes=30))
         activity = attendance.CreateActivity(
-            att.CreateActivityRequest(parent=f"communities/{C}", activity=planned)
+            att.CreateActivityRequest(parent=f"communities/{C}", activity=planned),
+            metadata=staff[0],
         ).activity.name
 
         def presence(kind: type, resident: str, at: datetime) -> att.SignOutRequest:
             request = kind(
                 activity=activity,
                 resident=resident,
-                confirmed_by=staff,
                 method=att.SIGN_IN_METHOD_STAFF_CONFIRMED,
                 request_id=str(uuid.uuid4()),
             )
@@ -191,7 +201,11 @@ def main(seconds: float) -> None:
         with ThreadPoolExecutor(SETUP_THREADS) as pool:
             list(
                 pool.map(
-                    lambda r: attendance.SignIn(presence(att.SignInRequest, r, begins)), residents
+                    lambda i: attendance.SignIn(
+                        presence(att.SignInRequest, residents[i], begins),
+                        metadata=staff[i % STAFF],
+                    ),
+                    range(len(residents)),
                 )
             )
         settled(f"{prefix}identity.events", "points")
@@ -202,7 +216,7 @@ def main(seconds: float) -> None:
         baseline = []
         for _ in range(BASELINE_CALLS):
             start = time.perf_counter()
-            points.GetBalance(pts.GetBalanceRequest(name=f"{staff}/balance"))
+            points.GetBalance(pts.GetBalanceRequest(name=f"{someone}/balance"), metadata=staff[0])
             baseline.append(time.perf_counter() - start)
 
         arrivals = Arrivals(prefix)
@@ -218,7 +232,7 @@ def main(seconds: float) -> None:
                 time.sleep(max(0.0, origin + i / RATE - time.perf_counter()))
                 request = presence(att.SignOutRequest, residents[i], signed_out)
                 sent[residents[i]] = time.perf_counter()
-                attendance.SignOut(request)
+                attendance.SignOut(request, metadata=staff[i % STAFF])
 
         senders = [threading.Thread(target=sender, args=(k,)) for k in range(SENDERS)]
         for t in senders:
@@ -236,7 +250,9 @@ def main(seconds: float) -> None:
             time.sleep(0.1)
         rss_end = rss_mb(pid)
         arrivals.stop()
-        verification = points.VerifyLedger(pts.VerifyLedgerRequest(parent=f"communities/{C}"))
+        verification = points.VerifyLedger(
+            pts.VerifyLedgerRequest(parent=f"communities/{C}"), metadata=staff[0]
+        )
         for channel in channels.values():
             channel.close()
     finally:
