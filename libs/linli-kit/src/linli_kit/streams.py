@@ -42,6 +42,16 @@ class PoisonEvent(Exception):
 
 EnvelopeHandler = Callable[[envelope_pb2.EventEnvelope], Awaitable[None]]
 
+QUEUES_IN_ORDER = "_linli_queues_in_order"
+
+
+def queues_in_order(handler: Callable[..., Awaitable[None]]) -> Callable[..., Awaitable[None]]:
+    """Mark a handler that hands its work to a queue before its first pause (a writer batching
+    its commits): the consumer starts the handlers of a read's consecutive marked entries
+    together, in stream order, so the queue finds them all waiting."""
+    setattr(handler, QUEUES_IN_ORDER, True)
+    return handler
+
 
 @dataclass
 class OutboxRelay:
@@ -178,8 +188,37 @@ class StreamConsumer:
         return [entry for _, entries in reply or [] for entry in entries]
 
     async def _process_batch(self, entries: list[tuple[bytes, dict[bytes, bytes]]]) -> None:
+        together: list[tuple[bytes, dict[bytes, bytes]]] = []
         for entry_id, fields in entries:
+            if self._queues_in_order(fields):
+                together.append((entry_id, fields))
+                continue
+            await self._process_together(together)
+            together = []
             await self._process(entry_id, fields)
+        await self._process_together(together)
+
+    def _queues_in_order(self, fields: dict[bytes, bytes]) -> bool:
+        try:
+            envelope = envelope_pb2.EventEnvelope.FromString(fields[ENVELOPE_FIELD])
+        except (KeyError, DecodeError, TypeError):
+            return False
+        return getattr(self.handlers.get(envelope.type), QUEUES_IN_ORDER, False)
+
+    async def _process_together(self, entries: list[tuple[bytes, dict[bytes, bytes]]]) -> None:
+        """Start every entry's handler at once (tasks start in the order created), then
+        acknowledge those that are done with one XACK."""
+        if not entries:
+            return
+        if len(entries) == 1:
+            await self._process(*entries[0])
+            return
+        done = await asyncio.gather(
+            *(self._apply(entry_id, fields) for entry_id, fields in entries)
+        )
+        acknowledged = [entry_id for (entry_id, _), ok in zip(entries, done, strict=True) if ok]
+        if acknowledged:
+            await self._redis.xack(self.stream, self.group, *acknowledged)
 
     async def reclaim_stuck(self) -> None:
         """Take over entries another consumer left unacknowledged for too long."""
@@ -207,14 +246,19 @@ class StreamConsumer:
         metrics.STREAM_DEAD_LETTERS_WAITING.labels(self.stream).set(waiting)
 
     async def _process(self, entry_id: bytes, fields: dict[bytes, bytes] | None) -> None:
-        if not fields:  # trimmed from the stream while pending: nothing left to apply
+        if await self._apply(entry_id, fields):
             await self._redis.xack(self.stream, self.group, entry_id)
-            return
+
+    async def _apply(self, entry_id: bytes, fields: dict[bytes, bytes] | None) -> bool:
+        """Handle one entry; whether it is to be acknowledged now (applied, or nothing to apply).
+        A dead-lettered entry is acknowledged with its letter; a failed one is left pending."""
+        if not fields:  # trimmed from the stream while pending: nothing left to apply
+            return True
         try:
             envelope = envelope_pb2.EventEnvelope.FromString(fields[ENVELOPE_FIELD])
         except (KeyError, DecodeError):
             await self._dead_letter(entry_id, fields, "not an event envelope")
-            return
+            return False
         handler = self.handlers.get(envelope.type)
         if handler is not None:
             parent = context_from_traceparent(envelope.trace_parent)
@@ -232,15 +276,15 @@ class StreamConsumer:
                     await handler(envelope)
                 except Unavailable:
                     log.warning("a dependency is unavailable; the event will be retried")
-                    return
+                    return False
                 except (PoisonEvent, DomainError) as exc:
                     await self._dead_letter(entry_id, fields, str(exc))
-                    return
+                    return False
                 except Exception:
                     # Left unacknowledged: reclaimed after claim_idle_ms, dead-lettered in the end.
                     log.exception("event handler failed", extra={"event_id": envelope.event_id})
-                    return
-        await self._redis.xack(self.stream, self.group, entry_id)
+                    return False
+        return True
 
     async def _dead_letter(self, entry_id: bytes, fields: dict[bytes, bytes], why: str) -> None:
         log.error("dead-lettering %s from %s: %s", entry_id, self.stream, why)

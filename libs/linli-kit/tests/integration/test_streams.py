@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -13,7 +14,13 @@ from linli.events.v1 import envelope_pb2, identity_events_pb2
 from linli_kit import metrics
 from linli_kit.db import Outbox, make_engine, runtime_tables
 from linli_kit.domain import DomainEvent
-from linli_kit.streams import ENVELOPE_FIELD, OutboxRelay, PoisonEvent, StreamConsumer
+from linli_kit.streams import (
+    ENVELOPE_FIELD,
+    OutboxRelay,
+    PoisonEvent,
+    StreamConsumer,
+    queues_in_order,
+)
 from linli_kit.testing import running_consumer, until
 
 TYPE = identity_events_pb2.ResidentRegistered.DESCRIPTOR.full_name
@@ -154,3 +161,40 @@ def test_relay_publishes_each_committed_event_once(servers, stream_prefix, outbo
     assert envelope.payload.Unpack(payload) and payload.resident == "communities/c1/residents/r1"
     assert envelope.type == TYPE and envelope.community_id == "c1"
     assert envelope.occurred_at.ToDatetime(tzinfo=UTC) == at
+
+
+async def test_a_reads_entries_for_a_queueing_handler_start_together_in_order(
+    servers, stream_prefix
+):
+    """Handlers marked queues_in_order start together in stream order (each waits here for
+    all of them); the applied entries are acknowledged, a failed one stays pending, a poison
+    one is dead-lettered."""
+    stream, client = f"{stream_prefix}s", redis.Redis.from_url(servers.redis)
+    client.xgroup_create(stream, "g", id="0", mkstream=True)
+    ids = [f"e{n}" for n in range(6)]
+    for event_id in ids:
+        client.xadd(stream, {ENVELOPE_FIELD: _envelope(event_id)})
+    started: list[str] = []
+    everyone = asyncio.Event()
+
+    @queues_in_order
+    async def queues(envelope: envelope_pb2.EventEnvelope) -> None:
+        started.append(envelope.event_id)
+        if len(started) == len(ids):
+            everyone.set()
+        await asyncio.wait_for(everyone.wait(), 5)  # one at a time would never get here
+        if envelope.event_id == "e2":
+            raise RuntimeError("this one fails")
+        if envelope.event_id == "e4":
+            raise PoisonEvent("this one is poison")
+
+    consumer = _consumer(servers, stream, queues)
+    consumer.claim_idle_ms = 60_000  # the failed entry stays pending while we look
+    async with running_consumer(consumer):
+        await until(lambda: client.xlen(f"{stream}.dead") == 1)
+        await until(lambda: client.xpending(stream, "g")["pending"] == 1)
+    assert started == ids
+    pending = client.xpending_range(stream, "g", min="-", max="+", count=10)
+    assert [client.xrange(stream, p["message_id"], p["message_id"]) for p in pending] == [
+        [(pending[0]["message_id"], {ENVELOPE_FIELD: _envelope("e2")})]
+    ]

@@ -17,7 +17,7 @@ from linli.events.v1 import (
 
 from linli_kit import metrics
 from linli_kit.principals import Role
-from linli_kit.streams import EnvelopeHandler, PoisonEvent
+from linli_kit.streams import EnvelopeHandler, PoisonEvent, queues_in_order
 from linli_points.domain.ledger import RuleKind
 from linli_points.domain.periods import policy_year
 from linli_points.domain.rules import RuleCatalog, ServiceType
@@ -54,7 +54,11 @@ def _name(message_type: type) -> str:
 
 
 class AttendanceEvents:
-    """Handlers for attendance.events, by payload type, run by each community's writer."""
+    """Handlers for attendance.events, by payload type, run by each community's writer.
+
+    Each hands its work to the writer before its first pause, so the consumer starts a read's
+    handlers together (`queues_in_order`) and the writer commits them as one batch, in order.
+    """
 
     def __init__(self, writer: CommunityWriter, catalog: RuleCatalog) -> None:
         self.writer, self.catalog = writer, catalog
@@ -72,6 +76,7 @@ class AttendanceEvents:
             _name(attendance_events_pb2.ProjectLeadPromoted): self.project_lead_promoted,
         }
 
+    @queues_in_order
     async def session_completed(self, envelope: envelope_pb2.EventEnvelope) -> None:
         """Award the hourly points for a completed session."""
         event = attendance_events_pb2.SessionCompleted()
@@ -94,6 +99,7 @@ class AttendanceEvents:
         if transaction is not None:
             metrics.POINTS_AWARDS.labels(command.community_id, transaction.rule_id).inc()
 
+    @queues_in_order
     async def session_corrected(self, envelope: envelope_pb2.EventEnvelope) -> None:
         """Reverse a session's awards and award the corrected duration."""
         event = attendance_events_pb2.SessionCorrected()
@@ -114,6 +120,7 @@ class AttendanceEvents:
             command.community_id, lambda uow: earning.correct_session(command, uow, self.catalog)
         )
 
+    @queues_in_order
     async def session_rated(self, envelope: envelope_pb2.EventEnvelope) -> None:
         """Apply the rating coefficient to the session's award."""
         event = attendance_events_pb2.SessionRated()
@@ -134,6 +141,7 @@ class AttendanceEvents:
         if transaction is not None:
             metrics.POINTS_AWARDS.labels(command.community_id, transaction.rule_id).inc()
 
+    @queues_in_order
     async def emergency_called(self, envelope: envelope_pb2.EventEnvelope) -> None:
         """Remember the emergency activity so that its sessions earn the P5 bonus."""
         event = attendance_events_pb2.EmergencyCalled()
@@ -146,6 +154,7 @@ class AttendanceEvents:
         )
         await self._write(command.community_id, lambda uow: earning.record_emergency(command, uow))
 
+    @queues_in_order
     async def project_lead_promoted(self, envelope: envelope_pb2.EventEnvelope) -> None:
         """Award the P5 project-leadership rule."""
         event = attendance_events_pb2.ProjectLeadPromoted()
