@@ -37,6 +37,7 @@ from linli_kit.db import SqlPlumbing, sql_plumbing
 from linli_kit.deadletters import DeadLetters
 from linli_kit.domain import Clock, utc_now
 from linli_kit.grpc_server import GrpcApp
+from linli_kit.principals import SYSTEM
 from linli_kit.streams import EnvelopeHandler
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["IdentityService"].full_name
@@ -119,7 +120,9 @@ def rotate_template_keys(
     plumbing = build_plumbing(settings)
     try:
         uow = sql_units_of_work(plumbing, build_cipher(settings))()
-        return key_rotation.rotate_template_keys(RotateTemplateKeys(community_id), uow, batch)
+        return key_rotation.rotate_template_keys(
+            RotateTemplateKeys(community_id, actor=SYSTEM), uow, batch
+        )
     finally:
         plumbing.engine.dispose()
 

@@ -7,6 +7,10 @@ a service's certificate over mutual TLS.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import importlib
+import inspect
+import pkgutil
 from collections.abc import AsyncIterator
 
 import grpc
@@ -15,9 +19,11 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from linli.identity.v1 import identity_service_pb2 as pb
 from linli.identity.v1 import identity_service_pb2_grpc as pb_grpc
 
+from linli_identity import service_layer
 from linli_identity.bootstrap import build_app
 from linli_identity.config import IdentitySettings
 from linli_identity.domain.residents import RoleGranted, RoleRevoked
+from linli_identity.service_layer import commands
 from linli_kit import auth
 from linli_kit.grpc_server import Transport, start
 
@@ -387,3 +393,20 @@ async def test_a_certificate_from_another_ca_is_refused(over_tls) -> None:
 def test_the_default_verifier_trusts_the_login_keyring(login) -> None:
     key = auth.SigningKey("k1", Ed25519PrivateKey.from_private_bytes(bytes(range(32))))
     assert login.signer.jwks()[0]["x"] == key.public_jwk["x"]
+
+
+def test_every_use_case_needs_its_actor_named() -> None:
+    """Deny by default inside: no command or query falls back to a trusted caller."""
+    for _, cls in inspect.getmembers(commands, dataclasses.is_dataclass):
+        for f in dataclasses.fields(cls):
+            if f.name == "actor":
+                assert f.default is dataclasses.MISSING, cls.__name__
+    checked = 0
+    for module in pkgutil.iter_modules(service_layer.__path__):
+        use_cases = importlib.import_module(f"{service_layer.__name__}.{module.name}")
+        for name, fn in inspect.getmembers(use_cases, inspect.isfunction):
+            actor = inspect.signature(fn).parameters.get("actor")
+            if actor is not None:
+                checked += 1
+                assert actor.default is inspect.Parameter.empty, f"{module.name}.{name}"
+    assert checked >= 10

@@ -46,6 +46,7 @@ from linli_kit.errors import (
     InvalidArgument,
     NotFound,
 )
+from linli_kit.principals import SYSTEM
 
 from .conftest import fakes
 
@@ -66,7 +67,7 @@ def galleries(engine) -> Galleries:
 @pytest.fixture
 def people(uow, clock) -> dict[str, str]:
     """Ann (adult), Kid (born 2015, so 9 in 2025) and Teen (born 2010) in c-east."""
-    create_community(CreateCommunity(C, "East Gate"), uow, clock)
+    create_community(CreateCommunity(C, "East Gate", actor=SYSTEM), uow, clock)
     ids = {}
     for name, phone, born in (
         ("ann", "13800000001", date(1980, 5, 1)),
@@ -74,19 +75,23 @@ def people(uow, clock) -> dict[str, str]:
         ("teen", "13800000003", date(2010, 1, 1)),
         ("nobirth", "13800000004", None),
     ):
-        cmd = RegisterResident(C, name, phone, birth_date=born)
+        cmd = RegisterResident(C, name, phone, birth_date=born, actor=SYSTEM)
         ids[name] = register_resident(cmd, uow, clock).id
     uow.published.clear()
     return ids
 
 
 def grant(uow, galleries, clock, resident, guardian="", request_id="", days=365):
-    cmd = GrantFaceConsent(C, resident, "2025-01", days, "staff:li", guardian, request_id)
+    cmd = GrantFaceConsent(
+        C, resident, "2025-01", days, "staff:li", guardian, request_id, actor=SYSTEM
+    )
     return grant_face_consent(cmd, uow, galleries, clock)
 
 
 def enrol(uow, engine, galleries, clock, resident, image=b"face:ann:front", request_id=""):
-    return enrol_face(EnrolFace(C, resident, image, request_id), uow, engine, galleries, clock)
+    return enrol_face(
+        EnrolFace(C, resident, image, request_id, actor=SYSTEM), uow, engine, galleries, clock
+    )
 
 
 def test_enrolment_needs_consent_and_nothing_is_stored_or_analysed_without(
@@ -108,7 +113,10 @@ def test_consent_is_recorded_with_version_retention_and_recorder(
         "staff:li",
     )
     assert consent.expires_at == consent.granted_at + timedelta(days=30)
-    assert uow.committed and list_face_consents(C, people["ann"], uow)[0].id == consent.id
+    assert (
+        uow.committed
+        and list_face_consents(C, people["ann"], uow, actor=SYSTEM)[0].id == consent.id
+    )
 
 
 @pytest.mark.parametrize(
@@ -123,7 +131,7 @@ def test_consent_is_recorded_with_version_retention_and_recorder(
 def test_bad_grants_are_refused(
     uow, galleries, clock, people, version, days, recorder, error
 ) -> None:
-    cmd = GrantFaceConsent(C, people["ann"], version, days, recorder)
+    cmd = GrantFaceConsent(C, people["ann"], version, days, recorder, actor=SYSTEM)
     with pytest.raises(InvalidArgument, match=error):
         grant_face_consent(cmd, uow, galleries, clock)
     assert uow.consents.rows == {}
@@ -166,7 +174,7 @@ def test_enrol_then_identify_and_verify(uow, engine, galleries, clock, people) -
     assert uow.templates.exists(C, people["ann"]) and people["ann"] in galleries.for_community(C)
 
     found = identify_face(
-        C, FaceBurst(TURN, Challenge.HEAD_TURN), uow, engine, galleries, clock=clock
+        C, FaceBurst(TURN, Challenge.HEAD_TURN), uow, engine, galleries, clock=clock, actor=SYSTEM
     )
     assert found.match.resident_id == people["ann"] and found.match.matched
     assert (found.match.engine, found.match.threshold) == ("fake", 0.9)
@@ -174,9 +182,23 @@ def test_enrol_then_identify_and_verify(uow, engine, galleries, clock, people) -
 
     other = (b"face:bob:left", b"face:bob:front", b"face:bob:right")
     with pytest.raises(NotFound, match=r"threshold 0\.900"):
-        identify_face(C, FaceBurst(other, Challenge.HEAD_TURN), uow, engine, galleries, clock=clock)
+        identify_face(
+            C,
+            FaceBurst(other, Challenge.HEAD_TURN),
+            uow,
+            engine,
+            galleries,
+            clock=clock,
+            actor=SYSTEM,
+        )
     decision = verify_face(
-        C, people["ann"], FaceBurst(other, Challenge.HEAD_TURN), uow, engine, clock=clock
+        C,
+        people["ann"],
+        FaceBurst(other, Challenge.HEAD_TURN),
+        uow,
+        engine,
+        clock=clock,
+        actor=SYSTEM,
     )
     assert not decision.match.matched and decision.match.similarity < 0.9
 
@@ -186,10 +208,16 @@ def test_a_still_burst_fails_liveness(uow, engine, galleries, clock, people) -> 
     enrol(uow, engine, galleries, clock, people["ann"])
     still = FaceBurst((b"face:ann:front",) * 5, Challenge.HEAD_TURN)
     with pytest.raises(LivenessFailed, match="head turn"):
-        identify_face(C, still, uow, engine, galleries, clock=clock)
+        identify_face(C, still, uow, engine, galleries, clock=clock, actor=SYSTEM)
     with pytest.raises(InvalidArgument, match="3 to 30 frames"):
         identify_face(
-            C, FaceBurst(TURN[:2], Challenge.HEAD_TURN), uow, engine, galleries, clock=clock
+            C,
+            FaceBurst(TURN[:2], Challenge.HEAD_TURN),
+            uow,
+            engine,
+            galleries,
+            clock=clock,
+            actor=SYSTEM,
         )
 
 
@@ -200,7 +228,7 @@ def test_withdrawal_deletes_templates_at_once_and_keeps_the_history(
     enrol(uow, engine, galleries, clock, people["ann"])
 
     consent = withdraw_face_consent(
-        WithdrawFaceConsent(C, people["ann"], "resident:ann"), uow, galleries, clock
+        WithdrawFaceConsent(C, people["ann"], "resident:ann", actor=SYSTEM), uow, galleries, clock
     )
 
     assert consent.deleted_templates == 1 and consent.withdrawn_by == "resident:ann"
@@ -209,18 +237,28 @@ def test_withdrawal_deletes_templates_at_once_and_keeps_the_history(
     event = uow.published[-1]
     assert isinstance(event, FaceConsentWithdrawn) and event.deleted_templates == 1
     with pytest.raises(NotFound, match="no enrolled resident"):
-        identify_face(C, FaceBurst(TURN, Challenge.HEAD_TURN), uow, engine, galleries, clock=clock)
+        identify_face(
+            C,
+            FaceBurst(TURN, Challenge.HEAD_TURN),
+            uow,
+            engine,
+            galleries,
+            clock=clock,
+            actor=SYSTEM,
+        )
     with pytest.raises(FailedPrecondition, match="consent"):
         enrol(uow, engine, galleries, clock, people["ann"])
     # A new grant starts a new record; the withdrawn one stays in the history.
     grant(uow, galleries, clock, people["ann"])
-    history = list_face_consents(C, people["ann"], uow)
+    history = list_face_consents(C, people["ann"], uow, actor=SYSTEM)
     assert [c.withdrawn_at is None for c in history] == [True, False]
 
 
 def test_withdrawing_without_consent_is_refused(uow, galleries, clock, people) -> None:
     with pytest.raises(FailedPrecondition, match="no face consent"):
-        withdraw_face_consent(WithdrawFaceConsent(C, people["ann"], "staff"), uow, galleries, clock)
+        withdraw_face_consent(
+            WithdrawFaceConsent(C, people["ann"], "staff", actor=SYSTEM), uow, galleries, clock
+        )
 
 
 def test_retries_replay_and_a_reused_request_id_conflicts(
@@ -233,7 +271,7 @@ def test_retries_replay_and_a_reused_request_id_conflicts(
     enrol(uow, engine, galleries, clock, people["ann"], request_id="e1")
     enrol(uow, engine, galleries, clock, people["ann"], request_id="e1")
     assert engine.analysed == 1
-    cmd = WithdrawFaceConsent(C, people["ann"], "staff", "w1")
+    cmd = WithdrawFaceConsent(C, people["ann"], "staff", "w1", actor=SYSTEM)
     assert withdraw_face_consent(cmd, uow, galleries, clock).deleted_templates == 1
     assert withdraw_face_consent(cmd, uow, galleries, clock).deleted_templates == 1
 
@@ -250,7 +288,9 @@ def test_lapsed_consent_blocks_enrolment_and_the_sweep_deletes_templates(
     assert expire_face_consents(uow, galleries, clock=lambda: later) == 1
     assert not uow.templates.exists(C, people["ann"])
     assert people["ann"] not in galleries.for_community(C)
-    assert list_face_consents(C, people["ann"], uow)[0].withdrawn_by.startswith("system")
+    assert list_face_consents(C, people["ann"], uow, actor=SYSTEM)[0].withdrawn_by.startswith(
+        "system"
+    )
 
 
 def test_a_stale_gallery_entry_is_not_matched(uow, engine, galleries, clock, people) -> None:
@@ -260,18 +300,36 @@ def test_a_stale_gallery_entry_is_not_matched(uow, engine, galleries, clock, peo
     uow.templates.delete(C, people["ann"])  # as if withdrawn through another replica
 
     with pytest.raises(NotFound):
-        identify_face(C, FaceBurst(TURN, Challenge.HEAD_TURN), uow, engine, galleries, clock=clock)
+        identify_face(
+            C,
+            FaceBurst(TURN, Challenge.HEAD_TURN),
+            uow,
+            engine,
+            galleries,
+            clock=clock,
+            actor=SYSTEM,
+        )
     assert people["ann"] not in galleries.for_community(C)
 
 
 def test_wrong_community_and_unknown_resident(uow, engine, galleries, clock, people) -> None:
     with pytest.raises(NotFound):
         identify_face(
-            "c-west", FaceBurst(TURN, Challenge.HEAD_TURN), uow, engine, galleries, clock=clock
+            "c-west",
+            FaceBurst(TURN, Challenge.HEAD_TURN),
+            uow,
+            engine,
+            galleries,
+            clock=clock,
+            actor=SYSTEM,
         )
     with pytest.raises(NotFound):
         enrol_face(
-            EnrolFace("c-west", people["ann"], b"face:ann:front"), uow, engine, galleries, clock
+            EnrolFace("c-west", people["ann"], b"face:ann:front", actor=SYSTEM),
+            uow,
+            engine,
+            galleries,
+            clock,
         )
     assert engine.analysed == 0
 
@@ -286,7 +344,9 @@ def test_another_replica_follows_enrolment_and_withdrawal(
 
     assert refresh_gallery_entry(C, people["ann"], uow, replica, clock)
     assert people["ann"] in replica.for_community(C)
-    withdraw_face_consent(WithdrawFaceConsent(C, people["ann"], "staff"), uow, galleries, clock)
+    withdraw_face_consent(
+        WithdrawFaceConsent(C, people["ann"], "staff", actor=SYSTEM), uow, galleries, clock
+    )
     assert not refresh_gallery_entry(C, people["ann"], uow, replica, clock)
     assert people["ann"] not in replica.for_community(C)
 
@@ -302,17 +362,25 @@ def test_key_rotation_moves_stale_templates_in_batches_once(
     enrol(uow, engine, galleries, clock, people["ann"], image=b"face:ann:left")
     commits = uow.commits
 
-    rotated = outcome(rotate_template_keys(RotateTemplateKeys(C, "rot-1"), uow, batch=1))
+    rotated = outcome(
+        rotate_template_keys(RotateTemplateKeys(C, "rot-1", actor=SYSTEM), uow, batch=1)
+    )
 
     assert rotated == (2, "k2")
     assert set(uow.templates.key_ids.values()) == {"k2"}
     # The run's start, three one-row batches and the empty one after them.
     assert uow.commits - commits == 5
-    assert outcome(rotate_template_keys(RotateTemplateKeys(C), uow, batch=1)) == (0, "k2")
+    assert outcome(rotate_template_keys(RotateTemplateKeys(C, actor=SYSTEM), uow, batch=1)) == (
+        0,
+        "k2",
+    )
     # A replay answers with the first run.
-    assert outcome(rotate_template_keys(RotateTemplateKeys(C, "rot-1"), uow)) == (2, "k2")
+    assert outcome(rotate_template_keys(RotateTemplateKeys(C, "rot-1", actor=SYSTEM), uow)) == (
+        2,
+        "k2",
+    )
     with pytest.raises(NotFound):
-        rotate_template_keys(RotateTemplateKeys("c-west"), uow)
+        rotate_template_keys(RotateTemplateKeys("c-west", actor=SYSTEM), uow)
 
 
 def test_a_rotation_cut_short_resumes_when_the_request_is_retried(
@@ -333,10 +401,10 @@ def test_a_rotation_cut_short_resumes_when_the_request_is_retried(
 
     monkeypatch.setattr(uow.templates, "rotate_keys", crash_on_the_second_batch)
     with pytest.raises(RuntimeError):
-        rotate_template_keys(RotateTemplateKeys(C, "rot-1"), uow, batch=1)
+        rotate_template_keys(RotateTemplateKeys(C, "rot-1", actor=SYSTEM), uow, batch=1)
     assert sorted(uow.templates.key_ids.values()) == ["k1", "k1", "k2"]
 
-    resumed = rotate_template_keys(RotateTemplateKeys(C, "rot-1"), uow, batch=1)
+    resumed = rotate_template_keys(RotateTemplateKeys(C, "rot-1", actor=SYSTEM), uow, batch=1)
 
     assert outcome(resumed) == (3, "k2") and resumed.finished
     assert set(uow.templates.key_ids.values()) == {"k2"}

@@ -104,7 +104,7 @@ class FaceRpcs(ServicerBase):
             ids["community"],
             ids["resident"],
             self.uow_factory(),
-            current_principal(),
+            actor=current_principal(),
         )
         return pb.ListFaceConsentsResponse(consents=[consent_message(c) for c in history])
 

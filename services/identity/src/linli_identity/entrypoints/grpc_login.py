@@ -165,7 +165,7 @@ class LoginRpcs(ServicerBase):
             offset,
             limit,
             self.uow_factory(),
-            current_principal(),
+            actor=current_principal(),
         )
         return pb.ListAuthEventsResponse(
             events=[auth_event_message(e) for e in page],

@@ -84,7 +84,7 @@ class OrgRpcs(ServicerBase):
         """A community's units."""
         ids = names.COMMUNITY.parse(request.parent, "parent")
         units = await asyncio.to_thread(
-            org.list_org_units, ids["community"], self.uow_factory(), current_principal()
+            org.list_org_units, ids["community"], self.uow_factory(), actor=current_principal()
         )
         return pb.ListOrgUnitsResponse(org_units=[unit_message(u) for u in units])
 
@@ -94,7 +94,7 @@ class OrgRpcs(ServicerBase):
         """Every unit's size against the soft limits."""
         ids = names.COMMUNITY.parse(request.parent, "parent")
         sizes = await asyncio.to_thread(
-            org.org_size_report, ids["community"], self.uow_factory(), current_principal()
+            org.org_size_report, ids["community"], self.uow_factory(), actor=current_principal()
         )
         return pb.ReportOrgUnitSizesResponse(sizes=[size_message(s) for s in sizes])
 
@@ -156,7 +156,7 @@ class OrgRpcs(ServicerBase):
             ids["community"],
             ids["resident"],
             self.uow_factory(),
-            current_principal(),
+            actor=current_principal(),
         )
         return pb.ListMentoringPairsResponse(pairs=[pair_message(p) for p in pairs])
 
@@ -236,7 +236,7 @@ class OrgRpcs(ServicerBase):
             ids["community"],
             self.uow_factory(),
             member["resident"] if member else "",
-            current_principal(),
+            actor=current_principal(),
         )
         return pb.ListSpecialTeamsResponse(
             teams=[team_message(team, request.show_former_members) for team in found]

@@ -56,7 +56,7 @@ class ResidentRpcs(ServicerBase):
         """A community by name."""
         ids = names.COMMUNITY.parse(request.name)
         community = await asyncio.to_thread(
-            residents.get_community, ids["community"], self.uow_factory(), current_principal()
+            residents.get_community, ids["community"], self.uow_factory(), actor=current_principal()
         )
         return pb.GetCommunityResponse(community=community_message(community))
 
@@ -94,7 +94,7 @@ class ResidentRpcs(ServicerBase):
             ids["community"],
             ids["resident"],
             self.uow_factory(),
-            current_principal(),
+            actor=current_principal(),
         )
         return pb.GetResidentResponse(resident=resident_message(resident))
 
@@ -110,7 +110,7 @@ class ResidentRpcs(ServicerBase):
             offset,
             limit,
             self.uow_factory(),
-            current_principal(),
+            actor=current_principal(),
         )
         return pb.ListResidentsResponse(
             residents=[resident_message(r) for r in page],

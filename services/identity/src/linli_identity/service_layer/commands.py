@@ -13,7 +13,7 @@ from linli_identity.domain.org import OrgLevel, Role
 from linli_identity.domain.resident_import import ResidentRow, RowError
 from linli_identity.domain.teams import ServedGroup, TeamService
 from linli_identity.service_layer.login_port import Secret
-from linli_kit.principals import SYSTEM, Principal
+from linli_kit.principals import Principal
 
 
 @dataclass(frozen=True)
@@ -23,7 +23,7 @@ class CreateCommunity:
     community_id: str
     display_name: str
     request_id: str = ""
-    actor: Principal = field(default=SYSTEM, kw_only=True)
+    actor: Principal = field(kw_only=True)
 
 
 @dataclass(frozen=True)
@@ -38,7 +38,7 @@ class RegisterResident:
     birth_date: date | None = None
     household: str = ""
     home_unit_id: str = ""
-    actor: Principal = field(default=SYSTEM, kw_only=True)
+    actor: Principal = field(kw_only=True)
 
 
 @dataclass(frozen=True)
@@ -49,7 +49,7 @@ class ImportResidents:
     rows: tuple[ResidentRow, ...]
     request_id: str = ""
     unreadable: tuple[RowError, ...] = ()
-    actor: Principal = field(default=SYSTEM, kw_only=True)
+    actor: Principal = field(kw_only=True)
 
 
 @dataclass(frozen=True)
@@ -61,7 +61,7 @@ class CreateOrgUnit:
     display_name: str
     parent_id: str = ""
     request_id: str = ""
-    actor: Principal = field(default=SYSTEM, kw_only=True)
+    actor: Principal = field(kw_only=True)
 
 
 @dataclass(frozen=True)
@@ -73,7 +73,7 @@ class ChangeRole:
     role: Role
     grant: bool
     request_id: str = ""
-    actor: Principal = field(default=SYSTEM, kw_only=True)
+    actor: Principal = field(kw_only=True)
 
 
 @dataclass(frozen=True)
@@ -84,7 +84,7 @@ class StartMentoring:
     mentor_id: str
     newcomer_id: str
     request_id: str = ""
-    actor: Principal = field(default=SYSTEM, kw_only=True)
+    actor: Principal = field(kw_only=True)
 
 
 @dataclass(frozen=True)
@@ -98,7 +98,7 @@ class CreateSpecialTeam:
     lead_id: str
     org_unit_id: str = ""
     request_id: str = ""
-    actor: Principal = field(default=SYSTEM, kw_only=True)
+    actor: Principal = field(kw_only=True)
 
 
 @dataclass(frozen=True)
@@ -110,7 +110,7 @@ class ChangeTeamMember:
     resident_id: str
     join: bool
     request_id: str = ""
-    actor: Principal = field(default=SYSTEM, kw_only=True)
+    actor: Principal = field(kw_only=True)
 
 
 @dataclass(frozen=True)
@@ -124,7 +124,7 @@ class GrantFaceConsent:
     recorded_by: str
     guardian_id: str = ""
     request_id: str = ""
-    actor: Principal = field(default=SYSTEM, kw_only=True)
+    actor: Principal = field(kw_only=True)
 
 
 @dataclass(frozen=True)
@@ -135,7 +135,7 @@ class WithdrawFaceConsent:
     resident_id: str
     recorded_by: str
     request_id: str = ""
-    actor: Principal = field(default=SYSTEM, kw_only=True)
+    actor: Principal = field(kw_only=True)
 
 
 @dataclass(frozen=True)
@@ -146,7 +146,7 @@ class EnrolFace:
     resident_id: str
     image: bytes = field(repr=False)
     request_id: str = ""
-    actor: Principal = field(default=SYSTEM, kw_only=True)
+    actor: Principal = field(kw_only=True)
 
 
 @dataclass(frozen=True)
@@ -155,7 +155,7 @@ class RotateTemplateKeys:
 
     community_id: str
     request_id: str = ""
-    actor: Principal = field(default=SYSTEM, kw_only=True)
+    actor: Principal = field(kw_only=True)
 
 
 @dataclass(frozen=True)
@@ -198,7 +198,7 @@ class SetPassword:
     resident_id: str
     password: Secret
     request_id: str = ""
-    actor: Principal = field(default=SYSTEM, kw_only=True)
+    actor: Principal = field(kw_only=True)
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from linli_identity.service_layer.lookups import existing_consent, existing_resi
 from linli_identity.service_layer.ports import IdentityUnitOfWork
 from linli_kit.domain import Clock, utc_now
 from linli_kit.errors import FailedPrecondition
-from linli_kit.principals import SYSTEM, Principal, require_community
+from linli_kit.principals import Principal, require_community
 from linli_kit.usecases import idempotent
 
 EXPIRY_RECORDER = "system: retention period ended"
@@ -100,7 +100,7 @@ def consent_sweep(
 
 
 def list_face_consents(
-    community_id: str, resident_id: str, uow: IdentityUnitOfWork, actor: Principal = SYSTEM
+    community_id: str, resident_id: str, uow: IdentityUnitOfWork, *, actor: Principal
 ) -> list[FaceConsent]:
     """A resident's consent history, newest first (they or their staff)."""
     require_community(actor, community_id)

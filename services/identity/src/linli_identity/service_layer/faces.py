@@ -27,7 +27,7 @@ from linli_identity.service_layer.lookups import existing_community, existing_re
 from linli_identity.service_layer.ports import IdentityUnitOfWork
 from linli_kit.domain import Clock, utc_now
 from linli_kit.errors import FailedPrecondition, InvalidArgument, NotFound
-from linli_kit.principals import SYSTEM, Principal
+from linli_kit.principals import Principal
 from linli_kit.usecases import idempotent
 
 
@@ -93,7 +93,8 @@ def verify_face(
     engine: FaceEngine,
     policy: LivenessPolicy | None = None,
     clock: Clock = utc_now,
-    actor: Principal = SYSTEM,
+    *,
+    actor: Principal,
 ) -> FaceDecision:
     """Compare a live burst with the named resident's template (1:1): they or a kiosk."""
     require_may_verify_face(actor, community_id, resident_id)
@@ -117,7 +118,8 @@ def identify_face(
     galleries: Galleries,
     policy: LivenessPolicy | None = None,
     clock: Clock = utc_now,
-    actor: Principal = SYSTEM,
+    *,
+    actor: Principal,
 ) -> FaceDecision:
     """Find who a live burst shows among the community's residents (1:N): its services only.
 

@@ -12,7 +12,7 @@ from linli_identity.service_layer.commands import StartMentoring
 from linli_identity.service_layer.lookups import existing_resident, found
 from linli_identity.service_layer.ports import IdentityUnitOfWork
 from linli_kit.domain import Clock, utc_now
-from linli_kit.principals import SYSTEM, Principal, require_community
+from linli_kit.principals import Principal, require_community
 from linli_kit.usecases import idempotent
 
 
@@ -44,7 +44,7 @@ def start_mentoring(
 
 
 def list_mentoring_pairs(
-    community_id: str, resident_id: str, uow: IdentityUnitOfWork, actor: Principal = SYSTEM
+    community_id: str, resident_id: str, uow: IdentityUnitOfWork, *, actor: Principal
 ) -> list[MentoringPair]:
     """The pairs a resident mentors or is mentored in, oldest first (they or their staff)."""
     require_community(actor, community_id)

@@ -22,6 +22,7 @@ from linli_identity.service_layer.login_port import LoginPorts, Secret
 from linli_identity.service_layer.org import change_role
 from linli_identity.service_layer.ports import IdentityUnitOfWork
 from linli_identity.service_layer.residents import create_community, register_resident
+from linli_kit.principals import SYSTEM
 
 
 @dataclass(frozen=True)
@@ -46,16 +47,20 @@ def bootstrap_community(
         resident = uow.residents.by_phone(spec.community_id, spec.phone)
         stored = uow.passwords.get(spec.community_id, resident.id) if resident else None
     if community is None:
-        command = CreateCommunity(spec.community_id, spec.display_name)
+        command = CreateCommunity(spec.community_id, spec.display_name, actor=SYSTEM)
         create_community(command, uow_factory(), ports.clock)
     if resident is None:
-        registration = RegisterResident(spec.community_id, spec.name, spec.phone, spec.org_unit)
+        registration = RegisterResident(
+            spec.community_id, spec.name, spec.phone, spec.org_unit, actor=SYSTEM
+        )
         resident = register_resident(registration, uow_factory(), ports.clock)
     for role in spec.roles:
         if role not in resident.roles:
-            grant = ChangeRole(spec.community_id, resident.id, role, grant=True)
+            grant = ChangeRole(spec.community_id, resident.id, role, grant=True, actor=SYSTEM)
             resident = change_role(grant, uow_factory(), ports.clock)
     if spec.password is not None and not ports.passwords.verify(stored, spec.password):
         secret = Secret(spec.password, f"bootstrap:{resident.id}")
-        set_password(SetPassword(spec.community_id, resident.id, secret), uow_factory(), ports)
+        set_password(
+            SetPassword(spec.community_id, resident.id, secret, actor=SYSTEM), uow_factory(), ports
+        )
     return resident

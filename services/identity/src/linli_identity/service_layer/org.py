@@ -41,7 +41,7 @@ def create_org_unit(cmd: CreateOrgUnit, uow: IdentityUnitOfWork, clock: Clock = 
 
 
 def list_org_units(
-    community_id: str, uow: IdentityUnitOfWork, actor: Principal = SYSTEM
+    community_id: str, uow: IdentityUnitOfWork, *, actor: Principal
 ) -> list[OrgUnit]:
     """A community's units, top level first (for the community's people)."""
     require_community(actor, community_id)
@@ -79,7 +79,7 @@ def change_role(cmd: ChangeRole, uow: IdentityUnitOfWork, clock: Clock = utc_now
 
 
 def org_size_report(
-    community_id: str, uow: IdentityUnitOfWork, actor: Principal = SYSTEM
+    community_id: str, uow: IdentityUnitOfWork, *, actor: Principal
 ) -> list[UnitSize]:
     """Every unit's households and role holders over its subtree, against the soft limits."""
     require_staff(actor, community_id, Role.SOCIAL_WORKER, Role.GRID_HEAD, Role.BUILDING_LIAISON)

@@ -22,7 +22,7 @@ from linli_identity.service_layer.lookups import (
 from linli_identity.service_layer.ports import IdentityUnitOfWork
 from linli_kit.domain import Clock, utc_now
 from linli_kit.errors import AlreadyExists, NotFound
-from linli_kit.principals import SYSTEM, Principal, require_community
+from linli_kit.principals import Principal, require_community
 from linli_kit.usecases import idempotent
 
 
@@ -39,9 +39,7 @@ def create_community(
     return community
 
 
-def get_community(
-    community_id: str, uow: IdentityUnitOfWork, actor: Principal = SYSTEM
-) -> Community:
+def get_community(community_id: str, uow: IdentityUnitOfWork, *, actor: Principal) -> Community:
     """A community, or NotFound (also for a caller of another community)."""
     require_community(actor, community_id)
     with uow:
@@ -78,7 +76,7 @@ def register_resident(
 
 
 def get_resident(
-    community_id: str, resident_id: str, uow: IdentityUnitOfWork, actor: Principal = SYSTEM
+    community_id: str, resident_id: str, uow: IdentityUnitOfWork, *, actor: Principal
 ) -> Resident:
     """A resident, or NotFound; without contact details for a caller not allowed them.
 
@@ -95,7 +93,7 @@ def get_resident(
 
 
 def list_residents(
-    community_id: str, offset: int, limit: int, uow: IdentityUnitOfWork, actor: Principal = SYSTEM
+    community_id: str, offset: int, limit: int, uow: IdentityUnitOfWork, *, actor: Principal
 ) -> tuple[list[Resident], bool]:
     """A page of a community's residents and whether more follow (its social workers)."""
     require_staff(actor, community_id)
@@ -133,7 +131,7 @@ def import_residents(
 
 
 def export_residents(
-    community_id: str, uow: IdentityUnitOfWork, limit: int = 100_000, actor: Principal = SYSTEM
+    community_id: str, uow: IdentityUnitOfWork, limit: int = 100_000, *, actor: Principal
 ) -> list[Resident]:
     """A community's residents, oldest first, for export (its social workers)."""
     require_staff(actor, community_id)

@@ -17,7 +17,7 @@ from linli_identity.service_layer.login_port import LoginPorts, TokenSigner
 from linli_identity.service_layer.lookups import existing_community, existing_resident, found
 from linli_identity.service_layer.ports import IdentityUnitOfWork
 from linli_kit.domain import Clock
-from linli_kit.principals import SYSTEM, Principal
+from linli_kit.principals import Principal
 from linli_kit.usecases import idempotent
 
 
@@ -118,7 +118,7 @@ def revoke_sessions(uow: IdentityUnitOfWork, resident: Resident, why: str, at: d
 
 
 def list_auth_events(
-    community_id: str, offset: int, limit: int, uow: IdentityUnitOfWork, actor: Principal = SYSTEM
+    community_id: str, offset: int, limit: int, uow: IdentityUnitOfWork, *, actor: Principal
 ) -> tuple[list[AuthEvent], bool]:
     """A page of a community's login audit, newest first, and whether more follow (staff, sre)."""
     require_staff(actor, community_id, Role.SOCIAL_WORKER, Role.SRE)

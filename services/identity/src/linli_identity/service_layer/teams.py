@@ -14,7 +14,7 @@ from linli_identity.service_layer.lookups import (
 )
 from linli_identity.service_layer.ports import IdentityUnitOfWork
 from linli_kit.domain import Clock, utc_now
-from linli_kit.principals import SYSTEM, Principal, require_community
+from linli_kit.principals import Principal, require_community
 from linli_kit.usecases import idempotent
 
 
@@ -56,7 +56,7 @@ def change_team_member(
 
 
 def list_special_teams(
-    community_id: str, uow: IdentityUnitOfWork, member_id: str = "", actor: Principal = SYSTEM
+    community_id: str, uow: IdentityUnitOfWork, member_id: str = "", *, actor: Principal
 ) -> list[SpecialTeam]:
     """A community's teams, oldest first; only those a resident is now in, if one is named."""
     require_community(actor, community_id)
