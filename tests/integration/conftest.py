@@ -1,4 +1,4 @@
-"""The three services as separate OS processes, shared by the cross-service flows."""
+"""The three services as separate OS processes on mutual TLS, shared by the cross-service flows."""
 
 from __future__ import annotations
 
@@ -7,33 +7,34 @@ from pathlib import Path
 
 import pytest
 
-from linli_kit.processes import ServiceProcess, free_port, start_all, stop_all
-from linli_kit.testing import Servers
+from linli_kit.processes import start_all, stop_all
+from linli_kit.testing import Credentials, Servers, Stack, secure_processes
 
 
 @pytest.fixture
 def stack(
-    servers: Servers, make_database: Callable[[str], str], stream_prefix: str, tmp_path: Path
-) -> Iterator[dict[str, ServiceProcess]]:
+    servers: Servers,
+    make_database: Callable[[str], str],
+    stream_prefix: str,
+    credentials: Credentials,
+    tmp_path: Path,
+) -> Iterator[Stack]:
     """identity, attendance and points as separate OS processes on their own databases."""
-    ports = {name: free_port() for name in ("identity", "attendance", "points")}
-    processes = {}
-    for name, port in ports.items():
+
+    def settings_for(name: str) -> dict[str, str]:
         settings = {
             "database_url": make_database(name),
             "redis_url": servers.redis,
-            "grpc_host": "127.0.0.1",
-            "grpc_port": str(port),
-            "metrics_port": "0",
             "stream_prefix": stream_prefix,
-            "log_format": "console",
         }
-        if name == "attendance":
-            settings["identity_address"] = f"127.0.0.1:{ports['identity']}"
         if name == "points":
             # Entries left by a killed points are reclaimed quickly in the crash tests.
             settings["claim_idle_ms"] = "500"
-        processes[name] = ServiceProcess(name, settings, tmp_path / f"{name}.log")
+        return settings
+
+    processes = secure_processes(settings_for, credentials, tmp_path)
     start_all(list(processes.values()))
-    yield processes
+    running = Stack(processes, credentials)
+    yield running
+    running.close()
     stop_all(list(processes.values()))

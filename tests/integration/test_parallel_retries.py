@@ -7,7 +7,6 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
-import grpc
 from google.protobuf.message import Message
 from linli.attendance.v1 import attendance_service_pb2 as att
 from linli.attendance.v1 import attendance_service_pb2_grpc as att_grpc
@@ -17,30 +16,32 @@ from linli.identity.v1 import identity_service_pb2_grpc as idn_grpc
 from linli.points.v1 import points_service_pb2 as pts
 from linli.points.v1 import points_service_pb2_grpc as pts_grpc
 
+from linli_kit.auth import Metadata
 from linli_kit.testing import eventually, row_count
 
 RETRIES = 8
 START = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(hours=3)
 
 
-def _all_at_once(call: Callable[[Message], Message], request: Message) -> list[bytes]:
+def _all_at_once(
+    call: Callable[..., Message], request: Message, caller: Metadata = ()
+) -> list[bytes]:
     """The same request sent RETRIES times at the same moment; the answers, serialized."""
     barrier = threading.Barrier(RETRIES)
 
     def send(_: int) -> bytes:
         barrier.wait()
-        return call(request).SerializeToString(deterministic=True)
+        return call(request, metadata=caller).SerializeToString(deterministic=True)
 
     with ThreadPoolExecutor(RETRIES) as pool:
         return list(pool.map(send, range(RETRIES)))
 
 
-def _presence(kind: type, activity: str, resident: str, staff: str, at: datetime, rid: str):
+def _presence(kind: type, activity: str, resident: str, at: datetime, rid: str):
     request = kind(
         activity=activity,
         resident=resident,
-        confirmed_by=staff,
-        method=att.SIGN_IN_METHOD_STAFF_CONFIRMED,
+        method=att.SIGN_IN_METHOD_STAFF_CONFIRMED,  # by the caller, a staff member
         request_id=rid,
     )
     request.time.FromDatetime(at)
@@ -49,18 +50,19 @@ def _presence(kind: type, activity: str, resident: str, staff: str, at: datetime
 
 def test_parallel_retries_of_sign_in_and_reservation_answer_alike(stack) -> None:
     """8 SignIn and 8 CreateReservation sent together with one id: 8 equal answers, 1 row each."""
-    channels = {name: grpc.insecure_channel(p.address) for name, p in stack.items()}
-    identity = idn_grpc.IdentityServiceStub(channels["identity"])
-    attendance = att_grpc.AttendanceServiceStub(channels["attendance"])
-    points = pts_grpc.PointsServiceStub(channels["points"])
-    identity.CreateCommunity(idn.CreateCommunityRequest(community_id="retry", display_name="重试"))
-    parent = "communities/retry"
-    staff, alice = (
-        identity.RegisterResident(
-            idn.RegisterResidentRequest(parent=parent, display_name=name, phone=phone)
-        ).resident.name
-        for name, phone in (("王社工", "13800000001"), ("李娜", "13800000002"))
-    )
+    identity = idn_grpc.IdentityServiceStub(stack.channel("identity"))
+    attendance = att_grpc.AttendanceServiceStub(stack.channel("attendance"))
+    points = pts_grpc.PointsServiceStub(stack.channel("points"))
+    # Reservations are the rewards service's to make: the test presents its certificate.
+    rewards = pts_grpc.PointsServiceStub(stack.channel("points", as_service="rewards"))
+    _, staff = stack.with_staff()
+    parent = f"communities/{stack.community}"
+    alice = identity.RegisterResident(
+        idn.RegisterResidentRequest(
+            parent=parent, display_name="李娜", phone="13800000002", request_id="alice"
+        ),
+        metadata=staff,
+    ).resident.name
     planned = att.Activity(
         title="社区义诊",
         kind=att.ACTIVITY_KIND_ROUTINE,
@@ -69,19 +71,26 @@ def test_parallel_retries_of_sign_in_and_reservation_answer_alike(stack) -> None
     planned.start_time.FromDatetime(START)
     planned.end_time.FromDatetime(START + timedelta(hours=2))
     activity = attendance.CreateActivity(
-        att.CreateActivityRequest(parent=parent, activity=planned)
+        att.CreateActivityRequest(parent=parent, activity=planned, request_id="a"), metadata=staff
     ).activity.name
 
-    sign_in = _presence(att.SignInRequest, activity, alice, staff, START, "in-once")
-    signed_in = _all_at_once(attendance.SignIn, sign_in)
+    sign_in = _presence(att.SignInRequest, activity, alice, START, "in-once")
+    signed_in = _all_at_once(attendance.SignIn, sign_in, staff)
     assert len(set(signed_in)) == 1
     assert att.SignInResponse.FromString(signed_in[0]).session.resident == alice
     assert row_count(stack["attendance"].settings["database_url"], "sessions") == 1
 
     finish = START + timedelta(hours=2)
-    attendance.SignOut(_presence(att.SignOutRequest, activity, alice, staff, finish, "out-once"))
+    attendance.SignOut(
+        _presence(att.SignOutRequest, activity, alice, finish, "out-once"), metadata=staff
+    )
     balance = pts.GetBalanceRequest(name=f"{alice}/balance")
-    assert eventually(lambda: points.GetBalance(balance).balance.yearly_centipoints, 400) == 400
+    as_alice = stack.person(alice)
+
+    def yearly() -> int:
+        return points.GetBalance(balance, metadata=as_alice).balance.yearly_centipoints
+
+    assert eventually(yearly, 400) == 400
 
     reserve = pts.CreateReservationRequest(
         parent=alice,
@@ -90,9 +99,7 @@ def test_parallel_retries_of_sign_in_and_reservation_answer_alike(stack) -> None
         memo="一袋米",
         request_id="reserve-once",
     )
-    reserved = _all_at_once(points.CreateReservation, reserve)
+    reserved = _all_at_once(rewards.CreateReservation, reserve)
     assert len(set(reserved)) == 1
     assert pts.CreateReservationResponse.FromString(reserved[0]).reservation.resident == alice
     assert row_count(stack["points"].settings["database_url"], "reservations") == 1
-    for channel in channels.values():
-        channel.close()

@@ -11,7 +11,7 @@ import json
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -29,7 +29,7 @@ from google.protobuf.message import Message
 
 from linli_kit import auth
 from linli_kit.pki import DevelopmentCA
-from linli_kit.processes import free_port
+from linli_kit.processes import ServiceProcess, free_port
 from linli_kit.scratch import create_database, drop_database, postgres_admin_url
 from linli_kit.scratch import redis_url as scratch_redis_url
 from linli_kit.streams import StreamConsumer
@@ -87,6 +87,85 @@ class Credentials:
         """Make a service process serve mutual TLS (its certificate in folder) and probes."""
         self.ca.write(folder, f"spiffe://linli/{community}/{service}")
         settings.update(tls_dir=str(folder), health_port=str(free_port()))
+
+
+STACK_COMMUNITY = "xinhua"
+STACK_SERVICES = ("identity", "attendance", "points")
+
+
+@dataclass
+class Stack:
+    """Running services, and the caller's side: certificates, channels and persons' tokens."""
+
+    processes: dict[str, ServiceProcess]
+    credentials: Credentials
+    community: str = STACK_COMMUNITY
+    _channels: dict[tuple[str, str], grpc.Channel] = field(default_factory=dict)
+
+    def __getitem__(self, name: str) -> ServiceProcess:
+        return self.processes[name]
+
+    def channel(self, name: str, as_service: str = "cli") -> grpc.Channel:
+        """A mutual-TLS channel to a service, presenting a certificate for `as_service`."""
+        key = (name, as_service)
+        if key not in self._channels:
+            address = self.processes[name].address
+            self._channels[key] = self.credentials.channel(address, self.community, as_service)
+        return self._channels[key]
+
+    def person(self, resident: str, *roles: str) -> auth.Metadata:
+        """Call metadata for a resident (by resource name) holding the roles."""
+        return self.credentials.person(self.community, resident.rpartition("/")[2], *roles)
+
+    def bootstrap_staff(self, phone: str = "13800000001", name: str = "王社工") -> str:
+        """The community and its first social worker, made by identity's operator command."""
+        identity = self.processes["identity"]
+        arguments = ["--community", self.community, "--display-name", "新华社区"]
+        arguments += ["--phone", phone, "--name", name, "--org-unit", "community-hq"]
+        return identity.run("bootstrap-community", *arguments).strip()
+
+    def with_staff(self) -> tuple[str, auth.Metadata]:
+        """The bootstrapped social worker and call metadata acting as them."""
+        staff = self.bootstrap_staff()
+        return staff, self.person(staff, "social_worker")
+
+    def token(self, phone: str) -> auth.Metadata:
+        """A real access token from identity (its operator command) for the resident by phone."""
+        issued = self.processes["identity"].run(
+            "token", "--community", self.community, "--phone", phone
+        )
+        return (("authorization", f"Bearer {issued.strip()}"),)
+
+    def close(self) -> None:
+        """Close the channels."""
+        for channel in self._channels.values():
+            channel.close()
+
+
+def secure_processes(
+    settings_for: Callable[[str], dict[str, str]],
+    credentials: Credentials,
+    folder: Path,
+    community: str = STACK_COMMUNITY,
+) -> dict[str, ServiceProcess]:
+    """identity, attendance and points on mutual TLS, tokens signed by the credentials' key."""
+    ports = {name: free_port() for name in STACK_SERVICES}
+    processes = {}
+    for name in STACK_SERVICES:
+        settings = {
+            "grpc_host": "127.0.0.1",
+            "grpc_port": str(ports[name]),
+            "metrics_port": "0",
+            "log_format": "console",
+            **settings_for(name),
+        }
+        credentials.secure(settings, community, name, folder / "pki" / name)
+        if name == "identity":
+            settings["signing_keys"] = credentials.signing_keys()
+        else:
+            settings["identity_address"] = f"127.0.0.1:{ports['identity']}"
+        processes[name] = ServiceProcess(name, settings, folder / f"{name}.log")
+    return processes
 
 
 @pytest.fixture(scope="session")
