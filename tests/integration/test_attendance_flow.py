@@ -31,9 +31,10 @@ from linli.points.v1 import points_service_pb2 as pts
 from linli.points.v1 import points_service_pb2_grpc as pts_grpc
 from PIL import Image, ImageEnhance, ImageOps
 
-from linli_kit.processes import ServiceProcess, free_port, start_all, stop_all
+from linli_kit.processes import start_all, stop_all
 from linli_kit.scratch import create_database, drop_database
-from linli_kit.testing import Servers, eventually, row_count
+from linli_kit.testing import Credentials, Servers, eventually, row_count, secure_processes
+from linli_kit.testing import Stack as RunningStack
 
 C = "xinhua"
 PARENT = f"communities/{C}"
@@ -45,56 +46,70 @@ KIOSK = f"{PARENT}/kiosks/k-gate"
 
 @dataclass
 class Stack:
-    """Stubs of the three services and where attendance keeps its data."""
+    """Stubs of the three services acting as the staff member, and where attendance keeps data."""
 
     identity: idn_grpc.IdentityServiceStub
     attendance: att_grpc.AttendanceServiceStub
     points: pts_grpc.PointsServiceStub
+    staff: str
     attendance_db: str
     redis: redis.Redis
     stream: str
+    running: RunningStack
+
+    def attendance_as(self, resident: str) -> att_grpc.AttendanceServiceStub:
+        """Attendance called by the resident themself (their own token)."""
+        token = self.running.credentials.token(C, resident.rpartition("/")[2])
+        channel = self.running.credentials.channel(
+            self.running["attendance"].address, C, token=token
+        )
+        return att_grpc.AttendanceServiceStub(channel)
 
 
 @pytest.fixture(scope="module")
-def stack(servers: Servers, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    """The three services, once for the module (starting them is the slow part)."""
+def stack(
+    servers: Servers, credentials: Credentials, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Stack]:
+    """The three services on mutual TLS, once for the module (starting them is the slow part)."""
     prefix, created = f"test-{uuid.uuid4().hex[:10]}:", []
-    ports = {name: free_port() for name in ("identity", "attendance", "points")}
-    logs = tmp_path_factory.mktemp("attendance-flow")
-    processes = {}
-    for name, port in ports.items():
+    folder = tmp_path_factory.mktemp("attendance-flow")
+
+    def settings_for(name: str) -> dict[str, str]:
         settings = {
             "database_url": create_database(servers.postgres, f"test_{name}"),
             "redis_url": servers.redis,
-            "grpc_host": "127.0.0.1",
-            "grpc_port": str(port),
-            "metrics_port": "0",
             "stream_prefix": prefix,
-            "log_format": "console",
         }
         if name == "identity":
             key = base64.b64encode(os.urandom(32)).decode()
             keyring = {C: {"current": "k1", "keys": {"k1": key}}}
             settings["template_keys"] = json.dumps(keyring)
         if name == "attendance":
-            settings["identity_address"] = f"127.0.0.1:{ports['identity']}"
             settings["forgotten_sweep_seconds"] = "0.2"
         created.append(settings["database_url"])
-        processes[name] = ServiceProcess(name, settings, logs / f"{name}.log")
+        return settings
+
+    processes = secure_processes(settings_for, credentials, folder, C)
     start_all(list(processes.values()))
-    channels = {name: grpc.insecure_channel(p.address) for name, p in processes.items()}
-    identity = idn_grpc.IdentityServiceStub(channels["identity"])
-    identity.CreateCommunity(idn.CreateCommunityRequest(community_id=C, display_name="新华社区"))
+    running = RunningStack(processes, credentials, C)
+    staff = running.bootstrap_staff()
+    token = credentials.token(C, staff.rpartition("/")[2], "social_worker")
+    channels = {
+        name: credentials.channel(p.address, C, token=token) for name, p in processes.items()
+    }
     yield Stack(
-        identity,
+        idn_grpc.IdentityServiceStub(channels["identity"]),
         att_grpc.AttendanceServiceStub(channels["attendance"]),
         pts_grpc.PointsServiceStub(channels["points"]),
+        staff,
         processes["attendance"].settings["database_url"],
         redis.Redis.from_url(servers.redis),
         f"{prefix}attendance.events",
+        running,
     )
     for channel in channels.values():
         channel.close()
+    running.close()
     stop_all(list(processes.values()))
     client = redis.Redis.from_url(servers.redis)
     keys = list(client.scan_iter(match=f"{prefix}*"))
@@ -108,7 +123,10 @@ def _residents(stack: Stack, *names: str) -> list[str]:
     return [
         stack.identity.RegisterResident(
             idn.RegisterResidentRequest(
-                parent=PARENT, display_name=name, phone=f"139{uuid.uuid4().int % 10**8:08d}"
+                parent=PARENT,
+                display_name=name,
+                phone=f"139{uuid.uuid4().int % 10**8:08d}",
+                request_id=str(uuid.uuid4()),
             )
         ).resident.name
         for name in names
@@ -138,16 +156,18 @@ def _activity(
     planned.start_time.FromDatetime(start)
     planned.end_time.FromDatetime(start + hours * HOUR)
     request = att.CreateActivityRequest(
-        parent=PARENT, activity=planned, checklist_template="cleaning"
+        parent=PARENT,
+        activity=planned,
+        checklist_template="cleaning",
+        request_id=str(uuid.uuid4()),
     )
     return stack.attendance.CreateActivity(request).activity
 
 
-def _presence(kind: type, activity: att.Activity, resident: str, staff: str, at, **extra):
+def _presence(kind: type, activity: att.Activity, resident: str, at, **extra):
     request = kind(
         activity=activity.name,
         resident=resident,
-        confirmed_by=staff,
         method=extra.pop("method", att.SIGN_IN_METHOD_STAFF_CONFIRMED),
         request_id=str(uuid.uuid4()),
         **extra,
@@ -177,36 +197,36 @@ def _service_points(stack: Stack, resident: str) -> int:
     )
 
 
-def _serve(stack: Stack, activity: att.Activity, resident: str, staff: str, hours: int) -> str:
+def _serve(stack: Stack, activity: att.Activity, resident: str, hours: int) -> str:
+    """Signed in and out by the staff member (who confirms both)."""
     start = _start(activity)
-    stack.attendance.SignIn(_presence(att.SignInRequest, activity, resident, staff, start))
+    stack.attendance.SignIn(_presence(att.SignInRequest, activity, resident, start))
     return stack.attendance.SignOut(
-        _presence(att.SignOutRequest, activity, resident, staff, start + hours * HOUR)
+        _presence(att.SignOutRequest, activity, resident, start + hours * HOUR)
     ).session.name
 
 
 def test_qr_and_pin_sign_in_reach_the_balance(stack: Stack) -> None:
-    """QR code in, PIN out, both staff-confirmed: 2 h of regular service earn 2 points."""
-    staff, alice = _residents(stack, "王社工", "李娜")
-    activity = _activity(stack)
+    """QR code in, PIN out, by the volunteer herself: 2 h of regular service earn 2 points."""
+    (alice,) = _residents(stack, "李娜")
+    activity = _activity(stack)  # the staff see the code, shown at the site
+    herself = stack.attendance_as(alice)
 
-    stack.attendance.SignIn(
+    herself.SignIn(
         _presence(
             att.SignInRequest,
             activity,
             alice,
-            staff,
             _start(activity) - 10 * timedelta(minutes=1),
             method=att.SIGN_IN_METHOD_QR_CODE,
             code=activity.check_in_code,
         )
     )
-    session = stack.attendance.SignOut(
+    session = herself.SignOut(
         _presence(
             att.SignOutRequest,
             activity,
             alice,
-            staff,
             _start(activity) + 2 * HOUR,
             method=att.SIGN_IN_METHOD_PIN,
             code=activity.check_in_code,
@@ -223,18 +243,17 @@ def test_qr_and_pin_sign_in_reach_the_balance(stack: Stack) -> None:
 
 
 def test_a_wrong_pin_is_refused_and_records_nothing(stack: Stack) -> None:
-    staff, bob = _residents(stack, "王社工", "张伟")
+    (bob,) = _residents(stack, "张伟")
     activity = _activity(stack)
     before = row_count(stack.attendance_db, "sessions")
     wrong = "000000" if activity.check_in_code != "000000" else "111111"
 
     with pytest.raises(grpc.RpcError) as refused:
-        stack.attendance.SignIn(
+        stack.attendance_as(bob).SignIn(
             _presence(
                 att.SignInRequest,
                 activity,
                 bob,
-                staff,
                 _start(activity),
                 method=att.SIGN_IN_METHOD_PIN,
                 code=wrong,
@@ -246,10 +265,10 @@ def test_a_wrong_pin_is_refused_and_records_nothing(stack: Stack) -> None:
 
 
 def test_a_forgotten_sign_out_earns_nothing_until_staff_confirm(stack: Stack) -> None:
-    staff, carol = _residents(stack, "王社工", "陈静")
+    (carol,) = _residents(stack, "陈静")
     activity = _activity(stack, start=LONG_AGO)
     opened = stack.attendance.SignIn(
-        _presence(att.SignInRequest, activity, carol, staff, LONG_AGO)
+        _presence(att.SignInRequest, activity, carol, LONG_AGO)
     ).session
 
     def status() -> int:
@@ -265,7 +284,7 @@ def test_a_forgotten_sign_out_earns_nothing_until_staff_confirm(stack: Stack) ->
     assert _balance(stack, carol) == 0
 
     confirmed = stack.attendance.ConfirmSession(
-        att.ConfirmSessionRequest(name=opened.name, confirmed_by=staff, request_id="c1")
+        att.ConfirmSessionRequest(name=opened.name, request_id="c1")
     ).session
 
     assert (confirmed.status, confirmed.duration_seconds) == (
@@ -276,9 +295,9 @@ def test_a_forgotten_sign_out_earns_nothing_until_staff_confirm(stack: Stack) ->
 
 
 def test_a_correction_reverses_and_re_awards(stack: Stack) -> None:
-    staff, dan = _residents(stack, "王社工", "刘洋")
+    (dan,) = _residents(stack, "刘洋")
     activity = _activity(stack)
-    session = _serve(stack, activity, dan, staff, hours=2)
+    session = _serve(stack, activity, dan, hours=2)
     assert eventually(lambda: _service_points(stack, dan), 200) == 200
 
     corrected = stack.attendance.CorrectSession(
@@ -286,7 +305,6 @@ def test_a_correction_reverses_and_re_awards(stack: Stack) -> None:
             name=session,
             duration_seconds=3600,
             reason="left after the first hour",
-            corrected_by=staff,
             request_id="k1",
         )
     ).session
@@ -307,32 +325,32 @@ def test_a_correction_reverses_and_re_awards(stack: Stack) -> None:
 
 
 def test_five_stars_raise_the_award_by_ten_percent(stack: Stack) -> None:
-    staff, eve, grandma = _residents(stack, "王社工", "赵敏", "孙奶奶")
+    eve, grandma = _residents(stack, "赵敏", "孙奶奶")
     activity = _activity(stack)
-    session = _serve(stack, activity, eve, staff, hours=2)
+    session = _serve(stack, activity, eve, hours=2)
     assert eventually(lambda: _service_points(stack, eve), 200) == 200
 
     stack.attendance.RecordServed(
-        att.RecordServedRequest(
-            session=session, residents=[grandma], recorded_by=staff, request_id="v1"
-        )
+        att.RecordServedRequest(session=session, residents=[grandma], request_id="v1")
     )
-    rating = stack.attendance.RateSession(
-        att.RateSessionRequest(session=session, rated_by=grandma, stars=5, request_id="r1")
-    ).rating
+    rating = (
+        stack.attendance_as(grandma)
+        .RateSession(att.RateSessionRequest(session=session, stars=5, request_id="r1"))
+        .rating
+    )
 
     assert rating.stars == 5
     assert eventually(lambda: _service_points(stack, eve), 220) == 220
 
 
 def test_only_a_resident_served_can_rate(stack: Stack) -> None:
-    staff, fay, neighbour = _residents(stack, "王社工", "周芳", "邻居")
-    session = _serve(stack, _activity(stack), fay, staff, hours=2)
+    fay, neighbour = _residents(stack, "周芳", "邻居")
+    session = _serve(stack, _activity(stack), fay, hours=2)
     assert eventually(lambda: _service_points(stack, fay), 200) == 200
 
     with pytest.raises(grpc.RpcError) as refused:
-        stack.attendance.RateSession(
-            att.RateSessionRequest(session=session, rated_by=neighbour, stars=5, request_id="r2")
+        stack.attendance_as(neighbour).RateSession(
+            att.RateSessionRequest(session=session, stars=5, request_id="r2")
         )
 
     assert refused.value.code() is grpc.StatusCode.PERMISSION_DENIED
@@ -342,12 +360,11 @@ def test_only_a_resident_served_can_rate(stack: Stack) -> None:
 
 def test_a_paper_sign_in_sheet_entered_long_after_awards_points(stack: Stack) -> None:
     """One call, long past the forgotten sign-out grace: completed at once, never swept."""
-    staff, gus = _residents(stack, "王社工", "吴刚")
+    (gus,) = _residents(stack, "吴刚")
     activity = _activity(stack, start=LONG_AGO)
     request = att.EnterPaperSessionRequest(
         activity=activity.name,
         resident=gus,
-        confirmed_by=staff,
         reason="the kiosk was down; signed on paper",
         request_id=str(uuid.uuid4()),
     )
@@ -401,10 +418,12 @@ def test_face_sign_in_and_out_at_a_kiosk_reach_points(stack: Stack) -> None:
     (volunteer,) = _residents(stack, "汤姆")
     stack.identity.GrantFaceConsent(
         idn.GrantFaceConsentRequest(
-            parent=volunteer, policy_version="2026-01", retention_days=365, recorded_by="staff"
+            parent=volunteer, policy_version="2026-01", retention_days=365, request_id="consent"
         )
     )
-    stack.identity.EnrolFace(idn.EnrolFaceRequest(resident=volunteer, image=_jpeg(tom)))
+    stack.identity.EnrolFace(
+        idn.EnrolFaceRequest(resident=volunteer, image=_jpeg(tom), request_id="enrol")
+    )
     now = datetime.now(UTC)
     activity = _activity(stack, start=now - HOUR, kiosks=[KIOSK])
     burst = {
@@ -463,7 +482,7 @@ def _refused(call: Callable[[], object]) -> grpc.StatusCode:
 
 
 def test_bad_input_is_refused_with_clear_codes_and_records_nothing(stack: Stack) -> None:
-    staff, fay = _residents(stack, "王社工", "周芳")
+    (fay,) = _residents(stack, "周芳")
     now = datetime.now(UTC)
     bound = _activity(stack, start=now - HOUR, kiosks=[KIOSK])
     closed = _activity(stack)
@@ -474,11 +493,11 @@ def test_bad_input_is_refused_with_clear_codes_and_records_nothing(stack: Stack)
 
     codes = {
         "unknown activity": _refused(
-            lambda: stack.attendance.SignIn(_presence(att.SignInRequest, unknown, fay, staff, now))
+            lambda: stack.attendance.SignIn(_presence(att.SignInRequest, unknown, fay, now))
         ),
         "closed activity": _refused(
             lambda: stack.attendance.SignIn(
-                _presence(att.SignInRequest, closed, fay, staff, _start(closed))
+                _presence(att.SignInRequest, closed, fay, _start(closed))
             )
         ),
         "kiosk not bound": _refused(
