@@ -11,9 +11,11 @@ import sys
 from pathlib import Path
 
 import grpc
+import pytest
 from linli.points.v1 import points_service_pb2 as pts
 from linli.points.v1 import points_service_pb2_grpc as pts_grpc
 
+from linli_kit import auth
 from linli_kit.processes import free_port
 
 
@@ -36,11 +38,12 @@ def _is_free(port: int) -> bool:
 
 def test_local_stack_runs_on_sqlite_and_embedded_redis(tmp_path: Path) -> None:
     """No PostgreSQL, no Redis server: the seeded volunteer's balance answers over gRPC."""
-    grpc_base, metrics_base = _free_block(3), _free_block(3)
+    grpc_base, metrics_base, health_base = _free_block(3), _free_block(3), _free_block(3)
     env = {
         **os.environ,
         "LINLI_RUN_GRPC_BASE_PORT": str(grpc_base),
         "LINLI_RUN_METRICS_BASE_PORT": str(metrics_base),
+        "LINLI_RUN_HEALTH_BASE_PORT": str(health_base),
     }
     launcher = subprocess.Popen(
         [sys.executable, "-m", "linli_kit.localstack"],
@@ -59,11 +62,27 @@ def test_local_stack_runs_on_sqlite_and_embedded_redis(tmp_path: Path) -> None:
         seeded = re.search(r"volunteer (\S+) has (\S+) points", "".join(output))
         assert seeded, "".join(output)
         assert seeded.group(2) == "4.00"
-        with grpc.insecure_channel(f"127.0.0.1:{grpc_base + 2}") as channel:
-            reply = pts_grpc.PointsServiceStub(channel).GetBalance(
-                pts.GetBalanceRequest(name=f"{seeded.group(1)}/balance")
-            )
+        # As the README says: the client certificate make run wrote, and `make token`'s token.
+        token = subprocess.run(
+            [sys.executable, "-m", "linli_kit.localstack", "token", "13800000002"],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        me = auth.TlsFiles.from_dir(tmp_path / ".run" / "pki" / "cli")
+        request = pts.GetBalanceRequest(name=f"{seeded.group(1)}/balance")
+        with auth.channel(f"127.0.0.1:{grpc_base + 2}", me, token) as channel:
+            reply = pts_grpc.PointsServiceStub(channel).GetBalance(request)
         assert reply.balance.yearly_centipoints == 400
+        with (
+            auth.channel(f"127.0.0.1:{grpc_base + 2}", me) as channel,
+            pytest.raises(grpc.RpcError) as certificate_only,
+        ):
+            pts_grpc.PointsServiceStub(channel).GetBalance(request)
+        # The certificate alone is a caller named "cli": no RPC admits it without a token.
+        assert certificate_only.value.code() == grpc.StatusCode.PERMISSION_DENIED
     finally:
         launcher.send_signal(signal.SIGINT)
         rest, _ = launcher.communicate(timeout=60)
