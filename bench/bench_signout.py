@@ -35,12 +35,16 @@ from linli.points.v1 import points_service_pb2 as pts
 from linli.points.v1 import points_service_pb2_grpc as pts_grpc
 
 from linli_kit import auth
+from linli_kit.db import sql_plumbing
 from linli_kit.pki import DevelopmentCA
-from linli_kit.principals import Role
-from linli_kit.processes import ServiceProcess, start_all, stop_all
+from linli_kit.principals import SYSTEM, Role
+from linli_kit.processes import ServiceProcess, free_port, start_all, stop_all
 from linli_kit.scratch import create_database, drop_database, postgres_admin_url, redis_url
 from linli_kit.streams import ENVELOPE_FIELD
-from linli_kit.testing import Credentials, secure_processes
+from linli_kit.testing import Credentials
+from linli_points.adapters import events, orm
+from linli_points.bootstrap import sql_uow_factory
+from linli_points.service_layer import queries
 
 POSTGRES, REDIS = postgres_admin_url(), redis_url()
 RATE = 200.0  # sign-outs per second
@@ -49,7 +53,7 @@ SENDERS = 32  # client threads sending SignOut, each on its own schedule slots
 SETUP_THREADS = 16
 BASELINE_CALLS = 300
 TARGET_P99_MS = 100.0
-ATTENDANCE_CONSUMERS = "16"  # LINLI_POINTS_ATTENDANCE_CONSUMERS: events the writer can batch
+ATTENDANCE_CONSUMERS = "4"  # LINLI_POINTS_ATTENDANCE_CONSUMERS: lanes reading attendance.events
 AWARDED = str(points_events_pb2.PointsAwarded.DESCRIPTOR.full_name)
 COMPLETED = str(attendance_events_pb2.SessionCompleted.DESCRIPTOR.full_name)
 TIMEOUT = 15.0
@@ -76,20 +80,27 @@ def stack(
     urls: list[str], logs: Path, prefix: str, credentials: Credentials
 ) -> dict[str, ServiceProcess]:
     """identity, attendance and points as processes on mutual TLS, not yet started."""
-    databases = dict(zip(("identity", "attendance", "points"), urls, strict=True))
-
-    def settings_for(name: str) -> dict[str, str]:
+    ports = {name: free_port() for name in ("identity", "attendance", "points")}
+    processes = {}
+    for (name, port), url in zip(ports.items(), urls, strict=True):
         settings = {
-            "database_url": databases[name],
+            "database_url": url,
             "redis_url": REDIS,
+            "grpc_host": "127.0.0.1",
+            "grpc_port": str(port),
+            "metrics_port": "0",
             "stream_prefix": prefix,
             "log_level": "WARNING",
         }
+        credentials.secure(settings, C, name, logs / "pki" / name)
+        if name == "identity":
+            settings["signing_keys"] = credentials.signing_keys()
+        else:
+            settings["identity_address"] = f"127.0.0.1:{ports['identity']}"
         if name == "points":
             settings["attendance_consumers"] = ATTENDANCE_CONSUMERS
-        return settings
-
-    return secure_processes(settings_for, credentials, logs, community=C)
+        processes[name] = ServiceProcess(name, settings, logs / f"{name}.log")
+    return processes
 
 
 def settled(stream: str, group: str, within: float = 600.0) -> None:
@@ -306,6 +317,107 @@ def main(seconds: float) -> None:
         raise SystemExit(f"VerifyLedger failed after the run: {list(verification.breaks[:3])}")
 
 
+def completed(resident: str, n: int, signed_in: datetime) -> bytes:
+    """A SessionCompleted envelope as attendance's relay publishes it."""
+    session = attendance_events_pb2.SessionCompleted(
+        session=f"communities/{C}/activities/a/sessions/s{n}",
+        resident=resident,
+        activity=f"communities/{C}/activities/a",
+        service_type=service_type_pb2.SERVICE_TYPE_REGULAR,
+        duration_seconds=3600,
+    )
+    session.signed_in_at.FromDatetime(signed_in)
+    session.signed_out_at.FromDatetime(signed_in + timedelta(hours=1))
+    envelope = envelope_pb2.EventEnvelope(
+        event_id=str(uuid.uuid4()), type=COMPLETED, community_id=C
+    )
+    envelope.occurred_at.FromDatetime(signed_in + timedelta(hours=1))
+    envelope.payload.Pack(session)
+    return envelope.SerializeToString()
+
+
+def points_only(seconds: float) -> None:
+    """Points alone: SessionCompleted published onto attendance.events at RATE, each timed until
+    its PointsAwarded is on points.events (the points share of the flow, without attendance)."""
+    url = create_database(POSTGRES, "bench_pts")
+    logs = Path(tempfile.mkdtemp(prefix="bench-points-"))
+    prefix = f"bench-{uuid.uuid4().hex[:8]}:"
+    settings = {
+        "database_url": url,
+        "redis_url": REDIS,
+        "grpc_host": "127.0.0.1",
+        "grpc_port": str(free_port()),
+        "metrics_port": "0",
+        "stream_prefix": prefix,
+        "log_level": "WARNING",
+        "attendance_consumers": ATTENDANCE_CONSUMERS,
+    }
+    points = ServiceProcess("points", settings, logs / "points.log")
+    residents = [f"communities/{C}/residents/r{i}" for i in range(int(RATE * seconds))]
+    signed_in = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=2)
+    envelopes = [completed(r, i, signed_in) for i, r in enumerate(residents)]
+    client = redis.Redis.from_url(REDIS)
+    stream = f"{prefix}attendance.events"
+    try:
+        start_all([points])
+        client.xadd(
+            stream, {ENVELOPE_FIELD: completed(f"communities/{C}/residents/w", -1, signed_in)}
+        )
+        settled(stream, "points")  # warm: the community's accounts and chain head exist
+        arrivals = Arrivals(prefix)
+        arrivals.start()
+        pid = points.process.pid  # type: ignore[union-attr]
+        rss_start = rss_mb(pid)
+        sent: dict[str, float] = {}
+        origin = time.perf_counter() + 0.5
+        for i, resident in enumerate(residents):
+            time.sleep(max(0.0, origin + i / RATE - time.perf_counter()))
+            sent[resident] = time.perf_counter()
+            client.xadd(stream, {ENVELOPE_FIELD: envelopes[i]})
+        sending = time.perf_counter() - origin
+        seen, quiet_since = -1, time.perf_counter()
+        while len(arrivals.awarded) < len(residents) + 1:
+            if len(arrivals.awarded) != seen:
+                seen, quiet_since = len(arrivals.awarded), time.perf_counter()
+            elif time.perf_counter() - quiet_since > TIMEOUT:
+                break
+            time.sleep(0.1)
+        rss_end = rss_mb(pid)
+        arrivals.stop()
+    finally:
+        stop_all([points])
+        client.close()
+    plumbing = sql_plumbing(url, orm.runtime, "unused", events.encode)
+    verification = queries.verify_ledger(SYSTEM, C, sql_uow_factory(plumbing)())
+    plumbing.engine.dispose()
+    drop_database(POSTGRES, url)
+    results = [arrivals.awarded[r] - sent[r] for r in residents if r in arrivals.awarded]
+    lost = len(residents) - len(results)
+    p50, p99 = percentile_ms(results, 50), percentile_ms(results, 99)
+    verdict = "met" if p99 < TARGET_P99_MS and not lost else "MISSED"
+    print(
+        f"points alone: SessionCompleted on attendance.events -> PointsAwarded on points.events, "
+        f"{len(residents)} sent in {sending:.1f} s ({len(residents) / sending:.0f}/s), "
+        f"{ATTENDANCE_CONSUMERS} attendance consumers:"
+    )
+    print(
+        f"  p50 {p50:8.1f} ms   p99 {p99:8.1f} ms   max {max(results) * 1000:8.1f} ms   lost {lost}"
+        f"   (target p99 < {TARGET_P99_MS:g} ms: {verdict})"
+    )
+    print(
+        f"  points RSS: start {rss_start:.1f} MiB, end {rss_end:.1f} MiB "
+        f"({rss_end - rss_start:+.1f} MiB); VerifyLedger ok={verification.ok}, "
+        f"{verification.transactions} transactions"
+    )
+    sys.stdout.flush()
+    if not verification.ok:
+        raise SystemExit(f"VerifyLedger failed after the run: {verification.breaks[:3]}")
+
+
 if __name__ == "__main__":
     os.environ.setdefault("OTEL_TRACES_EXPORTER", "none")
-    main(5.0 if "--quick" in sys.argv else SECONDS)  # --quick: a short run to try the bench
+    duration = 5.0 if "--quick" in sys.argv else SECONDS  # --quick: a short run to try the bench
+    if "--points-only" in sys.argv:
+        points_only(duration)
+    else:
+        main(duration)

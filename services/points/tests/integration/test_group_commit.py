@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import uuid
 from collections.abc import Callable, Iterator
@@ -22,9 +23,9 @@ from linli_kit.streams import ENVELOPE_FIELD
 from linli_kit.testing import eventually
 from linli_points.adapters import events, orm
 from linli_points.bootstrap import sql_uow_factory
-from linli_points.domain.ledger import InsufficientPoints
+from linli_points.domain.ledger import InsufficientPoints, RuleKind
 from linli_points.domain.reservations import Sink
-from linli_points.domain.rules import ServiceType
+from linli_points.domain.rules import DEFAULT_RULES, RuleBook, RuleCatalog, ServiceType
 from linli_points.entrypoints.cli import MIGRATIONS
 from linli_points.service_layer import commands, earning, queries, reservations
 from linli_points.service_layer.ports import PointsUnitOfWork
@@ -239,3 +240,70 @@ def test_a_crash_mid_batch_loses_and_repeats_nothing(
     verification = queries.verify_ledger(SYSTEM, C, sql_uow_factory(plumbing)())
     plumbing.engine.dispose()
     assert verification.ok and verification.transactions == sessions, verification.breaks
+
+
+def test_a_replica_finds_the_accounts_another_replica_created(replicas) -> None:
+    """A replica that knew every account of the community reads them again once the chain
+    moved under it, so it never creates an account twice; a failed batch trusts nothing."""
+    a, b = (CommunityWriter(sql_uow_factory(p)) for p in replicas)
+    a.write(C, award("e1", "r-alice"))  # a knows every account at this chain position
+    b.write(C, award("e2", "r-bob"))  # b creates r-bob's accounts
+    assert a.write(C, award("e3", "r-bob", hours=2)).earned == 200  # found, not made again
+    assert a.write(C, award("e4", "r-carol")).earned == 100  # new, made with the batch
+    assert b.write(C, award("e5", "r-carol")).earned == 100
+    a.close()
+    b.close()
+    make_uow = sql_uow_factory(replicas[0])
+    assert queries.get_balance(SYSTEM, C, "r-bob", make_uow()) == queries.Balance(300, 300, 0)
+    assert queries.get_balance(SYSTEM, C, "r-carol", make_uow()) == queries.Balance(200, 200, 0)
+    with replicas[0].engine.connect() as connection:
+        owned = connection.execute(
+            sa.text("SELECT count(*) FROM accounts WHERE holder LIKE 'r-%'")
+        ).scalar_one()
+    assert owned == 3 * 2  # yearly and lifetime of three residents, each made once
+    verification = queries.verify_ledger(SYSTEM, C, make_uow())
+    assert verification.ok and verification.transactions == 5, verification.breaks
+
+
+def test_an_emergency_recorded_in_a_batch_pays_the_sessions_after_it(replicas) -> None:
+    """Emergency activities are read once a batch; one recorded in the batch counts at once."""
+    catalog = RuleCatalog(
+        RuleBook(
+            tuple(
+                dataclasses.replace(r, amount=200) if r.kind is RuleKind.EMERGENCY else r
+                for r in DEFAULT_RULES
+            )
+        ),
+        {},
+    )
+    writer = CommunityWriter(sql_uow_factory(replicas[0]))
+    gate = threading.Event()
+    writer.submit(C, lambda _: gate.wait(5))
+    activity = f"communities/{C}/activities/flood"
+
+    def served(event_id: str, resident: str):
+        cmd = commands.AwardForSession(
+            event_id=event_id,
+            community_id=C,
+            resident_id=resident,
+            session=f"{activity}/sessions/{event_id}",
+            service_type=ServiceType.REGULAR,
+            duration_seconds=3600,
+            signed_in_at=AT,
+            activity=activity,
+        )
+        return lambda uow: earning.award_for_session(cmd, uow, catalog)
+
+    emergency = commands.RecordEmergency(
+        event_id="em", community_id=C, activity=activity, occurred_at=AT
+    )
+    before = writer.submit(C, served("s1", "r-alice"))
+    writer.submit(C, lambda uow: earning.record_emergency(emergency, uow))
+    after = writer.submit(C, served("s2", "r-bob"))
+    gate.set()
+    before.result(10), after.result(10)
+    writer.close()
+    make_uow = sql_uow_factory(replicas[0])
+    alice = queries.get_balance(SYSTEM, C, "r-alice", make_uow())
+    bob = queries.get_balance(SYSTEM, C, "r-bob", make_uow())
+    assert (alice.yearly, bob.yearly) == (100, 300)  # the P5 bonus only after the emergency

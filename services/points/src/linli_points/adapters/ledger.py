@@ -51,6 +51,7 @@ from linli_points.service_layer.ports import (
 )
 
 CHUNK = 5_000  # rows of transactions read a query
+SPARE_IDS = 512  # account ids taken from the sequence at once (PostgreSQL)
 
 
 @dataclass
@@ -60,10 +61,16 @@ class LedgerMemory:
     Account ids never change once committed. Balances are remembered per community with the
     chain position they were read at: every balance change advances the chain under its fence,
     so a writer that finds the chain still there can trust them without reading them again.
+    Accounts too are created only by posts, under the fence: `complete` names the chain position
+    at which `accounts` held every account of a community, so that a writer finding the chain
+    still there knows an account it does not hold is new, and creates it with the batch (an id
+    from `spare_ids`, taken from the sequence in advance) instead of asking for it.
     """
 
     accounts: dict[Account, int] = field(default_factory=dict)
     balances: dict[str, tuple[int, dict[int, int]]] = field(default_factory=dict)
+    complete: dict[str, int] = field(default_factory=dict)
+    spare_ids: list[int] = field(default_factory=list)
 
 
 class SqlLedger(Ledger):
@@ -86,6 +93,39 @@ class SqlLedger(Ledger):
         self._deltas: dict[int, int] = defaultdict(int)
         self._rows: list[dict[str, Any]] = []
         self._legs: list[dict[str, Any]] = []
+        self._complete: set[str] = set()  # communities whose every account is known here
+        self._new: dict[int, Account] = {}  # accounts created by this unit of work, not written
+        self._created: dict[Account, int] = {}  # every account this unit of work created
+
+    @property
+    def _postgres(self) -> bool:
+        return self.session.get_bind().dialect.name == "postgresql"
+
+    def _spare_id(self) -> int:
+        spare = self.memory.spare_ids
+        while True:
+            try:
+                return spare.pop()
+            except IndexError:
+                rows = self.session.execute(
+                    sa.text(
+                        "SELECT nextval(pg_get_serial_sequence('accounts', 'id')) "
+                        "FROM generate_series(1, :n)"
+                    ),
+                    {"n": SPARE_IDS},
+                ).scalars()
+                spare.extend(reversed(list(rows)))
+
+    def _know_every_account(self, community_id: str, seq: int) -> None:
+        """Under the fence: read every account id of the community, complete at `seq`."""
+        rows = self.session.execute(
+            sa.select(accounts.c.id, accounts.c.holder, accounts.c.purpose).where(
+                accounts.c.community_id == community_id
+            )
+        )
+        for r in rows:
+            self.known[Account(community_id, r.holder, Purpose(r.purpose))] = r.id
+        self.memory.complete[community_id] = seq
 
     def _account_ids(self, wanted: set[Account]) -> dict[Account, int]:
         found = {}
@@ -97,6 +137,15 @@ class SqlLedger(Ledger):
         if not missing:
             return found
         community_id = missing[0].community_id
+        if community_id in self._complete:
+            # Every account of the community is known: these are new, written at flush.
+            held = self._balances[community_id]
+            for account in missing:
+                new_id = self._spare_id()
+                found[account] = self._ids[account] = self._created[account] = new_id
+                self._new[new_id] = account
+                held[new_id] = 0
+            return found
         created = self.session.execute(
             dialect_insert(self.session, accounts)
             .on_conflict_do_nothing()
@@ -148,11 +197,25 @@ class SqlLedger(Ledger):
         self._heads[community_id] = (row.seq, row.hash)
         seq, remembered = self.memory.balances.get(community_id, (-1, {}))
         self._balances[community_id] = dict(remembered) if seq == row.seq else {}
+        if self._postgres:
+            if self.memory.complete.get(community_id) != row.seq:
+                self._know_every_account(community_id, row.seq)
+            self._complete.add(community_id)
 
     def remember(self) -> None:
-        """After a commit: keep the balances held, at the chain position they belong to."""
+        """After a commit: keep the balances held and the accounts created, at the chain
+        position they belong to."""
+        self.known.update(self._created)
         for community_id, held in self._balances.items():
             self.memory.balances[community_id] = (self._heads[community_id][0], dict(held))
+            if community_id in self._complete:
+                self.memory.complete[community_id] = self._heads[community_id][0]
+
+    def forget(self) -> None:
+        """After a failed commit: trust nothing remembered of the communities written."""
+        for community_id in self._heads:
+            self.memory.complete.pop(community_id, None)
+            self.memory.balances.pop(community_id, None)
 
     def snapshot(self) -> None:
         """On PostgreSQL, read the rest of this unit of work from one snapshot."""
@@ -202,10 +265,25 @@ class SqlLedger(Ledger):
         if not self._rows:
             return
         writing = bulk or BulkWrite(self.session)
+        # New accounts are inserted with their balance; the others move by their netted delta.
+        new = sorted(self._new.items())
+        writing.insert(
+            accounts,
+            [
+                {
+                    "id": i,
+                    "community_id": a.community_id,
+                    "holder": a.holder,
+                    "purpose": a.purpose.value,
+                    "balance": self._deltas.get(i, 0),
+                }
+                for i, a in new
+            ],
+        )
         writing.insert(transactions, self._rows)
         writing.insert(postings, self._legs)
         # One statement for every account of the batch: a system account moves once.
-        moved = [(i, d) for i, d in sorted(self._deltas.items()) if d]
+        moved = [(i, d) for i, d in sorted(self._deltas.items()) if d and i not in self._new]
         writing.update_from(
             accounts,
             "id",
@@ -223,7 +301,7 @@ class SqlLedger(Ledger):
             },
             "seq = change.seq, hash = change.hash",
         )
-        self._rows, self._legs, self._deltas = [], [], defaultdict(int)
+        self._rows, self._legs, self._deltas, self._new = [], [], defaultdict(int), {}
         if bulk is None:
             writing.run()
 
@@ -629,10 +707,15 @@ class SqlRuns(Runs):
 
 
 class SqlDirectory(Directory):
-    """Org units, emergency activities and committee members in SQL."""
+    """Org units, emergency activities and committee members in SQL.
+
+    A community's emergency activities (a handful) are read once a unit of work, so a batch of
+    awards asks once whether their activities answer an emergency.
+    """
 
     def __init__(self, session: Session) -> None:
         self.session = session
+        self._emergencies: dict[str, set[str]] = {}
 
     def set_org_unit(self, community_id: str, resident_id: str, org_unit: str) -> None:
         """Remember where a resident lives (from identity.events)."""
@@ -671,18 +754,20 @@ class SqlDirectory(Directory):
             .values(community_id=community_id, activity=activity, called_at=at)
             .on_conflict_do_nothing()
         )
+        if community_id in self._emergencies:
+            self._emergencies[community_id].add(activity)
 
     def is_emergency(self, community_id: str, activity: str) -> bool:
         """Whether an activity answers an emergency."""
-        return (
-            self.session.execute(
-                sa.select(sa.literal(1)).where(
-                    emergency_activities.c.community_id == community_id,
-                    emergency_activities.c.activity == activity,
-                )
-            ).first()
-            is not None
-        )
+        if community_id not in self._emergencies:
+            self._emergencies[community_id] = set(
+                self.session.execute(
+                    sa.select(emergency_activities.c.activity).where(
+                        emergency_activities.c.community_id == community_id
+                    )
+                ).scalars()
+            )
+        return activity in self._emergencies[community_id]
 
     def committee(self, community_id: str) -> set[str]:
         """The supervision committee's members."""
@@ -747,9 +832,13 @@ class SqlPointsUnitOfWork(SqlUnitOfWork, PointsUnitOfWork):
     def commit(self) -> None:
         """Write the kept postings and stage the events in one statement, then commit."""
         bulk = BulkWrite(self.session)
-        self._stage(bulk)
-        bulk.run()
-        self.session.commit()
+        try:
+            self._stage(bulk)
+            bulk.run()
+            self.session.commit()
+        except Exception:
+            self.ledger.forget()
+            raise
         self.ledger.remember()
 
     def commit_deliveries(self, deliveries: list[tuple[str, str]]) -> set[tuple[str, str]]:
@@ -764,11 +853,16 @@ class SqlPointsUnitOfWork(SqlUnitOfWork, PointsUnitOfWork):
         applied = set() if bulk.postgres else set(deliveries) - set(bulk.returned)
         if applied:
             return applied
-        self._stage(bulk)
-        bulk.run()
-        applied = set(deliveries) - set(bulk.returned)
+        try:
+            self._stage(bulk)
+            bulk.run()
+            applied = set(deliveries) - set(bulk.returned)
+            if not applied:
+                self.session.commit()
+        except Exception:
+            self.ledger.forget()
+            raise
         if not applied:
-            self.session.commit()
             self.ledger.remember()
         return applied
 
