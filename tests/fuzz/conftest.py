@@ -1,10 +1,31 @@
-"""The fuzz run's tally: calls and answers per RPC, printed at the end of the session."""
+"""The fuzz suites' fixtures (a stack and its world per module, from world.py) and the tally."""
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
+
+from linli_kit.testing import Credentials, Servers, Stack, load_beside
+
+world_module = load_beside(__file__, "world.py", "linli_fuzz_world")
+
+
+@pytest.fixture(scope="module")
+def stack(
+    servers: Servers, credentials: Credentials, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Stack]:
+    """identity, attendance and points as OS processes on mutual TLS, once per test module."""
+    yield from world_module.running_stack(servers, credentials, tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def world(stack: Stack) -> Any:
+    """A community, residents, an activity, sessions, a reservation, an appeal… made for real."""
+    return world_module.make_world(stack)
+
 
 _TALLY = pytest.StashKey[dict[str, dict[str, int]]]()
 

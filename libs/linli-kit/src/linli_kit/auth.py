@@ -488,15 +488,14 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
         return call
 
     def _stream(self, inner: Any, admit: Any) -> Any:
+        # Not reset afterwards: a cancelled stream is closed from another context, and each
+        # call is served in a task (a context) of its own that ends with it.
         async def call(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
-            token = await admit(context)
-            try:
-                if inspect.isasyncgenfunction(inner):
-                    async for reply in inner(request, context):
-                        yield reply
-                else:
-                    await inner(request, context)
-            finally:
-                done_acting(token)
+            await admit(context)
+            if inspect.isasyncgenfunction(inner):
+                async for reply in inner(request, context):
+                    yield reply
+            else:
+                await inner(request, context)
 
         return call

@@ -8,6 +8,7 @@ import contextlib
 import importlib
 import importlib.util
 import json
+import sys
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -180,9 +181,12 @@ def load_beside(anchor: str, filename: str, module_name: str) -> ModuleType:
     Every service keeps a tests/unit/fakes.py; with pytest's importlib mode they would collide
     under one module name, so each is loaded under a name of its own.
     """
+    if module_name in sys.modules:  # the conftest and its tests share one copy
+        return sys.modules[module_name]
     spec = importlib.util.spec_from_file_location(module_name, Path(anchor).with_name(filename))
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module  # dataclasses look their module up while being made
     spec.loader.exec_module(module)
     return module
 

@@ -1,0 +1,453 @@
+"""The world the fuzz suites call into: its resources, who calls each RPC, realistic requests.
+
+identity, attendance and points run as OS processes on mutual TLS. Setup makes a community,
+residents, an activity, sessions, a reservation, an appeal… for real, through the RPCs with
+the right principals. Each RPC is then called by a principal its policy table admits (staff
+for most, the resident for what only a resident does, a service's certificate for service
+RPCs), so that fuzzed requests get past authorisation and reach the handlers.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import grpc
+import pytest
+from google.protobuf import message_factory
+from google.protobuf.descriptor import FieldDescriptor, MethodDescriptor
+from google.protobuf.message import Message
+from linli.attendance.v1 import attendance_service_pb2 as att
+from linli.attendance.v1 import attendance_service_pb2_grpc as att_grpc
+from linli.common.v1 import service_type_pb2
+from linli.identity.v1 import identity_service_pb2 as idn
+from linli.identity.v1 import identity_service_pb2_grpc as idn_grpc
+from linli.points.v1 import points_service_pb2 as pts
+from linli.points.v1 import points_service_pb2_grpc as pts_grpc
+
+from linli_attendance.entrypoints.grpc_api import POLICY as ATTENDANCE_POLICY
+from linli_identity.entrypoints.grpc_api import POLICY as IDENTITY_POLICY
+from linli_kit import auth
+from linli_kit.fuzzing import FORBIDDEN
+from linli_kit.operations import POLICY as OPERATIONS_POLICY
+from linli_kit.principals import Kind, Role
+from linli_kit.processes import start_all, stop_all
+from linli_kit.scratch import create_database, drop_database
+from linli_kit.testing import Credentials, Servers, Stack, eventually, secure_processes
+from linli_points.entrypoints.grpc_api import POLICY as POINTS_POLICY
+
+POLICIES: dict[str, auth.Policy] = {
+    "IdentityService": IDENTITY_POLICY,
+    "AttendanceService": ATTENDANCE_POLICY,
+    "PointsService": POINTS_POLICY,
+    "OperationsService": OPERATIONS_POLICY,
+}
+# Which processes serve each service (the operations API is served beside each consumer).
+SERVED_BY = {
+    "IdentityService": ("identity",),
+    "AttendanceService": ("attendance",),
+    "PointsService": ("points",),
+    "OperationsService": ("identity", "points"),
+}
+C = "fuzz"
+DEADLINE_SECONDS = 10.0
+
+COMMUNITY = f"communities/{C}"
+KIOSK = "communities/fuzz/kiosks/k1"
+# The longest id a name may hold (63 characters), longer than many id columns.
+LONGEST_RESIDENT = f"{COMMUNITY}/residents/r{'x' * 62}"
+# The resource a `name` field should hold for a call to get past the first check, per RPC.
+NAME_OF = {
+    "GetActivity": "activity",
+    "CloseActivity": "activity",
+    "GetSession": "session",
+    "ConfirmSession": "open_session",
+    "CorrectSession": "session",
+    "RecordChecklist": "session",
+    "ResolveFlag": "flag",
+    "ApproveProjectLead": "lead",
+    "GetProjectLead": "lead",
+    "GetCommunity": "community",
+    "GetResident": "alice",
+    "GetBalance": "balance",
+    "GetReservation": "reservation",
+    "CommitReservation": "reservation",
+    "VoidReservation": "reservation",
+    "DecideAppeal": "appeal",
+    "GetAppeal": "appeal",
+}
+EDGE_TIMES = [datetime(1, 1, 1, tzinfo=UTC), datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)]
+REALISTIC_INTEGERS = {
+    "amount_centipoints": 50,
+    "compensation_centipoints": 50,
+    "stars": 5,
+    "quarter": 1,
+    "duration_seconds": 1800,
+    "retention_days": 365,
+    "page_size": 10,
+    "occurrence_count": 1,
+}
+# RPCs whose parent is a resident rather than the community.
+RESIDENT_PARENT = {
+    "ListTransactions",
+    "CreateReservation",
+    "CreateAppeal",
+    "GrantFaceConsent",
+    "WithdrawFaceConsent",
+    "ListFaceConsents",
+    "ListMentoringPairs",
+    "SetPassword",
+}
+START = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(hours=2)
+
+
+# RPCs only the resident themself calls about themself (realistic requests name alice).
+AS_ALICE = {"CreateAppeal", "ApplyProjectLead", "RateSession", "EnrolFace", "GrantFaceConsent"}
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who makes a call: a certificate (a service's, or the test's own "cli") and a token."""
+
+    service: str = "cli"
+    token: str | None = None
+
+    @property
+    def metadata(self) -> auth.Metadata:
+        """The call's metadata: its bearer token, if any."""
+        return auth.bearer(self.token) if self.token else ()
+
+
+@dataclass(frozen=True)
+class World:
+    """What setup made: resource names by role, and realistic values per field, per process."""
+
+    names: dict[str, str]
+    known: dict[str, dict[str, list[str]]]
+    stack: Stack
+
+    def channel(self, process: str, caller: Caller) -> grpc.Channel:
+        """The stack's mutual-TLS channel to a process, presenting the caller's certificate."""
+        return self.stack.channel(process, caller.service)
+
+    def person(self, resident: str, *roles: str, **claims: object) -> Caller:
+        """A resident of the world (by resource name) holding the roles."""
+        return Caller(
+            token=self.stack.credentials.token(C, resident.rpartition("/")[2], *roles, **claims)
+        )
+
+    def answer(
+        self,
+        channel: grpc.Channel,
+        method: MethodDescriptor,
+        request: Message,
+        metadata: auth.Metadata = (),
+    ) -> tuple[grpc.StatusCode, str]:
+        """The status one call answers and its message (see call_once)."""
+        return call_once(channel, method, request, metadata)
+
+    def realistic(self, process: str, method: MethodDescriptor) -> Message:
+        """A request with every field realistic: it names the world's own resources."""
+        request = message_factory.GetMessageClass(method.input_type)()
+        fill(request, self.values_for(process, method), depth=0)
+        return request
+
+    def caller_for(self, method: MethodDescriptor) -> Caller:
+        """A principal the RPC's policy admits, and one its object rules let through."""
+        rules = POLICIES[method.containing_service.name].get(method.name, ())
+        if not rules or rules[0].kind is Kind.ANONYMOUS:
+            return Caller()
+        rule = rules[0]
+        if rule.kind is Kind.SERVICE:
+            return Caller(service=sorted(rule.subjects)[0] if rule.subjects else "attendance")
+        if method.name in AS_ALICE:
+            return self.person(self.names["alice"], Role.VOLUNTEER)
+        if Role.COMMITTEE_MEMBER in rule.roles:
+            return self.person(self.names["bob"], Role.COMMITTEE_MEMBER)
+        return self.person(self.names["staff"], Role.SOCIAL_WORKER, *rule.roles)
+
+    def values_for(self, process: str, method: MethodDescriptor) -> dict[str, list[str]]:
+        """The process's realistic values, with the one resource this RPC names or lists."""
+        values = dict(self.known[process])
+        if method.name in NAME_OF:
+            values["name"] = [self.names[NAME_OF[method.name]]]
+        if "parent" in method.input_type.fields_by_name:
+            role = "alice" if method.name in RESIDENT_PARENT else "community"
+            values["parent"] = [self.names[role]]
+        return values
+
+
+def fill(message: Message, values: dict[str, list[str]], depth: int) -> None:
+    """Every field of a message set to a realistic value (the first known one for text)."""
+    for field in message.DESCRIPTOR.fields:
+        name, target = field.name, getattr(message, field.name)
+        if field.message_type is not None:
+            if field.message_type.full_name == "google.protobuf.Timestamp":
+                if not field.is_repeated:
+                    later = "end" in name or "out" in name
+                    target.FromDatetime(START + timedelta(hours=1) if later else START)
+            elif depth < 2 and not field.is_repeated:
+                fill(target, values, depth + 1)
+            continue
+        if field.type == FieldDescriptor.TYPE_STRING and values.get(name):
+            value: object = values[name][0]
+        elif field.type == FieldDescriptor.TYPE_ENUM:
+            value = field.enum_type.values[min(1, len(field.enum_type.values) - 1)].number
+        elif field.type in (FieldDescriptor.TYPE_INT32, FieldDescriptor.TYPE_INT64):
+            value = REALISTIC_INTEGERS.get(name, 0)
+        else:
+            continue
+        if field.is_repeated:
+            target.append(value)
+        else:
+            setattr(message, name, value)
+
+
+def call_once(
+    channel: grpc.Channel,
+    method: MethodDescriptor,
+    request: Message,
+    metadata: auth.Metadata = (),
+) -> tuple[grpc.StatusCode, str]:
+    """The status one call answers and its message; fails on INTERNAL, UNKNOWN or a missed
+    deadline."""
+    path = f"/{method.containing_service.full_name}/{method.name}"
+    response = message_factory.GetMessageClass(method.output_type)
+    serialize, deserialize = (lambda m: m.SerializeToString()), response.FromString
+    try:
+        if method.server_streaming:
+            stream = channel.unary_stream(path, serialize, deserialize)(
+                request, timeout=DEADLINE_SECONDS, metadata=metadata
+            )
+            try:
+                next(iter(stream), None)
+            finally:
+                stream.cancel()
+        else:
+            channel.unary_unary(path, serialize, deserialize)(
+                request, timeout=DEADLINE_SECONDS, metadata=metadata
+            )
+    except grpc.RpcError as error:
+        code = error.code()
+        if method.server_streaming and code == grpc.StatusCode.CANCELLED:
+            return grpc.StatusCode.OK, ""
+        assert code not in FORBIDDEN, f"{path} answered {code.name}: {error.details()}"
+        assert code != grpc.StatusCode.DEADLINE_EXCEEDED or method.server_streaming, (
+            f"{path} did not answer within {DEADLINE_SECONDS}s"
+        )
+        return code, error.details() or ""
+    return grpc.StatusCode.OK, ""
+
+
+def running_stack(
+    servers: Servers, credentials: Credentials, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Stack]:
+    """identity, attendance and points as OS processes on mutual TLS, databases of their own."""
+    folder = tmp_path_factory.mktemp("fuzz")
+    prefix = f"fuzz-{uuid.uuid4().hex[:10]}:"
+    databases: list[str] = []
+
+    def settings_for(name: str) -> dict[str, str]:
+        databases.append(create_database(servers.postgres, f"fuzz_{name}"))
+        return {"database_url": databases[-1], "redis_url": servers.redis, "stream_prefix": prefix}
+
+    processes = secure_processes(settings_for, credentials, folder, C)
+    start_all(list(processes.values()))
+    running = Stack(processes, credentials, C)
+    yield running
+    running.close()
+    stop_all(list(processes.values()))
+    for url in databases:
+        drop_database(servers.postgres, url)
+
+
+def make_world(stack: Stack) -> World:
+    """A community, residents, an activity, sessions, a reservation, an appeal… made for real."""
+    staff = stack.bootstrap_staff()
+    as_staff = stack.person(staff, Role.SOCIAL_WORKER)
+    identity = idn_grpc.IdentityServiceStub(stack.channel("identity"))
+    attendance = att_grpc.AttendanceServiceStub(stack.channel("attendance"))
+    points = pts_grpc.PointsServiceStub(stack.channel("points"))
+    rewards = pts_grpc.PointsServiceStub(stack.channel("points", "rewards"))
+
+    unit = identity.CreateOrgUnit(
+        idn.CreateOrgUnitRequest(
+            parent=COMMUNITY,
+            level=idn.ORG_LEVEL_COMMUNITY_HQ,
+            display_name="总部",
+            request_id="unit",
+        ),
+        metadata=as_staff,
+    ).org_unit.name
+    alice, bob = (
+        identity.RegisterResident(
+            idn.RegisterResidentRequest(
+                parent=COMMUNITY,
+                display_name=name,
+                phone=phone,
+                birth_date="1960-05-01",
+                request_id=phone,
+            ),
+            metadata=as_staff,
+        ).resident.name
+        for name, phone in (("李娜", "13800000002"), ("张伟", "13800000003"))
+    )
+    residents = [staff, alice, bob]
+    # Bob sits on the supervision committee: identity grants it, points follows the grant.
+    identity.GrantRole(
+        idn.GrantRoleRequest(resident=bob, role=Role.COMMITTEE_MEMBER, request_id="committee"),
+        metadata=as_staff,
+    )
+    planned = att.Activity(
+        title="社区义诊",
+        kind=att.ACTIVITY_KIND_ROUTINE,
+        service_type=service_type_pb2.SERVICE_TYPE_PROFESSIONAL,
+        place="活动室",
+        kiosks=[KIOSK],
+    )
+    planned.start_time.FromDatetime(START)
+    planned.end_time.FromDatetime(START + timedelta(hours=4))
+    activity = attendance.CreateActivity(
+        att.CreateActivityRequest(parent=COMMUNITY, activity=planned, request_id="activity"),
+        metadata=as_staff,
+    ).activity.name
+    sessions = []
+    for resident, hours in ((alice, 1), (bob, None)):
+        sign_in = att.SignInRequest(
+            activity=activity,
+            resident=resident,
+            method=att.SIGN_IN_METHOD_STAFF_CONFIRMED,
+            request_id=f"in-{resident}",
+        )
+        sign_in.time.FromDatetime(START)
+        sessions.append(attendance.SignIn(sign_in, metadata=as_staff).session.name)
+        if hours is not None:
+            sign_out = att.SignOutRequest(
+                activity=activity,
+                resident=resident,
+                method=att.SIGN_IN_METHOD_STAFF_CONFIRMED,
+                request_id=f"out-{resident}",
+            )
+            sign_out.time.FromDatetime(START + timedelta(hours=hours))
+            attendance.SignOut(sign_out, metadata=as_staff)
+    as_bob = stack.person(bob, Role.VOLUNTEER)
+    lead = attendance.ApplyProjectLead(
+        att.ApplyProjectLeadRequest(activity=activity, motivation="想帮忙", request_id="lead"),
+        metadata=as_bob,
+    ).project_lead.name
+    self_confirmed = att.SignInRequest(
+        activity=activity, resident=staff, method=att.SIGN_IN_METHOD_STAFF_CONFIRMED
+    )
+    with pytest.raises(grpc.RpcError):  # refused, and flagged for review
+        attendance.SignIn(self_confirmed, metadata=as_staff)
+    flag = (
+        attendance.ListFlags(att.ListFlagsRequest(parent=COMMUNITY), metadata=as_staff)
+        .flags[0]
+        .name
+    )
+
+    as_alice = stack.person(alice, Role.VOLUNTEER)
+
+    def earned() -> int:
+        listed = points.ListTransactions(
+            pts.ListTransactionsRequest(parent=alice), metadata=as_alice
+        )
+        return len(listed.transactions)
+
+    assert eventually(earned, 1) == 1
+    transaction = points.ListTransactions(
+        pts.ListTransactionsRequest(parent=alice), metadata=as_alice
+    ).transactions[0]
+    reservation = rewards.CreateReservation(
+        pts.CreateReservationRequest(
+            parent=alice,
+            amount_centipoints=50,
+            sink=pts.SINK_REWARDS,
+            memo="一袋米",
+            request_id="reservation",
+        )
+    ).reservation.name
+    appeal = points.CreateAppeal(
+        pts.CreateAppealRequest(
+            parent=alice, transaction=transaction.name, reason="少算了", request_id="appeal"
+        ),
+        metadata=as_alice,
+    ).appeal.name
+
+    everyone = [alice, bob, staff, "communities/fuzz/residents/nobody", LONGEST_RESIDENT]
+    shared = {
+        "parent": [COMMUNITY, *residents],
+        "resident": everyone,
+        "request_id": [str(uuid.UUID(int=n)) for n in range(4)],
+        "page_token": [""],
+        "reason": ["天气原因", "补录"],
+    }
+    names = {
+        "community": COMMUNITY,
+        "staff": staff,
+        "alice": alice,
+        "bob": bob,
+        "unit": unit,
+        "activity": activity,
+        "session": sessions[0],
+        "open_session": sessions[1],
+        "lead": lead,
+        "flag": flag,
+        "balance": f"{alice}/balance",
+        "reservation": reservation,
+        "appeal": appeal,
+    }
+    known = {
+        "identity": {
+            **shared,
+            "community_id": ["fuzz", "fuzz-two", "another"],
+            "name": [COMMUNITY, *residents, unit],
+            "display_name": ["赵六", "Zhao Liu"],
+            "phone": ["13800000009", "+86 138 0000 0009"],
+            "birth_date": ["2015-02-03", "1940-12-31"],
+            "household": ["3-201"],
+            "home_unit": [unit],
+            "org_unit": [unit],
+            "parent_unit": [unit],
+            "guardian": [*residents, LONGEST_RESIDENT],
+            "recorded_by": [*residents, LONGEST_RESIDENT],
+            "mentor": [*residents, LONGEST_RESIDENT],
+            "newcomer": [*residents, LONGEST_RESIDENT],
+            "member": [*residents, LONGEST_RESIDENT],
+            "lead": [*residents, LONGEST_RESIDENT],
+            "role": ["volunteer", "core_volunteer", "staff"],
+            "policy_version": ["2024-01"],
+            "team": ["communities/fuzz/specialTeams/t1"],
+            "stream": ["identity.events"],
+            "dead_letter_id": ["0-1"],
+        },
+        "attendance": {
+            **shared,
+            "name": [activity, *sessions, lead],
+            "activity": [activity],
+            "session": sessions,
+            "residents": everyone,
+            "kiosk": [KIOSK],
+            "kiosks": [KIOSK],
+            "title": ["植树"],
+            "place": ["小区花园"],
+            "motivation": ["我熟悉这个项目"],
+            "checklist": ["签到", "清点物资"],
+            "completed_steps": ["签到"],
+            "checklist_template": ["", "medical"],
+            "code": ["123456"],
+            "org_units": [unit],
+        },
+        "points": {
+            **shared,
+            "name": [f"{alice}/balance", reservation, appeal, transaction.name],
+            "transaction": [transaction.name],
+            "memo": ["兑换"],
+            "scope": ["community", "grid:g1", "building:g1/b1"],
+            "stream": ["attendance.events", "identity.events"],
+            "dead_letter_id": ["0-1"],
+        },
+    }
+    return World(names, known, stack)
