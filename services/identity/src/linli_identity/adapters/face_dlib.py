@@ -36,8 +36,19 @@ ACCEPTED_FORMATS = ("JPEG", "PNG", "WEBP")
 WORK_SIDE = 1280
 
 
-def decode_image(data: bytes, rules: QualityRules) -> Image.Image:
-    """Decode bytes into an upright RGB image, refusing corrupt, oversized or bomb images."""
+def draft_scale(width: int, height: int, side: int) -> int:
+    """The largest JPEG decoding scale (8, 4, 2 or 1) that keeps the longest side >= `side`."""
+    return next(
+        scale for scale in (8, 4, 2, 1) if max(width, height) // scale >= side or scale == 1
+    )
+
+
+def decode_image(data: bytes, rules: QualityRules, side: int = WORK_SIDE) -> Image.Image:
+    """Decode bytes into an upright RGB image, refusing corrupt, oversized or bomb images.
+
+    A JPEG is decoded straight at 1/2, 1/4 or 1/8 scale when its longest side stays at least
+    `side`: a 12 Mpx photo then costs a quarter of the time and memory of a full decode.
+    """
     if len(data) > rules.max_image_bytes:
         raise ImageTooLarge(f"{len(data) // 1024} KiB, at most {rules.max_image_bytes // 1024}")
     try:
@@ -49,6 +60,11 @@ def decode_image(data: bytes, rules: QualityRules) -> Image.Image:
             width, height = image.size
             if width * height > rules.max_image_pixels:
                 raise ImageTooLarge(f"{width}x{height} pixels")
+            if image.format == "JPEG":
+                scale = draft_scale(width, height, side)
+                image.draft("RGB", (max(1, width // scale), max(1, height // scale)))
+            elif width * height > rules.max_unscaled_pixels:
+                raise ImageTooLarge(f"{width}x{height} pixels; a JPEG may have more")
             image.load()
             image = ImageOps.exif_transpose(image)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:

@@ -214,8 +214,11 @@ class QualityRules:
     """Limits a face image must meet before a template is made from it."""
 
     max_image_bytes: int = 8 * 1024 * 1024
-    # 40 Mpx covers any phone camera; a decompression bomb declares far more.
+    # 40 Mpx covers any phone camera; a decompression bomb declares far more. A JPEG is
+    # decoded scaled down (1/2 to 1/8) to about the engines' working size, so this is cheap.
     max_image_pixels: int = 40_000_000
+    # PNG and WebP decode at full size (3 bytes a pixel): 12 Mpx is at most 36 MB a frame.
+    max_unscaled_pixels: int = 12_000_000
     min_face_side: int = 60
     # sharpness() of the face resized to SHARPNESS_SIDE px. Calibrated on the integration
     # images: sharp faces score 117-211, a Gaussian blur of radius 1.5 px scores 15-60.
