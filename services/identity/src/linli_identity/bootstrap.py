@@ -6,6 +6,7 @@ nothing (the database and Redis are reached by the workers and the first request
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable, Coroutine
 from typing import Any, Protocol
@@ -14,6 +15,7 @@ from linli.identity.v1 import identity_service_pb2 as pb
 from linli.identity.v1 import identity_service_pb2_grpc as pb_grpc
 
 from linli_identity.adapters import events, orm
+from linli_identity.adapters.face_processes import ProcessFaceEngine
 from linli_identity.adapters.gallery import Galleries, LoadingGalleries
 from linli_identity.adapters.login_adapters import Argon2PasswordHasher, LoggingSmsSender
 from linli_identity.adapters.signing import SigningKeyring, dev_signing_seeds
@@ -25,6 +27,7 @@ from linli_identity.domain.key_rotation import KeyRotation
 from linli_identity.domain.residents import Resident
 from linli_identity.domain.template_keys import dev_keyring
 from linli_identity.entrypoints.consumers import GalleryFollower, GallerySync, GroupConsumer
+from linli_identity.entrypoints.face_work import FaceWork
 from linli_identity.entrypoints.grpc_api import LIMITS, POLICY, IdentityServicer
 from linli_identity.service_layer import consents, faces, key_rotation, operators, sessions
 from linli_identity.service_layer.commands import RotateTemplateKeys
@@ -56,16 +59,21 @@ class Streams(Protocol):
     async def close(self) -> None: ...
 
 
-def build_face_engine(settings: IdentitySettings) -> FaceEngine:
-    """The configured face engine; build one per process, it holds the models in memory."""
+def face_engine_recipe(settings: IdentitySettings) -> Callable[[], FaceEngine]:
+    """How to build the configured face engine (picklable: the worker processes build it)."""
     if settings.face_engine == "insightface":
         from linli_identity.adapters.face_insightface import InsightFaceEngine
 
         assert settings.face_model_dir is not None  # checked by the settings validator
-        return InsightFaceEngine(settings.face_model_dir)
+        return functools.partial(InsightFaceEngine, settings.face_model_dir)
     from linli_identity.adapters.face_dlib import DlibFaceEngine
 
-    return DlibFaceEngine()
+    return DlibFaceEngine
+
+
+def build_face_engine(settings: IdentitySettings) -> FaceEngine:
+    """The configured face engine in this process; it holds the models in memory."""
+    return face_engine_recipe(settings)()
 
 
 def build_cipher(settings: IdentitySettings) -> TemplateCipher:
@@ -188,7 +196,12 @@ def build_app(
     login = login or build_login(settings, clock)
     signer = login.signer
     verifier = verifier or auth.PublishedKeys(lambda: {"keys": signer.jwks()})
-    engine = engine or build_face_engine(settings)
+    # The models live in worker processes (their encoders hold the GIL), unless a test
+    # passes an engine; either way face calls run on the app's bounded face workers.
+    workers = None
+    if engine is None:
+        engine = workers = ProcessFaceEngine(face_engine_recipe(settings), settings.face_workers)
+    face_work = FaceWork(settings.face_workers, settings.face_queue)
     # Requests wait for the galleries until the follower has filled them.
     filled = LoadingGalleries(
         galleries or Galleries(engine.name, engine.model_version, engine.dimension)
@@ -223,10 +236,15 @@ def build_app(
     )
 
     def register(server: object) -> None:
-        servicer = IdentityServicer(make_uow, engine, filled, clock, login=login)
+        servicer = IdentityServicer(
+            make_uow, engine, filled, clock, login=login, face_work=face_work
+        )
         pb_grpc.add_IdentityServiceServicer_to_server(servicer, server)
 
     async def close() -> None:
+        face_work.close()
+        if workers is not None:
+            workers.close()
         await streams.close()
         if plumbing is not None:
             plumbing.engine.dispose()

@@ -74,6 +74,11 @@ class IdentitySettings(ServiceSettings):
     # Directory of the operator's licensed insightface pack (buffalo_l layout: det_10g.onnx,
     # w600k_r50.onnx, and 1k3d68.onnx for liveness landmarks if present); never downloaded.
     face_model_dir: Path | None = None
+    # Face calls (EnrolFace, VerifyFace, IdentifyFace) analysed at once: threads of the server,
+    # and as many worker processes, each holding the models (~140 MB with dlib).
+    face_workers: int = Field(default=2, ge=1, le=32)
+    # Face calls that may wait beyond those; the next one is refused with RESOURCE_EXHAUSTED.
+    face_queue: int = Field(default=4, ge=0, le=1000)
     # JSON {community_id: {"current": key_id, "keys": {key_id: base64 32-byte key}}}, from a
     # secret. Old keys stay listed until every template is re-encrypted under the current one.
     template_keys: dict[str, KeyringSetting] = Field(default_factory=dict)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from linli_identity.entrypoints.face_work import FaceWork
 from linli_identity.service_layer.face_port import FaceEngine, Galleries
 from linli_identity.service_layer.login_port import LoginPorts
 from linli_identity.service_layer.ports import IdentityUnitOfWork
@@ -21,9 +22,11 @@ class ServicerBase:
         clock: Clock = utc_now,
         *,
         login: LoginPorts,
+        face_work: FaceWork,
     ) -> None:
         self.uow_factory = uow_factory
         self.engine = engine
         self.galleries = galleries
         self.clock = clock
         self.login = login
+        self.face_work = face_work

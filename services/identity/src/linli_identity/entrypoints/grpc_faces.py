@@ -8,6 +8,7 @@ import grpc
 from linli.identity.v1 import identity_service_pb2 as pb
 
 from linli_identity.domain import names
+from linli_identity.entrypoints.face_work import time_left_of
 from linli_identity.entrypoints.grpc_base import ServicerBase
 from linli_identity.entrypoints.messages import (
     burst,
@@ -120,9 +121,12 @@ class FaceRpcs(ServicerBase):
             request.request_id,
             actor=current_principal(),
         )
-        # Decoding and encoding a face is CPU-bound (~60 ms): off the event loop.
-        enrolment = await asyncio.to_thread(
-            faces.enrol_face, command, self.uow_factory(), self.engine, self.galleries, self.clock
+        # Decoding and encoding a face is CPU-bound: on the bounded face workers.
+        enrolment = await self.face_work.run(
+            lambda time_left: faces.enrol_face(
+                command, self.uow_factory(), self.engine, self.galleries, self.clock, time_left
+            ),
+            time_left_of(context),
         )
         return pb.EnrolFaceResponse(enrolment=enrolment_message(enrolment))
 
@@ -131,15 +135,19 @@ class FaceRpcs(ServicerBase):
     ) -> pb.VerifyFaceResponse:
         """Verify 1:1 that a live burst shows the named resident."""
         ids = names.RESIDENT.parse(request.resident, "resident")
-        decision = await asyncio.to_thread(
-            faces.verify_face,
-            ids["community"],
-            ids["resident"],
-            burst(list(request.frames), request.challenge),
-            self.uow_factory(),
-            self.engine,
-            clock=self.clock,
-            actor=current_principal(),
+        frames, actor = burst(list(request.frames), request.challenge), current_principal()
+        decision = await self.face_work.run(
+            lambda time_left: faces.verify_face(
+                ids["community"],
+                ids["resident"],
+                frames,
+                self.uow_factory(),
+                self.engine,
+                clock=self.clock,
+                time_left=time_left,
+                actor=actor,
+            ),
+            time_left_of(context),
         )
         return pb.VerifyFaceResponse(decision=decision_message(decision))
 
@@ -148,15 +156,19 @@ class FaceRpcs(ServicerBase):
     ) -> pb.IdentifyFaceResponse:
         """Identify 1:N who a live burst shows."""
         ids = names.COMMUNITY.parse(request.parent, "parent")
-        decision = await asyncio.to_thread(
-            faces.identify_face,
-            ids["community"],
-            burst(list(request.frames), request.challenge),
-            self.uow_factory(),
-            self.engine,
-            self.galleries,
-            clock=self.clock,
-            actor=current_principal(),
+        frames, actor = burst(list(request.frames), request.challenge), current_principal()
+        decision = await self.face_work.run(
+            lambda time_left: faces.identify_face(
+                ids["community"],
+                frames,
+                self.uow_factory(),
+                self.engine,
+                self.galleries,
+                clock=self.clock,
+                time_left=time_left,
+                actor=actor,
+            ),
+            time_left_of(context),
         )
         assert decision.match.resident_id is not None  # no match is NotFound
         return pb.IdentifyFaceResponse(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -26,9 +28,29 @@ from linli_identity.service_layer.face_port import FaceEngine, Galleries
 from linli_identity.service_layer.lookups import existing_community, existing_resident
 from linli_identity.service_layer.ports import IdentityUnitOfWork
 from linli_kit.domain import Clock, utc_now
-from linli_kit.errors import FailedPrecondition, InvalidArgument, NotFound
+from linli_kit.errors import FailedPrecondition, InvalidArgument, NotFound, Unavailable
 from linli_kit.principals import Principal
 from linli_kit.usecases import idempotent
+
+# Seconds the caller still waits for an answer (0 or less: gone, stop working for them).
+TimeLeft = Callable[[], float]
+
+
+def no_deadline() -> float:
+    """A caller without a deadline (the frame cap still bounds the work)."""
+    return math.inf
+
+
+class CallerGone(Unavailable):
+    """The caller's deadline passed (or the call was cancelled) before the face work was done."""
+
+    def __init__(self) -> None:
+        super().__init__("the caller stopped waiting; the face work was abandoned")
+
+
+def _still_wanted(time_left: TimeLeft) -> None:
+    if time_left() <= 0:
+        raise CallerGone()
 
 
 @dataclass(frozen=True)
@@ -77,8 +99,10 @@ def enrol_face(
     engine: FaceEngine,
     galleries: Galleries,
     clock: Clock = utc_now,
+    time_left: TimeLeft = no_deadline,
 ) -> FaceEnrolment:
     """Store an encrypted template of the one face in the photo; the photo is not kept."""
+    _still_wanted(time_left)  # it may have waited its turn for the face workers
     enrolment = _store_enrolment(cmd, uow, engine, clock)
     # Only after the commit: a failed commit must leave no face in the gallery.
     galleries.for_community(cmd.community_id).put(cmd.resident_id, enrolment.template)
@@ -93,6 +117,7 @@ def verify_face(
     engine: FaceEngine,
     policy: LivenessPolicy | None = None,
     clock: Clock = utc_now,
+    time_left: TimeLeft = no_deadline,
     *,
     actor: Principal,
 ) -> FaceDecision:
@@ -105,7 +130,7 @@ def verify_face(
             raise NotFound("the resident has no face enrolled")
         require_active(uow.consents.current(community_id, resident_id, FACE_SIGN_IN), clock())
     # The frames are analysed after the unit of work so no connection is held meanwhile.
-    probe, liveness = live_probe(burst, engine, policy)
+    probe, liveness = live_probe(burst, engine, policy, time_left)
     match = FaceMatch.decide(probe, enrolment.template, engine.default_threshold, resident_id)
     return FaceDecision(match, liveness)
 
@@ -118,6 +143,7 @@ def identify_face(
     galleries: Galleries,
     policy: LivenessPolicy | None = None,
     clock: Clock = utc_now,
+    time_left: TimeLeft = no_deadline,
     *,
     actor: Principal,
 ) -> FaceDecision:
@@ -128,7 +154,7 @@ def identify_face(
     require_may_identify_face(actor, community_id)
     with uow:
         existing_community(uow, community_id)
-    probe, liveness = live_probe(burst, engine, policy)
+    probe, liveness = live_probe(burst, engine, policy, time_left)
     gallery = galleries.for_community(community_id)
     match = gallery.identify(probe, engine.default_threshold)
     if match.resident_id is not None:
@@ -191,16 +217,26 @@ def load_galleries(
 
 
 def live_probe(
-    burst: FaceBurst, engine: FaceEngine, policy: LivenessPolicy | None = None
+    burst: FaceBurst,
+    engine: FaceEngine,
+    policy: LivenessPolicy | None = None,
+    time_left: TimeLeft = no_deadline,
 ) -> tuple[FaceTemplate, LivenessResult]:
-    """Analyse every frame, check liveness, and average the frames into one probe template."""
+    """Analyse every frame, check liveness, and average the frames into one probe template.
+
+    Between frames it checks that the caller still waits: a burst whose caller is gone stops
+    within one frame's analysis instead of holding a face worker to the end.
+    """
     policy = policy or LivenessPolicy()
     if not policy.min_frames <= len(burst.frames) <= policy.max_frames:
         raise InvalidArgument(
             f"a burst has {policy.min_frames} to {policy.max_frames} frames, "
             f"not {len(burst.frames)}"
         )
-    faces = [engine.analyse(frame) for frame in burst.frames]
+    faces = []
+    for frame in burst.frames:
+        _still_wanted(time_left)
+        faces.append(engine.analyse(frame))
     frames = [
         LivenessFrame(face.landmarks, face.template) for face in faces if face.landmarks is not None
     ]
