@@ -210,8 +210,8 @@ def main() -> None:
         f"scaling {ten / one:.2f}x over one community"
     )
     print(f"  old path:      {old / baseline:5.2f}x (before issue 17)")
-    print(f"with {DEPTH} awards waiting per client (a consumer batch; the kit consumer does not")
-    print("hand its batch over at once yet, so the served path is the rows above):")
+    print(f"with {DEPTH} awards waiting per client (a consumer's read: the kit consumer starts")
+    print("the handlers of a read together, queues_in_order, so this is the served event path):")
     print(f"  1 community:   {one_deep / baseline:5.2f}x  ({verdict(one_deep / baseline)})")
     print(
         f"  {COMMUNITIES} communities: {ten_deep / baseline:5.2f}x  "
