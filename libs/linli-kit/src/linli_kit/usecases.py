@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any, ParamSpec, TypeVar
 
 from linli_kit.domain import AbstractUnitOfWork
+from linli_kit.principals import Principal, require_community
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -45,7 +46,9 @@ def idempotent(
     `reference(result)` in the same commit, and a retry rebuilds it with
     `reload(uow, command, reference)` without doing the work again — also a retry running at
     the same time, which waits for the first. The same request id with other arguments raises
-    IdempotencyConflict. A command without a request id is not deduped.
+    IdempotencyConflict. A command without a request id is not deduped. A command carrying
+    an `actor` and a `community_id` is refused NotFound for an actor of another community
+    before its request id is looked at, so a stranger learns nothing from a reused id.
     """
 
     def decorate(work: Callable[P, R]) -> Callable[P, R]:
@@ -54,6 +57,9 @@ def idempotent(
         @functools.wraps(work)
         def use_case(*args: P.args, **kwargs: P.kwargs) -> R:
             cmd, uow = arguments(args, kwargs)
+            actor, community_id = getattr(cmd, "actor", None), getattr(cmd, "community_id", None)
+            if isinstance(actor, Principal) and isinstance(community_id, str):
+                require_community(actor, community_id)
             with uow:
                 if (earlier := uow.requests.claim(cmd)) is not None:
                     return reload(uow, cmd, earlier)

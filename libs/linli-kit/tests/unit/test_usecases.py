@@ -198,3 +198,19 @@ def test_a_command_counts_its_actor_by_who_they_are_not_by_their_roles() -> None
     bob = dataclasses.replace(alice, subject="communities/c/residents/b")
     assert fingerprint(Act("r1", alice)) == fingerprint(Act("r2", promoted))
     assert fingerprint(Act("r1", alice)) != fingerprint(Act("r1", bob))
+
+
+def test_an_actor_of_another_community_is_not_told_a_request_id_was_used() -> None:
+    @dataclass(frozen=True)
+    class Act:
+        request_id: str
+        community_id: str
+        actor: Principal
+
+    uow = FakeUnitOfWork()
+    act = idempotent(lambda uow, cmd, ref: ref, reference=str)(lambda cmd, uow: "done")
+    local = Principal(Kind.PERSON, "communities/c1/residents/a", "c1")
+    assert act(Act("r1", "c1", local), uow) == "done"
+    stranger = Principal(Kind.PERSON, "communities/c2/residents/b", "c2")
+    with pytest.raises(NotFound):
+        act(Act("r1", "c1", stranger), uow)
