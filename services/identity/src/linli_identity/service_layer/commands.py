@@ -18,9 +18,9 @@ from linli_kit.principals import Principal
 
 @dataclass(frozen=True)
 class CreateCommunity:
-    """Create a community."""
+    """Create a community (its id is new: no caller belongs to it yet, so not `community_id`)."""
 
-    community_id: str
+    new_community_id: str
     display_name: str
     request_id: str = ""
     actor: Principal = field(kw_only=True)

@@ -32,7 +32,7 @@ def create_community(
 ) -> Community:
     """Create a community (an sre or an operator); its id is taken once."""
     require_may_create_community(cmd.actor)
-    community = Community.create(cmd.community_id, cmd.display_name, clock())
+    community = Community.create(cmd.new_community_id, cmd.display_name, clock())
     if uow.communities.get(community.id) is not None:
         raise AlreadyExists(f"community {community.id!r} already exists")
     uow.communities.add(community)
