@@ -16,6 +16,7 @@ import logging
 import re
 import time
 import uuid
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -192,6 +193,10 @@ class TokenVerifier:
 
     def principal(self, token: str) -> Principal:
         """The person a token names, or Unauthenticated."""
+        return self.verify(token)[0]
+
+    def verify(self, token: str) -> tuple[Principal, float]:
+        """The person a token names and when (epoch s) it stops verifying; or Unauthenticated."""
         try:
             kid = jwt.get_unverified_header(token).get("kid", "")
             key = self.keys.get(kid)
@@ -212,7 +217,8 @@ class TokenVerifier:
         community, roles = claims.get("community"), claims.get("roles", [])
         if not isinstance(community, str) or not isinstance(roles, list):
             raise Unauthenticated("invalid access token: malformed community or roles")
-        return Principal(Kind.PERSON, claims["sub"], community, frozenset(map(str, roles)))
+        person = Principal(Kind.PERSON, claims["sub"], community, frozenset(map(str, roles)))
+        return person, float(claims["exp"] + self.leeway_seconds)
 
 
 # ---- mutual TLS -----------------------------------------------------------------------
@@ -344,13 +350,19 @@ class PublishedKeys:
 
     Refetched when a token names an unknown key (a rotation) at most every `retry_seconds`,
     and every `max_age_seconds` so that a key leaving identity's ring stops verifying here.
-    A failed fetch keeps the keys already known.
+    A failed fetch keeps the keys already known. A client sends one token for many calls:
+    tokens verified are remembered until they expire or the keys are fetched again (at most
+    `remembered` of them), so the signature is checked once per token, not once per call.
     """
 
     fetch: Callable[[], Mapping[str, Any]]
     max_age_seconds: float = 300.0
     retry_seconds: float = 10.0
     verifier: TokenVerifier = field(default_factory=TokenVerifier)
+    remembered: int = 10_000
+    _verified: OrderedDict[str, tuple[Principal, float]] = field(
+        default_factory=OrderedDict, init=False
+    )
     _fetched_at: float = field(default=float("-inf"), init=False)
     _tried_at: float = field(default=float("-inf"), init=False)
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock, init=False)
@@ -362,12 +374,22 @@ class PublishedKeys:
             async with self._lock:
                 if self._needs_fetch(token):  # not fetched meanwhile by a concurrent call
                     await self._fetch()
-        return self.verifier.principal(token)
+        known = self._verified.get(token)
+        if known is not None and known[1] > time.time():
+            self._verified.move_to_end(token)
+            return known[0]
+        principal, expires = self.verifier.verify(token)
+        self._verified[token] = (principal, expires)
+        if len(self._verified) > self.remembered:
+            self._verified.popitem(last=False)
+        return principal
 
     def _needs_fetch(self, token: str) -> bool:
         now = time.monotonic()
         if now - self._fetched_at > self.max_age_seconds:
             return now - self._tried_at > min(self.retry_seconds, self.max_age_seconds)
+        if token in self._verified:
+            return False
         return now - self._tried_at > self.retry_seconds and self._unknown_key(token)
 
     def _unknown_key(self, token: str) -> bool:
@@ -381,6 +403,7 @@ class PublishedKeys:
         try:
             jwks = await asyncio.to_thread(self.fetch)
             self.verifier = TokenVerifier.from_jwks(jwks)
+            self._verified.clear()  # a key may have left the ring
             self._fetched_at = time.monotonic()
         except (grpc.RpcError, ValueError, KeyError, jwt.PyJWTError) as exc:
             known = len(self.verifier.keys)

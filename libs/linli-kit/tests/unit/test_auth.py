@@ -360,3 +360,28 @@ async def test_calls_arriving_while_the_keys_are_fetched_wait_for_them() -> None
     token = auth.issue_access_token(key, subject="s", community="c", roles=())
     found = await asyncio.gather(*(keys.principal(token) for _ in range(5)))
     assert {p.subject for p in found} == {"s"}
+
+
+async def test_a_token_is_verified_once_until_its_expiry_or_a_key_fetch(monkeypatch) -> None:
+    key = auth.SigningKey.generate("k1")
+    keys = auth.PublishedKeys(lambda: {"keys": [key.public_jwk]})
+    checked: list[str] = []
+    token = auth.issue_access_token(key, subject="s", community="c", roles=(), ttl_seconds=60)
+    await keys.principal(token)  # fetches the keys: a new verifier
+    verify = keys.verifier.verify
+
+    def counting(token: str) -> tuple[Principal, float]:
+        checked.append(token)
+        return verify(token)
+
+    monkeypatch.setattr(keys.verifier, "verify", counting)
+    for _ in range(3):
+        assert (await keys.principal(token)).subject == "s"
+    assert checked == []  # remembered from the first call
+    real_time = time.time
+    monkeypatch.setattr(time, "time", lambda: real_time() + 3600)  # after its expiry
+    await keys.principal(token)  # PyJWT's own clock still says valid; the cache says look again
+    assert checked == [token]
+    assert token in keys._verified
+    await keys._fetch()  # fetching the keys again forgets every verified token
+    assert not keys._verified
