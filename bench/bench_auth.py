@@ -123,7 +123,10 @@ async def main() -> None:
                 grpc.aio.insecure_channel(f"127.0.0.1:{baseline_port}"),
                 (),
             ),
-            "bearer token, plaintext": (grpc.aio.insecure_channel(f"127.0.0.1:{plain.port}"), token),
+            "bearer token, plaintext": (
+                grpc.aio.insecure_channel(f"127.0.0.1:{plain.port}"),
+                token,
+            ),
             "bearer token, mutual TLS": (
                 grpc.aio.secure_channel(f"127.0.0.1:{tls.port}", client),
                 token,
@@ -143,8 +146,10 @@ async def main() -> None:
     for name, latencies in samples.items():
         ordered = sorted(latencies)
         mean = statistics.fmean(latencies)
-        verdict = "" if name.startswith("no ") else (
-            f"   target <= {TARGET:.2f}: {'met' if mean / base <= TARGET else 'MISSED'}"
+        verdict = (
+            ""
+            if name.startswith("no ")
+            else (f"   target <= {TARGET:.2f}: {'met' if mean / base <= TARGET else 'MISSED'}")
         )
         print(
             f"  {name:<30} p50 {ordered[len(ordered) // 2] * 1e3:6.2f} ms   "
