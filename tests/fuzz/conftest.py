@@ -1,4 +1,8 @@
-"""The fuzz suites' fixtures (a stack and its world per module, from world.py) and the tally."""
+"""The fuzz suites' fixtures (one stack and its world for both, from world.py) and the tally.
+
+The matrix runs after the fuzzing in the same world: what it checks (who gets past the door,
+what another community is told) does not depend on the state the fuzzing left.
+"""
 
 from __future__ import annotations
 
@@ -13,15 +17,15 @@ from linli_kit.testing import Credentials, Servers, Stack, load_beside
 world_module = load_beside(__file__, "world.py", "linli_fuzz_world")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def stack(
     servers: Servers, credentials: Credentials, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Stack]:
-    """identity, attendance and points as OS processes on mutual TLS, once per test module."""
+    """identity, attendance and points as OS processes on mutual TLS, once for both suites."""
     yield from world_module.running_stack(servers, credentials, tmp_path_factory)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def world(stack: Stack) -> Any:
     """A community, residents, an activity, sessions, a reservation, an appeal… made for real."""
     return world_module.make_world(stack)

@@ -1,14 +1,24 @@
-"""The three services as separate OS processes on mutual TLS, shared by the cross-service flows."""
+"""The three services as separate OS processes on mutual TLS, for the cross-service flows.
+
+`stack` is fresh for each test (for tests that kill processes or count every row);
+`shared_stack` is started once for the flows that register residents of their own.
+"""
 
 from __future__ import annotations
 
+import base64
+import json
+import os
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+import redis
 
 from linli_kit.processes import start_all, stop_all
-from linli_kit.testing import Credentials, Servers, Stack, secure_processes
+from linli_kit.scratch import create_database, drop_database
+from linli_kit.testing import STACK_COMMUNITY, Credentials, Servers, Stack, secure_processes
 
 
 @pytest.fixture
@@ -38,3 +48,40 @@ def stack(
     yield running
     running.close()
     stop_all(list(processes.values()))
+
+
+@pytest.fixture(scope="session")
+def shared_stack(
+    servers: Servers, credentials: Credentials, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Stack]:
+    """The three services once for the session, with face templates and a quick sweeper."""
+    prefix, created = f"test-{uuid.uuid4().hex[:10]}:", []
+    folder = tmp_path_factory.mktemp("shared-stack")
+
+    def settings_for(name: str) -> dict[str, str]:
+        settings = {
+            "database_url": create_database(servers.postgres, f"test_{name}"),
+            "redis_url": servers.redis,
+            "stream_prefix": prefix,
+        }
+        if name == "identity":
+            key = base64.b64encode(os.urandom(32)).decode()
+            keyring = {STACK_COMMUNITY: {"current": "k1", "keys": {"k1": key}}}
+            settings["template_keys"] = json.dumps(keyring)
+        if name == "attendance":
+            settings["forgotten_sweep_seconds"] = "0.2"
+        created.append(settings["database_url"])
+        return settings
+
+    processes = secure_processes(settings_for, credentials, folder)
+    start_all(list(processes.values()))
+    running = Stack(processes, credentials)
+    yield running
+    running.close()
+    stop_all(list(processes.values()))
+    client = redis.Redis.from_url(servers.redis)
+    keys = list(client.scan_iter(match=f"{prefix}*"))
+    if keys:
+        client.delete(*keys)
+    for url in created:
+        drop_database(servers.postgres, url)

@@ -1,16 +1,14 @@
 """Attendance across real processes: QR/PIN and face sign-in to the balance, reviews, ratings.
 
 identity, attendance and points run as OS processes on their own PostgreSQL databases and one
-Redis, started once for the module; every test registers its own residents.
+Redis, on mutual TLS, started once for the session (`shared_stack`); every test registers its
+own residents.
 """
 
 from __future__ import annotations
 
-import base64
 import importlib.util
 import io
-import json
-import os
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -31,10 +29,8 @@ from linli.points.v1 import points_service_pb2 as pts
 from linli.points.v1 import points_service_pb2_grpc as pts_grpc
 from PIL import Image, ImageEnhance, ImageOps
 
-from linli_kit.processes import start_all, stop_all
-from linli_kit.scratch import create_database, drop_database
-from linli_kit.testing import Credentials, Servers, eventually, row_count, secure_processes
 from linli_kit.testing import Stack as RunningStack
+from linli_kit.testing import eventually, row_count
 
 C = "xinhua"
 PARENT = f"communities/{C}"
@@ -67,33 +63,12 @@ class Stack:
 
 
 @pytest.fixture(scope="module")
-def stack(
-    servers: Servers, credentials: Credentials, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Stack]:
-    """The three services on mutual TLS, once for the module (starting them is the slow part)."""
-    prefix, created = f"test-{uuid.uuid4().hex[:10]}:", []
-    folder = tmp_path_factory.mktemp("attendance-flow")
-
-    def settings_for(name: str) -> dict[str, str]:
-        settings = {
-            "database_url": create_database(servers.postgres, f"test_{name}"),
-            "redis_url": servers.redis,
-            "stream_prefix": prefix,
-        }
-        if name == "identity":
-            key = base64.b64encode(os.urandom(32)).decode()
-            keyring = {C: {"current": "k1", "keys": {"k1": key}}}
-            settings["template_keys"] = json.dumps(keyring)
-        if name == "attendance":
-            settings["forgotten_sweep_seconds"] = "0.2"
-        created.append(settings["database_url"])
-        return settings
-
-    processes = secure_processes(settings_for, credentials, folder, C)
-    start_all(list(processes.values()))
-    running = RunningStack(processes, credentials, C)
-    staff = running.bootstrap_staff()
+def stack(shared_stack: RunningStack) -> Iterator[Stack]:
+    """Stubs acting as the community's first social worker, on the session's stack."""
+    staff = shared_stack.bootstrap_staff()
+    credentials = shared_stack.credentials
     token = credentials.token(C, staff.rpartition("/")[2], "social_worker")
+    processes = shared_stack.processes
     channels = {
         name: credentials.channel(p.address, C, token=token) for name, p in processes.items()
     }
@@ -103,20 +78,12 @@ def stack(
         pts_grpc.PointsServiceStub(channels["points"]),
         staff,
         processes["attendance"].settings["database_url"],
-        redis.Redis.from_url(servers.redis),
-        f"{prefix}attendance.events",
-        running,
+        redis.Redis.from_url(processes["points"].settings["redis_url"]),
+        f"{processes['points'].settings['stream_prefix']}attendance.events",
+        shared_stack,
     )
     for channel in channels.values():
         channel.close()
-    running.close()
-    stop_all(list(processes.values()))
-    client = redis.Redis.from_url(servers.redis)
-    keys = list(client.scan_iter(match=f"{prefix}*"))
-    if keys:
-        client.delete(*keys)
-    for url in created:
-        drop_database(servers.postgres, url)
 
 
 def _residents(stack: Stack, *names: str) -> list[str]:

@@ -17,7 +17,7 @@ from linli.points.v1 import points_service_pb2 as pts
 from linli.points.v1 import points_service_pb2_grpc as pts_grpc
 
 from linli_kit.auth import Metadata
-from linli_kit.testing import eventually, row_count
+from linli_kit.testing import Stack, eventually, row_count
 
 RETRIES = 8
 START = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(hours=3)
@@ -48,8 +48,15 @@ def _presence(kind: type, activity: str, resident: str, at: datetime, rid: str):
     return request
 
 
-def test_parallel_retries_of_sign_in_and_reservation_answer_alike(stack) -> None:
+def test_parallel_retries_of_sign_in_and_reservation_answer_alike(shared_stack: Stack) -> None:
     """8 SignIn and 8 CreateReservation sent together with one id: 8 equal answers, 1 row each."""
+    stack = shared_stack
+    attendance_db = stack["attendance"].settings["database_url"]
+    points_db = stack["points"].settings["database_url"]
+    sessions, reservations = (
+        row_count(attendance_db, "sessions"),
+        row_count(points_db, "reservations"),
+    )
     identity = idn_grpc.IdentityServiceStub(stack.channel("identity"))
     attendance = att_grpc.AttendanceServiceStub(stack.channel("attendance"))
     points = pts_grpc.PointsServiceStub(stack.channel("points"))
@@ -59,7 +66,7 @@ def test_parallel_retries_of_sign_in_and_reservation_answer_alike(stack) -> None
     parent = f"communities/{stack.community}"
     alice = identity.RegisterResident(
         idn.RegisterResidentRequest(
-            parent=parent, display_name="李娜", phone="13800000002", request_id="alice"
+            parent=parent, display_name="李娜", phone="13700000002", request_id="retry-alice"
         ),
         metadata=staff,
     ).resident.name
@@ -78,7 +85,7 @@ def test_parallel_retries_of_sign_in_and_reservation_answer_alike(stack) -> None
     signed_in = _all_at_once(attendance.SignIn, sign_in, staff)
     assert len(set(signed_in)) == 1
     assert att.SignInResponse.FromString(signed_in[0]).session.resident == alice
-    assert row_count(stack["attendance"].settings["database_url"], "sessions") == 1
+    assert row_count(attendance_db, "sessions") == sessions + 1
 
     finish = START + timedelta(hours=2)
     attendance.SignOut(
@@ -102,4 +109,4 @@ def test_parallel_retries_of_sign_in_and_reservation_answer_alike(stack) -> None
     reserved = _all_at_once(rewards.CreateReservation, reserve)
     assert len(set(reserved)) == 1
     assert pts.CreateReservationResponse.FromString(reserved[0]).reservation.resident == alice
-    assert row_count(stack["points"].settings["database_url"], "reservations") == 1
+    assert row_count(points_db, "reservations") == reservations + 1

@@ -163,6 +163,7 @@ def secure_processes(
         credentials.secure(settings, community, name, folder / "pki" / name)
         if name == "identity":
             settings["signing_keys"] = credentials.signing_keys()
+            settings.setdefault("face_workers", "1")  # each loads the models: one is enough here
         else:
             settings["identity_address"] = f"127.0.0.1:{ports['identity']}"
         processes[name] = ServiceProcess(name, settings, folder / f"{name}.log")
