@@ -59,7 +59,7 @@ test: $(STAMP) ## Unit and integration tests against PostgreSQL and Redis
 test-unit: $(STAMP) ## Unit tests only (no servers needed)
 	$(PY) -m pytest -m "not integration"
 
-fuzz: $(STAMP) ## Every RPC fuzzed long: 1,000 examples per RPC and pass (LINLI_FUZZ_EXAMPLES)
+fuzz: $(STAMP) ## Every RPC fuzzed long: 1,000 examples per RPC and pass (LINLI_FUZZ_EXAMPLES; make test: 25)
 	LINLI_FUZZ_EXAMPLES=$${LINLI_FUZZ_EXAMPLES:-1000} $(PY) -m pytest tests/fuzz -o timeout=1800
 
 lint: $(STAMP) node_modules/.bin/buf ## ruff, mypy, import contracts, buf lint

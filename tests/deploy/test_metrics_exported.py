@@ -34,7 +34,7 @@ def test_points_service_exports_every_metric_the_chart_uses(servers, make_databa
         },
         tmp_path / "points.log",
     )
-    points.migrate().communicate()
+    points.migrate()
     points.start()
     try:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as reply:

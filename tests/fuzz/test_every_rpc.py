@@ -7,8 +7,8 @@ check, each call made by a principal the RPC's policy admits (world.py). A run f
 INTERNAL or UNKNOWN answer, any call over its deadline and any traceback in a service's log.
 Two passes per RPC: the kit's driver (hostile values in any field, realistic ones often), then
 realistic requests with one or two fields hostile, which get past the first check and reach the
-handlers. LINLI_FUZZ_EXAMPLES sets the examples per RPC and pass (50 in `make test`, 1,000 in
-`make fuzz`).
+handlers. LINLI_FUZZ_EXAMPLES sets the examples per RPC and pass (25 in `make test`, so 50 per
+RPC; 1,000 in `make fuzz`).
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ from linli_kit.testing import Stack, generated_services, load_beside
 
 setup = load_beside(__file__, "world.py", "linli_fuzz_world")
 World = setup.World
-EXAMPLES = int(os.environ.get("LINLI_FUZZ_EXAMPLES", "50"))
+EXAMPLES = int(os.environ.get("LINLI_FUZZ_EXAMPLES", "25"))
 DEADLINE_SECONDS = setup.DEADLINE_SECONDS
 TARGETS = [
     (process, method)

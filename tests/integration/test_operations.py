@@ -12,10 +12,11 @@ from linli_kit.testing import Credentials, Servers, Stack, eventually
 
 
 def test_a_parked_entry_is_listed_and_discarded_with_a_reason_on_record(
-    stack: Stack, servers: Servers, stream_prefix: str, credentials: Credentials
+    shared_stack: Stack, servers: Servers, credentials: Credentials
 ) -> None:
     """An sre's token (verified with the keys identity publishes) over mutual TLS."""
-    points = stack["points"]
+    points = shared_stack["points"]
+    stream_prefix = points.settings["stream_prefix"]
     client = redis.Redis.from_url(servers.redis)
     client.xadd(f"{stream_prefix}attendance.events", {"envelope": b"not a protobuf"})
     dead = f"{stream_prefix}attendance.events.dead"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import signal
 import socket
@@ -14,6 +15,8 @@ from typing import IO
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from linli_kit import db
 
 
 def free_port() -> int:
@@ -80,14 +83,17 @@ class ServiceProcess:
     def _command(self, *args: str) -> list[str]:
         return [sys.executable, "-m", f"linli_{self.name}", *args]
 
-    def migrate(self) -> subprocess.Popen[bytes]:
-        """Start bringing the service's database to the newest revision."""
-        return subprocess.Popen(
-            self._command("migrate"),
-            env=self._env(),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-        )
+    def migrate(self) -> None:
+        """Bring the service's database to the newest revision, in this process.
+
+        The same Alembic scripts `linli-<svc> migrate` runs, without starting an interpreter
+        that imports the whole service (seconds each, several per stack).
+        """
+        spec = importlib.util.find_spec(f"linli_{self.name}")
+        if spec is None or not spec.submodule_search_locations:
+            raise RuntimeError(f"linli_{self.name} is not installed")
+        package = Path(next(iter(spec.submodule_search_locations)))
+        db.migrate(self.settings["database_url"], package / "migrations")
 
     def launch(self) -> None:
         """Start serving, without waiting."""
@@ -141,10 +147,8 @@ class ServiceProcess:
 
 def start_all(processes: list[ServiceProcess]) -> None:
     """Migrate every database, then start every service, in parallel."""
-    for process, migration in [(p, p.migrate()) for p in processes]:
-        output, _ = migration.communicate()
-        if migration.returncode:
-            raise RuntimeError(f"{process.name} migrate failed:\n{output.decode()}")
+    for process in processes:
+        process.migrate()
     for process in processes:
         process.launch()
     for process in processes:
