@@ -16,6 +16,7 @@ from enum import StrEnum
 
 from linli_kit.domain import Aggregate
 from linli_kit.errors import AlreadyExists, FailedPrecondition, InvalidArgument
+from linli_kit.principals import Role
 
 MAX_UNIT_NAME = 50
 
@@ -35,26 +36,17 @@ PARENT_LEVEL: Mapping[OrgLevel, OrgLevel | None] = {
 }
 
 
-class Role(StrEnum):
-    """What a person does in the programme (ARCHITECTURE §5); a resident may hold several."""
-
-    RESIDENT = "resident"
-    VOLUNTEER = "volunteer"
-    CORE_VOLUNTEER = "core_volunteer"
-    GRID_HEAD = "grid_head"
-    BUILDING_LIAISON = "building_liaison"
-    SOCIAL_WORKER = "social_worker"
-    COMMITTEE_MEMBER = "committee_member"
-    SRE = "sre"
+# The roles identity grants to residents: every role but `partner`, which is a machine's.
+GRANTABLE_ROLES = tuple(role for role in Role if role is not Role.PARTNER)
 
 
 def parse_role(text: str) -> Role:
     """A role by its name, or InvalidArgument listing the valid ones."""
-    try:
-        return Role(text)
-    except ValueError:
-        valid = ", ".join(role.value for role in Role)
-        raise InvalidArgument(f"unknown role {text!r}; one of: {valid}") from None
+    role = next((role for role in GRANTABLE_ROLES if role.value == text), None)
+    if role is None:
+        valid = ", ".join(role.value for role in GRANTABLE_ROLES)
+        raise InvalidArgument(f"unknown role {text!r}; one of: {valid}")
+    return role
 
 
 @dataclass(frozen=True)
