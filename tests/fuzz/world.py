@@ -30,7 +30,7 @@ from linli.points.v1 import points_service_pb2_grpc as pts_grpc
 from linli_attendance.entrypoints.grpc_api import POLICY as ATTENDANCE_POLICY
 from linli_identity.entrypoints.grpc_api import POLICY as IDENTITY_POLICY
 from linli_kit import auth
-from linli_kit.fuzzing import FORBIDDEN
+from linli_kit.fuzzing import call_once
 from linli_kit.operations import POLICY as OPERATIONS_POLICY
 from linli_kit.principals import Kind, Role
 from linli_kit.processes import start_all, stop_all
@@ -145,8 +145,10 @@ class World:
         request: Message,
         metadata: auth.Metadata = (),
     ) -> tuple[grpc.StatusCode, str]:
-        """The status one call answers and its message (see call_once)."""
-        return call_once(channel, method, request, metadata)
+        """The status one call answers and its message (the kit's call_once)."""
+        return call_once(
+            channel, method, request, deadline_seconds=DEADLINE_SECONDS, metadata=metadata
+        )
 
     def realistic(self, process: str, method: MethodDescriptor) -> Message:
         """A request with every field realistic: it names the world's own resources."""
@@ -203,42 +205,6 @@ def fill(message: Message, values: dict[str, list[str]], depth: int) -> None:
             target.append(value)
         else:
             setattr(message, name, value)
-
-
-def call_once(
-    channel: grpc.Channel,
-    method: MethodDescriptor,
-    request: Message,
-    metadata: auth.Metadata = (),
-) -> tuple[grpc.StatusCode, str]:
-    """The status one call answers and its message; fails on INTERNAL, UNKNOWN or a missed
-    deadline."""
-    path = f"/{method.containing_service.full_name}/{method.name}"
-    response = message_factory.GetMessageClass(method.output_type)
-    serialize, deserialize = (lambda m: m.SerializeToString()), response.FromString
-    try:
-        if method.server_streaming:
-            stream = channel.unary_stream(path, serialize, deserialize)(
-                request, timeout=DEADLINE_SECONDS, metadata=metadata
-            )
-            try:
-                next(iter(stream), None)
-            finally:
-                stream.cancel()
-        else:
-            channel.unary_unary(path, serialize, deserialize)(
-                request, timeout=DEADLINE_SECONDS, metadata=metadata
-            )
-    except grpc.RpcError as error:
-        code = error.code()
-        if method.server_streaming and code == grpc.StatusCode.CANCELLED:
-            return grpc.StatusCode.OK, ""
-        assert code not in FORBIDDEN, f"{path} answered {code.name}: {error.details()}"
-        assert code != grpc.StatusCode.DEADLINE_EXCEEDED or method.server_streaming, (
-            f"{path} did not answer within {DEADLINE_SECONDS}s"
-        )
-        return code, error.details() or ""
-    return grpc.StatusCode.OK, ""
 
 
 def running_stack(

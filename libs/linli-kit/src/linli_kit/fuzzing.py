@@ -200,16 +200,15 @@ def _assign(message: Message, values: dict[str, Any]) -> None:
             setattr(message, name, value)
 
 
-def fuzz_method(
+def call_once(
     channel: grpc.Channel,
     method: MethodDescriptor,
+    request: Message,
     *,
-    examples: int,
-    known: Mapping[str, Sequence[str]] | None = None,
     deadline_seconds: float = 10.0,
     metadata: Sequence[tuple[str, str]] = (),
-) -> Counter[grpc.StatusCode]:
-    """Call one RPC with `examples` drawn requests; fail on INTERNAL, UNKNOWN or a missed deadline.
+) -> tuple[grpc.StatusCode, str]:
+    """The status one call answers and its message; fail on INTERNAL, UNKNOWN or a missed deadline.
 
     A server stream counts as answered once it yields its first message or ends; it is then
     cancelled (a watch never ends by itself).
@@ -217,9 +216,7 @@ def fuzz_method(
     path = f"/{method.containing_service.full_name}/{method.name}"
     response_cls = message_factory.GetMessageClass(method.output_type)
     serialize, deserialize = (lambda m: m.SerializeToString()), response_cls.FromString
-    seen: Counter[grpc.StatusCode] = Counter()
-
-    def call(request: Message) -> None:
+    try:
         if method.server_streaming:
             stream = channel.unary_stream(path, serialize, deserialize)(
                 request, timeout=deadline_seconds, metadata=metadata
@@ -232,6 +229,30 @@ def fuzz_method(
             channel.unary_unary(path, serialize, deserialize)(
                 request, timeout=deadline_seconds, metadata=metadata
             )
+    except grpc.RpcError as error:
+        code = error.code()
+        if code == grpc.StatusCode.CANCELLED and method.server_streaming:
+            return grpc.StatusCode.OK, ""
+        details = error.details() or ""
+        assert code not in FORBIDDEN, f"{path} answered {code.name}: {details}"
+        assert code != grpc.StatusCode.DEADLINE_EXCEEDED or method.server_streaming, (
+            f"{path} did not answer within {deadline_seconds}s"
+        )
+        return code, details
+    return grpc.StatusCode.OK, ""
+
+
+def fuzz_method(
+    channel: grpc.Channel,
+    method: MethodDescriptor,
+    *,
+    examples: int,
+    known: Mapping[str, Sequence[str]] | None = None,
+    deadline_seconds: float = 10.0,
+    metadata: Sequence[tuple[str, str]] = (),
+) -> Counter[grpc.StatusCode]:
+    """Call one RPC with `examples` drawn requests (each through call_once); the answers seen."""
+    seen: Counter[grpc.StatusCode] = Counter()
 
     @settings(
         max_examples=examples,
@@ -242,20 +263,10 @@ def fuzz_method(
     )
     @given(messages(method.input_type, known))
     def probe(request: Message) -> None:
-        try:
-            call(request)
-        except grpc.RpcError as error:
-            code = error.code()
-            if code == grpc.StatusCode.CANCELLED and method.server_streaming:
-                code = grpc.StatusCode.OK
-            details = error.details()
-            assert code not in FORBIDDEN, f"{path} answered {code.name}: {details}"
-            assert code != grpc.StatusCode.DEADLINE_EXCEEDED or method.server_streaming, (
-                f"{path} did not answer within {deadline_seconds}s"
-            )
-            seen[code] += 1
-        else:
-            seen[grpc.StatusCode.OK] += 1
+        code, _ = call_once(
+            channel, method, request, deadline_seconds=deadline_seconds, metadata=metadata
+        )
+        seen[code] += 1
 
     probe()
     return seen
