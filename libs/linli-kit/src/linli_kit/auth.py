@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import inspect
 import logging
 import re
 import time
@@ -29,7 +28,7 @@ from linli.identity.v1 import identity_service_pb2 as identity_pb
 from linli.identity.v1 import identity_service_pb2_grpc as identity_grpc
 
 from linli_kit.errors import PermissionDenied, Unauthenticated
-from linli_kit.interception import rewrapped
+from linli_kit.interception import replies, rewrapped
 from linli_kit.principals import (
     ANONYMOUS,
     Kind,
@@ -515,10 +514,7 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
         # call is served in a task (a context) of its own that ends with it.
         async def call(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
             await admit(context)
-            if inspect.isasyncgenfunction(inner):
-                async for reply in inner(request, context):
-                    yield reply
-            else:
-                await inner(request, context)
+            async for reply in replies(inner, request, context):
+                yield reply
 
         return call

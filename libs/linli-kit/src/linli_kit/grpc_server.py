@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import inspect
 import logging
 import signal
 import time
@@ -21,7 +20,7 @@ from opentelemetry.instrumentation.grpc import aio_server_interceptor
 from linli_kit import errors, metrics
 from linli_kit.auth import AuthInterceptor, Policy, TlsFiles, Verifier
 from linli_kit.deadletters import DeadLetters
-from linli_kit.interception import rewrapped
+from linli_kit.interception import replies, rewrapped
 from linli_kit.operations import POLICY as OPERATIONS_POLICY
 from linli_kit.operations import SERVICE_NAME as OPERATIONS_SERVICE
 from linli_kit.operations import OperationsServicer
@@ -88,11 +87,8 @@ class ValidationInterceptor(grpc.aio.ServerInterceptor):
     def _stream(inner: Any) -> Any:
         async def call(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
             validate(request)
-            if inspect.isasyncgenfunction(inner):
-                async for response in inner(request, context):
-                    yield response
-            else:
-                await inner(request, context)
+            async for response in replies(inner, request, context):
+                yield response
 
         return call
 
@@ -137,11 +133,8 @@ class ErrorsAndMetricsInterceptor(grpc.aio.ServerInterceptor):
         async def call(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
             started, code = time.perf_counter(), grpc.StatusCode.OK
             try:
-                if inspect.isasyncgenfunction(inner):
-                    async for response in inner(request, context):
-                        yield response
-                else:
-                    await inner(request, context)
+                async for response in replies(inner, request, context):
+                    yield response
             except asyncio.CancelledError:
                 code = grpc.StatusCode.CANCELLED
                 raise

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import inspect
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import grpc
@@ -27,3 +28,12 @@ def rewrapped(
             response_serializer=handler.response_serializer,
         )
     return handler
+
+
+async def replies(inner: Any, request: Any, context: Any) -> AsyncIterator[Any]:
+    """A server-streaming handler's replies, whether it yields them or writes them itself."""
+    if inspect.isasyncgenfunction(inner):
+        async for reply in inner(request, context):
+            yield reply
+    else:
+        await inner(request, context)
