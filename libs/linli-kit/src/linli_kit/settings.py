@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import binascii
 import sys
 from typing import TypeVar
 
-from pydantic import Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -28,6 +29,34 @@ class ServiceSettings(BaseSettings):
     # With TLS, grpc.health.v1 in plaintext on this port for the kubelet (0: none).
     health_port: int = Field(default=0, ge=0, le=65535)
     reflection: bool = False
+
+
+class SigningKeysSetting(BaseModel):
+    """An Ed25519 signing keyring: {"current": "s2", "keys": {"s1": "<base64>", ...}}.
+
+    Each key is a 32-byte Ed25519 seed. Rotate by adding a key and making it current; the
+    old one keeps verifying what it signed until it is removed (after the longest lifetime of
+    what it signs: refresh tokens for identity, vouchers for rewards).
+    """
+
+    current: str = Field(min_length=1, max_length=100)
+    keys: dict[str, str]
+
+    def seeds(self) -> dict[str, bytes]:
+        """The seeds by key id, validated (32 bytes each, the current one present)."""
+        try:
+            seeds = {
+                key_id: binascii.a2b_base64(value, strict_mode=True)
+                for key_id, value in self.keys.items()
+            }
+        except binascii.Error as exc:
+            raise ValueError(f"a signing key is not valid base64: {exc}") from None
+        if self.current not in seeds:
+            raise ValueError(f"current signing key {self.current!r} is not in keys")
+        for key_id, seed in seeds.items():
+            if len(seed) != 32 or not 0 < len(key_id) <= 100:
+                raise ValueError(f"signing key {key_id!r} must be 32 bytes under a short id")
+        return seeds
 
 
 S = TypeVar("S", bound=BaseSettings)

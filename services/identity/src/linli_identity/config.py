@@ -12,7 +12,7 @@ from pydantic_settings import SettingsConfigDict
 
 from linli_identity.domain.template_keys import Keyring
 from linli_kit.errors import InvalidArgument
-from linli_kit.settings import ServiceSettings
+from linli_kit.settings import ServiceSettings, SigningKeysSetting
 
 
 class KeyringSetting(BaseModel):
@@ -34,33 +34,6 @@ class KeyringSetting(BaseModel):
             return Keyring(keys, self.current)
         except InvalidArgument as exc:
             raise ValueError(str(exc)) from None
-
-
-class SigningKeysSetting(BaseModel):
-    """The deployment's token signing keys: {"current": "s2", "keys": {"s1": "<base64>", ...}}.
-
-    Each key is a 32-byte Ed25519 seed. Rotate by adding a key and making it current; the
-    old one keeps verifying tokens until it is removed (after the longest refresh lifetime).
-    """
-
-    current: str = Field(min_length=1, max_length=100)
-    keys: dict[str, str]
-
-    def seeds(self) -> dict[str, bytes]:
-        """The seeds by key id, validated (32 bytes each, the current one present)."""
-        try:
-            seeds = {
-                key_id: binascii.a2b_base64(value, strict_mode=True)
-                for key_id, value in self.keys.items()
-            }
-        except binascii.Error as exc:
-            raise ValueError(f"a signing key is not valid base64: {exc}") from None
-        if self.current not in seeds:
-            raise ValueError(f"current signing key {self.current!r} is not in keys")
-        for key_id, seed in seeds.items():
-            if len(seed) != 32 or not 0 < len(key_id) <= 100:
-                raise ValueError(f"signing key {key_id!r} must be 32 bytes under a short id")
-        return seeds
 
 
 class IdentitySettings(ServiceSettings):
