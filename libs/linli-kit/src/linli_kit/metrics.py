@@ -21,6 +21,27 @@ POINTS_AWARDS = Counter(
 ATTENDANCE_SIGN_INS = Counter(
     "linli_attendance_sign_ins", "Sign-ins accepted by method.", ["community_id", "method"]
 )
+REWARDS_REDEMPTIONS = Counter(
+    "linli_rewards_redemptions",
+    "Redemptions answered, by how they ended (active, failed, voided, pending).",
+    ["community_id", "outcome"],
+)
+REWARDS_STOCK_OUTS = Counter(
+    "linli_rewards_stock_outs",
+    "Redemptions refused because the item was sold out.",
+    ["community_id", "item_id"],
+)
+REWARDS_VOUCHERS_CONSUMED = Counter(
+    "linli_rewards_vouchers_consumed", "Vouchers consumed.", ["community_id"]
+)
+REWARDS_SAGAS_STALLED = Gauge(
+    "linli_rewards_sagas_stalled",
+    "Redemption sagas the last recovery sweep found untouched past the stall time.",
+)
+REWARDS_SAGAS_UNSETTLED = Gauge(
+    "linli_rewards_sagas_unsettled",
+    "Sagas the last recovery sweep could not finish or undo (points did not answer).",
+)
 STREAM_LAG = Gauge(
     "linli_stream_lag_entries",
     "Stream entries not yet delivered to the group.",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import hashlib
 import importlib
 import importlib.util
 import json
@@ -74,15 +75,22 @@ class Credentials:
         """A mutual-TLS channel presenting a certificate for `service` (and the token if any)."""
         return auth.channel(address, self.tls(community, service), token)
 
-    def signing_keys(self) -> str:
-        """Identity's LINLI_IDENTITY_SIGNING_KEYS holding this key, so its tokens verify here."""
-        seed = self.key.private_key.private_bytes(
+    def _seed(self) -> bytes:
+        return self.key.private_key.private_bytes(
             serialization.Encoding.Raw,
             serialization.PrivateFormat.Raw,
             serialization.NoEncryption(),
         )
-        keys = {self.key.kid: base64.b64encode(seed).decode()}
+
+    def signing_keys(self) -> str:
+        """Identity's LINLI_IDENTITY_SIGNING_KEYS holding this key, so its tokens verify here."""
+        keys = {self.key.kid: base64.b64encode(self._seed()).decode()}
         return json.dumps({"current": self.key.kid, "keys": keys})
+
+    def voucher_keys(self) -> str:
+        """Rewards' LINLI_REWARDS_VOUCHER_KEYS: a key derived from this session's signing key."""
+        seed = hashlib.sha256(b"linli-test-vouchers:" + self._seed()).digest()
+        return json.dumps({"current": "v1", "keys": {"v1": base64.b64encode(seed).decode()}})
 
     def secure(self, settings: dict[str, str], community: str, service: str, folder: Path) -> None:
         """Make a service process serve mutual TLS (its certificate in folder) and probes."""
@@ -91,7 +99,7 @@ class Credentials:
 
 
 STACK_COMMUNITY = "xinhua"
-STACK_SERVICES = ("identity", "attendance", "points")
+STACK_SERVICES = ("identity", "attendance", "points", "rewards")
 
 
 @dataclass
@@ -149,7 +157,7 @@ def secure_processes(
     folder: Path,
     community: str = STACK_COMMUNITY,
 ) -> dict[str, ServiceProcess]:
-    """identity, attendance and points on mutual TLS, tokens signed by the credentials' key."""
+    """The services on mutual TLS, tokens signed by the credentials' key."""
     ports = {name: free_port() for name in STACK_SERVICES}
     processes = {}
     for name in STACK_SERVICES:
@@ -166,6 +174,9 @@ def secure_processes(
             settings.setdefault("face_workers", "1")  # each loads the models: one is enough here
         else:
             settings["identity_address"] = f"127.0.0.1:{ports['identity']}"
+        if name == "rewards":
+            settings["points_address"] = f"127.0.0.1:{ports['points']}"
+            settings.setdefault("voucher_keys", credentials.voucher_keys())
         processes[name] = ServiceProcess(name, settings, folder / f"{name}.log")
     return processes
 

@@ -1,0 +1,1 @@
+"""Linli rewards service: catalogue, redemption sagas and vouchers (R1-R4)."""
