@@ -77,6 +77,7 @@ def test_grpc_services_serve_mutual_tls_from_their_secret_and_probe_a_plaintext_
         "identity",
         "attendance",
         "points",
+        "rewards",
     }
     for d in deployments:
         svc = d["metadata"]["labels"]["app.kubernetes.io/name"]
@@ -186,9 +187,11 @@ def test_network_policies_deny_by_default_and_open_only_allowed_paths(rendered, 
             ident
         )
 
-    # attendance → identity (residents, faces) and points → identity (signing keys); nothing
-    # else reaches identity's gRPC port in this cut.
+    # attendance → identity (residents, faces), points and rewards → identity (signing keys),
+    # rewards → points (reservations); nothing else reaches a gRPC port in this cut (the
+    # gateway and partners, rewards' callers, are not enabled yet).
     identity, attendance = _policy_for(docs, "identity"), _policy_for(docs, "attendance")
+    points, rewards = _policy_for(docs, "points"), _policy_for(docs, "rewards")
     datastores = {"postgresql", "redis"}
 
     def services_in(rules, side):
@@ -197,9 +200,16 @@ def test_network_policies_deny_by_default_and_open_only_allowed_paths(rendered, 
     assert services_in(identity["spec"]["ingress"], "from") == {
         "attendance": {50051},
         "points": {50051},
+        "rewards": {50051},
     }
     assert services_in(attendance["spec"]["egress"], "to") == {"identity": {50051}}
     assert services_in(attendance["spec"]["ingress"], "from") == {}
+    assert services_in(points["spec"]["ingress"], "from") == {"rewards": {50051}}
+    assert services_in(rewards["spec"]["egress"], "to") == {
+        "identity": {50051},
+        "points": {50051},
+    }
+    assert services_in(rewards["spec"]["ingress"], "from") == {}
 
     # In-cluster datastores take connections from this release's pods only.
     for store in datastores & {p["metadata"]["labels"]["app.kubernetes.io/name"] for p in policies}:
@@ -277,7 +287,7 @@ def test_migrations_run_as_hooks_before_upgrade(rendered, examples, community):
     migrated = {
         j["metadata"]["labels"]["app.kubernetes.io/name"].removesuffix("-migrate") for j in jobs
     }
-    assert migrated == {"identity", "attendance", "points"} & {
+    assert migrated == {"identity", "attendance", "points", "rewards"} & {
         d["metadata"]["labels"]["app.kubernetes.io/name"] for d in of_kind(docs, "Deployment")
     }
     for j in jobs:
@@ -337,6 +347,40 @@ def test_identity_replicas_sync_by_pod_name_and_never_use_demo_keys(rendered, co
     signing = env["LINLI_IDENTITY_SIGNING_KEYS"]["valueFrom"]["secretKeyRef"]
     assert signing["name"].endswith("-token-signing-keys") and signing["key"] == "signing-keys"
     assert "LINLI_IDENTITY_DEV_SIGNING_KEYS" not in env
+
+
+@pytest.mark.parametrize("community", COMMUNITIES)
+def test_rewards_signs_with_its_secret_keyring_and_calls_points_and_identity(rendered, community):
+    docs = rendered[community]
+    (dep,) = [d for d in of_kind(docs, "Deployment") if d["metadata"]["name"].endswith("-rewards")]
+    env = _env(dep["spec"]["template"]["spec"]["containers"][0])
+    voucher = env["LINLI_REWARDS_VOUCHER_KEYS"]["valueFrom"]["secretKeyRef"]
+    assert voucher["name"].endswith("-voucher-signing-keys") and voucher["key"] == "voucher-keys"
+    assert "LINLI_REWARDS_DEV_VOUCHER_KEYS" not in env
+    # The addresses are the in-release Services of points and identity, on their gRPC ports.
+    services = {
+        s["metadata"]["labels"]["app.kubernetes.io/name"]: s for s in of_kind(docs, "Service")
+    }
+    for dep_name in ("points", "identity"):
+        service = services[dep_name]
+        (grpc_port,) = [p["port"] for p in service["spec"]["ports"] if p["name"] == "grpc"]
+        address = env[f"LINLI_REWARDS_{dep_name.upper()}_ADDRESS"]["value"]
+        assert address == f"{service['metadata']['name']}:{grpc_port}"
+    assert float(env["LINLI_REWARDS_RECOVERY_SWEEP_SECONDS"]["value"]) == 30
+    assert float(env["LINLI_REWARDS_STALL_SECONDS"]["value"]) == 60
+
+
+def test_rewards_settings_come_from_values(examples):
+    values = chartcheck.deep_merge(
+        examples["community-xinhua.yaml"],
+        {"rewards": {"recoverySweepSeconds": 5, "stallSeconds": 120.5}},
+    )
+    name, namespace = chartcheck.release_of(values)
+    docs = chartcheck.render(values, name=name, namespace=namespace)
+    (dep,) = [d for d in of_kind(docs, "Deployment") if d["metadata"]["name"].endswith("-rewards")]
+    env = _env(dep["spec"]["template"]["spec"]["containers"][0])
+    assert env["LINLI_REWARDS_RECOVERY_SWEEP_SECONDS"]["value"] == "5"
+    assert env["LINLI_REWARDS_STALL_SECONDS"]["value"] == "120.5"
 
 
 @pytest.mark.parametrize("community", COMMUNITIES)

@@ -9,7 +9,7 @@ import subprocess
 import chartcheck
 import pytest
 
-SERVICES = ["identity", "attendance", "points"]
+SERVICES = ["identity", "attendance", "points", "rewards"]
 
 
 def _stages(text: str) -> list[tuple[str, str]]:

@@ -107,6 +107,9 @@ seccompProfile:
 {{- fail "identity.faceEngine=insightface needs identity.modelPack (the operator's licensed pack)" -}}
 {{- end -}}
 {{- end -}}
+{{- if $v.services.rewards.enabled -}}
+{{- $_ := required "rewards.voucherKeys.existingSecret is required" $v.rewards.voucherKeys.existingSecret -}}
+{{- end -}}
 {{- if $v.points.timeBank.enabled -}}
 {{- $_ := required "points.timeBank.tlsSecret is required when the time bank is on" $v.points.timeBank.tlsSecret -}}
 {{- end -}}
@@ -122,6 +125,16 @@ seccompProfile:
 {{- end -}}
 {{- end -}}
 {{- end -}}
+{{- end -}}
+
+{{/* The rewards voucher keyring from its Secret: the Deployment and the migration Job,
+whose settings refuse to load without it. */}}
+{{- define "linli.rewardsVoucherKeysEnv" -}}
+- name: LINLI_REWARDS_VOUCHER_KEYS
+  valueFrom:
+    secretKeyRef:
+      name: {{ .Values.rewards.voucherKeys.existingSecret }}
+      key: {{ .Values.rewards.voucherKeys.key }}
 {{- end -}}
 
 {{/* Egress to DNS, needed by every pod under the default-deny policy. */}}
