@@ -523,6 +523,8 @@ class SqlReservations(Reservations):
             "expires_at": r.expires_at,
             "settled_at": r.settled_at,
             "settle_reason": r.settle_reason,
+            "refunded_at": r.refunded_at,
+            "refund_reason": r.refund_reason,
         }
 
     def add(self, reservation: Reservation) -> None:
@@ -550,6 +552,8 @@ class SqlReservations(Reservations):
             state=ReservationState(row.state),
             settled_at=row.settled_at,
             settle_reason=row.settle_reason,
+            refunded_at=row.refunded_at,
+            refund_reason=row.refund_reason,
         )
 
     def save(self, reservation: Reservation) -> None:
@@ -561,6 +565,8 @@ class SqlReservations(Reservations):
                 state=reservation.state.value,
                 settled_at=reservation.settled_at,
                 settle_reason=reservation.settle_reason,
+                refunded_at=reservation.refunded_at,
+                refund_reason=reservation.refund_reason,
             )
         )
 

@@ -92,6 +92,9 @@ reservations = sa.Table(
     sa.Column("expires_at", UtcDateTime(), nullable=False),
     sa.Column("settled_at", UtcDateTime()),
     sa.Column("settle_reason", sa.String(300), nullable=False, server_default=""),
+    # A committed redemption given back (R4): when and why; the commit's own fields stay.
+    sa.Column("refunded_at", UtcDateTime()),
+    sa.Column("refund_reason", sa.String(300), nullable=False, server_default=""),
     sa.CheckConstraint("amount > 0", name="ck_reservations_positive"),
 )
 sa.Index("ix_reservations_pending", reservations.c.state, reservations.c.expires_at)

@@ -6,7 +6,7 @@ a caller of the right community without the right to the object is PermissionDen
 
 - A resident's balance and history: the resident themself, the community's staff, and the
   community's services the policy admits (rewards, partners).
-- Reservations are made and settled by the community's rewards service; a reservation is
+- Reservations are made, settled and refunded by the community's rewards service; one is
   read by that service and by the resident it holds points of.
 - Closes and leaderboard rebuilds: operators (social workers, SREs) of the community.
 - An appeal is filed by the resident themself; it is read by its appellant, the committee
@@ -40,7 +40,7 @@ def require_account_reader(actor: Principal, community_id: str, resident_id: str
 
 
 def require_reserver(actor: Principal, community_id: str) -> None:
-    """Only the community's own services reserve, commit and void (a person never does)."""
+    """Only the community's own services reserve, commit, void and refund (a person never does)."""
     require_community(actor, community_id)
     if not _is_community_service(actor):
         raise PermissionDenied("reservations are made and settled by the rewards service")

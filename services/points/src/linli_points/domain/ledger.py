@@ -34,6 +34,7 @@ class Kind(StrEnum):
     RESERVE = "reserve"
     COMMIT = "commit"
     VOID = "void"
+    REFUND = "refund"
     EXPIRY = "expiry"
 
 

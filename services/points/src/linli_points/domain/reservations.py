@@ -1,4 +1,13 @@
-"""Pending transactions for rewards and the time bank: reserve, then commit or void (R4, E4)."""
+"""Pending transactions for rewards and the time bank: reserve, then commit or void (R4, E4).
+
+- A reservation holds points (yearly → reserved) until it is committed (reserved → the sink's
+  system account) or voided (reserved → yearly); never both, and never after it timed out.
+- A committed reward redemption is refunded at most once, when its voucher is cancelled or
+  expires unused (R4: points are never spent twice): the sink gives the points back to the
+  resident's yearly account. Points reserved in an earlier policy year expire instead (P4),
+  as a void's do. Lifetime points never move: the commit did not take them either.
+- A time-bank transfer (E4) is settled with the other community, never refunded here.
+"""
 
 from __future__ import annotations
 
@@ -34,11 +43,12 @@ SINK_ACCOUNT = {Sink.REWARDS: REDEMPTION, Sink.TIMEBANK: TIMEBANK}
 
 
 class ReservationState(StrEnum):
-    """A reservation is pending until it is committed or voided, never both."""
+    """A reservation is pending until it is committed or voided, never both; then refunded once."""
 
     PENDING = "pending"
     COMMITTED = "committed"
     VOIDED = "voided"
+    REFUNDED = "refunded"
 
 
 @dataclass(kw_only=True, eq=False)
@@ -56,6 +66,8 @@ class Reservation(Aggregate):
     state: ReservationState = ReservationState.PENDING
     settled_at: datetime | None = None
     settle_reason: str = ""
+    refunded_at: datetime | None = None
+    refund_reason: str = ""
 
     def _transaction(
         self, rule: str, kind: Kind, moves: list[tuple[str, Purpose, int]], at: datetime, why: str
@@ -109,20 +121,52 @@ class Reservation(Aggregate):
             "spent",
         )
 
+    def _returned_to(self, at: datetime) -> tuple[str, Purpose]:
+        """Where points given back at an instant go: yearly, or expiry once their year ended."""
+        if policy_year(at) == policy_year(self.created_at):
+            return self.resident_id, Purpose.YEARLY
+        return EXPIRY, Purpose.YEARLY
+
     def void(self, at: datetime, reason: str) -> LedgerTransaction:
         """Release the points; those reserved in an earlier policy year expire instead (P4)."""
         self._settle(ReservationState.VOIDED, at, reason)
-        back_to = (
-            (self.resident_id, Purpose.YEARLY)
-            if policy_year(at) == policy_year(self.created_at)
-            else (EXPIRY, Purpose.YEARLY)
-        )
         return self._transaction(
             "r4.void",
             Kind.VOID,
-            [(self.resident_id, Purpose.RESERVED, -self.amount), (*back_to, self.amount)],
+            [
+                (self.resident_id, Purpose.RESERVED, -self.amount),
+                (*self._returned_to(at), self.amount),
+            ],
             at,
             f"released ({reason})",
+        )
+
+    def refund(self, at: datetime, reason: str) -> LedgerTransaction:
+        """Give a committed redemption's points back once; an earlier year's expire (P4)."""
+        if self.sink is not Sink.REWARDS:
+            raise FailedPrecondition(
+                f"reservation {self.id} is a {self.sink} transfer; only redemptions are refunded"
+            )
+        if self.state is not ReservationState.COMMITTED:
+            raise FailedPrecondition(
+                f"reservation {self.id} is already refunded"
+                if self.state is ReservationState.REFUNDED
+                else f"reservation {self.id} is {self.state}; only a committed one is refunded"
+            )
+        self.state, self.refunded_at, self.refund_reason = ReservationState.REFUNDED, at, reason
+        back_to = self._returned_to(at)
+        why = (
+            f"refunded ({reason})"
+            if back_to[0] == self.resident_id
+            else f"refunded to expiry, reserved in the ended year {policy_year(self.created_at)}"
+            f" ({reason})"
+        )
+        return self._transaction(
+            "r4.refund",
+            Kind.REFUND,
+            [(SINK_ACCOUNT[self.sink], Purpose.YEARLY, -self.amount), (*back_to, self.amount)],
+            at,
+            why,
         )
 
 

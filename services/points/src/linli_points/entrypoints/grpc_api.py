@@ -64,6 +64,7 @@ POLICY: Policy = {
     "GetReservation": services("rewards") + persons(),
     "CommitReservation": services("rewards"),
     "VoidReservation": services("rewards"),
+    "RefundReservation": services("rewards"),
     "ClosePeriods": OPERATORS,
     "CloseYear": OPERATORS,
     "RebuildLeaderboard": OPERATORS,
@@ -213,6 +214,23 @@ class PointsServicer(pb_grpc.PointsServiceServicer):
         """Release the reserved points."""
         reservation = await self._settle(request.name, request.request_id, False, request.reason)
         return pb.VoidReservationResponse(reservation=messages.reservation_message(reservation))
+
+    async def RefundReservation(
+        self, request: pb.RefundReservationRequest, context: grpc.aio.ServicerContext
+    ) -> pb.RefundReservationResponse:
+        """Give a committed redemption's points back."""
+        ids = RESERVATION.parse(request.name)
+        command = commands.RefundReservation(
+            actor=current_principal(),
+            request_id=request.request_id,
+            community_id=ids["community"],
+            reservation_id=ids["reservation"],
+            reason=request.reason,
+        )
+        reservation = await asyncio.to_thread(
+            reservations.refund_reservation, command, self.uow_factory(), self.clock
+        )
+        return pb.RefundReservationResponse(reservation=messages.reservation_message(reservation))
 
     async def _posted(self, run: Run) -> list[LedgerTransaction]:
         def load() -> list[LedgerTransaction]:

@@ -19,6 +19,7 @@ RESERVATION_STATES = {
     ReservationState.PENDING: pb.RESERVATION_STATE_PENDING,
     ReservationState.COMMITTED: pb.RESERVATION_STATE_COMMITTED,
     ReservationState.VOIDED: pb.RESERVATION_STATE_VOIDED,
+    ReservationState.REFUNDED: pb.RESERVATION_STATE_REFUNDED,
 }
 APPEAL_STATES = {
     AppealStatus.FILED: pb.APPEAL_STATE_FILED,
@@ -80,6 +81,8 @@ def reservation_message(r: Reservation) -> pb.Reservation:
         expire_time=_timestamp(r.expires_at),
         settle_time=_timestamp(r.settled_at),
         settle_reason=r.settle_reason,
+        refund_time=_timestamp(r.refunded_at),
+        refund_reason=r.refund_reason,
     )
 
 

@@ -118,6 +118,17 @@ class SettleReservation:
 
 
 @dataclass(frozen=True)
+class RefundReservation:
+    """Give a committed redemption's points back (its voucher cancelled or expired unused)."""
+
+    actor: Principal
+    request_id: str
+    community_id: str
+    reservation_id: str
+    reason: str = ""
+
+
+@dataclass(frozen=True)
 class ClosePeriods:
     """Post the P2 bonuses of every week that has ended."""
 

@@ -1,4 +1,4 @@
-"""Reservation use cases (R4, E4): hold points, then commit or void them, exactly once."""
+"""Reservation use cases (R4, E4): hold points, commit or void them, refund them, each once."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from linli_kit.principals import Principal
 from linli_kit.usecases import idempotent
 from linli_points.domain import access
 from linli_points.domain.reservations import Reservation, ReservationState, open_reservation
-from linli_points.service_layer.commands import Reserve, SettleReservation
+from linli_points.service_layer.commands import RefundReservation, Reserve, SettleReservation
 from linli_points.service_layer.ports import PointsUnitOfWork
 
 MAX_TTL_SECONDS = 30 * 86400
@@ -24,7 +24,9 @@ def _reservation(uow: PointsUnitOfWork, community_id: str, reservation_id: str) 
     return found
 
 
-def _reload(uow: PointsUnitOfWork, cmd: Reserve | SettleReservation, reference: str) -> Reservation:
+def _reload(
+    uow: PointsUnitOfWork, cmd: Reserve | SettleReservation | RefundReservation, reference: str
+) -> Reservation:
     return _reservation(uow, cmd.community_id, reference)
 
 
@@ -71,6 +73,20 @@ def settle_reservation(
         reservation.commit(now) if cmd.commit else reservation.void(now, cmd.reason or "voided")
     )
     uow.ledger.post(transaction)
+    uow.reservations.save(reservation)
+    return reservation
+
+
+@idempotent(_reload)
+def refund_reservation(
+    cmd: RefundReservation, uow: PointsUnitOfWork, clock: Clock = utc_now
+) -> Reservation:
+    """Give a committed redemption's points back, exactly once (R4)."""
+    # The ledger's unique (rule, source) pair would refuse a second r4.refund of the same
+    # reservation even if its state were wrong: the points cannot come back twice.
+    access.require_reserver(cmd.actor, cmd.community_id)
+    reservation = _reservation(uow, cmd.community_id, cmd.reservation_id)
+    uow.ledger.post(reservation.refund(clock(), cmd.reason or "refunded"))
     uow.reservations.save(reservation)
     return reservation
 
