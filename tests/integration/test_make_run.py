@@ -14,6 +14,8 @@ import grpc
 import pytest
 from linli.points.v1 import points_service_pb2 as pts
 from linli.points.v1 import points_service_pb2_grpc as pts_grpc
+from linli.rewards.v1 import rewards_service_pb2 as rwd
+from linli.rewards.v1 import rewards_service_pb2_grpc as rwd_grpc
 
 from linli_kit import auth
 from linli_kit.processes import free_port
@@ -38,7 +40,7 @@ def _is_free(port: int) -> bool:
 
 def test_local_stack_runs_on_sqlite_and_embedded_redis(tmp_path: Path) -> None:
     """No PostgreSQL, no Redis server: the seeded volunteer's balance answers over gRPC."""
-    grpc_base, metrics_base, health_base = _free_block(3), _free_block(3), _free_block(3)
+    grpc_base, metrics_base, health_base = _free_block(4), _free_block(4), _free_block(4)
     env = {
         **os.environ,
         "LINLI_RUN_GRPC_BASE_PORT": str(grpc_base),
@@ -76,6 +78,14 @@ def test_local_stack_runs_on_sqlite_and_embedded_redis(tmp_path: Path) -> None:
         with auth.channel(f"127.0.0.1:{grpc_base + 2}", me, token) as channel:
             reply = pts_grpc.PointsServiceStub(channel).GetBalance(request)
         assert reply.balance.yearly_centipoints == 400
+        catalogue = rwd.ListItemsRequest(parent="communities/demo")
+        with auth.channel(f"127.0.0.1:{grpc_base + 3}", me, token) as channel:
+            items = rwd_grpc.RewardsServiceStub(channel).ListItems(catalogue).items
+        assert {(i.name.rsplit("/")[-1], i.price_centipoints, i.stock) for i in items} == {
+            ("supermarket-voucher", 100_00, 20),
+            ("gym-hour", 50_00, 20),
+            ("housekeeping-discount", 200_00, 20),
+        }
         with (
             auth.channel(f"127.0.0.1:{grpc_base + 2}", me) as channel,
             pytest.raises(grpc.RpcError) as certificate_only,
@@ -91,4 +101,5 @@ def test_local_stack_runs_on_sqlite_and_embedded_redis(tmp_path: Path) -> None:
         "identity.db",
         "attendance.db",
         "points.db",
+        "rewards.db",
     }

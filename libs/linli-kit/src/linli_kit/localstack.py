@@ -19,6 +19,8 @@ from linli.identity.v1 import identity_service_pb2 as idn
 from linli.identity.v1 import identity_service_pb2_grpc as idn_grpc
 from linli.points.v1 import points_service_pb2 as pts
 from linli.points.v1 import points_service_pb2_grpc as pts_grpc
+from linli.rewards.v1 import rewards_service_pb2 as rwd
+from linli.rewards.v1 import rewards_service_pb2_grpc as rwd_grpc
 
 from linli_kit import auth
 from linli_kit.pki import DevelopmentCA
@@ -26,7 +28,7 @@ from linli_kit.processes import ServiceProcess, start_all, stop_all
 
 RUN_DIR = Path(".run")
 PKI_DIR = RUN_DIR / "pki"
-SERVICES = ("identity", "attendance", "points")
+SERVICES = ("identity", "attendance", "points", "rewards")
 DEMO = "demo"
 STAFF_PHONE, VOLUNTEER_PHONE = "13800000001", "13800000002"
 # The development client certificate (grpcurl, the seeding below): a caller that is no
@@ -71,6 +73,9 @@ def _processes(
             settings["dev_signing_keys"] = "true"
         else:
             settings["identity_address"] = f"127.0.0.1:{ports['grpc']['identity']}"
+        if name == "rewards":
+            settings["points_address"] = f"127.0.0.1:{ports['grpc']['points']}"
+            settings["dev_voucher_keys"] = "true"
         processes.append(ServiceProcess(name, settings, RUN_DIR / f"{name}.log"))
     return processes
 
@@ -81,7 +86,8 @@ def token(identity: ServiceProcess, phone: str) -> str:
 
 
 def seed_demo(identity_cli: ServiceProcess, channel_for: dict[str, grpc.Channel]) -> str:
-    """The demo community, its social worker, a volunteer and one finished 2-hour session.
+    """The demo community, its social worker, a volunteer, one finished 2-hour session and the
+    policy's default catalogue with some stock.
 
     The first staff member is bootstrapped on identity's database (an operator's job); the rest
     goes through the RPCs with the social worker's token, as a person would.
@@ -98,6 +104,13 @@ def seed_demo(identity_cli: ServiceProcess, channel_for: dict[str, grpc.Channel]
     identity = idn_grpc.IdentityServiceStub(channel_for["identity"])
     attendance = att_grpc.AttendanceServiceStub(channel_for["attendance"])
     parent = f"communities/{DEMO}"
+    rewards = rwd_grpc.RewardsServiceStub(channel_for["rewards"])
+    defaults = rwd.CreateDefaultItemsRequest(parent=parent, request_id="seed-catalogue")
+    for item in rewards.CreateDefaultItems(defaults, metadata=as_staff).items:
+        restock = rwd.RestockItemRequest(
+            name=item.name, add_stock=20, request_id=f"seed-stock-{item.name}"
+        )
+        rewards.RestockItem(restock, metadata=as_staff)
     known = identity.ListResidents(idn.ListResidentsRequest(parent=parent), metadata=as_staff)
     for resident in known.residents:
         if resident.phone == VOLUNTEER_PHONE:
