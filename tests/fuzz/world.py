@@ -1,6 +1,6 @@
 """The world the fuzz suites call into: its resources, who calls each RPC, realistic requests.
 
-identity, attendance and points run as OS processes on mutual TLS. Setup makes a community,
+identity, attendance, points and rewards run as OS processes on mutual TLS. Setup makes a community,
 residents, an activity, sessions, a reservation, an appeal… for real, through the RPCs with
 the right principals. Each RPC is then called by a principal its policy table admits (staff
 for most, the resident for what only a resident does, a service's certificate for service
@@ -26,6 +26,8 @@ from linli.identity.v1 import identity_service_pb2 as idn
 from linli.identity.v1 import identity_service_pb2_grpc as idn_grpc
 from linli.points.v1 import points_service_pb2 as pts
 from linli.points.v1 import points_service_pb2_grpc as pts_grpc
+from linli.rewards.v1 import rewards_service_pb2 as rwd
+from linli.rewards.v1 import rewards_service_pb2_grpc as rwd_grpc
 
 from linli_attendance.entrypoints.grpc_api import POLICY as ATTENDANCE_POLICY
 from linli_identity.entrypoints.grpc_api import POLICY as IDENTITY_POLICY
@@ -37,11 +39,13 @@ from linli_kit.processes import start_all, stop_all
 from linli_kit.scratch import create_database, drop_database
 from linli_kit.testing import Credentials, Servers, Stack, eventually, secure_processes
 from linli_points.entrypoints.grpc_api import POLICY as POINTS_POLICY
+from linli_rewards.entrypoints.grpc_api import POLICY as REWARDS_POLICY
 
 POLICIES: dict[str, auth.Policy] = {
     "IdentityService": IDENTITY_POLICY,
     "AttendanceService": ATTENDANCE_POLICY,
     "PointsService": POINTS_POLICY,
+    "RewardsService": REWARDS_POLICY,
     "OperationsService": OPERATIONS_POLICY,
 }
 # Which processes serve each service (the operations API is served beside each consumer).
@@ -49,6 +53,7 @@ SERVED_BY = {
     "IdentityService": ("identity",),
     "AttendanceService": ("attendance",),
     "PointsService": ("points",),
+    "RewardsService": ("rewards",),
     "OperationsService": ("identity", "points"),
 }
 C = "fuzz"
@@ -75,8 +80,15 @@ NAME_OF = {
     "GetReservation": "reservation",
     "CommitReservation": "reservation",
     "VoidReservation": "reservation",
+    "RefundReservation": "reservation",
     "DecideAppeal": "appeal",
     "GetAppeal": "appeal",
+    "GetItem": "item",
+    "RestockItem": "item",
+    "RetireItem": "item",
+    "GetRedemption": "redemption",
+    "CancelRedemption": "redemption",
+    "RenderVoucher": "redemption",
 }
 EDGE_TIMES = [datetime(1, 1, 1, tzinfo=UTC), datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)]
 REALISTIC_INTEGERS = {
@@ -88,6 +100,9 @@ REALISTIC_INTEGERS = {
     "retention_days": 365,
     "page_size": 10,
     "occurrence_count": 1,
+    "price_centipoints": 50,
+    "add_stock": 1,
+    "stock": 5,
 }
 # RPCs whose parent is a resident rather than the community.
 RESIDENT_PARENT = {
@@ -99,6 +114,8 @@ RESIDENT_PARENT = {
     "ListFaceConsents",
     "ListMentoringPairs",
     "SetPassword",
+    "Redeem",
+    "ListRedemptions",
 }
 START = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(hours=2)
 
@@ -210,7 +227,7 @@ def fill(message: Message, values: dict[str, list[str]], depth: int) -> None:
 def running_stack(
     servers: Servers, credentials: Credentials, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Stack]:
-    """identity, attendance and points as OS processes on mutual TLS, databases of their own."""
+    """The services as OS processes on mutual TLS, databases of their own."""
     folder = tmp_path_factory.mktemp("fuzz")
     prefix = f"fuzz-{uuid.uuid4().hex[:10]}:"
     databases: list[str] = []
@@ -335,6 +352,21 @@ def make_world(stack: Stack) -> World:
             request_id="reservation",
         )
     ).reservation.name
+    catalogue = rwd_grpc.RewardsServiceStub(stack.channel("rewards"))
+    item = catalogue.CreateItem(
+        rwd.CreateItemRequest(
+            parent=COMMUNITY,
+            item_id="fuzz-rice",
+            item=rwd.Item(
+                title="一袋米", kind=rwd.ITEM_KIND_VOUCHER, price_centipoints=50, stock=100
+            ),
+            request_id="item",
+        ),
+        metadata=as_staff,
+    ).item.name
+    redemption = catalogue.Redeem(
+        rwd.RedeemRequest(parent=alice, item=item, request_id="redemption"), metadata=as_alice
+    ).redemption
     appeal = points.CreateAppeal(
         pts.CreateAppealRequest(
             parent=alice, transaction=transaction.name, reason="少算了", request_id="appeal"
@@ -364,6 +396,8 @@ def make_world(stack: Stack) -> World:
         "balance": f"{alice}/balance",
         "reservation": reservation,
         "appeal": appeal,
+        "item": item,
+        "redemption": redemption.name,
     }
     known = {
         "identity": {
@@ -414,6 +448,16 @@ def make_world(stack: Stack) -> World:
             "scope": ["community", "grid:g1", "building:g1/b1"],
             "stream": ["attendance.events", "identity.events"],
             "dead_letter_id": ["0-1"],
+        },
+        "rewards": {
+            **shared,
+            "name": [item, redemption.name],
+            "item": [item],
+            "item_id": ["fuzz-oil"],
+            "title": ["一桶油"],
+            "description": ["5 升"],
+            "partner": ["", "p-market"],
+            "voucher": [redemption.voucher],
         },
     }
     return World(names, known, stack)
