@@ -14,9 +14,9 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 
 from linli_kit.errors import AlreadyExists, FailedPrecondition, PermissionDenied
 from linli_kit.principals import SYSTEM, Kind, Principal, Role
-from linli_points.domain.ledger import Purpose
+from linli_points.domain.ledger import REDEMPTION, Account, Purpose
 from linli_points.domain.periods import policy_year
-from linli_points.domain.reservations import Sink
+from linli_points.domain.reservations import ReservationState, Sink
 from linli_points.domain.rules import ServiceType
 from linli_points.service_layer import appeals, closes, commands, earning, queries, reservations
 from linli_points.service_layer.ports import PointsUnitOfWork
@@ -26,7 +26,7 @@ JUDGES = ("r-judge", "r-ann")  # Ann sits on the committee and must never review
 
 
 class LedgerMachine(RuleBasedStateMachine):
-    """Awards, reservations, commits, voids, timeouts, appeals and closes in any order."""
+    """Awards, reservations, commits, voids, refunds, timeouts, appeals and closes in any order."""
 
     make_uow: Callable[[], PointsUnitOfWork]
 
@@ -112,6 +112,20 @@ class LedgerMachine(RuleBasedStateMachine):
                 self.clock,
             )
 
+    @precondition(lambda self: self.reservations)
+    @rule(data=st.data())
+    def refund(self, data: st.DataObject) -> None:
+        """A voucher is cancelled: its redemption is refunded (refused unless committed, once)."""
+        reservation_id = data.draw(st.sampled_from(self.reservations))
+        with contextlib.suppress(FailedPrecondition):
+            reservations.refund_reservation(
+                commands.RefundReservation(
+                    SYSTEM, self._id(), self.community, reservation_id, "cancelled"
+                ),
+                self.make_uow(),
+                self.clock,
+            )
+
     @rule(hours=st.integers(1, 24 * 10))
     def time_passes(self, hours: int) -> None:
         """Time moves on; forgotten reservations are voided."""
@@ -176,6 +190,20 @@ class LedgerMachine(RuleBasedStateMachine):
         closes.close_periods(
             commands.ClosePeriods(SYSTEM, "", self.community), self.make_uow(), clock=self.clock
         )
+
+    @invariant()
+    def points_are_never_spent_twice(self) -> None:
+        """The redemption account holds exactly the committed, unrefunded reservations (R4)."""
+        with self.make_uow() as uow:
+            held = uow.ledger.balance(Account(self.community, REDEMPTION, Purpose.YEARLY))
+            states = [uow.reservations.get(self.community, r) for r in self.reservations]
+            refunds = [
+                t.source_id for t in uow.ledger.find(self.community) if t.rule_id == "r4.refund"
+            ]
+        assert held == sum(r.amount for r in states if r and r.state is ReservationState.COMMITTED)
+        assert len(refunds) == len(set(refunds))
+        refunded = {r.id for r in states if r and r.state is ReservationState.REFUNDED}
+        assert set(refunds) == refunded
 
     @invariant()
     def the_books_balance(self) -> None:

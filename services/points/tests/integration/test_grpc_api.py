@@ -331,6 +331,68 @@ async def test_reserve_commit_appeal_and_audit_over_grpc(
     assert report.csv.startswith("section,key,value")
 
 
+async def test_a_cancelled_voucher_refunds_its_points_once_over_grpc(
+    points, servers, stream_prefix
+) -> None:
+    alice = f"communities/{C}/residents/r-alice"
+    await publish(servers.redis, f"{stream_prefix}attendance.events", completed("r-alice", 3))
+    balance = pb.GetBalanceRequest(name=f"{alice}/balance")
+    for _ in range(100):
+        if (await points.staff.GetBalance(balance)).balance.yearly_centipoints:
+            break
+        await asyncio.sleep(0.05)
+
+    async def committed(sink: int, request_id: str) -> str:
+        held = await points.rewards.CreateReservation(
+            pb.CreateReservationRequest(
+                parent=alice, amount_centipoints=100, sink=sink, request_id=request_id
+            )
+        )
+        name = held.reservation.name
+        await points.rewards.CommitReservation(
+            pb.CommitReservationRequest(name=name, request_id=f"c-{request_id}")
+        )
+        return name
+
+    voucher = await committed(pb.SINK_REWARDS, "o1")
+    transfer = await committed(pb.SINK_TIMEBANK, "o2")
+    assert (await points.staff.GetBalance(balance)).balance.yearly_centipoints == 100
+    request = pb.RefundReservationRequest(name=voucher, reason="voucher cancelled", request_id="f1")
+
+    refunded = (await points.rewards.RefundReservation(request)).reservation
+    retried = (await points.rewards.RefundReservation(request)).reservation
+
+    assert refunded.state == pb.RESERVATION_STATE_REFUNDED
+    assert refunded.refund_reason == "voucher cancelled" and refunded.HasField("refund_time")
+    assert refunded.settle_reason == "committed" and refunded.HasField("settle_time")
+    assert retried == refunded
+    seen = (await points.alice.GetReservation(pb.GetReservationRequest(name=voucher))).reservation
+    assert seen == refunded
+    for name, request_id, details in (
+        (voucher, "f2", "already refunded"),
+        (transfer, "f3", "only redemptions are refunded"),
+    ):
+        with pytest.raises(grpc.aio.AioRpcError) as refused:
+            await points.rewards.RefundReservation(
+                pb.RefundReservationRequest(name=name, request_id=request_id)
+            )
+        assert refused.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+        assert details in (refused.value.details() or "")
+    with pytest.raises(grpc.aio.AioRpcError) as denied:
+        await points.alice.RefundReservation(
+            pb.RefundReservationRequest(name=voucher, request_id="f4")
+        )
+    assert denied.value.code() == grpc.StatusCode.PERMISSION_DENIED
+
+    after = (await points.staff.GetBalance(balance)).balance
+    assert (after.yearly_centipoints, after.lifetime_centipoints) == (200, 300)
+    listed = await points.staff.ListTransactions(pb.ListTransactionsRequest(parent=alice))
+    kinds = [t.kind for t in listed.transactions]
+    assert kinds.count("refund") == 1 and kinds.count("commit") == 2
+    verified = await points.staff.VerifyLedger(pb.VerifyLedgerRequest(parent=f"communities/{C}"))
+    assert verified.ok, verified.breaks
+
+
 async def test_attendance_events_award_rate_correct_and_promote(points, servers, stream_prefix):
     stream = f"{stream_prefix}attendance.events"
     alice = f"communities/{C}/residents/r-alice"

@@ -1,4 +1,5 @@
-"""Migration 0003 on PostgreSQL: a ledger chained before rule kinds were stored still verifies."""
+"""Migrations on PostgreSQL: a ledger chained before rule kinds were stored still verifies (0003);
+a redemption committed before refunds existed can be refunded (0004)."""
 
 from __future__ import annotations
 
@@ -16,10 +17,10 @@ from linli_points.adapters import events, orm
 from linli_points.bootstrap import sql_uow_factory
 from linli_points.domain.audit import GENESIS, LEGACY_CHAIN_VERSION, entry_hash
 from linli_points.domain.ledger import Account, Kind, LedgerTransaction, RuleKind
-from linli_points.domain.reservations import Sink, open_reservation
+from linli_points.domain.reservations import ReservationState, Sink, open_reservation
 from linli_points.domain.rules import award
 from linli_points.entrypoints.cli import MIGRATIONS
-from linli_points.service_layer import queries
+from linli_points.service_layer import commands, queries, reservations
 
 C = "c-east"
 AT = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
@@ -199,3 +200,49 @@ def test_a_rule_kind_changed_in_place_breaks_the_chain(make_database) -> None:
 
     assert not verification.ok
     assert "altered" in verification.breaks[0]
+
+
+def test_a_redemption_committed_before_refunds_existed_is_refunded_after_0004(
+    make_database: Callable[[str], str],
+) -> None:
+    url = make_database("points")
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    command.upgrade(config, "0003")
+    engine = sa.create_engine(url)
+    with engine.begin() as connection:
+        connection.execute(
+            sa.text(
+                "INSERT INTO reservations (id, community_id, resident_id, amount, sink, memo, "
+                "state, created_at, expires_at, settled_at, settle_reason) VALUES ('r-old', :c, "
+                "'r-alice', 50, 'rewards', 'voucher', 'committed', :at, :until, :at, 'committed')"
+            ),
+            {"c": C, "at": AT, "until": AT + timedelta(hours=1)},
+        )
+    engine.dispose()
+
+    migrate(url, MIGRATIONS)
+
+    plumbing = sql_plumbing(url, orm.runtime, "test-points.events", events.encode)
+    make_uow = sql_uow_factory(plumbing)
+    try:
+        with make_uow() as uow:
+            old = uow.reservations.get(C, "r-old")
+        refunded = reservations.refund_reservation(
+            commands.RefundReservation(SYSTEM, "f1", C, "r-old", "voucher expired unused"),
+            make_uow(),
+            lambda: AT + timedelta(days=1),
+        )
+        with make_uow() as uow:
+            stored = uow.reservations.get(C, "r-old")
+    finally:
+        plumbing.engine.dispose()
+
+    assert old is not None and (old.refunded_at, old.refund_reason) == (None, "")
+    assert refunded.state is ReservationState.REFUNDED
+    assert stored is not None and stored.state is ReservationState.REFUNDED
+    assert (stored.refunded_at, stored.refund_reason) == (
+        AT + timedelta(days=1),
+        "voucher expired unused",
+    )

@@ -20,8 +20,8 @@ from linli_kit.errors import FailedPrecondition
 from linli_kit.principals import SYSTEM
 from linli_points.adapters import events, orm
 from linli_points.bootstrap import sql_uow_factory as uow_factory
-from linli_points.domain.ledger import ISSUANCE, Account, Purpose
-from linli_points.domain.reservations import Sink
+from linli_points.domain.ledger import ISSUANCE, REDEMPTION, Account, Purpose
+from linli_points.domain.reservations import ReservationState, Sink
 from linli_points.domain.rules import ServiceType
 from linli_points.entrypoints import cli
 from linli_points.entrypoints.cli import MIGRATIONS
@@ -191,6 +191,80 @@ def test_the_database_itself_refuses_edits_unbalanced_postings_and_overdrafts(
         c.execute(sa.text("UPDATE accounts SET balance = -1 WHERE holder = 'r-alice'"))
     engine.dispose()
     assert queries.verify_ledger(SYSTEM, C, make_uow()).ok
+
+
+def refund(make_uow, reservation_id: str, request_id: str):
+    """Refund a committed redemption as the rewards service would."""
+    return reservations.refund_reservation(
+        commands.RefundReservation(SYSTEM, request_id, C, reservation_id, "voucher cancelled"),
+        make_uow(),
+    )
+
+
+def test_racing_refunds_give_a_redemption_back_once(make_uow) -> None:
+    earn(make_uow, "e1", hours=3)
+    reservation = reservations.reserve(
+        commands.Reserve(SYSTEM, "o1", C, "r-alice", 100, Sink.REWARDS, "voucher", 600),
+        make_uow(),
+    )
+    reservations.settle_reservation(
+        commands.SettleReservation(SYSTEM, "c1", C, reservation.id, True), make_uow()
+    )
+    outcomes: list[str] = []
+    lock = threading.Lock()
+
+    def work(worker: int) -> None:
+        try:
+            refund(make_uow, reservation.id, f"f{worker}")
+            outcome = "refunded"
+        except FailedPrecondition as refused:
+            outcome = str(refused)
+        with lock:
+            outcomes.append(outcome)
+
+    threads = [threading.Thread(target=work, args=(w,)) for w in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+    assert outcomes.count("refunded") == 1
+    assert all("already refunded" in o for o in outcomes if o != "refunded")
+    assert queries.get_balance(SYSTEM, C, "r-alice", make_uow()) == queries.Balance(
+        yearly=300, lifetime=300
+    )
+    with make_uow() as uow:
+        assert uow.ledger.balance(Account(C, REDEMPTION, Purpose.YEARLY)) == 0
+        stored = uow.reservations.get(C, reservation.id)
+    assert stored is not None and stored.state is ReservationState.REFUNDED
+    assert stored.refund_reason == "voucher cancelled" and stored.refunded_at is not None
+    assert stored.settle_reason == "committed" and stored.settled_at is not None
+    assert queries.verify_ledger(SYSTEM, C, make_uow()).ok
+
+
+def test_the_database_refuses_a_second_refund_even_if_the_state_were_wrong(
+    make_uow, database
+) -> None:
+    earn(make_uow, "e1", hours=3)
+    reservation = reservations.reserve(
+        commands.Reserve(SYSTEM, "o1", C, "r-alice", 100, Sink.REWARDS, "voucher", 600),
+        make_uow(),
+    )
+    reservations.settle_reservation(
+        commands.SettleReservation(SYSTEM, "c1", C, reservation.id, True), make_uow()
+    )
+    refund(make_uow, reservation.id, "f1")
+    engine = sa.create_engine(database)
+    with engine.begin() as c:  # a bug (or a hand edit) puts the reservation back to committed
+        c.execute(sa.text("UPDATE reservations SET state = 'committed'"))
+    engine.dispose()
+
+    with pytest.raises(sa.exc.IntegrityError, match="uq_transactions_source"):
+        refund(make_uow, reservation.id, "f2")
+
+    assert queries.get_balance(SYSTEM, C, "r-alice", make_uow()).yearly == 300
+    with make_uow() as uow:
+        assert uow.ledger.balance(Account(C, REDEMPTION, Purpose.YEARLY)) == 0
 
 
 def test_a_redelivered_event_and_a_retried_request_post_once(make_uow) -> None:

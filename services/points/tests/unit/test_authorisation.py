@@ -160,12 +160,15 @@ async def test_a_person_cannot_reserve_or_commit_another_residents_points(points
     name = made.reservation.name
     await refused(bob(points_app).CommitReservation, pb.CommitReservationRequest(name=name), denied)
     await refused(bob(points_app).VoidReservation, pb.VoidReservationRequest(name=name), denied)
+    refund = pb.RefundReservationRequest(name=name, reason="mine")
+    await refused(bob(points_app).RefundReservation, refund, denied)
+    await refused(alice(points_app).RefundReservation, refund, denied)  # only through rewards
     await refused(bob(points_app).GetReservation, pb.GetReservationRequest(name=name), denied)
     seen = await alice(points_app).GetReservation(pb.GetReservationRequest(name=name))
     assert seen.reservation.state == pb.RESERVATION_STATE_PENDING
 
 
-async def test_another_communitys_rewards_service_cannot_reserve_here(points_app) -> None:
+async def test_another_communitys_rewards_service_cannot_reserve_or_refund_here(points_app) -> None:
     earn(points_app)
     reserve = pb.CreateReservationRequest(
         parent=ALICE, amount_centipoints=100, sink=pb.SINK_REWARDS, request_id="r1"
@@ -179,6 +182,20 @@ async def test_another_communitys_rewards_service_cannot_reserve_here(points_app
         reserve,
         grpc.StatusCode.PERMISSION_DENIED,
     )
+    rewards = points_app.service(C, "rewards")
+    name = (await rewards.CreateReservation(reserve)).reservation.name
+    await rewards.CommitReservation(pb.CommitReservationRequest(name=name, request_id="c1"))
+    refund = pb.RefundReservationRequest(name=name, request_id="f1")
+    await refused(
+        points_app.service(WEST, "rewards").RefundReservation, refund, grpc.StatusCode.NOT_FOUND
+    )
+    await refused(
+        points_app.service(C, "attendance").RefundReservation,
+        refund,
+        grpc.StatusCode.PERMISSION_DENIED,
+    )
+    refunded = await rewards.RefundReservation(refund)
+    assert refunded.reservation.state == pb.RESERVATION_STATE_REFUNDED
 
 
 async def test_close_year_for_another_community_is_not_found(points_app) -> None:

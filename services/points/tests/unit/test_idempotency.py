@@ -117,6 +117,23 @@ async def void_reservation(app) -> Samples:
     )
 
 
+async def committed(app) -> str:
+    """A committed redemption of Alice's points; its name."""
+    name = await reservation(app)
+    await rewards(app).CommitReservation(
+        pb.CommitReservationRequest(name=name, request_id="setup-commit")
+    )
+    return name
+
+
+async def refund_reservation(app) -> Samples:
+    name = await committed(app)
+    return (
+        pb.RefundReservationRequest(name=name, reason="voucher cancelled", request_id="q"),
+        pb.RefundReservationRequest(name=name, reason="voucher expired", request_id="q"),
+    )
+
+
 async def close_periods(app) -> Samples:
     earn(app)
     # Its only argument is the community, and request ids are kept per community.
@@ -164,6 +181,7 @@ SAMPLES: dict[str, tuple[Callable[..., Awaitable[Samples]], Caller]] = {
     "CreateReservation": (create_reservation, rewards),
     "CommitReservation": (commit_reservation, rewards),
     "VoidReservation": (void_reservation, rewards),
+    "RefundReservation": (refund_reservation, rewards),
     "ClosePeriods": (close_periods, social_worker),
     "CloseYear": (close_year, social_worker),
     "RebuildLeaderboard": (rebuild_leaderboard, social_worker),
@@ -194,3 +212,19 @@ async def test_another_caller_reusing_a_request_id_is_refused_not_answered(point
         await colleague.CloseYear(request)
 
     assert refused.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+
+
+async def test_a_second_refund_under_another_request_id_is_refused(points_app) -> None:
+    request, _ = await refund_reservation(points_app)
+    first = await rewards(points_app).RefundReservation(request)
+    again = pb.RefundReservationRequest(name=request.name, reason="twice", request_id="q2")
+
+    with pytest.raises(grpc.aio.AioRpcError) as refused:
+        await rewards(points_app).RefundReservation(again)
+
+    assert refused.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert "already refunded" in (refused.value.details() or "")
+    assert first.reservation.state == pb.RESERVATION_STATE_REFUNDED
+    assert first.reservation.refund_reason == "voucher cancelled"
+    balance = await rewards(points_app).GetBalance(pb.GetBalanceRequest(name=f"{ALICE}/balance"))
+    assert balance.balance.yearly_centipoints == 300  # given back once: 300 - 100 + 100

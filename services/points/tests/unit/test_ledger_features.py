@@ -20,8 +20,17 @@ from linli_kit.principals import SYSTEM, Role
 from linli_kit.testing import load_beside
 from linli_points.domain import standings
 from linli_points.domain.audit import report_csv
-from linli_points.domain.ledger import EXPIRY, Account, InsufficientPoints, Posting, Purpose
-from linli_points.domain.reservations import ReservationState, Sink
+from linli_points.domain.ledger import (
+    EXPIRY,
+    REDEMPTION,
+    TIMEBANK,
+    Account,
+    InsufficientPoints,
+    Kind,
+    Posting,
+    Purpose,
+)
+from linli_points.domain.reservations import ReservationState, Sink, open_reservation
 from linli_points.domain.rules import ServiceType
 from linli_points.service_layer import (
     appeals,
@@ -61,10 +70,10 @@ def earn(uow, resident="r-alice", hours=2, when=AT, event_id=None):
     )
 
 
-def reserve(uow, amount, request_id="r1", ttl=600, when=AT, resident="r-alice"):
-    """Reserve points of a resident for a reward."""
+def reserve(uow, amount, request_id="r1", ttl=600, when=AT, resident="r-alice", sink=Sink.REWARDS):
+    """Reserve points of a resident for a reward (or a time-bank transfer)."""
     return reservations.reserve(
-        commands.Reserve(SYSTEM, request_id, C, resident, amount, Sink.REWARDS, "voucher", ttl),
+        commands.Reserve(SYSTEM, request_id, C, resident, amount, sink, "voucher", ttl),
         uow,
         at(when),
     )
@@ -77,6 +86,18 @@ def settle(uow, reservation_id, commit, request_id="s1", when=AT):
         uow,
         at(when),
     )
+
+
+def refund(uow, reservation_id, request_id="f1", when=AT, reason="voucher cancelled"):
+    """Give a committed redemption's points back."""
+    return reservations.refund_reservation(
+        commands.RefundReservation(SYSTEM, request_id, C, reservation_id, reason), uow, at(when)
+    )
+
+
+def redeemed(uow) -> int:
+    """What the system redemption account holds."""
+    return uow.ledger.balance(Account(C, REDEMPTION, Purpose.YEARLY))
 
 
 def close_periods(uow, when: datetime) -> list:
@@ -156,6 +177,153 @@ def test_a_reservation_voided_in_the_next_year_expires_instead_of_returning(uow)
 
     assert balance(uow) == queries.Balance(yearly=200, lifetime=300)
     assert uow.ledger.balance(Account(C, EXPIRY, Purpose.YEARLY)) == 100
+
+
+def a_reservation(sink: Sink = Sink.REWARDS, at_: datetime = AT):
+    """A pending reservation of 100 made at an instant (the domain object alone)."""
+    return open_reservation(
+        community_id=C,
+        resident_id="r-alice",
+        amount=100,
+        sink=sink,
+        memo="voucher",
+        at=at_,
+        expires_at=at_ + timedelta(minutes=10),
+    )
+
+
+def test_a_refund_moves_a_committed_redemption_back_from_the_sink_once() -> None:
+    reservation = a_reservation()
+    reservation.commit(AT + timedelta(minutes=1))
+
+    refunded = reservation.refund(AT + timedelta(days=3), "voucher cancelled")
+
+    assert reservation.state is ReservationState.REFUNDED
+    assert reservation.refunded_at == AT + timedelta(days=3)
+    assert reservation.refund_reason == "voucher cancelled"
+    assert (reservation.settled_at, reservation.settle_reason) == (
+        AT + timedelta(minutes=1),
+        "committed",
+    )  # the commit's record stays
+    assert (refunded.rule_id, refunded.kind, refunded.source_id) == (
+        "r4.refund",
+        Kind.REFUND,
+        reservation.id,
+    )
+    assert sorted((p.account.key, p.amount) for p in refunded.postings) == [
+        ("r-alice:yearly", 100),
+        ("system-redemption:yearly", -100),
+    ]
+    assert refunded.earned == 0  # a refund earns nothing: no rank, no lifetime
+    with pytest.raises(FailedPrecondition, match="already refunded"):
+        reservation.refund(AT + timedelta(days=4), "again")
+    with pytest.raises(FailedPrecondition, match="already refunded"):
+        reservation.void(AT + timedelta(days=4), "too late")
+
+
+def test_only_a_committed_redemption_is_refunded() -> None:
+    pending, voided, transfer = (
+        a_reservation(),
+        a_reservation(),
+        a_reservation(Sink.TIMEBANK),
+    )
+    voided.void(AT, "changed mind")
+    transfer.commit(AT)
+
+    with pytest.raises(FailedPrecondition, match="is pending; only a committed one"):
+        pending.refund(AT, "x")
+    with pytest.raises(FailedPrecondition, match="is voided; only a committed one"):
+        voided.refund(AT, "x")
+    with pytest.raises(FailedPrecondition, match="timebank transfer"):
+        transfer.refund(AT, "x")
+    assert [r.state for r in (pending, voided, transfer)] == [
+        ReservationState.PENDING,
+        ReservationState.VOIDED,
+        ReservationState.COMMITTED,
+    ]
+
+
+def test_a_redemption_refunded_in_a_later_year_goes_to_expiry() -> None:
+    december = datetime(2026, 12, 31, 10, 0, tzinfo=UTC)  # 18:00 in Asia/Shanghai
+    reservation = a_reservation(at_=december)
+    reservation.commit(december + timedelta(minutes=1))
+
+    refunded = reservation.refund(december + timedelta(hours=8), "voucher expired unused")
+
+    assert sorted((p.account.key, p.amount) for p in refunded.postings) == [
+        ("system-expiry:yearly", 100),
+        ("system-redemption:yearly", -100),
+    ]
+    assert "2026" in refunded.reason
+    assert reservation.state is ReservationState.REFUNDED
+
+
+def test_a_refund_gives_the_points_back_once_and_a_retry_replays(uow) -> None:
+    earn(uow, hours=3)
+    spent = reserve(uow, 100)
+    settle(uow, spent.id, True)
+    assert (balance(uow), redeemed(uow)) == (queries.Balance(yearly=200, lifetime=300), 100)
+
+    first = refund(uow, spent.id, "f1", when=AT + timedelta(days=2))
+
+    assert first.state is ReservationState.REFUNDED
+    assert (balance(uow), redeemed(uow)) == (queries.Balance(yearly=300, lifetime=300), 0)
+    assert uow.reservations.get(C, spent.id).state is ReservationState.REFUNDED
+    assert refund(uow, spent.id, "f1", when=AT + timedelta(days=3)).refunded_at == (
+        AT + timedelta(days=2)
+    )  # a retry answers from the first refund and posts nothing
+    with pytest.raises(FailedPrecondition, match="already refunded"):
+        refund(uow, spent.id, "f2")
+    with pytest.raises(FailedPrecondition, match="already refunded"):
+        settle(uow, spent.id, False, "v1")
+    assert (balance(uow), redeemed(uow)) == (queries.Balance(yearly=300, lifetime=300), 0)
+    assert [t.kind for t in uow.ledger.transactions].count(Kind.REFUND) == 1
+    assert queries.verify_ledger(SYSTEM, C, uow).ok
+
+
+def test_pending_voided_and_time_bank_reservations_are_not_refunded(uow) -> None:
+    earn(uow, hours=5)
+    pending, voided = reserve(uow, 100, "a"), reserve(uow, 100, "b")
+    transfer = reserve(uow, 100, "c", sink=Sink.TIMEBANK)
+    settle(uow, voided.id, False, "v1")
+    settle(uow, transfer.id, True, "c1")
+    before = len(uow.ledger.transactions)
+
+    for reservation, why in ((pending, "pending"), (voided, "voided"), (transfer, "timebank")):
+        with pytest.raises(FailedPrecondition, match=why):
+            refund(uow, reservation.id, f"f-{why}")
+    with pytest.raises(NotFound):
+        refund(uow, "nope", "f-none")
+
+    assert len(uow.ledger.transactions) == before
+    assert uow.ledger.balance(Account(C, TIMEBANK, Purpose.YEARLY)) == 100
+    assert balance(uow) == queries.Balance(yearly=300, lifetime=500, reserved=100)
+
+
+def test_a_person_never_refunds_not_even_their_own_redemption(uow) -> None:
+    earn(uow, hours=3)
+    spent = reserve(uow, 100)
+    settle(uow, spent.id, True)
+    alice = fakes.person(C, "r-alice", Role.RESIDENT)
+
+    with pytest.raises(PermissionDenied):
+        reservations.refund_reservation(
+            commands.RefundReservation(alice, "f1", C, spent.id, "mine"), uow, at(AT)
+        )
+    assert redeemed(uow) == 100
+
+
+def test_a_redemption_refunded_in_the_next_year_expires_instead_of_returning(uow) -> None:
+    december = datetime(2026, 12, 31, 10, 0, tzinfo=UTC)
+    earn(uow, hours=3, when=december)
+    spent = reserve(uow, 100, when=december)
+    settle(uow, spent.id, True, when=december + timedelta(minutes=1))
+
+    refund(uow, spent.id, when=december + timedelta(hours=8))
+
+    assert balance(uow) == queries.Balance(yearly=200, lifetime=300)
+    assert uow.ledger.balance(Account(C, EXPIRY, Purpose.YEARLY)) == 100
+    assert redeemed(uow) == 0
 
 
 def test_a_late_year_close_expires_only_what_was_left_of_the_year(uow) -> None:
