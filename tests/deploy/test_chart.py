@@ -423,6 +423,8 @@ def test_monitoring_resources_are_well_formed(rendered, community):
         "LinliLedgerVerificationFailed",
         "LinliRpcErrorRateHigh",
         "LinliRpcLatencyHigh",
+        "LinliRewardsStockOut",
+        "LinliRewardsSagasStuck",
     } <= names
     namespace = docs[0]["metadata"]["namespace"]
     for a in alerts:
