@@ -11,6 +11,8 @@ from collections.abc import Callable, Coroutine
 from datetime import datetime
 from typing import Any
 
+from linli.rewards.v1 import recognition_service_pb2 as recognition_pb
+from linli.rewards.v1 import recognition_service_pb2_grpc as recognition_grpc
 from linli.rewards.v1 import rewards_service_pb2 as pb
 from linli.rewards.v1 import rewards_service_pb2_grpc as pb_grpc
 
@@ -24,11 +26,13 @@ from linli_rewards.adapters.points_client import GrpcPoints
 from linli_rewards.adapters.repositories import SqlRewardsUnitOfWork
 from linli_rewards.adapters.vouchers import PasetoVouchers, dev_voucher_seeds
 from linli_rewards.config import RewardsSettings
+from linli_rewards.entrypoints import recognition_api
 from linli_rewards.entrypoints.grpc_api import LIMITS, POLICY, RewardsServicer
 from linli_rewards.service_layer.ports import Points, RewardsUnitOfWork, VoucherSigner
 from linli_rewards.service_layer.redemptions import Recovery, Saga
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["RewardsService"].full_name
+RECOGNITION_NAME = recognition_pb.DESCRIPTOR.services_by_name["RecognitionService"].full_name
 Worker = Callable[[], Coroutine[Any, Any, None]]
 
 
@@ -67,7 +71,7 @@ def build_app(
     verifier: auth.Verifier | None = None,
     clock: Clock = utc_now,
 ) -> GrpcApp:
-    """The rewards gRPC app with its outbox relay and saga recovery job."""
+    """The rewards gRPC app (rewards and recognition) with its outbox relay and saga recovery."""
     # A given unit-of-work factory is used as is, without an outbox relay: the events stay
     # with whoever made the units of work. Points and identity are asked over gRPC channels
     # (mutual TLS when tls_dir is set) unless given.
@@ -117,16 +121,18 @@ def build_app(
     )
     workers.append(recovery.run)
     servicer = RewardsServicer(uow_factory, saga, signer, clock)
+    recognition = recognition_api.RecognitionServicer(uow_factory, points, clock)
 
     def register(server: object) -> None:
         pb_grpc.add_RewardsServiceServicer_to_server(servicer, server)
+        recognition_grpc.add_RecognitionServiceServicer_to_server(recognition, server)
 
     return GrpcApp(
         "rewards",
         register,
-        policies={SERVICE_NAME: POLICY},
+        policies={SERVICE_NAME: POLICY, RECOGNITION_NAME: recognition_api.POLICY},
         verifier=verifier,
         background=workers,
         on_stop=on_stop,
-        limits={SERVICE_NAME: LIMITS},
+        limits={SERVICE_NAME: LIMITS, RECOGNITION_NAME: recognition_api.LIMITS},
     )

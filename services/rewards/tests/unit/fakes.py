@@ -7,9 +7,12 @@ from datetime import datetime
 
 from linli_kit.errors import FailedPrecondition, NotFound, Unavailable
 from linli_kit.principals import Kind, Principal, Role
+from linli_rewards.domain.benefits import Standing
 from linli_rewards.service_layer.ports import Hold
 
 C = "c-east"
+# Points' default honour tiers, highest first: (lifetime floor in hundredths, name).
+TIERS = ((300_000, "star"), (100_000, "gold"), (50_000, "silver"), (10_000, "bronze"))
 
 
 def person(resident: str, *roles: str, community: str = C) -> Principal:
@@ -61,6 +64,7 @@ class FakePoints:
     down: bool = False
     lose_answers: set[str] = field(default_factory=set)
     calls: list[str] = field(default_factory=list)
+    lifetime: dict[str, int] = field(default_factory=dict)
 
     def _once(self, request_id: str, step: str, work: object) -> Hold:
         if self.down:
@@ -93,6 +97,13 @@ class FakePoints:
             return Hold(reservation_id, "pending")
 
         return self._once(request_id, "reserve", hold)
+
+    def standing(self, community_id, resident_id) -> Standing:
+        if self.down:
+            raise Unavailable("points service did not answer: UNAVAILABLE")
+        lifetime = self.lifetime.get(resident_id, 0)
+        tier = next((name for floor, name in TIERS if lifetime >= floor), "")
+        return Standing(yearly=self.balances.get(resident_id, 0), lifetime=lifetime, tier=tier)
 
     def get(self, community_id, reservation_id) -> Hold:
         if self.down:

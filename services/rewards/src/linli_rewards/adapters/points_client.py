@@ -15,6 +15,7 @@ from linli.points.v1 import points_service_pb2 as pb
 from linli.points.v1 import points_service_pb2_grpc as pb_grpc
 
 from linli_kit.errors import DomainError, FailedPrecondition, InvalidArgument, NotFound, Unavailable
+from linli_rewards.domain.benefits import Standing
 from linli_rewards.domain.names import RESERVATION, RESIDENT
 from linli_rewards.service_layer.ports import Hold
 
@@ -37,15 +38,27 @@ class GrpcPoints:
     def __init__(self, channel: grpc.Channel, timeout: float = 5.0) -> None:
         self.stub, self.timeout = pb_grpc.PointsServiceStub(channel), timeout
 
-    def _call(self, method: Callable[..., Any], request: Any) -> Hold:
+    def _ask(self, method: Callable[..., Any], request: Any) -> Any:
         try:
-            reply = method(request, timeout=self.timeout, wait_for_ready=True)
+            return method(request, timeout=self.timeout, wait_for_ready=True)
         except grpc.RpcError as exc:
             refusal = REFUSALS.get(exc.code())
             if refusal is None:
                 raise Unavailable(f"points service did not answer: {exc.code().name}") from exc
             raise refusal(f"points: {exc.details()}") from exc
-        return _hold(reply.reservation)
+
+    def _call(self, method: Callable[..., Any], request: Any) -> Hold:
+        return _hold(self._ask(method, request).reservation)
+
+    def standing(self, community_id: str, resident_id: str) -> Standing:
+        """A resident's yearly and lifetime points and honour tier."""
+        name = f"{RESIDENT.format(community=community_id, resident=resident_id)}/balance"
+        balance = self._ask(self.stub.GetBalance, pb.GetBalanceRequest(name=name)).balance
+        return Standing(
+            yearly=balance.yearly_centipoints,
+            lifetime=balance.lifetime_centipoints,
+            tier=balance.honour_tier,
+        )
 
     def reserve(
         self,

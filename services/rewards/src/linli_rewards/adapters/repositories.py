@@ -12,6 +12,11 @@ from sqlalchemy.orm import Session as DbSession
 from linli_kit.db import SqlUnitOfWork, dialect_insert
 from linli_kit.errors import AlreadyExists
 from linli_rewards.adapters.orm import items, redemption_counts, redemptions
+from linli_rewards.adapters.recognition_repositories import (
+    SqlBenefits,
+    SqlNominations,
+    SqlSeatAllocations,
+)
 from linli_rewards.domain.catalogue import Item, ItemKind
 from linli_rewards.domain.redemptions import IN_FLIGHT, Redemption, RedemptionState
 from linli_rewards.service_layer.ports import Items, Limits, Redemptions, RewardsUnitOfWork
@@ -295,3 +300,6 @@ class SqlRewardsUnitOfWork(SqlUnitOfWork, RewardsUnitOfWork):
         self.items = SqlItems(session)
         self.limits = SqlLimits(session)
         self.redemptions = SqlRedemptions(session)
+        self.seats = SqlSeatAllocations(session)
+        self.nominations = SqlNominations(session)
+        self.benefits = SqlBenefits(session)

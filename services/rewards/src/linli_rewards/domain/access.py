@@ -8,6 +8,9 @@ the object is PermissionDenied.
 - A resident redeems, reads and cancels for themself; staff do so for any resident.
 - A voucher is checked and consumed by the partner that fulfils its item, or, for the
   community's own items, by its staff.
+- Seat allocations, nominations and benefits are opened and decided by staff; a resident
+  applies for themself and sees their own place. The supervision committee endorses
+  nominations and reads them with staff and the nominee.
 """
 
 from __future__ import annotations
@@ -17,12 +20,19 @@ from linli_kit.principals import (
     SYSTEM,
     Kind,
     Principal,
+    Role,
     require_community,
     require_self_or_staff,
     require_staff,
 )
 
-__all__ = ["require_fulfiller", "require_self_or_staff", "require_staff"]
+__all__ = [
+    "require_committee",
+    "require_fulfiller",
+    "require_nomination_reader",
+    "require_self_or_staff",
+    "require_staff",
+]
 
 
 def require_fulfiller(actor: Principal, community_id: str, partner_id: str) -> None:
@@ -35,3 +45,18 @@ def require_fulfiller(actor: Principal, community_id: str, partner_id: str) -> N
             raise PermissionDenied("this voucher is for another partner's item")
     elif not actor.is_staff:
         raise PermissionDenied("this voucher is used with the community's staff")
+
+
+def require_committee(actor: Principal, community_id: str) -> None:
+    """A member of the community's supervision committee."""
+    require_community(actor, community_id)
+    if not (actor is SYSTEM or actor.has_role(Role.COMMITTEE_MEMBER)):
+        raise PermissionDenied("only the supervision committee may do this")
+
+
+def require_nomination_reader(actor: Principal, community_id: str, nominee_id: str) -> None:
+    """Staff, the supervision committee, or the nominee themself."""
+    require_community(actor, community_id)
+    if actor.has_role(Role.COMMITTEE_MEMBER) or actor.is_resident(community_id, nominee_id):
+        return
+    require_staff(actor, community_id)

@@ -11,6 +11,7 @@ from datetime import datetime
 
 from linli_kit.principals import Principal
 from linli_rewards.domain.catalogue import DEFAULT_VOUCHER_DAYS, Item, ItemKind
+from linli_rewards.domain.recognition import NominationState
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -101,3 +102,118 @@ class ConsumeVoucher:
     voucher: str
     request_id: str = ""
     actor: Principal = field(kw_only=True)
+
+
+@dataclass(frozen=True, kw_only=True)
+class CreateSeatAllocation:
+    """Open priority seats at an event for applications."""
+
+    community_id: str
+    title: str
+    event_at: datetime
+    seats: int
+    apply_until: datetime
+    request_id: str = ""
+    actor: Principal
+
+
+@dataclass(frozen=True)
+class ApplyForSeat:
+    """A resident applies for a priority seat."""
+
+    community_id: str
+    allocation_id: str
+    resident_id: str
+    request_id: str = ""
+    actor: Principal = field(kw_only=True)
+
+
+@dataclass(frozen=True)
+class AllocateSeats:
+    """Allocate the seats by points once applications have closed."""
+
+    community_id: str
+    allocation_id: str
+    request_id: str = ""
+    actor: Principal = field(kw_only=True)
+
+
+@dataclass(frozen=True)
+class DeclineSeat:
+    """A resident gives their seat or place in line up."""
+
+    community_id: str
+    allocation_id: str
+    resident_id: str
+    request_id: str = ""
+    actor: Principal = field(kw_only=True)
+
+
+@dataclass(frozen=True, kw_only=True)
+class CreateNomination:
+    """Nominate a resident for a district honour."""
+
+    community_id: str
+    resident_id: str
+    honour: str
+    reason: str
+    request_id: str = ""
+    actor: Principal
+
+
+@dataclass(frozen=True, kw_only=True)
+class AdvanceNomination:
+    """Take a nomination's next step: endorsed, submitted, awarded or not awarded."""
+
+    community_id: str
+    nomination_id: str
+    to: NominationState
+    note: str = ""
+    request_id: str = ""
+    actor: Principal
+
+
+@dataclass(frozen=True, kw_only=True)
+class CreateBenefit:
+    """Offer a high-score benefit with its threshold."""
+
+    community_id: str
+    id: str
+    title: str
+    description: str = ""
+    min_lifetime: int = 0
+    tiers: tuple[str, ...] = ()
+    request_id: str = ""
+    actor: Principal
+
+
+@dataclass(frozen=True)
+class CreateDefaultBenefits:
+    """Offer the policy's default benefits the community does not offer yet."""
+
+    community_id: str
+    request_id: str = ""
+    actor: Principal = field(kw_only=True)
+
+
+@dataclass(frozen=True)
+class ApplyForBenefit:
+    """A resident applies for a benefit."""
+
+    community_id: str
+    resident_id: str
+    benefit_id: str
+    request_id: str = ""
+    actor: Principal = field(kw_only=True)
+
+
+@dataclass(frozen=True, kw_only=True)
+class DecideBenefitApplication:
+    """Staff grant or refuse an application."""
+
+    community_id: str
+    application_id: str
+    grant: bool
+    note: str = ""
+    request_id: str = ""
+    actor: Principal

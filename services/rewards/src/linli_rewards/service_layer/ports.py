@@ -8,7 +8,9 @@ from datetime import datetime
 from typing import Protocol
 
 from linli_kit.domain import AbstractUnitOfWork, Repository
+from linli_rewards.domain.benefits import Benefit, BenefitApplication, Standing
 from linli_rewards.domain.catalogue import Item
+from linli_rewards.domain.recognition import Nomination, SeatAllocation
 from linli_rewards.domain.redemptions import Redemption, RedemptionState
 from linli_rewards.domain.vouchers import VoucherClaims
 
@@ -42,6 +44,10 @@ class Points(Protocol):
 
     def get(self, community_id: str, reservation_id: str) -> Hold:
         """A reservation's state."""
+        ...
+
+    def standing(self, community_id: str, resident_id: str) -> Standing:
+        """A resident's yearly and lifetime points and honour tier."""
         ...
 
     def commit(self, community_id: str, reservation_id: str, request_id: str) -> Hold:
@@ -153,9 +159,82 @@ class Redemptions(Repository, abc.ABC):
         """How many redemptions are in a state the saga has not finished."""
 
 
+class SeatAllocations(Repository, abc.ABC):
+    """Stored seat allocations with their applicants."""
+
+    @abc.abstractmethod
+    def add(self, allocation: SeatAllocation) -> None:
+        """Store a new allocation."""
+
+    @abc.abstractmethod
+    def get(self, community_id: str, allocation_id: str) -> SeatAllocation | None:
+        """An allocation by id, locked for update until the unit of work ends, or None."""
+
+    @abc.abstractmethod
+    def save(self, allocation: SeatAllocation) -> None:
+        """Store an allocation's applicants and allocation."""
+
+
+class Nominations(Repository, abc.ABC):
+    """Stored nominations with their steps."""
+
+    @abc.abstractmethod
+    def add(self, nomination: Nomination) -> None:
+        """Store a new nomination."""
+
+    @abc.abstractmethod
+    def get(self, community_id: str, nomination_id: str) -> Nomination | None:
+        """A nomination by id, locked for update until the unit of work ends, or None."""
+
+    @abc.abstractmethod
+    def page(self, community_id: str, offset: int, limit: int) -> list[Nomination]:
+        """A community's nominations, newest first."""
+
+    @abc.abstractmethod
+    def save(self, nomination: Nomination) -> None:
+        """Store a nomination's steps."""
+
+
+class Benefits(abc.ABC):
+    """Stored benefits and the applications for them."""
+
+    @abc.abstractmethod
+    def add(self, benefit: Benefit) -> None:
+        """Store a new benefit; AlreadyExists if its id is taken."""
+
+    @abc.abstractmethod
+    def get(self, community_id: str, benefit_id: str) -> Benefit | None:
+        """A benefit by id, or None."""
+
+    @abc.abstractmethod
+    def page(self, community_id: str, offset: int, limit: int) -> list[Benefit]:
+        """A community's benefits by id."""
+
+    @abc.abstractmethod
+    def add_application(self, application: BenefitApplication) -> None:
+        """Store a new application; FailedPrecondition if one of the resident's is pending."""
+
+    @abc.abstractmethod
+    def application(self, community_id: str, application_id: str) -> BenefitApplication | None:
+        """An application by id, locked for update until the unit of work ends, or None."""
+
+    @abc.abstractmethod
+    def applications(
+        self, community_id: str, resident_id: str | None, offset: int, limit: int
+    ) -> list[BenefitApplication]:
+        """A community's (or one resident's) applications, newest first."""
+
+    @abc.abstractmethod
+    def save_application(self, application: BenefitApplication) -> None:
+        """Store an application's decision."""
+
+
 class RewardsUnitOfWork(AbstractUnitOfWork, abc.ABC):
-    """A unit of work over the catalogue, the limit counts and the redemptions."""
+    """A unit of work over the catalogue, redemptions, recognition and benefits."""
 
     items: Items
     limits: Limits
     redemptions: Redemptions
+    seats: SeatAllocations
+    nominations: Nominations
+    benefits: Benefits
