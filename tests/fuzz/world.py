@@ -26,6 +26,8 @@ from linli.identity.v1 import identity_service_pb2 as idn
 from linli.identity.v1 import identity_service_pb2_grpc as idn_grpc
 from linli.points.v1 import points_service_pb2 as pts
 from linli.points.v1 import points_service_pb2_grpc as pts_grpc
+from linli.rewards.v1 import recognition_service_pb2 as rcg
+from linli.rewards.v1 import recognition_service_pb2_grpc as rcg_grpc
 from linli.rewards.v1 import rewards_service_pb2 as rwd
 from linli.rewards.v1 import rewards_service_pb2_grpc as rwd_grpc
 
@@ -40,12 +42,14 @@ from linli_kit.scratch import create_database, drop_database
 from linli_kit.testing import Credentials, Servers, Stack, eventually, secure_processes
 from linli_points.entrypoints.grpc_api import POLICY as POINTS_POLICY
 from linli_rewards.entrypoints.grpc_api import POLICY as REWARDS_POLICY
+from linli_rewards.entrypoints.recognition_api import POLICY as RECOGNITION_POLICY
 
 POLICIES: dict[str, auth.Policy] = {
     "IdentityService": IDENTITY_POLICY,
     "AttendanceService": ATTENDANCE_POLICY,
     "PointsService": POINTS_POLICY,
     "RewardsService": REWARDS_POLICY,
+    "RecognitionService": RECOGNITION_POLICY,
     "OperationsService": OPERATIONS_POLICY,
 }
 # Which processes serve each service (the operations API is served beside each consumer).
@@ -54,6 +58,7 @@ SERVED_BY = {
     "AttendanceService": ("attendance",),
     "PointsService": ("points",),
     "RewardsService": ("rewards",),
+    "RecognitionService": ("rewards",),
     "OperationsService": ("identity", "points"),
 }
 C = "fuzz"
@@ -89,6 +94,13 @@ NAME_OF = {
     "GetRedemption": "redemption",
     "CancelRedemption": "redemption",
     "RenderVoucher": "redemption",
+    "GetSeatAllocation": "allocation",
+    "AllocateSeats": "allocation",
+    "EndorseNomination": "nomination",
+    "SubmitNomination": "nomination",
+    "RecordNominationOutcome": "nomination",
+    "GetNomination": "nomination",
+    "DecideBenefitApplication": "application",
 }
 EDGE_TIMES = [datetime(1, 1, 1, tzinfo=UTC), datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)]
 REALISTIC_INTEGERS = {
@@ -103,6 +115,7 @@ REALISTIC_INTEGERS = {
     "price_centipoints": 50,
     "add_stock": 1,
     "stock": 5,
+    "seats": 2,
 }
 # RPCs whose parent is a resident rather than the community.
 RESIDENT_PARENT = {
@@ -116,6 +129,7 @@ RESIDENT_PARENT = {
     "SetPassword",
     "Redeem",
     "ListRedemptions",
+    "ApplyForBenefit",
 }
 START = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(hours=2)
 
@@ -367,6 +381,35 @@ def make_world(stack: Stack) -> World:
     redemption = catalogue.Redeem(
         rwd.RedeemRequest(parent=alice, item=item, request_id="redemption"), metadata=as_alice
     ).redemption
+    recognition = rcg_grpc.RecognitionServiceStub(stack.channel("rewards"))
+    seats = rcg.SeatAllocation(title="文艺演出前排", seats=2)
+    seats.event_time.FromDatetime(datetime.now(UTC) + timedelta(days=7))
+    seats.apply_until_time.FromDatetime(datetime.now(UTC) + timedelta(days=1))
+    allocation = recognition.CreateSeatAllocation(
+        rcg.CreateSeatAllocationRequest(parent=COMMUNITY, allocation=seats, request_id="seats"),
+        metadata=as_staff,
+    ).allocation.name
+    nomination = recognition.CreateNomination(
+        rcg.CreateNominationRequest(
+            parent=COMMUNITY,
+            nomination=rcg.Nomination(resident=alice, honour="最美志愿者", reason="义诊"),
+            request_id="nomination",
+        ),
+        metadata=as_staff,
+    ).nomination.name
+    benefit = recognition.CreateBenefit(
+        rcg.CreateBenefitRequest(
+            parent=COMMUNITY,
+            benefit_id="fuzz-check",
+            benefit=rcg.Benefit(title="体检"),
+            request_id="benefit",
+        ),
+        metadata=as_staff,
+    ).benefit.name
+    application = recognition.ApplyForBenefit(
+        rcg.ApplyForBenefitRequest(parent=alice, benefit=benefit, request_id="application"),
+        metadata=as_alice,
+    ).application.name
     appeal = points.CreateAppeal(
         pts.CreateAppealRequest(
             parent=alice, transaction=transaction.name, reason="少算了", request_id="appeal"
@@ -398,6 +441,9 @@ def make_world(stack: Stack) -> World:
         "appeal": appeal,
         "item": item,
         "redemption": redemption.name,
+        "allocation": allocation,
+        "nomination": nomination,
+        "application": application,
     }
     known = {
         "identity": {
@@ -458,6 +504,12 @@ def make_world(stack: Stack) -> World:
             "description": ["5 升"],
             "partner": ["", "p-market"],
             "voucher": [redemption.voucher],
+            "allocation": [allocation],
+            "benefit": [benefit],
+            "benefit_id": ["fuzz-care"],
+            "honour": ["最美志愿者"],
+            "note": ["同意"],
+            "tiers": ["gold"],
         },
     }
     return World(names, known, stack)
