@@ -14,6 +14,8 @@ import grpc
 import pytest
 from linli.points.v1 import points_service_pb2 as pts
 from linli.points.v1 import points_service_pb2_grpc as pts_grpc
+from linli.rewards.v1 import recognition_service_pb2 as rcg
+from linli.rewards.v1 import recognition_service_pb2_grpc as rcg_grpc
 from linli.rewards.v1 import rewards_service_pb2 as rwd
 from linli.rewards.v1 import rewards_service_pb2_grpc as rwd_grpc
 
@@ -81,6 +83,10 @@ def test_local_stack_runs_on_sqlite_and_embedded_redis(tmp_path: Path) -> None:
         catalogue = rwd.ListItemsRequest(parent="communities/demo")
         with auth.channel(f"127.0.0.1:{grpc_base + 3}", me, token) as channel:
             items = rwd_grpc.RewardsServiceStub(channel).ListItems(catalogue).items
+            benefits = rcg_grpc.RecognitionServiceStub(channel).ListBenefits(
+                rcg.ListBenefitsRequest(parent="communities/demo")
+            )
+        assert {b.title for b in benefits.benefits} == {"家庭健康体检套餐", "子女暑期托管优先权"}
         assert {(i.name.rsplit("/")[-1], i.price_centipoints, i.stock) for i in items} == {
             ("supermarket-voucher", 100_00, 20),
             ("gym-hour", 50_00, 20),

@@ -27,6 +27,8 @@ from linli.identity.v1 import identity_service_pb2 as idn
 from linli.identity.v1 import identity_service_pb2_grpc as idn_grpc
 from linli.points.v1 import points_service_pb2 as pts
 from linli.points.v1 import points_service_pb2_grpc as pts_grpc
+from linli.rewards.v1 import recognition_service_pb2 as rcg
+from linli.rewards.v1 import recognition_service_pb2_grpc as rcg_grpc
 from linli.rewards.v1 import rewards_service_pb2 as rwd
 from linli.rewards.v1 import rewards_service_pb2_grpc as rwd_grpc
 
@@ -54,15 +56,23 @@ class Rewards:
     database: str
     channels: list[grpc.Channel]
 
-    def _stub(self, token: str | None, service: str = "cli") -> rwd_grpc.RewardsServiceStub:
+    def _channel(self, token: str | None, service: str = "cli") -> grpc.Channel:
         address = self.running["rewards"].address
         channel = self.running.credentials.channel(address, C, service, token=token)
         self.channels.append(channel)
-        return rwd_grpc.RewardsServiceStub(channel)
+        return channel
+
+    def _stub(self, token: str | None, service: str = "cli") -> rwd_grpc.RewardsServiceStub:
+        return rwd_grpc.RewardsServiceStub(self._channel(token, service))
 
     def as_resident(self, resident: str) -> rwd_grpc.RewardsServiceStub:
         """Rewards called by the resident themself (their own token)."""
         return self._stub(self.running.credentials.token(C, resident.rpartition("/")[2]))
+
+    def recognition_as(self, resident: str, *roles: str) -> rcg_grpc.RecognitionServiceStub:
+        """Recognition called by a resident (their own token, holding the roles)."""
+        token = self.running.credentials.token(C, resident.rpartition("/")[2], *roles)
+        return rcg_grpc.RecognitionServiceStub(self._channel(token))
 
     def as_partner(self, partner: str) -> rwd_grpc.RewardsServiceStub:
         """Rewards called from a partner's counter (its certificate, no token)."""
@@ -394,3 +404,61 @@ def test_killed_mid_saga_every_redemption_is_finished_or_undone(stack: Rewards) 
     assert _stock(stack, item) == 30 - active
     _ledger_verifies(stack)
     print(json.dumps({"caught": caught, "active": active, "answered": [c.name for c in answered]}))
+
+
+def test_seats_go_by_real_yearly_points_and_a_benefit_by_real_lifetime_points(
+    stack: Rewards,
+) -> None:
+    """Points decide: who spent less sits in front; a lifetime threshold lets in or refuses."""
+    spent_two, spent_one, spent_none = _residents(stack, 3)
+    item = _item(stack, stock=5)
+    for resident, times in ((spent_two, 2), (spent_one, 1)):
+        for _ in range(times):
+            _redeem(stack.as_resident(resident), resident, item)
+    staff_stub = stack.recognition_as(stack.running.bootstrap_staff(), "social_worker")
+    seats = rcg.SeatAllocation(title="中秋文艺演出 前排", seats=2)
+    seats.event_time.FromDatetime(datetime.now(UTC) + timedelta(days=3))
+    closes = datetime.now(UTC) + timedelta(seconds=3)
+    seats.apply_until_time.FromDatetime(closes)
+    allocation = staff_stub.CreateSeatAllocation(
+        rcg.CreateSeatAllocationRequest(
+            parent=PARENT, allocation=seats, request_id=str(uuid.uuid4())
+        )
+    ).allocation
+    for resident in (spent_none, spent_two, spent_one):
+        own = (
+            stack.recognition_as(resident)
+            .ApplyForSeat(rcg.ApplyForSeatRequest(allocation=allocation.name, resident=resident))
+            .allocation
+        )
+        assert [a.resident for a in own.applicants] == [resident]  # only their own place
+    time.sleep(max(0.0, (closes - datetime.now(UTC)).total_seconds()) + 0.2)
+
+    allocated = staff_stub.AllocateSeats(rcg.AllocateSeatsRequest(name=allocation.name)).allocation
+
+    assert [(a.resident, a.state, a.points_centipoints) for a in allocated.applicants] == [
+        (spent_none, rcg.SEAT_STATE_SEATED, EARNED),
+        (spent_one, rcg.SEAT_STATE_SEATED, EARNED - PRICE),
+        (spent_two, rcg.SEAT_STATE_WAITING, EARNED - 2 * PRICE),
+    ]
+
+    def benefit(threshold: int) -> str:
+        return staff_stub.CreateBenefit(
+            rcg.CreateBenefitRequest(
+                parent=PARENT,
+                benefit_id=f"b-{uuid.uuid4().hex[:12]}",
+                benefit=rcg.Benefit(title="家庭健康体检套餐", min_lifetime_centipoints=threshold),
+            )
+        ).benefit.name
+
+    as_resident = stack.recognition_as(spent_two)
+    reachable = rcg.ApplyForBenefitRequest(parent=spent_two, benefit=benefit(EARNED))
+    application = as_resident.ApplyForBenefit(reachable).application
+    assert application.lifetime_centipoints == EARNED  # spending leaves lifetime points be
+    granted = staff_stub.DecideBenefitApplication(
+        rcg.DecideBenefitApplicationRequest(name=application.name, grant=True)
+    ).application
+    assert granted.state == rcg.APPLICATION_STATE_GRANTED
+    too_high = rcg.ApplyForBenefitRequest(parent=spent_two, benefit=benefit(EARNED + 1))
+    code, details = _refusal(lambda: as_resident.ApplyForBenefit(too_high))
+    assert code == grpc.StatusCode.FAILED_PRECONDITION and "lifetime points" in details

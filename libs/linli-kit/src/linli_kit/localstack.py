@@ -19,6 +19,8 @@ from linli.identity.v1 import identity_service_pb2 as idn
 from linli.identity.v1 import identity_service_pb2_grpc as idn_grpc
 from linli.points.v1 import points_service_pb2 as pts
 from linli.points.v1 import points_service_pb2_grpc as pts_grpc
+from linli.rewards.v1 import recognition_service_pb2 as rcg
+from linli.rewards.v1 import recognition_service_pb2_grpc as rcg_grpc
 from linli.rewards.v1 import rewards_service_pb2 as rwd
 from linli.rewards.v1 import rewards_service_pb2_grpc as rwd_grpc
 
@@ -86,8 +88,8 @@ def token(identity: ServiceProcess, phone: str) -> str:
 
 
 def seed_demo(identity_cli: ServiceProcess, channel_for: dict[str, grpc.Channel]) -> str:
-    """The demo community, its social worker, a volunteer, one finished 2-hour session and the
-    policy's default catalogue with some stock.
+    """The demo community, its social worker, a volunteer, one finished 2-hour session, and the
+    policy's default catalogue (with some stock) and high-score benefits.
 
     The first staff member is bootstrapped on identity's database (an operator's job); the rest
     goes through the RPCs with the social worker's token, as a person would.
@@ -111,6 +113,10 @@ def seed_demo(identity_cli: ServiceProcess, channel_for: dict[str, grpc.Channel]
             name=item.name, add_stock=20, request_id=f"seed-stock-{item.name}"
         )
         rewards.RestockItem(restock, metadata=as_staff)
+    benefits = rcg.CreateDefaultBenefitsRequest(parent=parent, request_id="seed-benefits")
+    rcg_grpc.RecognitionServiceStub(channel_for["rewards"]).CreateDefaultBenefits(
+        benefits, metadata=as_staff
+    )
     known = identity.ListResidents(idn.ListResidentsRequest(parent=parent), metadata=as_staff)
     for resident in known.residents:
         if resident.phone == VOLUNTEER_PHONE:

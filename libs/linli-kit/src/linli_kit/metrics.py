@@ -23,7 +23,7 @@ ATTENDANCE_SIGN_INS = Counter(
 )
 REWARDS_REDEMPTIONS = Counter(
     "linli_rewards_redemptions",
-    "Redemptions answered, by how they ended (active, failed, voided, pending).",
+    "Redemptions that reached an end, by their state (active, failed, voided).",
     ["community_id", "outcome"],
 )
 REWARDS_STOCK_OUTS = Counter(

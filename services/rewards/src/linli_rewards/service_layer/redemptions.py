@@ -15,7 +15,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from linli_kit.domain import Clock, utc_now
-from linli_kit.errors import FailedPrecondition, InvalidArgument, NotFound, Unavailable
+from linli_kit.errors import (
+    DomainError,
+    FailedPrecondition,
+    InvalidArgument,
+    NotFound,
+    Unavailable,
+)
 from linli_kit.principals import Principal
 from linli_kit.usecases import idempotent
 from linli_rewards.domain import access
@@ -371,7 +377,7 @@ class Recovery:
                     saga.abandon(community_id, redemption_id)
                 saga.drive(community_id, redemption_id)
                 settled += 1
-            except (Unavailable, FailedPrecondition) as exc:
+            except DomainError as exc:  # points down or refusing: the next sweep tries again
                 failed += 1
                 log.warning("redemption %s not settled yet: %s", redemption_id, exc)
         return SweepReport(len(stalled), len(expired), settled, failed)
