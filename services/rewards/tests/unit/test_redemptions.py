@@ -237,3 +237,20 @@ def test_a_voucher_of_another_key_or_altered_is_not_ours(saga, uow_factory, sign
     for bad in (forged, voucher[:-20] + voucher[-19:] + "A", "v4.public.e30", "", "x" * 50):
         with pytest.raises(InvalidArgument, match="not a voucher"):
             _consume(uow_factory, signer, clock, bad, SYSTEM)
+
+
+def test_an_item_outside_its_sale_window_is_not_redeemed(saga, uow_factory, points, clock, later):
+    item_id = _item(
+        uow_factory,
+        clock,
+        sale_starts_at=clock.now + timedelta(hours=1),
+        sale_ends_at=clock.now + timedelta(hours=2),
+    )
+    with pytest.raises(FailedPrecondition, match="not on sale"):
+        _start(uow_factory, clock, item_id)
+    later(3600)
+    started = _start(uow_factory, clock, item_id)
+    later(3600)  # the window closes while the points are being reserved
+    done = saga.drive(C, started.id)
+    assert done.state is RedemptionState.VOIDED and "no longer on sale" in done.end_reason
+    assert points.balances["r-alice"] == 1000 and _stock(uow_factory, item_id) == 5
