@@ -20,11 +20,12 @@ from linli_kit import auth, metrics, schedules
 from linli_kit.db import SqlPlumbing, sql_plumbing
 from linli_kit.domain import Clock, utc_now
 from linli_kit.grpc_server import GrpcApp
+from linli_kit.paseto import dev_seeds
 from linli_kit.streams import OutboxRelay
 from linli_rewards.adapters import events, orm
 from linli_rewards.adapters.points_client import GrpcPoints
 from linli_rewards.adapters.repositories import SqlRewardsUnitOfWork
-from linli_rewards.adapters.vouchers import PasetoVouchers, dev_voucher_seeds
+from linli_rewards.adapters.vouchers import PasetoVouchers
 from linli_rewards.config import RewardsSettings
 from linli_rewards.entrypoints import recognition_api
 from linli_rewards.entrypoints.grpc_api import LIMITS, POLICY, RewardsServicer
@@ -45,7 +46,7 @@ def voucher_signer(settings: RewardsSettings) -> VoucherSigner:
     """The configured voucher keyring (or the development key)."""
     if settings.voucher_keys is not None:
         return PasetoVouchers(settings.voucher_keys.seeds(), settings.voucher_keys.current)
-    return PasetoVouchers(dev_voucher_seeds(), "dev")
+    return PasetoVouchers(dev_seeds("voucher"), "dev")
 
 
 def _sold_out(community_id: str, item_id: str) -> None:

@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 
 from linli_kit.db import migrate, sql_plumbing
+from linli_kit.paseto import dev_seeds
 from linli_kit.testing import load_beside
 from linli_rewards.adapters import events, orm
-from linli_rewards.adapters.vouchers import PasetoVouchers, dev_voucher_seeds
+from linli_rewards.adapters.vouchers import PasetoVouchers
 from linli_rewards.bootstrap import sql_uow_factory
 from linli_rewards.entrypoints.cli import MIGRATIONS
 from linli_rewards.service_layer.ports import RewardsUnitOfWork
@@ -45,7 +46,7 @@ def points() -> fakes.FakePoints:
 @pytest.fixture
 def signer() -> PasetoVouchers:
     """The development voucher key."""
-    return PasetoVouchers(dev_voucher_seeds(), "dev")
+    return PasetoVouchers(dev_seeds("voucher"), "dev")
 
 
 @pytest.fixture
