@@ -10,6 +10,7 @@ Deny by default: an RPC missing from the table refuses everyone.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import functools
 import logging
 import re
@@ -26,8 +27,10 @@ import jwt
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from linli.identity.v1 import identity_service_pb2 as identity_pb
 from linli.identity.v1 import identity_service_pb2_grpc as identity_grpc
+from linli.partners.v1 import partners_service_pb2 as partners_pb
+from linli.partners.v1 import partners_service_pb2_grpc as partners_grpc
 
-from linli_kit.errors import PermissionDenied, Unauthenticated
+from linli_kit.errors import PermissionDenied, Unauthenticated, Unavailable
 from linli_kit.interception import replies, rewrapped
 from linli_kit.principals import (
     ANONYMOUS,
@@ -421,6 +424,35 @@ def identity_keys(channel: grpc.Channel, timeout: float = 3.0) -> PublishedKeys:
     return PublishedKeys(fetch)
 
 
+class PartnerDirectory(Protocol):
+    """What a partner may do: its scopes, kept by the partners service, revocable at once."""
+
+    async def scopes(self, community_id: str, partner_id: str) -> frozenset[str] | None:
+        """The partner's scopes now; None if it is not registered or was revoked."""
+        ...
+
+
+@dataclass(frozen=True)
+class PartnersOverGrpc:
+    """PartnerDirectory asking the partners service behind the channel, on every call."""
+
+    channel: grpc.Channel
+    timeout: float = 3.0
+
+    async def scopes(self, community_id: str, partner_id: str) -> frozenset[str] | None:
+        """The partner's scopes (GetPartnerScopes), asked now: a revocation holds at once."""
+        name = f"communities/{community_id}/partners/{partner_id}"
+        stub = partners_grpc.PartnersServiceStub(self.channel)
+        request = partners_pb.GetPartnerScopesRequest(name=name)
+        try:
+            reply = await asyncio.to_thread(stub.GetPartnerScopes, request, timeout=self.timeout)
+        except grpc.RpcError as exc:
+            if exc.code() in (grpc.StatusCode.NOT_FOUND, grpc.StatusCode.INVALID_ARGUMENT):
+                return None
+            raise Unavailable(f"partners service did not answer: {exc.code().name}") from exc
+        return frozenset(reply.scopes)
+
+
 # ---- the server interceptor -----------------------------------------------------------
 
 
@@ -455,6 +487,8 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
     verifier: Verifier
     limits: Mapping[str, Limits] = field(default_factory=dict)  # full service name → its table
     peer_communities: frozenset[str] = frozenset()
+    # Where partners' scopes are kept; without one a partner holds no scopes.
+    partners: PartnerDirectory | None = None
     buckets: Buckets = field(default_factory=Buckets)
     exempt_services: frozenset[str] = frozenset(
         {"grpc.health.v1.Health", "grpc.reflection.v1alpha.ServerReflection"}
@@ -465,7 +499,15 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
         token = _bearer_token(context.invocation_metadata() or ())
         if token is not None:
             return await self.verifier.principal(token)
-        return peer_principal(context.auth_context(), self.peer_communities) or ANONYMOUS
+        machine = peer_principal(context.auth_context(), self.peer_communities)
+        if machine is None:
+            return ANONYMOUS
+        if machine.kind is Kind.PARTNER and self.partners is not None:
+            scopes = await self.partners.scopes(machine.community, machine.subject)
+            if scopes is None:
+                raise PermissionDenied(f"partner {machine.subject} is not registered or revoked")
+            return dataclasses.replace(machine, scopes=scopes)
+        return machine
 
     async def intercept_service(
         self,

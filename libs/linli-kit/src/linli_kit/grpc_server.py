@@ -18,7 +18,7 @@ from linli.ops.v1 import operations_service_pb2_grpc as ops_grpc
 from opentelemetry.instrumentation.grpc import aio_server_interceptor
 
 from linli_kit import errors, metrics
-from linli_kit.auth import AuthInterceptor, Policy, TlsFiles, Verifier
+from linli_kit.auth import AuthInterceptor, PartnerDirectory, Policy, TlsFiles, Verifier
 from linli_kit.deadletters import DeadLetters
 from linli_kit.interception import replies, rewrapped
 from linli_kit.operations import POLICY as OPERATIONS_POLICY
@@ -189,6 +189,8 @@ class GrpcApp:
     max_message_bytes: int = 16 * 1024 * 1024
     # Full service name → calls per caller allowed for some of its RPCs.
     limits: Mapping[str, Limits] = field(default_factory=dict)
+    # Where partners' scopes are kept (the partners service); None: partners hold no scopes.
+    partners: PartnerDirectory | None = None
 
     @property
     def service_names(self) -> list[str]:
@@ -257,7 +259,7 @@ async def start(
         interceptors=[
             aio_server_interceptor(),
             ErrorsAndMetricsInterceptor(app.name),
-            AuthInterceptor(policies, app.verifier, app.limits),
+            AuthInterceptor(policies, app.verifier, app.limits, partners=app.partners),
             ValidationInterceptor(),
         ],
         options=[

@@ -148,14 +148,31 @@ def key() -> auth.SigningKey:
     return auth.SigningKey.generate("k1")
 
 
+class Partners:
+    """The partners service's answers: bank-1 checks eligibility, shop-1 nothing, others none."""
+
+    def __init__(self) -> None:
+        self.known = {"bank-1": frozenset({"eligibility:check"}), "shop-1": frozenset()}
+
+    async def scopes(self, community_id: str, partner_id: str) -> frozenset[str] | None:
+        return self.known.get(partner_id) if community_id == "xinhua" else None
+
+
 @pytest.fixture
-async def server(ca: DevelopmentCA, key: auth.SigningKey) -> AsyncIterator[int]:
+def partners() -> Partners:
+    """Where the server looks partners' scopes up."""
+    return Partners()
+
+
+@pytest.fixture
+async def server(ca: DevelopmentCA, key: auth.SigningKey, partners: Partners) -> AsyncIterator[int]:
     """The kit's server on mutual TLS, its auth interceptor in front of the echo service."""
     app = GrpcApp(
         "echo",
         lambda server: server.add_generic_rpc_handlers([_echo_handler()]),
         {SERVICE: POLICY},
         auth.PublishedKeys(lambda: {"keys": [key.public_jwk]}),
+        partners=partners,
     )
     transport = Transport(ca.tls_files("spiffe://linli/xinhua/points"))
     running = await start(app, "127.0.0.1", 0, transport)
@@ -215,6 +232,26 @@ async def test_a_person_token_rides_on_the_service_channel(
         with pytest.raises(grpc.aio.AioRpcError) as bad:
             await _call(ch, "Mine", (("authorization", "Bearer forged.token.here"),))
         assert bad.value.code() == grpc.StatusCode.UNAUTHENTICATED
+
+
+async def test_a_partner_holds_the_scopes_the_partners_service_keeps_and_loses_them_at_once(
+    server: int, ca: DevelopmentCA, partners: Partners
+) -> None:
+    async with (
+        _channel(server, ca.tls_files("spiffe://linli/xinhua/partner/bank-1")) as bank,
+        _channel(server, ca.tls_files("spiffe://linli/xinhua/partner/shop-1")) as shop,
+        _channel(server, ca.tls_files("spiffe://linli/xinhua/partner/unknown")) as stranger,
+    ):
+        assert await _call(bank, "Partner") == "partner:bank-1:xinhua"
+        for channel, method in ((shop, "Partner"), (stranger, "Public")):
+            with pytest.raises(grpc.aio.AioRpcError) as refused:
+                await _call(channel, method)
+            assert refused.value.code() == grpc.StatusCode.PERMISSION_DENIED
+        del partners.known["bank-1"]  # revoked: no certificate is reissued
+        with pytest.raises(grpc.aio.AioRpcError) as revoked:
+            await _call(bank, "Partner")
+        assert revoked.value.code() == grpc.StatusCode.PERMISSION_DENIED
+        assert "revoked" in (revoked.value.details() or "")
 
 
 async def test_a_client_certificate_from_another_ca_is_refused(
