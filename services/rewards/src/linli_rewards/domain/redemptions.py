@@ -17,13 +17,12 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from zoneinfo import ZoneInfo
 
+from linli_kit.calendar import SHANGHAI
 from linli_kit.domain import Aggregate, DomainEvent
 from linli_kit.errors import FailedPrecondition
 from linli_rewards.domain.catalogue import Item
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 # Reasons come from points' answers too: what is kept of one.
 MAX_REASON = 500
 
