@@ -42,6 +42,11 @@ REWARDS_SAGAS_UNSETTLED = Gauge(
     "linli_rewards_sagas_unsettled",
     "Sagas the last recovery sweep could not finish or undo (points did not answer).",
 )
+PARTNER_CHECKS = Counter(
+    "linli_partners_eligibility_checks",
+    "Eligibility checks by partner and answer (qualifies, does_not_qualify) or refusal.",
+    ["community_id", "partner_id", "outcome"],
+)
 STREAM_LAG = Gauge(
     "linli_stream_lag_entries",
     "Stream entries not yet delivered to the group.",
