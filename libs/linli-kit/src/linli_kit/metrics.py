@@ -47,6 +47,33 @@ PARTNER_CHECKS = Counter(
     "Eligibility checks by partner and answer (qualifies, does_not_qualify) or refusal.",
     ["community_id", "partner_id", "outcome"],
 )
+TRAINING_ATTENDANCE_CREDITED = Counter(
+    "linli_training_attendance",
+    "Completed sessions of course activities, by what training did (credited, not_enrolled, "
+    "already_credited).",
+    ["community_id", "outcome"],
+)
+TRAINING_COURSES_COMPLETED = Counter(
+    "linli_training_courses_completed", "Courses completed by residents.", ["community_id", "course_id"]
+)
+TRAINING_PROMOTIONS = Counter(
+    "linli_training_promotions", "Promotions to a volunteer level.", ["community_id", "level_id"]
+)
+TRAINING_TEACHING_SHORTFALL = Gauge(
+    "linli_training_teaching_shortfall_minutes",
+    "Face-to-face teaching minutes still missing this year to reach the target (T2).",
+    ["community_id"],
+)
+TRAINING_TEACHING_TARGET = Gauge(
+    "linli_training_teaching_target_minutes",
+    "The yearly face-to-face teaching target in minutes (T2).",
+    ["community_id"],
+)
+TRAINING_ALLOWANCES_UNPAID = Gauge(
+    "linli_training_allowances_unpaid",
+    "Allowance entitlements older than 30 days not yet recorded paid.",
+    ["community_id"],
+)
 STREAM_LAG = Gauge(
     "linli_stream_lag_entries",
     "Stream entries not yet delivered to the group.",
