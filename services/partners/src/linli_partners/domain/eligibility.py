@@ -159,8 +159,9 @@ class EligibilityCheck:
         )
 
 
-def require_code(found: EligibilityCode | None, at: datetime) -> EligibilityCode:
-    """The code if it can still be used; one refusal for every other case."""
-    if found is None or found.used_at is not None or at >= found.expires_at:
+def require_code(used: EligibilityCode | None) -> EligibilityCode:
+    """The code just used (unused and unexpired until now), or one refusal for every other case:
+    unknown, used before or expired."""
+    if used is None:
         raise FailedPrecondition(CODE_REFUSED)
-    return found
+    return used

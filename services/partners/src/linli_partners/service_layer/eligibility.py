@@ -103,7 +103,7 @@ def check(
     quota.charge(checker.id, checker.checks_per_minute)
     offered = benefit(uow, cmd.community_id, cmd.partner_id, cmd.benefit_id)
     now = clock()
-    used = require_code(uow.eligibility.use_code(cmd.community_id, code_digest(cmd.code), now), now)
+    used = require_code(uow.eligibility.use_code(cmd.community_id, code_digest(cmd.code), now))
     standing = points.standing(cmd.community_id, used.resident_id, offered.rule.top_n)
     answer = EligibilityCheck.answer(offered, checker.id, used.resident_id, standing, now)
     uow.eligibility.add_check(answer)
