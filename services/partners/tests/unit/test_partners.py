@@ -215,6 +215,7 @@ def test_the_title_is_granted_once_when_a_year_reaches_the_threshold(uow_factory
     assert _contribute(uow_factory, clock, 1_00)[1] is None  # once a year
     again = _contribute(uow_factory, clock, 20_000_00, request_id="second")[1]  # a retry
     assert again is not None and again.certificate_number == title.certificate_number
+    clock.now += timedelta(hours=1)
     _contribute(uow_factory, clock, 60_000_00, "shop-1")
     entries = board.board(C, 2026, 10, uow_factory())
     assert [(e.partner_id, e.rank, e.value_fen, e.titled) for e in entries] == [
