@@ -401,3 +401,34 @@ async def test_a_person_token_rides_on_a_tls_channel(tls_server, credentials, ac
         shown = await stub.GetActivity(pb.GetActivityRequest(name=name), metadata=staff)
 
     assert shown.activity.check_in_code == activity.check_in_code
+
+
+def _planned(service_type: int, start: datetime) -> pb.CreateActivityRequest:
+    activity = pb.Activity(
+        title="培训：急救技能",
+        service_type=service_type,
+        kind=pb.ACTIVITY_KIND_ROUTINE,
+        start_time=_stamp(start),
+        end_time=_stamp(start + 2 * HOUR),
+    )
+    return pb.CreateActivityRequest(parent=f"communities/{C}", activity=activity)
+
+
+async def test_only_the_training_service_plans_training_activities(
+    tls_server, credentials, clock, as_
+) -> None:
+    training = pb.Activity.DESCRIPTOR.fields_by_name["service_type"].enum_type
+    kind = training.values_by_name["SERVICE_TYPE_TRAINING"].number
+    regular = training.values_by_name["SERVICE_TYPE_REGULAR"].number
+    client = credentials.tls(C, "training").channel_credentials()
+    async with grpc.aio.secure_channel(f"localhost:{tls_server.port}", client) as channel:
+        as_training = pb_grpc.AttendanceServiceStub(channel)
+        planned = await as_training.CreateActivity(_planned(kind, clock.now))
+        not_training = await _refused(as_training.CreateActivity(_planned(regular, clock.now)))
+    by_staff = await _refused(
+        as_("r-staff", Role.SOCIAL_WORKER).CreateActivity(_planned(kind, clock.now))
+    )
+
+    assert planned.activity.service_type == kind
+    assert not_training.code() == by_staff.code() == grpc.StatusCode.PERMISSION_DENIED
+    assert "training service" in (by_staff.details() or "")

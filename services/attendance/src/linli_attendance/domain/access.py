@@ -5,6 +5,10 @@ take the caller (a `Principal`) and the record it acts on:
 
 - **One community.** Every record belongs to one community; a caller of another community
   is told it does not exist (NotFound), never that it does.
+- **Training activities** (service type TRAINING: attending a course session) are planned
+  by the community's training service only, which links each to its course session; staff
+  plan every other kind. So every training hour is one training knows of, and none is paid
+  a P1 rate.
 - **Staff** (social worker, grid head, building liaison) of the community plan and close
   activities, confirm, correct and enter sessions, record whom a session served, review
   flags and approve leads. The staff member is the caller, never a name in the request.
@@ -25,7 +29,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from linli_attendance.domain.activities import Activity, Session, SignInMethod
+from linli_attendance.domain.activities import Activity, ServiceType, Session, SignInMethod
 from linli_attendance.domain.leads import LeadStatus, ProjectLead
 from linli_attendance.domain.names import MAX_ID
 from linli_kit.errors import InvalidArgument, PermissionDenied
@@ -44,6 +48,22 @@ def staff_member(actor: Principal, community_id: str) -> str:
     if not actor.is_staff:
         raise PermissionDenied("only the community's staff may do this")
     return _stored_id(actor)
+
+
+TRAINING_SERVICE = "training"
+
+
+def check_plans(actor: Principal, community_id: str, service_type: ServiceType) -> None:
+    """Refuse a planner other than the training service for training, or staff for the rest."""
+    require_community(actor, community_id)
+    training_service = actor.is_machine and actor.subject == TRAINING_SERVICE
+    if service_type is ServiceType.TRAINING:
+        if not training_service:
+            raise PermissionDenied(
+                "training activities are scheduled as course sessions in the training service"
+            )
+        return
+    staff_member(actor, community_id)
 
 
 def resident_acting(actor: Principal, community_id: str) -> str:

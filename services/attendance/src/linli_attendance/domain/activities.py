@@ -94,11 +94,12 @@ CHECKLISTS: dict[str, tuple[str, ...]] = {
 
 
 class ServiceType(StrEnum):
-    """The kind of service rendered (P1)."""
+    """The kind of service rendered (P1); TRAINING is attending a course session (T3, P5)."""
 
     REGULAR = "regular"
     PROFESSIONAL = "professional"
     HIGH_RISK = "high_risk"
+    TRAINING = "training"
 
 
 class ScheduleKind(StrEnum):

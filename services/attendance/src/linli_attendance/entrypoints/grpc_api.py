@@ -49,7 +49,8 @@ Context: TypeAlias = grpc.aio.ServicerContext
 STAFF = auth.persons(*STAFF_ROLES)
 # Who may call each RPC; the use cases then check the record (its community, whose it is).
 POLICY: auth.Policy = {
-    "CreateActivity": STAFF,
+    # Training activities are planned by the training service for its course sessions.
+    "CreateActivity": STAFF + auth.services("training"),
     "GetActivity": auth.persons(),
     "ListActivities": auth.persons(),
     "CloseActivity": STAFF,

@@ -20,8 +20,8 @@ def _reload(uow: AttendanceUnitOfWork, cmd: CreateActivity | CloseActivity, ref:
 def create_activity(
     cmd: CreateActivity, uow: AttendanceUnitOfWork, clock: Clock = utc_now
 ) -> Activity:
-    """Staff plan an activity; an emergency one starts now and calls on its org units."""
-    access.staff_member(cmd.actor, cmd.community_id)
+    """Staff (training: the training service) plan an activity; an emergency one starts now."""
+    access.check_plans(cmd.actor, cmd.community_id, cmd.service_type)
     now = clock()
     activity = Activity.plan(
         cmd.community_id,
