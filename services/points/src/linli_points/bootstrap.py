@@ -38,6 +38,7 @@ from linli_points.entrypoints.consumers import (
     AttendanceEvents,
     IdentityEvents,
     LeaderboardProjector,
+    TrainingEvents,
 )
 from linli_points.service_layer.closes import close_ended_periods, next_boundary
 from linli_points.service_layer.ports import (
@@ -71,7 +72,7 @@ class ConsumerFactory(Protocol):
     ) -> Consumer: ...
 
 
-CONSUMED = ("attendance.events", "identity.events", "points.events")
+CONSUMED = ("attendance.events", "identity.events", "points.events", "training.events")
 
 
 def sql_uow_factory(plumbing: SqlPlumbing) -> UowFactory:
@@ -191,6 +192,7 @@ def build_app(
             for lane in range(settings.attendance_consumers)
         ),
         consumer("identity.events", "points", IdentityEvents(uow_factory, boards).handlers()),
+        consumer("training.events", "points", TrainingEvents(writer, catalog).handlers()),
         consumer(
             "points.events",
             "points-leaderboard",

@@ -47,7 +47,7 @@ def test_building_the_production_app_connects_to_nothing() -> None:
 
     assert app.name == "points" and app.service_names == ["linli.points.v1.PointsService"]
     assert isinstance(app.verifier, auth.PublishedKeys)  # identity's keys, fetched on first use
-    assert len(app.background) == 8  # relay (polling, on commit), hub, 3 consumers, sweep, closes
+    assert len(app.background) == 9  # relay (polling, on commit), hub, 4 consumers, sweep, closes
     schedules = {
         w.__self__.name: w.__self__
         for w in app.background

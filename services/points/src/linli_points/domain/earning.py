@@ -11,6 +11,9 @@
 - **Corrections** post the corrected award first (so a correction never dips the balance below
   zero), then reverse every live award of the session, then re-apply its rating to the new
   amount.
+- **Training hours** (T3, P5): a session of a training activity (service type TRAINING) earns
+  no P1 award, so no emergency bonus and no rating either. The training service credits the
+  hour to the course and publishes it; points pays it once, with the P5 training rule.
 - **Ratings** (P3) scale the session's P1 award once, for the resident who served it, as a
   separate transaction named `<p1 rule>+<p3 rule>`.
 """
@@ -108,6 +111,8 @@ def session_awards(
     emergency: bool,
 ) -> list[LedgerTransaction]:
     """The P1 award of a completed session, and the P5 emergency bonus if it answered one."""
+    if served.service_type is ServiceType.TRAINING:
+        return []
     hourly = _hourly(book, served, same_day, "")
     if hourly is None:
         return []

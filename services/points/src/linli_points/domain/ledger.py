@@ -51,6 +51,7 @@ class RuleKind(StrEnum):
     MENTORING = "mentoring"  # P5 (O2): a successful mentoring pair
     PROJECT_LEAD = "project_lead"  # P5 (O4): a lead promoted to star administrator
     TRAINING = "training"  # P5 (T3): per hour of training attended
+    TRAINING_LEVEL = "training_level"  # P5 (T3): a promotion to a volunteer level
     EMERGENCY = "emergency"  # P5: per response to an emergency activity, on top of P1
     APPEAL = "appeal"  # P8: compensation decided by the committee
 

@@ -25,11 +25,12 @@ SECONDS_PER_HOUR = 3600
 
 
 class ServiceType(StrEnum):
-    """The kind of service rendered, which sets the hourly rate."""
+    """The kind of service rendered, which sets the hourly rate; TRAINING has none (P5 pays it)."""
 
     REGULAR = "regular"
     PROFESSIONAL = "professional"
     HIGH_RISK = "high_risk"
+    TRAINING = "training"
 
 
 @dataclass(frozen=True)
@@ -114,6 +115,7 @@ DEFAULT_RULES: tuple[EarningRule, ...] = (
     EarningRule("p5.mentoring", RuleKind.MENTORING, amount=500),
     EarningRule("p5.project_lead", RuleKind.PROJECT_LEAD, amount=1000),
     EarningRule("p5.training", RuleKind.TRAINING, points_per_hour=100),
+    EarningRule("p5.training_level", RuleKind.TRAINING_LEVEL, amount=500),
     # P1's high-risk rate already pays emergency hours; a community may add a per-response bonus.
     EarningRule("p5.emergency", RuleKind.EMERGENCY, amount=0),
     EarningRule("p8.appeal", RuleKind.APPEAL),
@@ -154,12 +156,12 @@ class RuleBook:
                 # Entries chained before transactions stored their kind were classified by it.
                 if not rule.id.startswith("p1."):
                     raise InvalidArgument(f"rule {rule.id}: P1 service rule ids start with 'p1.'")
-                try:
-                    ServiceType(rule.service_type)  # a typo must not silently pay nothing
-                except ValueError:
+                paid = [t for t in ServiceType if t is not ServiceType.TRAINING]
+                if rule.service_type not in paid:  # a typo must not silently pay nothing
                     raise InvalidArgument(
-                        f"rule {rule.id}: service_type must be one of {', '.join(ServiceType)}"
-                    ) from None
+                        f"rule {rule.id}: service_type must be one of {', '.join(paid)} "
+                        "(training hours are paid by the P5 training rule)"
+                    )
         self.by_id = {r.id: r for r in self.rules}
 
     def hourly(self, service_type: ServiceType) -> EarningRule | None:

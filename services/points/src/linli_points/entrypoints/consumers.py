@@ -13,6 +13,7 @@ from linli.events.v1 import (
     envelope_pb2,
     identity_events_pb2,
     points_events_pb2,
+    training_events_pb2,
 )
 
 from linli_kit import metrics
@@ -32,6 +33,7 @@ SERVICE_TYPES = {
     service_type_pb2.SERVICE_TYPE_REGULAR: ServiceType.REGULAR,
     service_type_pb2.SERVICE_TYPE_PROFESSIONAL: ServiceType.PROFESSIONAL,
     service_type_pb2.SERVICE_TYPE_HIGH_RISK: ServiceType.HIGH_RISK,
+    service_type_pb2.SERVICE_TYPE_TRAINING: ServiceType.TRAINING,
 }
 
 
@@ -169,6 +171,69 @@ class AttendanceEvents:
         )
         await self._write(
             command.community_id, lambda uow: earning.award_for_activity(command, uow, self.catalog)
+        )
+
+
+class TrainingEvents:
+    """Handlers for training.events: the P5 training rules, run by each community's writer.
+
+    A course hour reaches points only from here: attendance's SessionCompleted of a training
+    activity earns no P1 (`domain.earning`), so an hour is paid once, by P5.
+    """
+
+    def __init__(self, writer: CommunityWriter, catalog: RuleCatalog) -> None:
+        self.writer, self.catalog = writer, catalog
+
+    def handlers(self) -> dict[str, EnvelopeHandler]:
+        """Payload type name → handler."""
+        return {
+            _name(training_events_pb2.TrainingAttended): self.training_attended,
+            _name(training_events_pb2.LevelPromoted): self.level_promoted,
+        }
+
+    async def _award(self, command: commands.AwardForActivity) -> None:
+        transaction = await asyncio.wrap_future(
+            self.writer.submit(
+                command.community_id,
+                lambda uow: earning.award_for_activity(command, uow, self.catalog),
+            )
+        )
+        if transaction is not None:
+            metrics.POINTS_AWARDS.labels(command.community_id, transaction.rule_id).inc()
+
+    @queues_in_order
+    async def training_attended(self, envelope: envelope_pb2.EventEnvelope) -> None:
+        """Pay the hours of a course session with the P5 training rule."""
+        event = training_events_pb2.TrainingAttended()
+        envelope.payload.Unpack(event)
+        if not 0 < event.duration_seconds <= 86_400:
+            raise PoisonEvent(f"a course session lasts 1 s to a day, not {event.duration_seconds}")
+        await self._award(
+            commands.AwardForActivity(
+                event_id=envelope.event_id,
+                community_id=envelope.community_id,
+                resident_id=_resident(event.resident, envelope),
+                kind=RuleKind.TRAINING,
+                subject=f"attended {event.course} in {event.session}",
+                occurred_at=envelope.occurred_at.ToDatetime(tzinfo=UTC),
+                duration_seconds=event.duration_seconds,
+            )
+        )
+
+    @queues_in_order
+    async def level_promoted(self, envelope: envelope_pb2.EventEnvelope) -> None:
+        """Reward a promotion to a volunteer level with the P5 training-level rule."""
+        event = training_events_pb2.LevelPromoted()
+        envelope.payload.Unpack(event)
+        await self._award(
+            commands.AwardForActivity(
+                event_id=envelope.event_id,
+                community_id=envelope.community_id,
+                resident_id=_resident(event.resident, envelope),
+                kind=RuleKind.TRAINING_LEVEL,
+                subject=f"promoted to {event.level_title} ({event.level})",
+                occurred_at=envelope.occurred_at.ToDatetime(tzinfo=UTC),
+            )
         )
 
 
