@@ -1,0 +1,29 @@
+"""Training settings from LINLI_TRAINING_* variables."""
+
+from __future__ import annotations
+
+import socket
+
+from pydantic import Field
+from pydantic_settings import SettingsConfigDict
+
+from linli_kit.settings import ServiceSettings
+from linli_training.domain.sessions import DEFAULT_TARGET_HOURS
+
+
+class TrainingSettings(ServiceSettings):
+    """Everything the training service reads from its environment."""
+
+    model_config = SettingsConfigDict(env_prefix="LINLI_TRAINING_", extra="ignore", frozen=True)
+
+    grpc_port: int = Field(default=50055, ge=0, le=65535)
+    # Identity publishes the keys access tokens are checked with; attendance plans the
+    # sign-in activity of each course session.
+    identity_address: str = Field(default="127.0.0.1:50051", min_length=3)
+    attendance_address: str = Field(default="127.0.0.1:50052", min_length=3)
+    attendance_timeout_seconds: float = Field(default=5.0, gt=0)
+    # Face-to-face teaching hours each community is to give in a year (T2).
+    teaching_target_hours: int = Field(default=DEFAULT_TARGET_HOURS, ge=1, le=10_000)
+    consumer_name: str = Field(default_factory=lambda: f"training-{socket.gethostname()}")
+    claim_idle_ms: int = Field(default=30_000, ge=100)
+    max_deliveries: int = Field(default=5, ge=1)

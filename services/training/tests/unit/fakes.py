@@ -1,0 +1,48 @@
+"""Test doubles for the training service: attendance as a dict of planned activities, a clock."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from linli_kit.errors import Unavailable
+from linli_kit.principals import Kind, Principal, Role
+from linli_training.domain.sessions import CourseSession
+
+C = "c-east"
+
+
+def person(resident: str, *roles: str, community: str = C) -> Principal:
+    """A signed-in person of the community."""
+    return Principal(
+        Kind.PERSON, f"communities/{community}/residents/{resident}", community, frozenset(roles)
+    )
+
+
+ALICE, BOB = person("r-alice"), person("r-bob")
+STAFF = person("r-staff", Role.SOCIAL_WORKER)
+GRID_HEAD = person("r-grid", Role.GRID_HEAD)
+
+
+@dataclass
+class FixedClock:
+    """A clock that tells the time it is set to."""
+
+    now: datetime
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@dataclass
+class FakeAttendance:
+    """Attendance planning activities idempotently by request id, or not answering."""
+
+    planned: dict[str, str] = field(default_factory=dict)
+    down: bool = False
+
+    def plan(self, session: CourseSession, title: str, request_id: str) -> str:
+        """The activity id for the request id, new the first time."""
+        if self.down:
+            raise Unavailable("attendance service did not answer: UNAVAILABLE")
+        return self.planned.setdefault(request_id, f"a{len(self.planned):031d}")

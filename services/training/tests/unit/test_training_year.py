@@ -1,0 +1,367 @@
+"""Courses, sessions, enrolment, credits and levels on SQLite, attendance faked (T1-T3)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+from linli.events.v1 import envelope_pb2, training_events_pb2
+
+from linli_kit.errors import FailedPrecondition, NotFound, PermissionDenied, Unavailable
+from linli_kit.testing import load_beside
+from linli_training.adapters import orm
+from linli_training.domain.courses import Tier
+from linli_training.domain.sessions import EnrolmentState, TeacherKind
+from linli_training.service_layer import catalogue, commands, progress, sessions
+
+fakes = load_beside(__file__, "fakes.py", "linli_training_unit_fakes")
+C, STAFF, ALICE, BOB = fakes.C, fakes.STAFF, fakes.ALICE, fakes.BOB
+HOUR = timedelta(hours=1)
+
+
+def _published(uow_factory, kind: type) -> list:
+    uow = uow_factory()
+    with uow.session_factory() as db:
+        rows = db.execute(
+            sa.select(orm.runtime.outbox.c.envelope).order_by(orm.runtime.outbox.c.id)
+        )
+        found = []
+        for row in rows.scalars():
+            envelope = envelope_pb2.EventEnvelope.FromString(row)
+            message = kind()
+            if envelope.payload.Unpack(message):
+                found.append(message)
+        return found
+
+
+@pytest.fixture
+def catalogue_ready(uow_factory, clock):
+    """The policy's courses and levels, and a teacher qualified for every course."""
+    courses = catalogue.create_default_courses(
+        commands.CreateDefaultCourses(C, "seed", actor=STAFF), uow_factory(), clock
+    )
+    catalogue.create_default_levels(
+        commands.CreateDefaultLevels(C, "levels", actor=STAFF), uow_factory()
+    )
+    teacher = catalogue.create_teacher(
+        commands.CreateTeacher(
+            community_id=C,
+            display_name="陈老师",
+            kind=TeacherKind.RED_CROSS_TRAINER,
+            qualified_courses=tuple(c.id for c in courses),
+            actor=STAFF,
+        ),
+        uow_factory(),
+        clock,
+    )
+    return {c.id: c for c in courses}, teacher
+
+
+def _session(
+    uow_factory, attendance, clock, teacher, course_id: str, hours: int, capacity=30, rid=""
+):
+    start = clock.now + timedelta(days=1)
+    return sessions.schedule_course_session(
+        commands.ScheduleCourseSession(
+            community_id=C,
+            course_id=course_id,
+            teacher_id=teacher.id,
+            place="社区活动中心",
+            capacity=capacity,
+            starts_at=start,
+            ends_at=start + hours * HOUR,
+            request_id=rid or f"s-{course_id}",
+            actor=STAFF,
+        ),
+        uow_factory(),
+        attendance,
+        clock,
+    )
+
+
+def _enrol(uow_factory, clock, session, actor=ALICE, resident="r-alice"):
+    return sessions.enrol(
+        commands.Enrol(C, session.id, resident, actor=actor), uow_factory(), clock
+    )
+
+
+def _attend(
+    uow_factory, session, seconds: int, event_id: str, resident="r-alice", attendance_session=""
+):
+    return progress.credit_attendance(
+        commands.CreditAttendance(
+            event_id=event_id,
+            community_id=C,
+            activity_id=session.activity_id,
+            session=attendance_session
+            or f"communities/{C}/activities/{session.activity_id}/sessions/{event_id}",
+            resident_id=resident,
+            training=True,
+            duration_seconds=seconds,
+            occurred_at=session.ends_at,
+        ),
+        uow_factory(),
+    )
+
+
+def _progress(uow_factory, resident="r-alice"):
+    return progress.get_progress(STAFF, C, resident, uow_factory())
+
+
+def test_the_default_courses_are_the_policys_hours_by_tier(catalogue_ready) -> None:
+    courses, _ = catalogue_ready
+    hours = {(c.tier, c.id): c.hours for c in courses.values()}
+    assert hours == {
+        (Tier.BEGINNER, "volunteering-ideas"): 4,
+        (Tier.BEGINNER, "safety"): 2,
+        (Tier.BEGINNER, "communication"): 3,
+        (Tier.INTERMEDIATE, "first-aid"): 8,
+        (Tier.INTERMEDIATE, "mediation"): 6,
+        (Tier.INTERMEDIATE, "event-planning"): 5,
+        (Tier.ADVANCED, "project-management"): 12,
+        (Tier.ADVANCED, "resource-integration"): 10,
+    }
+
+
+def test_a_volunteers_beginner_year_earns_credits_a_level_and_an_allowance(
+    uow_factory, attendance, clock, catalogue_ready
+) -> None:
+    _, teacher = catalogue_ready
+    for course_id, hours in (("volunteering-ideas", 4), ("safety", 2), ("communication", 3)):
+        held = _session(uow_factory, attendance, clock, teacher, course_id, hours)
+        _enrol(uow_factory, clock, held)
+        credit = _attend(uow_factory, held, hours * 3600, f"e-{course_id}")
+        assert credit.outcome == progress.CREDITED
+
+    view = _progress(uow_factory)
+    assert (view.trainee.credits, view.level.id) == (9, "one-star")
+    assert credit.promoted == ("one-star",) and credit.completed == ("communication",)
+    attended = _published(uow_factory, training_events_pb2.TrainingAttended)
+    assert [a.duration_seconds for a in attended] == [4 * 3600, 2 * 3600, 3 * 3600]
+    completed = _published(uow_factory, training_events_pb2.CourseCompleted)
+    assert [(c.credits, c.total_credits) for c in completed] == [(4, 4), (2, 6), (3, 9)]
+    (promoted,) = _published(uow_factory, training_events_pb2.LevelPromoted)
+    assert (promoted.level_title, promoted.allowance_fen) == ("一星志愿者", 5000)
+    (allowance,), _ = progress.list_allowances(STAFF, C, None, True, 0, 10, uow_factory())
+    assert promoted.allowance.endswith(allowance.id) and not allowance.paid
+
+    paid = progress.mark_allowance_paid(
+        commands.MarkAllowancePaid(C, allowance.id, "pay", actor=STAFF), uow_factory(), clock
+    )
+    assert (paid.paid, paid.paid_by) == (True, "r-staff")
+    with pytest.raises(FailedPrecondition, match="already paid"):
+        progress.mark_allowance_paid(
+            commands.MarkAllowancePaid(C, allowance.id, "pay-again", actor=STAFF),
+            uow_factory(),
+            clock,
+        )
+
+
+def test_a_course_completes_at_its_share_of_the_hours_and_only_once(
+    uow_factory, attendance, clock, catalogue_ready
+) -> None:
+    _, teacher = catalogue_ready
+    first, second = (
+        _session(uow_factory, attendance, clock, teacher, "safety", 1, rid=f"half-{n}")
+        for n in (1, 2)
+    )
+    for held in (first, second):
+        _enrol(uow_factory, clock, held)
+
+    _attend(uow_factory, first, 3600, "e1")
+    assert not _progress(uow_factory).trainee.completions  # 1 h of 2: not yet
+    _attend(uow_factory, second, 3600 - 12 * 60, "e2")  # 1 h 48 m of 2 h = 90 %
+    view = _progress(uow_factory)
+
+    assert view.trainee.attended["safety"] == 2 * 3600 - 12 * 60
+    assert view.trainee.completions["safety"].credits == 2
+    assert len(_published(uow_factory, training_events_pb2.CourseCompleted)) == 1
+
+
+def test_a_redelivered_event_and_a_repeated_session_change_nothing(
+    uow_factory, attendance, clock, catalogue_ready
+) -> None:
+    _, teacher = catalogue_ready
+    held = _session(uow_factory, attendance, clock, teacher, "volunteering-ideas", 4)
+    _enrol(uow_factory, clock, held)
+    name = f"communities/{C}/activities/{held.activity_id}/sessions/s1"
+
+    assert _attend(uow_factory, held, 4 * 3600, "e1", attendance_session=name).outcome == "credited"
+    again = _attend(uow_factory, held, 4 * 3600, "e1", attendance_session=name)
+    other_event = _attend(uow_factory, held, 4 * 3600, "e2", attendance_session=name)
+
+    assert again is None  # the inbox: the same event id
+    assert other_event.outcome == progress.ALREADY  # the same attendance session
+    assert _progress(uow_factory).trainee.attended == {"volunteering-ideas": 4 * 3600}
+    assert len(_published(uow_factory, training_events_pb2.TrainingAttended)) == 1
+
+
+def test_only_enrolled_residents_at_a_training_activity_are_credited(
+    uow_factory, attendance, clock, catalogue_ready
+) -> None:
+    _, teacher = catalogue_ready
+    held = _session(uow_factory, attendance, clock, teacher, "safety", 2)
+    _enrol(uow_factory, clock, held)
+
+    walk_in = _attend(uow_factory, held, 7200, "e-bob", resident="r-bob")
+    unknown = progress.credit_attendance(
+        commands.CreditAttendance(
+            event_id="e-other",
+            community_id=C,
+            activity_id="a-cleaning",
+            session="s",
+            resident_id="r-alice",
+            training=False,
+            duration_seconds=7200,
+            occurred_at=clock.now,
+        ),
+        uow_factory(),
+    )
+
+    assert (walk_in.outcome, unknown.outcome) == (progress.NOT_ENROLLED, progress.NOT_TRAINING)
+    assert _published(uow_factory, training_events_pb2.TrainingAttended) == []
+
+
+def test_the_intermediate_tier_waits_for_every_beginner_course(
+    uow_factory, attendance, clock, catalogue_ready
+) -> None:
+    _, teacher = catalogue_ready
+    first_aid = _session(uow_factory, attendance, clock, teacher, "first-aid", 8)
+    with pytest.raises(FailedPrecondition, match="beginner courses completed first"):
+        _enrol(uow_factory, clock, first_aid)
+
+    for course_id, hours in (("volunteering-ideas", 4), ("safety", 2), ("communication", 3)):
+        held = _session(uow_factory, attendance, clock, teacher, course_id, hours)
+        _enrol(uow_factory, clock, held)
+        _attend(uow_factory, held, hours * 3600, f"e-{course_id}")
+
+    assert _enrol(uow_factory, clock, first_aid).is_enrolled("r-alice")
+
+
+def test_the_advanced_tier_is_for_core_volunteers_as_identity_says(
+    uow_factory, attendance, clock, catalogue_ready
+) -> None:
+    _, teacher = catalogue_ready
+    catalogue.create_course(
+        commands.CreateCourse(
+            community_id=C,
+            course_id="leading",
+            title="带队",
+            tier=Tier.ADVANCED,
+            hours=2,
+            actor=STAFF,
+        ),
+        uow_factory(),
+        clock,
+    )
+    # A community offering no lower tiers: only the core-volunteer rule stands in the way.
+    uow = uow_factory()
+    with uow.session_factory() as db, db.begin():
+        db.execute(sa.delete(orm.courses).where(orm.courses.c.tier != "advanced"))
+    advanced = _session(uow_factory, attendance, clock, teacher, "project-management", 4)
+    core_token = fakes.person("r-alice", "core_volunteer")  # the caller's say-so counts for nothing
+
+    with pytest.raises(FailedPrecondition, match="core volunteers only"):
+        _enrol(uow_factory, clock, advanced, actor=core_token)
+    progress.change_core_volunteer(
+        commands.ChangeCoreVolunteer(
+            event_id="g1", community_id=C, resident_id="r-alice", core=True
+        ),
+        uow_factory(),
+    )
+    assert _enrol(uow_factory, clock, advanced).is_enrolled("r-alice")
+    progress.change_core_volunteer(
+        commands.ChangeCoreVolunteer(
+            event_id="r1", community_id=C, resident_id="r-alice", core=False
+        ),
+        uow_factory(),
+    )
+    again = _session(uow_factory, attendance, clock, teacher, "project-management", 4, rid="again")
+    with pytest.raises(FailedPrecondition, match="core volunteers only"):
+        _enrol(uow_factory, clock, again)
+
+
+def test_a_full_session_keeps_a_waiting_list_and_a_freed_seat_goes_to_the_first(
+    uow_factory, attendance, clock, catalogue_ready
+) -> None:
+    _, teacher = catalogue_ready
+    held = _session(uow_factory, attendance, clock, teacher, "safety", 2, capacity=1)
+    _enrol(uow_factory, clock, held)
+    clock.now += timedelta(minutes=1)
+    waiting = _enrol(uow_factory, clock, held, actor=STAFF, resident="r-bob")
+
+    assert [(e.resident_id, e.state) for e in waiting.enrolments] == [
+        ("r-alice", EnrolmentState.ENROLLED),
+        ("r-bob", EnrolmentState.WAITING),
+    ]
+    freed = sessions.cancel_enrolment(
+        commands.CancelEnrolment(C, held.id, "r-alice", actor=ALICE), uow_factory()
+    )
+    assert freed.is_enrolled("r-bob") and not freed.is_enrolled("r-alice")
+    with pytest.raises(PermissionDenied):
+        sessions.cancel_enrolment(
+            commands.CancelEnrolment(C, held.id, "r-bob", actor=ALICE), uow_factory()
+        )
+
+
+def test_a_teacher_teaches_only_their_courses_and_attendance_down_stores_nothing(
+    uow_factory, attendance, clock, catalogue_ready
+) -> None:
+    _, teacher = catalogue_ready
+    narrow = catalogue.create_teacher(
+        commands.CreateTeacher(
+            community_id=C,
+            display_name="李咨询师",
+            kind=TeacherKind.COUNSELLOR,
+            qualified_courses=("communication",),
+            actor=STAFF,
+        ),
+        uow_factory(),
+        clock,
+    )
+    with pytest.raises(FailedPrecondition, match="not qualified"):
+        _session(uow_factory, attendance, clock, narrow, "first-aid", 2)
+    attendance.down = True
+    with pytest.raises(Unavailable):
+        _session(uow_factory, attendance, clock, teacher, "safety", 2, rid="retry-me")
+    attendance.down = False
+    retried = _session(uow_factory, attendance, clock, teacher, "safety", 2, rid="retry-me")
+    again = _session(uow_factory, attendance, clock, teacher, "safety", 2, rid="retry-me")
+
+    assert again.id == retried.id and list(attendance.planned) == [f"training/{retried.id}"]
+
+
+def test_the_teaching_report_shows_the_shortfall_until_forty_hours_are_taught(
+    uow_factory, attendance, clock, catalogue_ready
+) -> None:
+    _, teacher = catalogue_ready
+    held = [
+        _session(uow_factory, attendance, clock, teacher, "first-aid", 8, rid=f"fa-{n}")
+        for n in range(5)
+    ]
+    clock.now += timedelta(days=2)
+
+    def shortfall() -> int:
+        return sessions.get_teaching_report(STAFF, C, 0, 40, uow_factory(), clock).shortfall_minutes
+
+    assert shortfall() == 40 * 60
+    for n, session in enumerate(held):
+        sessions.record_session_taught(
+            commands.RecordSessionTaught(
+                community_id=C, session_id=session.id, request_id=f"t{n}", actor=STAFF
+            ),
+            uow_factory(),
+            clock,
+        )
+        assert shortfall() == (4 - n) * 8 * 60
+    report = sessions.get_teaching_report(STAFF, C, 2026, 40, uow_factory(), clock)
+    assert [(t.display_name, t.minutes, t.sessions) for t in report.teachers] == [
+        ("陈老师", 2400, 5)
+    ]
+    with pytest.raises(PermissionDenied):
+        sessions.get_teaching_report(ALICE, C, 0, 40, uow_factory(), clock)
+    with pytest.raises(NotFound):
+        sessions.get_teaching_report(
+            fakes.person("r-x", "social_worker", community="c-west"), C, 0, 40, uow_factory(), clock
+        )
