@@ -8,6 +8,7 @@ Redis clients and gRPC channels open their connections on first use, inside the 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Coroutine
+from datetime import datetime
 from typing import Any, Protocol
 
 from linli.training.v1 import assessment_service_pb2 as assessment_pb
@@ -15,7 +16,7 @@ from linli.training.v1 import assessment_service_pb2_grpc as assessment_grpc
 from linli.training.v1 import training_service_pb2 as pb
 from linli.training.v1 import training_service_pb2_grpc as pb_grpc
 
-from linli_kit import auth
+from linli_kit import auth, metrics, schedules
 from linli_kit.db import SqlPlumbing, sql_plumbing
 from linli_kit.deadletters import DeadLetters
 from linli_kit.domain import Clock, utc_now
@@ -28,6 +29,7 @@ from linli_training.config import TrainingSettings
 from linli_training.entrypoints import assessment_api, grpc_api
 from linli_training.entrypoints.consumers import AttendanceEvents, IdentityEvents
 from linli_training.service_layer.ports import Attendance, TrainingUnitOfWork
+from linli_training.service_layer.reports import standings
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["TrainingService"].full_name
 ASSESSMENT_NAME = assessment_pb.DESCRIPTOR.services_by_name["AssessmentService"].full_name
@@ -66,6 +68,24 @@ def redis_consumers(settings: TrainingSettings) -> ConsumerFactory:
         )
 
     return consumer
+
+
+def gauges_job(
+    uow_factory: Callable[[], TrainingUnitOfWork], target_hours: int
+) -> Callable[[datetime], None]:
+    """One measurement of every community's teaching shortfall and overdue allowances."""
+
+    def measure(now: datetime) -> None:
+        for found in standings(uow_factory, target_hours, now):
+            metrics.TRAINING_TEACHING_TARGET.labels(found.community_id).set(found.target_minutes)
+            metrics.TRAINING_TEACHING_SHORTFALL.labels(found.community_id).set(
+                found.shortfall_minutes
+            )
+            metrics.TRAINING_ALLOWANCES_UNPAID.labels(found.community_id).set(
+                found.overdue_allowances
+            )
+
+    return measure
 
 
 def build_app(
@@ -124,6 +144,15 @@ def build_app(
         consumer("identity.events", IdentityEvents(uow_factory).handlers()),
     ]
     workers += [s.run for s in streams]
+    # Unfenced: it only reads, and every replica's gauges tell the same.
+    workers.append(
+        schedules.every(
+            "training.gauges",
+            settings.gauge_sweep_seconds,
+            gauges_job(uow_factory, settings.teaching_target_hours),
+            clock=clock,
+        ).run
+    )
     on_stop[:0] = [s.close for s in streams]
     training = grpc_api.TrainingServicer(
         uow_factory, attendance, settings.teaching_target_hours, clock

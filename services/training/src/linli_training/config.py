@@ -24,6 +24,8 @@ class TrainingSettings(ServiceSettings):
     attendance_timeout_seconds: float = Field(default=5.0, gt=0)
     # Face-to-face teaching hours each community is to give in a year (T2).
     teaching_target_hours: int = Field(default=DEFAULT_TARGET_HOURS, ge=1, le=10_000)
+    # How often the teaching shortfall and overdue allowances are measured for the gauges.
+    gauge_sweep_seconds: float = Field(default=300.0, gt=0)
     consumer_name: str = Field(default_factory=lambda: f"training-{socket.gethostname()}")
     claim_idle_ms: int = Field(default=30_000, ge=100)
     max_deliveries: int = Field(default=5, ge=1)

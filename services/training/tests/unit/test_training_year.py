@@ -13,7 +13,7 @@ from linli_kit.testing import load_beside
 from linli_training.adapters import orm
 from linli_training.domain.courses import Tier
 from linli_training.domain.sessions import EnrolmentState, TeacherKind
-from linli_training.service_layer import catalogue, commands, progress, sessions
+from linli_training.service_layer import catalogue, commands, progress, reports, sessions
 
 fakes = load_beside(__file__, "fakes.py", "linli_training_unit_fakes")
 C, STAFF, ALICE, BOB = fakes.C, fakes.STAFF, fakes.ALICE, fakes.BOB
@@ -365,3 +365,19 @@ def test_the_teaching_report_shows_the_shortfall_until_forty_hours_are_taught(
         sessions.get_teaching_report(
             fakes.person("r-x", "social_worker", community="c-west"), C, 0, 40, uow_factory(), clock
         )
+
+
+def test_the_gauges_tell_the_shortfall_and_the_allowances_overdue_for_a_month(
+    uow_factory, attendance, clock, catalogue_ready
+) -> None:
+    _, teacher = catalogue_ready
+    for course_id, hours in (("volunteering-ideas", 4), ("safety", 2), ("communication", 3)):
+        held = _session(uow_factory, attendance, clock, teacher, course_id, hours)
+        _enrol(uow_factory, clock, held)
+        _attend(uow_factory, held, hours * 3600, f"e-{course_id}")
+
+    (fresh,) = reports.standings(uow_factory, 40, clock.now + timedelta(days=2))
+    (late,) = reports.standings(uow_factory, 40, clock.now + timedelta(days=40))
+
+    assert (fresh.community_id, fresh.target_minutes, fresh.shortfall_minutes) == (C, 2400, 2400)
+    assert (fresh.overdue_allowances, late.overdue_allowances) == (0, 1)

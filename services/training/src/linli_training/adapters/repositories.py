@@ -231,6 +231,16 @@ class SqlCourseSessions(ports.CourseSessions):
         values = [r._asdict() for r in rows]
         return [CourseSession(**{**v, "kiosk_ids": tuple(v["kiosk_ids"])}) for v in values]
 
+    def communities(self) -> list[str]:
+        """The communities with course sessions (at most MAX_COMMUNITIES)."""
+        query = (
+            sa.select(course_sessions.c.community_id)
+            .distinct()
+            .order_by(course_sessions.c.community_id)
+            .limit(ports.MAX_COMMUNITIES)
+        )
+        return list(self.db.execute(query).scalars())
+
 
 class SqlTrainees(ports.Trainees):
     """Trainees with their attendances and completions; allowances are written with them."""
@@ -413,6 +423,16 @@ class SqlAllowances(ports.Allowances):
             )
             .values(paid_by=allowance.paid_by, paid_at=allowance.paid_at)
         )
+
+    def unpaid_before(self, before: datetime) -> dict[str, int]:
+        """Per community, allowances entitled before the time and not yet paid."""
+        rows = self.db.execute(
+            sa.select(allowances.c.community_id, sa.func.count())
+            .where(allowances.c.paid_at.is_(None), allowances.c.entitled_at < before)
+            .group_by(allowances.c.community_id)
+            .limit(ports.MAX_COMMUNITIES)
+        ).all()
+        return {community: int(count) for community, count in rows}
 
 
 def _assessment(row: Any) -> Assessment:

@@ -15,6 +15,8 @@ from linli_training.domain.sessions import CourseSession, Teacher
 # A community's catalogue and level table are read whole (tier rules, promotions): bounded.
 MAX_COURSES = 200
 MAX_LEVELS = 50
+# A stack serves one community, or a district's few: the gauges cover this many at most.
+MAX_COMMUNITIES = 1000
 
 
 class Attendance(Protocol):
@@ -84,6 +86,10 @@ class CourseSessions(Repository, abc.ABC):
     def taught(self, community_id: str, since: datetime, until: datetime) -> list[CourseSession]:
         """Sessions recorded as taught that started in [since, until)."""
 
+    @abc.abstractmethod
+    def communities(self) -> list[str]:
+        """The communities with course sessions (at most MAX_COMMUNITIES)."""
+
 
 class Trainees(Repository, abc.ABC):
     """Residents' training records; one row per resident is locked while one is changed."""
@@ -146,6 +152,10 @@ class Allowances(abc.ABC):
     @abc.abstractmethod
     def save(self, allowance: Allowance) -> None:
         """Store an allowance's payment."""
+
+    @abc.abstractmethod
+    def unpaid_before(self, before: datetime) -> dict[str, int]:
+        """Per community, allowances entitled before the time and not yet paid."""
 
 
 class Assessments(abc.ABC):
