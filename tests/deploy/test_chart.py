@@ -78,6 +78,7 @@ def test_grpc_services_serve_mutual_tls_from_their_secret_and_probe_a_plaintext_
         "attendance",
         "points",
         "rewards",
+        "training",
     }
     for d in deployments:
         svc = d["metadata"]["labels"]["app.kubernetes.io/name"]
@@ -187,11 +188,13 @@ def test_network_policies_deny_by_default_and_open_only_allowed_paths(rendered, 
             ident
         )
 
-    # attendance → identity (residents, faces), points and rewards → identity (signing keys),
-    # rewards → points (reservations); nothing else reaches a gRPC port in this cut (the
-    # gateway and partners, rewards' callers, are not enabled yet).
+    # attendance → identity (residents, faces), points, rewards and training → identity
+    # (signing keys), rewards → points (reservations), training → attendance (course sessions'
+    # activities); nothing else reaches a gRPC port in this cut (the gateway and partners,
+    # rewards' callers, are not enabled yet).
     identity, attendance = _policy_for(docs, "identity"), _policy_for(docs, "attendance")
     points, rewards = _policy_for(docs, "points"), _policy_for(docs, "rewards")
+    training = _policy_for(docs, "training")
     datastores = {"postgresql", "redis"}
 
     def services_in(rules, side):
@@ -201,15 +204,21 @@ def test_network_policies_deny_by_default_and_open_only_allowed_paths(rendered, 
         "attendance": {50051},
         "points": {50051},
         "rewards": {50051},
+        "training": {50051},
     }
     assert services_in(attendance["spec"]["egress"], "to") == {"identity": {50051}}
-    assert services_in(attendance["spec"]["ingress"], "from") == {}
+    assert services_in(attendance["spec"]["ingress"], "from") == {"training": {50051}}
     assert services_in(points["spec"]["ingress"], "from") == {"rewards": {50051}}
     assert services_in(rewards["spec"]["egress"], "to") == {
         "identity": {50051},
         "points": {50051},
     }
     assert services_in(rewards["spec"]["ingress"], "from") == {}
+    assert services_in(training["spec"]["egress"], "to") == {
+        "identity": {50051},
+        "attendance": {50051},
+    }
+    assert services_in(training["spec"]["ingress"], "from") == {}
 
     # In-cluster datastores take connections from this release's pods only.
     for store in datastores & {p["metadata"]["labels"]["app.kubernetes.io/name"] for p in policies}:
@@ -287,7 +296,7 @@ def test_migrations_run_as_hooks_before_upgrade(rendered, examples, community):
     migrated = {
         j["metadata"]["labels"]["app.kubernetes.io/name"].removesuffix("-migrate") for j in jobs
     }
-    assert migrated == {"identity", "attendance", "points", "rewards"} & {
+    assert migrated == {"identity", "attendance", "points", "rewards", "training"} & {
         d["metadata"]["labels"]["app.kubernetes.io/name"] for d in of_kind(docs, "Deployment")
     }
     for j in jobs:

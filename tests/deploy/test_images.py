@@ -9,7 +9,7 @@ import subprocess
 import chartcheck
 import pytest
 
-SERVICES = ["identity", "attendance", "points", "rewards"]
+SERVICES = ["identity", "attendance", "points", "rewards", "training"]
 
 
 def _stages(text: str) -> list[tuple[str, str]]:

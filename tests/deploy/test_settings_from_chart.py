@@ -21,6 +21,7 @@ from linli_attendance.config import AttendanceSettings
 from linli_identity.config import IdentitySettings
 from linli_points.config import PointsSettings
 from linli_rewards.config import RewardsSettings
+from linli_training.config import TrainingSettings
 
 COMMUNITIES = [p.name for p in EXAMPLES]
 SETTINGS = {
@@ -28,6 +29,7 @@ SETTINGS = {
     "attendance": AttendanceSettings,
     "points": PointsSettings,
     "rewards": RewardsSettings,
+    "training": TrainingSettings,
 }
 SEED = base64.b64encode(bytes(range(32))).decode()
 KEYRING = json.dumps({"current": "k1", "keys": {"k1": SEED}})
