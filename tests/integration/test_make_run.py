@@ -42,7 +42,7 @@ def _is_free(port: int) -> bool:
 
 def test_local_stack_runs_on_sqlite_and_embedded_redis(tmp_path: Path) -> None:
     """No PostgreSQL, no Redis server: the seeded volunteer's balance answers over gRPC."""
-    grpc_base, metrics_base, health_base = _free_block(4), _free_block(4), _free_block(4)
+    grpc_base, metrics_base, health_base = _free_block(5), _free_block(5), _free_block(5)
     env = {
         **os.environ,
         "LINLI_RUN_GRPC_BASE_PORT": str(grpc_base),
@@ -108,4 +108,5 @@ def test_local_stack_runs_on_sqlite_and_embedded_redis(tmp_path: Path) -> None:
         "attendance.db",
         "points.db",
         "rewards.db",
+        "partners.db",
     }

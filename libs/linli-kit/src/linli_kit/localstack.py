@@ -30,7 +30,7 @@ from linli_kit.processes import ServiceProcess, start_all, stop_all
 
 RUN_DIR = Path(".run")
 PKI_DIR = RUN_DIR / "pki"
-SERVICES = ("identity", "attendance", "points", "rewards")
+SERVICES = ("identity", "attendance", "points", "rewards", "partners")
 DEMO = "demo"
 STAFF_PHONE, VOLUNTEER_PHONE = "13800000001", "13800000002"
 # The development client certificate (grpcurl, the seeding below): a caller that is no
@@ -75,9 +75,13 @@ def _processes(
             settings["dev_signing_keys"] = "true"
         else:
             settings["identity_address"] = f"127.0.0.1:{ports['grpc']['identity']}"
-        if name == "rewards":
+        if name in ("rewards", "partners"):
             settings["points_address"] = f"127.0.0.1:{ports['grpc']['points']}"
+        if name == "rewards":
+            settings["partners_address"] = f"127.0.0.1:{ports['grpc']['partners']}"
             settings["dev_voucher_keys"] = "true"
+        if name == "partners":
+            settings["dev_proof_keys"] = "true"
         processes.append(ServiceProcess(name, settings, RUN_DIR / f"{name}.log"))
     return processes
 

@@ -87,9 +87,10 @@ class Credentials:
         keys = {self.key.kid: base64.b64encode(self._seed()).decode()}
         return json.dumps({"current": self.key.kid, "keys": keys})
 
-    def voucher_keys(self) -> str:
-        """Rewards' LINLI_REWARDS_VOUCHER_KEYS: a key derived from this session's signing key."""
-        seed = hashlib.sha256(b"linli-test-vouchers:" + self._seed()).digest()
+    def voucher_keys(self, purpose: str) -> str:
+        """A PASETO keyring setting (rewards' vouchers, partners' proofs): a key derived from this
+        session's signing key and the purpose."""
+        seed = hashlib.sha256(f"linli-test-{purpose}:".encode() + self._seed()).digest()
         return json.dumps({"current": "v1", "keys": {"v1": base64.b64encode(seed).decode()}})
 
     def secure(self, settings: dict[str, str], community: str, service: str, folder: Path) -> None:
@@ -99,7 +100,7 @@ class Credentials:
 
 
 STACK_COMMUNITY = "xinhua"
-STACK_SERVICES = ("identity", "attendance", "points", "rewards")
+STACK_SERVICES = ("identity", "attendance", "points", "rewards", "partners")
 
 
 @dataclass
@@ -174,9 +175,13 @@ def secure_processes(
             settings.setdefault("face_workers", "1")  # each loads the models: one is enough here
         else:
             settings["identity_address"] = f"127.0.0.1:{ports['identity']}"
-        if name == "rewards":
+        if name in ("rewards", "partners"):
             settings["points_address"] = f"127.0.0.1:{ports['points']}"
-            settings.setdefault("voucher_keys", credentials.voucher_keys())
+        if name == "rewards":
+            settings["partners_address"] = f"127.0.0.1:{ports['partners']}"
+            settings.setdefault("voucher_keys", credentials.voucher_keys("vouchers"))
+        if name == "partners":
+            settings.setdefault("proof_keys", credentials.voucher_keys("proofs"))
         processes[name] = ServiceProcess(name, settings, folder / f"{name}.log")
     return processes
 

@@ -75,7 +75,8 @@ def build_app(
     """The rewards gRPC app (rewards and recognition) with its outbox relay and saga recovery."""
     # A given unit-of-work factory is used as is, without an outbox relay: the events stay
     # with whoever made the units of work. Points and identity are asked over gRPC channels
-    # (mutual TLS when tls_dir is set) unless given.
+    # (mutual TLS when tls_dir is set) unless given; partners, on every partner's call, for
+    # what it may do.
     workers: list[Worker] = []
     on_stop = []
     if uow_factory is None:
@@ -110,6 +111,12 @@ def build_app(
             identity.close()
 
         on_stop.append(close_identity)
+    partners_channel = auth.channel(settings.partners_address, tls)
+
+    async def close_partners() -> None:
+        partners_channel.close()
+
+    on_stop.append(close_partners)
     signer = voucher_signer(settings)
     saga = Saga(uow_factory, points, signer, clock, on_sold_out=_sold_out)
     # Unfenced: harmless on two replicas at once, every step is stored only from the state it
@@ -136,4 +143,5 @@ def build_app(
         background=workers,
         on_stop=on_stop,
         limits={SERVICE_NAME: LIMITS, RECOGNITION_NAME: recognition_api.LIMITS},
+        partners=auth.PartnersOverGrpc(partners_channel),
     )

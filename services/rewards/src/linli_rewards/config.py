@@ -17,6 +17,8 @@ class RewardsSettings(ServiceSettings):
 
     grpc_port: int = Field(default=50054, ge=0, le=65535)
     points_address: str = Field(default="127.0.0.1:50053", min_length=3)
+    # Partners keeps what each partner may do (its scopes), asked on every partner's call.
+    partners_address: str = Field(default="127.0.0.1:50056", min_length=3)
     # Identity publishes the keys access tokens are checked with.
     identity_address: str = Field(default="127.0.0.1:50051", min_length=3)
     points_timeout_seconds: float = Field(default=5.0, gt=0)

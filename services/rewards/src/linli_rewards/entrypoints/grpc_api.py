@@ -31,9 +31,10 @@ from linli_rewards.service_layer.redemptions import Saga
 Context: TypeAlias = grpc.aio.ServicerContext
 
 STAFF = auth.persons(*STAFF_ROLES)
-# Vouchers are checked at a partner's counter (its certificate) or, for the community's own
-# items, by staff; the use cases then check that the caller fulfils the voucher's item.
-FULFILLERS = auth.partners() + STAFF
+# Vouchers are checked at a partner's counter (its certificate, with the "vouchers" scope the
+# partners service grants) or, for the community's own items, by staff; the use cases then
+# check that the caller fulfils the voucher's item.
+FULFILLERS = auth.partners("vouchers") + STAFF
 POLICY: auth.Policy = {
     "CreateItem": STAFF,
     "CreateDefaultItems": STAFF,
