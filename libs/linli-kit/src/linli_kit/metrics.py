@@ -54,7 +54,9 @@ TRAINING_ATTENDANCE_CREDITED = Counter(
     ["community_id", "outcome"],
 )
 TRAINING_COURSES_COMPLETED = Counter(
-    "linli_training_courses_completed", "Courses completed by residents.", ["community_id", "course_id"]
+    "linli_training_courses_completed",
+    "Courses completed by residents.",
+    ["community_id", "course_id"],
 )
 TRAINING_PROMOTIONS = Counter(
     "linli_training_promotions", "Promotions to a volunteer level.", ["community_id", "level_id"]
