@@ -381,3 +381,15 @@ def test_the_gauges_tell_the_shortfall_and_the_allowances_overdue_for_a_month(
 
     assert (fresh.community_id, fresh.target_minutes, fresh.shortfall_minutes) == (C, 2400, 2400)
     assert (fresh.overdue_allowances, late.overdue_allowances) == (0, 1)
+
+
+def test_a_resident_enrols_until_the_start_and_staff_at_any_time(
+    uow_factory, attendance, clock, catalogue_ready
+) -> None:
+    _, teacher = catalogue_ready
+    held = _session(uow_factory, attendance, clock, teacher, "safety", 2)
+    clock.now = held.starts_at
+
+    with pytest.raises(FailedPrecondition, match="ask the staff"):
+        _enrol(uow_factory, clock, held)
+    assert _enrol(uow_factory, clock, held, actor=STAFF).is_enrolled("r-alice")

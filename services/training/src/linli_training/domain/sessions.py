@@ -6,8 +6,10 @@
   Its sign-in activity lives in attendance, so volunteers sign in to a course as to anything
   else (kiosk face, QR/PIN, staff); training credits the sessions attendance completes.
 - **Enrolment.** A resident takes a seat while one is free, else waits in line in the order
-  they enrolled; a seat given up goes to the first one waiting. Enrolment closes when the
-  session starts. Only enrolled residents' attendance is credited.
+  they enrolled; a seat given up goes to the first one waiting. A resident enrols until the
+  session starts; staff enrol anyone at any time (at the door, or a session already held on a
+  paper sheet, before its sheet is entered). Only the attendance of residents holding a seat
+  when attendance completes their session is credited.
 - **Face-to-face hours** (T2): staff record a session as taught once it has started; its
   minutes (the scheduled length unless told otherwise) count toward the community's yearly
   target (40 h by default), in the local year (Asia/Shanghai) the session started.
@@ -225,10 +227,10 @@ class CourseSession(Aggregate):
         found = self._of(resident_id)
         return found is not None and found.state is EnrolmentState.ENROLLED
 
-    def enrol(self, resident_id: str, at: datetime) -> Enrolment:
-        """A seat if one is free, else a place in line; refused once the session started."""
-        if at >= self.starts_at:
-            raise FailedPrecondition("enrolment closed when the session started")
+    def enrol(self, resident_id: str, at: datetime, by_staff: bool = False) -> Enrolment:
+        """A seat if one is free, else a place in line; residents only before the start."""
+        if at >= self.starts_at and not by_staff:
+            raise FailedPrecondition("enrolment closed when the session started: ask the staff")
         found = self._of(resident_id)
         if found is not None and found.state is not EnrolmentState.CANCELLED:
             raise FailedPrecondition(f"the resident is already {found.state} for this session")

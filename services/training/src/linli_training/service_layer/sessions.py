@@ -94,7 +94,7 @@ def enrol(cmd: Enrol, uow: TrainingUnitOfWork, clock: Clock = utc_now) -> Course
     trainee = uow.trainees.get(cmd.community_id, cmd.resident_id)
     courses = uow.courses.all(cmd.community_id)
     require_open(course, courses, trainee.completed, trainee.core_volunteer)
-    found.enrol(cmd.resident_id, clock())
+    found.enrol(cmd.resident_id, clock(), by_staff=cmd.actor.is_staff)
     uow.sessions.save(found)
     return found
 
