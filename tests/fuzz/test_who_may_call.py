@@ -66,6 +66,11 @@ def _callers(world: World) -> list[Who]:
             Who(f"service {name}", Principal(Kind.SERVICE, name, setup.C), certificate=name)
             for name in ("attendance", "points", "rewards", "partners")
         ),
+        Who(
+            "the world's partner",
+            Principal(Kind.PARTNER, setup.PARTNER_ID, setup.C, scopes=setup.PARTNER_SCOPES),
+            certificate=f"partner/{setup.PARTNER_ID}",
+        ),
         _person("another community", "r-other", *Role, community=OTHER),
     ]
 

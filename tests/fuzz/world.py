@@ -24,6 +24,8 @@ from linli.attendance.v1 import attendance_service_pb2_grpc as att_grpc
 from linli.common.v1 import service_type_pb2
 from linli.identity.v1 import identity_service_pb2 as idn
 from linli.identity.v1 import identity_service_pb2_grpc as idn_grpc
+from linli.partners.v1 import partners_service_pb2 as ptn
+from linli.partners.v1 import partners_service_pb2_grpc as ptn_grpc
 from linli.points.v1 import points_service_pb2 as pts
 from linli.points.v1 import points_service_pb2_grpc as pts_grpc
 from linli.rewards.v1 import recognition_service_pb2 as rcg
@@ -40,6 +42,7 @@ from linli_kit.principals import Kind, Role
 from linli_kit.processes import start_all, stop_all
 from linli_kit.scratch import create_database, drop_database
 from linli_kit.testing import Credentials, Servers, Stack, eventually, secure_processes
+from linli_partners.entrypoints.grpc_api import POLICY as PARTNERS_POLICY
 from linli_points.entrypoints.grpc_api import POLICY as POINTS_POLICY
 from linli_rewards.entrypoints.grpc_api import POLICY as REWARDS_POLICY
 from linli_rewards.entrypoints.recognition_api import POLICY as RECOGNITION_POLICY
@@ -50,6 +53,7 @@ POLICIES: dict[str, auth.Policy] = {
     "PointsService": POINTS_POLICY,
     "RewardsService": REWARDS_POLICY,
     "RecognitionService": RECOGNITION_POLICY,
+    "PartnersService": PARTNERS_POLICY,
     "OperationsService": OPERATIONS_POLICY,
 }
 # Which processes serve each service (the operations API is served beside each consumer).
@@ -59,6 +63,7 @@ SERVED_BY = {
     "PointsService": ("points",),
     "RewardsService": ("rewards",),
     "RecognitionService": ("rewards",),
+    "PartnersService": ("partners",),
     "OperationsService": ("identity", "points"),
 }
 C = "fuzz"
@@ -101,6 +106,11 @@ NAME_OF = {
     "RecordNominationOutcome": "nomination",
     "GetNomination": "nomination",
     "DecideBenefitApplication": "application",
+    "GetPartner": "partner",
+    "UpdatePartnerAccess": "partner",
+    "RevokePartner": "rival",
+    "GetPartnerScopes": "partner",
+    "TerminateAgreement": "agreement",
 }
 EDGE_TIMES = [datetime(1, 1, 1, tzinfo=UTC), datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)]
 REALISTIC_INTEGERS = {
@@ -116,6 +126,8 @@ REALISTIC_INTEGERS = {
     "add_stock": 1,
     "stock": 5,
     "seats": 2,
+    "value_fen": 100,
+    "checks_per_minute": 60,
 }
 # RPCs whose parent is a resident rather than the community.
 RESIDENT_PARENT = {
@@ -130,12 +142,32 @@ RESIDENT_PARENT = {
     "Redeem",
     "ListRedemptions",
     "ApplyForBenefit",
+    "CreateEligibilityCode",
+    "ListEligibilityChecks",
+}
+# RPCs whose parent is a partner.
+PARTNER_PARENT = {
+    "CreateAgreement",
+    "ListAgreements",
+    "RecordContribution",
+    "ListContributions",
+    "CreatePartnerBenefit",
 }
 START = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(hours=2)
 
 
 # RPCs only the resident themself calls about themself (realistic requests name alice).
-AS_ALICE = {"CreateAppeal", "ApplyProjectLead", "RateSession", "EnrolFace", "GrantFaceConsent"}
+AS_ALICE = {
+    "CreateAppeal",
+    "ApplyProjectLead",
+    "RateSession",
+    "EnrolFace",
+    "GrantFaceConsent",
+    "CreateEligibilityCode",
+}
+# The world's partner enterprise: its certificate, and the scopes partners grants it.
+PARTNER_ID = "fuzz-bank"
+PARTNER_SCOPES = frozenset({"benefit:fuzz-loan", "vouchers"})
 
 
 @dataclass(frozen=True)
@@ -193,6 +225,8 @@ class World:
         if not rules or rules[0].kind is Kind.ANONYMOUS:
             return Caller()
         rule = rules[0]
+        if rule.kind is Kind.PARTNER:
+            return Caller(service=f"partner/{PARTNER_ID}")
         if rule.kind is Kind.SERVICE:
             return Caller(service=sorted(rule.subjects)[0] if rule.subjects else "attendance")
         if method.name in AS_ALICE:
@@ -208,6 +242,7 @@ class World:
             values["name"] = [self.names[NAME_OF[method.name]]]
         if "parent" in method.input_type.fields_by_name:
             role = "alice" if method.name in RESIDENT_PARENT else "community"
+            role = "partner" if method.name in PARTNER_PARENT else role
             values["parent"] = [self.names[role]]
         return values
 
@@ -410,6 +445,44 @@ def make_world(stack: Stack) -> World:
         rcg.ApplyForBenefitRequest(parent=alice, benefit=benefit, request_id="application"),
         metadata=as_alice,
     ).application.name
+    partners = ptn_grpc.PartnersServiceStub(stack.channel("partners"))
+    for partner_id, benefits in ((PARTNER_ID, ["fuzz-loan"]), ("fuzz-rival", [])):
+        partners.CreatePartner(
+            ptn.CreatePartnerRequest(
+                parent=COMMUNITY,
+                partner_id=partner_id,
+                partner=ptn.Partner(
+                    display_name="社区银行",
+                    kind=ptn.PARTNER_KIND_BANK,
+                    access=ptn.PartnerAccess(benefits=benefits, consume_vouchers=True),
+                ),
+                request_id=f"partner-{partner_id}",
+            ),
+            metadata=as_staff,
+        )
+    partner = f"{COMMUNITY}/partners/{PARTNER_ID}"
+    loan = partners.CreatePartnerBenefit(
+        ptn.CreatePartnerBenefitRequest(
+            parent=partner,
+            benefit_id="fuzz-loan",
+            benefit=ptn.PartnerBenefit(title="信用贷"),
+            request_id="loan",
+        ),
+        metadata=as_staff,
+    ).benefit.name
+    agreement = ptn.Agreement(
+        title="志愿服务合作协议",
+        sign_date="2026-01-01",
+        start_date="2026-01-01",
+        end_date="2027-12-31",
+    )
+    agreement_name = partners.CreateAgreement(
+        ptn.CreateAgreementRequest(parent=partner, agreement=agreement, request_id="agreement"),
+        metadata=as_staff,
+    ).agreement.name
+    eligibility_code = partners.CreateEligibilityCode(
+        ptn.CreateEligibilityCodeRequest(parent=alice, request_id="code"), metadata=as_alice
+    ).code
     appeal = points.CreateAppeal(
         pts.CreateAppealRequest(
             parent=alice, transaction=transaction.name, reason="少算了", request_id="appeal"
@@ -444,6 +517,9 @@ def make_world(stack: Stack) -> World:
         "allocation": allocation,
         "nomination": nomination,
         "application": application,
+        "partner": partner,
+        "rival": f"{COMMUNITY}/partners/fuzz-rival",
+        "agreement": agreement_name,
     }
     known = {
         "identity": {
@@ -509,6 +585,24 @@ def make_world(stack: Stack) -> World:
             "benefit_id": ["fuzz-care"],
             "honour": ["最美志愿者"],
             "note": ["同意"],
+            "tiers": ["gold"],
+        },
+        "partners": {
+            **shared,
+            "parent": [COMMUNITY, partner, *residents],
+            "name": [partner, agreement_name],
+            "partner_id": ["fuzz-shop"],
+            "benefit_id": ["fuzz-zone"],
+            "benefit": [loan],
+            "benefits": ["fuzz-loan"],
+            "code": [eligibility_code],
+            "display_name": ["社区超市"],
+            "title": ["志愿服务合作协议"],
+            "terms": ["提供折扣"],
+            "sign_date": ["2026-01-01"],
+            "start_date": ["2026-01-01"],
+            "end_date": ["2027-12-31"],
+            "description": ["爱心物资"],
             "tiers": ["gold"],
         },
     }
