@@ -56,7 +56,7 @@ POLICY: auth.Policy = {
     "UpdatePartnerAccess": STAFF,
     "RevokePartner": STAFF,
     # The community's services, to authorise a partner's call to them (rewards' vouchers).
-    "GetPartnerScopes": auth.services("rewards", "gateway"),
+    "GetPartnerScopes": auth.services("rewards"),
     "CreateAgreement": STAFF,
     "TerminateAgreement": STAFF,
     "ListAgreements": PARTNER_OR_STAFF,
