@@ -23,6 +23,8 @@ from linli.rewards.v1 import recognition_service_pb2 as rcg
 from linli.rewards.v1 import recognition_service_pb2_grpc as rcg_grpc
 from linli.rewards.v1 import rewards_service_pb2 as rwd
 from linli.rewards.v1 import rewards_service_pb2_grpc as rwd_grpc
+from linli.training.v1 import training_service_pb2 as trn
+from linli.training.v1 import training_service_pb2_grpc as trn_grpc
 
 from linli_kit import auth
 from linli_kit.pki import DevelopmentCA
@@ -30,7 +32,7 @@ from linli_kit.processes import ServiceProcess, start_all, stop_all
 
 RUN_DIR = Path(".run")
 PKI_DIR = RUN_DIR / "pki"
-SERVICES = ("identity", "attendance", "points", "rewards", "partners")
+SERVICES = ("identity", "attendance", "points", "rewards", "training", "partners")
 DEMO = "demo"
 STAFF_PHONE, VOLUNTEER_PHONE = "13800000001", "13800000002"
 # The development client certificate (grpcurl, the seeding below): a caller that is no
@@ -80,6 +82,8 @@ def _processes(
         if name == "rewards":
             settings["partners_address"] = f"127.0.0.1:{ports['grpc']['partners']}"
             settings["dev_voucher_keys"] = "true"
+        if name == "training":
+            settings["attendance_address"] = f"127.0.0.1:{ports['grpc']['attendance']}"
         if name == "partners":
             settings["dev_proof_keys"] = "true"
         processes.append(ServiceProcess(name, settings, RUN_DIR / f"{name}.log"))
@@ -93,7 +97,7 @@ def token(identity: ServiceProcess, phone: str) -> str:
 
 def seed_demo(identity_cli: ServiceProcess, channel_for: dict[str, grpc.Channel]) -> str:
     """The demo community, its social worker, a volunteer, one finished 2-hour session, and the
-    policy's default catalogue (with some stock) and high-score benefits.
+    policy's default catalogue (with some stock), high-score benefits, courses (T1) and levels.
 
     The first staff member is bootstrapped on identity's database (an operator's job); the rest
     goes through the RPCs with the social worker's token, as a person would.
@@ -117,6 +121,11 @@ def seed_demo(identity_cli: ServiceProcess, channel_for: dict[str, grpc.Channel]
             name=item.name, add_stock=20, request_id=f"seed-stock-{item.name}"
         )
         rewards.RestockItem(restock, metadata=as_staff)
+    training = trn_grpc.TrainingServiceStub(channel_for["training"])
+    courses = trn.CreateDefaultCoursesRequest(parent=parent, request_id="seed-courses")
+    training.CreateDefaultCourses(courses, metadata=as_staff)
+    levels = trn.CreateDefaultLevelsRequest(parent=parent, request_id="seed-levels")
+    training.CreateDefaultLevels(levels, metadata=as_staff)
     benefits = rcg.CreateDefaultBenefitsRequest(parent=parent, request_id="seed-benefits")
     rcg_grpc.RecognitionServiceStub(channel_for["rewards"]).CreateDefaultBenefits(
         benefits, metadata=as_staff

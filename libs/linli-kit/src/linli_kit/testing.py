@@ -100,7 +100,7 @@ class Credentials:
 
 
 STACK_COMMUNITY = "xinhua"
-STACK_SERVICES = ("identity", "attendance", "points", "rewards", "partners")
+STACK_SERVICES = ("identity", "attendance", "points", "rewards", "training", "partners")
 
 
 @dataclass
@@ -180,6 +180,8 @@ def secure_processes(
         if name == "rewards":
             settings["partners_address"] = f"127.0.0.1:{ports['partners']}"
             settings.setdefault("voucher_keys", credentials.voucher_keys("vouchers"))
+        if name == "training":
+            settings["attendance_address"] = f"127.0.0.1:{ports['attendance']}"
         if name == "partners":
             settings.setdefault("proof_keys", credentials.voucher_keys("proofs"))
         processes[name] = ServiceProcess(name, settings, folder / f"{name}.log")
