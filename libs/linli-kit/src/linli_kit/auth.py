@@ -30,7 +30,7 @@ from linli.identity.v1 import identity_service_pb2_grpc as identity_grpc
 from linli.partners.v1 import partners_service_pb2 as partners_pb
 from linli.partners.v1 import partners_service_pb2_grpc as partners_grpc
 
-from linli_kit.errors import PermissionDenied, Unauthenticated, Unavailable
+from linli_kit.errors import PermissionDenied, ResourceExhausted, Unauthenticated, Unavailable
 from linli_kit.interception import replies, rewrapped
 from linli_kit.principals import (
     ANONYMOUS,
@@ -467,6 +467,9 @@ def _bearer_token(metadata: Iterable[tuple[str, str | bytes]]) -> str | None:
     return None
 
 
+MAX_STREAMS_PER_CALLER = 16
+
+
 def _caller_key(principal: Principal, context: grpc.aio.ServicerContext) -> str:
     """Whose bucket a call is charged to: the principal, or an anonymous caller's address."""
     if principal.kind is Kind.ANONYMOUS:
@@ -490,6 +493,9 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
     # Where partners' scopes are kept; without one a partner holds no scopes.
     partners: PartnerDirectory | None = None
     buckets: Buckets = field(default_factory=Buckets)
+    # Server streams (live boards) one caller may hold open at once in this replica.
+    streams_per_caller: int = MAX_STREAMS_PER_CALLER
+    _open_streams: dict[str, int] = field(default_factory=dict)
     exempt_services: frozenset[str] = frozenset(
         {"grpc.health.v1.Health", "grpc.reflection.v1alpha.ServerReflection"}
     )
@@ -534,16 +540,18 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
         policy: Policy,
         method: str,
         limit: RateLimit | None,
-    ) -> Any:
+    ) -> tuple[Any, str]:
+        """Authenticate, authorise and charge the call; the principal's token and caller key."""
         principal = await self.authenticate(context)
         authorise(policy, method, principal)
+        caller = _caller_key(principal, context)
         if limit is not None:
-            self.buckets.charge(f"{method}|{_caller_key(principal, context)}", limit)
-        return acting_as(principal)
+            self.buckets.charge(f"{method}|{caller}", limit)
+        return acting_as(principal), caller
 
     def _unary(self, inner: Any, admit: Any) -> Any:
         async def call(request: Any, context: grpc.aio.ServicerContext) -> Any:
-            token = await admit(context)
+            token, _ = await admit(context)
             try:
                 return await inner(request, context)
             finally:
@@ -555,8 +563,18 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
         # Not reset afterwards: a cancelled stream is closed from another context, and each
         # call is served in a task (a context) of its own that ends with it.
         async def call(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
-            await admit(context)
-            async for reply in replies(inner, request, context):
-                yield reply
+            _, caller = await admit(context)
+            if self._open_streams.get(caller, 0) >= self.streams_per_caller:
+                raise ResourceExhausted(
+                    f"at most {self.streams_per_caller} open streams per caller", 5
+                )
+            self._open_streams[caller] = self._open_streams.get(caller, 0) + 1
+            try:
+                async for reply in replies(inner, request, context):
+                    yield reply
+            finally:
+                left = self._open_streams.pop(caller) - 1
+                if left:
+                    self._open_streams[caller] = left
 
         return call

@@ -27,6 +27,7 @@ POLICY: auth.Policy = {
     "Partner": auth.partners("eligibility:check"),
     "Peer": auth.peers(),
     "Watch": auth.persons(),
+    "Hold": auth.persons(),
 }
 METHODS = [*POLICY, "Unlisted"]
 
@@ -123,6 +124,10 @@ def _echo_handler() -> grpc.GenericRpcHandler:
         for _ in range(2):
             yield StringValue(value=auth.current_principal().subject)
 
+    async def hold(request: Empty, context: grpc.aio.ServicerContext) -> AsyncIterator[StringValue]:
+        yield StringValue(value="open")
+        await asyncio.Event().wait()  # until the caller hangs up
+
     wire = {
         "request_deserializer": Empty.FromString,
         "response_serializer": StringValue.SerializeToString,
@@ -130,9 +135,10 @@ def _echo_handler() -> grpc.GenericRpcHandler:
     handlers = {
         name: grpc.unary_unary_rpc_method_handler(who, **wire)
         for name in METHODS
-        if name != "Watch"
+        if name not in ("Watch", "Hold")
     }
     handlers["Watch"] = grpc.unary_stream_rpc_method_handler(watch, **wire)
+    handlers["Hold"] = grpc.unary_stream_rpc_method_handler(hold, **wire)
     return grpc.method_handlers_generic_handler(SERVICE, handlers)
 
 
@@ -252,6 +258,38 @@ async def test_a_partner_holds_the_scopes_the_partners_service_keeps_and_loses_t
             await _call(bank, "Partner")
         assert revoked.value.code() == grpc.StatusCode.PERMISSION_DENIED
         assert "revoked" in (revoked.value.details() or "")
+
+
+async def test_one_caller_holds_a_bounded_number_of_open_streams(
+    server: int, ca: DevelopmentCA, key: auth.SigningKey
+) -> None:
+    def token(resident: str) -> auth.Metadata:
+        subject = f"communities/xinhua/residents/{resident}"
+        return auth.bearer(
+            auth.issue_access_token(key, subject=subject, community="xinhua", roles=[])
+        )
+
+    async with _channel(server, ca.tls_files("spiffe://linli/xinhua/gateway")) as ch:
+        hold = ch.unary_stream(
+            f"/{SERVICE}/Hold",
+            request_serializer=Empty.SerializeToString,
+            response_deserializer=StringValue.FromString,
+        )
+        opened = [hold(Empty(), metadata=token("r1")) for _ in range(auth.MAX_STREAMS_PER_CALLER)]
+        for stream in opened:
+            assert (await stream.read()).value == "open"
+        refused = hold(Empty(), metadata=token("r1"))
+        with pytest.raises(grpc.aio.AioRpcError) as too_many:
+            await refused.read()
+        assert too_many.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+        other = hold(Empty(), metadata=token("r2"))  # another caller is not held back
+        assert (await other.read()).value == "open"
+        opened[0].cancel()
+        await asyncio.sleep(0.2)
+        again = hold(Empty(), metadata=token("r1"))
+        assert (await again.read()).value == "open"
+        for stream in [*opened[1:], other, again]:
+            stream.cancel()
 
 
 async def test_a_client_certificate_from_another_ca_is_refused(
