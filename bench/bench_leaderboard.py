@@ -19,9 +19,12 @@ import redis.asyncio as aioredis
 from linli.points.v1 import points_service_pb2 as pb
 from linli.points.v1 import points_service_pb2_grpc as pb_grpc
 
+from linli_kit import auth
 from linli_kit.db import migrate
 from linli_kit.grpc_server import start
+from linli_kit.pki import DevelopmentCA
 from linli_kit.scratch import create_database, drop_database, postgres_admin_url, redis_url
+from linli_kit.testing import Credentials
 from linli_points.adapters.leaderboard import RedisLeaderboards
 from linli_points.bootstrap import build_app
 from linli_points.config import PointsSettings
@@ -36,10 +39,16 @@ C = "c-bench"
 
 
 async def subscriber(
-    stub, year: int, arrivals: dict[int, list[float]], ready: asyncio.Event, counter: list[int]
+    stub,
+    year: int,
+    arrivals: dict[int, list[float]],
+    ready: asyncio.Event,
+    counter: list[int],
+    metadata: auth.Metadata,
 ) -> None:
     """Watch the board; note when each round's score arrives."""
-    call = stub.WatchLeaderboard(pb.WatchLeaderboardRequest(parent=f"communities/{C}", year=year))
+    request = pb.WatchLeaderboardRequest(parent=f"communities/{C}", year=year)
+    call = stub.WatchLeaderboard(request, metadata=metadata)
     await call.read()
     counter[0] += 1
     if counter[0] == SUBSCRIBERS:
@@ -52,7 +61,7 @@ async def subscriber(
             arrivals[entry.score_centipoints // 100].append(time.perf_counter())
 
 
-async def fan_out(address: str, prefix: str) -> None:
+async def fan_out(address: str, prefix: str, credentials: Credentials) -> None:
     """Open the streams, post one award per round, measure delivery to every subscriber."""
     year = policy_year(datetime.now(UTC))
     boards = RedisLeaderboards(REDIS, prefix)
@@ -62,7 +71,16 @@ async def fan_out(address: str, prefix: str) -> None:
     stubs = [pb_grpc.PointsServiceStub(ch) for ch in channels]
     opened = time.perf_counter()
     tasks = [
-        asyncio.create_task(subscriber(stubs[i % CHANNELS], year, arrivals, ready, counter))
+        asyncio.create_task(
+            subscriber(
+                stubs[i % CHANNELS],
+                year,
+                arrivals,
+                ready,
+                counter,
+                credentials.person(C, f"r-watcher-{i}"),  # each a caller of its own
+            )
+        )
         for i in range(SUBSCRIBERS)
     ]
     await asyncio.wait_for(ready.wait(), 60)
@@ -129,10 +147,11 @@ async def main() -> None:
             scheduler_enabled=False,
             log_level="WARNING",
         )
-        running = await start(build_app(settings), "127.0.0.1", 0)
+        credentials = Credentials(auth.SigningKey.generate("bench"), DevelopmentCA.create())
+        running = await start(build_app(settings, verifier=credentials.verifier()), "127.0.0.1", 0)
         print(f"leaderboard fan-out, {SUBSCRIBERS} subscribers, {ROUNDS} changes")
         try:
-            await fan_out(f"127.0.0.1:{running.port}", prefix)
+            await fan_out(f"127.0.0.1:{running.port}", prefix, credentials)
         finally:
             await running.stop(grace=1)
     finally:
