@@ -8,7 +8,13 @@ import pytest
 import sqlalchemy as sa
 from linli.events.v1 import envelope_pb2, training_events_pb2
 
-from linli_kit.errors import FailedPrecondition, NotFound, PermissionDenied, Unavailable
+from linli_kit.errors import (
+    FailedPrecondition,
+    InvalidArgument,
+    NotFound,
+    PermissionDenied,
+    Unavailable,
+)
 from linli_kit.testing import load_beside
 from linli_training.adapters import orm
 from linli_training.domain.courses import Tier
@@ -361,6 +367,8 @@ def test_the_teaching_report_shows_the_shortfall_until_forty_hours_are_taught(
     ]
     with pytest.raises(PermissionDenied):
         sessions.get_teaching_report(ALICE, C, 0, 40, uow_factory(), clock)
+    with pytest.raises(InvalidArgument, match="2000 to 2199"):
+        sessions.get_teaching_report(STAFF, C, 1, 40, uow_factory(), clock)
     with pytest.raises(NotFound):
         sessions.get_teaching_report(
             fakes.person("r-x", "social_worker", community="c-west"), C, 0, 40, uow_factory(), clock

@@ -57,6 +57,14 @@ def local_year(at: datetime) -> int:
     return at.astimezone(LOCAL_TZ).year
 
 
+def report_year(year: int, now: datetime) -> int:
+    """The year a report asks for (0: this year), or InvalidArgument outside the calendar."""
+    year = year or local_year(now)
+    if not CALENDAR_START.year <= year < CALENDAR_END.year:
+        raise InvalidArgument("year must be 2000 to 2199 (0: this year)")
+    return year
+
+
 def year_bounds(year: int) -> tuple[datetime, datetime]:
     """The instants a local year (Asia/Shanghai) starts and ends."""
     start = datetime(year, 1, 1, tzinfo=LOCAL_TZ)

@@ -12,7 +12,7 @@ from linli_training.domain.sessions import (
     CourseSession,
     TeachingReport,
     id_for_request,
-    local_year,
+    report_year,
     teaching_report,
     year_bounds,
 )
@@ -138,7 +138,7 @@ def get_teaching_report(
 ) -> TeachingReport:
     """The face-to-face teaching of a year (0: this year) against the target, for staff."""
     access.require_staff(actor, community_id)
-    year = year or local_year(clock())
+    year = report_year(year, clock())
     since, until = year_bounds(year)
     with uow:
         taught = uow.sessions.taught(community_id, since, until)
