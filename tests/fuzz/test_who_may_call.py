@@ -64,7 +64,7 @@ def _callers(world: World) -> list[Who]:
         *(_person(f"staff as {role.value}", staff, role) for role in Role),
         *(
             Who(f"service {name}", Principal(Kind.SERVICE, name, setup.C), certificate=name)
-            for name in ("attendance", "points", "rewards", "partners")
+            for name in ("attendance", "points", "rewards", "partners", "training")
         ),
         Who(
             "the world's partner",

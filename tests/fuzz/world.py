@@ -32,6 +32,8 @@ from linli.rewards.v1 import recognition_service_pb2 as rcg
 from linli.rewards.v1 import recognition_service_pb2_grpc as rcg_grpc
 from linli.rewards.v1 import rewards_service_pb2 as rwd
 from linli.rewards.v1 import rewards_service_pb2_grpc as rwd_grpc
+from linli.training.v1 import training_service_pb2 as trn
+from linli.training.v1 import training_service_pb2_grpc as trn_grpc
 
 from linli_attendance.entrypoints.grpc_api import POLICY as ATTENDANCE_POLICY
 from linli_identity.entrypoints.grpc_api import POLICY as IDENTITY_POLICY
@@ -46,6 +48,8 @@ from linli_partners.entrypoints.grpc_api import POLICY as PARTNERS_POLICY
 from linli_points.entrypoints.grpc_api import POLICY as POINTS_POLICY
 from linli_rewards.entrypoints.grpc_api import POLICY as REWARDS_POLICY
 from linli_rewards.entrypoints.recognition_api import POLICY as RECOGNITION_POLICY
+from linli_training.entrypoints.assessment_api import POLICY as ASSESSMENT_POLICY
+from linli_training.entrypoints.grpc_api import POLICY as TRAINING_POLICY
 
 POLICIES: dict[str, auth.Policy] = {
     "IdentityService": IDENTITY_POLICY,
@@ -54,6 +58,8 @@ POLICIES: dict[str, auth.Policy] = {
     "RewardsService": REWARDS_POLICY,
     "RecognitionService": RECOGNITION_POLICY,
     "PartnersService": PARTNERS_POLICY,
+    "TrainingService": TRAINING_POLICY,
+    "AssessmentService": ASSESSMENT_POLICY,
     "OperationsService": OPERATIONS_POLICY,
 }
 # Which processes serve each service (the operations API is served beside each consumer).
@@ -64,7 +70,9 @@ SERVED_BY = {
     "RewardsService": ("rewards",),
     "RecognitionService": ("rewards",),
     "PartnersService": ("partners",),
-    "OperationsService": ("identity", "points"),
+    "TrainingService": ("training",),
+    "AssessmentService": ("training",),
+    "OperationsService": ("identity", "points", "training"),
 }
 C = "fuzz"
 DEADLINE_SECONDS = 10.0
@@ -111,6 +119,11 @@ NAME_OF = {
     "RevokePartner": "rival",
     "GetPartnerScopes": "partner",
     "TerminateAgreement": "agreement",
+    "GetCourse": "course",
+    "GetCourseSession": "course_session",
+    "RecordSessionTaught": "course_session",
+    "GetProgress": "progress",
+    "MarkAllowancePaid": "allowance",
 }
 EDGE_TIMES = [datetime(1, 1, 1, tzinfo=UTC), datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)]
 REALISTIC_INTEGERS = {
@@ -128,6 +141,14 @@ REALISTIC_INTEGERS = {
     "seats": 2,
     "value_fen": 100,
     "checks_per_minute": 60,
+    "hours": 2,
+    "capacity": 5,
+    "completion_percent": 90,
+    "credits_needed": 5,
+    "allowance_fen": 100,
+    "minutes": 60,
+    "year": 2026,
+    "answers": 3,
 }
 # RPCs whose parent is a resident rather than the community.
 RESIDENT_PARENT = {
@@ -144,6 +165,9 @@ RESIDENT_PARENT = {
     "ApplyForBenefit",
     "CreateEligibilityCode",
     "ListEligibilityChecks",
+    "SubmitAssessment",
+    "DeclineAssessment",
+    "ListAssessments",
 }
 # RPCs whose parent is a partner.
 PARTNER_PARENT = {
@@ -164,6 +188,7 @@ AS_ALICE = {
     "EnrolFace",
     "GrantFaceConsent",
     "CreateEligibilityCode",
+    "DeclineAssessment",
 }
 # The world's partner enterprise: its certificate, and the scopes partners grants it.
 PARTNER_ID = "fuzz-bank"
@@ -489,6 +514,7 @@ def make_world(stack: Stack) -> World:
         ),
         metadata=as_alice,
     ).appeal.name
+    course, session, allowance = _training(stack, as_staff, alice)
 
     everyone = [alice, bob, staff, "communities/fuzz/residents/nobody", LONGEST_RESIDENT]
     shared = {
@@ -520,6 +546,10 @@ def make_world(stack: Stack) -> World:
         "partner": partner,
         "rival": f"{COMMUNITY}/partners/fuzz-rival",
         "agreement": agreement_name,
+        "course": course,
+        "course_session": session.name,
+        "progress": f"{alice}/trainingProgress",
+        "allowance": allowance,
     }
     known = {
         "identity": {
@@ -605,5 +635,85 @@ def make_world(stack: Stack) -> World:
             "description": ["爱心物资"],
             "tiers": ["gold"],
         },
+        "training": {
+            **shared,
+            "name": [course, session.name, allowance, f"{alice}/trainingProgress"],
+            "course": [course],
+            "teacher": [session.teacher],
+            "session": [session.name],
+            "course_id": ["fuzz-course"],
+            "level_id": ["fuzz-level-two"],
+            "title": ["急救技能"],
+            "description": ["心肺复苏与止血包扎"],
+            "display_name": ["陈老师"],
+            "organisation": ["区红十字会"],
+            "qualified_courses": [course],
+            "certificates": ["红十字会救护培训师证"],
+            "place": ["社区活动中心"],
+            "kiosks": [KIOSK],
+            "instrument": ["instruments/brs", "instruments/teq"],
+            "stream": ["attendance.events", "identity.events"],
+            "dead_letter_id": ["0-1"],
+        },
     }
     return World(names, known, stack)
+
+
+def _training(
+    stack: Stack, as_staff: auth.Metadata, alice: str
+) -> tuple[str, trn.CourseSession, str]:
+    """The policy's courses, a teacher, a session alice attended, and the allowance it earned."""
+    training = trn_grpc.TrainingServiceStub(stack.channel("training"))
+    courses = training.CreateDefaultCourses(
+        trn.CreateDefaultCoursesRequest(parent=COMMUNITY, request_id="courses"), metadata=as_staff
+    ).courses
+    course = next(c.name for c in courses if c.name.endswith("/safety"))
+    training.CreateLevel(
+        trn.CreateLevelRequest(
+            parent=COMMUNITY,
+            level_id="fuzz-level",
+            level=trn.Level(title="见习志愿者", credits_needed=0, allowance_fen=100),
+            request_id="level",
+        ),
+        metadata=as_staff,
+    )
+    teacher = training.CreateTeacher(
+        trn.CreateTeacherRequest(
+            parent=COMMUNITY,
+            teacher=trn.Teacher(
+                display_name="陈老师",
+                kind=trn.TEACHER_KIND_RED_CROSS_TRAINER,
+                qualified_courses=[course],
+            ),
+            request_id="teacher",
+        ),
+        metadata=as_staff,
+    ).teacher.name
+    planned = trn.CourseSession(
+        course=course, teacher=teacher, place="社区活动中心", capacity=5, kiosks=[KIOSK]
+    )
+    planned.start_time.FromDatetime(START)
+    planned.end_time.FromDatetime(START + timedelta(hours=2))
+    session = training.ScheduleCourseSession(
+        trn.ScheduleCourseSessionRequest(parent=COMMUNITY, session=planned, request_id="session"),
+        metadata=as_staff,
+    ).session
+    training.Enrol(
+        trn.EnrolRequest(session=session.name, resident=alice, request_id="enrol"),
+        metadata=as_staff,
+    )
+    sheet = att.EnterPaperSessionRequest(
+        activity=session.activity, resident=alice, reason="培训签到表", request_id="course-sheet"
+    )
+    sheet.sign_in_time.FromDatetime(START + timedelta(hours=1, minutes=30))
+    sheet.sign_out_time.FromDatetime(START + timedelta(hours=2))
+    att_grpc.AttendanceServiceStub(stack.channel("attendance")).EnterPaperSession(
+        sheet, metadata=as_staff
+    )
+
+    def allowances() -> list[str]:
+        listed = training.ListAllowances(trn.ListAllowancesRequest(parent=alice), metadata=as_staff)
+        return [a.name for a in listed.allowances]
+
+    assert eventually(lambda: len(allowances()), 1) == 1
+    return course, session, allowances()[0]
