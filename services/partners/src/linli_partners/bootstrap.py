@@ -13,6 +13,8 @@ from typing import Any
 
 from linli.partners.v1 import partners_service_pb2 as pb
 from linli.partners.v1 import partners_service_pb2_grpc as pb_grpc
+from linli.partners.v1 import support_service_pb2 as support_pb
+from linli.partners.v1 import support_service_pb2_grpc as support_grpc
 
 from linli_kit import auth
 from linli_kit.db import SqlPlumbing, sql_plumbing
@@ -26,11 +28,13 @@ from linli_partners.adapters.eligibility import HmacCodes, PartnerQuota, PasetoP
 from linli_partners.adapters.points_client import GrpcPoints
 from linli_partners.adapters.repositories import SqlPartnersUnitOfWork
 from linli_partners.config import PartnersSettings
+from linli_partners.entrypoints import support_api
 from linli_partners.entrypoints.board_watch import BoardWatch
 from linli_partners.entrypoints.grpc_api import LIMITS, POLICY, PartnersServicer
 from linli_partners.service_layer.ports import PartnersUnitOfWork, Points
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["PartnersService"].full_name
+SUPPORT_NAME = support_pb.DESCRIPTOR.services_by_name["SupportService"].full_name
 Worker = Callable[[], Coroutine[Any, Any, None]]
 
 
@@ -54,7 +58,7 @@ def build_app(
     verifier: auth.Verifier | None = None,
     clock: Clock = utc_now,
 ) -> GrpcApp:
-    """The partners gRPC app with its outbox relay."""
+    """The partners gRPC app (partners, and funds and grants) with its outbox relay."""
     # A given unit-of-work factory is used as is, without an outbox relay: the events stay
     # with whoever made the units of work. Points and identity are asked over gRPC channels
     # (mutual TLS when tls_dir is set) unless given.
@@ -105,17 +109,19 @@ def build_app(
         settings.title_threshold,
         clock,
     )
+    support = support_api.SupportServicer(uow_factory, clock)
 
     def register(server: object) -> None:
         pb_grpc.add_PartnersServiceServicer_to_server(servicer, server)
+        support_grpc.add_SupportServiceServicer_to_server(support, server)
 
     return GrpcApp(
         "partners",
         register,
-        policies={SERVICE_NAME: POLICY},
+        policies={SERVICE_NAME: POLICY, SUPPORT_NAME: support_api.POLICY},
         verifier=verifier,
         background=workers,
         on_stop=on_stop,
-        limits={SERVICE_NAME: LIMITS},
+        limits={SERVICE_NAME: LIMITS, SUPPORT_NAME: support_api.LIMITS},
         partners=LocalPartners(uow_factory),
     )

@@ -121,3 +121,148 @@ sa.Index(
     checks.c.resident_id,
     checks.c.checked_at,
 )
+
+# Funds and grants (O5, E5).
+
+fund_calls = sa.Table(
+    "fund_calls",
+    metadata,
+    sa.Column("community_id", sa.String(63), primary_key=True),
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("title", sa.String(100), nullable=False),
+    sa.Column("year", sa.Integer, nullable=False),
+    sa.Column("opens_on", sa.Date, nullable=False),
+    sa.Column("closes_on", sa.Date, nullable=False),
+    sa.Column("budget_fen", sa.BigInteger, nullable=False),
+    sa.Column("min_award_fen", sa.BigInteger, nullable=False),
+    sa.Column("max_award_fen", sa.BigInteger, nullable=False),
+    # One call per community and year.
+    sa.UniqueConstraint("community_id", "year", name="uq_fund_calls_year"),
+    sa.CheckConstraint("budget_fen > 0", name="ck_fund_calls_budget_positive"),
+)
+
+proposals = sa.Table(
+    "fund_proposals",
+    metadata,
+    sa.Column("community_id", sa.String(63), primary_key=True),
+    sa.Column("call_id", sa.String(32), primary_key=True),
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("proposer_id", sa.String(100), nullable=False),
+    sa.Column("title", sa.String(100), nullable=False),
+    sa.Column("summary", sa.Text, nullable=False),
+    sa.Column("requested_fen", sa.BigInteger, nullable=False),
+    sa.Column("submitted_at", UtcDateTime(), nullable=False),
+    sa.Column("awarded_fen", sa.BigInteger),
+    sa.Column("awarded_by", sa.String(100), nullable=False, server_default=""),
+    sa.Column("awarded_at", UtcDateTime()),
+)
+
+scores = sa.Table(
+    "fund_scores",
+    metadata,
+    sa.Column("community_id", sa.String(63), primary_key=True),
+    sa.Column("call_id", sa.String(32), primary_key=True),
+    sa.Column("proposal_id", sa.String(32), primary_key=True),
+    # One score per panel member and proposal.
+    sa.Column("member_id", sa.String(100), primary_key=True),
+    sa.Column("score", sa.Integer, nullable=False),
+    sa.Column("comment", sa.Text, nullable=False, server_default=""),
+    sa.Column("scored_at", UtcDateTime(), nullable=False),
+    sa.CheckConstraint("score >= 0 AND score <= 100", name="ck_fund_scores_range"),
+)
+
+milestones = sa.Table(
+    "fund_milestones",
+    metadata,
+    sa.Column("community_id", sa.String(63), primary_key=True),
+    sa.Column("call_id", sa.String(32), primary_key=True),
+    sa.Column("proposal_id", sa.String(32), primary_key=True),
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("on", sa.Date, nullable=False),
+    sa.Column("title", sa.String(100), nullable=False),
+    sa.Column("note", sa.Text, nullable=False, server_default=""),
+    sa.Column("recorded_by", sa.String(100), nullable=False),
+)
+
+agencies = sa.Table(
+    "agencies",
+    metadata,
+    sa.Column("community_id", sa.String(63), primary_key=True),
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("display_name", sa.String(100), nullable=False),
+    sa.Column("grade", sa.String(10), nullable=False),
+    sa.Column("contract_starts_on", sa.Date, nullable=False),
+    sa.Column("contract_ends_on", sa.Date, nullable=False),
+)
+
+visits = sa.Table(
+    "supervision_visits",
+    metadata,
+    sa.Column("community_id", sa.String(63), primary_key=True),
+    sa.Column("agency_id", sa.String(32), primary_key=True),
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("on", sa.Date, nullable=False),
+    sa.Column("supervisor", sa.String(100), nullable=False),
+    sa.Column("topics", sa.JSON, nullable=False),
+    sa.Column("notes", sa.Text, nullable=False, server_default=""),
+    sa.Column("recorded_by", sa.String(100), nullable=False),
+)
+
+research_grants = sa.Table(
+    "research_grants",
+    metadata,
+    sa.Column("community_id", sa.String(63), primary_key=True),
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("foundation", sa.String(100), nullable=False),
+    sa.Column("topic", sa.String(200), nullable=False),
+    sa.Column("amount_fen", sa.BigInteger, nullable=False),
+    sa.Column("volunteer_ids", sa.JSON, nullable=False),
+    sa.Column("granted_on", sa.Date, nullable=False),
+    sa.Column("outcomes", sa.Text, nullable=False, server_default=""),
+    sa.Column("recommend_publication", sa.Boolean),
+    sa.Column("decided_by", sa.String(100), nullable=False, server_default=""),
+    sa.Column("decided_at", UtcDateTime()),
+)
+
+rota_slots = sa.Table(
+    "legal_rota_slots",
+    metadata,
+    sa.Column("community_id", sa.String(63), primary_key=True),
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("firm", sa.String(100), nullable=False),
+    sa.Column("weekday", sa.Integer, nullable=False),
+    sa.Column("start_hour", sa.Integer, nullable=False),
+    sa.Column("end_hour", sa.Integer, nullable=False),
+)
+
+legal_cases = sa.Table(
+    "legal_cases",
+    metadata,
+    sa.Column("community_id", sa.String(63), primary_key=True),
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("resident_id", sa.String(100), nullable=False),
+    sa.Column("summary", sa.Text, nullable=False),
+    sa.Column("opened_at", UtcDateTime(), nullable=False),
+    sa.Column("state", sa.String(20), nullable=False),
+    sa.Column("slot_id", sa.String(32), nullable=False, server_default=""),
+    sa.Column("firm", sa.String(100), nullable=False, server_default=""),
+)
+sa.Index(
+    "ix_legal_cases_resident",
+    legal_cases.c.community_id,
+    legal_cases.c.resident_id,
+    legal_cases.c.opened_at,
+)
+
+case_steps = sa.Table(
+    "legal_case_steps",
+    metadata,
+    sa.Column("community_id", sa.String(63), primary_key=True),
+    sa.Column("case_id", sa.String(32), primary_key=True),
+    # The step's place in the case: 0 is its opening.
+    sa.Column("seq", sa.Integer, primary_key=True),
+    sa.Column("state", sa.String(20), nullable=False),
+    sa.Column("actor", sa.String(100), nullable=False),
+    sa.Column("at", UtcDateTime(), nullable=False),
+    sa.Column("note", sa.Text, nullable=False, server_default=""),
+)

@@ -6,7 +6,6 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session as DbSession
 
 from linli_kit.db import SqlUnitOfWork, dialect_insert
@@ -20,6 +19,15 @@ from linli_partners.adapters.orm import (
     partners,
     title_serials,
     titles,
+)
+from linli_partners.adapters.sql import insert_once as _insert_once
+from linli_partners.adapters.sql import locked as _locked
+from linli_partners.adapters.support_repositories import (
+    SqlAgencies,
+    SqlFundCalls,
+    SqlLegalAid,
+    SqlProposals,
+    SqlResearchGrants,
 )
 from linli_partners.domain.eligibility import (
     EligibilityCheck,
@@ -43,20 +51,6 @@ from linli_partners.service_layer.ports import (
     PartnersUnitOfWork,
     Titles,
 )
-
-
-def _locked(query: sa.Select[Any], session: DbSession) -> sa.Select[Any]:
-    """The query locking its rows for update (PostgreSQL; SQLite serialises writers anyway)."""
-    return query.with_for_update() if session.get_bind().dialect.name == "postgresql" else query
-
-
-def _insert_once(session: DbSession, statement: Any, refusal: Exception) -> None:
-    """Run an insert; a key already taken raises `refusal` and leaves the transaction usable."""
-    try:
-        with session.begin_nested():
-            session.execute(statement)
-    except IntegrityError:
-        raise refusal from None
 
 
 def _partner(row: Any) -> Partner:
@@ -451,3 +445,8 @@ class SqlPartnersUnitOfWork(SqlUnitOfWork, PartnersUnitOfWork):
         self.titles = SqlTitles(session)
         self.benefits = SqlBenefits(session)
         self.eligibility = SqlEligibility(session)
+        self.fund_calls = SqlFundCalls(session)
+        self.proposals = SqlProposals(session)
+        self.agencies = SqlAgencies(session)
+        self.research_grants = SqlResearchGrants(session)
+        self.legal_aid = SqlLegalAid(session)

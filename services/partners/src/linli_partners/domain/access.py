@@ -10,6 +10,11 @@ the object is PermissionDenied.
   is refused at the door).
 - A resident makes codes for themself only and reads the checks made of them; staff read
   any resident's checks.
+- Funds and grants (O5, E5): the fund's panel is the community's staff and its supervision
+  committee. A resident submits proposals only as themself and reads their own; the panel
+  reads them all. Staff keep the calls, awards, agency, grants, rota and cases; the proposer
+  records their own incubation's milestones too; staff or the committee decide a grant's
+  publication. A resident reads their own legal cases.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from linli_kit.principals import (
     SYSTEM,
     Kind,
     Principal,
+    Role,
     require_community,
     require_self_or_staff,
     require_staff,
@@ -27,6 +33,8 @@ from linli_partners.domain.partners import benefit_scope
 
 __all__ = [
     "require_checker",
+    "require_panel",
+    "require_panel_or_self",
     "require_partner_or_staff",
     "require_resident",
     "require_self_or_staff",
@@ -64,3 +72,20 @@ def require_service(actor: Principal, community_id: str) -> None:
     require_community(actor, community_id)
     if not (actor is SYSTEM or actor.is_machine):
         raise PermissionDenied("only the community's services may ask this")
+
+
+def require_panel(actor: Principal, community_id: str) -> None:
+    """The community's staff or a member of its supervision committee."""
+    require_community(actor, community_id)
+    if actor is SYSTEM or actor.is_staff:
+        return
+    if not (actor.kind is Kind.PERSON and actor.has_role(Role.COMMITTEE_MEMBER)):
+        raise PermissionDenied("only the community's staff or committee may do this")
+
+
+def require_panel_or_self(actor: Principal, community_id: str, resident_id: str) -> None:
+    """The resident themself, or the community's staff or committee."""
+    require_community(actor, community_id)
+    if actor.is_resident(community_id, resident_id):
+        return
+    require_panel(actor, community_id)

@@ -14,6 +14,13 @@ from linli_partners.domain.eligibility import (
     Standing,
 )
 from linli_partners.domain.partners import Agreement, Contribution, Partner, PartnerTitle
+from linli_partners.service_layer.support_ports import (
+    Agencies,
+    FundCalls,
+    LegalAid,
+    Proposals,
+    ResearchGrants,
+)
 
 
 class Points(Protocol):
@@ -196,7 +203,8 @@ class Eligibility(abc.ABC):
 
 
 class PartnersUnitOfWork(AbstractUnitOfWork, abc.ABC):
-    """A unit of work over partners and everything they sign, give, offer and check."""
+    """A unit of work over partners and everything they sign, give, offer and check; and the
+    funds and grants (O5, E5) in the same database."""
 
     partners: Partners
     agreements: Agreements
@@ -204,3 +212,8 @@ class PartnersUnitOfWork(AbstractUnitOfWork, abc.ABC):
     titles: Titles
     benefits: Benefits
     eligibility: Eligibility
+    fund_calls: FundCalls
+    proposals: Proposals
+    agencies: Agencies
+    research_grants: ResearchGrants
+    legal_aid: LegalAid
