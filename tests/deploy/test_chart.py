@@ -79,6 +79,7 @@ def test_grpc_services_serve_mutual_tls_from_their_secret_and_probe_a_plaintext_
         "points",
         "rewards",
         "training",
+        "partners",
     }
     for d in deployments:
         svc = d["metadata"]["labels"]["app.kubernetes.io/name"]
@@ -188,13 +189,14 @@ def test_network_policies_deny_by_default_and_open_only_allowed_paths(rendered, 
             ident
         )
 
-    # attendance → identity (residents, faces), points, rewards and training → identity
-    # (signing keys), rewards → points (reservations), training → attendance (course sessions'
-    # activities); nothing else reaches a gRPC port in this cut (the gateway and partners,
-    # rewards' callers, are not enabled yet).
+    # attendance → identity (residents, faces), points, rewards, training and partners →
+    # identity (signing keys), rewards → points (reservations), training → attendance (course
+    # sessions' activities), partners → points (residents' standings), rewards → partners (a
+    # partner's scopes); nothing else in the release reaches a gRPC port in this cut (the
+    # gateway is not enabled yet).
     identity, attendance = _policy_for(docs, "identity"), _policy_for(docs, "attendance")
     points, rewards = _policy_for(docs, "points"), _policy_for(docs, "rewards")
-    training = _policy_for(docs, "training")
+    training, partners = _policy_for(docs, "training"), _policy_for(docs, "partners")
     datastores = {"postgresql", "redis"}
 
     def services_in(rules, side):
@@ -205,13 +207,18 @@ def test_network_policies_deny_by_default_and_open_only_allowed_paths(rendered, 
         "points": {50051},
         "rewards": {50051},
         "training": {50051},
+        "partners": {50051},
     }
     assert services_in(attendance["spec"]["egress"], "to") == {"identity": {50051}}
     assert services_in(attendance["spec"]["ingress"], "from") == {"training": {50051}}
-    assert services_in(points["spec"]["ingress"], "from") == {"rewards": {50051}}
+    assert services_in(points["spec"]["ingress"], "from") == {
+        "rewards": {50051},
+        "partners": {50051},
+    }
     assert services_in(rewards["spec"]["egress"], "to") == {
         "identity": {50051},
         "points": {50051},
+        "partners": {50051},
     }
     assert services_in(rewards["spec"]["ingress"], "from") == {}
     assert services_in(training["spec"]["egress"], "to") == {
@@ -219,6 +226,11 @@ def test_network_policies_deny_by_default_and_open_only_allowed_paths(rendered, 
         "attendance": {50051},
     }
     assert services_in(training["spec"]["ingress"], "from") == {}
+    assert services_in(partners["spec"]["egress"], "to") == {
+        "identity": {50051},
+        "points": {50051},
+    }
+    assert services_in(partners["spec"]["ingress"], "from") == {"rewards": {50051}}
 
     # In-cluster datastores take connections from this release's pods only.
     for store in datastores & {p["metadata"]["labels"]["app.kubernetes.io/name"] for p in policies}:
@@ -296,7 +308,7 @@ def test_migrations_run_as_hooks_before_upgrade(rendered, examples, community):
     migrated = {
         j["metadata"]["labels"]["app.kubernetes.io/name"].removesuffix("-migrate") for j in jobs
     }
-    assert migrated == {"identity", "attendance", "points", "rewards", "training"} & {
+    assert migrated == {"identity", "attendance", "points", "rewards", "training", "partners"} & {
         d["metadata"]["labels"]["app.kubernetes.io/name"] for d in of_kind(docs, "Deployment")
     }
     for j in jobs:
@@ -392,6 +404,83 @@ def test_rewards_settings_come_from_values(examples):
     assert env["LINLI_REWARDS_STALL_SECONDS"]["value"] == "120.5"
 
 
+def _deployment(docs, service):
+    (dep,) = [
+        d for d in of_kind(docs, "Deployment") if d["metadata"]["name"].endswith(f"-{service}")
+    ]
+    return dep
+
+
+@pytest.mark.parametrize("community", COMMUNITIES)
+def test_partners_signs_with_its_secret_keyring_and_calls_points_and_identity(rendered, community):
+    docs = rendered[community]
+    env = _env(_deployment(docs, "partners")["spec"]["template"]["spec"]["containers"][0])
+    proof = env["LINLI_PARTNERS_PROOF_KEYS"]["valueFrom"]["secretKeyRef"]
+    assert proof["name"].endswith("-proof-signing-keys") and proof["key"] == "proof-keys"
+    assert "LINLI_PARTNERS_DEV_PROOF_KEYS" not in env
+    # The addresses are the in-release Services of points and identity, on their gRPC ports;
+    # partners calls nothing else.
+    services = {
+        s["metadata"]["labels"]["app.kubernetes.io/name"]: s for s in of_kind(docs, "Service")
+    }
+    addresses = {k for k in env if k.endswith("_ADDRESS")}
+    assert addresses == {"LINLI_PARTNERS_POINTS_ADDRESS", "LINLI_PARTNERS_IDENTITY_ADDRESS"}
+    for dep_name in ("points", "identity"):
+        service = services[dep_name]
+        (grpc_port,) = [p["port"] for p in service["spec"]["ports"] if p["name"] == "grpc"]
+        address = env[f"LINLI_PARTNERS_{dep_name.upper()}_ADDRESS"]["value"]
+        assert address == f"{service['metadata']['name']}:{grpc_port}"
+    # The policy's threshold (no community's own) and the settings' poll time.
+    assert json.loads(env["LINLI_PARTNERS_TITLE_THRESHOLDS"]["value"]) == {}
+    assert float(env["LINLI_PARTNERS_BOARD_POLL_SECONDS"]["value"]) == 0.25
+    # Rewards asks partners for a partner's scopes on every call the partner makes there.
+    rewards = _env(_deployment(docs, "rewards")["spec"]["template"]["spec"]["containers"][0])
+    (port,) = [p["port"] for p in services["partners"]["spec"]["ports"] if p["name"] == "grpc"]
+    assert rewards["LINLI_REWARDS_PARTNERS_ADDRESS"]["value"] == (
+        f"{services['partners']['metadata']['name']}:{port}"
+    )
+
+
+@pytest.mark.parametrize("community", COMMUNITIES)
+def test_partner_machines_reach_only_partners_grpc_port_from_outside(rendered, examples, community):
+    docs, values = rendered[community], examples[community]
+    given = values.get("services", {}).get("partners", {}).get("externalIngress", [])
+    outside = [
+        rule
+        for policy in of_kind(docs, "NetworkPolicy")
+        for rule in policy["spec"].get("ingress", [])
+        if any(peer in given for peer in rule["from"])
+    ]
+    if not given:
+        assert outside == []
+        return
+    (rule,) = outside
+    assert rule["from"] == given
+    assert rule["ports"] == [{"protocol": "TCP", "port": 50051}]  # not metrics, not health
+    (policy,) = [p for p in of_kind(docs, "NetworkPolicy") if rule in p["spec"].get("ingress", [])]
+    assert policy["spec"]["podSelector"]["matchLabels"]["app.kubernetes.io/name"] == "partners"
+
+
+def test_partners_settings_come_from_values(examples):
+    values = chartcheck.deep_merge(
+        examples["community-xinhua.yaml"],
+        {
+            "partners": {
+                "titleThresholds": {"xinhua": 8_000_000, "*": 5_000_000},
+                "boardPollSeconds": 2,
+                "proofKeys": {"key": "ring"},
+            }
+        },
+    )
+    name, namespace = chartcheck.release_of(values)
+    docs = chartcheck.render(values, name=name, namespace=namespace)
+    env = _env(_deployment(docs, "partners")["spec"]["template"]["spec"]["containers"][0])
+    # Whole fen as JSON integers (never 8e+06), in the shape the settings parse.
+    assert env["LINLI_PARTNERS_TITLE_THRESHOLDS"]["value"] == '{"*":5000000,"xinhua":8000000}'
+    assert env["LINLI_PARTNERS_BOARD_POLL_SECONDS"]["value"] == "2"
+    assert env["LINLI_PARTNERS_PROOF_KEYS"]["valueFrom"]["secretKeyRef"]["key"] == "ring"
+
+
 @pytest.mark.parametrize("community", COMMUNITIES)
 def test_dashboards_are_valid_json_per_community(rendered, examples, community):
     docs = rendered[community]
@@ -434,6 +523,8 @@ def test_monitoring_resources_are_well_formed(rendered, community):
         "LinliRpcLatencyHigh",
         "LinliRewardsStockOut",
         "LinliRewardsSagasStuck",
+        "LinliPartnerChecksRefused",
+        "LinliPartnerRateLimited",
     } <= names
     namespace = docs[0]["metadata"]["namespace"]
     for a in alerts:

@@ -21,6 +21,7 @@ EXPORTED = {
     "linli_rewards_vouchers_consumed_total",
     "linli_rewards_sagas_stalled",
     "linli_rewards_sagas_unsettled",
+    "linli_partners_eligibility_checks_total",
     "linli_training_attendance_total",
     "linli_training_courses_completed_total",
     "linli_training_promotions_total",

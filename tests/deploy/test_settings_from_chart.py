@@ -14,11 +14,12 @@ import os
 from typing import Any
 
 import pytest
-from chartcheck import EXAMPLES, of_kind
+from chartcheck import EXAMPLES, deep_merge, of_kind, release_of, render
 from pydantic import ValidationError
 
 from linli_attendance.config import AttendanceSettings
 from linli_identity.config import IdentitySettings
+from linli_partners.config import PartnersSettings
 from linli_points.config import PointsSettings
 from linli_rewards.config import RewardsSettings
 from linli_training.config import TrainingSettings
@@ -30,6 +31,7 @@ SETTINGS = {
     "points": PointsSettings,
     "rewards": RewardsSettings,
     "training": TrainingSettings,
+    "partners": PartnersSettings,
 }
 SEED = base64.b64encode(bytes(range(32))).decode()
 KEYRING = json.dumps({"current": "k1", "keys": {"k1": SEED}})
@@ -44,6 +46,7 @@ def _secret(key: str, community_id: str) -> str:
         "template-keys": json.dumps({community_id: json.loads(KEYRING)}),
         "signing-keys": KEYRING,
         "voucher-keys": KEYRING,
+        "proof-keys": KEYRING,
     }
     assert key in stand_ins, f"no stand-in for Secret key {key!r}: add one"
     return stand_ins[key]
@@ -113,3 +116,47 @@ def test_rewards_would_not_start_without_its_voucher_keys(rendered, monkeypatch)
         del env["LINLI_REWARDS_VOUCHER_KEYS"]
         with pytest.raises(ValidationError, match="voucher_keys"):
             _load(monkeypatch, "rewards", env)
+
+
+def test_partners_would_not_start_without_its_proof_keys(rendered, monkeypatch):
+    # The same control for partners: exactly one of the keyring and the development key.
+    partners = [
+        container
+        for _, service, container in _processes(rendered["community-xinhua.yaml"])
+        if service == "partners"
+    ]
+    assert len(partners) == 2, "the Deployment and the migration Job"
+    for container in partners:
+        env = _environment(container, "xinhua")
+        del env["LINLI_PARTNERS_PROOF_KEYS"]
+        with pytest.raises(ValidationError, match="proof_keys"):
+            _load(monkeypatch, "partners", env)
+
+
+def _partners_deployment(docs: list[dict[str, Any]]) -> dict[str, Any]:
+    """The container of the partners Deployment (not its migration Job)."""
+    (container,) = [
+        container
+        for ident, service, container in _processes(docs)
+        if service == "partners" and ident.startswith("Deployment/")
+    ]
+    return container
+
+
+def test_partners_reads_the_title_thresholds_the_chart_renders(rendered, examples, monkeypatch):
+    # The examples keep the policy's 50,000 yuan; a community's own figure reaches the service.
+    settings = _load(
+        monkeypatch,
+        "partners",
+        _environment(_partners_deployment(rendered["community-xinhua.yaml"]), "xinhua"),
+    )
+    assert settings.title_threshold("xinhua") == 5_000_000
+    values = deep_merge(
+        examples["community-xinhua.yaml"],
+        {"partners": {"titleThresholds": {"xinhua": 3_000_000}, "boardPollSeconds": 1.5}},
+    )
+    name, namespace = release_of(values)
+    docs = render(values, name=name, namespace=namespace)
+    settings = _load(monkeypatch, "partners", _environment(_partners_deployment(docs), "xinhua"))
+    assert settings.title_threshold("xinhua") == 3_000_000
+    assert settings.board_poll_seconds == 1.5

@@ -110,6 +110,14 @@ seccompProfile:
 {{- if $v.services.rewards.enabled -}}
 {{- $_ := required "rewards.voucherKeys.existingSecret is required" $v.rewards.voucherKeys.existingSecret -}}
 {{- end -}}
+{{- if $v.services.partners.enabled -}}
+{{- $_ := required "partners.proofKeys.existingSecret is required" $v.partners.proofKeys.existingSecret -}}
+{{- range $community, $_ := $v.partners.titleThresholds -}}
+{{- if not (has $community (list "*" $v.community.id)) -}}
+{{- fail (printf "partners.titleThresholds names community %s; this release serves %s (or \"*\")" $community $v.community.id) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
 {{- if $v.points.timeBank.enabled -}}
 {{- $_ := required "points.timeBank.tlsSecret is required when the time bank is on" $v.points.timeBank.tlsSecret -}}
 {{- end -}}
@@ -135,6 +143,16 @@ whose settings refuse to load without it. */}}
     secretKeyRef:
       name: {{ .Values.rewards.voucherKeys.existingSecret }}
       key: {{ .Values.rewards.voucherKeys.key }}
+{{- end -}}
+
+{{/* The partners proof keyring from its Secret: the Deployment and the migration Job,
+whose settings refuse to load without it. */}}
+{{- define "linli.partnersProofKeysEnv" -}}
+- name: LINLI_PARTNERS_PROOF_KEYS
+  valueFrom:
+    secretKeyRef:
+      name: {{ .Values.partners.proofKeys.existingSecret }}
+      key: {{ .Values.partners.proofKeys.key }}
 {{- end -}}
 
 {{/* Egress to DNS, needed by every pod under the default-deny policy. */}}
