@@ -26,6 +26,8 @@ from linli.identity.v1 import identity_service_pb2 as idn
 from linli.identity.v1 import identity_service_pb2_grpc as idn_grpc
 from linli.partners.v1 import partners_service_pb2 as ptn
 from linli.partners.v1 import partners_service_pb2_grpc as ptn_grpc
+from linli.partners.v1 import support_service_pb2 as sup
+from linli.partners.v1 import support_service_pb2_grpc as sup_grpc
 from linli.points.v1 import points_service_pb2 as pts
 from linli.points.v1 import points_service_pb2_grpc as pts_grpc
 from linli.rewards.v1 import recognition_service_pb2 as rcg
@@ -45,6 +47,7 @@ from linli_kit.processes import start_all, stop_all
 from linli_kit.scratch import create_database, drop_database
 from linli_kit.testing import Credentials, Servers, Stack, eventually, secure_processes
 from linli_partners.entrypoints.grpc_api import POLICY as PARTNERS_POLICY
+from linli_partners.entrypoints.support_api import POLICY as SUPPORT_POLICY
 from linli_points.entrypoints.grpc_api import POLICY as POINTS_POLICY
 from linli_rewards.entrypoints.grpc_api import POLICY as REWARDS_POLICY
 from linli_rewards.entrypoints.recognition_api import POLICY as RECOGNITION_POLICY
@@ -58,6 +61,7 @@ POLICIES: dict[str, auth.Policy] = {
     "RewardsService": REWARDS_POLICY,
     "RecognitionService": RECOGNITION_POLICY,
     "PartnersService": PARTNERS_POLICY,
+    "SupportService": SUPPORT_POLICY,
     "TrainingService": TRAINING_POLICY,
     "AssessmentService": ASSESSMENT_POLICY,
     "OperationsService": OPERATIONS_POLICY,
@@ -70,6 +74,7 @@ SERVED_BY = {
     "RewardsService": ("rewards",),
     "RecognitionService": ("rewards",),
     "PartnersService": ("partners",),
+    "SupportService": ("partners",),
     "TrainingService": ("training",),
     "AssessmentService": ("training",),
     "OperationsService": ("identity", "points", "training"),
@@ -119,6 +124,15 @@ NAME_OF = {
     "RevokePartner": "rival",
     "GetPartnerScopes": "partner",
     "TerminateAgreement": "agreement",
+    "GetFundCall": "fund_call",
+    "GetProposal": "proposal",
+    "ScoreProposal": "proposal",
+    "AwardProposal": "proposal",
+    "RecordGrantOutcome": "research_grant",
+    "RecommendPublication": "research_grant",
+    "AssignLegalCase": "legal_case",
+    "FinishLegalCase": "legal_case",
+    "GetLegalCase": "legal_case",
     "GetCourse": "course",
     "GetCourseSession": "course_session",
     "RecordSessionTaught": "course_session",
@@ -141,6 +155,12 @@ REALISTIC_INTEGERS = {
     "seats": 2,
     "value_fen": 100,
     "checks_per_minute": 60,
+    "budget_fen": 1_000_000,
+    "requested_fen": 300_000,
+    "amount_fen": 300_000,
+    "score": 80,
+    "start_hour": 9,
+    "end_hour": 12,
     "hours": 2,
     "capacity": 5,
     "completion_percent": 90,
@@ -169,6 +189,16 @@ RESIDENT_PARENT = {
     "DeclineAssessment",
     "ListAssessments",
 }
+# SupportService RPCs whose parent is one of the world's fund or support records.
+SUPPORT_PARENT = {
+    "SubmitProposal": "fund_call",
+    "ListProposals": "fund_call",
+    "ListProposalScores": "proposal",
+    "RecordMilestone": "proposal",
+    "ListMilestones": "proposal",
+    "RecordSupervisionVisit": "agency",
+    "ListSupervisionVisits": "agency",
+}
 # RPCs whose parent is a partner.
 PARTNER_PARENT = {
     "CreateAgreement",
@@ -189,6 +219,7 @@ AS_ALICE = {
     "GrantFaceConsent",
     "CreateEligibilityCode",
     "DeclineAssessment",
+    "SubmitProposal",
 }
 # The world's partner enterprise: its certificate, and the scopes partners grants it.
 PARTNER_ID = "fuzz-bank"
@@ -268,6 +299,7 @@ class World:
         if "parent" in method.input_type.fields_by_name:
             role = "alice" if method.name in RESIDENT_PARENT else "community"
             role = "partner" if method.name in PARTNER_PARENT else role
+            role = SUPPORT_PARENT.get(method.name, role)
             values["parent"] = [self.names[role]]
         return values
 
@@ -515,6 +547,7 @@ def make_world(stack: Stack) -> World:
         metadata=as_alice,
     ).appeal.name
     course, session, allowance = _training(stack, as_staff, alice)
+    support = _support(stack, as_staff, stack.person(alice, Role.VOLUNTEER), alice)
 
     everyone = [alice, bob, staff, "communities/fuzz/residents/nobody", LONGEST_RESIDENT]
     shared = {
@@ -550,6 +583,7 @@ def make_world(stack: Stack) -> World:
         "course_session": session.name,
         "progress": f"{alice}/trainingProgress",
         "allowance": allowance,
+        **support,
     }
     known = {
         "identity": {
@@ -619,8 +653,8 @@ def make_world(stack: Stack) -> World:
         },
         "partners": {
             **shared,
-            "parent": [COMMUNITY, partner, *residents],
-            "name": [partner, agreement_name],
+            "parent": [COMMUNITY, partner, *residents, support["fund_call"], support["agency"]],
+            "name": [partner, agreement_name, *support.values()],
             "partner_id": ["fuzz-shop"],
             "benefit_id": ["fuzz-zone"],
             "benefit": [loan],
@@ -634,6 +668,26 @@ def make_world(stack: Stack) -> World:
             "end_date": ["2027-12-31"],
             "description": ["爱心物资"],
             "tiers": ["gold"],
+            "open_date": [f"{START.year}-01-01"],
+            "close_date": [f"{START.year}-12-31"],
+            "summary": ["把楼道变成花园"],
+            "comment": ["可行"],
+            "milestone_date": [f"{START.year}-09-01"],
+            "note": ["首次活动"],
+            "grade": ["5A"],
+            "contract_start_date": [f"{START.year}-01-01"],
+            "contract_end_date": [f"{START.year}-12-31"],
+            "visit_date": [f"{START.year}-03-17"],
+            "supervisor": ["王督导"],
+            "topics": ["个案管理"],
+            "notes": ["良好"],
+            "foundation": ["爱心基金会"],
+            "topic": ["志愿服务与社区信任"],
+            "volunteers": [alice, bob],
+            "grant_date": [f"{START.year}-03-01"],
+            "outcomes": ["调查报告一份"],
+            "firm": ["正义律师事务所"],
+            "rota_slot": [support["rota_slot"]],
         },
         "training": {
             **shared,
@@ -717,3 +771,90 @@ def _training(
 
     assert eventually(lambda: len(allowances()), 1) == 1
     return course, session, allowances()[0]
+
+
+def _support(
+    stack: Stack, as_staff: auth.Metadata, as_alice: auth.Metadata, alice: str
+) -> dict[str, str]:
+    """Funds and grants: this year's open fund call and alice's proposal, the agency, a grant, a
+    rota slot and a case of alice's (by role)."""
+    support = sup_grpc.SupportServiceStub(stack.channel("partners"))
+    year = START.year
+    call = support.CreateFundCall(
+        sup.CreateFundCallRequest(
+            parent=COMMUNITY,
+            call=sup.FundCall(
+                title="社区创新基金",
+                year=year,
+                open_date=f"{year}-01-01",
+                close_date=f"{year}-12-31",
+                budget_fen=1_000_000,
+            ),
+            request_id="fund-call",
+        ),
+        metadata=as_staff,
+    ).call.name
+    proposal = support.SubmitProposal(
+        sup.SubmitProposalRequest(
+            parent=call,
+            proposal=sup.Proposal(
+                title="楼道花园", summary="把楼道变成花园", requested_fen=300_000
+            ),
+            request_id="proposal",
+        ),
+        metadata=as_alice,
+    ).proposal.name
+    agency = support.CreateAgency(
+        sup.CreateAgencyRequest(
+            parent=COMMUNITY,
+            agency=sup.Agency(
+                display_name="阳光社工事务所",
+                grade="5A",
+                contract_start_date=f"{year}-01-01",
+                contract_end_date=f"{year}-12-31",
+            ),
+            request_id="agency",
+        ),
+        metadata=as_staff,
+    ).agency.name
+    grant = support.CreateResearchGrant(
+        sup.CreateResearchGrantRequest(
+            parent=COMMUNITY,
+            grant=sup.ResearchGrant(
+                foundation="爱心基金会",
+                topic="志愿服务与社区信任",
+                amount_fen=5_000_000,
+                volunteers=[alice],
+                grant_date=f"{year}-03-01",
+            ),
+            request_id="grant",
+        ),
+        metadata=as_staff,
+    ).grant.name
+    slot = support.CreateRotaSlot(
+        sup.CreateRotaSlotRequest(
+            parent=COMMUNITY,
+            slot=sup.RotaSlot(
+                firm="正义律师事务所", weekday=sup.WEEKDAY_WEDNESDAY, start_hour=9, end_hour=12
+            ),
+            request_id="rota",
+        ),
+        metadata=as_staff,
+    ).slot.name
+    case = support.OpenLegalCase(
+        sup.OpenLegalCaseRequest(
+            parent=COMMUNITY,
+            case=sup.LegalCase(resident=alice, summary="服务中受伤的赔偿纠纷"),
+            note="来访登记",
+            request_id="legal-case",
+        ),
+        metadata=as_staff,
+    ).case.name
+    return {
+        "fund_call": call,
+        "proposal": proposal,
+        "agency": agency,
+        "research_grant": grant,
+        "rota_slot": slot,
+        "legal_case": case,
+    }
