@@ -261,3 +261,23 @@ def test_a_signed_answer_names_no_resident(uow_factory, points, clock):
     payload = ring.read(PasetoProofs(ring).sign(answer))
     assert set(payload) == {"jti", "partner", "benefit", "qualifies", "tier", "iat", "exp"}
     assert "r-alice" not in repr(payload)
+
+
+def test_a_partner_scoped_to_another_partners_benefit_gets_that_benefit_named(
+    uow_factory, points, clock
+):
+    _partner(uow_factory, clock, benefits=("credit-loan",))
+    _partner(uow_factory, clock, "shop-1", benefits=("credit-loan",))
+    _benefit(uow_factory)  # bank-1's
+    answer = _check(
+        uow_factory,
+        points,
+        clock,
+        _code(uow_factory, clock),
+        fakes.partner("shop-1", "credit-loan"),
+    )
+    assert (answer.partner_id, answer.benefit_owner_id) == ("shop-1", "bank-1")
+    ring = PasetoKeyring(dev_seeds("test"), "dev")
+    payload = ring.read(PasetoProofs(ring).sign(answer))
+    assert payload["partner"] == f"communities/{C}/partners/shop-1"
+    assert payload["benefit"] == f"communities/{C}/partners/bank-1/benefits/credit-loan"

@@ -41,7 +41,7 @@ class PasetoProofs:
                 "jti": check.id,
                 "partner": PARTNER.format(community=community, partner=check.partner_id),
                 "benefit": BENEFIT.format(
-                    community=community, partner=check.partner_id, benefit=check.benefit_id
+                    community=community, partner=check.benefit_owner_id, benefit=check.benefit_id
                 ),
                 "qualifies": check.qualifies,
                 "tier": check.tier,

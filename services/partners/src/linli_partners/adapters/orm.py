@@ -109,6 +109,7 @@ checks = sa.Table(
     sa.Column("id", sa.String(32), primary_key=True),
     sa.Column("resident_id", sa.String(100), nullable=False),
     sa.Column("partner_id", sa.String(40), nullable=False),
+    sa.Column("benefit_owner_id", sa.String(40), nullable=False),
     sa.Column("benefit_id", sa.String(40), nullable=False),
     sa.Column("qualifies", sa.Boolean, nullable=False),
     sa.Column("tier", sa.String(40), nullable=False),

@@ -129,7 +129,10 @@ class EligibilityCheck:
     community_id: str
     id: str
     resident_id: str
+    # The partner that asked, and the partner whose benefit it asked about (its own, or one
+    # its scopes name).
     partner_id: str
+    benefit_owner_id: str
     benefit_id: str
     qualifies: bool
     tier: str
@@ -151,6 +154,7 @@ class EligibilityCheck:
             id=new_id("k"),
             resident_id=resident_id,
             partner_id=partner_id,
+            benefit_owner_id=benefit.partner_id,
             benefit_id=benefit.id,
             qualifies=benefit.rule.qualifies(standing),
             tier=standing.tier,

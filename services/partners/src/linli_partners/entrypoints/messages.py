@@ -158,7 +158,7 @@ def check_message(check: EligibilityCheck, partner_name: str) -> pb.EligibilityC
         partner=PARTNER.format(community=community, partner=check.partner_id),
         partner_display_name=partner_name,
         benefit=BENEFIT.format(
-            community=community, partner=check.partner_id, benefit=check.benefit_id
+            community=community, partner=check.benefit_owner_id, benefit=check.benefit_id
         ),
         qualifies=check.qualifies,
         check_time=stamp(check.checked_at),

@@ -53,6 +53,7 @@ def upgrade() -> None:
     sa.Column('id', sa.String(length=32), nullable=False),
     sa.Column('resident_id', sa.String(length=100), nullable=False),
     sa.Column('partner_id', sa.String(length=40), nullable=False),
+    sa.Column('benefit_owner_id', sa.String(length=40), nullable=False),
     sa.Column('benefit_id', sa.String(length=40), nullable=False),
     sa.Column('qualifies', sa.Boolean(), nullable=False),
     sa.Column('tier', sa.String(length=40), nullable=False),
