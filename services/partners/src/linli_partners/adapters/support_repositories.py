@@ -450,7 +450,7 @@ class SqlLegalAid(LegalAid):
         steps: dict[str, list[CaseStep]] = {row.id: [] for row in rows}
         for step in self.db.execute(
             sa.select(case_steps)
-            .where(case_steps.c.community_id == community_id, case_steps.c.case_id.in_(steps))
+            .where(case_steps.c.community_id == community_id, case_steps.c.case_id.in_(list(steps)))
             .order_by(case_steps.c.case_id, case_steps.c.seq)
         ).all():
             steps[step.case_id].append(
