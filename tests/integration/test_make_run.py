@@ -18,6 +18,8 @@ from linli.rewards.v1 import recognition_service_pb2 as rcg
 from linli.rewards.v1 import recognition_service_pb2_grpc as rcg_grpc
 from linli.rewards.v1 import rewards_service_pb2 as rwd
 from linli.rewards.v1 import rewards_service_pb2_grpc as rwd_grpc
+from linli.training.v1 import training_service_pb2 as trn
+from linli.training.v1 import training_service_pb2_grpc as trn_grpc
 
 from linli_kit import auth
 from linli_kit.processes import free_port
@@ -42,7 +44,7 @@ def _is_free(port: int) -> bool:
 
 def test_local_stack_runs_on_sqlite_and_embedded_redis(tmp_path: Path) -> None:
     """No PostgreSQL, no Redis server: the seeded volunteer's balance answers over gRPC."""
-    grpc_base, metrics_base, health_base = _free_block(5), _free_block(5), _free_block(5)
+    grpc_base, metrics_base, health_base = _free_block(6), _free_block(6), _free_block(6)
     env = {
         **os.environ,
         "LINLI_RUN_GRPC_BASE_PORT": str(grpc_base),
@@ -92,6 +94,12 @@ def test_local_stack_runs_on_sqlite_and_embedded_redis(tmp_path: Path) -> None:
             ("gym-hour", 50_00, 20),
             ("housekeeping-discount", 200_00, 20),
         }
+        with auth.channel(f"127.0.0.1:{grpc_base + 4}", me, token) as channel:
+            training = trn_grpc.TrainingServiceStub(channel)
+            courses = training.ListCourses(trn.ListCoursesRequest(parent="communities/demo"))
+            levels = training.ListLevels(trn.ListLevelsRequest(parent="communities/demo"))
+        assert sum(c.hours for c in courses.courses) == 4 + 2 + 3 + 8 + 6 + 5 + 12 + 10
+        assert [lv.title for lv in levels.levels] == ["一星志愿者", "二星志愿者", "三星志愿者"]
         with (
             auth.channel(f"127.0.0.1:{grpc_base + 2}", me) as channel,
             pytest.raises(grpc.RpcError) as certificate_only,
@@ -108,5 +116,6 @@ def test_local_stack_runs_on_sqlite_and_embedded_redis(tmp_path: Path) -> None:
         "attendance.db",
         "points.db",
         "rewards.db",
+        "training.db",
         "partners.db",
     }
