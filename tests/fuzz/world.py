@@ -120,7 +120,7 @@ NAME_OF = {
     "GetNomination": "nomination",
     "DecideBenefitApplication": "application",
     "GetPartner": "partner",
-    "UpdatePartnerAccess": "partner",
+    "UpdatePartnerAccess": "rival",  # the world's partner keeps the scopes the matrix expects
     "RevokePartner": "rival",
     "GetPartnerScopes": "partner",
     "TerminateAgreement": "agreement",
