@@ -71,7 +71,7 @@ def test_rpc_survives_hostile_requests(
             examples=EXAMPLES,
             known=world.values_for(process, method),
             deadline_seconds=DEADLINE_SECONDS,
-            metadata=caller.metadata,
+            metadata=lambda: caller.metadata,
         )
     _record(fuzz_tally, process, method, seen)
 

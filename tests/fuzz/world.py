@@ -10,7 +10,7 @@ RPCs), so that fuzzed requests get past authorisation and reach the handlers.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -37,35 +37,38 @@ from linli.rewards.v1 import rewards_service_pb2_grpc as rwd_grpc
 from linli.training.v1 import training_service_pb2 as trn
 from linli.training.v1 import training_service_pb2_grpc as trn_grpc
 
-from linli_attendance.entrypoints.grpc_api import POLICY as ATTENDANCE_POLICY
-from linli_identity.entrypoints.grpc_api import POLICY as IDENTITY_POLICY
-from linli_kit import auth
+from linli_attendance.entrypoints import grpc_api as attendance_api
+from linli_identity.entrypoints import grpc_api as identity_api
+from linli_kit import auth, operations
 from linli_kit.fuzzing import call_once
-from linli_kit.operations import POLICY as OPERATIONS_POLICY
 from linli_kit.principals import Kind, Role
 from linli_kit.processes import start_all, stop_all
 from linli_kit.scratch import create_database, drop_database
 from linli_kit.testing import Credentials, Servers, Stack, eventually, secure_processes
-from linli_partners.entrypoints.grpc_api import POLICY as PARTNERS_POLICY
-from linli_partners.entrypoints.support_api import POLICY as SUPPORT_POLICY
-from linli_points.entrypoints.grpc_api import POLICY as POINTS_POLICY
-from linli_rewards.entrypoints.grpc_api import POLICY as REWARDS_POLICY
-from linli_rewards.entrypoints.recognition_api import POLICY as RECOGNITION_POLICY
-from linli_training.entrypoints.assessment_api import POLICY as ASSESSMENT_POLICY
-from linli_training.entrypoints.grpc_api import POLICY as TRAINING_POLICY
+from linli_partners.entrypoints import grpc_api as partners_api
+from linli_partners.entrypoints import support_api
+from linli_points.entrypoints import grpc_api as points_api
+from linli_rewards.entrypoints import grpc_api as rewards_api
+from linli_rewards.entrypoints import recognition_api
+from linli_training.entrypoints import assessment_api
+from linli_training.entrypoints import grpc_api as training_api
 
-POLICIES: dict[str, auth.Policy] = {
-    "IdentityService": IDENTITY_POLICY,
-    "AttendanceService": ATTENDANCE_POLICY,
-    "PointsService": POINTS_POLICY,
-    "RewardsService": REWARDS_POLICY,
-    "RecognitionService": RECOGNITION_POLICY,
-    "PartnersService": PARTNERS_POLICY,
-    "SupportService": SUPPORT_POLICY,
-    "TrainingService": TRAINING_POLICY,
-    "AssessmentService": ASSESSMENT_POLICY,
-    "OperationsService": OPERATIONS_POLICY,
+# Each service's module holding its POLICY (and LIMITS, for the RPCs it rate-limits per caller).
+APIS = {
+    "IdentityService": identity_api,
+    "AttendanceService": attendance_api,
+    "PointsService": points_api,
+    "RewardsService": rewards_api,
+    "RecognitionService": recognition_api,
+    "PartnersService": partners_api,
+    "SupportService": support_api,
+    "TrainingService": training_api,
+    "AssessmentService": assessment_api,
+    "OperationsService": operations,
 }
+POLICIES: dict[str, auth.Policy] = {name: api.POLICY for name, api in APIS.items()}
+# RPCs limited per caller: each fuzzed call comes from a caller of its own where it can.
+LIMITED = {(name, rpc) for name, api in APIS.items() for rpc in getattr(api, "LIMITS", {})}
 # Which processes serve each service (the operations API is served beside each consumer).
 SERVED_BY = {
     "IdentityService": ("identity",),
@@ -228,15 +231,18 @@ PARTNER_SCOPES = frozenset({"benefit:fuzz-loan", "vouchers"})
 
 @dataclass(frozen=True)
 class Caller:
-    """Who makes a call: a certificate (a service's, or the test's own "cli") and a token."""
+    """Who makes a call: a certificate (a service's, or the test's own "cli") and a token, or
+    a way to mint a token of a caller of its own for each call."""
 
     service: str = "cli"
     token: str | None = None
+    mint: Callable[[], str] | None = None
 
     @property
     def metadata(self) -> auth.Metadata:
-        """The call's metadata: its bearer token, if any."""
-        return auth.bearer(self.token) if self.token else ()
+        """The call's metadata: its bearer token, if any (a fresh one each time if minted)."""
+        token = self.mint() if self.mint is not None else self.token
+        return auth.bearer(token) if token else ()
 
 
 @dataclass(frozen=True)
@@ -276,10 +282,15 @@ class World:
         return request
 
     def caller_for(self, method: MethodDescriptor) -> Caller:
-        """A principal the RPC's policy admits, and one its object rules let through."""
+        """A principal the RPC's policy admits, and one its object rules let through.
+
+        Where the RPC is limited per caller and any staff member (or anyone) may call it,
+        each call is made by a staff member of its own, so that fuzzing is not rate limited.
+        """
         rules = POLICIES[method.containing_service.name].get(method.name, ())
+        limited = (method.containing_service.name, method.name) in LIMITED
         if not rules or rules[0].kind is Kind.ANONYMOUS:
-            return Caller()
+            return self._fresh_staff(()) if limited else Caller()
         rule = rules[0]
         if rule.kind is Kind.PARTNER:
             return Caller(service=f"partner/{PARTNER_ID}")
@@ -289,7 +300,19 @@ class World:
             return self.person(self.names["alice"], Role.VOLUNTEER)
         if Role.COMMITTEE_MEMBER in rule.roles:
             return self.person(self.names["bob"], Role.COMMITTEE_MEMBER)
+        if limited:
+            return self._fresh_staff(rule.roles)
         return self.person(self.names["staff"], Role.SOCIAL_WORKER, *rule.roles)
+
+    def _fresh_staff(self, roles: Iterable[str]) -> Caller:
+        """A social worker of the community minted anew for each call."""
+        credentials = self.stack.credentials
+
+        def mint() -> str:
+            resident = f"fz{uuid.uuid4().hex[:12]}"
+            return credentials.token(C, resident, Role.SOCIAL_WORKER, *roles)
+
+        return Caller(mint=mint)
 
     def values_for(self, process: str, method: MethodDescriptor) -> dict[str, list[str]]:
         """The process's realistic values, with the one resource this RPC names or lists."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import base64
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import grpc
@@ -249,9 +249,12 @@ def fuzz_method(
     examples: int,
     known: Mapping[str, Sequence[str]] | None = None,
     deadline_seconds: float = 10.0,
-    metadata: Sequence[tuple[str, str]] = (),
+    metadata: Sequence[tuple[str, str]] | Callable[[], Sequence[tuple[str, str]]] = (),
 ) -> Counter[grpc.StatusCode]:
-    """Call one RPC with `examples` drawn requests (each through call_once); the answers seen."""
+    """Call one RPC with `examples` drawn requests (each through call_once); the answers seen.
+
+    `metadata` may be a function called for each request (a caller of its own per call).
+    """
     seen: Counter[grpc.StatusCode] = Counter()
 
     @settings(
@@ -263,8 +266,9 @@ def fuzz_method(
     )
     @given(messages(method.input_type, known))
     def probe(request: Message) -> None:
+        per_call = metadata() if callable(metadata) else metadata
         code, _ = call_once(
-            channel, method, request, deadline_seconds=deadline_seconds, metadata=metadata
+            channel, method, request, deadline_seconds=deadline_seconds, metadata=per_call
         )
         seen[code] += 1
 
