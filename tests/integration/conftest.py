@@ -71,8 +71,9 @@ def shared_stack(
         if name == "attendance":
             settings["forgotten_sweep_seconds"] = "0.2"
         if name == "rewards":
-            # The recovery job takes over a saga left half-way after two seconds.
-            settings.update(recovery_sweep_seconds="0.5", stall_seconds="2")
+            # The recovery job takes over a saga left half-way after 5 s (a live one can take 2 s
+            # on a busy machine).
+            settings.update(recovery_sweep_seconds="0.5", stall_seconds="5")
         created.append(settings["database_url"])
         return settings
 
