@@ -20,7 +20,9 @@ from linli_kit.auth import Metadata
 from linli_kit.testing import Stack, eventually, row_count
 
 RETRIES = 8
-START = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(hours=3)
+# Three hours ago to the minute: its 2 h window ended an hour ago, well inside the 2 h sign-out
+# grace whenever the test runs (the top of the hour would leave minutes when run late).
+START = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(hours=3)
 
 
 def _all_at_once(
