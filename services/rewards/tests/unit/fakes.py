@@ -89,7 +89,9 @@ class FakePoints:
 
     def reserve(self, community_id, resident_id, amount, memo, ttl_seconds, request_id) -> Hold:
         def hold() -> Hold:
-            if self.balances.get(resident_id, 0) < amount:
+            if resident_id not in self.balances:
+                raise NotFound(f"points: no resident {resident_id}")
+            if self.balances[resident_id] < amount:
                 raise FailedPrecondition("points: not enough spendable points")
             self.balances[resident_id] -= amount
             reservation_id = f"r{len(self.reservations) + 1}"

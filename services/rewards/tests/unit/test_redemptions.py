@@ -254,3 +254,14 @@ def test_an_item_outside_its_sale_window_is_not_redeemed(saga, uow_factory, poin
     done = saga.drive(C, started.id)
     assert done.state is RedemptionState.VOIDED and "no longer on sale" in done.end_reason
     assert points.balances["r-alice"] == 1000 and _stock(uow_factory, item_id) == 5
+
+
+def test_a_resident_points_does_not_know_fails_at_once_and_leaves_nothing_stuck(
+    saga, uow_factory, points, clock, later
+):
+    item_id = _item(uow_factory, clock)
+    stranger = fakes.person("r-nobody")
+    done = _redeem(saga, uow_factory, clock, item_id, stranger)
+    assert done.state is RedemptionState.FAILED and "no resident" in done.end_reason
+    assert Recovery(saga, stall_seconds=60).sweep(clock.now + timedelta(hours=1)).stalled == 0
+    assert _stock(uow_factory, item_id) == 5

@@ -37,6 +37,9 @@ log = logging.getLogger(__name__)
 MAX_STEPS = 8
 # Points hold the price this long; a saga not committed by then is undone.
 RESERVATION_TTL_SECONDS = 600
+# Points' answers that it will not hold the price (too few points, no such resident, a request
+# it cannot take): unlike Unavailable, asking again changes nothing.
+REFUSALS = (FailedPrecondition, NotFound, InvalidArgument)
 
 
 def redemption(uow: RewardsUnitOfWork, community_id: str, redemption_id: str) -> Redemption:
@@ -181,7 +184,7 @@ class Saga:
     def _reserve(self, seen: Redemption) -> None:
         try:
             hold = self._hold(seen)
-        except FailedPrecondition as refusal:
+        except REFUSALS as refusal:
             reason = str(refusal)
             self._move(seen, lambda fresh, uow: fresh.refused(reason, self.clock()))
             return
@@ -247,7 +250,7 @@ class Saga:
             # it: asking again with the same request id names that reservation, or holds none.
             try:
                 reservation_id = self._hold(seen).reservation_id
-            except FailedPrecondition:
+            except REFUSALS:
                 reservation_id = ""
         if reservation_id:
             self._release(seen, reservation_id)
