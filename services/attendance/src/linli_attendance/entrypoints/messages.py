@@ -35,6 +35,7 @@ from linli_attendance.domain.ratings import Rating
 from linli_attendance.domain.review import Flag, FlagKind
 from linli_attendance.service_layer.ports import LivenessChallenge
 from linli_kit.errors import InvalidArgument
+from linli_kit.wire import timestamp
 
 E = TypeVar("E")
 
@@ -92,15 +93,6 @@ def enum(table: Mapping[int, E], value: int, field: str) -> E:
 def time(message: Timestamp, present: bool) -> datetime | None:
     """A timestamp field as an aware datetime, or None when it is unset."""
     return message.ToDatetime(tzinfo=UTC) if present else None
-
-
-def timestamp(value: datetime | None) -> Timestamp | None:
-    """A datetime as a timestamp message (None stays unset)."""
-    if value is None:
-        return None
-    stamp = Timestamp()
-    stamp.FromDatetime(value)
-    return stamp
 
 
 def _window(window: Window) -> pb.TimeWindow:

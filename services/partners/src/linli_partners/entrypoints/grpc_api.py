@@ -23,6 +23,7 @@ from linli_kit.errors import DomainError, InvalidArgument
 from linli_kit.names import decode_page_token, next_page_token, page_size
 from linli_kit.principals import STAFF_ROLES, current_principal
 from linli_kit.ratelimits import Limits, per_minute
+from linli_kit.wire import optional_time, timestamp
 from linli_partners.domain.names import AGREEMENT, BENEFIT, COMMUNITY, PARTNER, RESIDENT
 from linli_partners.entrypoints import messages
 from linli_partners.entrypoints.board_watch import BoardWatch
@@ -262,7 +263,7 @@ class PartnersServicer(pb_grpc.PartnersServiceServicer):
             partner_id=partner_id,
             description=given.description,
             value_fen=given.value_fen,
-            given_at=messages.time_of(given, "contribute_time"),
+            given_at=optional_time(given, "contribute_time"),
             request_id=request.request_id,
             actor=current_principal(),
         )
@@ -334,9 +335,7 @@ class PartnersServicer(pb_grpc.PartnersServiceServicer):
             actor=current_principal(),
         )
         stored = await self._run(eligibility.create_code, command, clock=self.clock)
-        return pb.CreateEligibilityCodeResponse(
-            code=code, expire_time=messages.stamp(stored.expires_at)
-        )
+        return pb.CreateEligibilityCodeResponse(code=code, expire_time=timestamp(stored.expires_at))
 
     async def CheckEligibility(
         self, request: pb.CheckEligibilityRequest, context: Context
@@ -367,7 +366,7 @@ class PartnersServicer(pb_grpc.PartnersServiceServicer):
         return pb.CheckEligibilityResponse(
             qualifies=answer.qualifies,
             honour_tier=answer.tier,
-            valid_until=messages.stamp(answer.valid_until),
+            valid_until=timestamp(answer.valid_until),
             proof=self.proofs.sign(answer),
         )
 

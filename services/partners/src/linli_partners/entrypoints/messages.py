@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date
 
-from google.protobuf.timestamp_pb2 import Timestamp
 from linli.partners.v1 import partners_service_pb2 as pb
 
 from linli_kit.errors import InvalidArgument
+from linli_kit.wire import timestamp
 from linli_partners.domain.board import CsrEntry
 from linli_partners.domain.eligibility import EligibilityCheck, EligibilityRule, PartnerBenefit
 from linli_partners.domain.names import AGREEMENT, BENEFIT, CONTRIBUTION, PARTNER
@@ -27,23 +27,6 @@ KIND_CODES = {kind: code for code, kind in KINDS.items()}
 AGREEMENT_STATES = {
     state: pb.AgreementState.Value(f"AGREEMENT_STATE_{state.name}") for state in AgreementState
 }
-
-
-def stamp(at: datetime | None) -> Timestamp | None:
-    """A timestamp message, or None for no time."""
-    if at is None:
-        return None
-    message = Timestamp()
-    message.FromDatetime(at)
-    return message
-
-
-def time_of(message: object, field: str) -> datetime | None:
-    """The time a message's timestamp field holds, or None when unset."""
-    if not message.HasField(field):  # type: ignore[attr-defined]
-        return None
-    value: Timestamp = getattr(message, field)
-    return value.ToDatetime(tzinfo=UTC)
 
 
 def kind(code: int) -> PartnerKind:
@@ -75,8 +58,8 @@ def partner_message(partner: Partner) -> pb.Partner:
             checks_per_minute=partner.checks_per_minute,
         ),
         revoked=partner.revoked_at is not None,
-        revoke_time=stamp(partner.revoked_at),
-        create_time=stamp(partner.created_at),
+        revoke_time=timestamp(partner.revoked_at),
+        create_time=timestamp(partner.created_at),
     )
 
 
@@ -108,7 +91,7 @@ def contribution_message(contribution: Contribution) -> pb.Contribution:
         ),
         description=contribution.description,
         value_fen=contribution.value_fen,
-        contribute_time=stamp(contribution.given_at),
+        contribute_time=timestamp(contribution.given_at),
     )
 
 
@@ -119,7 +102,7 @@ def title_message(title: PartnerTitle) -> pb.PartnerTitle:
         year=title.year,
         certificate_number=title.certificate_number,
         value_fen=title.value_fen,
-        grant_time=stamp(title.granted_at),
+        grant_time=timestamp(title.granted_at),
     )
 
 
@@ -161,7 +144,7 @@ def check_message(check: EligibilityCheck, partner_name: str) -> pb.EligibilityC
             community=community, partner=check.benefit_owner_id, benefit=check.benefit_id
         ),
         qualifies=check.qualifies,
-        check_time=stamp(check.checked_at),
+        check_time=timestamp(check.checked_at),
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from linli.partners.v1 import support_service_pb2 as pb
 
 from linli_kit.errors import InvalidArgument
+from linli_kit.wire import timestamp
 from linli_partners.domain.fund import FundCall, Milestone, Proposal, ProposalState, Score
 from linli_partners.domain.names import (
     AGENCY,
@@ -25,7 +26,6 @@ from linli_partners.domain.support import (
     RotaSlot,
     SupervisionVisit,
 )
-from linli_partners.entrypoints.messages import stamp
 
 PROPOSAL_STATES = {s: pb.ProposalState.Value(f"PROPOSAL_STATE_{s.name}") for s in ProposalState}
 CASE_STATES = {s: pb.LegalCaseState.Value(f"LEGAL_CASE_STATE_{s.name}") for s in CaseState}
@@ -74,10 +74,10 @@ def proposal_message(proposal: Proposal) -> pb.Proposal:
         requested_fen=proposal.requested_fen,
         proposer=resident_name(c, proposal.proposer_id),
         state=PROPOSAL_STATES[proposal.state],
-        submit_time=stamp(proposal.submitted_at),
+        submit_time=timestamp(proposal.submitted_at),
         awarded_fen=proposal.awarded_fen or 0,
         awarded_by=resident_name(c, proposal.awarded_by),
-        award_time=stamp(proposal.awarded_at),
+        award_time=timestamp(proposal.awarded_at),
         score_count=proposal.score_count,
         mean_score=proposal.mean_score,
     )
@@ -90,7 +90,7 @@ def score_message(score: Score) -> pb.ProposalScore:
         panel_member=resident_name(score.community_id, score.member_id),
         score=score.score,
         comment=score.comment,
-        score_time=stamp(score.scored_at),
+        score_time=timestamp(score.scored_at),
     )
 
 
@@ -147,7 +147,7 @@ def grant_message(grant: ResearchGrant) -> pb.ResearchGrant:
         publication_decided=grant.recommend_publication is not None,
         recommend_publication=bool(grant.recommend_publication),
         decided_by=resident_name(c, grant.decided_by),
-        decide_time=stamp(grant.decided_at),
+        decide_time=timestamp(grant.decided_at),
     )
 
 
@@ -181,7 +181,7 @@ def case_message(case: LegalCase) -> pb.LegalCase:
             pb.LegalCaseStep(
                 state=CASE_STATES[step.state],
                 actor=resident_name(c, step.actor),
-                step_time=stamp(step.at),
+                step_time=timestamp(step.at),
                 note=step.note,
             )
             for step in case.steps

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
 
-from google.protobuf.timestamp_pb2 import Timestamp
 from linli.points.v1 import points_service_pb2 as pb
 
+from linli_kit.wire import timestamp
 from linli_points.domain import standings
 from linli_points.domain.appeals import Appeal, AppealStatus
 from linli_points.domain.ledger import LedgerTransaction
@@ -26,14 +25,6 @@ APPEAL_STATES = {
     AppealStatus.ACCEPTED: pb.APPEAL_STATE_ACCEPTED,
     AppealStatus.REJECTED: pb.APPEAL_STATE_REJECTED,
 }
-
-
-def _timestamp(at: datetime | None) -> Timestamp | None:
-    if at is None:
-        return None
-    stamp = Timestamp()
-    stamp.FromDatetime(at)
-    return stamp
 
 
 def _transaction_name(community_id: str, transaction_id: str) -> str:
@@ -58,7 +49,7 @@ def transaction_message(t: LedgerTransaction) -> pb.Transaction:
             )
             for p in t.postings
         ],
-        create_time=_timestamp(t.created_at),
+        create_time=timestamp(t.created_at),
         kind=t.kind.value,
         coefficient_percent=t.coefficient_percent,
         actor=t.actor,
@@ -77,11 +68,11 @@ def reservation_message(r: Reservation) -> pb.Reservation:
         sink=next(k for k, v in SINKS.items() if v is r.sink),
         memo=r.memo,
         state=RESERVATION_STATES[r.state],
-        create_time=_timestamp(r.created_at),
-        expire_time=_timestamp(r.expires_at),
-        settle_time=_timestamp(r.settled_at),
+        create_time=timestamp(r.created_at),
+        expire_time=timestamp(r.expires_at),
+        settle_time=timestamp(r.settled_at),
         settle_reason=r.settle_reason,
-        refund_time=_timestamp(r.refunded_at),
+        refund_time=timestamp(r.refunded_at),
         refund_reason=r.refund_reason,
     )
 
@@ -103,8 +94,8 @@ def appeal_message(a: Appeal) -> pb.Appeal:
             if a.compensation_transaction_id
             else ""
         ),
-        create_time=_timestamp(a.filed_at),
-        decide_time=_timestamp(a.decided_at),
+        create_time=timestamp(a.filed_at),
+        decide_time=timestamp(a.decided_at),
     )
 
 

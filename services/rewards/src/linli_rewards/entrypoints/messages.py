@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
-from google.protobuf.timestamp_pb2 import Timestamp
 from linli.rewards.v1 import rewards_service_pb2 as pb
 
 from linli_kit.errors import InvalidArgument
 from linli_kit.principals import Principal
+from linli_kit.wire import optional_time, timestamp
 from linli_rewards.domain.catalogue import DEFAULT_VOUCHER_DAYS, Item, ItemKind
 from linli_rewards.domain.names import COMMUNITY, ITEM, REDEMPTION, RESERVATION, RESIDENT
 from linli_rewards.domain.redemptions import Redemption, RedemptionState
@@ -19,21 +17,6 @@ KIND_CODES = {kind: code for code, kind in KINDS.items()}
 STATES = {
     state: pb.RedemptionState.Value(f"REDEMPTION_STATE_{state.name}") for state in RedemptionState
 }
-
-
-def _stamp(at: datetime | None) -> Timestamp | None:
-    if at is None:
-        return None
-    stamp = Timestamp()
-    stamp.FromDatetime(at)
-    return stamp
-
-
-def _time(message: pb.Item, field: str) -> datetime | None:
-    if not message.HasField(field):
-        return None
-    stamp: Timestamp = getattr(message, field)
-    return stamp.ToDatetime(tzinfo=UTC)
 
 
 def item_message(item: Item) -> pb.Item:
@@ -49,12 +32,12 @@ def item_message(item: Item) -> pb.Item:
         stock=item.stock,
         monthly_limit=item.monthly_limit,
         yearly_limit=item.yearly_limit,
-        sale_start_time=_stamp(item.sale_starts_at),
-        sale_end_time=_stamp(item.sale_ends_at),
+        sale_start_time=timestamp(item.sale_starts_at),
+        sale_end_time=timestamp(item.sale_ends_at),
         voucher_valid_days=item.voucher_valid_days,
         partner=item.partner_id,
         retired=item.retired,
-        create_time=_stamp(item.created_at),
+        create_time=timestamp(item.created_at),
     )
 
 
@@ -75,8 +58,8 @@ def create_item(request: pb.CreateItemRequest, actor: Principal) -> commands.Cre
         stock=given.stock,
         monthly_limit=given.monthly_limit,
         yearly_limit=given.yearly_limit,
-        sale_starts_at=_time(given, "sale_start_time"),
-        sale_ends_at=_time(given, "sale_end_time"),
+        sale_starts_at=optional_time(given, "sale_start_time"),
+        sale_ends_at=optional_time(given, "sale_end_time"),
         voucher_valid_days=given.voucher_valid_days or DEFAULT_VOUCHER_DAYS,
         partner_id=given.partner,
         request_id=request.request_id,
@@ -101,10 +84,10 @@ def redemption_message(redemption: Redemption) -> pb.Redemption:
         state=STATES[redemption.state],
         reservation=reservation,
         voucher=redemption.voucher if redemption.state is RedemptionState.ACTIVE else "",
-        create_time=_stamp(redemption.created_at),
-        update_time=_stamp(redemption.updated_at),
-        voucher_expire_time=_stamp(redemption.voucher_expires_at),
-        consume_time=_stamp(redemption.consumed_at),
+        create_time=timestamp(redemption.created_at),
+        update_time=timestamp(redemption.updated_at),
+        voucher_expire_time=timestamp(redemption.voucher_expires_at),
+        consume_time=timestamp(redemption.consumed_at),
         consumed_by=redemption.consumed_by,
         end_reason=redemption.end_reason,
     )

@@ -8,11 +8,9 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any, TypeAlias
 
 import grpc
-from google.protobuf.timestamp_pb2 import Timestamp
 from linli.rewards.v1 import recognition_service_pb2 as pb
 from linli.rewards.v1 import recognition_service_pb2_grpc as pb_grpc
 
@@ -22,6 +20,7 @@ from linli_kit.errors import InvalidArgument
 from linli_kit.names import decode_page_token, next_page_token, page_size
 from linli_kit.principals import STAFF_ROLES, Role, current_principal
 from linli_kit.ratelimits import Limits, per_minute
+from linli_kit.wire import required_time, timestamp
 from linli_rewards.domain.benefits import ApplicationState, Benefit, BenefitApplication
 from linli_rewards.domain.names import (
     BENEFIT,
@@ -78,21 +77,6 @@ APPLICATION_STATES = {
 }
 
 
-def _stamp(at: datetime | None) -> Timestamp | None:
-    if at is None:
-        return None
-    stamp = Timestamp()
-    stamp.FromDatetime(at)
-    return stamp
-
-
-def _time(message: Any, field: str) -> datetime:
-    if not message.HasField(field):
-        raise InvalidArgument(f"{field} is required")
-    stamp: Timestamp = getattr(message, field)
-    return stamp.ToDatetime(tzinfo=UTC)
-
-
 def _resident(community_id: str, resident_id: str) -> str:
     return RESIDENT.format(community=community_id, resident=resident_id) if resident_id else ""
 
@@ -102,18 +86,18 @@ def allocation_message(allocation: SeatAllocation, staff: bool) -> pb.SeatAlloca
     return pb.SeatAllocation(
         name=SEAT_ALLOCATION.format(community=allocation.community_id, allocation=allocation.id),
         title=allocation.title,
-        event_time=_stamp(allocation.event_at),
+        event_time=timestamp(allocation.event_at),
         seats=allocation.seats,
-        apply_until_time=_stamp(allocation.apply_until),
+        apply_until_time=timestamp(allocation.apply_until),
         allocated=allocation.allocated_at is not None,
-        allocate_time=_stamp(allocation.allocated_at),
+        allocate_time=timestamp(allocation.allocated_at),
         applicants=[
             pb.SeatApplicant(
                 resident=_resident(allocation.community_id, a.resident_id),
                 state=SEAT_STATES[a.state],
                 rank=a.rank,
                 points_centipoints=a.points if staff else 0,
-                apply_time=_stamp(a.applied_at),
+                apply_time=timestamp(a.applied_at),
             )
             for a in allocation.applicants
         ],
@@ -133,7 +117,7 @@ def nomination_message(nomination: Nomination) -> pb.Nomination:
             pb.NominationStep(
                 state=NOMINATION_STATES[step.state],
                 by=_resident(community, step.by),
-                time=_stamp(step.at),
+                time=timestamp(step.at),
                 note=step.note,
             )
             for step in nomination.steps
@@ -162,9 +146,9 @@ def application_message(application: BenefitApplication) -> pb.BenefitApplicatio
         state=APPLICATION_STATES[application.state],
         lifetime_centipoints=application.lifetime,
         honour_tier=application.tier,
-        apply_time=_stamp(application.applied_at),
+        apply_time=timestamp(application.applied_at),
         decided_by=_resident(community, application.decided_by),
-        decide_time=_stamp(application.decided_at),
+        decide_time=timestamp(application.decided_at),
         note=application.note,
     )
 
@@ -208,9 +192,9 @@ class RecognitionServicer(pb_grpc.RecognitionServiceServicer):
         command = commands.CreateSeatAllocation(
             community_id=COMMUNITY.parse(request.parent, "parent")["community"],
             title=given.title,
-            event_at=_time(given, "event_time"),
+            event_at=required_time(given, "event_time"),
             seats=given.seats,
-            apply_until=_time(given, "apply_until_time"),
+            apply_until=required_time(given, "apply_until_time"),
             request_id=request.request_id,
             actor=current_principal(),
         )

@@ -20,6 +20,7 @@ from linli_kit.errors import InvalidArgument
 from linli_kit.names import decode_page_token, next_page_token, page_size
 from linli_kit.principals import STAFF_ROLES, current_principal
 from linli_kit.ratelimits import Limits, per_minute
+from linli_kit.wire import required_time
 from linli_training.domain.courses import DEFAULT_COMPLETION_PERCENT
 from linli_training.domain.names import (
     ALLOWANCE,
@@ -42,7 +43,6 @@ from linli_training.entrypoints.messages import (
     report_message,
     session_message,
     teacher_message,
-    time_of,
 )
 from linli_training.service_layer import catalogue, commands, progress, sessions
 from linli_training.service_layer.ports import Attendance, TrainingUnitOfWork
@@ -219,8 +219,8 @@ class TrainingServicer(pb_grpc.TrainingServiceServicer):
             teacher_id=teacher["teacher"],
             place=given.place,
             capacity=given.capacity,
-            starts_at=time_of(given, "start_time"),
-            ends_at=time_of(given, "end_time"),
+            starts_at=required_time(given, "start_time"),
+            ends_at=required_time(given, "end_time"),
             kiosk_ids=tuple(k["kiosk"] for k in kiosks),
             request_id=request.request_id,
             actor=current_principal(),

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
-from google.protobuf.timestamp_pb2 import Timestamp
 from linli.training.v1 import assessment_service_pb2 as assessment_pb
 from linli.training.v1 import training_service_pb2 as pb
 
 from linli_kit.errors import InvalidArgument
+from linli_kit.wire import timestamp
 from linli_training.domain.assessments import Assessment
 from linli_training.domain.courses import Course, Tier
 from linli_training.domain.instruments import Instrument
@@ -48,23 +47,6 @@ def enum(table: dict[int, Any], value: int, field: str) -> Any:
     if value not in table:
         raise InvalidArgument(f"{field} must be set to one of its values")
     return table[value]
-
-
-def stamp(at: datetime | None) -> Timestamp | None:
-    """A protobuf timestamp, or None."""
-    if at is None:
-        return None
-    found = Timestamp()
-    found.FromDatetime(at)
-    return found
-
-
-def time_of(message: Any, field: str) -> datetime:
-    """A required timestamp field as an aware datetime, or InvalidArgument."""
-    if not message.HasField(field):
-        raise InvalidArgument(f"{field} is required")
-    found: Timestamp = getattr(message, field)
-    return found.ToDatetime(tzinfo=UTC)
 
 
 def resident_name(community_id: str, resident_id: str) -> str:
@@ -109,8 +91,8 @@ def session_message(session: CourseSession) -> pb.CourseSession:
         teacher=TEACHER.format(community=community, teacher=session.teacher_id),
         place=session.place,
         capacity=session.capacity,
-        start_time=stamp(session.starts_at),
-        end_time=stamp(session.ends_at),
+        start_time=timestamp(session.starts_at),
+        end_time=timestamp(session.ends_at),
         kiosks=[KIOSK.format(community=community, kiosk=k) for k in session.kiosk_ids],
         activity=ACTIVITY.format(community=community, activity=session.activity_id),
         taught=session.taught_minutes is not None,
@@ -119,7 +101,7 @@ def session_message(session: CourseSession) -> pb.CourseSession:
             pb.Enrolment(
                 resident=resident_name(community, e.resident_id),
                 state=ENROLMENT_STATES[e.state],
-                enrol_time=stamp(e.enrolled_at),
+                enrol_time=timestamp(e.enrolled_at),
             )
             for e in session.enrolments
         ],
@@ -172,7 +154,7 @@ def progress_message(view: ProgressView) -> pb.Progress:
                 required_seconds=course.required_seconds,
                 completed=done is not None,
                 credits=0 if done is None else done.credits,
-                complete_time=None if done is None else stamp(done.completed_at),
+                complete_time=None if done is None else timestamp(done.completed_at),
             )
         )
     level = view.level
@@ -195,10 +177,10 @@ def allowance_message(allowance: Allowance) -> pb.Allowance:
         level=LEVEL.format(community=community, level=allowance.level_id),
         level_title=allowance.level_title,
         amount_fen=allowance.amount_fen,
-        entitle_time=stamp(allowance.entitled_at),
+        entitle_time=timestamp(allowance.entitled_at),
         paid=allowance.paid,
         paid_by=resident_name(community, allowance.paid_by),
-        pay_time=stamp(allowance.paid_at),
+        pay_time=timestamp(allowance.paid_at),
     )
 
 
@@ -243,6 +225,6 @@ def assessment_message(assessment: Assessment) -> assessment_pb.Assessment:
         band=assessment.band,
         advice_zh=assessment.advice_zh,
         advice_en=assessment.advice_en,
-        create_time=stamp(assessment.created_at),
+        create_time=timestamp(assessment.created_at),
         recorded_by=resident_name(community, assessment.recorded_by),
     )
