@@ -8,6 +8,7 @@ import functools
 import hashlib
 import inspect
 import json
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -15,6 +16,11 @@ from typing import Any, Protocol, Self
 
 from linli_kit.errors import IdempotencyConflict, InvalidArgument
 from linli_kit.principals import Principal
+
+
+def new_id(prefix: str) -> str:
+    """A 32-character id that starts with a letter (the prefix), as resource names require."""
+    return f"{prefix}{uuid.uuid4().hex}"[:32]
 
 
 def utc_now() -> datetime:

@@ -47,6 +47,13 @@ COMMUNITY = ResourceName("communities/{community}")
 RESIDENT = COMMUNITY.child("residents/{resident}")
 
 
+def same_community(*communities: str) -> str:
+    """The one community every name in a request is in, or InvalidArgument."""
+    if len(set(communities)) != 1:
+        raise InvalidArgument("all names in a request must be in one community")
+    return communities[0]
+
+
 def check_community_id(community_id: str) -> str:
     """Return the id if it is a valid community id, else raise InvalidArgument."""
     if not COMMUNITY_ID.fullmatch(community_id or ""):

@@ -40,7 +40,7 @@ from linli_attendance.service_layer.ports import (
 )
 from linli_kit import auth, metrics
 from linli_kit.domain import Clock, utc_now
-from linli_kit.names import decode_page_token, next_page_token, page_size
+from linli_kit.names import decode_page_token, next_page_token, page_size, same_community
 from linli_kit.principals import STAFF_ROLES, Role, current_principal
 from linli_kit.ratelimits import Limits, per_minute
 
@@ -221,7 +221,7 @@ class AttendanceServicer(pb_grpc.AttendanceServiceServicer):
         ids = SESSION.parse(request.session, "session")
         served = [RESIDENT.parse(name, "residents") for name in request.residents]
         command = commands.RecordServed(
-            requests.same_community(ids["community"], *(r["community"] for r in served)),
+            same_community(ids["community"], *(r["community"] for r in served)),
             ids["session"],
             tuple(r["resident"] for r in served),
             request.request_id,

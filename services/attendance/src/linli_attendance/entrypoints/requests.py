@@ -19,14 +19,8 @@ from linli_attendance.entrypoints.messages import (
 )
 from linli_attendance.service_layer import commands
 from linli_kit.errors import InvalidArgument
+from linli_kit.names import same_community
 from linli_kit.principals import Principal
-
-
-def same_community(*communities: str) -> str:
-    """The one community every name in a request is in, or InvalidArgument."""
-    if len(set(communities)) != 1:
-        raise InvalidArgument("all names in a request must be in one community")
-    return communities[0]
 
 
 def create_activity(request: pb.CreateActivityRequest, actor: Principal) -> commands.CreateActivity:

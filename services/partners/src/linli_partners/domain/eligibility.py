@@ -14,8 +14,9 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from linli_kit.domain import new_id
 from linli_kit.errors import FailedPrecondition, InvalidArgument
-from linli_partners.domain.partners import BENEFIT_ID, new_id
+from linli_partners.domain.partners import BENEFIT_ID
 
 # 12 characters of an alphabet without look-alikes (no 0/O, 1/I/L): about 59 bits.
 CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"

@@ -8,7 +8,6 @@ may check, "vouchers" if it verifies and consumes vouchers for its items.
 from __future__ import annotations
 
 import re
-import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
@@ -23,11 +22,6 @@ MAX_SCOPED_BENEFITS = 50
 DEFAULT_CHECKS_PER_MINUTE = 60
 # The policy's threshold for the 社区公益伙伴 title: 50,000 yuan given in a year, in fen.
 DEFAULT_TITLE_THRESHOLD_FEN = 50_000_00
-
-
-def new_id(prefix: str) -> str:
-    """A 32-character id that starts with a letter, as resource names require."""
-    return f"{prefix}{uuid.uuid4().hex}"[:32]
 
 
 def benefit_scope(benefit_id: str) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from linli_kit.calendar import local_date
-from linli_kit.domain import Clock, utc_now
+from linli_kit.domain import Clock, new_id, utc_now
 from linli_kit.errors import FailedPrecondition, NotFound
 from linli_kit.principals import Principal, require_community
 from linli_kit.usecases import idempotent
@@ -16,7 +16,6 @@ from linli_partners.domain.fund import (
     Proposal,
     Score,
 )
-from linli_partners.domain.partners import new_id
 from linli_partners.service_layer.commands import (
     AwardProposal,
     CreateFundCall,

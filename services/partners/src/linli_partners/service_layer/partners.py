@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from linli_kit.calendar import local_date, policy_year
-from linli_kit.domain import Clock, utc_now
+from linli_kit.domain import Clock, new_id, utc_now
 from linli_kit.errors import NotFound
 from linli_kit.principals import Principal
 from linli_kit.usecases import idempotent
@@ -16,7 +16,6 @@ from linli_partners.domain.partners import (
     Contribution,
     Partner,
     PartnerTitle,
-    new_id,
 )
 from linli_partners.service_layer.commands import (
     CreateAgreement,

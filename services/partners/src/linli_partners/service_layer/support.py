@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from linli_kit.domain import Clock, utc_now
+from linli_kit.domain import Clock, new_id, utc_now
 from linli_kit.errors import NotFound
 from linli_kit.principals import Principal, require_community
 from linli_kit.usecases import idempotent
 from linli_partners.domain import access
-from linli_partners.domain.partners import new_id
 from linli_partners.domain.support import (
     Agency,
     LegalCase,

@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from linli_kit.domain import Aggregate
+from linli_kit.domain import Aggregate, new_id
 from linli_kit.errors import FailedPrecondition, InvalidArgument, PermissionDenied
 from linli_points.domain import rules
-from linli_points.domain.ledger import Kind, LedgerTransaction, Purpose, RuleKind, new_id
+from linli_points.domain.ledger import Kind, LedgerTransaction, Purpose, RuleKind
 
 SECONDS_PER_DAY = 86_400
 

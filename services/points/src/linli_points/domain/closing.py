@@ -6,6 +6,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
+from linli_kit.domain import new_id
 from linli_points.domain import rules
 from linli_points.domain.ledger import (
     EXPIRY,
@@ -15,7 +16,6 @@ from linli_points.domain.ledger import (
     Posting,
     Purpose,
     RuleKind,
-    new_id,
 )
 from linli_points.domain.periods import week_end, week_of, year_bounds
 

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import InitVar, dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from linli_kit.domain import Aggregate, DomainEvent
+from linli_kit.domain import Aggregate, DomainEvent, new_id
 from linli_kit.errors import FailedPrecondition, InvalidArgument
 
 SYSTEM_PREFIX = "system-"
@@ -54,11 +53,6 @@ class RuleKind(StrEnum):
     TRAINING_LEVEL = "training_level"  # P5 (T3): a promotion to a volunteer level
     EMERGENCY = "emergency"  # P5: per response to an emergency activity, on top of P1
     APPEAL = "appeal"  # P8: compensation decided by the committee
-
-
-def new_id(prefix: str) -> str:
-    """A 32-character id that starts with a letter, as resource names require."""
-    return f"{prefix}{uuid.uuid4().hex}"[:32]
 
 
 class InsufficientPoints(FailedPrecondition):

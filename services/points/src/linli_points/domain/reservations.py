@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from linli_kit.domain import Aggregate
+from linli_kit.domain import Aggregate, new_id
 from linli_kit.errors import FailedPrecondition, InvalidArgument
 from linli_points.domain.ledger import (
     EXPIRY,
@@ -26,7 +26,6 @@ from linli_points.domain.ledger import (
     LedgerTransaction,
     Posting,
     Purpose,
-    new_id,
 )
 from linli_points.domain.periods import policy_year
 from linli_points.domain.rules import format_points

@@ -8,6 +8,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from linli_kit.domain import new_id
 from linli_kit.errors import InvalidArgument
 from linli_points.domain.ledger import (
     ISSUANCE,
@@ -18,7 +19,6 @@ from linli_points.domain.ledger import (
     Posting,
     Purpose,
     RuleKind,
-    new_id,
 )
 
 SECONDS_PER_HOUR = 3600

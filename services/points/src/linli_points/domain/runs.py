@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from linli_points.domain.ledger import new_id
+from linli_kit.domain import new_id
 
 
 class RunKind(StrEnum):

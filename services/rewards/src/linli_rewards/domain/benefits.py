@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+from linli_kit.domain import new_id
 from linli_kit.errors import FailedPrecondition, InvalidArgument
 from linli_rewards.domain.catalogue import ITEM_ID
-from linli_rewards.domain.recognition import new_id
 
 TIER = re.compile(r"[a-z][a-z0-9_-]{0,39}")
 MAX_THRESHOLD = 100_000_000_000

@@ -8,21 +8,15 @@ supervision committee → submitted → awarded or not, each step recorded with 
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
-from linli_kit.domain import Aggregate
+from linli_kit.domain import Aggregate, new_id
 from linli_kit.errors import FailedPrecondition, InvalidArgument, PermissionDenied
 
 MAX_APPLICANTS = 1000  # allocation asks points about each one: bounded work per call
-
-
-def new_id(prefix: str) -> str:
-    """A 32-character id that starts with a letter, as resource names require."""
-    return f"{prefix}{uuid.uuid4().hex}"[:32]
 
 
 def _title(text: str, what: str) -> str:

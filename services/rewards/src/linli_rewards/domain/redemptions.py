@@ -13,13 +13,12 @@ crash asks points the same question and gets the same answer.
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
 from linli_kit.calendar import SHANGHAI
-from linli_kit.domain import Aggregate, DomainEvent
+from linli_kit.domain import Aggregate, DomainEvent, new_id
 from linli_kit.errors import FailedPrecondition
 from linli_rewards.domain.catalogue import Item
 
@@ -131,7 +130,7 @@ class Redemption(Aggregate):
         item.require_on_sale(at)
         return cls(
             community_id=item.community_id,
-            id=f"rd{uuid.uuid4().hex[:30]}",
+            id=new_id("rd"),
             resident_id=resident_id,
             item_id=item.id,
             item_title=item.title,

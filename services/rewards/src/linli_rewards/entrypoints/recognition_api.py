@@ -16,8 +16,7 @@ from linli.rewards.v1 import recognition_service_pb2_grpc as pb_grpc
 
 from linli_kit import auth
 from linli_kit.domain import Clock, utc_now
-from linli_kit.errors import InvalidArgument
-from linli_kit.names import decode_page_token, next_page_token, page_size
+from linli_kit.names import decode_page_token, next_page_token, page_size, same_community
 from linli_kit.principals import STAFF_ROLES, Role, current_principal
 from linli_kit.ratelimits import Limits, per_minute
 from linli_kit.wire import required_time, timestamp
@@ -153,12 +152,6 @@ def application_message(application: BenefitApplication) -> pb.BenefitApplicatio
     )
 
 
-def _same_community(*communities: str) -> str:
-    if len(set(communities)) != 1:
-        raise InvalidArgument("all names in a request must be in one community")
-    return communities[0]
-
-
 class RecognitionServicer(pb_grpc.RecognitionServiceServicer):
     """Priority seats, nominations and high-score benefits over gRPC."""
 
@@ -214,7 +207,7 @@ class RecognitionServicer(pb_grpc.RecognitionServiceServicer):
     def _seat_command(self, kind: type, request: Any) -> Any:
         ids = SEAT_ALLOCATION.parse(request.allocation, "allocation")
         resident = RESIDENT.parse(request.resident, "resident")
-        community = _same_community(ids["community"], resident["community"])
+        community = same_community(ids["community"], resident["community"])
         return kind(
             community,
             ids["allocation"],
@@ -257,7 +250,7 @@ class RecognitionServicer(pb_grpc.RecognitionServiceServicer):
         community = COMMUNITY.parse(request.parent, "parent")["community"]
         nominee = RESIDENT.parse(request.nomination.resident, "nomination.resident")
         command = commands.CreateNomination(
-            community_id=_same_community(community, nominee["community"]),
+            community_id=same_community(community, nominee["community"]),
             resident_id=nominee["resident"],
             honour=request.nomination.honour,
             reason=request.nomination.reason,
@@ -374,7 +367,7 @@ class RecognitionServicer(pb_grpc.RecognitionServiceServicer):
         resident = RESIDENT.parse(request.parent, "parent")
         ids = BENEFIT.parse(request.benefit, "benefit")
         command = commands.ApplyForBenefit(
-            _same_community(resident["community"], ids["community"]),
+            same_community(resident["community"], ids["community"]),
             resident["resident"],
             ids["benefit"],
             request.request_id,

@@ -11,9 +11,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from linli_kit.domain import new_id
 from linli_kit.errors import FailedPrecondition
 from linli_training.domain.instruments import Instrument
-from linli_training.domain.sessions import local_year, new_id
+from linli_training.domain.sessions import local_year
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -22,10 +22,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from linli_kit.domain import Aggregate, DomainEvent
+from linli_kit.domain import Aggregate, DomainEvent, new_id
 from linli_kit.errors import FailedPrecondition, InvalidArgument
 from linli_training.domain.courses import Course, Tier, tiers_completed
-from linli_training.domain.sessions import new_id
 
 LEVEL_ID = re.compile(r"[a-z][a-z0-9-]{1,39}")
 MAX_ALLOWANCE_FEN = 100_000_000

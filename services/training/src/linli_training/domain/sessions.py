@@ -19,14 +19,13 @@ from __future__ import annotations
 
 import hashlib
 import re
-import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
-from linli_kit.domain import Aggregate
+from linli_kit.domain import Aggregate, new_id
 from linli_kit.errors import FailedPrecondition, InvalidArgument
 from linli_training.domain.courses import Course
 
@@ -37,11 +36,6 @@ LONGEST_SESSION = timedelta(hours=12)
 CALENDAR_START, CALENDAR_END = datetime(2000, 1, 1, tzinfo=UTC), datetime(2200, 1, 1, tzinfo=UTC)
 DEFAULT_TARGET_HOURS = 40
 KIOSK_ID = re.compile(r"[a-z][a-z0-9-]{1,62}")
-
-
-def new_id(prefix: str) -> str:
-    """A 32-character id that starts with a letter, as resource names require."""
-    return f"{prefix}{uuid.uuid4().hex}"[:32]
 
 
 def id_for_request(prefix: str, community_id: str, request_id: str) -> str:

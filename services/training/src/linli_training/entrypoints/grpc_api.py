@@ -16,8 +16,7 @@ from linli.training.v1 import training_service_pb2_grpc as pb_grpc
 
 from linli_kit import auth
 from linli_kit.domain import Clock, utc_now
-from linli_kit.errors import InvalidArgument
-from linli_kit.names import decode_page_token, next_page_token, page_size
+from linli_kit.names import decode_page_token, next_page_token, page_size, same_community
 from linli_kit.principals import STAFF_ROLES, current_principal
 from linli_kit.ratelimits import Limits, per_minute
 from linli_kit.wire import required_time
@@ -78,12 +77,6 @@ LIMITS: Limits = {
     "Enrol": per_minute(30, burst=10),
     "CancelEnrolment": per_minute(30, burst=10),
 }
-
-
-def _same_community(*communities: str) -> str:
-    if len(set(communities)) != 1:
-        raise InvalidArgument("all names in a request must be in one community")
-    return communities[0]
 
 
 class TrainingServicer(pb_grpc.TrainingServiceServicer):
@@ -174,7 +167,7 @@ class TrainingServicer(pb_grpc.TrainingServiceServicer):
         given = request.teacher
         qualified = [COURSE.parse(c, "teacher.qualified_courses") for c in given.qualified_courses]
         command = commands.CreateTeacher(
-            community_id=_same_community(community, *(q["community"] for q in qualified)),
+            community_id=same_community(community, *(q["community"] for q in qualified)),
             display_name=given.display_name,
             kind=enum(TEACHER_KINDS, given.kind, "teacher.kind"),
             organisation=given.organisation,
@@ -209,7 +202,7 @@ class TrainingServicer(pb_grpc.TrainingServiceServicer):
         teacher = TEACHER.parse(given.teacher, "session.teacher")
         kiosks = [KIOSK.parse(k, "session.kiosks") for k in given.kiosks]
         command = commands.ScheduleCourseSession(
-            community_id=_same_community(
+            community_id=same_community(
                 community,
                 course["community"],
                 teacher["community"],
@@ -269,7 +262,7 @@ class TrainingServicer(pb_grpc.TrainingServiceServicer):
     def _enrolment(self, kind: type, request: Any) -> Any:
         ids = COURSE_SESSION.parse(request.session, "session")
         resident = RESIDENT.parse(request.resident, "resident")
-        community = _same_community(ids["community"], resident["community"])
+        community = same_community(ids["community"], resident["community"])
         return kind(
             community,
             ids["session"],
