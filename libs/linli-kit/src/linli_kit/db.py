@@ -17,6 +17,7 @@ from google.protobuf.message import Message
 from linli.events.v1 import envelope_pb2
 from sqlalchemy import event as sa_event
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from linli_kit.domain import AbstractUnitOfWork, DomainEvent, Inbox, RequestLog, utc_now
@@ -153,6 +154,20 @@ def dialect_insert(session: Session, table: sa.Table) -> Any:
     """An INSERT of the session's dialect, so ON CONFLICT clauses work on PostgreSQL and SQLite."""
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     return dialect.insert(table)
+
+
+def locked(query: sa.Select[Any], session: Session) -> sa.Select[Any]:
+    """The query locking its rows for update (PostgreSQL; SQLite serialises writers anyway)."""
+    return query.with_for_update() if session.get_bind().dialect.name == "postgresql" else query
+
+
+def insert_once(session: Session, statement: Any, refusal: Exception) -> None:
+    """Run an insert; a key already taken raises `refusal` and leaves the transaction usable."""
+    try:
+        with session.begin_nested():
+            session.execute(statement)
+    except IntegrityError:
+        raise refusal from None
 
 
 class SqlInbox(Inbox):

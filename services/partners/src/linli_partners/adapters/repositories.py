@@ -8,7 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session as DbSession
 
-from linli_kit.db import SqlUnitOfWork, dialect_insert
+from linli_kit.db import SqlUnitOfWork, dialect_insert, insert_once, locked
 from linli_kit.errors import AlreadyExists
 from linli_partners.adapters.orm import (
     agreements,
@@ -20,8 +20,6 @@ from linli_partners.adapters.orm import (
     title_serials,
     titles,
 )
-from linli_partners.adapters.sql import insert_once as _insert_once
-from linli_partners.adapters.sql import locked as _locked
 from linli_partners.adapters.support_repositories import (
     SqlAgencies,
     SqlFundCalls,
@@ -79,14 +77,14 @@ class SqlPartners(Partners):
             created_at=partner.created_at,
             revoked_at=partner.revoked_at,
         )
-        _insert_once(self.db, statement, AlreadyExists(f"partner {partner.id} already exists"))
+        insert_once(self.db, statement, AlreadyExists(f"partner {partner.id} already exists"))
 
     def get(self, community_id: str, partner_id: str, lock: bool = False) -> Partner | None:
         """A partner by id (locked for update if asked), or None."""
         query = sa.select(partners).where(
             partners.c.community_id == community_id, partners.c.id == partner_id
         )
-        row = self.db.execute(_locked(query, self.db) if lock else query).first()
+        row = self.db.execute(locked(query, self.db) if lock else query).first()
         return None if row is None else _partner(row)
 
     def page(self, community_id: str, offset: int, limit: int) -> list[Partner]:
@@ -352,7 +350,7 @@ class SqlBenefits(Benefits):
             tiers=list(rule.tiers),
             top_n=rule.top_n,
         )
-        _insert_once(self.db, statement, AlreadyExists(f"benefit {benefit.id} already exists"))
+        insert_once(self.db, statement, AlreadyExists(f"benefit {benefit.id} already exists"))
 
     def get(self, community_id: str, partner_id: str, benefit_id: str) -> PartnerBenefit | None:
         """A partner's benefit by id, or None."""

@@ -8,6 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session as DbSession
 
+from linli_kit.db import insert_once, locked
 from linli_kit.errors import AlreadyExists
 from linli_partners.adapters.orm import (
     agencies,
@@ -21,7 +22,6 @@ from linli_partners.adapters.orm import (
     scores,
     visits,
 )
-from linli_partners.adapters.sql import insert_once, locked
 from linli_partners.domain.fund import FundCall, Milestone, Proposal, Score
 from linli_partners.domain.support import (
     Agency,

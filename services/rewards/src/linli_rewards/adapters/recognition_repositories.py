@@ -6,9 +6,9 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session as DbSession
 
+from linli_kit.db import insert_once, locked
 from linli_kit.errors import AlreadyExists, FailedPrecondition
 from linli_rewards.adapters.orm import (
     benefit_applications,
@@ -56,11 +56,6 @@ def _allocation(row: Any) -> SeatAllocation:
     return SeatAllocation(**values)
 
 
-def _locked(query: sa.Select[Any], session: DbSession) -> sa.Select[Any]:
-    """The query locking its rows for update (PostgreSQL; SQLite serialises writers anyway)."""
-    return query.with_for_update() if session.get_bind().dialect.name == "postgresql" else query
-
-
 class SqlSeatAllocations(SeatAllocations):
     """Seat allocations table; the applicants are a JSON list written under the row lock."""
 
@@ -89,7 +84,7 @@ class SqlSeatAllocations(SeatAllocations):
             seat_allocations.c.community_id == community_id,
             seat_allocations.c.id == allocation_id,
         )
-        row = self.db.execute(_locked(query, self.db)).first()
+        row = self.db.execute(locked(query, self.db)).first()
         return None if row is None else _allocation(row)
 
     def save(self, allocation: SeatAllocation) -> None:
@@ -157,7 +152,7 @@ class SqlNominations(Nominations):
         query = sa.select(nominations).where(
             nominations.c.community_id == community_id, nominations.c.id == nomination_id
         )
-        row = self.db.execute(_locked(query, self.db)).first()
+        row = self.db.execute(locked(query, self.db)).first()
         return None if row is None else _nomination(row)
 
     def page(self, community_id: str, offset: int, limit: int) -> list[Nomination]:
@@ -203,20 +198,18 @@ class SqlBenefits(Benefits):
 
     def add(self, benefit: Benefit) -> None:
         """Store a new benefit; AlreadyExists if its id is taken."""
-        try:
-            with self.db.begin_nested():
-                self.db.execute(
-                    sa.insert(benefits).values(
-                        community_id=benefit.community_id,
-                        id=benefit.id,
-                        title=benefit.title,
-                        description=benefit.description,
-                        min_lifetime=benefit.min_lifetime,
-                        tiers=list(benefit.tiers),
-                    )
-                )
-        except IntegrityError:
-            raise AlreadyExists(f"benefit {benefit.id} already exists") from None
+        insert_once(
+            self.db,
+            sa.insert(benefits).values(
+                community_id=benefit.community_id,
+                id=benefit.id,
+                title=benefit.title,
+                description=benefit.description,
+                min_lifetime=benefit.min_lifetime,
+                tiers=list(benefit.tiers),
+            ),
+            AlreadyExists(f"benefit {benefit.id} already exists"),
+        )
 
     def get(self, community_id: str, benefit_id: str) -> Benefit | None:
         """A benefit by id, or None."""
@@ -240,22 +233,20 @@ class SqlBenefits(Benefits):
 
     def add_application(self, application: BenefitApplication) -> None:
         """Store a new application; FailedPrecondition if one of the resident's is pending."""
-        try:
-            with self.db.begin_nested():
-                self.db.execute(
-                    sa.insert(benefit_applications).values(
-                        community_id=application.community_id,
-                        id=application.id,
-                        benefit_id=application.benefit_id,
-                        resident_id=application.resident_id,
-                        lifetime=application.lifetime,
-                        tier=application.tier,
-                        applied_at=application.applied_at,
-                        state=application.state.value,
-                    )
-                )
-        except IntegrityError:
-            raise FailedPrecondition("an application for this benefit is already pending") from None
+        insert_once(
+            self.db,
+            sa.insert(benefit_applications).values(
+                community_id=application.community_id,
+                id=application.id,
+                benefit_id=application.benefit_id,
+                resident_id=application.resident_id,
+                lifetime=application.lifetime,
+                tier=application.tier,
+                applied_at=application.applied_at,
+                state=application.state.value,
+            ),
+            FailedPrecondition("an application for this benefit is already pending"),
+        )
 
     def application(self, community_id: str, application_id: str) -> BenefitApplication | None:
         """An application by id, locked for update until the unit of work ends, or None."""
@@ -263,7 +254,7 @@ class SqlBenefits(Benefits):
             benefit_applications.c.community_id == community_id,
             benefit_applications.c.id == application_id,
         )
-        row = self.db.execute(_locked(query, self.db)).first()
+        row = self.db.execute(locked(query, self.db)).first()
         return None if row is None else _application(row)
 
     def applications(

@@ -6,10 +6,9 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session as DbSession
 
-from linli_kit.db import SqlUnitOfWork, dialect_insert
+from linli_kit.db import SqlUnitOfWork, dialect_insert, insert_once
 from linli_kit.errors import AlreadyExists
 from linli_rewards.adapters.orm import items, redemption_counts, redemptions
 from linli_rewards.adapters.recognition_repositories import (
@@ -64,13 +63,11 @@ class SqlItems(Items):
         """Store a new item; AlreadyExists if its id is taken."""
         values = {name: getattr(item, name) for name in _ITEM_TERMS}
         values["kind"] = item.kind.value
-        try:
-            with self.db.begin_nested():
-                self.db.execute(
-                    sa.insert(items).values(community_id=item.community_id, id=item.id, **values)
-                )
-        except IntegrityError:
-            raise AlreadyExists(f"item {item.id} already exists") from None
+        insert_once(
+            self.db,
+            sa.insert(items).values(community_id=item.community_id, id=item.id, **values),
+            AlreadyExists(f"item {item.id} already exists"),
+        )
 
     def get(self, community_id: str, item_id: str) -> Item | None:
         """An item by id, or None."""

@@ -6,10 +6,9 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session as DbSession
 
-from linli_kit.db import SqlUnitOfWork, dialect_insert
+from linli_kit.db import SqlUnitOfWork, dialect_insert, insert_once, locked
 from linli_kit.errors import AlreadyExists, FailedPrecondition
 from linli_training.adapters.orm import (
     allowances,
@@ -36,17 +35,8 @@ from linli_training.domain.sessions import (
 from linli_training.service_layer import ports
 
 
-def _locked(query: sa.Select[Any], session: DbSession) -> sa.Select[Any]:
-    """The query locking its rows for update (PostgreSQL; SQLite serialises writers anyway)."""
-    return query.with_for_update() if session.get_bind().dialect.name == "postgresql" else query
-
-
 def _insert_new(session: DbSession, statement: Any, what: str) -> None:
-    try:
-        with session.begin_nested():
-            session.execute(statement)
-    except IntegrityError:
-        raise AlreadyExists(f"{what} already exists") from None
+    insert_once(session, statement, AlreadyExists(f"{what} already exists"))
 
 
 def _course(row: Any) -> Course:
@@ -167,7 +157,7 @@ class SqlCourseSessions(ports.CourseSessions):
         query = sa.select(course_sessions).where(
             course_sessions.c.community_id == community_id, course_sessions.c.id == session_id
         )
-        row = self.db.execute(_locked(query, self.db)).first()
+        row = self.db.execute(locked(query, self.db)).first()
         return None if row is None else self._session(row)
 
     def by_activity(self, community_id: str, activity_id: str) -> CourseSession | None:
@@ -259,7 +249,7 @@ class SqlTrainees(ports.Trainees):
         query = sa.select(trainees).where(
             trainees.c.community_id == community_id, trainees.c.resident_id == resident_id
         )
-        row = self.db.execute(_locked(query, self.db)).one()
+        row = self.db.execute(locked(query, self.db)).one()
         attended = self.db.execute(
             sa.select(attendances.c.course_id, sa.func.sum(attendances.c.seconds))
             .where(
@@ -389,7 +379,7 @@ class SqlAllowances(ports.Allowances):
         query = sa.select(allowances).where(
             allowances.c.community_id == community_id, allowances.c.id == allowance_id
         )
-        row = self.db.execute(_locked(query, self.db)).first()
+        row = self.db.execute(locked(query, self.db)).first()
         return None if row is None else Allowance(**row._asdict())
 
     def page(
@@ -461,11 +451,11 @@ class SqlAssessments(ports.Assessments):
     def add(self, assessment: Assessment) -> None:
         """Store a result or a decline; FailedPrecondition if the year already has it."""
         values = {**vars(assessment), "answers": list(assessment.answers)}
-        try:
-            with self.db.begin_nested():
-                self.db.execute(sa.insert(assessments).values(**values))
-        except IntegrityError:
-            raise FailedPrecondition("this year's assessment is already recorded") from None
+        insert_once(
+            self.db,
+            sa.insert(assessments).values(**values),
+            FailedPrecondition("this year's assessment is already recorded"),
+        )
 
     def delete_year(self, community_id: str, resident_id: str, year: int) -> int:
         """Delete a resident's results of a year; how many there were."""
