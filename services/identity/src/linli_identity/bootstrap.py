@@ -18,7 +18,7 @@ from linli_identity.adapters import events, orm
 from linli_identity.adapters.face_processes import ProcessFaceEngine
 from linli_identity.adapters.gallery import Galleries, LoadingGalleries
 from linli_identity.adapters.login_adapters import Argon2PasswordHasher, LoggingSmsSender
-from linli_identity.adapters.signing import SigningKeyring, dev_signing_seeds
+from linli_identity.adapters.signing import SigningKeyring
 from linli_identity.adapters.streams import RedisStreams
 from linli_identity.adapters.template_cipher import TemplateCipher
 from linli_identity.adapters.unit_of_work import SqlIdentityUnitOfWork
@@ -40,6 +40,7 @@ from linli_kit.db import SqlPlumbing, sql_plumbing
 from linli_kit.deadletters import DeadLetters
 from linli_kit.domain import Clock, utc_now
 from linli_kit.grpc_server import GrpcApp
+from linli_kit.paseto import dev_seeds
 from linli_kit.principals import SYSTEM
 from linli_kit.streams import EnvelopeHandler
 
@@ -97,7 +98,7 @@ def build_signer(settings: IdentitySettings) -> TokenSigner:
             "access tokens are signed with a PUBLIC dev key (LINLI_IDENTITY_DEV_SIGNING_KEYS): "
             "never enable this in production"
         )
-        return SigningKeyring(dev_signing_seeds(), "dev")
+        return SigningKeyring(dev_seeds("signing"), "dev")
     log.warning("no signing keys (LINLI_IDENTITY_SIGNING_KEYS): login answers UNAVAILABLE")
     return NoSigningKeys()
 

@@ -22,7 +22,7 @@ from linli.identity.v1 import identity_service_pb2 as pb
 from linli.identity.v1 import identity_service_pb2_grpc as pb_grpc
 
 from linli_identity.adapters.face_dlib import DlibFaceEngine
-from linli_identity.adapters.signing import SigningKeyring, dev_signing_seeds
+from linli_identity.adapters.signing import SigningKeyring
 from linli_identity.bootstrap import build_app
 from linli_identity.config import IdentitySettings
 from linli_identity.entrypoints.cli import MIGRATIONS
@@ -30,6 +30,7 @@ from linli_kit import auth
 from linli_kit.auth import TokenVerifier, Unauthenticated, with_metadata
 from linli_kit.db import migrate
 from linli_kit.grpc_server import start
+from linli_kit.paseto import dev_seeds
 from linli_kit.testing import Credentials
 
 C = "communities/c-east"
@@ -220,7 +221,7 @@ async def test_the_cli_prints_a_token_for_a_demo_user(serve, database) -> None:
         [*command, "--phone", "13800000002"], env=env, capture_output=True, text=True, check=True
     )
 
-    dev = TokenVerifier.from_jwks({"keys": SigningKeyring(dev_signing_seeds(), "dev").jwks()})
+    dev = TokenVerifier.from_jwks({"keys": SigningKeyring(dev_seeds("signing"), "dev").jwks()})
     principal = dev.principal(printed.stdout.strip())
     assert (principal.subject, principal.roles) == (people["wang"], frozenset({"resident", "sre"}))
 
@@ -256,7 +257,7 @@ async def test_bootstrap_community_runs_twice_alike_and_its_staff_logs_in(
     engine.dispose()
     # One resident; each role granted once (ending sessions), the password set once.
     assert (count, sorted(audit)) == (1, ["password_set", "tokens_revoked", "tokens_revoked"])
-    dev = TokenVerifier.from_jwks({"keys": SigningKeyring(dev_signing_seeds(), "dev").jwks()})
+    dev = TokenVerifier.from_jwks({"keys": SigningKeyring(dev_seeds("signing"), "dev").jwks()})
     token = run(
         sys.executable, "-m", "linli_identity", "token", "--community", "c-north",
         "--phone", "13900000001",

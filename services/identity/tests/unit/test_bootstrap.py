@@ -10,13 +10,13 @@ from linli.identity.v1 import identity_service_pb2 as pb
 from linli.identity.v1 import identity_service_pb2_grpc as pb_grpc
 
 from linli_identity.adapters.gallery import Galleries
-from linli_identity.adapters.signing import dev_signing_seeds
 from linli_identity.bootstrap import build_app
 from linli_identity.config import IdentitySettings
 from linli_identity.domain.consent import FaceEnrolment
 from linli_kit import auth
 from linli_kit.auth import with_metadata
 from linli_kit.grpc_server import start
+from linli_kit.paseto import dev_seeds
 from linli_kit.testing import Credentials, until
 
 from .conftest import fakes
@@ -98,7 +98,7 @@ async def test_the_dev_flag_publishes_the_dev_key_and_login_runs_on_the_built_ap
 ) -> None:
     """The default wiring: the dev key in the JWKS and trusted, the log sender, the audit."""
     dev_key = auth.SigningKey(
-        "dev", Ed25519PrivateKey.from_private_bytes(dev_signing_seeds()["dev"])
+        "dev", Ed25519PrivateKey.from_private_bytes(dev_seeds("signing")["dev"])
     )
     signed_by_dev = Credentials(dev_key, credentials.ca)
     settings = NOWHERE.model_copy(update={"dev_signing_keys": True})

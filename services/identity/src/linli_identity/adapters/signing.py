@@ -27,11 +27,6 @@ from linli_kit.errors import InvalidArgument, Unavailable
 SEED_BYTES = 32
 
 
-def dev_signing_seeds() -> dict[str, bytes]:
-    """A key derived from a public constant: for `make run` only, it protects nothing."""
-    return {"dev": hashlib.sha256(b"linli-dev-only-signing-key").digest()}
-
-
 class SigningKeyring(TokenSigner):
     """The deployment's signing keys by key id; new tokens use the current one."""
 
