@@ -35,6 +35,7 @@ class Kind(StrEnum):
     VOID = "void"
     REFUND = "refund"
     EXPIRY = "expiry"
+    TRANSFER = "transfer"  # E4: points received from a peer community
 
 
 EARNING_KINDS = frozenset({Kind.AWARD, Kind.REVERSAL, Kind.COMPENSATION})
