@@ -154,3 +154,38 @@ emergency_activities = sa.Table(
     sa.Column("activity", sa.String(300), primary_key=True),
     sa.Column("called_at", UtcDateTime(), nullable=False),
 )
+
+# The time bank (E4): each community's side of a transfer, sent or received, keyed by the
+# global transfer id; a received one is recorded once, with its decision (aborted: a tombstone).
+timebank_transfers = sa.Table(
+    "timebank_transfers",
+    metadata,
+    sa.Column("community_id", sa.String(63), primary_key=True),
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("direction", sa.String(10), nullable=False),
+    sa.Column("peer", sa.String(63), nullable=False),
+    sa.Column("resident_id", sa.String(100), nullable=False),
+    sa.Column("counterpart", sa.String(100), nullable=False),
+    sa.Column("amount", sa.BigInteger, nullable=False),
+    sa.Column("credited", sa.BigInteger, nullable=False),
+    sa.Column("memo", sa.String(300), nullable=False, server_default=""),
+    sa.Column("state", sa.String(20), nullable=False),
+    sa.Column("reason", sa.String(300), nullable=False, server_default=""),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Column("deadline", UtcDateTime(), nullable=False),
+    sa.Column("settled_at", UtcDateTime()),
+    sa.Column("request_id", sa.String(100), nullable=False, server_default=""),
+)
+sa.Index("ix_timebank_pending", timebank_transfers.c.state, timebank_transfers.c.deadline)
+sa.Index(
+    "ix_timebank_resident",
+    timebank_transfers.c.community_id,
+    timebank_transfers.c.resident_id,
+    timebank_transfers.c.created_at,
+)
+sa.Index(
+    "ix_timebank_settled",
+    timebank_transfers.c.community_id,
+    timebank_transfers.c.peer,
+    timebank_transfers.c.settled_at,
+)
