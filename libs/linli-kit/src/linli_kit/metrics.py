@@ -100,6 +100,37 @@ LEDGER_VERIFICATION_FAILURES = Counter(
     ["community_id"],
 )
 
+TIMEBANK_TRANSFERS = Counter(
+    "linli_timebank_transfers",
+    "Time-bank transfers settled, by side and outcome (committed, voided, accepted, refused).",
+    ["community_id", "peer", "outcome"],
+)
+TIMEBANK_PENDING = Gauge(
+    "linli_timebank_pending_transfers",
+    "Transfers sent to a peer and still pending, at the last recovery sweep.",
+    ["community_id", "peer"],
+)
+TIMEBANK_OLDEST_PENDING = Gauge(
+    "linli_timebank_oldest_pending_seconds",
+    "Age of the oldest transfer still pending to a peer (0 when none), at the last sweep.",
+    ["community_id", "peer"],
+)
+TIMEBANK_CLEARING = Gauge(
+    "linli_timebank_clearing_centipoints",
+    "The clearing account for a peer (positive: owed to the peer), at the last sweep.",
+    ["community_id", "peer"],
+)
+TIMEBANK_CREDIT_LIMIT = Gauge(
+    "linli_timebank_credit_limit_centipoints",
+    "The credit limit agreed with a peer: its clearing account may go down to minus this.",
+    ["community_id", "peer"],
+)
+TIMEBANK_MISMATCHES = Gauge(
+    "linli_timebank_reconciliation_mismatches",
+    "Disagreements the last statement exchange with a peer found (0: reconciled).",
+    ["community_id", "peer"],
+)
+
 
 def serve_metrics(port: int) -> None:
     """Expose /metrics over HTTP on the port (0 leaves it off)."""
