@@ -9,6 +9,8 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
@@ -143,6 +145,40 @@ class ServiceProcess:
         if self._log is not None:
             self._log.close()
             self._log = None
+
+
+@dataclass
+class GatewayProcess(ServiceProcess):
+    """The gateway (HTTP, no database) as a child process, ready when /healthz answers."""
+
+    @property
+    def address(self) -> str:
+        """host:port of the gateway's HTTP server."""
+        return f"127.0.0.1:{self.settings['http_port']}"
+
+    @property
+    def url(self) -> str:
+        """The gateway's base URL."""
+        return f"http://{self.address}"
+
+    def migrate(self) -> None:
+        """Nothing to migrate: the gateway has no database."""
+
+    def wait_ready(self, timeout: float = 60.0) -> None:
+        """Wait until /healthz answers 200; stop the process if it never does."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process is not None and self.process.poll() is not None:
+                break
+            try:
+                with urllib.request.urlopen(f"{self.url}/healthz", timeout=1) as reply:
+                    if reply.status == 200:
+                        return
+            except (urllib.error.URLError, OSError):
+                pass
+            time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"{self.name} did not start; see {self.log_path}")
 
 
 def start_all(processes: list[ServiceProcess]) -> None:
