@@ -10,6 +10,7 @@ from linli_attendance.domain.activities import Activity, FaceMatch, Session
 from linli_attendance.domain.leads import ProjectLead
 from linli_attendance.domain.ratings import Rating
 from linli_attendance.domain.review import Flag
+from linli_attendance.domain.roster import RosterEntry
 from linli_attendance.service_layer.ports import (
     Activities,
     AttendanceUnitOfWork,
@@ -17,6 +18,7 @@ from linli_attendance.service_layer.ports import (
     LivenessChallenge,
     ProjectLeads,
     Ratings,
+    Rosters,
     Sessions,
 )
 from linli_kit.domain import DomainEvent
@@ -235,6 +237,35 @@ class FakeProjectLeads(ProjectLeads):
         self.rows[(lead.community_id, lead.id)] = dataclasses.replace(lead, events=[])
 
 
+class FakeRosters(Rosters):
+    """Roster entries keyed as the table's primary key."""
+
+    def __init__(self) -> None:
+        self.rows: dict[tuple[str, str, datetime, str], RosterEntry] = {}
+
+    def get(
+        self, community_id: str, activity_id: str, starts_at: datetime, resident_id: str
+    ) -> RosterEntry | None:
+        """A resident's entry (current or removed), or None."""
+        return self.rows.get((community_id, activity_id, starts_at, resident_id))
+
+    def current(
+        self, community_id: str, activity_id: str, starts_at: datetime, lock: bool = False
+    ) -> list[RosterEntry]:
+        """The current roster in the order people were put on it."""
+        found = [
+            e
+            for key, e in self.rows.items()
+            if key[:3] == (community_id, activity_id, starts_at) and e.current
+        ]
+        return sorted(found, key=lambda e: (e.added_at, e.resident_id))
+
+    def put(self, entry: RosterEntry) -> None:
+        """Store an entry, replacing the resident's earlier one."""
+        key = (entry.community_id, entry.activity_id, entry.occurrence_starts_at, entry.resident_id)
+        self.rows[key] = entry
+
+
 class FakeAttendanceUnitOfWork(AttendanceUnitOfWork):
     """Unit of work whose commit publishes the collected events into a list."""
 
@@ -244,6 +275,7 @@ class FakeAttendanceUnitOfWork(AttendanceUnitOfWork):
         self.flags = FakeFlags()
         self.ratings = FakeRatings()
         self.leads = FakeProjectLeads()
+        self.rosters = FakeRosters()
         self.requests = InMemoryRequestLog()
         self.inbox = InMemoryInbox()
         self.committed = False

@@ -19,7 +19,8 @@ from linli_attendance.domain.activities import (
     SignInMethod,
 )
 from linli_attendance.domain.names import ACTIVITY, RESIDENT, SESSION
-from linli_attendance.service_layer import activities, commands, leads, sessions, sweeps
+from linli_attendance.domain.roster import RosterRole
+from linli_attendance.service_layer import activities, commands, leads, roster, sessions, sweeps
 from linli_kit.principals import Role
 from linli_kit.testing import assert_retry_replays, load_beside, mutating_methods
 
@@ -61,6 +62,14 @@ class World:
             actor=fakes.STAFF,
         )
         return activities.create_activity(command, self.uow, self.clock)
+
+    def on_roster(self, activity: Activity, *residents: str) -> None:
+        """Staff put the residents on the roster of the activity's first occurrence."""
+        for resident in residents:
+            command = commands.AddRosterEntry(
+                C, activity.id, None, resident, RosterRole.VOLUNTEER, actor=fakes.STAFF
+            )
+            roster.add_roster_entry(command, self.uow, self.directory, self.clock)
 
     def signed_in(self, activity: Activity, resident: str, at: datetime | None = None) -> Session:
         """A staff-confirmed sign-in."""
@@ -302,6 +311,39 @@ def approve_project_lead(world: World) -> tuple[Message, Message]:
     )
 
 
+def add_roster_entry(world: World) -> tuple[Message, Message]:
+    """Alice put on the roster; Bob under the same id."""
+    activity = world.activity()
+    return (
+        pb.AddRosterEntryRequest(
+            activity=_activity_name(activity),
+            resident=_who("r-alice"),
+            role=pb.ROSTER_ROLE_VOLUNTEER,
+            request_id="q",
+        ),
+        pb.AddRosterEntryRequest(
+            activity=_activity_name(activity),
+            resident=_who("r-bob"),
+            role=pb.ROSTER_ROLE_VOLUNTEER,
+            request_id="q",
+        ),
+    )
+
+
+def remove_roster_entry(world: World) -> tuple[Message, Message]:
+    """Alice taken off the roster; Bob under the same id."""
+    activity = world.activity()
+    world.on_roster(activity, "r-alice", "r-bob")
+    return (
+        pb.RemoveRosterEntryRequest(
+            activity=_activity_name(activity), resident=_who("r-alice"), request_id="q"
+        ),
+        pb.RemoveRosterEntryRequest(
+            activity=_activity_name(activity), resident=_who("r-bob"), request_id="q"
+        ),
+    )
+
+
 SAMPLES: dict[str, Sample] = {
     "CreateActivity": create_activity,
     "CloseActivity": close_activity,
@@ -318,6 +360,8 @@ SAMPLES: dict[str, Sample] = {
     "RateSession": rate_session,
     "ApplyProjectLead": apply_project_lead,
     "ApproveProjectLead": approve_project_lead,
+    "AddRosterEntry": add_roster_entry,
+    "RemoveRosterEntry": remove_roster_entry,
 }
 
 

@@ -53,6 +53,9 @@ sessions = sa.Table(
     sa.Column("face_model_version", sa.String(100)),
     sa.Column("face_similarity", sa.Float),
     sa.Column("face_threshold", sa.Float),
+    # The rest of the open-set decision record (issue #19): gallery size, second-best,
+    # margin, verification threshold, agreeing frames, whether staff must confirm.
+    sa.Column("face_record", sa.JSON),
     sa.Column("out_method", sa.String(30)),
     sa.Column("out_confirmed_by", sa.String(40)),
     sa.Column("out_kiosk_id", sa.String(63)),
@@ -60,6 +63,7 @@ sessions = sa.Table(
     sa.Column("out_face_model_version", sa.String(100)),
     sa.Column("out_face_similarity", sa.Float),
     sa.Column("out_face_threshold", sa.Float),
+    sa.Column("out_face_record", sa.JSON),
     sa.Column("completed_at", UtcDateTime()),
     sa.Column("reviewed_by", sa.String(40), nullable=False, server_default=""),
     sa.Column("checklist_done", sa.JSON, nullable=False, server_default="[]"),
@@ -166,4 +170,21 @@ project_leads = sa.Table(
         ["community_id", "activity_id"], ["activities.community_id", "activities.id"]
     ),
     sa.UniqueConstraint("community_id", "activity_id", "resident_id", name="uq_project_leads"),
+)
+
+# Who is expected at one occurrence of an activity (issue #19); removed entries are kept.
+roster_entries = sa.Table(
+    "roster_entries",
+    metadata,
+    sa.Column("community_id", sa.String(63), primary_key=True),
+    sa.Column("activity_id", sa.String(40), primary_key=True),
+    sa.Column("occurrence_starts_at", UtcDateTime(), primary_key=True),
+    sa.Column("resident_id", sa.String(40), primary_key=True),
+    sa.Column("role", sa.String(20), nullable=False),
+    sa.Column("added_by", sa.String(40), nullable=False),
+    sa.Column("added_at", UtcDateTime(), nullable=False),
+    sa.Column("removed_at", UtcDateTime()),
+    sa.ForeignKeyConstraint(
+        ["community_id", "activity_id"], ["activities.community_id", "activities.id"]
+    ),
 )

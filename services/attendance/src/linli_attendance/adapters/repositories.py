@@ -8,18 +8,26 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session as DbSession
 
-from linli_attendance.adapters.orm import activities, flags, project_leads, ratings
+from linli_attendance.adapters.orm import (
+    activities,
+    flags,
+    project_leads,
+    ratings,
+    roster_entries,
+)
 from linli_attendance.adapters.sql_sessions import SqlSessions
 from linli_attendance.domain.activities import Activity, ScheduleKind, ServiceType
 from linli_attendance.domain.leads import LeadStatus, ProjectLead
 from linli_attendance.domain.ratings import Rating
 from linli_attendance.domain.review import Flag, FlagKind
+from linli_attendance.domain.roster import RosterEntry, RosterRole
 from linli_attendance.service_layer.ports import (
     Activities,
     AttendanceUnitOfWork,
     Flags,
     ProjectLeads,
     Ratings,
+    Rosters,
 )
 from linli_kit.db import SqlUnitOfWork
 
@@ -261,6 +269,75 @@ class SqlProjectLeads(ProjectLeads):
         )
 
 
+def _entry(row: Any) -> RosterEntry:
+    values = row._asdict()
+    values["role"] = RosterRole(values["role"])
+    return RosterEntry(**values)
+
+
+class SqlRosters(Rosters):
+    """Roster entries table."""
+
+    def __init__(self, session: DbSession) -> None:
+        self.db = session
+
+    def _occurrence(self, community_id: str, activity_id: str, starts_at: datetime) -> Any:
+        return (
+            roster_entries.c.community_id == community_id,
+            roster_entries.c.activity_id == activity_id,
+            roster_entries.c.occurrence_starts_at == starts_at,
+        )
+
+    def get(
+        self, community_id: str, activity_id: str, starts_at: datetime, resident_id: str
+    ) -> RosterEntry | None:
+        """A resident's entry on an occurrence's roster (current or removed), or None."""
+        row = self.db.execute(
+            sa.select(roster_entries).where(
+                *self._occurrence(community_id, activity_id, starts_at),
+                roster_entries.c.resident_id == resident_id,
+            )
+        ).first()
+        return None if row is None else _entry(row)
+
+    def current(
+        self, community_id: str, activity_id: str, starts_at: datetime, lock: bool = False
+    ) -> list[RosterEntry]:
+        """The current roster; `lock` takes a transaction-scoped advisory lock on PostgreSQL
+        (SQLite serialises writers anyway), so two adds cannot both pass the bounds."""
+        if lock and self.db.get_bind().dialect.name == "postgresql":
+            key = f"attendance-roster:{community_id}:{activity_id}:{starts_at.isoformat()}"
+            self.db.execute(sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtext(key))))
+        rows = self.db.execute(
+            sa.select(roster_entries)
+            .where(
+                *self._occurrence(community_id, activity_id, starts_at),
+                roster_entries.c.removed_at.is_(None),
+            )
+            .order_by(roster_entries.c.added_at, roster_entries.c.resident_id)
+        ).all()
+        return [_entry(row) for row in rows]
+
+    def put(self, entry: RosterEntry) -> None:
+        """Store an entry, replacing the resident's earlier one on the occurrence."""
+        key = self._occurrence(entry.community_id, entry.activity_id, entry.occurrence_starts_at)
+        self.db.execute(
+            sa.delete(roster_entries).where(*key, roster_entries.c.resident_id == entry.resident_id)
+        )
+        self.db.execute(
+            sa.insert(roster_entries).values(
+                community_id=entry.community_id,
+                activity_id=entry.activity_id,
+                occurrence_starts_at=entry.occurrence_starts_at,
+                resident_id=entry.resident_id,
+                role=entry.role.value,
+                added_by=entry.added_by,
+                added_at=entry.added_at,
+                removed_at=entry.removed_at,
+            )
+        )
+
+
 class SqlAttendanceUnitOfWork(SqlUnitOfWork, AttendanceUnitOfWork):
     """Attendance unit of work on SQLAlchemy."""
 
@@ -271,3 +348,4 @@ class SqlAttendanceUnitOfWork(SqlUnitOfWork, AttendanceUnitOfWork):
         self.flags = SqlFlags(session)
         self.ratings = SqlRatings(session)
         self.leads = SqlProjectLeads(session)
+        self.rosters = SqlRosters(session)

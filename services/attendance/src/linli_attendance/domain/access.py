@@ -23,6 +23,10 @@ take the caller (a `Principal`) and the record it acts on:
   the code anyone could sign in from home.
 - **Checklists** are recorded by staff or by the activity's approved (or promoted) lead.
 - Ratings and applications to lead are made by the resident themself, the caller.
+- **Rosters** (`roster.py`): staff and the training service put anyone on an occurrence's
+  roster and take them off; a resident signs themself up as a volunteer and takes themself
+  off. The whole roster is seen by staff, core volunteers (who operate kiosks) and the
+  training service; a resident sees their own entry.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ import dataclasses
 from linli_attendance.domain.activities import Activity, ServiceType, Session, SignInMethod
 from linli_attendance.domain.leads import LeadStatus, ProjectLead
 from linli_attendance.domain.names import MAX_ID
+from linli_attendance.domain.roster import RosterRole
 from linli_kit.errors import InvalidArgument, PermissionDenied
 from linli_kit.principals import (
     Kind,
@@ -122,6 +127,35 @@ def check_records_checklist(actor: Principal, session: Session, lead: ProjectLea
     ):
         return
     raise PermissionDenied("only staff or the activity's approved lead record its checklist")
+
+
+def roster_keeper(actor: Principal, community_id: str, resident_id: str) -> str | None:
+    """Who keeps the roster when the caller does (staff id or "training"); None for the resident.
+
+    None means the resident acts on their own entry; anyone else is refused.
+    """
+    require_community(actor, community_id)
+    if actor.is_machine and actor.subject == TRAINING_SERVICE:
+        return TRAINING_SERVICE
+    if actor.is_staff:
+        return _stored_id(actor)
+    if actor.is_resident(community_id, resident_id):
+        return None
+    raise PermissionDenied("a resident puts only themself on a roster or takes themself off it")
+
+
+def check_self_sign_up(role: RosterRole) -> None:
+    """Refuse a resident signing themself up as anything but a volunteer."""
+    if role is not RosterRole.VOLUNTEER:
+        raise PermissionDenied("only staff put someone on a roster as the occurrence's staff")
+
+
+def sees_whole_roster(actor: Principal, community_id: str) -> bool:
+    """Staff, core volunteers and the training service see a roster; residents their own entry."""
+    require_community(actor, community_id)
+    if actor.is_machine:
+        return actor.subject == TRAINING_SERVICE
+    return actor.is_staff or (actor.kind is Kind.PERSON and actor.has_role(Role.CORE_VOLUNTEER))
 
 
 def as_seen_by(activity: Activity, actor: Principal) -> Activity:

@@ -23,7 +23,9 @@ from linli_attendance.entrypoints.messages import (
     flag_message,
     lead_message,
     rating_message,
+    roster_entry_message,
     session_message,
+    time,
 )
 from linli_attendance.service_layer import (
     activities,
@@ -31,6 +33,7 @@ from linli_attendance.service_layer import (
     leads,
     ratings,
     reviews,
+    roster,
     sessions,
 )
 from linli_attendance.service_layer.ports import (
@@ -76,6 +79,11 @@ POLICY: auth.Policy = {
     "ApproveProjectLead": STAFF,
     # Its applicant or staff.
     "GetProjectLead": auth.persons(),
+    # Staff for anyone, a resident for themself; training for its course sessions' rosters.
+    "AddRosterEntry": auth.persons() + auth.services("training"),
+    "RemoveRosterEntry": auth.persons() + auth.services("training"),
+    # The whole roster for staff, core volunteers and training; a resident their own entry.
+    "ListRosterEntries": auth.persons() + auth.services("training"),
 }
 # Calls per caller. A volunteer signs in and out a few times a day; a staff member at the door
 # signs in a queue of volunteers at about one a second. A kiosk's bursts are charged to its
@@ -373,3 +381,34 @@ class AttendanceServicer(pb_grpc.AttendanceServiceServicer):
             self.uow_factory(),
         )
         return pb.GetProjectLeadResponse(project_lead=lead_message(lead))
+
+    async def AddRosterEntry(
+        self, request: pb.AddRosterEntryRequest, context: Context
+    ) -> pb.AddRosterEntryResponse:
+        """Put a resident on an occurrence's roster."""
+        command = requests.add_roster_entry(request, current_principal())
+        entry = await self._run(roster.add_roster_entry, command, self.residents, clock=self.clock)
+        return pb.AddRosterEntryResponse(entry=roster_entry_message(entry))
+
+    async def RemoveRosterEntry(
+        self, request: pb.RemoveRosterEntryRequest, context: Context
+    ) -> pb.RemoveRosterEntryResponse:
+        """Take a resident off an occurrence's roster."""
+        command = requests.remove_roster_entry(request, current_principal())
+        entry = await self._run(roster.remove_roster_entry, command, clock=self.clock)
+        return pb.RemoveRosterEntryResponse(entry=roster_entry_message(entry))
+
+    async def ListRosterEntries(
+        self, request: pb.ListRosterEntriesRequest, context: Context
+    ) -> pb.ListRosterEntriesResponse:
+        """An occurrence's roster."""
+        ids = ACTIVITY.parse(request.activity, "activity")
+        entries = await asyncio.to_thread(
+            roster.list_roster_entries,
+            current_principal(),
+            ids["community"],
+            ids["activity"],
+            time(request.occurrence_start_time, request.HasField("occurrence_start_time")),
+            self.uow_factory(),
+        )
+        return pb.ListRosterEntriesResponse(entries=[roster_entry_message(e) for e in entries])

@@ -33,6 +33,7 @@ from linli_attendance.domain.names import (
 )
 from linli_attendance.domain.ratings import Rating
 from linli_attendance.domain.review import Flag, FlagKind
+from linli_attendance.domain.roster import RosterEntry, RosterRole
 from linli_attendance.service_layer.ports import LivenessChallenge
 from linli_kit.errors import InvalidArgument
 from linli_kit.wire import timestamp
@@ -77,6 +78,11 @@ LEAD_STATES = {
     LeadStatus.APPROVED: pb.PROJECT_LEAD_STATE_APPROVED,
     LeadStatus.PROMOTED: pb.PROJECT_LEAD_STATE_PROMOTED,
 }
+ROSTER_ROLES = {
+    pb.ROSTER_ROLE_VOLUNTEER: RosterRole.VOLUNTEER,
+    pb.ROSTER_ROLE_STAFF: RosterRole.STAFF,
+}
+ROSTER_ROLE_CODES = {role: code for code, role in ROSTER_ROLES.items()}
 CHALLENGES = {
     pb.LIVENESS_CHALLENGE_BLINK: LivenessChallenge.BLINK,
     pb.LIVENESS_CHALLENGE_HEAD_TURN: LivenessChallenge.HEAD_TURN,
@@ -229,4 +235,21 @@ def lead_message(lead: ProjectLead) -> pb.ProjectLead:
         apply_time=timestamp(lead.applied_at),
         approve_time=timestamp(lead.approved_at),
         promote_time=timestamp(lead.promoted_at),
+    )
+
+
+def roster_entry_message(entry: RosterEntry) -> pb.RosterEntry:
+    """A roster entry as its protobuf message."""
+    community = entry.community_id
+    return pb.RosterEntry(
+        activity=ACTIVITY.format(community=community, activity=entry.activity_id),
+        occurrence_start_time=timestamp(entry.occurrence_starts_at),
+        resident=resident_name(community, entry.resident_id),
+        role=ROSTER_ROLE_CODES[entry.role],
+        added_by=(
+            entry.added_by
+            if entry.added_by == "training"
+            else resident_name(community, entry.added_by)
+        ),
+        add_time=timestamp(entry.added_at),
     )

@@ -13,6 +13,7 @@ from linli_attendance.entrypoints.messages import (
     CHALLENGES,
     KINDS,
     METHODS,
+    ROSTER_ROLES,
     SERVICE_TYPES,
     enum,
     time,
@@ -104,3 +105,35 @@ def enter_paper_session(
         request_id=request.request_id,
         actor=actor,
     )
+
+
+def _roster_fields(
+    request: pb.AddRosterEntryRequest | pb.RemoveRosterEntryRequest,
+) -> dict[str, Any]:
+    activity = ACTIVITY.parse(request.activity, "activity")
+    resident = RESIDENT.parse(request.resident, "resident")
+    return {
+        "community_id": same_community(activity["community"], resident["community"]),
+        "activity_id": activity["activity"],
+        "occurrence_starts_at": time(
+            request.occurrence_start_time, request.HasField("occurrence_start_time")
+        ),
+        "resident_id": resident["resident"],
+        "request_id": request.request_id,
+    }
+
+
+def add_roster_entry(
+    request: pb.AddRosterEntryRequest, actor: Principal
+) -> commands.AddRosterEntry:
+    """The command putting a resident on an occurrence's roster."""
+    return commands.AddRosterEntry(
+        **_roster_fields(request), role=enum(ROSTER_ROLES, request.role, "role"), actor=actor
+    )
+
+
+def remove_roster_entry(
+    request: pb.RemoveRosterEntryRequest, actor: Principal
+) -> commands.RemoveRosterEntry:
+    """The command taking a resident off an occurrence's roster."""
+    return commands.RemoveRosterEntry(**_roster_fields(request), actor=actor)

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from linli_attendance.domain.activities import ScheduleKind, ServiceType, SignInMethod
+from linli_attendance.domain.roster import RosterRole
 from linli_attendance.service_layer.ports import LivenessChallenge
 from linli_kit.principals import Principal
 
@@ -182,5 +183,30 @@ class ApproveProjectLead:
 
     community_id: str
     lead_id: str
+    request_id: str = ""
+    actor: Principal = field(kw_only=True)
+
+
+@dataclass(frozen=True)
+class AddRosterEntry:
+    """Put a resident on the roster of one occurrence of an activity."""
+
+    community_id: str
+    activity_id: str
+    occurrence_starts_at: datetime | None
+    resident_id: str
+    role: RosterRole
+    request_id: str = ""
+    actor: Principal = field(kw_only=True)
+
+
+@dataclass(frozen=True)
+class RemoveRosterEntry:
+    """Take a resident off the roster of one occurrence of an activity."""
+
+    community_id: str
+    activity_id: str
+    occurrence_starts_at: datetime | None
+    resident_id: str
     request_id: str = ""
     actor: Principal = field(kw_only=True)

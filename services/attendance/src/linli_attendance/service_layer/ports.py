@@ -12,6 +12,7 @@ from linli_attendance.domain.activities import Activity, FaceMatch, Session
 from linli_attendance.domain.leads import ProjectLead
 from linli_attendance.domain.ratings import Rating
 from linli_attendance.domain.review import Flag
+from linli_attendance.domain.roster import RosterEntry
 from linli_kit.domain import AbstractUnitOfWork, Repository
 
 
@@ -159,11 +160,33 @@ class ProjectLeads(Repository, abc.ABC):
         """Store an application's approval, runs and promotion."""
 
 
+class Rosters(abc.ABC):
+    """Stored roster entries, removed ones kept."""
+
+    @abc.abstractmethod
+    def get(
+        self, community_id: str, activity_id: str, starts_at: datetime, resident_id: str
+    ) -> RosterEntry | None:
+        """A resident's entry on an occurrence's roster (current or removed), or None."""
+
+    @abc.abstractmethod
+    def current(
+        self, community_id: str, activity_id: str, starts_at: datetime, lock: bool = False
+    ) -> list[RosterEntry]:
+        """An occurrence's current roster in the order people were put on it; `lock` holds off
+        other changes to it until this unit of work ends."""
+
+    @abc.abstractmethod
+    def put(self, entry: RosterEntry) -> None:
+        """Store an entry, replacing the resident's earlier one on the occurrence."""
+
+
 class AttendanceUnitOfWork(AbstractUnitOfWork, abc.ABC):
-    """A unit of work over activities, sessions, flags, ratings and project leads."""
+    """A unit of work over activities, sessions, flags, ratings, project leads and rosters."""
 
     activities: Activities
     sessions: Sessions
     flags: Flags
     ratings: Ratings
     leads: ProjectLeads
+    rosters: Rosters
