@@ -11,6 +11,7 @@ from pydantic_settings import SettingsConfigDict
 from linli_kit.errors import InvalidArgument
 from linli_kit.settings import ServiceSettings
 from linli_points.domain.rules import DEFAULT_CATALOG, RuleCatalog, catalog_from_config
+from linli_points.timebank_settings import TimeBankSettings
 
 RulesConfig = list[dict[str, Any]] | dict[str, list[dict[str, Any]]]
 
@@ -42,6 +43,8 @@ class PointsSettings(ServiceSettings):
     # JSON {"<community>": "masked" | "full", "*": …}: how the public leaderboards show display
     # names; masked (李*, 王*明) unless a community (or "*") says full.
     leaderboard_names: dict[str, Literal["masked", "full"]] = Field(default_factory=dict)
+    # JSON: the time bank across communities (E4), off without peers; see timebank_settings.py.
+    timebank: TimeBankSettings = Field(default_factory=TimeBankSettings)
 
     @field_validator("earning_rules")
     @classmethod
