@@ -1,7 +1,8 @@
-"""Test doubles for the training service: attendance as a dict of planned activities, a clock."""
+"""Test doubles for the training service: attendance as dicts of activities, a clock."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -36,9 +37,10 @@ class FixedClock:
 
 @dataclass
 class FakeAttendance:
-    """Attendance planning activities idempotently by request id, or not answering."""
+    """Attendance planning and closing activities idempotently by request id, or not answering."""
 
     planned: dict[str, str] = field(default_factory=dict)
+    closed: dict[str, Sequence[tuple[str, str]]] = field(default_factory=dict)
     down: bool = False
 
     def plan(self, session: CourseSession, title: str, request_id: str) -> str:
@@ -46,3 +48,11 @@ class FakeAttendance:
         if self.down:
             raise Unavailable("attendance service did not answer: UNAVAILABLE")
         return self.planned.setdefault(request_id, f"a{len(self.planned):031d}")
+
+    def close(
+        self, session: CourseSession, request_id: str, caller: Sequence[tuple[str, str]]
+    ) -> None:
+        """Close the activity once, remembering who asked; a retry finds it closed."""
+        if self.down:
+            raise Unavailable("attendance service did not answer: UNAVAILABLE")
+        self.closed.setdefault(session.activity_id, tuple(caller))

@@ -255,7 +255,7 @@ def test_the_advanced_tier_is_for_core_volunteers_as_identity_says(
             course_id="leading",
             title="带队",
             tier=Tier.ADVANCED,
-            hours=2,
+            minutes=120,
             actor=STAFF,
         ),
         uow_factory(),
@@ -401,3 +401,215 @@ def test_a_resident_enrols_until_the_start_and_staff_at_any_time(
     with pytest.raises(FailedPrecondition, match="ask the staff"):
         _enrol(uow_factory, clock, held)
     assert _enrol(uow_factory, clock, held, actor=STAFF).is_enrolled("r-alice")
+
+
+def _correct(uow_factory, session, name: str, seconds: int, event_id: str, at, resident="r-alice"):
+    return progress.correct_attendance(
+        commands.CorrectAttendance(
+            event_id=event_id,
+            community_id=C,
+            activity_id=session.activity_id,
+            session=name,
+            resident_id=resident,
+            training=True,
+            duration_seconds=seconds,
+            corrected_at=at,
+        ),
+        uow_factory(),
+    )
+
+
+def test_a_correction_below_the_share_withdraws_the_credits_but_keeps_the_level(
+    uow_factory, attendance, clock, catalogue_ready
+) -> None:
+    _, teacher = catalogue_ready
+    held = {}
+    for course_id, hours in (("volunteering-ideas", 4), ("safety", 2), ("communication", 3)):
+        held[course_id] = _session(uow_factory, attendance, clock, teacher, course_id, hours)
+        _enrol(uow_factory, clock, held[course_id])
+        _attend(uow_factory, held[course_id], hours * 3600, f"e-{course_id}")
+    assert _progress(uow_factory).level.id == "one-star"
+    safety = held["safety"]
+    name = f"communities/{C}/activities/{safety.activity_id}/sessions/e-safety"
+    at = safety.ends_at + HOUR
+
+    voided = _correct(uow_factory, safety, name, 0, "k1", at)
+    view = _progress(uow_factory)
+
+    assert voided.outcome == progress.CORRECTED
+    assert (view.trainee.attended["safety"], view.trainee.credits) == (0, 7)
+    assert "safety" not in view.trainee.completions
+    assert view.level.id == "one-star"  # no demotion; the credits shown are the corrected ones
+    (withdrawn,) = _published(uow_factory, training_events_pb2.CourseCompletionWithdrawn)
+    assert (withdrawn.credits, withdrawn.total_credits) == (2, 7)
+    (told,) = _published(uow_factory, training_events_pb2.TrainingAttendanceCorrected)
+    assert (told.previous_duration_seconds, told.duration_seconds) == (7200, 0)
+
+    # Redelivered: nothing. An older correction arriving late: nothing.
+    assert _correct(uow_factory, safety, name, 0, "k1", at) is None
+    assert _correct(uow_factory, safety, name, 3600, "k0", at - HOUR).outcome == (
+        progress.OUT_OF_DATE
+    )
+    # Corrected back up: completed again, and the level is not granted twice.
+    again = _correct(uow_factory, safety, name, 7200, "k2", at + HOUR)
+    view = _progress(uow_factory)
+    assert (again.completed, again.promoted) == (("safety",), ())
+    assert (view.trainee.credits, view.trainee.attended["safety"]) == (9, 7200)
+    assert len(_published(uow_factory, training_events_pb2.LevelPromoted)) == 1
+    (allowance,), _ = progress.list_allowances(STAFF, C, "r-alice", False, 0, 10, uow_factory())
+    assert allowance.level_id == "one-star"
+
+
+def test_a_correction_of_a_session_never_credited_credits_it_once_and_a_late_completion_is_ignored(
+    uow_factory, attendance, clock, catalogue_ready
+) -> None:
+    _, teacher = catalogue_ready
+    held = _session(uow_factory, attendance, clock, teacher, "safety", 2)
+    _enrol(uow_factory, clock, held)
+    name = f"communities/{C}/activities/{held.activity_id}/sessions/held-for-review"
+
+    first = _correct(uow_factory, held, name, 7200, "k1", held.ends_at + HOUR)
+    late = _attend(uow_factory, held, 3600, "e-late", attendance_session=name)
+    walk_in = _correct(uow_factory, held, "other", 7200, "k2", held.ends_at, resident="r-bob")
+
+    assert (first.outcome, first.completed) == (progress.CREDITED, ("safety",))
+    assert late.outcome == progress.ALREADY
+    assert walk_in.outcome == progress.NOT_ENROLLED
+    assert [
+        a.duration_seconds for a in _published(uow_factory, training_events_pb2.TrainingAttended)
+    ] == [7200]
+    assert _progress(uow_factory).trainee.attended == {"safety": 7200}
+
+
+def test_a_cancelled_session_closes_its_activity_as_the_staff_releases_all_and_stops_enrolment(
+    uow_factory, attendance, clock, catalogue_ready
+) -> None:
+    _, teacher = catalogue_ready
+    held = _session(uow_factory, attendance, clock, teacher, "safety", 2, capacity=1)
+    _enrol(uow_factory, clock, held)
+    _enrol(uow_factory, clock, held, actor=STAFF, resident="r-bob")
+    as_staff = (("authorization", "Bearer staff-token"),)
+
+    def cancel(rid: str, reason: str = "老师生病", actor=STAFF):
+        return sessions.cancel_course_session(
+            commands.CancelCourseSession(
+                community_id=C, session_id=held.id, reason=reason, request_id=rid, actor=actor
+            ),
+            uow_factory(),
+            attendance,
+            as_staff,
+            clock,
+        )
+
+    with pytest.raises(PermissionDenied):
+        cancel("by-alice", actor=ALICE)
+    with pytest.raises(InvalidArgument, match="reason"):
+        cancel("no-reason", reason=" ")
+    attendance.down = True
+    with pytest.raises(Unavailable):
+        cancel("c1")
+    assert (
+        attendance.closed == {}
+        and _published(uow_factory, training_events_pb2.CourseSessionCancelled) == []
+    )
+    attendance.down = False
+    cancelled = cancel("c1")
+    assert cancel("c1").cancelled_at == cancelled.cancelled_at  # a retry is answered the same
+
+    assert attendance.closed == {held.activity_id: as_staff}
+    (told,) = _published(uow_factory, training_events_pb2.CourseSessionCancelled)
+    assert (list(told.released_enrolled), list(told.released_waiting)) == (
+        [f"communities/{C}/residents/r-alice"],
+        [f"communities/{C}/residents/r-bob"],
+    )
+    with pytest.raises(FailedPrecondition, match="cancelled"):
+        cancel("c2")
+    with pytest.raises(FailedPrecondition, match="cancelled"):
+        _enrol(uow_factory, clock, held, actor=STAFF, resident="r-carol")
+    with pytest.raises(FailedPrecondition, match="cancelled"):
+        sessions.cancel_enrolment(
+            commands.CancelEnrolment(C, held.id, "r-alice", actor=ALICE), uow_factory()
+        )
+    clock.now = held.ends_at
+    with pytest.raises(FailedPrecondition, match="before it started"):
+        sessions.record_session_taught(
+            commands.RecordSessionTaught(community_id=C, session_id=held.id, actor=STAFF),
+            uow_factory(),
+            clock,
+        )
+
+
+def test_a_session_cancelled_midway_counts_the_minutes_it_ran_and_a_taught_one_cannot_be_cancelled(
+    uow_factory, attendance, clock, catalogue_ready
+) -> None:
+    _, teacher = catalogue_ready
+    cut = _session(uow_factory, attendance, clock, teacher, "volunteering-ideas", 8, rid="cut")
+    taught = _session(uow_factory, attendance, clock, teacher, "first-aid", 8, rid="taught")
+    _enrol(uow_factory, clock, cut, actor=STAFF)
+    clock.now = taught.starts_at + 8 * HOUR
+    sessions.record_session_taught(
+        commands.RecordSessionTaught(community_id=C, session_id=taught.id, actor=STAFF),
+        uow_factory(),
+        clock,
+    )
+    with pytest.raises(FailedPrecondition, match="recorded as taught"):
+        sessions.cancel_course_session(
+            commands.CancelCourseSession(
+                community_id=C, session_id=taught.id, reason="x", actor=STAFF
+            ),
+            uow_factory(),
+            attendance,
+            (),
+            clock,
+        )
+    clock.now = cut.starts_at + 3 * HOUR
+    sessions.cancel_course_session(
+        commands.CancelCourseSession(community_id=C, session_id=cut.id, reason="停电", actor=STAFF),
+        uow_factory(),
+        attendance,
+        (),
+        clock,
+    )
+    # Time attended before the cancellation is still credited to the seat.
+    assert _attend(uow_factory, cut, 3 * 3600, "e-cut").outcome == progress.CREDITED
+    clock.now = cut.ends_at
+    with pytest.raises(InvalidArgument, match="ran 180 minutes"):
+        sessions.record_session_taught(
+            commands.RecordSessionTaught(
+                community_id=C, session_id=cut.id, minutes=200, request_id="t1", actor=STAFF
+            ),
+            uow_factory(),
+            clock,
+        )
+    sessions.record_session_taught(
+        commands.RecordSessionTaught(
+            community_id=C, session_id=cut.id, request_id="t2", actor=STAFF
+        ),
+        uow_factory(),
+        clock,
+    )
+    report = sessions.get_teaching_report(STAFF, C, 2026, 40, uow_factory(), clock)
+    assert (report.taught_minutes, report.shortfall_minutes) == (8 * 60 + 180, 40 * 60 - 660)
+
+
+def test_a_short_course_of_minutes_earns_one_credit_by_default(uow_factory, clock) -> None:
+    def create(course_id: str, **given):
+        return catalogue.create_course(
+            commands.CreateCourse(
+                community_id=C,
+                course_id=course_id,
+                title="自助签到机使用",
+                tier=Tier.BEGINNER,
+                actor=STAFF,
+                **given,
+            ),
+            uow_factory(),
+            clock,
+        )
+
+    short = create("kiosk-intro", minutes=2, completion_percent=25)
+    assert (short.minutes, short.hours, short.credits, short.required_seconds) == (2, 0, 1, 30)
+    assert create("long", minutes=150).credits == 2
+    assert create("set", minutes=30, credits=3).credits == 3
+    with pytest.raises(InvalidArgument, match="1 minute to 200 hours"):
+        create("empty", minutes=0)

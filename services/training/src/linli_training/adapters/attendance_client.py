@@ -1,24 +1,37 @@
-"""The attendance service, asked over gRPC to plan each course session's sign-in activity.
+"""The attendance service, asked over gRPC to plan and close each course session's activity.
 
 Attendance sees this service as `spiffe://linli/<community>/training` and lets it (and only
-it) plan activities of service type TRAINING. Its refusals keep their meaning; anything else,
-or no answer in time, is Unavailable: nothing is stored and the caller retries.
+it) plan activities of service type TRAINING. Closing an activity is for staff: training asks
+it with the credentials of the staff member cancelling the session (their own access token),
+so attendance checks and records them. Its refusals keep their meaning; anything else, or no
+answer in time, is Unavailable: nothing is stored and the caller retries.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 import grpc
 from linli.attendance.v1 import attendance_service_pb2 as pb
 from linli.attendance.v1 import attendance_service_pb2_grpc as pb_grpc
 from linli.common.v1 import service_type_pb2
 
-from linli_kit.errors import DomainError, FailedPrecondition, InvalidArgument, Unavailable
+from linli_kit.errors import (
+    DomainError,
+    FailedPrecondition,
+    InvalidArgument,
+    NotFound,
+    PermissionDenied,
+    Unavailable,
+)
 from linli_training.domain.names import ACTIVITY, COMMUNITY, KIOSK
 from linli_training.domain.sessions import CourseSession
 
 REFUSALS: dict[grpc.StatusCode, type[DomainError]] = {
     grpc.StatusCode.FAILED_PRECONDITION: FailedPrecondition,
     grpc.StatusCode.INVALID_ARGUMENT: InvalidArgument,
+    grpc.StatusCode.PERMISSION_DENIED: PermissionDenied,
+    grpc.StatusCode.NOT_FOUND: NotFound,
 }
 
 
@@ -47,8 +60,37 @@ class GrpcAttendance:
         try:
             created = self.stub.CreateActivity(request, timeout=self.timeout, wait_for_ready=True)
         except grpc.RpcError as exc:
-            refusal = REFUSALS.get(exc.code())
-            if refusal is None:
-                raise Unavailable(f"attendance service did not answer: {exc.code().name}") from exc
-            raise refusal(f"attendance: {exc.details()}") from exc
+            raise _refusal(exc) from exc
         return ACTIVITY.parse(created.activity.name)["activity"]
+
+    def close(
+        self, session: CourseSession, request_id: str, caller: Sequence[tuple[str, str]]
+    ) -> None:
+        """Close the session's activity to sign-ins, asked as the caller (their credentials)."""
+        name = ACTIVITY.format(community=session.community_id, activity=session.activity_id)
+        request = pb.CloseActivityRequest(name=name, request_id=request_id)
+        try:
+            self.stub.CloseActivity(request, timeout=self.timeout, metadata=tuple(caller))
+        except grpc.RpcError as exc:
+            if exc.code() is not grpc.StatusCode.FAILED_PRECONDITION or not self._closed(
+                name, caller
+            ):
+                raise _refusal(exc) from exc
+
+    def _closed(self, name: str, caller: Sequence[tuple[str, str]]) -> bool:
+        """Whether the activity is closed already (a retry after a crash, or staff did it)."""
+        try:
+            found = self.stub.GetActivity(
+                pb.GetActivityRequest(name=name), timeout=self.timeout, metadata=tuple(caller)
+            )
+        except grpc.RpcError as exc:
+            raise _refusal(exc) from exc
+        return found.activity.HasField("close_time")
+
+
+def _refusal(exc: grpc.RpcError) -> DomainError:
+    """Attendance's refusal as the same error, or Unavailable for anything else."""
+    refusal = REFUSALS.get(exc.code())
+    if refusal is None:
+        return Unavailable(f"attendance service did not answer: {exc.code().name}")
+    return refusal(f"attendance: {exc.details()}")

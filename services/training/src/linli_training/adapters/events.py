@@ -6,8 +6,23 @@ from google.protobuf.message import Message
 from linli.events.v1 import training_events_pb2 as pb
 
 from linli_kit.domain import DomainEvent
-from linli_training.domain.names import ALLOWANCE, COURSE, COURSE_SESSION, LEVEL, RESIDENT
-from linli_training.domain.progress import CourseCompleted, LevelPromoted, TrainingAttended
+from linli_kit.wire import timestamp
+from linli_training.domain.names import (
+    ACTIVITY,
+    ALLOWANCE,
+    COURSE,
+    COURSE_SESSION,
+    LEVEL,
+    RESIDENT,
+)
+from linli_training.domain.progress import (
+    CourseCompleted,
+    CourseCompletionWithdrawn,
+    LevelPromoted,
+    TrainingAttendanceCorrected,
+    TrainingAttended,
+)
+from linli_training.domain.sessions import CourseSessionCancelled
 
 
 def encode(event: DomainEvent) -> Message:
@@ -45,5 +60,40 @@ def encode(event: DomainEvent) -> Message:
                 credits=event.credits,
                 allowance_fen=event.allowance_fen,
                 allowance=allowance,
+            )
+        case TrainingAttendanceCorrected():
+            return pb.TrainingAttendanceCorrected(
+                resident=RESIDENT.format(community=community, resident=event.resident_id),
+                course=COURSE.format(community=community, course=event.course_id),
+                course_session=COURSE_SESSION.format(
+                    community=community, session=event.course_session_id
+                ),
+                session=event.attendance_session,
+                previous_duration_seconds=event.previous_seconds,
+                duration_seconds=event.duration_seconds,
+            )
+        case CourseCompletionWithdrawn():
+            return pb.CourseCompletionWithdrawn(
+                resident=RESIDENT.format(community=community, resident=event.resident_id),
+                course=COURSE.format(community=community, course=event.course_id),
+                credits=event.credits,
+                total_credits=event.total_credits,
+            )
+        case CourseSessionCancelled():
+            return pb.CourseSessionCancelled(
+                course_session=COURSE_SESSION.format(
+                    community=community, session=event.course_session_id
+                ),
+                course=COURSE.format(community=community, course=event.course_id),
+                activity=ACTIVITY.format(community=community, activity=event.activity_id),
+                reason=event.reason,
+                start_time=timestamp(event.starts_at),
+                released_enrolled=[
+                    RESIDENT.format(community=community, resident=r)
+                    for r in event.released_enrolled
+                ],
+                released_waiting=[
+                    RESIDENT.format(community=community, resident=r) for r in event.released_waiting
+                ],
             )
     raise TypeError(f"no payload for {type(event).__name__}")

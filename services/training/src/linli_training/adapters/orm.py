@@ -16,11 +16,12 @@ courses = sa.Table(
     sa.Column("id", sa.String(40), primary_key=True),
     sa.Column("title", sa.String(100), nullable=False),
     sa.Column("tier", sa.String(20), nullable=False),
-    sa.Column("hours", sa.Integer, nullable=False),
+    sa.Column("minutes", sa.Integer, nullable=False),
+    sa.Column("credits", sa.Integer, nullable=False),
     sa.Column("completion_percent", sa.Integer, nullable=False),
     sa.Column("description", sa.Text, nullable=False, server_default=""),
     sa.Column("created_at", UtcDateTime(), nullable=False),
-    sa.CheckConstraint("hours > 0", name="ck_courses_hours_positive"),
+    sa.CheckConstraint("minutes > 0", name="ck_courses_minutes_positive"),
 )
 
 teachers = sa.Table(
@@ -53,6 +54,8 @@ course_sessions = sa.Table(
     sa.Column("kiosk_ids", sa.JSON, nullable=False),
     sa.Column("taught_minutes", sa.Integer),
     sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Column("cancelled_at", UtcDateTime()),
+    sa.Column("cancel_reason", sa.String(500), nullable=False, server_default=""),
     sa.UniqueConstraint("community_id", "activity_id", name="uq_course_sessions_activity"),
 )
 sa.Index("ix_course_sessions_start", course_sessions.c.community_id, course_sessions.c.starts_at)
@@ -78,7 +81,8 @@ trainees = sa.Table(
     sa.Column("level_ids", sa.JSON, nullable=False),
 )
 
-# Every attendance session credited, once: its name is the key.
+# Every attendance session credited, once: its name is the key. A correction in attendance
+# sets its seconds anew; the latest correction's time keeps an older one from undoing it.
 attendances = sa.Table(
     "attendances",
     metadata,
@@ -89,6 +93,7 @@ attendances = sa.Table(
     sa.Column("course_id", sa.String(40), nullable=False),
     sa.Column("seconds", sa.Integer, nullable=False),
     sa.Column("credited_at", UtcDateTime(), nullable=False),
+    sa.Column("corrected_at", UtcDateTime()),
 )
 sa.Index("ix_attendances_resident", attendances.c.community_id, attendances.c.resident_id)
 

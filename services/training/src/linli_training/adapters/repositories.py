@@ -171,14 +171,18 @@ class SqlCourseSessions(ports.CourseSessions):
         return None if row is None else self._session(row)
 
     def save(self, session: CourseSession) -> None:
-        """Store a session's enrolments and taught minutes."""
+        """Store a session's enrolments, taught minutes and cancellation."""
         self.db.execute(
             sa.update(course_sessions)
             .where(
                 course_sessions.c.community_id == session.community_id,
                 course_sessions.c.id == session.id,
             )
-            .values(taught_minutes=session.taught_minutes)
+            .values(
+                taught_minutes=session.taught_minutes,
+                cancelled_at=session.cancelled_at,
+                cancel_reason=session.cancel_reason,
+            )
         )
         for enrolment in session.enrolments:
             values = {
@@ -305,6 +309,51 @@ class SqlTrainees(ports.Trainees):
         ).first()
         return inserted is not None
 
+    def credited(self, community_id: str, attendance_session: str) -> int | None:
+        """The seconds credited for an attendance session, or None if it never was."""
+        return self.db.execute(
+            sa.select(attendances.c.seconds).where(
+                attendances.c.community_id == community_id,
+                attendances.c.session == attendance_session,
+            )
+        ).scalar()
+
+    def correct_attendance(
+        self,
+        trainee: Trainee,
+        attendance_session: str,
+        course_session_id: str,
+        course_id: str,
+        seconds: int,
+        corrected_at: datetime,
+    ) -> int | None:
+        """Store corrected seconds; those credited before (0: none), None if out of date."""
+        key = (
+            attendances.c.community_id == trainee.community_id,
+            attendances.c.session == attendance_session,
+        )
+        row = self.db.execute(sa.select(attendances).where(*key)).first()
+        if row is None:
+            self.db.execute(
+                sa.insert(attendances).values(
+                    community_id=trainee.community_id,
+                    session=attendance_session,
+                    resident_id=trainee.resident_id,
+                    course_session_id=course_session_id,
+                    course_id=course_id,
+                    seconds=seconds,
+                    credited_at=corrected_at,
+                    corrected_at=corrected_at,
+                )
+            )
+            return 0
+        if row.corrected_at is not None and row.corrected_at >= corrected_at:
+            return None
+        self.db.execute(
+            sa.update(attendances).where(*key).values(seconds=seconds, corrected_at=corrected_at)
+        )
+        return int(row.seconds)
+
     def save(self, trainee: Trainee) -> None:
         """Store a record's completions, levels, new allowances and core-volunteer role."""
         key = {"community_id": trainee.community_id, "resident_id": trainee.resident_id}
@@ -315,6 +364,13 @@ class SqlTrainees(ports.Trainees):
                 trainees.c.resident_id == trainee.resident_id,
             )
             .values(core_volunteer=trainee.core_volunteer, level_ids=list(trainee.level_ids))
+        )
+        self.db.execute(
+            sa.delete(completions).where(
+                completions.c.community_id == trainee.community_id,
+                completions.c.resident_id == trainee.resident_id,
+                completions.c.course_id.not_in(list(trainee.completions)),
+            )
         )
         for completion in trainee.completions.values():
             self.db.execute(

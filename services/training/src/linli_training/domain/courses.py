@@ -6,10 +6,15 @@
 - **The advanced tier is for core volunteers** (队伍骨干): the role is the one identity grants
   (`core_volunteer`), as training learns it from identity's RoleGranted and RoleRevoked, never
   from a token or a request.
+- **Length.** A course lasts whole hours (学时, the policy's unit) or, for a community's own
+  short course, minutes (1 minute to 200 hours).
 - **Completion.** A course is completed once the resident's counted time in its sessions
-  reaches `completion_percent` (default 90 %) of its hours: attendance counts only time inside
+  reaches `completion_percent` (default 90 %) of its length: attendance counts only time inside
   a session's window, so signing in a minute late must not undo a whole course.
-- **Credits** (T3): a completed course earns one credit per course hour, once.
+- **Credits** (T3): a completed course earns its credits, once: by default one per whole
+  course hour and at least one (a 4-hour course 4, a 20-minute course 1); staff may set
+  another number per course. A correction in attendance that takes the counted time below the
+  share withdraws the completion and its credits (see `domain.progress`).
 """
 
 from __future__ import annotations
@@ -23,8 +28,9 @@ from linli_kit.errors import FailedPrecondition, InvalidArgument
 
 COURSE_ID = re.compile(r"[a-z][a-z0-9-]{1,39}")
 MAX_HOURS = 200
+MAX_MINUTES = MAX_HOURS * 60
+MAX_CREDITS = 1000
 DEFAULT_COMPLETION_PERCENT = 90
-SECONDS_PER_HOUR = 3600
 
 
 class Tier(StrEnum):
@@ -58,32 +64,37 @@ class Course:
     id: str
     title: str
     tier: Tier
-    hours: int
+    minutes: int
     created_at: datetime
     completion_percent: int = DEFAULT_COMPLETION_PERCENT
     description: str = ""
+    credits: int = 0
 
     def __post_init__(self) -> None:
         if not COURSE_ID.fullmatch(self.id):
             raise InvalidArgument("course_id must be 2-40 lower-case letters, digits or hyphens")
         if not self.title.strip() or len(self.title) > 100:
             raise InvalidArgument("a course needs a title of 1 to 100 characters")
-        if not 1 <= self.hours <= MAX_HOURS:
-            raise InvalidArgument(f"course.hours must be 1 to {MAX_HOURS}")
+        if not 1 <= self.minutes <= MAX_MINUTES:
+            raise InvalidArgument(f"a course lasts 1 minute to {MAX_HOURS} hours (course.minutes)")
+        if not 0 <= self.credits <= MAX_CREDITS:
+            raise InvalidArgument(f"course.credits must be 0 to {MAX_CREDITS} (0: one an hour)")
+        if self.credits == 0:
+            object.__setattr__(self, "credits", max(1, self.minutes // 60))
         if not 1 <= self.completion_percent <= 100:
             raise InvalidArgument("course.completion_percent must be 1 to 100")
         if len(self.description) > 1000:
             raise InvalidArgument("course.description is longer than 1000 characters")
 
     @property
-    def required_seconds(self) -> int:
-        """Counted attendance that completes the course."""
-        return self.hours * SECONDS_PER_HOUR * self.completion_percent // 100
+    def hours(self) -> int:
+        """Whole hours of the course."""
+        return self.minutes // 60
 
     @property
-    def credits(self) -> int:
-        """Credits a completed course earns: one a course hour."""
-        return self.hours
+    def required_seconds(self) -> int:
+        """Counted attendance that completes the course."""
+        return self.minutes * 60 * self.completion_percent // 100
 
 
 # T1: the policy's courses and hours.
@@ -102,7 +113,7 @@ DEFAULT_COURSES: tuple[tuple[str, str, Tier, int], ...] = (
 def default_courses(community_id: str, at: datetime) -> list[Course]:
     """The policy's courses (T1) for a community."""
     return [
-        Course(community_id=community_id, id=i, title=t, tier=tier, hours=h, created_at=at)
+        Course(community_id=community_id, id=i, title=t, tier=tier, minutes=h * 60, created_at=at)
         for i, t, tier, h in DEFAULT_COURSES
     ]
 

@@ -10,7 +10,13 @@
   course must be completed, and the allowance a promotion entitles to (in fen). A resident
   rises through every level they reach, in order of credits needed, each promotion raising
   LevelPromoted and, for a level that carries one, an allowance entitlement that staff see and
-  mark paid. Levels are never taken away (credits only grow).
+  mark paid.
+- **Corrections.** Staff correcting (or voiding, to 0 s) an attendance session in attendance
+  set its credited seconds anew: the course's attended time follows, a course may complete
+  (credits, promotions) or, below its share again, lose its completion and credits
+  (CourseCompletionWithdrawn). **Levels are never taken away**: a level reached is kept with
+  its allowance and reward, the credits shown are the corrected ones, and the next level
+  needs its credits again.
 - The shipped table's figures are placeholders (the policy names levels with allowances but
   gives no figures): every community sets its own.
 """
@@ -39,6 +45,28 @@ class TrainingAttended(DomainEvent):
     course_session_id: str
     attendance_session: str
     duration_seconds: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class TrainingAttendanceCorrected(DomainEvent):
+    """A credited attendance session was corrected in attendance; its new seconds count."""
+
+    resident_id: str
+    course_id: str
+    course_session_id: str
+    attendance_session: str
+    previous_seconds: int
+    duration_seconds: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class CourseCompletionWithdrawn(DomainEvent):
+    """A correction took a completed course below its share: its credits are withdrawn."""
+
+    resident_id: str
+    course_id: str
+    credits: int
+    total_credits: int
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -199,7 +227,49 @@ class Trainee(Aggregate):
                 duration_seconds=seconds,
             )
         )
-        if course.id in self.completions or self.attended[course.id] < course.required_seconds:
+        self._follow(course, at)
+
+    def correct(
+        self,
+        course: Course,
+        course_session_id: str,
+        attendance_session: str,
+        previous: int,
+        seconds: int,
+        at: datetime,
+    ) -> None:
+        """Count a credited attendance session's corrected seconds instead of `previous`."""
+        self.attended[course.id] = self.attended.get(course.id, 0) - previous + seconds
+        self.events.append(
+            TrainingAttendanceCorrected(
+                community_id=self.community_id,
+                occurred_at=at,
+                resident_id=self.resident_id,
+                course_id=course.id,
+                course_session_id=course_session_id,
+                attendance_session=attendance_session,
+                previous_seconds=previous,
+                duration_seconds=seconds,
+            )
+        )
+        self._follow(course, at)
+
+    def _follow(self, course: Course, at: datetime) -> None:
+        """Complete the course once its share is reached; withdraw it when no longer."""
+        reached = self.attended.get(course.id, 0) >= course.required_seconds
+        if course.id in self.completions and not reached:
+            withdrawn = self.completions.pop(course.id)
+            self.events.append(
+                CourseCompletionWithdrawn(
+                    community_id=self.community_id,
+                    occurred_at=at,
+                    resident_id=self.resident_id,
+                    course_id=course.id,
+                    credits=withdrawn.credits,
+                    total_credits=self.credits,
+                )
+            )
+        if course.id in self.completions or not reached:
             return
         self.completions[course.id] = Completion(
             course_id=course.id, tier=course.tier, credits=course.credits, completed_at=at

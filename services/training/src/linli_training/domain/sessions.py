@@ -13,6 +13,14 @@
 - **Face-to-face hours** (T2): staff record a session as taught once it has started; its
   minutes (the scheduled length unless told otherwise) count toward the community's yearly
   target (40 h by default), in the local year (Asia/Shanghai) the session started.
+- **Cancellation.** Staff cancel a session, with a reason, until it ends and unless it is
+  already recorded as taught (its hours are counted: record fewer minutes instead). Its
+  sign-in activity is closed in attendance, everyone holding a seat or waiting is released
+  and told (CourseSessionCancelled), and nobody enrols or gives a seat up any more; the
+  enrolments stay as they stood, so time attended before the cancellation is still credited
+  to the seats. A session cancelled after it started may still be recorded as taught, for
+  at most the minutes it ran (its start to the cancellation, by default); one cancelled
+  before it started teaches nothing and never counts.
 """
 
 from __future__ import annotations
@@ -25,7 +33,7 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
-from linli_kit.domain import Aggregate, new_id
+from linli_kit.domain import Aggregate, DomainEvent, new_id
 from linli_kit.errors import FailedPrecondition, InvalidArgument
 from linli_training.domain.courses import Course
 
@@ -36,6 +44,7 @@ LONGEST_SESSION = timedelta(hours=12)
 CALENDAR_START, CALENDAR_END = datetime(2000, 1, 1, tzinfo=UTC), datetime(2200, 1, 1, tzinfo=UTC)
 DEFAULT_TARGET_HOURS = 40
 KIOSK_ID = re.compile(r"[a-z][a-z0-9-]{1,62}")
+MAX_REASON = 500
 
 
 def id_for_request(prefix: str, community_id: str, request_id: str) -> str:
@@ -137,6 +146,19 @@ class EnrolmentState(StrEnum):
     CANCELLED = "cancelled"
 
 
+@dataclass(frozen=True, kw_only=True)
+class CourseSessionCancelled(DomainEvent):
+    """Staff cancelled a session: its seats and waiting list are released."""
+
+    course_session_id: str
+    course_id: str
+    activity_id: str
+    reason: str
+    starts_at: datetime
+    released_enrolled: tuple[str, ...]
+    released_waiting: tuple[str, ...]
+
+
 @dataclass(kw_only=True)
 class Enrolment:
     """One resident's place in a session."""
@@ -162,6 +184,8 @@ class CourseSession(Aggregate):
     activity_id: str = ""
     kiosk_ids: tuple[str, ...] = ()
     taught_minutes: int | None = None
+    cancelled_at: datetime | None = None
+    cancel_reason: str = ""
     enrolments: list[Enrolment] = field(default_factory=list)
 
     @classmethod
@@ -229,8 +253,15 @@ class CourseSession(Aggregate):
         found = self._of(resident_id)
         return found is not None and found.state is EnrolmentState.ENROLLED
 
+    def _require_not_cancelled(self) -> None:
+        if self.cancelled_at is not None:
+            raise FailedPrecondition(
+                f"the session was cancelled on {self.cancelled_at:%Y-%m-%d}: {self.cancel_reason}"
+            )
+
     def enrol(self, resident_id: str, at: datetime, by_staff: bool = False) -> Enrolment:
         """A seat if one is free, else a place in line; residents only before the start."""
+        self._require_not_cancelled()
         if at >= self.starts_at and not by_staff:
             raise FailedPrecondition("enrolment closed when the session started: ask the staff")
         found = self._of(resident_id)
@@ -247,8 +278,9 @@ class CourseSession(Aggregate):
             self.enrolments.sort(key=lambda e: e.enrolled_at)
         return found
 
-    def cancel(self, resident_id: str) -> None:
+    def cancel_enrolment(self, resident_id: str) -> None:
         """Give a seat or a place in line up; the first one waiting takes a freed seat."""
+        self._require_not_cancelled()
         found = self._of(resident_id)
         if found is None or found.state is EnrolmentState.CANCELLED:
             raise FailedPrecondition("no seat or place on the waiting list to give up")
@@ -267,7 +299,45 @@ class CourseSession(Aggregate):
             raise FailedPrecondition("a session is recorded as taught once it has started")
         if not 0 <= minutes <= 24 * 60:
             raise InvalidArgument("minutes must be 0 to 1440")
-        self.taught_minutes = minutes or self.scheduled_minutes
+        ran = self.scheduled_minutes
+        if self.cancelled_at is not None:
+            if self.cancelled_at <= self.starts_at:
+                raise FailedPrecondition("the session was cancelled before it started")
+            ran = min(ran, int((self.cancelled_at - self.starts_at).total_seconds()) // 60)
+            if ran == 0:
+                raise FailedPrecondition("the session was cancelled within its first minute")
+            if minutes > ran:
+                raise InvalidArgument(f"the session ran {ran} minutes before it was cancelled")
+        self.taught_minutes = minutes or ran
+
+    def cancel(self, reason: str, at: datetime) -> None:
+        """Staff cancel the session: seats and waiting list released, everyone told."""
+        reason = _text(reason, "reason", MAX_REASON)
+        self._require_not_cancelled()
+        if self.taught_minutes is not None:
+            raise FailedPrecondition(
+                "the session is recorded as taught and its hours counted: it cannot be cancelled"
+            )
+        if at >= self.ends_at:
+            raise FailedPrecondition("the session is over: record it as taught, or leave it")
+        self.cancelled_at, self.cancel_reason = at, reason
+        self.events.append(
+            CourseSessionCancelled(
+                community_id=self.community_id,
+                occurred_at=at,
+                course_session_id=self.id,
+                course_id=self.course_id,
+                activity_id=self.activity_id,
+                reason=reason,
+                starts_at=self.starts_at,
+                released_enrolled=tuple(
+                    e.resident_id for e in self.enrolments if e.state is EnrolmentState.ENROLLED
+                ),
+                released_waiting=tuple(
+                    e.resident_id for e in self.enrolments if e.state is EnrolmentState.WAITING
+                ),
+            )
+        )
 
     def as_seen_by(self, resident_id: str | None) -> CourseSession:
         """The session for staff (None: everything) or a resident (their own enrolment only)."""

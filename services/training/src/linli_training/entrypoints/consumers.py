@@ -30,26 +30,45 @@ def _name(message_type: type) -> str:
 
 
 class AttendanceEvents:
-    """Handlers for attendance.events: completed sessions of course sessions' activities."""
+    """Handlers for attendance.events: completed and corrected sessions of course sessions."""
 
     def __init__(self, uow_factory: Callable[[], TrainingUnitOfWork]) -> None:
         self.uow_factory = uow_factory
 
     def handlers(self) -> dict[str, EnvelopeHandler]:
         """Payload type name → handler."""
-        return {_name(attendance_events_pb2.SessionCompleted): self.session_completed}
+        return {
+            _name(attendance_events_pb2.SessionCompleted): self.session_completed,
+            _name(attendance_events_pb2.SessionCorrected): self.session_corrected,
+        }
+
+    @staticmethod
+    def _activity(name: str, envelope: envelope_pb2.EventEnvelope) -> str:
+        """The activity id of a name that must belong to the envelope's community."""
+        activity = ACTIVITY.parse(name)
+        if activity["community"] != envelope.community_id:
+            raise PoisonEvent(f"{name} is not in {envelope.community_id}")
+        return activity["activity"]
+
+    @staticmethod
+    def _count(community: str, credit: progress.Credit | None) -> None:
+        """Count what a credit or correction did."""
+        if credit is None or credit.outcome == progress.NOT_TRAINING:
+            return
+        metrics.TRAINING_ATTENDANCE_CREDITED.labels(community, credit.outcome).inc()
+        for course_id in credit.completed:
+            metrics.TRAINING_COURSES_COMPLETED.labels(community, course_id).inc()
+        for level_id in credit.promoted:
+            metrics.TRAINING_PROMOTIONS.labels(community, level_id).inc()
 
     async def session_completed(self, envelope: envelope_pb2.EventEnvelope) -> None:
         """Credit a course session's attended time to an enrolled resident, once."""
         event = attendance_events_pb2.SessionCompleted()
         envelope.payload.Unpack(event)
-        activity = ACTIVITY.parse(event.activity)
-        if activity["community"] != envelope.community_id:
-            raise PoisonEvent(f"{event.activity} is not in {envelope.community_id}")
         command = commands.CreditAttendance(
             event_id=envelope.event_id,
             community_id=envelope.community_id,
-            activity_id=activity["activity"],
+            activity_id=self._activity(event.activity, envelope),
             session=event.session,
             resident_id=_resident(event.resident, envelope),
             training=event.service_type == service_type_pb2.SERVICE_TYPE_TRAINING,
@@ -57,14 +76,25 @@ class AttendanceEvents:
             occurred_at=envelope.occurred_at.ToDatetime(tzinfo=UTC),
         )
         credit = await asyncio.to_thread(progress.credit_attendance, command, self.uow_factory())
-        if credit is None or credit.outcome == progress.NOT_TRAINING:
-            return
-        community = command.community_id
-        metrics.TRAINING_ATTENDANCE_CREDITED.labels(community, credit.outcome).inc()
-        for course_id in credit.completed:
-            metrics.TRAINING_COURSES_COMPLETED.labels(community, course_id).inc()
-        for level_id in credit.promoted:
-            metrics.TRAINING_PROMOTIONS.labels(community, level_id).inc()
+        self._count(command.community_id, credit)
+
+    async def session_corrected(self, envelope: envelope_pb2.EventEnvelope) -> None:
+        """Follow a correction (or voiding) of a course session's attendance, in order, once."""
+        event = attendance_events_pb2.SessionCorrected()
+        envelope.payload.Unpack(event)
+        at = event.corrected_at if event.HasField("corrected_at") else envelope.occurred_at
+        command = commands.CorrectAttendance(
+            event_id=envelope.event_id,
+            community_id=envelope.community_id,
+            activity_id=self._activity(event.activity, envelope),
+            session=event.session,
+            resident_id=_resident(event.resident, envelope),
+            training=event.service_type == service_type_pb2.SERVICE_TYPE_TRAINING,
+            duration_seconds=event.duration_seconds,
+            corrected_at=at.ToDatetime(tzinfo=UTC),
+        )
+        credit = await asyncio.to_thread(progress.correct_attendance, command, self.uow_factory())
+        self._count(command.community_id, credit)
 
 
 class IdentityEvents:

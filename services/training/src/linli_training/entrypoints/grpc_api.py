@@ -59,6 +59,7 @@ POLICY: auth.Policy = {
     "ScheduleCourseSession": STAFF,
     "GetCourseSession": auth.persons(),
     "ListCourseSessions": auth.persons(),
+    "CancelCourseSession": STAFF,
     "RecordSessionTaught": STAFF,
     # A resident for themself, staff for anyone.
     "Enrol": auth.persons(),
@@ -71,9 +72,10 @@ POLICY: auth.Policy = {
     "ListAllowances": auth.persons(),
     "MarkAllowancePaid": STAFF,
 }
-# Scheduling asks attendance; a resident enrols in a few sessions a month.
+# Scheduling and cancelling ask attendance; a resident enrols in a few sessions a month.
 LIMITS: Limits = {
     "ScheduleCourseSession": per_minute(60, burst=20),
+    "CancelCourseSession": per_minute(60, burst=20),
     "Enrol": per_minute(30, burst=10),
     "CancelEnrolment": per_minute(30, burst=10),
 }
@@ -119,9 +121,10 @@ class TrainingServicer(pb_grpc.TrainingServiceServicer):
             course_id=request.course_id,
             title=given.title,
             tier=enum(TIERS, given.tier, "course.tier"),
-            hours=given.hours,
+            minutes=given.minutes or given.hours * 60,
             completion_percent=given.completion_percent or DEFAULT_COMPLETION_PERCENT,
             description=given.description,
+            credits=given.credits,
             request_id=request.request_id,
             actor=current_principal(),
         )
@@ -243,6 +246,28 @@ class TrainingServicer(pb_grpc.TrainingServiceServicer):
             sessions=[self._seen(s) for s in found],
             next_page_token=next_page_token(offset, limit, more),
         )
+
+    async def CancelCourseSession(
+        self, request: pb.CancelCourseSessionRequest, context: Context
+    ) -> pb.CancelCourseSessionResponse:
+        """Cancel a session; attendance closes its activity, asked as the caller."""
+        ids = COURSE_SESSION.parse(request.name)
+        command = commands.CancelCourseSession(
+            community_id=ids["community"],
+            session_id=ids["session"],
+            reason=request.reason,
+            request_id=request.request_id,
+            actor=current_principal(),
+        )
+        caller = [
+            (key, value)
+            for key, value in context.invocation_metadata() or ()
+            if key == "authorization" and isinstance(value, str)
+        ]
+        cancelled = await self._run(
+            sessions.cancel_course_session, command, self.attendance, caller, clock=self.clock
+        )
+        return pb.CancelCourseSessionResponse(session=self._seen(cancelled))
 
     async def RecordSessionTaught(
         self, request: pb.RecordSessionTaughtRequest, context: Context

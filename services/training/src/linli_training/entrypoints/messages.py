@@ -64,6 +64,8 @@ def course_message(course: Course) -> pb.Course:
         completion_percent=course.completion_percent,
         description=course.description,
         core_volunteers_only=course.tier.core_volunteers_only,
+        minutes=course.minutes,
+        credits=course.credits,
     )
 
 
@@ -107,6 +109,9 @@ def session_message(session: CourseSession) -> pb.CourseSession:
         ],
         enrolled=session.enrolled,
         waiting=session.waiting,
+        cancelled=session.cancelled_at is not None,
+        cancel_time=timestamp(session.cancelled_at),
+        cancel_reason=session.cancel_reason,
     )
 
 

@@ -77,10 +77,11 @@ def create_course(cmd: CreateCourse, uow: TrainingUnitOfWork, clock: Clock = utc
         id=cmd.course_id,
         title=cmd.title,
         tier=cmd.tier,
-        hours=cmd.hours,
+        minutes=cmd.minutes,
         created_at=clock(),
         completion_percent=cmd.completion_percent,
         description=cmd.description,
+        credits=cmd.credits,
     )
     uow.courses.add(new)
     return new

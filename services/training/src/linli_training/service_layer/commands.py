@@ -23,9 +23,10 @@ class CreateCourse:
     course_id: str
     title: str
     tier: Tier
-    hours: int
+    minutes: int
     completion_percent: int = DEFAULT_COMPLETION_PERCENT
     description: str = ""
+    credits: int = 0
     request_id: str = ""
     actor: Principal
 
@@ -65,6 +66,17 @@ class ScheduleCourseSession:
     starts_at: datetime
     ends_at: datetime
     kiosk_ids: tuple[str, ...] = ()
+    request_id: str = ""
+    actor: Principal
+
+
+@dataclass(frozen=True, kw_only=True)
+class CancelCourseSession:
+    """Cancel a scheduled session, closing its sign-in activity in attendance."""
+
+    community_id: str
+    session_id: str
+    reason: str
     request_id: str = ""
     actor: Principal
 
@@ -169,6 +181,20 @@ class CreditAttendance:
     training: bool
     duration_seconds: int
     occurred_at: datetime
+
+
+@dataclass(frozen=True, kw_only=True)
+class CorrectAttendance:
+    """Attendance corrected a session's counted duration (from SessionCorrected)."""
+
+    event_id: str
+    community_id: str
+    activity_id: str
+    session: str
+    resident_id: str
+    training: bool
+    duration_seconds: int
+    corrected_at: datetime
 
 
 @dataclass(frozen=True, kw_only=True)

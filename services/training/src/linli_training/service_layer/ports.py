@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import abc
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Protocol
 
@@ -24,6 +25,12 @@ class Attendance(Protocol):
 
     def plan(self, session: CourseSession, title: str, request_id: str) -> str:
         """Plan the session's training activity (idempotent by request id); its activity id."""
+        ...
+
+    def close(
+        self, session: CourseSession, request_id: str, caller: Sequence[tuple[str, str]]
+    ) -> None:
+        """Close the session's activity to sign-ins, asked as the caller (their credentials)."""
         ...
 
 
@@ -76,7 +83,7 @@ class CourseSessions(Repository, abc.ABC):
 
     @abc.abstractmethod
     def save(self, session: CourseSession) -> None:
-        """Store a session's enrolments and taught minutes."""
+        """Store a session's enrolments, taught minutes and cancellation."""
 
     @abc.abstractmethod
     def page(self, community_id: str, offset: int, limit: int) -> list[CourseSession]:
@@ -111,8 +118,24 @@ class Trainees(Repository, abc.ABC):
         """Record an attendance session's credit; False if it was credited before."""
 
     @abc.abstractmethod
+    def credited(self, community_id: str, attendance_session: str) -> int | None:
+        """The seconds credited for an attendance session, or None if it never was."""
+
+    @abc.abstractmethod
+    def correct_attendance(
+        self,
+        trainee: Trainee,
+        attendance_session: str,
+        course_session_id: str,
+        course_id: str,
+        seconds: int,
+        corrected_at: datetime,
+    ) -> int | None:
+        """Store corrected seconds; those credited before (0: none), None if out of date."""
+
+    @abc.abstractmethod
     def save(self, trainee: Trainee) -> None:
-        """Store a record's completions, levels, new allowances and core-volunteer role."""
+        """Store a record's completions (withdrawn ones go), levels, allowances and role."""
 
 
 class Levels(abc.ABC):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from linli_kit.domain import Clock, utc_now
 from linli_kit.errors import NotFound
@@ -19,20 +20,24 @@ from linli_training.domain.progress import (
 )
 from linli_training.service_layer.commands import (
     ChangeCoreVolunteer,
+    CorrectAttendance,
     CreditAttendance,
     MarkAllowancePaid,
 )
 from linli_training.service_layer.ports import TrainingUnitOfWork
 
 ATTENDANCE_CONSUMER = "training.session-completed"
+CORRECTION_CONSUMER = "training.session-corrected"
 ROLE_CONSUMER = "training.core-volunteer"
 
 
-NOT_TRAINING, NOT_ENROLLED, ALREADY, CREDITED = (
+NOT_TRAINING, NOT_ENROLLED, ALREADY, CREDITED, CORRECTED, OUT_OF_DATE = (
     "not_training",
     "not_enrolled",
     "already_credited",
     "credited",
+    "corrected",
+    "out_of_date",
 )
 
 
@@ -65,16 +70,49 @@ def credit_attendance(cmd: CreditAttendance, uow: TrainingUnitOfWork) -> Credit:
     ):
         return Credit(ALREADY)
     trainee.attend(course, found.id, cmd.session, seconds, cmd.occurred_at)
-    trainee.promote(
-        uow.levels.all(cmd.community_id), uow.courses.all(cmd.community_id), cmd.occurred_at
-    )
+    return _promote(uow, trainee, CREDITED, cmd.occurred_at)
+
+
+def _promote(uow: TrainingUnitOfWork, trainee: Trainee, outcome: str, at: datetime) -> Credit:
+    """Rise through the levels now reached and store the record; what the change did."""
+    trainee.promote(uow.levels.all(trainee.community_id), uow.courses.all(trainee.community_id), at)
     credit = Credit(
-        CREDITED,
+        outcome,
         tuple(e.course_id for e in trainee.events if isinstance(e, CourseCompleted)),
         tuple(e.level_id for e in trainee.events if isinstance(e, LevelPromoted)),
     )
     uow.trainees.save(trainee)
     return credit
+
+
+@once_per_event(CORRECTION_CONSUMER)
+def correct_attendance(cmd: CorrectAttendance, uow: TrainingUnitOfWork) -> Credit:
+    """Follow attendance's correction (or voiding) of a course session's attendance session.
+
+    The corrected seconds replace what was credited; a session never credited (held for
+    review, then corrected) is credited now if the resident holds a seat. Corrections apply
+    in the order attendance made them: an older one arriving late changes nothing.
+    """
+    found = uow.sessions.by_activity(cmd.community_id, cmd.activity_id)
+    course = None if found is None else uow.courses.get(cmd.community_id, found.course_id)
+    if found is None or course is None or not cmd.training:
+        return Credit(NOT_TRAINING)
+    trainee = uow.trainees.get(cmd.community_id, cmd.resident_id)
+    seconds = max(0, cmd.duration_seconds)
+    credited = uow.trainees.credited(cmd.community_id, cmd.session)
+    if credited is None and not found.is_enrolled(cmd.resident_id):
+        return Credit(NOT_ENROLLED)
+    previous = uow.trainees.correct_attendance(
+        trainee, cmd.session, found.id, course.id, seconds, cmd.corrected_at
+    )
+    if previous is None:
+        return Credit(OUT_OF_DATE)
+    if credited is None:
+        if seconds:
+            trainee.attend(course, found.id, cmd.session, seconds, cmd.corrected_at)
+        return _promote(uow, trainee, CREDITED, cmd.corrected_at)
+    trainee.correct(course, found.id, cmd.session, previous, seconds, cmd.corrected_at)
+    return _promote(uow, trainee, CORRECTED, cmd.corrected_at)
 
 
 @once_per_event(ROLE_CONSUMER)

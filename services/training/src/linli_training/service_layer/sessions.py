@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from linli_kit.domain import Clock, utc_now
 from linli_kit.errors import NotFound
 from linli_kit.principals import Principal, require_community
@@ -18,6 +20,7 @@ from linli_training.domain.sessions import (
 )
 from linli_training.service_layer import catalogue
 from linli_training.service_layer.commands import (
+    CancelCourseSession,
     CancelEnrolment,
     Enrol,
     RecordSessionTaught,
@@ -25,7 +28,9 @@ from linli_training.service_layer.commands import (
 )
 from linli_training.service_layer.ports import Attendance, TrainingUnitOfWork
 
-SessionCommand = ScheduleCourseSession | RecordSessionTaught | Enrol | CancelEnrolment
+SessionCommand = (
+    ScheduleCourseSession | CancelCourseSession | RecordSessionTaught | Enrol | CancelEnrolment
+)
 
 
 def session(uow: TrainingUnitOfWork, community_id: str, session_id: str) -> CourseSession:
@@ -74,6 +79,27 @@ def schedule_course_session(
 
 
 @idempotent(_reload)
+def cancel_course_session(
+    cmd: CancelCourseSession,
+    uow: TrainingUnitOfWork,
+    attendance: Attendance,
+    caller: Sequence[tuple[str, str]],
+    clock: Clock = utc_now,
+) -> CourseSession:
+    """Staff cancel a session; attendance closes its activity, asked as the same staff member.
+
+    Attendance is asked first, with a request id from the session's: if it does not answer,
+    nothing is stored, and a retry finds the activity closed or closes it.
+    """
+    access.require_staff(cmd.actor, cmd.community_id)
+    found = session(uow, cmd.community_id, cmd.session_id)
+    found.cancel(cmd.reason, clock())
+    attendance.close(found, f"training/{found.id}/cancel", caller)
+    uow.sessions.save(found)
+    return found
+
+
+@idempotent(_reload)
 def record_session_taught(
     cmd: RecordSessionTaught, uow: TrainingUnitOfWork, clock: Clock = utc_now
 ) -> CourseSession:
@@ -104,7 +130,7 @@ def cancel_enrolment(cmd: CancelEnrolment, uow: TrainingUnitOfWork) -> CourseSes
     """A resident (or staff for them) gives a seat up; the first one waiting takes it."""
     access.require_self_or_staff(cmd.actor, cmd.community_id, cmd.resident_id)
     found = session(uow, cmd.community_id, cmd.session_id)
-    found.cancel(cmd.resident_id)
+    found.cancel_enrolment(cmd.resident_id)
     uow.sessions.save(found)
     return found
 
