@@ -139,6 +139,7 @@ NAME_OF = {
     "GetCourse": "course",
     "GetCourseSession": "course_session",
     "RecordSessionTaught": "course_session",
+    "CancelCourseSession": "course_session",
     "GetProgress": "progress",
     "MarkAllowancePaid": "allowance",
 }
@@ -168,6 +169,7 @@ REALISTIC_INTEGERS = {
     "capacity": 5,
     "completion_percent": 90,
     "credits_needed": 5,
+    "credits": 2,
     "allowance_fen": 100,
     "minutes": 60,
     "year": 2026,
