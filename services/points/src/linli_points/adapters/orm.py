@@ -189,3 +189,90 @@ sa.Index(
     timebank_transfers.c.peer,
     timebank_transfers.c.settled_at,
 )
+
+# The supervision council (issue 18, domain/council.py): seats, meetings, votes, decisions and
+# adopted audits. One council decision per appeal and one adoption per quarter, by key.
+council_members = sa.Table(
+    "council_members",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("community_id", sa.String(63), nullable=False),
+    sa.Column("resident_id", sa.String(100), nullable=False),
+    sa.Column("seat", sa.String(30), nullable=False),
+    sa.Column("organisation", sa.String(200), nullable=False, server_default=""),
+    sa.Column("term_start", sa.Date, nullable=False),
+    sa.Column("term_end", sa.Date, nullable=False),
+    sa.Column("seated_by", sa.String(200), nullable=False),
+    sa.Column("seated_at", UtcDateTime(), nullable=False),
+    sa.Column("ended_at", UtcDateTime()),
+    sa.Column("end_reason", sa.String(300), nullable=False, server_default=""),
+)
+sa.Index(
+    "ix_council_members_community", council_members.c.community_id, council_members.c.resident_id
+)
+
+council_meetings = sa.Table(
+    "council_meetings",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("community_id", sa.String(63), nullable=False),
+    sa.Column("title", sa.String(200), nullable=False),
+    sa.Column("scheduled_for", UtcDateTime(), nullable=False),
+    sa.Column("scheduled_by", sa.String(200), nullable=False),
+    # Space-separated appeal ids and "<year>Q<quarter>" audits on the agenda.
+    sa.Column("appeal_ids", sa.Text, nullable=False, server_default=""),
+    sa.Column("audits", sa.Text, nullable=False, server_default=""),
+    sa.Column("state", sa.String(20), nullable=False),
+    # Space-separated resident ids of the members present.
+    sa.Column("attendees", sa.Text, nullable=False, server_default=""),
+    sa.Column("held_at", UtcDateTime()),
+    sa.Column("minutes", sa.Text, nullable=False, server_default=""),
+    sa.Column("closed_at", UtcDateTime()),
+)
+sa.Index(
+    "ix_council_meetings_community",
+    council_meetings.c.community_id,
+    council_meetings.c.scheduled_for,
+)
+
+council_votes = sa.Table(
+    "council_votes",
+    metadata,
+    sa.Column("meeting_id", sa.String(32), sa.ForeignKey("council_meetings.id"), primary_key=True),
+    sa.Column("appeal_id", sa.String(32), sa.ForeignKey("appeals.id"), primary_key=True),
+    sa.Column("member", sa.String(100), primary_key=True),
+    sa.Column("choice", sa.String(20), nullable=False),
+    sa.Column("compensation", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("at", UtcDateTime(), nullable=False),
+)
+
+council_decisions = sa.Table(
+    "council_decisions",
+    metadata,
+    sa.Column("community_id", sa.String(63), primary_key=True),
+    sa.Column("appeal_id", sa.String(32), sa.ForeignKey("appeals.id"), primary_key=True),
+    sa.Column("meeting_id", sa.String(32), sa.ForeignKey("council_meetings.id"), nullable=False),
+    sa.Column("upheld", sa.Boolean, nullable=False),
+    sa.Column("compensation", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("consensus", sa.Boolean, nullable=False),
+    sa.Column("recorded_by", sa.String(100), nullable=False),
+    sa.Column("decided_at", UtcDateTime(), nullable=False),
+)
+sa.Index("ix_council_decisions_meeting", council_decisions.c.meeting_id)
+
+council_audits = sa.Table(
+    "council_audits",
+    metadata,
+    sa.Column("community_id", sa.String(63), primary_key=True),
+    sa.Column("year", sa.Integer, primary_key=True),
+    sa.Column("quarter", sa.SmallInteger, primary_key=True),
+    sa.Column("meeting_id", sa.String(32), sa.ForeignKey("council_meetings.id"), nullable=False),
+    sa.Column("integrity_ok", sa.Boolean, nullable=False),
+    sa.Column("transactions_checked", sa.BigInteger, nullable=False),
+    sa.Column("accounts_checked", sa.BigInteger, nullable=False),
+    sa.Column("breaks", sa.Integer, nullable=False),
+    sa.Column("report_sha256", sa.String(64), nullable=False),
+    sa.Column("adopted_by", sa.String(100), nullable=False),
+    sa.Column("adopted_at", UtcDateTime(), nullable=False),
+)
