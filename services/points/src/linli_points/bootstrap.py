@@ -25,6 +25,7 @@ from linli_kit.deadletters import DeadLetters
 from linli_kit.domain import Clock, utc_now
 from linli_kit.grpc_server import GrpcApp
 from linli_kit.streams import EnvelopeHandler, OutboxRelay, StreamConsumer
+from linli_points import timebank_wiring
 from linli_points.adapters import events, orm
 from linli_points.adapters.leaderboard import (
     LeaderboardHub,
@@ -33,7 +34,7 @@ from linli_points.adapters.leaderboard import (
 )
 from linli_points.adapters.ledger import LedgerMemory, SqlPointsUnitOfWork
 from linli_points.config import PointsSettings
-from linli_points.entrypoints import grpc_api
+from linli_points.entrypoints import grpc_api, timebank_api
 from linli_points.entrypoints.consumers import (
     AttendanceEvents,
     IdentityEvents,
@@ -153,6 +154,7 @@ def build_app(
     background: list[Worker] = []
     on_stop: list[Callable[[], Awaitable[None]]] = []
     commits = threading.Event()
+    plumbing: SqlPlumbing | None = None
     if uow_factory is None:
         plumbing = database(settings)
         uow_factory = sql_uow_factory(plumbing)
@@ -228,13 +230,32 @@ def build_app(
         uow_factory, catalog, store, boards, hub, clock, settings.shows_full_names
     )
 
+    policies = {SERVICE_NAME: grpc_api.POLICY}
+    bank = None
+    if settings.timebank.enabled:  # the time bank (E4): only with peers configured
+        if plumbing is None:
+            raise TypeError("build_app: the time bank runs on the configured database only")
+        bank = timebank_wiring.build(
+            settings.timebank,
+            plumbing,
+            tls_dir=settings.tls_dir,
+            host=settings.grpc_host,
+            verifier=verifier,
+            clock=clock,
+        )
+        background += bank.background
+        on_stop += bank.on_stop
+        policies[timebank_api.TIMEBANK_SERVICE] = timebank_api.POLICY
+
     def register(server: Any) -> None:
         pb_grpc.add_PointsServiceServicer_to_server(servicer, server)
+        if bank is not None:
+            bank.register(server)
 
     return GrpcApp(
         "points",
         register,
-        policies={SERVICE_NAME: grpc_api.POLICY},
+        policies=policies,
         verifier=verifier,
         background=background,
         on_stop=on_stop,

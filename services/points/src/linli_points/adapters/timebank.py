@@ -91,7 +91,9 @@ class SqlTransfers(Transfers):
     def get(self, community_id: str, transfer_id: str) -> Transfer | None:
         """One transfer, locked for update, or None."""
         row = self.session.execute(
-            sa.select(T).where(T.c.community_id == community_id, T.c.id == transfer_id).with_for_update()
+            sa.select(T)
+            .where(T.c.community_id == community_id, T.c.id == transfer_id)
+            .with_for_update()
         ).first()
         return None if row is None else _transfer(row)
 
@@ -100,7 +102,11 @@ class SqlTransfers(Transfers):
         self.session.execute(
             sa.update(T)
             .where(T.c.community_id == transfer.community_id, T.c.id == transfer.id)
-            .values(state=transfer.state.value, reason=transfer.reason[:300], settled_at=transfer.settled_at)
+            .values(
+                state=transfer.state.value,
+                reason=transfer.reason[:300],
+                settled_at=transfer.settled_at,
+            )
         )
 
     def of_resident(

@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping
 
 import grpc
 from cryptography import x509
+from cryptography.exceptions import InvalidSignature
 from linli.points.v1 import timebank_service_pb2 as pb
 from linli.points.v1 import timebank_service_pb2_grpc as pb_grpc
 
@@ -26,7 +27,14 @@ from linli_kit.grpc_server import ErrorsAndMetricsInterceptor, ValidationInterce
 from linli_kit.names import COMMUNITY, decode_page_token, next_page_token, page_size
 from linli_kit.principals import Kind, Role, current_principal
 from linli_kit.wire import required_time, timestamp
-from linli_points.domain.timebank import Direction, Offer, PeerAnswer, Transfer, TransferState
+from linli_points.domain.timebank import (
+    Direction,
+    Offer,
+    PeerAnswer,
+    Transfer,
+    TransferState,
+    answer_of,
+)
 from linli_points.names import RESIDENT
 from linli_points.service_layer import timebank
 from linli_points.service_layer.timebank import Exchange, Federation, Statements, UowFactory
@@ -206,7 +214,7 @@ class PeerGate:
         except (IndexError, ValueError):
             raise PermissionDenied("the peer's certificate could not be read") from None
         for ca in self._cas[principal.community]:
-            with contextlib.suppress(ValueError, TypeError, x509.InvalidSignature):
+            with contextlib.suppress(ValueError, TypeError, InvalidSignature):
                 leaf.verify_directly_issued_by(ca)
                 return principal.community
         raise PermissionDenied(
@@ -262,7 +270,7 @@ class ExchangeServicer(pb_grpc.ExchangeServiceServicer):
         transfer = await asyncio.to_thread(
             timebank.accept_offer, offer, self.uow_factory(), self.federation, self.clock
         )
-        answer = timebank.answer_of(transfer)
+        answer = answer_of(transfer)
         return pb.AcceptTransferResponse(status=STATUSES[answer], reason=transfer.reason)
 
     async def AbortTransfer(
@@ -280,7 +288,7 @@ class ExchangeServicer(pb_grpc.ExchangeServiceServicer):
             self.federation,
             self.clock,
         )
-        return pb.AbortTransferResponse(status=STATUSES[timebank.answer_of(transfer)])
+        return pb.AbortTransferResponse(status=STATUSES[answer_of(transfer)])
 
     async def GetTransferStatus(
         self, request: pb.GetTransferStatusRequest, context: grpc.aio.ServicerContext
@@ -294,7 +302,7 @@ class ExchangeServicer(pb_grpc.ExchangeServiceServicer):
             self.uow_factory(),
             self.federation,
         )
-        answer = timebank.answer_of(found)
+        answer = answer_of(found)
         return pb.GetTransferStatusResponse(
             status=STATUSES[answer], reason=found.reason if found else ""
         )
@@ -349,4 +357,3 @@ async def exchange_server(
         await server.wait_for_termination()
     finally:
         await asyncio.shield(server.stop(2.0))
-

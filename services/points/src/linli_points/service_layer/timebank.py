@@ -21,7 +21,6 @@ from linli_kit.usecases import idempotent
 from linli_points.domain import timebank
 from linli_points.domain.periods import SHANGHAI
 from linli_points.domain.timebank import (
-    Direction,
     Offer,
     Peer,
     PeerAnswer,
@@ -367,7 +366,6 @@ def list_transfers(
     return found[:limit], len(found) > limit
 
 
-
 def statement_about(uow: TimeBankUnitOfWork, federation: Federation, peer: Peer) -> Statement:
     """What this community's books say about a peer now."""
     community_id = federation.community_id
@@ -431,7 +429,9 @@ def reconcile(
     for peer in federation.peers.values():
         mine = statement_about(uow_factory(), federation, peer)
         try:
-            theirs = statements.read(peer.id, exchange.exchange_statements(peer, statements.sign(mine)))
+            theirs = statements.read(
+                peer.id, exchange.exchange_statements(peer, statements.sign(mine))
+            )
         except (Unavailable, InvalidArgument) as exc:
             log.warning("no statement from %s: %s", peer.id, exc)
             results.append(Reconciliation(peer.id, (), False, mine))
