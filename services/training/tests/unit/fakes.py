@@ -41,6 +41,7 @@ class FakeAttendance:
 
     planned: dict[str, str] = field(default_factory=dict)
     closed: dict[str, Sequence[tuple[str, str]]] = field(default_factory=dict)
+    rosters: dict[str, list[str]] = field(default_factory=dict)
     down: bool = False
 
     def plan(self, session: CourseSession, title: str, request_id: str) -> str:
@@ -56,3 +57,19 @@ class FakeAttendance:
         if self.down:
             raise Unavailable("attendance service did not answer: UNAVAILABLE")
         self.closed.setdefault(session.activity_id, tuple(caller))
+
+    def put_on_roster(self, session: CourseSession, resident_id: str, request_id: str) -> None:
+        """Put the resident on the activity's roster (once)."""
+        if self.down:
+            raise Unavailable("attendance service did not answer: UNAVAILABLE")
+        roster = self.rosters.setdefault(session.activity_id, [])
+        if resident_id not in roster:
+            roster.append(resident_id)
+
+    def take_off_roster(self, session: CourseSession, resident_id: str, request_id: str) -> None:
+        """Take the resident off the activity's roster, if on it."""
+        if self.down:
+            raise Unavailable("attendance service did not answer: UNAVAILABLE")
+        roster = self.rosters.get(session.activity_id, [])
+        if resident_id in roster:
+            roster.remove(resident_id)

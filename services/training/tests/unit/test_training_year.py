@@ -86,9 +86,12 @@ def _session(
     )
 
 
-def _enrol(uow_factory, clock, session, actor=ALICE, resident="r-alice"):
+def _enrol(uow_factory, clock, session, actor=ALICE, resident="r-alice", attendance=None):
     return sessions.enrol(
-        commands.Enrol(C, session.id, resident, actor=actor), uow_factory(), clock
+        commands.Enrol(C, session.id, resident, actor=actor),
+        uow_factory(),
+        attendance or fakes.FakeAttendance(),
+        clock,
     )
 
 
@@ -293,22 +296,39 @@ def test_a_full_session_keeps_a_waiting_list_and_a_freed_seat_goes_to_the_first(
 ) -> None:
     _, teacher = catalogue_ready
     held = _session(uow_factory, attendance, clock, teacher, "safety", 2, capacity=1)
-    _enrol(uow_factory, clock, held)
+    _enrol(uow_factory, clock, held, attendance=attendance)
     clock.now += timedelta(minutes=1)
-    waiting = _enrol(uow_factory, clock, held, actor=STAFF, resident="r-bob")
+    waiting = _enrol(uow_factory, clock, held, actor=STAFF, resident="r-bob", attendance=attendance)
 
     assert [(e.resident_id, e.state) for e in waiting.enrolments] == [
         ("r-alice", EnrolmentState.ENROLLED),
         ("r-bob", EnrolmentState.WAITING),
     ]
+    assert attendance.rosters == {held.activity_id: ["r-alice"]}  # seats only: kiosks know them
     freed = sessions.cancel_enrolment(
-        commands.CancelEnrolment(C, held.id, "r-alice", actor=ALICE), uow_factory()
+        commands.CancelEnrolment(C, held.id, "r-alice", actor=ALICE),
+        uow_factory(),
+        attendance,
+        clock,
     )
     assert freed.is_enrolled("r-bob") and not freed.is_enrolled("r-alice")
+    assert attendance.rosters == {held.activity_id: ["r-bob"]}
     with pytest.raises(PermissionDenied):
         sessions.cancel_enrolment(
-            commands.CancelEnrolment(C, held.id, "r-bob", actor=ALICE), uow_factory()
+            commands.CancelEnrolment(C, held.id, "r-bob", actor=ALICE),
+            uow_factory(),
+            attendance,
+            clock,
         )
+    attendance.down = True  # the roster cannot follow: nothing is stored
+    with pytest.raises(Unavailable):
+        sessions.cancel_enrolment(
+            commands.CancelEnrolment(C, held.id, "r-bob", actor=STAFF),
+            uow_factory(),
+            attendance,
+            clock,
+        )
+    assert sessions.get_course_session(STAFF, C, held.id, uow_factory()).is_enrolled("r-bob")
 
 
 def test_a_teacher_teaches_only_their_courses_and_attendance_down_stores_nothing(
@@ -528,7 +548,10 @@ def test_a_cancelled_session_closes_its_activity_as_the_staff_releases_all_and_s
         _enrol(uow_factory, clock, held, actor=STAFF, resident="r-carol")
     with pytest.raises(FailedPrecondition, match="cancelled"):
         sessions.cancel_enrolment(
-            commands.CancelEnrolment(C, held.id, "r-alice", actor=ALICE), uow_factory()
+            commands.CancelEnrolment(C, held.id, "r-alice", actor=ALICE),
+            uow_factory(),
+            attendance,
+            clock,
         )
     clock.now = held.ends_at
     with pytest.raises(FailedPrecondition, match="before it started"):

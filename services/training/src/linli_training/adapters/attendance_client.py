@@ -1,10 +1,12 @@
-"""The attendance service, asked over gRPC to plan and close each course session's activity.
+"""The attendance service over gRPC: each course session's activity and its roster.
 
 Attendance sees this service as `spiffe://linli/<community>/training` and lets it (and only
-it) plan activities of service type TRAINING. Closing an activity is for staff: training asks
-it with the credentials of the staff member cancelling the session (their own access token),
-so attendance checks and records them. Its refusals keep their meaning; anything else, or no
-answer in time, is Unavailable: nothing is stored and the caller retries.
+it) plan activities of service type TRAINING; training puts the residents holding a seat on
+the roster of the session's activity (the people its kiosks identify among). Closing an
+activity is for staff: training asks it with the credentials of the staff member cancelling
+the session (their own access token), so attendance checks and records them. Attendance's
+refusals keep their meaning; anything else, or no answer in time, is Unavailable: nothing is
+stored and the caller retries.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from linli_kit.errors import (
     PermissionDenied,
     Unavailable,
 )
-from linli_training.domain.names import ACTIVITY, COMMUNITY, KIOSK
+from linli_training.domain.names import ACTIVITY, COMMUNITY, KIOSK, RESIDENT
 from linli_training.domain.sessions import CourseSession
 
 REFUSALS: dict[grpc.StatusCode, type[DomainError]] = {
@@ -75,6 +77,32 @@ class GrpcAttendance:
             if exc.code() is not grpc.StatusCode.FAILED_PRECONDITION or not self._closed(
                 name, caller
             ):
+                raise _refusal(exc) from exc
+
+    def put_on_roster(self, session: CourseSession, resident_id: str, request_id: str) -> None:
+        """Put a resident holding a seat on the roster of the session's activity."""
+        request = pb.AddRosterEntryRequest(
+            activity=ACTIVITY.format(community=session.community_id, activity=session.activity_id),
+            resident=RESIDENT.format(community=session.community_id, resident=resident_id),
+            role=pb.ROSTER_ROLE_VOLUNTEER,
+            request_id=request_id,
+        )
+        try:
+            self.stub.AddRosterEntry(request, timeout=self.timeout, wait_for_ready=True)
+        except grpc.RpcError as exc:
+            raise _refusal(exc) from exc
+
+    def take_off_roster(self, session: CourseSession, resident_id: str, request_id: str) -> None:
+        """Take a resident off the roster of the session's activity (done if not on it)."""
+        request = pb.RemoveRosterEntryRequest(
+            activity=ACTIVITY.format(community=session.community_id, activity=session.activity_id),
+            resident=RESIDENT.format(community=session.community_id, resident=resident_id),
+            request_id=request_id,
+        )
+        try:
+            self.stub.RemoveRosterEntry(request, timeout=self.timeout, wait_for_ready=True)
+        except grpc.RpcError as exc:
+            if exc.code() is not grpc.StatusCode.NOT_FOUND:
                 raise _refusal(exc) from exc
 
     def _closed(self, name: str, caller: Sequence[tuple[str, str]]) -> bool:

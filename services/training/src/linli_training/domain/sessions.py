@@ -28,7 +28,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
@@ -278,18 +278,23 @@ class CourseSession(Aggregate):
             self.enrolments.sort(key=lambda e: e.enrolled_at)
         return found
 
-    def cancel_enrolment(self, resident_id: str) -> None:
-        """Give a seat or a place in line up; the first one waiting takes a freed seat."""
+    def cancel_enrolment(self, resident_id: str) -> tuple[Enrolment, Enrolment | None]:
+        """Give a seat or a place in line up; the first one waiting takes a freed seat.
+
+        Returns the enrolment given up (as it stood) and the one that took the seat, if any.
+        """
         self._require_not_cancelled()
         found = self._of(resident_id)
         if found is None or found.state is EnrolmentState.CANCELLED:
             raise FailedPrecondition("no seat or place on the waiting list to give up")
-        freed = found.state is EnrolmentState.ENROLLED
+        given_up = replace(found)
         found.state = EnrolmentState.CANCELLED
-        if freed:
+        first = None
+        if given_up.state is EnrolmentState.ENROLLED:
             first = next((e for e in self.enrolments if e.state is EnrolmentState.WAITING), None)
             if first is not None:
                 first.state = EnrolmentState.ENROLLED
+        return given_up, first
 
     def record_taught(self, minutes: int, at: datetime) -> None:
         """The session was taught face to face for `minutes` (0: its scheduled length)."""

@@ -299,7 +299,7 @@ class TrainingServicer(pb_grpc.TrainingServiceServicer):
     async def Enrol(self, request: pb.EnrolRequest, context: Context) -> pb.EnrolResponse:
         """Enrol a resident (a seat, or a place in line)."""
         command = self._enrolment(commands.Enrol, request)
-        found = await self._run(sessions.enrol, command, clock=self.clock)
+        found = await self._run(sessions.enrol, command, self.attendance, clock=self.clock)
         return pb.EnrolResponse(session=self._seen(found))
 
     async def CancelEnrolment(
@@ -307,7 +307,9 @@ class TrainingServicer(pb_grpc.TrainingServiceServicer):
     ) -> pb.CancelEnrolmentResponse:
         """Give a seat or a place in line up."""
         command = self._enrolment(commands.CancelEnrolment, request)
-        found = await self._run(sessions.cancel_enrolment, command)
+        found = await self._run(
+            sessions.cancel_enrolment, command, self.attendance, clock=self.clock
+        )
         return pb.CancelEnrolmentResponse(session=self._seen(found))
 
     async def GetTeachingReport(

@@ -33,6 +33,14 @@ class Attendance(Protocol):
         """Close the session's activity to sign-ins, asked as the caller (their credentials)."""
         ...
 
+    def put_on_roster(self, session: CourseSession, resident_id: str, request_id: str) -> None:
+        """Put a resident holding a seat on the roster of the session's activity."""
+        ...
+
+    def take_off_roster(self, session: CourseSession, resident_id: str, request_id: str) -> None:
+        """Take a resident off the roster of the session's activity (done if not on it)."""
+        ...
+
 
 class Courses(abc.ABC):
     """Stored courses."""

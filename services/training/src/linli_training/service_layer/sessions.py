@@ -12,6 +12,8 @@ from linli_training.domain import access
 from linli_training.domain.courses import require_open
 from linli_training.domain.sessions import (
     CourseSession,
+    Enrolment,
+    EnrolmentState,
     TeachingReport,
     id_for_request,
     report_year,
@@ -111,26 +113,55 @@ def record_session_taught(
     return found
 
 
+def _roster_request(session: CourseSession, enrolment: Enrolment, change: str) -> str:
+    """Attendance's request id for one roster change of one enrolment."""
+    at = round(enrolment.enrolled_at.timestamp() * 1_000_000)
+    return f"training/{session.id}/{enrolment.resident_id}/{at}/{change}"
+
+
 @idempotent(_reload)
-def enrol(cmd: Enrol, uow: TrainingUnitOfWork, clock: Clock = utc_now) -> CourseSession:
-    """A resident (or staff for them) enrols, if the course's tier is open to them."""
+def enrol(
+    cmd: Enrol, uow: TrainingUnitOfWork, attendance: Attendance, clock: Clock = utc_now
+) -> CourseSession:
+    """A resident (or staff for them) enrols, if the course's tier is open to them.
+
+    A seat taken before the session ends puts the resident on its activity's roster in
+    attendance, so its kiosks know their face; attendance not answering stores nothing.
+    """
     access.require_self_or_staff(cmd.actor, cmd.community_id, cmd.resident_id)
     found = session(uow, cmd.community_id, cmd.session_id)
     course = catalogue.course(uow, cmd.community_id, found.course_id)
     trainee = uow.trainees.get(cmd.community_id, cmd.resident_id)
     courses = uow.courses.all(cmd.community_id)
     require_open(course, courses, trainee.completed, trainee.core_volunteer)
-    found.enrol(cmd.resident_id, clock(), by_staff=cmd.actor.is_staff)
+    now = clock()
+    enrolment = found.enrol(cmd.resident_id, now, by_staff=cmd.actor.is_staff)
+    if enrolment.state is EnrolmentState.ENROLLED and now < found.ends_at:
+        attendance.put_on_roster(found, cmd.resident_id, _roster_request(found, enrolment, "on"))
     uow.sessions.save(found)
     return found
 
 
 @idempotent(_reload)
-def cancel_enrolment(cmd: CancelEnrolment, uow: TrainingUnitOfWork) -> CourseSession:
-    """A resident (or staff for them) gives a seat up; the first one waiting takes it."""
+def cancel_enrolment(
+    cmd: CancelEnrolment, uow: TrainingUnitOfWork, attendance: Attendance, clock: Clock = utc_now
+) -> CourseSession:
+    """A resident (or staff for them) gives a seat up; the first one waiting takes it.
+
+    The roster of the session's activity follows while the session has not ended.
+    """
     access.require_self_or_staff(cmd.actor, cmd.community_id, cmd.resident_id)
     found = session(uow, cmd.community_id, cmd.session_id)
-    found.cancel_enrolment(cmd.resident_id)
+    given_up, seated = found.cancel_enrolment(cmd.resident_id)
+    if clock() < found.ends_at:
+        if given_up.state is EnrolmentState.ENROLLED:
+            attendance.take_off_roster(
+                found, cmd.resident_id, _roster_request(found, given_up, "off")
+            )
+        if seated is not None:
+            attendance.put_on_roster(
+                found, seated.resident_id, _roster_request(found, seated, "seated")
+            )
     uow.sessions.save(found)
     return found
 
