@@ -16,18 +16,22 @@ from linli.events.v1.envelope_pb2 import EventEnvelope
 from linli.events.v1.identity_events_pb2 import RoleGranted
 
 from linli_kit.domain import DomainEvent
+from linli_kit.errors import AlreadyExists
 from linli_kit.fakes import InMemoryInbox, InMemoryRequestLog
 from linli_kit.principals import Kind, Principal
 from linli_kit.streams import EnvelopeHandler
 from linli_points.domain.appeals import Appeal
 from linli_points.domain.audit import GENESIS, ChainEntry, entry_hash
+from linli_points.domain.council import AppealDecision, AuditAdoption, Meeting, Member, Vote
 from linli_points.domain.ledger import Account, LedgerTransaction, check_spendable
 from linli_points.domain.reservations import Reservation, ReservationState
 from linli_points.domain.runs import Run
 from linli_points.domain.standings import scopes_for
 from linli_points.service_layer.ports import (
     Appeals,
+    Council,
     Directory,
+    Households,
     Leaderboards,
     LeaderboardStore,
     LeaderboardWatch,
@@ -274,6 +278,128 @@ class FakeDirectory(Directory):
             self.members.discard((community_id, resident_id))
 
 
+class _Link:
+    """A reference the unit of work's snapshots keep as it is (not copied)."""
+
+    def __init__(self, uow: PointsUnitOfWork) -> None:
+        self.uow = uow
+
+    def __deepcopy__(self, memo: dict[int, object]) -> _Link:
+        return self
+
+
+class FakeCouncil(Council):
+    """Council records in dicts, with the SQL keys' refusals (one vote, decision, adoption)."""
+
+    def __init__(self, uow: PointsUnitOfWork) -> None:
+        self.link = _Link(uow)
+        self.seats: dict[str, Member] = {}
+        self.meetings_by_id: dict[str, Meeting] = {}
+        self.decided: dict[tuple[str, str], str] = {}
+        self.adopted: dict[tuple[str, int, int], AuditAdoption] = {}
+
+    def known_resident(self, community_id: str, resident_id: str) -> bool:
+        """Whether ResidentRegistered reached the directory."""
+        return (community_id, resident_id) in self.link.uow.directory.units  # type: ignore[attr-defined]
+
+    def add_member(self, member: Member) -> None:
+        """Store a copy of a new seat."""
+        self.seats[member.id] = copy.deepcopy(member)
+
+    def get_member(self, community_id: str, member_id: str) -> Member | None:
+        """A copy of one seat, or None."""
+        found = self.seats.get(member_id)
+        return copy.deepcopy(found) if found and found.community_id == community_id else None
+
+    def save_member(self, member: Member) -> None:
+        """Store a copy of the seat."""
+        self.seats[member.id] = copy.deepcopy(member)
+
+    def members(self, community_id: str) -> list[Member]:
+        """Copies of the community's seats, oldest first."""
+        found = [m for m in self.seats.values() if m.community_id == community_id]
+        return copy.deepcopy(sorted(found, key=lambda m: (m.seated_at, m.id)))
+
+    def add_meeting(self, meeting: Meeting) -> None:
+        """Store a copy of a new meeting."""
+        self.meetings_by_id[meeting.id] = copy.deepcopy(meeting)
+
+    def get_meeting(self, community_id: str, meeting_id: str) -> Meeting | None:
+        """A copy of one meeting, or None."""
+        found = self.meetings_by_id.get(meeting_id)
+        return copy.deepcopy(found) if found and found.community_id == community_id else None
+
+    def save_meeting(self, meeting: Meeting) -> None:
+        """Store the meeting's state, attendance and minutes (votes and the rest are added)."""
+        kept = self.meetings_by_id[meeting.id]
+        kept.state, kept.attendees, kept.held_at = meeting.state, meeting.attendees, meeting.held_at
+        kept.minutes, kept.closed_at = meeting.minutes, meeting.closed_at
+
+    def meetings(self, community_id: str, offset: int, limit: int) -> list[Meeting]:
+        """Copies of a page of meetings, newest first."""
+        found = [m for m in self.meetings_by_id.values() if m.community_id == community_id]
+        found.sort(key=lambda m: (m.scheduled_for, m.id), reverse=True)
+        return copy.deepcopy(found[offset : offset + limit])
+
+    def add_vote(self, meeting: Meeting, appeal_id: str, vote: Vote) -> None:
+        """Store a vote, refused for a second one of the member on the appeal at the meeting."""
+        cast = self.meetings_by_id[meeting.id].votes.setdefault(appeal_id, {})
+        if vote.member in cast:
+            raise AlreadyExists(f"{vote.member} has voted on appeal {appeal_id} already")
+        cast[vote.member] = vote
+
+    def add_decision(self, meeting: Meeting, decision: AppealDecision) -> None:
+        """Store a decision, refused for an appeal the council decided already."""
+        key = (meeting.community_id, decision.appeal_id)
+        if key in self.decided:
+            raise AlreadyExists(f"the council decided appeal {decision.appeal_id} already")
+        self.decided[key] = meeting.id
+        self.meetings_by_id[meeting.id].decisions[decision.appeal_id] = decision
+
+    def decisions(self, community_id: str, appeal_ids: Iterable[str]) -> dict[str, str]:
+        """The meeting that decided each of the appeals the council decided."""
+        return {
+            a: self.decided[(community_id, a)]
+            for a in appeal_ids
+            if (community_id, a) in self.decided
+        }
+
+    def add_adoption(self, community_id: str, adoption: AuditAdoption) -> None:
+        """Store an adoption, refused for a quarter adopted already."""
+        key = (community_id, adoption.year, adoption.quarter)
+        if key in self.adopted:
+            raise AlreadyExists(f"{adoption.year} Q{adoption.quarter}'s audit was adopted already")
+        self.adopted[key] = adoption
+        self.meetings_by_id[adoption.meeting_id].adoptions[(adoption.year, adoption.quarter)] = (
+            adoption
+        )
+
+    def adoptions(self, community_id: str) -> list[AuditAdoption]:
+        """The community's adopted audits, oldest quarter first."""
+        return [a for (c, _, _), a in sorted(self.adopted.items()) if c == community_id]
+
+    def ledger_start(self, community_id: str) -> datetime | None:
+        """When the community's first transaction was posted."""
+        times = [
+            t.created_at
+            for t in self.link.uow.ledger.transactions
+            if t.community_id == community_id
+        ]  # type: ignore[attr-defined]
+        return min(times) if times else None
+
+
+class FakeHouseholds(Households):
+    """Households as identity would answer: residents grouped by a household label."""
+
+    def __init__(self) -> None:
+        self.of: dict[tuple[str, str], str] = {}
+
+    def same_household(self, community_id: str, resident_id: str, other_id: str) -> bool:
+        """Whether both residents have one (non-empty) household."""
+        mine = self.of.get((community_id, resident_id), "")
+        return bool(mine) and mine == self.of.get((community_id, other_id), "")
+
+
 class FakePointsUnitOfWork(PointsUnitOfWork):
     """Unit of work whose commit publishes the collected events; rollback restores the state."""
 
@@ -283,6 +409,7 @@ class FakePointsUnitOfWork(PointsUnitOfWork):
         self.appeals = FakeAppeals()
         self.runs = FakeRuns()
         self.directory = FakeDirectory()
+        self.council = FakeCouncil(self)
         self.requests = InMemoryRequestLog()
         self.inbox = InMemoryInbox()
         self.committed = False
@@ -293,7 +420,16 @@ class FakePointsUnitOfWork(PointsUnitOfWork):
         self._turn = threading.RLock()
 
     def _state(self) -> dict[str, object]:
-        parts = ("ledger", "reservations", "appeals", "runs", "directory", "requests", "inbox")
+        parts = (
+            "ledger",
+            "reservations",
+            "appeals",
+            "runs",
+            "directory",
+            "council",
+            "requests",
+            "inbox",
+        )
         return {name: copy.deepcopy(vars(getattr(self, name))) for name in parts}
 
     def __enter__(self) -> FakePointsUnitOfWork:

@@ -13,6 +13,7 @@ import pytest
 import linli_points.domain
 from linli_kit.domain import Aggregate, DomainEvent
 from linli_points.domain.appeals import Appeal, file_appeal
+from linli_points.domain.council import Meeting, Member, Seat, schedule_meeting, seat_member
 from linli_points.domain.ledger import LedgerTransaction, RuleKind
 from linli_points.domain.reservations import Reservation, Sink, open_reservation
 from linli_points.domain.rules import award
@@ -86,11 +87,49 @@ def _appeal(uow) -> Appeal:
     return handed
 
 
+def _member(uow) -> Member:
+    m = seat_member(
+        community_id=C,
+        resident_id="r-rep",
+        seat=Seat.RESIDENT_REPRESENTATIVE,
+        organisation="",
+        term_start=AT.date(),
+        term_end=AT.date() + timedelta(days=365),
+        seated_by="r-staff",
+        at=AT,
+        seats_held=[],
+    )
+    uow.council.add_member(m)
+    uow.commit()
+    handed = uow.council.get_member(C, m.id)
+    assert handed is not None
+    return handed
+
+
+def _meeting(uow) -> Meeting:
+    m = schedule_meeting(
+        community_id=C,
+        title="council",
+        scheduled_for=AT,
+        scheduled_by="r-staff",
+        appeal_ids=[],
+        audits=[(2025, 4)],
+        now=AT,
+    )
+    uow.council.add_meeting(m)
+    uow.commit()
+    handed = uow.council.get_meeting(C, m.id)
+    assert handed is not None
+    return handed
+
+
 # How a unit of work hands out each aggregate type: a new type must be added here.
 HANDED_OUT: dict[type, Callable] = {
     LedgerTransaction: _transaction,
     Reservation: _reservation,
     Appeal: _appeal,
+    Member: _member,
+    Meeting: _meeting,
 }
 
 

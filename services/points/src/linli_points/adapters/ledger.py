@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from linli_kit.db import Outbox, RuntimeTables, SqlUnitOfWork, dialect_insert, envelope_for
 from linli_kit.domain import utc_now
 from linli_points.adapters.bulk import BulkWrite
+from linli_points.adapters.council import SqlCouncil
 from linli_points.adapters.orm import (
     accounts,
     appeals,
@@ -879,3 +880,4 @@ class SqlPointsUnitOfWork(SqlUnitOfWork, PointsUnitOfWork):
         self.appeals = SqlAppeals(session)
         self.runs = SqlRuns(session)
         self.directory = SqlDirectory(session)
+        self.council = SqlCouncil(session)

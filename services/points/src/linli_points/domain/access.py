@@ -13,6 +13,10 @@ a caller of the right community without the right to the object is PermissionDen
   and the staff; it is decided by a committee member of the community (the committee itself,
   and never one's own case, are the appeal's rules).
 - The ledger check and the audit report: the community's committee members and social workers.
+- The council (`domain/council.py`): its social workers seat members, schedule meetings, record
+  attendance and minutes; a member votes, records a decision and adopts an audit only as
+  themself; meetings are read by the social workers, committee role holders and anyone seated;
+  the members and the public record by any person of the community.
 """
 
 from __future__ import annotations
@@ -89,3 +93,34 @@ def require_auditor(actor: Principal, community_id: str) -> None:
     require_community(actor, community_id)
     if not (actor is SYSTEM or actor.has_role(Role.COMMITTEE_MEMBER, Role.SOCIAL_WORKER)):
         raise PermissionDenied("only committee members and social workers may audit")
+
+
+def require_council_staff(actor: Principal, community_id: str) -> None:
+    """The council's secretariat: the community's social workers seat members and run meetings."""
+    require_community(actor, community_id)
+    if not (actor is SYSTEM or actor.has_role(Role.SOCIAL_WORKER)):
+        raise PermissionDenied("only the community's social workers may do this for the council")
+
+
+def council_voter(actor: Principal, community_id: str) -> str:
+    """The resident id of a person acting for themself on the council: always the caller."""
+    require_community(actor, community_id)
+    if actor.kind is not Kind.PERSON or not actor.resident_id:
+        raise PermissionDenied("council members vote and decide only as themselves")
+    return actor.resident_id
+
+
+def require_meeting_reader(actor: Principal, community_id: str, seated: set[str]) -> None:
+    """Meetings: social workers, committee role holders and anyone ever seated on the council."""
+    require_community(actor, community_id)
+    if actor is SYSTEM or actor.has_role(Role.SOCIAL_WORKER, Role.COMMITTEE_MEMBER):
+        return
+    if actor.resident_id not in seated:
+        raise PermissionDenied("only staff and the council's members may see its meetings")
+
+
+def require_community_person(actor: Principal, community_id: str) -> None:
+    """Anyone of the community: the council's members and its public record."""
+    require_community(actor, community_id)
+    if not (actor is SYSTEM or actor.kind is Kind.PERSON):
+        raise PermissionDenied("the council's public record is for the community's people")

@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
+
 from linli_kit.domain import Clock, utc_now
 from linli_kit.errors import AlreadyExists, NotFound
 from linli_kit.principals import Principal
 from linli_kit.usecases import idempotent, once_per_event
 from linli_points.domain import access
 from linli_points.domain.appeals import Appeal, AppealStatus, file_appeal
+from linli_points.domain.council import (
+    DEFAULT_RULE,
+    CouncilRule,
+    require_single_member_decisions,
+)
 from linli_points.domain.ledger import LedgerTransaction
-from linli_points.domain.rules import DEFAULT_CATALOG, RuleCatalog
+from linli_points.domain.rules import DEFAULT_CATALOG, RuleBook, RuleCatalog
 from linli_points.domain.runs import Run, RunKind, record_run
 from linli_points.service_layer.commands import ChangeCommittee, DecideAppeal, FileAppeal
 from linli_points.service_layer.ports import PointsUnitOfWork
@@ -60,31 +68,60 @@ def decide_appeal(
     uow: PointsUnitOfWork,
     catalog: RuleCatalog = DEFAULT_CATALOG,
     clock: Clock = utc_now,
+    council_rules: Callable[[str], CouncilRule] = lambda community_id: DEFAULT_RULE,
 ) -> Appeal:
-    """Accept (compensating transaction) or reject (reason kept) an appeal; committee only."""
+    """Accept (compensating transaction) or reject (reason kept) an appeal; one committee
+    member, where the community's council rule lets one member decide alone."""
     reviewer = access.reviewer_of(cmd.actor, cmd.community_id)
+    require_single_member_decisions(council_rules(cmd.community_id))
     appeal = _appeal(uow, cmd.community_id, cmd.appeal_id)
-    disputed = _disputed(uow, cmd.community_id, appeal.transaction_id)
-    committee = uow.directory.committee(cmd.community_id)
-    if cmd.accept:
+    return apply_decision(
+        uow,
+        appeal,
+        reviewer=reviewer,
+        accept=cmd.accept,
+        amount=cmd.amount,
+        reason=cmd.reason,
+        committee=uow.directory.committee(cmd.community_id),
+        book=catalog.for_community(cmd.community_id),
+        at=clock(),
+    )
+
+
+def apply_decision(
+    uow: PointsUnitOfWork,
+    appeal: Appeal,
+    *,
+    reviewer: str,
+    accept: bool,
+    amount: int,
+    reason: str,
+    committee: set[str],
+    book: RuleBook,
+    at: datetime,
+) -> Appeal:
+    """The one way an appeal's outcome is applied: one member's or the council's decision.
+
+    Accepting posts the compensating transaction (within the ceiling); rejecting keeps the
+    reason. The reviewer must be in `committee` (the committee, or the members present at the
+    council's meeting) and never the appellant nor the disputed decision's actor.
+    """
+    disputed = _disputed(uow, appeal.community_id, appeal.transaction_id)
+    if accept:
         uow.ledger.post(
             appeal.accept(
                 reviewer=reviewer,
-                reason=cmd.reason,
-                amount=cmd.amount,
-                at=clock(),
+                reason=reason,
+                amount=amount,
+                at=at,
                 committee=committee,
                 disputed=disputed,
-                book=catalog.for_community(cmd.community_id),
+                book=book,
             )
         )
     else:
         appeal.reject(
-            reviewer=reviewer,
-            reason=cmd.reason,
-            at=clock(),
-            committee=committee,
-            disputed=disputed,
+            reviewer=reviewer, reason=reason, at=at, committee=committee, disputed=disputed
         )
     uow.appeals.save(appeal)
     return appeal

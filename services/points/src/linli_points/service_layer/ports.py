@@ -10,6 +10,7 @@ from datetime import datetime
 from linli_kit.domain import AbstractUnitOfWork, Inbox, Repository
 from linli_points.domain.appeals import Appeal
 from linli_points.domain.audit import ChainEntry
+from linli_points.domain.council import AppealDecision, AuditAdoption, Meeting, Member, Vote
 from linli_points.domain.ledger import Account, LedgerTransaction
 from linli_points.domain.reservations import Reservation
 from linli_points.domain.runs import Run
@@ -178,6 +179,78 @@ class Directory(abc.ABC):
         """Add a resident to the committee or remove them."""
 
 
+class Council(Repository, abc.ABC):
+    """The supervision council's members, meetings, votes, decisions and adopted audits."""
+
+    @abc.abstractmethod
+    def known_resident(self, community_id: str, resident_id: str) -> bool:
+        """Whether identity's events told points of the resident (ResidentRegistered)."""
+
+    @abc.abstractmethod
+    def add_member(self, member: Member) -> None:
+        """Store a new seat."""
+
+    @abc.abstractmethod
+    def get_member(self, community_id: str, member_id: str) -> Member | None:
+        """One seat, or None."""
+
+    @abc.abstractmethod
+    def save_member(self, member: Member) -> None:
+        """Store a seat's early end."""
+
+    @abc.abstractmethod
+    def members(self, community_id: str) -> list[Member]:
+        """Every seat of the community, current and past, oldest first."""
+
+    @abc.abstractmethod
+    def add_meeting(self, meeting: Meeting) -> None:
+        """Store a new meeting."""
+
+    @abc.abstractmethod
+    def get_meeting(self, community_id: str, meeting_id: str) -> Meeting | None:
+        """One meeting with its votes, decisions and adoptions, locked for update, or None."""
+
+    @abc.abstractmethod
+    def save_meeting(self, meeting: Meeting) -> None:
+        """Store a meeting's state, attendance and minutes."""
+
+    @abc.abstractmethod
+    def meetings(self, community_id: str, offset: int, limit: int) -> list[Meeting]:
+        """A page of the community's meetings, newest first."""
+
+    @abc.abstractmethod
+    def add_vote(self, meeting: Meeting, appeal_id: str, vote: Vote) -> None:
+        """Store a vote; AlreadyExists if the member voted on the appeal at the meeting."""
+
+    @abc.abstractmethod
+    def add_decision(self, meeting: Meeting, decision: AppealDecision) -> None:
+        """Store a council decision; AlreadyExists if the appeal was decided by the council."""
+
+    @abc.abstractmethod
+    def decisions(self, community_id: str, appeal_ids: Iterable[str]) -> dict[str, str]:
+        """The meeting that decided each of the appeals the council decided (appeal → meeting)."""
+
+    @abc.abstractmethod
+    def add_adoption(self, community_id: str, adoption: AuditAdoption) -> None:
+        """Store an adopted audit; AlreadyExists if the quarter's audit was adopted."""
+
+    @abc.abstractmethod
+    def adoptions(self, community_id: str) -> list[AuditAdoption]:
+        """Every adopted audit of the community, oldest quarter first."""
+
+    @abc.abstractmethod
+    def ledger_start(self, community_id: str) -> datetime | None:
+        """When the community's first transaction was posted (None without one)."""
+
+
+class Households(abc.ABC):
+    """Identity's answer to whether two residents live in one household (never the household)."""
+
+    @abc.abstractmethod
+    def same_household(self, community_id: str, resident_id: str, other_id: str) -> bool:
+        """Whether both residents are of one household; Unavailable if identity is unreachable."""
+
+
 class LeaderboardStore(abc.ABC):
     """Where leaderboards are served from (a cache: the ledger is the truth)."""
 
@@ -239,6 +312,7 @@ class PointsUnitOfWork(AbstractUnitOfWork, abc.ABC):
     appeals: Appeals
     runs: Runs
     directory: Directory
+    council: Council
 
     def item(self, inbox: Inbox | None = None) -> PointsUnitOfWork:
         """One item's view of this unit of work, for a batch that commits once."""
@@ -288,6 +362,7 @@ class BatchItem(PointsUnitOfWork):
     def __init__(self, batch: PointsUnitOfWork, inbox: Inbox | None = None) -> None:
         self.ledger, self.reservations = batch.ledger, batch.reservations
         self.appeals, self.runs, self.directory = batch.appeals, batch.runs, batch.directory
+        self.council = batch.council
         self.requests, self.inbox = batch.requests, inbox or batch.inbox
         self.done = False
 

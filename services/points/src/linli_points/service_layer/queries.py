@@ -80,17 +80,28 @@ def audit_report(
     access.require_auditor(actor, community_id)
     if not 1 <= quarter <= 4:
         raise InvalidArgument("quarter must be 1 to 4")
-    start, end = quarter_bounds(year, quarter)
     verification = verify_ledger(actor, community_id, uow)
     with uow:
-        return audit.quarterly_report(
-            community_id=community_id,
-            year=year,
-            quarter=quarter,
-            transactions=uow.ledger.find(community_id, since=start, until=end),
-            appeals=uow.appeals.list(community_id, since=start, until=end),
-            verification=verification,
-        )
+        return quarter_report(uow, community_id, year, quarter, verification)
+
+
+def quarter_report(
+    uow: PointsUnitOfWork,
+    community_id: str,
+    year: int,
+    quarter: int,
+    verification: audit.Verification,
+) -> dict[str, Any]:
+    """A quarter's report from an open unit of work, given the ledger's verification."""
+    start, end = quarter_bounds(year, quarter)
+    return audit.quarterly_report(
+        community_id=community_id,
+        year=year,
+        quarter=quarter,
+        transactions=uow.ledger.find(community_id, since=start, until=end),
+        appeals=uow.appeals.list(community_id, since=start, until=end),
+        verification=verification,
+    )
 
 
 def current_year(clock: Clock = utc_now) -> int:
