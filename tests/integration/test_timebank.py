@@ -1,0 +1,574 @@
+"""The time bank across three communities (E4): separate points processes, each with its own
+database and CA, talking mutual TLS on their exchange ports.
+
+Seeded random transfers with faults (a side killed between steps, calls repeated, a side
+stopped past the timeout); afterwards: points are conserved across the three, every transfer is
+committed on both sides or voided on both, the statements reconcile, every ledger verifies. The
+credit limit refuses; a certificate from a community that is not a peer is refused.
+
+`make chaos` runs 200 transfers with faults at every step (LINLI_TIMEBANK_CHAOS=1); the seed is
+printed and LINLI_TIMEBANK_SEED replays a run.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import random
+import signal
+import time
+import uuid
+from collections.abc import Iterator
+from concurrent import futures
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import grpc
+import pytest
+import redis
+import sqlalchemy as sa
+from google.protobuf.message import Message
+from linli.common.v1 import service_type_pb2
+from linli.events.v1 import attendance_events_pb2, envelope_pb2, identity_events_pb2
+from linli.identity.v1 import identity_service_pb2 as idn
+from linli.identity.v1 import identity_service_pb2_grpc as idn_grpc
+from linli.points.v1 import points_service_pb2 as pts
+from linli.points.v1 import points_service_pb2_grpc as pts_grpc
+from linli.points.v1 import timebank_service_pb2 as tb
+from linli.points.v1 import timebank_service_pb2_grpc as tb_grpc
+
+from linli_kit import auth
+from linli_kit.db import SqlPlumbing, sql_plumbing
+from linli_kit.paseto import PasetoKeyring
+from linli_kit.pki import DevelopmentCA
+from linli_kit.processes import ServiceProcess, free_port
+from linli_kit.scratch import create_database, drop_database
+from linli_kit.settings import SigningKeysSetting
+from linli_kit.streams import ENVELOPE_FIELD
+from linli_kit.testing import Servers
+from linli_points.adapters import events, orm
+from linli_points.service_layer import timebank
+from linli_points.timebank_settings import TimeBankSettings
+from linli_points.timebank_wiring import parts
+
+NAMES = ("tb-east", "tb-west", "tb-north")
+RESIDENTS = 4  # per community, each earning EARNED
+EARNED = 800  # 8 hours of regular service
+CREDIT_LIMIT = 1_500  # what each community lets each peer owe it
+TIMEOUT_SECONDS = 2.0
+STRANGER = "tb-south"  # a community with a CA of its own that no one takes as a peer
+
+
+class JwksServer(idn_grpc.IdentityServiceServicer):
+    """Identity's published keys (GetJwks) for one community: all its points needs of it."""
+
+    def __init__(self, key: auth.SigningKey) -> None:
+        self.key = key
+
+    def GetJwks(self, request: idn.GetJwksRequest, context: grpc.ServicerContext) -> Any:
+        jwk = self.key.public_jwk
+        fields = {f: jwk[f] for f in ("kty", "crv", "x", "kid", "alg", "use")}
+        return idn.GetJwksResponse(keys=[idn.Jwk(**fields)])
+
+
+@dataclass
+class Community:
+    """One community's points process, its CA, database and streams."""
+
+    name: str
+    ca: DevelopmentCA
+    key: auth.SigningKey
+    process: ServiceProcess
+    database_url: str
+    prefix: str
+    exchange_port: int
+    settings: TimeBankSettings
+    residents: list[str] = field(default_factory=list)
+    _channels: dict[str, grpc.Channel] = field(default_factory=dict)
+
+    def token(self, resident: str, *roles: str) -> str:
+        """An access token of a person of this community."""
+        subject = f"communities/{self.name}/residents/{resident}"
+        return auth.issue_access_token(self.key, subject=subject, community=self.name, roles=roles)
+
+    def _channel(self, token: str) -> grpc.Channel:
+        if token not in self._channels:
+            tls = self.ca.tls_files(f"spiffe://linli/{self.name}/gateway")
+            self._channels[token] = auth.channel(self.process.address, tls, token)
+        return self._channels[token]
+
+    def bank(self, resident: str = "staff", *roles: str) -> tb_grpc.TimeBankServiceStub:
+        """The time bank as a person of this community."""
+        return tb_grpc.TimeBankServiceStub(self._channel(self.token(resident, *roles)))
+
+    def points(self, resident: str = "staff", *roles: str) -> pts_grpc.PointsServiceStub:
+        """The points service as a person of this community."""
+        return pts_grpc.PointsServiceStub(self._channel(self.token(resident, *roles)))
+
+    def exchange(self, tls: auth.TlsFiles) -> tb_grpc.ExchangeServiceStub:
+        """This community's exchange port, called with the given certificate."""
+        channel = auth.channel(f"127.0.0.1:{self.exchange_port}", tls)
+        self._channels[f"exchange-{uuid.uuid4().hex}"] = channel
+        return tb_grpc.ExchangeServiceStub(channel)
+
+    def rows(self, query: str) -> list[Any]:
+        """Rows of this community's points database."""
+        engine = sa.create_engine(self.database_url)
+        with engine.connect() as connection:
+            found = list(connection.execute(sa.text(query)))
+        engine.dispose()
+        return found
+
+    def restart(self) -> None:
+        """Start the process again after a kill."""
+        self.process.start()
+
+    def close(self) -> None:
+        """Close the channels."""
+        for channel in self._channels.values():
+            channel.close()
+
+
+@dataclass
+class Federation:
+    """Three communities, each the peer of the other two."""
+
+    communities: dict[str, Community]
+    stranger: DevelopmentCA
+
+    def __getitem__(self, name: str) -> Community:
+        return self.communities[name]
+
+    def wait_settled(self, within: float = 60.0) -> None:
+        """Until no community has a pending transfer (the recovery jobs drive them)."""
+        deadline = time.monotonic() + within
+        while time.monotonic() < deadline:
+            pending = sum(
+                c.rows("SELECT count(*) FROM timebank_transfers WHERE state = 'pending'")[0][0]
+                for c in self.communities.values()
+            )
+            if not pending:
+                return
+            time.sleep(0.2)
+        raise AssertionError(f"{pending} transfers still pending after {within:.0f}s")
+
+
+def _publish(client: redis.Redis, stream: str, community: str, payload: Message) -> None:
+    envelope = envelope_pb2.EventEnvelope(
+        event_id=str(uuid.uuid4()), type=payload.DESCRIPTOR.full_name, community_id=community
+    )
+    envelope.occurred_at.FromDatetime(datetime.now(UTC))
+    envelope.payload.Pack(payload)
+    client.xadd(stream, {ENVELOPE_FIELD: envelope.SerializeToString()})
+
+
+def _seed(client: redis.Redis, community: Community) -> None:
+    """Residents registered by identity, each with EARNED points from a completed session."""
+    now = datetime.now(UTC)
+    for n in range(RESIDENTS):
+        resident = f"r-{community.name}-{n}"
+        community.residents.append(resident)
+        name = f"communities/{community.name}/residents/{resident}"
+        registered = identity_events_pb2.ResidentRegistered(
+            resident=name, display_name=f"居民{n}", org_unit="grid-1/building-1"
+        )
+        _publish(client, f"{community.prefix}identity.events", community.name, registered)
+        session = attendance_events_pb2.SessionCompleted(
+            session=f"communities/{community.name}/activities/a/sessions/s{n}",
+            resident=name,
+            activity=f"communities/{community.name}/activities/a",
+            service_type=service_type_pb2.SERVICE_TYPE_REGULAR,
+            duration_seconds=8 * 3600,
+        )
+        session.signed_in_at.FromDatetime(now)
+        session.signed_out_at.FromDatetime(now)
+        _publish(client, f"{community.prefix}attendance.events", community.name, session)
+
+
+def _statement_keys() -> tuple[str, str]:
+    """A statement keyring setting and its public key (PASERK)."""
+    seed = os.urandom(32)
+    ring = PasetoKeyring({"s1": seed}, "s1")
+    setting = {"current": "s1", "keys": {"s1": base64.b64encode(seed).decode()}}
+    return json.dumps(setting), ring.public_keys()[0][1]
+
+
+@pytest.fixture(scope="module")
+def federation(servers: Servers, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Federation]:
+    """Three communities' points processes on mutual TLS, peers of each other, seeded."""
+    folder = tmp_path_factory.mktemp("timebank")
+    prefix = f"test-{uuid.uuid4().hex[:10]}:"
+    key = auth.SigningKey.generate("tb-key")
+    cas = {name: DevelopmentCA.create(f"{name} CA") for name in NAMES}
+    ports = {name: free_port() for name in NAMES}
+    keys = {name: _statement_keys() for name in NAMES}
+    for name, ca in cas.items():
+        (folder / f"{name}-ca.pem").write_bytes(ca.cert_pem)
+    jwks_servers, communities, created = [], {}, []
+    for name in NAMES:
+        jwks = grpc.server(futures.ThreadPoolExecutor(2))
+        idn_grpc.add_IdentityServiceServicer_to_server(JwksServer(key), jwks)
+        identity_tls = cas[name].tls_files(f"spiffe://linli/{name}/identity")
+        jwks_port = jwks.add_secure_port("127.0.0.1:0", identity_tls.server_credentials())
+        jwks.start()
+        jwks_servers.append(jwks)
+        peers = [
+            {
+                "id": other,
+                "address": f"127.0.0.1:{ports[other]}",
+                "ca_file": str(folder / f"{other}-ca.pem"),
+                "credit_limit": CREDIT_LIMIT,
+                "statement_key": keys[other][1],
+            }
+            for other in NAMES
+            if other != name
+        ]
+        bank = {
+            "community": name,
+            "peers": peers,
+            "exchange_port": ports[name],
+            "timeout_seconds": TIMEOUT_SECONDS,
+            "recovery_seconds": 0.5,
+            "statement_keys": json.loads(keys[name][0]),
+        }
+        url = create_database(servers.postgres, "test_points")
+        created.append(url)
+        tls_dir = cas[name].write(folder / name / "pki", f"spiffe://linli/{name}/points")
+        settings = {
+            "database_url": url,
+            "redis_url": servers.redis,
+            "stream_prefix": f"{prefix}{name}:",
+            "grpc_host": "127.0.0.1",
+            "grpc_port": str(free_port()),
+            "health_port": str(free_port()),
+            "metrics_port": "0",
+            "log_format": "console",
+            "tls_dir": str(tls_dir),
+            "identity_address": f"127.0.0.1:{jwks_port}",
+            "scheduler_enabled": "false",
+            "timebank": json.dumps(bank),
+        }
+        process = ServiceProcess("points", settings, folder / f"{name}.log")
+        communities[name] = Community(
+            name,
+            cas[name],
+            key,
+            process,
+            url,
+            f"{prefix}{name}:",
+            ports[name],
+            TimeBankSettings.model_validate(
+                {**bank, "statement_keys": SigningKeysSetting(**json.loads(keys[name][0]))}
+            ),
+        )
+    client = redis.Redis.from_url(servers.redis)
+    for community in communities.values():
+        community.process.migrate()
+        _seed(client, community)
+    for community in communities.values():
+        community.process.launch()
+    for community in communities.values():
+        community.process.wait_ready()
+    running = Federation(communities, DevelopmentCA.create(f"{STRANGER} CA"))
+    for community in communities.values():
+        staff = community.points("staff", "social_worker")
+        for resident in community.residents:
+            _wait_balance(staff, community.name, resident, EARNED)
+    yield running
+    for community in communities.values():
+        community.close()
+        community.process.stop()
+    for jwks in jwks_servers:
+        jwks.stop(0)
+    keys_left = list(client.scan_iter(match=f"{prefix}*"))
+    if keys_left:
+        client.delete(*keys_left)
+    for url in created:
+        drop_database(servers.postgres, url)
+
+
+def _wait_balance(
+    stub: pts_grpc.PointsServiceStub, community: str, resident: str, wanted: int
+) -> None:
+    name = f"communities/{community}/residents/{resident}/balance"
+    deadline = time.monotonic() + 30
+    while True:
+        got = stub.GetBalance(pts.GetBalanceRequest(name=name)).balance.yearly_centipoints
+        if got == wanted or time.monotonic() > deadline:
+            assert got == wanted, f"{resident} has {got}, not {wanted}"
+            return
+        time.sleep(0.1)
+
+
+@dataclass(frozen=True)
+class Ask:
+    """One transfer a resident asks for, with the request id every retry repeats."""
+
+    sender: str
+    sender_community: str
+    recipient: str
+    recipient_community: str
+    amount: int
+    request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+
+
+def _send(world: Federation, ask: Ask, timeout: float = 15.0) -> tb.Transfer | None:
+    """Ask for the transfer as its sender; None if the call failed (a crash, a stop)."""
+    community = world[ask.sender_community]
+    request = tb.CreateTransferRequest(
+        parent=f"communities/{ask.sender_community}/residents/{ask.sender}",
+        recipient=f"communities/{ask.recipient_community}/residents/{ask.recipient}",
+        amount_centipoints=ask.amount,
+        memo="时间银行",
+        request_id=ask.request_id,
+    )
+    try:
+        return community.bank(ask.sender).CreateTransfer(request, timeout=timeout).transfer
+    except grpc.RpcError as exc:
+        code = exc.code()  # type: ignore[attr-defined]
+        if code is grpc.StatusCode.FAILED_PRECONDITION:  # too few points left: refused whole
+            return None
+        assert code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED), exc
+        return None
+
+
+def _asks(world: Federation, rng: random.Random, count: int) -> list[Ask]:
+    asks = []
+    for _ in range(count):
+        sender_community, recipient_community = rng.sample(NAMES, 2)
+        recipients = world[recipient_community].residents
+        # Now and then a recipient who is not a resident there: the peer refuses.
+        recipient = rng.choice(recipients) if rng.random() > 0.1 else "r-nobody"
+        asks.append(
+            Ask(
+                rng.choice(world[sender_community].residents),
+                sender_community,
+                recipient,
+                recipient_community,
+                rng.randrange(10, 300),
+            )
+        )
+    return asks
+
+
+FAULTS = ("none", "kill-sender", "kill-recipient", "stop-recipient", "duplicate")
+
+
+def _round(world: Federation, rng: random.Random, asks: list[Ask], fault: str) -> list[Ask]:
+    """Send a round of transfers at once while the fault strikes; the asks that failed."""
+    victim = world[
+        asks[0].sender_community if fault == "kill-sender" else asks[0].recipient_community
+    ]
+    with futures.ThreadPoolExecutor(len(asks) * 2) as pool:
+        sent = [pool.submit(_send, world, ask) for ask in asks]
+        if fault == "duplicate":
+            sent += [pool.submit(_send, world, ask) for ask in asks]
+        if fault in ("kill-sender", "kill-recipient"):
+            time.sleep(rng.uniform(0.0, 0.4))  # between whichever steps are under way
+            victim.process.kill()
+        if fault == "stop-recipient":
+            assert victim.process.process is not None
+            victim.process.process.send_signal(signal.SIGSTOP)
+            time.sleep(TIMEOUT_SECONDS + 1.0)  # the senders' deadline passes
+            victim.process.process.send_signal(signal.SIGCONT)
+        answers = [s.result() for s in sent]
+    if fault in ("kill-sender", "kill-recipient"):
+        victim.restart()
+    return [ask for ask, answer in zip(asks, answers, strict=False) if answer is None]
+
+
+def _replay_accepts(world: Federation, rng: random.Random) -> None:
+    """A peer repeats AcceptTransfer of settled transfers: each gets its first answer."""
+    for name, community in world.communities.items():
+        rows = community.rows(
+            "SELECT id, peer, resident_id, counterpart, amount, memo, created_at, deadline, state"
+            " FROM timebank_transfers WHERE direction = 'received' AND state <> 'aborted'"
+        )
+        for row in rng.sample(rows, min(3, len(rows))):
+            sender = world[row.peer]
+            stub = community.exchange(sender.ca.tls_files(f"spiffe://linli/{row.peer}/points"))
+            request = tb.AcceptTransferRequest(
+                transfer_id=row.id,
+                sender=f"communities/{row.peer}/residents/{row.counterpart}",
+                recipient=f"communities/{name}/residents/{row.resident_id}",
+                amount_centipoints=row.amount,
+                memo=row.memo,
+                request_id=f"replay-{row.id}",
+            )
+            request.create_time.FromDatetime(row.created_at)
+            request.deadline_time.FromDatetime(row.deadline)
+            status = stub.AcceptTransfer(request, timeout=5).status
+            expected = {
+                "accepted": tb.EXCHANGE_STATUS_ACCEPTED,
+                "refused": tb.EXCHANGE_STATUS_REFUSED,
+            }
+            assert status == expected[row.state], (row.id, row.state, status)
+
+
+def _run(world: Federation, seed: int, transfers: int, rounds: list[str]) -> list[Ask]:
+    """Every round of transfers with its fault, each failed ask retried as its resident would."""
+    rng = random.Random(seed)
+    per_round = max(1, transfers // len(rounds))
+    asked: list[Ask] = []
+    for fault in rounds:
+        asks = _asks(world, rng, per_round)
+        asked += asks
+        failed = _round(world, rng, asks, fault)
+        for ask in failed:  # the resident tries again with the same request id
+            _send(world, ask)
+    _replay_accepts(world, rng)
+    return asked
+
+
+def _check_the_books(world: Federation) -> dict[str, int]:
+    """Conservation, both sides agreeing, reconciliation and verification; the totals."""
+    world.wait_settled()
+    totals = {"residents": 0, "issued": 0, "expired": 0, "clearing": 0}
+    clearing: dict[tuple[str, str], int] = {}
+    sides: dict[str, dict[str, str]] = {}
+    for name, community in world.communities.items():
+        for row in community.rows("SELECT holder, purpose, balance FROM accounts"):
+            if not row.holder.startswith("system-"):
+                if row.purpose in ("yearly", "reserved"):
+                    totals["residents"] += row.balance
+            elif row.holder == "system-issuance" and row.purpose == "yearly":
+                totals["issued"] -= row.balance
+            elif row.holder == "system-expiry":
+                totals["expired"] += row.balance
+            elif row.holder.startswith("system-clearing-"):
+                clearing[(name, row.holder.removeprefix("system-clearing-"))] = row.balance
+                totals["clearing"] += row.balance
+        sides[name] = {
+            r.id: r.state for r in community.rows("SELECT id, state FROM timebank_transfers")
+        }
+        staff = community.points("auditor", "committee_member")
+        verified = staff.VerifyLedger(pts.VerifyLedgerRequest(parent=f"communities/{name}"))
+        assert verified.ok, (name, list(verified.breaks))
+    # What was issued (the seeded sessions) is what the residents hold, less what expired.
+    assert totals["issued"] == len(NAMES) * RESIDENTS * EARNED
+    assert totals["residents"] == totals["issued"] - totals["expired"], totals
+    assert totals["clearing"] == 0, clearing
+    for (here, there), balance in clearing.items():
+        assert balance == -clearing.get((there, here), 0), (here, there, clearing)
+    # Every transfer committed on both sides or voided on both.
+    for community in world.communities.values():
+        for row in community.rows("SELECT id, peer, direction, state FROM timebank_transfers"):
+            theirs = sides[row.peer].get(row.id)
+            if row.direction == "sent":
+                assert row.state in ("committed", "voided"), row
+                if row.state == "committed":
+                    assert theirs == "accepted", (row, theirs)
+                else:
+                    assert theirs in (None, "refused", "aborted"), (row, theirs)
+            elif row.state == "accepted":
+                assert sides[row.peer].get(row.id) == "committed", (row, theirs)
+    # The statements reconcile, both ways.
+    for community in world.communities.values():
+        wired = parts(
+            community.settings, _plumbing(community), community.process.settings["tls_dir"]
+        )
+        results = timebank.reconcile(wired.uows, wired.exchange, wired.federation, wired.statements)
+        wired.exchange.close()
+        assert [r.peer for r in results if not r.compared] == []
+        assert {r.peer: list(r.mismatches) for r in results if r.mismatches} == {}
+    return totals
+
+
+def _plumbing(community: Community) -> SqlPlumbing:
+    return sql_plumbing(community.database_url, orm.runtime, "unused", events.encode)
+
+
+def _outcomes(world: Federation) -> dict[str, int]:
+    counted: dict[str, int] = {}
+    for community in world.communities.values():
+        for row in community.rows(
+            "SELECT state, count(*) AS n FROM timebank_transfers"
+            " WHERE direction = 'sent' GROUP BY state"
+        ):
+            counted[row.state] = counted.get(row.state, 0) + row.n
+    return counted
+
+
+def test_the_credit_limit_refuses_a_transfer_that_would_pass_it(federation: Federation) -> None:
+    east, west = federation["tb-east"], federation["tb-west"]
+    sender, recipient = east.residents[0], west.residents[0]
+    first = _send(federation, Ask(sender, east.name, recipient, west.name, EARNED))
+    assert first is not None and first.state == tb.TRANSFER_STATE_COMMITTED
+    balance = west.rows("SELECT balance FROM accounts WHERE holder = 'system-clearing-tb-east'")[
+        0
+    ].balance
+    too_much = CREDIT_LIMIT + balance + 1  # one hundredth past what west lets east owe it
+    over = _send(federation, Ask(east.residents[1], east.name, recipient, west.name, too_much))
+    assert over is not None and over.state == tb.TRANSFER_STATE_VOIDED
+    assert "credit limit" in over.reason
+    seen = east.bank(east.residents[1]).GetTransfer(tb.GetTransferRequest(name=over.name))
+    assert seen.transfer.state == tb.TRANSFER_STATE_VOIDED  # the resident sees it
+    refund = east.points(east.residents[1]).GetBalance(
+        pts.GetBalanceRequest(name=f"communities/{east.name}/residents/{east.residents[1]}/balance")
+    )
+    assert refund.balance.yearly_centipoints == EARNED  # the points came back
+
+
+def test_a_certificate_of_a_community_that_is_not_a_peer_is_refused(
+    federation: Federation,
+) -> None:
+    east, west = federation["tb-east"], federation["tb-west"]
+    status = tb.GetTransferStatusRequest(transfer_id="x-unknown")
+    # A stranger's CA is not trusted on the exchange port at all.
+    stranger = east.exchange(federation.stranger.tls_files(f"spiffe://linli/{STRANGER}/points"))
+    with pytest.raises(grpc.RpcError) as refused:
+        stranger.GetTransferStatus(status, timeout=5)
+    assert refused.value.code() is grpc.StatusCode.UNAVAILABLE  # type: ignore[attr-defined]
+    # A peer's CA vouching for another peer does not make it that peer.
+    forged = east.exchange(west.ca.tls_files("spiffe://linli/tb-north/points"))
+    with pytest.raises(grpc.RpcError) as denied:
+        forged.GetTransferStatus(status, timeout=5)
+    assert denied.value.code() is grpc.StatusCode.PERMISSION_DENIED  # type: ignore[attr-defined]
+    # The community's own services are not peers either.
+    own = east.exchange(east.ca.tls_files(f"spiffe://linli/{east.name}/rewards"))
+    with pytest.raises(grpc.RpcError) as own_refused:
+        own.GetTransferStatus(status, timeout=5)
+    assert own_refused.value.code() is grpc.StatusCode.UNAVAILABLE  # type: ignore[attr-defined]
+    # The real peer is answered.
+    real = east.exchange(west.ca.tls_files(f"spiffe://linli/{west.name}/points"))
+    assert real.GetTransferStatus(status, timeout=5).status == tb.EXCHANGE_STATUS_UNKNOWN
+
+
+def _seed_from_env() -> int:
+    seed = int(os.environ.get("LINLI_TIMEBANK_SEED") or random.SystemRandom().randrange(10**6))
+    print(f"time bank run seed: {seed} (replay with LINLI_TIMEBANK_SEED={seed})")
+    return seed
+
+
+def test_transfers_with_faults_conserve_points_and_agree_on_both_sides(
+    federation: Federation,
+) -> None:
+    seed = _seed_from_env()
+    rounds = ["duplicate", "kill-recipient", "stop-recipient", "kill-sender", "none"]
+    asked = _run(federation, seed, 30, rounds)
+    totals = _check_the_books(federation)
+    print(f"seed {seed}: {len(asked)} asked, outcomes {_outcomes(federation)}, totals {totals}")
+    east = federation["tb-east"]
+    report = east.bank("staff", "social_worker").GetSettlementReport(
+        tb.GetSettlementReportRequest(
+            parent=f"communities/{east.name}",
+            year=datetime.now(UTC).year,
+            month=datetime.now(UTC).month,
+        )
+    )
+    clearing = {p.peer: p.clearing_centipoints for p in report.peers}
+    assert set(clearing) == {"tb-west", "tb-north"} and len(report.summary) == 2
+
+
+@pytest.mark.skipif(
+    not os.environ.get("LINLI_TIMEBANK_CHAOS"), reason="make chaos: 200 transfers, every fault"
+)
+def test_chaos_two_hundred_transfers_with_faults_at_every_step(federation: Federation) -> None:
+    seed = _seed_from_env()
+    rng = random.Random(seed)
+    rounds = [rng.choice(FAULTS[1:]) for _ in range(25)]
+    asked = _run(federation, seed, 200, rounds)
+    totals = _check_the_books(federation)
+    print(f"seed {seed}: {len(asked)} asked, outcomes {_outcomes(federation)}, totals {totals}")
