@@ -99,6 +99,11 @@ LEDGER_VERIFICATION_FAILURES = Counter(
     "Ledger verifications that found a break.",
     ["community_id"],
 )
+COUNCIL_AUDITS_OVERDUE = Gauge(
+    "linli_council_audits_overdue",
+    "Ended quarters past their grace without an audit the supervision council adopted (P9).",
+    ["community_id"],
+)
 
 TIMEBANK_TRANSFERS = Counter(
     "linli_timebank_transfers",
