@@ -16,6 +16,8 @@ from typing import Any, Protocol
 
 import redis
 import sqlalchemy as sa
+from linli.points.v1 import council_service_pb2 as council_pb
+from linli.points.v1 import council_service_pb2_grpc as council_grpc
 from linli.points.v1 import points_service_pb2 as pb
 from linli.points.v1 import points_service_pb2_grpc as pb_grpc
 
@@ -27,6 +29,7 @@ from linli_kit.grpc_server import GrpcApp
 from linli_kit.streams import EnvelopeHandler, OutboxRelay, StreamConsumer
 from linli_points import timebank_wiring
 from linli_points.adapters import events, orm
+from linli_points.adapters.identity_households import IdentityHouseholds
 from linli_points.adapters.leaderboard import (
     LeaderboardHub,
     RedisLeaderboards,
@@ -34,7 +37,7 @@ from linli_points.adapters.leaderboard import (
 )
 from linli_points.adapters.ledger import LedgerMemory, SqlPointsUnitOfWork
 from linli_points.config import PointsSettings
-from linli_points.entrypoints import grpc_api, timebank_api
+from linli_points.entrypoints import council_api, grpc_api, timebank_api
 from linli_points.entrypoints.consumers import (
     AttendanceEvents,
     IdentityEvents,
@@ -43,6 +46,7 @@ from linli_points.entrypoints.consumers import (
 )
 from linli_points.service_layer.closes import close_ended_periods, next_boundary
 from linli_points.service_layer.ports import (
+    Households,
     Leaderboards,
     LeaderboardStore,
     LeaderboardWatch,
@@ -53,6 +57,7 @@ from linli_points.service_layer.writer import CommunityWriter
 
 log = logging.getLogger(__name__)
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["PointsService"].full_name
+COUNCIL_NAME = council_pb.DESCRIPTOR.services_by_name["CouncilService"].full_name
 UowFactory = Callable[[], PointsUnitOfWork]
 Worker = Callable[[], Coroutine[Any, Any, None]]
 
@@ -142,14 +147,18 @@ def build_app(
     hub: LeaderboardWatch | None = None,
     consumers: ConsumerFactory | None = None,
     verifier: auth.Verifier | None = None,
+    households: Households | None = None,
 ) -> GrpcApp:
     """The points gRPC app with its relay, consumers, leaderboard hub and schedules."""
     # Without uow_factory the app uses the configured database and relays its outbox; engine
     # fences the schedules across replicas (the database's engine by default). Without
     # verifier, tokens are checked against identity's published keys (fetched on first use).
+    # households: identity's answers for the council's votes (CheckSameHousehold).
+    tls = auth.TlsFiles.from_dir(settings.tls_dir) if settings.tls_dir else None
     if verifier is None:
-        tls = auth.TlsFiles.from_dir(settings.tls_dir) if settings.tls_dir else None
         verifier = auth.identity_keys(auth.channel(settings.identity_address, tls))
+    if households is None:
+        households = IdentityHouseholds(auth.channel(settings.identity_address, tls))
     catalog = settings.catalog
     background: list[Worker] = []
     on_stop: list[Callable[[], Awaitable[None]]] = []
@@ -226,11 +235,31 @@ def build_app(
             ).run
         )
 
-    servicer = grpc_api.PointsServicer(
-        uow_factory, catalog, store, boards, hub, clock, settings.shows_full_names
+    # Counted on every replica (a read): each exports the same figure.
+    background.append(
+        schedules.every(
+            "points.council-overdue-audits",
+            settings.council_overdue_seconds,
+            functools.partial(council_api.count_overdue_audits, uow_factory, settings.council_rule),
+            clock=clock,
+        ).run
     )
 
-    policies = {SERVICE_NAME: grpc_api.POLICY}
+    servicer = grpc_api.PointsServicer(
+        uow_factory,
+        catalog,
+        store,
+        boards,
+        hub,
+        clock,
+        settings.shows_full_names,
+        council_rules=settings.council_rule,
+    )
+    council_servicer = council_api.CouncilServicer(
+        uow_factory, catalog, settings.council_rule, households, clock
+    )
+
+    policies = {SERVICE_NAME: grpc_api.POLICY, COUNCIL_NAME: council_api.POLICY}
     bank = None
     if settings.timebank.enabled:  # the time bank (E4): only with peers configured
         if plumbing is None:
@@ -249,6 +278,7 @@ def build_app(
 
     def register(server: Any) -> None:
         pb_grpc.add_PointsServiceServicer_to_server(servicer, server)
+        council_grpc.add_CouncilServiceServicer_to_server(council_servicer, server)
         if bank is not None:
             bank.register(server)
 
@@ -260,7 +290,7 @@ def build_app(
         background=background,
         on_stop=on_stop,
         dead_letters=letters,
-        limits={SERVICE_NAME: grpc_api.LIMITS},
+        limits={SERVICE_NAME: grpc_api.LIMITS, COUNCIL_NAME: council_api.LIMITS},
     )
 
 

@@ -5,15 +5,27 @@ from __future__ import annotations
 import socket
 from typing import Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_settings import SettingsConfigDict
 
 from linli_kit.errors import InvalidArgument
 from linli_kit.settings import ServiceSettings
+from linli_points.domain.council import DEFAULT_RULE, CouncilRule
 from linli_points.domain.rules import DEFAULT_CATALOG, RuleCatalog, catalog_from_config
 from linli_points.timebank_settings import TimeBankSettings
 
 RulesConfig = list[dict[str, Any]] | dict[str, list[dict[str, Any]]]
+
+
+class CouncilRuleSettings(BaseModel):
+    """One community's council rule (domain/council.py CouncilRule); unknown keys stop the start."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    each_seat: int = Field(default=DEFAULT_RULE.each_seat, ge=0, le=20)
+    majority: bool = DEFAULT_RULE.majority
+    single_member_appeals: bool = DEFAULT_RULE.single_member_appeals
+    audit_grace_days: int = Field(default=DEFAULT_RULE.audit_grace_days, ge=0, le=366)
 
 
 class PointsSettings(ServiceSettings):
@@ -45,6 +57,13 @@ class PointsSettings(ServiceSettings):
     leaderboard_names: dict[str, Literal["masked", "full"]] = Field(default_factory=dict)
     # JSON: the time bank across communities (E4), off without peers; see timebank_settings.py.
     timebank: TimeBankSettings = Field(default_factory=TimeBankSettings)
+    # JSON {"<community>": {each_seat, majority, single_member_appeals, audit_grace_days}, "*":
+    # …}: the supervision council's quorum (at least each_seat of every seat present and, with
+    # majority, more than half of the members serving), whether one committee member may still
+    # decide an appeal alone, and the days after a quarter before its audit is overdue.
+    council: dict[str, CouncilRuleSettings] = Field(default_factory=dict)
+    # How often the overdue audits (linli_council_audits_overdue) are counted again.
+    council_overdue_seconds: float = Field(default=300.0, gt=0)
 
     @field_validator("earning_rules")
     @classmethod
@@ -55,6 +74,11 @@ class PointsSettings(ServiceSettings):
             except (InvalidArgument, TypeError, ValueError) as exc:
                 raise ValueError(str(exc)) from exc
         return value
+
+    def council_rule(self, community_id: str) -> CouncilRule:
+        """A community's council rule: its own entry, else "*", else the defaults."""
+        found = self.council.get(community_id, self.council.get("*"))
+        return DEFAULT_RULE if found is None else CouncilRule(**found.model_dump())
 
     def shows_full_names(self, community_id: str) -> bool:
         """Whether a community's public leaderboards show display names unmasked."""

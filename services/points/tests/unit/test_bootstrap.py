@@ -45,9 +45,13 @@ def test_building_the_production_app_connects_to_nothing() -> None:
 
     app = build_app(settings)
 
-    assert app.name == "points" and app.service_names == ["linli.points.v1.PointsService"]
+    assert app.name == "points" and app.service_names == [
+        "linli.points.v1.PointsService",
+        "linli.points.v1.CouncilService",
+    ]
     assert isinstance(app.verifier, auth.PublishedKeys)  # identity's keys, fetched on first use
-    assert len(app.background) == 9  # relay (polling, on commit), hub, 4 consumers, sweep, closes
+    # relay (polling, on commit), hub, 4 consumers, sweep, overdue audits, closes
+    assert len(app.background) == 10
     schedules = {
         w.__self__.name: w.__self__
         for w in app.background
@@ -55,6 +59,7 @@ def test_building_the_production_app_connects_to_nothing() -> None:
     }
     assert schedules["points.close-ended-periods"].fence is not None  # one replica a turn
     assert schedules["points.void-expired-reservations"].fence is None  # harmless twice
+    assert schedules["points.council-overdue-audits"].fence is None  # a read, on every replica
 
 
 async def test_the_app_on_fakes_answers_over_grpc(points_app) -> None:

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
+import grpc
 import pytest
+from linli.points.v1 import council_service_pb2 as council_pb
+from linli.points.v1 import council_service_pb2_grpc as council_grpc
 
+from linli_kit.auth import missing_entries
 from linli_kit.errors import (
     AlreadyExists,
     FailedPrecondition,
@@ -14,10 +18,11 @@ from linli_kit.errors import (
     PermissionDenied,
 )
 from linli_kit.principals import SYSTEM, Role
-from linli_kit.testing import load_beside
+from linli_kit.testing import load_beside, mutating_methods
 from linli_points.domain import council as rules
 from linli_points.domain.council import CouncilRule, Seat, VoteChoice
 from linli_points.domain.rules import DEFAULT_CATALOG, ServiceType
+from linli_points.entrypoints.council_api import POLICY
 from linli_points.service_layer import appeals, commands, council, earning
 
 fakes = load_beside(__file__, "fakes.py", "linli_points_unit_fakes")
@@ -109,7 +114,13 @@ def seated(uow):
 def schedule(uow, *appeal_ids: str, audits=((2026, 1),)):
     return council.schedule(
         council.ScheduleMeeting(
-            SOCIAL_WORKER, f"meet-{len(appeal_ids)}", C, "2026 Q1 监督会", MEETING, appeal_ids, audits
+            SOCIAL_WORKER,
+            f"meet-{len(appeal_ids)}",
+            C,
+            "2026 Q1 监督会",
+            MEETING,
+            appeal_ids,
+            audits,
         ),
         uow,
         at(MEETING - timedelta(days=7)),
@@ -390,9 +401,7 @@ def test_adopting_the_audit_records_its_integrity_and_publishes_the_event(
 
     def adopt(request_id: str, year: int = 2026, quarter: int = 1):
         return council.adopt_audit(
-            council.AdoptAudit(
-                fakes.person(C, "r-ngo"), request_id, C, meeting.id, year, quarter
-            ),
+            council.AdoptAudit(fakes.person(C, "r-ngo"), request_id, C, meeting.id, year, quarter),
             uow,
             lambda community_id: RULE,
             at(MEETING),
@@ -439,3 +448,58 @@ def test_the_public_record_counts_without_names_and_shows_overdue_audits(
     assert q1.overdue and q1.adoption is None and not q2.overdue  # Q2 has not ended
     assert council.overdue_audits(uow, lambda community_id: RULE, later) == {C: 1}
     assert council.overdue_audits(uow, lambda community_id: RULE, MEETING) == {C: 0}
+
+
+# --- through the whole app -----------------------------------------------------------------
+
+SERVICE = council_pb.DESCRIPTOR.services_by_name["CouncilService"]
+
+
+def council_as(app, resident: str, *roles: str) -> council_grpc.CouncilServiceStub:
+    """The app's CouncilService called by a signed-in person."""
+    metadata = app.credentials.person(C, resident, *roles)
+    return council_grpc.CouncilServiceStub(app._channel(app._gateway(), metadata))
+
+
+def test_every_council_rpc_has_a_policy_entry_and_every_mutation_a_request_id() -> None:
+    methods = [m.name for m in SERVICE.methods]
+
+    assert missing_entries(POLICY, methods) == [] and sorted(POLICY) == sorted(methods)
+    for method in mutating_methods(SERVICE):
+        assert "request_id" in method.input_type.fields_by_name, method.name
+
+
+async def test_the_app_serves_the_council_to_its_callers_only(points_app) -> None:
+    register(points_app.uow, "r-rep")
+    parent = f"communities/{C}"
+    member = council_pb.CouncilMember(
+        resident=f"{parent}/residents/r-rep",
+        seat=council_pb.SEAT_RESIDENT_REPRESENTATIVE,
+        term_start_date="2026-01-01",
+        term_end_date="2026-12-31",
+    )
+    seat_request = council_pb.SeatMemberRequest(parent=parent, member=member, request_id="s1")
+
+    with pytest.raises(grpc.aio.AioRpcError) as refused:
+        await council_as(points_app, "r-rep", Role.RESIDENT).SeatMember(seat_request)
+    assert refused.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    staff = council_as(points_app, "r-staff", Role.SOCIAL_WORKER)
+    seated = (await staff.SeatMember(seat_request)).member
+    assert seated.seat == council_pb.SEAT_RESIDENT_REPRESENTATIVE and seated.name.startswith(
+        f"{parent}/councilMembers/"
+    )
+    with pytest.raises(grpc.aio.AioRpcError) as bad:
+        await staff.SeatMember(
+            council_pb.SeatMemberRequest(parent=parent, member=member, request_id="s2")
+        )
+    assert bad.value.code() == grpc.StatusCode.ALREADY_EXISTS
+    record = await council_as(points_app, "r-anyone", Role.RESIDENT).GetPublicRecord(
+        council_pb.GetPublicRecordRequest(parent=parent, year=2026)
+    )
+    assert [q.quarter.quarter for q in record.quarters] == [1, 2, 3, 4]
+    with pytest.raises(grpc.aio.AioRpcError) as anonymous:
+        await council_grpc.CouncilServiceStub(
+            points_app._channel(points_app._gateway())
+        ).ListMembers(council_pb.ListMembersRequest(parent=parent))
+    # The gateway's certificate without a person's token is no person of the community.
+    assert anonymous.value.code() == grpc.StatusCode.PERMISSION_DENIED

@@ -6,8 +6,9 @@ from google.protobuf.message import Message
 from linli.events.v1 import points_events_pb2
 
 from linli_kit.domain import DomainEvent
+from linli_points.domain.council import AuditAdopted
 from linli_points.domain.ledger import AwardReversed, PointsAwarded
-from linli_points.names import RESIDENT, TRANSACTION
+from linli_points.names import COUNCIL_MEETING, RESIDENT, TRANSACTION
 
 
 def encode(event: DomainEvent) -> Message:
@@ -34,5 +35,15 @@ def encode(event: DomainEvent) -> Message:
                 ),
                 resident=RESIDENT.format(community=community, resident=event.resident_id),
                 amount_centipoints=event.amount,
+            )
+        case AuditAdopted():
+            return points_events_pb2.AuditAdopted(
+                meeting=COUNCIL_MEETING.format(community=community, meeting=event.meeting_id),
+                year=event.year,
+                quarter=event.quarter,
+                integrity_ok=event.integrity_ok,
+                transactions_checked=event.transactions_checked,
+                breaks=event.breaks,
+                report_sha256=event.report_sha256,
             )
     raise TypeError(f"no payload for {type(event).__name__}")

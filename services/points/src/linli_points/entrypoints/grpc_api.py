@@ -23,6 +23,7 @@ from linli_kit.principals import Role, current_principal
 from linli_kit.ratelimits import Limits, per_minute
 from linli_points.domain import standings
 from linli_points.domain.audit import report_csv
+from linli_points.domain.council import DEFAULT_RULE, CouncilRule
 from linli_points.domain.ledger import LedgerTransaction, Purpose
 from linli_points.domain.reservations import Reservation
 from linli_points.domain.rules import RuleCatalog
@@ -102,8 +103,10 @@ class PointsServicer(pb_grpc.PointsServiceServicer):
         hub: LeaderboardWatch,
         clock: Clock = utc_now,
         full_names: Callable[[str], bool] = lambda community_id: False,
+        council_rules: Callable[[str], CouncilRule] = lambda community_id: DEFAULT_RULE,
     ) -> None:
         self.uow_factory, self.catalog, self.clock = uow_factory, catalog, clock
+        self.council_rules = council_rules
         self.store, self.boards, self.hub = store, boards, hub
         self.full_names = full_names
 
@@ -364,7 +367,12 @@ class PointsServicer(pb_grpc.PointsServiceServicer):
             amount=request.compensation_centipoints,
         )
         appeal = await asyncio.to_thread(
-            appeals.decide_appeal, command, self.uow_factory(), self.catalog, self.clock
+            appeals.decide_appeal,
+            command,
+            self.uow_factory(),
+            self.catalog,
+            self.clock,
+            self.council_rules,
         )
         return pb.DecideAppealResponse(appeal=messages.appeal_message(appeal))
 
