@@ -33,6 +33,7 @@ EXPORTED = {
     "linli_stream_dead_letters_total",
     "linli_stream_dead_letters_waiting",
     "linli_ledger_verification_failures_total",
+    "linli_council_audits_overdue",
 }
 KIT_METRICS = chartcheck.REPO / "libs" / "linli-kit" / "src" / "linli_kit" / "metrics.py"
 
