@@ -3,15 +3,20 @@
 identity, attendance, points and training run as OS processes on their own PostgreSQL
 databases and one Redis, on mutual TLS (the session's `shared_stack`). Training plans each
 course session's sign-in activity in attendance with its own certificate; volunteers' time
-comes back as attendance's SessionCompleted, is credited once by training and published on
-training.events, where points pays it with the P5 training rule and never a P1 rate.
+comes back as attendance's SessionCompleted (or SessionCorrected), is credited once by training
+and published on training.events, where points pays it with the P5 training rule and never a
+P1 rate.
+
+The community's catalogue is the policy's courses and levels plus, for a path walked in real
+time at a kiosk, its own one-minute beginner course (a quarter of it, 15 s, completes it; one
+credit) and a first level needing one credit (见习志愿者, a 20-yuan allowance).
 """
 
 from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -21,7 +26,7 @@ import redis
 from google.protobuf.message import DecodeError
 from linli.attendance.v1 import attendance_service_pb2 as att
 from linli.attendance.v1 import attendance_service_pb2_grpc as att_grpc
-from linli.events.v1 import attendance_events_pb2, envelope_pb2
+from linli.events.v1 import attendance_events_pb2, envelope_pb2, training_events_pb2
 from linli.identity.v1 import identity_service_pb2 as idn
 from linli.identity.v1 import identity_service_pb2_grpc as idn_grpc
 from linli.points.v1 import points_service_pb2 as pts
@@ -30,9 +35,10 @@ from linli.training.v1 import assessment_service_pb2 as asm
 from linli.training.v1 import assessment_service_pb2_grpc as asm_grpc
 from linli.training.v1 import training_service_pb2 as trn
 from linli.training.v1 import training_service_pb2_grpc as trn_grpc
+from PIL import Image
 
 from linli_kit.testing import Stack as RunningStack
-from linli_kit.testing import eventually
+from linli_kit.testing import eventually, load_beside
 
 C = "xinhua"
 PARENT = f"communities/{C}"
@@ -40,6 +46,9 @@ HOUR = timedelta(hours=1)
 # Course days of this policy year, 09:00 in Asia/Shanghai, one course a day (the daily cap).
 NOVEMBER = datetime(2026, 11, 2, 1, 0, tzinfo=UTC)
 BEGINNER = (("volunteering-ideas", 4), ("safety", 2), ("communication", 3))
+SHORT = "kiosk-practice"
+KIOSK = f"{PARENT}/kiosks/k-training"
+faces = load_beside(__file__, "test_attendance_flow.py", "linli_training_flow_faces")
 
 
 @dataclass
@@ -89,6 +98,19 @@ def stack(shared_stack: RunningStack) -> Iterator[Training]:
     training = trn_grpc.TrainingServiceStub(channels["training"])
     training.CreateDefaultCourses(trn.CreateDefaultCoursesRequest(parent=PARENT, request_id="c"))
     training.CreateDefaultLevels(trn.CreateDefaultLevelsRequest(parent=PARENT, request_id="l"))
+    short = trn.Course(
+        title="自助签到机与安全须知",
+        tier=trn.TIER_BEGINNER,
+        minutes=1,
+        completion_percent=25,
+    )
+    training.CreateCourse(
+        trn.CreateCourseRequest(parent=PARENT, course_id=SHORT, course=short, request_id="short")
+    )
+    first = trn.Level(title="见习志愿者", credits_needed=1, allowance_fen=2000)
+    training.CreateLevel(
+        trn.CreateLevelRequest(parent=PARENT, level_id="trainee", level=first, request_id="first")
+    )
     courses = training.ListCourses(trn.ListCoursesRequest(parent=PARENT)).courses
     teacher = training.CreateTeacher(
         trn.CreateTeacherRequest(
@@ -128,12 +150,15 @@ def _resident(stack: Training, name: str) -> str:
     ).resident.name
 
 
-def _schedule(stack: Training, course: str, start: datetime, hours: float) -> trn.CourseSession:
+def _schedule(
+    stack: Training, course: str, start: datetime, hours: float, capacity: int = 20, **fields
+) -> trn.CourseSession:
     session = trn.CourseSession(
         course=f"{PARENT}/courses/{course}",
         teacher=stack.teacher,
         place="社区党群服务中心",
-        capacity=20,
+        capacity=capacity,
+        **fields,
     )
     session.start_time.FromDatetime(start)
     session.end_time.FromDatetime(start + hours * HOUR)
@@ -182,19 +207,20 @@ def test_a_volunteers_beginner_year_earns_credits_a_level_p5_points_and_an_allow
     stack: Training,
 ) -> None:
     volunteer = _resident(stack, "周小红")
-    for day, (course, hours) in enumerate(BEGINNER):
+    for day, (course, hours) in enumerate((*BEGINNER, (SHORT, 1 / 60))):
         held = _schedule(stack, course, NOVEMBER + timedelta(days=day), hours)
         assert held.activity.startswith(f"{PARENT}/activities/")
         _attend(stack, held, volunteer, hours)
 
-    assert eventually(lambda: _progress(stack, volunteer).credits, 9) == 9
+    assert eventually(lambda: _progress(stack, volunteer).credits, 10) == 10
     progress = _progress(stack, volunteer)
     assert progress.level_title == "一星志愿者"
     assert sorted(c.course.rsplit("/", 1)[1] for c in progress.courses if c.completed) == sorted(
-        c for c, _ in BEGINNER
+        [SHORT, *(c for c, _ in BEGINNER)]
     )
-    # 9 hours at the P5 training rate (1 point an hour) and the promotion's P5 reward; no P1.
-    expected = {"p5.training": 900, "p5.training_level": 500}
+    # 9 hours and a minute at the P5 training rate (1 point an hour, part hours rounded down)
+    # and the two promotions' P5 rewards (见习志愿者 after the first course, then 一星); no P1.
+    expected = {"p5.training": 901, "p5.training_level": 1000}
     assert eventually(lambda: len(_earned(stack, volunteer)), 2) == 2
     assert eventually(lambda: _earned(stack, volunteer) == expected, True), _earned(
         stack, volunteer
@@ -202,8 +228,9 @@ def test_a_volunteers_beginner_year_earns_credits_a_level_p5_points_and_an_allow
     allowances = stack.training.ListAllowances(
         trn.ListAllowancesRequest(parent=volunteer, unpaid_only=True)
     ).allowances
-    assert [(a.level_title, a.amount_fen, a.paid) for a in allowances] == [
-        ("一星志愿者", 5000, False)
+    assert sorted((a.level_title, a.amount_fen, a.paid) for a in allowances) == [
+        ("一星志愿者", 5000, False),
+        ("见习志愿者", 2000, False),
     ]
     paid = stack.training.MarkAllowancePaid(
         trn.MarkAllowancePaidRequest(name=allowances[0].name, request_id="pay")
@@ -279,7 +306,9 @@ def test_a_course_hour_never_earns_p1_and_p5_and_a_redelivered_event_changes_not
     _attend(stack, later, volunteer, 3)
 
     assert eventually(lambda: _earned(stack, volunteer).get("p5.training", 0), 500) == 500
-    assert _earned(stack, volunteer) == {"p5.training": 500}  # nothing from P1, nothing twice
+    # Nothing from P1, nothing twice; the first level (one credit) rewarded once.
+    assert eventually(lambda: _earned(stack, volunteer).get("p5.training_level", 0), 500) == 500
+    assert _earned(stack, volunteer) == {"p5.training": 500, "p5.training_level": 500}
     seconds = {
         c.course.rsplit("/", 1)[1]: c.attended_seconds for c in _progress(stack, volunteer).courses
     }
@@ -338,3 +367,210 @@ def test_another_resident_or_a_partner_cannot_read_an_assessment(stack: Training
     assert read(stack.assessments_as(bob, "grid_head")) is grpc.StatusCode.PERMISSION_DENIED
     partner = stack.assessments_as(None, service="partner/bank")
     assert read(partner) is grpc.StatusCode.PERMISSION_DENIED
+
+
+def _enrol(stack: Training, session: trn.CourseSession, resident: str) -> trn.CourseSession:
+    request = trn.EnrolRequest(
+        session=session.name, resident=resident, request_id=str(uuid.uuid4())
+    )
+    return stack.training.Enrol(request).session
+
+
+def _refused(call: Callable[[], object]) -> tuple[grpc.StatusCode, str]:
+    with pytest.raises(grpc.RpcError) as refused:
+        call()
+    return refused.value.code(), refused.value.details() or ""
+
+
+def _face() -> Image.Image:
+    """The second face from the left of insightface's t1.jpg group photo, cropped."""
+    # No other flow of the shared stack enrols her: identification finds her alone.
+    import dlib
+    import numpy as np
+
+    group = faces._sample("t1.jpg")
+    rects = sorted(dlib.get_frontal_face_detector()(np.asarray(group), 0), key=lambda r: r.left())
+    rect = rects[1]
+    cx, cy, half = (
+        (rect.left() + rect.right()) // 2,
+        (rect.top() + rect.bottom()) // 2,
+        rect.width(),
+    )
+    face = group.crop((cx - half, cy - half, cx + half, cy + half))
+    return face.resize((224, 224), Image.Resampling.BICUBIC)
+
+
+def test_a_volunteers_path_by_kiosk_face_sign_in_to_a_level_p5_points_and_an_allowance(
+    stack: Training,
+) -> None:
+    """Real time at a kiosk: the one-minute course is completed by 15 s signed in by face."""
+    face = _face()
+    volunteer = _resident(stack, "林小芳")
+    stack.identity.GrantFaceConsent(
+        idn.GrantFaceConsentRequest(
+            parent=volunteer, policy_version="2026-01", retention_days=365, request_id=volunteer
+        )
+    )
+    stack.identity.EnrolFace(
+        idn.EnrolFaceRequest(resident=volunteer, image=faces._jpeg(face), request_id=volunteer)
+    )
+    now = datetime.now(UTC).replace(microsecond=0)
+    held = _schedule(stack, SHORT, now - timedelta(minutes=1), 0.25, kiosks=[KIOSK])
+    _enrol(stack, held, volunteer)  # staff at the door: on the activity's roster at once
+    roster = stack.attendance.ListRosterEntries(
+        att.ListRosterEntriesRequest(activity=held.activity)
+    )
+    assert [e.resident for e in roster.entries] == [volunteer]
+    burst = {
+        "activity": held.activity,
+        "kiosk": KIOSK,
+        "frames": faces._head_turn(face),
+        "challenge": att.LIVENESS_CHALLENGE_HEAD_TURN,
+    }
+
+    opened = stack.attendance.FaceSignIn(att.FaceSignInRequest(**burst, request_id=volunteer))
+    assert opened.session.resident == volunteer
+    time.sleep(16)  # the course's completion share: 25 % of a minute
+    closed = stack.attendance.FaceSignOut(
+        att.FaceSignOutRequest(**burst, request_id=f"{volunteer}/out")
+    ).session
+
+    assert closed.sign_out.method == att.SIGN_IN_METHOD_FACE and closed.duration_seconds >= 15
+    assert eventually(lambda: _progress(stack, volunteer).credits, 1) == 1
+    progress = _progress(stack, volunteer)
+    (done,) = [c for c in progress.courses if c.completed]
+    assert done.course.endswith(f"/{SHORT}") and done.attended_seconds == closed.duration_seconds
+    assert progress.level_title == "见习志愿者"
+    # The promotion's P5 reward in the balance; the seconds at the P5 training rate round to
+    # nothing (100 hundredths an hour); no P1 for a course.
+    assert eventually(lambda: _earned(stack, volunteer).get("p5.training_level", 0), 500) == 500
+    assert eventually(lambda: _balance(stack, volunteer), 500) == 500
+    assert not [rule for rule in _earned(stack, volunteer) if rule.startswith("p1.")]
+    (allowance,) = stack.training.ListAllowances(
+        trn.ListAllowancesRequest(parent=volunteer)
+    ).allowances
+    assert (allowance.level_title, allowance.amount_fen, allowance.paid) == (
+        "见习志愿者",
+        2000,
+        False,
+    )
+
+    advanced = _schedule(stack, "resource-integration", now + 24 * HOUR, 2)
+    code, why = _refused(
+        lambda: stack.training_as(volunteer).Enrol(
+            trn.EnrolRequest(session=advanced.name, resident=volunteer, request_id=volunteer)
+        )
+    )
+    assert code is grpc.StatusCode.FAILED_PRECONDITION and "core volunteers only" in why
+
+
+def test_a_cancelled_session_releases_everyone_closes_its_activity_and_keeps_taught_minutes(
+    stack: Training,
+) -> None:
+    seated, waiting = _resident(stack, "何一"), _resident(stack, "何二")
+    now = datetime.now(UTC).replace(microsecond=0)
+    held = _schedule(stack, "safety", now - timedelta(minutes=10), 2, capacity=1)
+    _enrol(stack, held, seated)
+    _enrol(stack, held, waiting)
+    before = stack.training.GetTeachingReport(trn.GetTeachingReportRequest(parent=PARENT))
+
+    cancel = trn.CancelCourseSessionRequest(name=held.name, reason="讲师临时生病", request_id="x1")
+    cancelled = stack.training.CancelCourseSession(cancel).session
+    again = stack.training.CancelCourseSession(cancel).session  # a retry: the same answer
+
+    assert cancelled.cancelled and cancelled.cancel_reason == "讲师临时生病"
+    assert again.cancel_time == cancelled.cancel_time
+    activity = stack.attendance.GetActivity(att.GetActivityRequest(name=held.activity)).activity
+    assert activity.HasField("close_time")
+    sign_in = att.SignInRequest(
+        activity=held.activity,
+        resident=seated,
+        method=att.SIGN_IN_METHOD_STAFF_CONFIRMED,
+        request_id=str(uuid.uuid4()),
+    )
+    code, why = _refused(lambda: stack.attendance.SignIn(sign_in))
+    assert code is grpc.StatusCode.FAILED_PRECONDITION and "closed" in why
+    code, why = _refused(lambda: _enrol(stack, held, _resident(stack, "何三")))
+    assert code is grpc.StatusCode.FAILED_PRECONDITION and "cancelled" in why
+    told = _stream_entry(
+        stack,
+        "training.events",
+        training_events_pb2.CourseSessionCancelled,
+        lambda e: e.course_session == held.name,
+    )
+    event = training_events_pb2.CourseSessionCancelled()
+    envelope_pb2.EventEnvelope.FromString(told[b"envelope"]).payload.Unpack(event)
+    assert (list(event.released_enrolled), list(event.released_waiting)) == ([seated], [waiting])
+
+    # The ten minutes it ran are taught face to face; nothing more can be recorded.
+    taught = stack.training.RecordSessionTaught(
+        trn.RecordSessionTaughtRequest(name=held.name, request_id=f"taught-{held.name}")
+    ).session
+    after = stack.training.GetTeachingReport(trn.GetTeachingReportRequest(parent=PARENT))
+    assert 10 <= taught.taught_minutes <= 11
+    assert after.taught_minutes - before.taught_minutes == taught.taught_minutes
+
+
+def test_a_voided_course_session_in_attendance_withdraws_its_credits_once_and_keeps_the_level(
+    stack: Training,
+) -> None:
+    volunteer = _resident(stack, "孔小明")
+    held = _schedule(stack, "communication", NOVEMBER + timedelta(days=12), 3)
+    attended = _attend(stack, held, volunteer, 3)
+    assert eventually(lambda: _progress(stack, volunteer).credits, 3) == 3
+    assert _progress(stack, volunteer).level_title == "见习志愿者"
+
+    def correct(seconds: int, request_id: str) -> None:
+        stack.attendance.CorrectSession(
+            att.CorrectSessionRequest(
+                name=attended, duration_seconds=seconds, reason="签到表有误", request_id=request_id
+            )
+        )
+
+    correct(0, f"void-{attended}")
+    assert eventually(lambda: _progress(stack, volunteer).credits, 0) == 0
+    voided = _stream_entry(
+        stack,
+        "attendance.events",
+        attendance_events_pb2.SessionCorrected,
+        lambda e: e.session == attended,
+    )
+    _redeliver(stack, "attendance.events", voided)  # the same event id, delivered again
+    correct(3600, f"hour-{attended}")  # once this is followed, the redelivery before it was too
+
+    def seconds() -> int:
+        courses = _progress(stack, volunteer).courses
+        return sum(c.attended_seconds for c in courses if c.course.endswith("/communication"))
+
+    assert eventually(seconds, 3600) == 3600
+    progress = _progress(stack, volunteer)
+    assert (progress.credits, progress.level_title) == (0, "见习志愿者")  # no demotion
+    corrected = training_events_pb2.TrainingAttendanceCorrected
+    assert eventually(lambda: len(_entries(stack, corrected, attended)), 2) == 2
+    told = _entries(stack, corrected, attended)
+    assert [(e.previous_duration_seconds, e.duration_seconds) for e in told] == [
+        (10800, 0),
+        (0, 3600),
+    ]
+    assert not [rule for rule in _earned(stack, volunteer) if rule.startswith("p1.")]
+
+
+def _entries(stack: Training, kind: type, session: str) -> list:
+    """Every entry of the kind on training.events about an attendance session."""
+    client = redis.Redis.from_url(stack.running["points"].settings["redis_url"])
+    prefix = stack.running["points"].settings["stream_prefix"]
+    found = []
+    try:
+        for _, fields in client.xrange(f"{prefix}training.events"):
+            message = kind()
+            envelope = envelope_pb2.EventEnvelope.FromString(fields[b"envelope"])
+            if envelope.payload.Unpack(message) and message.session == session:
+                found.append(message)
+    finally:
+        client.close()
+    return found
+
+
+def _balance(stack: Training, resident: str) -> int:
+    request = pts.GetBalanceRequest(name=f"{resident}/balance")
+    return stack.points.GetBalance(request).balance.yearly_centipoints
