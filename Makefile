@@ -3,6 +3,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
 PYTHON ?= python3.11
+NODE := node_modules/.bin/buf
 UV_VERSION := 0.13.9
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -11,8 +12,13 @@ API_OUT := libs/linli-api/src
 PROTOS := $(shell find proto -name '*.proto')
 STAMP := $(VENV)/.installed
 THIRD_PARTY := $(VENV)/.third-party
+GATEWAY := services/gateway/src/linli_gateway
+GATEWAY_LOCALES := zh_CN en
+GATEWAY_MO := $(foreach l,$(GATEWAY_LOCALES),$(GATEWAY)/locale/$(l)/LC_MESSAGES/messages.mo)
+CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: help install proto run token test test-unit fuzz lint bench lock clean
+.PHONY: help install proto run token test test-unit fuzz lint bench lock clean \
+	gateway-vendor gateway-messages gateway-mo
 
 include deploy/images.mk
 
@@ -46,14 +52,15 @@ $(API_OUT)/.stamp: $(PROTOS) $(THIRD_PARTY)
 
 proto: $(API_OUT)/.stamp ## Generate libs/linli-api from proto/
 
-run: $(STAMP) ## Start every service locally on SQLite + embedded Redis, with a demo community
+run: $(STAMP) $(GATEWAY_MO) ## Start every service locally on SQLite + embedded Redis, with a demo community
 	$(PY) -m linli_kit.localstack
 
 PHONE ?= 13800000002
 token: $(STAMP) ## Print a demo user's access token (PHONE=13800000001 for the social worker)
 	@$(PY) -m linli_kit.localstack token $(PHONE)
 
-test: $(STAMP) ## Unit and integration tests against PostgreSQL and Redis
+test: $(STAMP) $(NODE) $(GATEWAY_MO) ## Unit and integration tests against PostgreSQL and Redis
+	@command -v $(CHROMIUM) >/dev/null || { echo "make test needs Debian's chromium at $(CHROMIUM) for the gateway's browser tests: apt-get install chromium" >&2; exit 1; }
 	$(PY) -m pytest
 
 test-unit: $(STAMP) ## Unit tests only (no servers needed)
@@ -62,15 +69,34 @@ test-unit: $(STAMP) ## Unit tests only (no servers needed)
 fuzz: $(STAMP) ## Every RPC fuzzed long: 1,000 examples per RPC and pass (LINLI_FUZZ_EXAMPLES; make test: 25)
 	LINLI_FUZZ_EXAMPLES=$${LINLI_FUZZ_EXAMPLES:-1000} $(PY) -m pytest tests/fuzz -o timeout=1800
 
-lint: $(STAMP) node_modules/.bin/buf ## ruff, mypy, import contracts, buf lint
+lint: $(STAMP) $(NODE) ## ruff, mypy, import contracts, buf lint
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy libs/linli-kit/src services/*/src
 	$(VENV)/bin/lint-imports --no-cache
 	node_modules/.bin/buf lint
 
-node_modules/.bin/buf: package.json package-lock.json
+$(NODE): package.json package-lock.json
 	npm ci --silent
+	touch $@
+
+# The gateway's vendored htmx 2 and its SSE extension (committed: the image is built without
+# npm) and its gettext catalogues (.po edited by people, .mo compiled by Babel, committed for
+# the same reason; a unit test fails when they differ from the .po).
+gateway-vendor: $(NODE) ## Copy htmx 2 and htmx-ext-sse 2 from node_modules into the gateway's static/
+	cp node_modules/htmx.org/dist/htmx.min.js $(GATEWAY)/static/vendor/htmx.min.js
+	cp node_modules/htmx-ext-sse/dist/sse.min.js $(GATEWAY)/static/vendor/htmx-ext-sse.js
+
+gateway-messages: $(STAMP) ## Extract the gateway's messages and merge them into its .po catalogues
+	$(VENV)/bin/pybabel -q extract -F services/gateway/babel.cfg -k N_ --no-location --sort-output \
+		--omit-header -o services/gateway/messages.pot services/gateway
+	$(VENV)/bin/pybabel -q update -i services/gateway/messages.pot -d $(GATEWAY)/locale \
+		--no-fuzzy-matching --ignore-obsolete --no-wrap
+
+$(GATEWAY)/locale/%/LC_MESSAGES/messages.mo: $(GATEWAY)/locale/%/LC_MESSAGES/messages.po | $(THIRD_PARTY)
+	$(VENV)/bin/pybabel -q compile -d $(GATEWAY)/locale -l $*
+
+gateway-mo: $(GATEWAY_MO) ## Compile the gateway's catalogues
 
 bench: $(STAMP) ## Benchmarks (ratios against a baseline in the same run)
 	@for b in bench/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done

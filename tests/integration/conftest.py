@@ -1,7 +1,9 @@
 """The services as separate OS processes on mutual TLS, for the cross-service flows.
 
 `stack` is fresh for each test (for tests that kill processes or count every row);
-`shared_stack` is started once for the flows that register residents of their own.
+`shared_stack` is started once for the flows that register residents of their own;
+`gateway` is the gateway in front of the shared stack, for the browser tests (Playwright's
+`page` drives Debian's chromium).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from linli_kit.processes import start_all, stop_all
+from linli_kit.processes import GatewayProcess, free_port, start_all, stop_all
 from linli_kit.scratch import create_database, drop_database
 from linli_kit.testing import STACK_COMMUNITY, Credentials, Servers, Stack, secure_processes
 
@@ -89,3 +91,40 @@ def shared_stack(
         client.delete(*keys)
     for url in created:
         drop_database(servers.postgres, url)
+
+
+CHROMIUM = Path(os.environ.get("LINLI_TEST_CHROMIUM", "/usr/bin/chromium"))
+
+
+@pytest.fixture(scope="session")
+def gateway(
+    shared_stack: Stack, credentials: Credentials, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[GatewayProcess]:
+    """The gateway in front of the shared stack, on mutual TLS as spiffe://linli/<c>/gateway."""
+    folder = tmp_path_factory.mktemp("gateway")
+    credentials.ca.write(folder / "pki", f"spiffe://linli/{STACK_COMMUNITY}/gateway")
+    settings = {
+        "community": STACK_COMMUNITY,
+        "http_host": "127.0.0.1",
+        "http_port": str(free_port()),
+        "tls_dir": str(folder / "pki"),
+        "session_secret": base64.b64encode(os.urandom(32)).decode(),
+        "cookie_secure": "false",
+        "log_format": "console",
+        **{f"{name}_address": process.address for name, process in shared_stack.processes.items()},
+    }
+    process = GatewayProcess("gateway", settings, folder / "gateway.log")
+    process.start()
+    yield process
+    process.stop()
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args: dict[str, object]) -> dict[str, object]:
+    """Playwright drives Debian's chromium (its own browser download is impossible here)."""
+    if not CHROMIUM.exists():
+        pytest.fail(
+            f"the browser tests need Debian's chromium at {CHROMIUM} (apt-get install chromium)",
+            pytrace=False,
+        )
+    return {**browser_type_launch_args, "executable_path": str(CHROMIUM), "args": ["--no-sandbox"]}

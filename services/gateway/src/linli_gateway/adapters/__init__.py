@@ -1,0 +1,1 @@
+"""The services' gRPC clients (asyncio channels over mutual TLS)."""

@@ -1,0 +1,1 @@
+"""The HTTP side: pages (HTML), the JSON API under /api/v1, and the command line."""

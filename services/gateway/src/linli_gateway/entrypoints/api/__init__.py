@@ -1,0 +1,9 @@
+"""The JSON API under /api/v1, one module per audience; a new audience adds its router here."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from linli_gateway.entrypoints.api import session
+
+APIS: tuple[APIRouter, ...] = (session.router,)

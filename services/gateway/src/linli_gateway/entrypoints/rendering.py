@@ -1,0 +1,54 @@
+"""Server-rendered pages: one Jinja2 environment, the base template, the language switch."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+from markupsafe import Markup
+
+from linli_gateway.entrypoints import i18n
+from linli_gateway.entrypoints.csrf import CSRF_FIELD, csrf_token
+
+PACKAGE = Path(__file__).resolve().parent.parent
+environment = jinja2.Environment(
+    loader=jinja2.FileSystemLoader(PACKAGE / "templates"),
+    autoescape=jinja2.select_autoescape(default=True),
+    extensions=["jinja2.ext.i18n"],
+    undefined=jinja2.StrictUndefined,
+)
+environment.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
+templates = Jinja2Templates(env=environment)
+templates.env.globals["LOCALES"] = i18n.LOCALES
+
+
+def points(centipoints: int) -> str:
+    """Hundredths of a point as a figure people read (400 → "4", 250 → "2.5")."""
+    return f"{centipoints / 100:.2f}".rstrip("0").rstrip(".")
+
+
+templates.env.filters["points"] = points
+
+
+def render(
+    request: Request, name: str, context: dict[str, Any] | None = None, status: int = 200
+) -> HTMLResponse:
+    """A page in the request's language, with the session's CSRF token at hand."""
+    token = csrf_token(request)
+    hidden = Markup('<input type="hidden" name="{}" value="{}">').format(CSRF_FIELD, token)
+    base = {
+        "csrf_token": token,
+        "csrf_field": hidden,
+        "locale": i18n.current_locale(),
+        "html_lang": i18n.current_locale().replace("_", "-"),
+        "signed_in": "access" in request.session,
+        "roles": request.session.get("roles", ()),
+        "error": "",  # a form's refusal, shown beside its field
+    }
+    return templates.TemplateResponse(
+        request, name, {**base, **(context or {})}, status_code=status
+    )

@@ -1,0 +1,1 @@
+"""What the gateway does besides mapping a request onto one call (no framework, no I/O)."""
