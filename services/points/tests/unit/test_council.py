@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import grpc
 import pytest
+import yaml
 from linli.points.v1 import council_service_pb2 as council_pb
 from linli.points.v1 import council_service_pb2_grpc as council_grpc
+from prometheus_client import REGISTRY
 
 from linli_kit.auth import missing_entries
 from linli_kit.errors import (
@@ -22,6 +26,7 @@ from linli_kit.testing import load_beside, mutating_methods
 from linli_points.domain import council as rules
 from linli_points.domain.council import CouncilRule, Seat, VoteChoice
 from linli_points.domain.rules import DEFAULT_CATALOG, ServiceType
+from linli_points.entrypoints import council_api
 from linli_points.entrypoints.council_api import POLICY
 from linli_points.service_layer import appeals, commands, council, earning
 
@@ -39,6 +44,8 @@ SEATS = {
     "r-ngo": Seat.THIRD_PARTY,
 }
 RULE = CouncilRule()
+ALERTS = Path(__file__).resolve().parents[4] / "deploy" / "helm" / "linli" / "files" / "alerts.yaml"
+ALERT = "LinliCouncilAuditOverdue"
 
 
 def at(when: datetime):
@@ -503,3 +510,41 @@ async def test_the_app_serves_the_council_to_its_callers_only(points_app) -> Non
         ).ListMembers(council_pb.ListMembersRequest(parent=parent))
     # The gateway's certificate without a person's token is no person of the community.
     assert anonymous.value.code() == grpc.StatusCode.PERMISSION_DENIED
+
+
+def _overdue_rule() -> tuple[str, int]:
+    """The chart's LinliCouncilAuditOverdue: the metric it reads and the threshold it fires at."""
+    alerts = yaml.safe_load(ALERTS.read_text(encoding="utf-8"))
+    (rule,) = [r for g in alerts["groups"] for r in g["rules"] if r.get("alert") == ALERT]
+    expr = rule["expr"].replace("${NAMESPACE}", "linli-c-east")  # as the chart renders it
+    found = re.fullmatch(
+        r"\s*max by \(namespace, community_id\) \((\w+)\{[^}]*\}\)\s*>\s*(\d+)\s*", expr
+    )
+    assert found, rule["expr"]
+    return found.group(1), int(found.group(2))
+
+
+def test_an_overdue_quarter_raises_the_charts_alert_until_its_audit_is_adopted(
+    uow, seated, households
+) -> None:
+    metric, threshold = _overdue_rule()
+    later = MEETING + timedelta(days=30)  # Q1 ended more than 30 days ago
+
+    def exported() -> float:
+        value = REGISTRY.get_sample_value(metric, {"community_id": C})
+        assert value is not None, f"{metric} was not set for {C}"
+        return value
+
+    council_api.count_overdue_audits(uow, lambda community_id: RULE, later)
+    assert exported() > threshold  # the alert fires
+
+    meeting = schedule(uow, audits=((2026, 1),))
+    attend(uow, meeting, "r-chair", "r-rep", "r-ngo")
+    council.adopt_audit(
+        council.AdoptAudit(fakes.person(C, "r-chair"), "adopt", C, meeting.id, 2026, 1),
+        uow,
+        lambda community_id: RULE,
+        at(MEETING),
+    )
+    council_api.count_overdue_audits(uow, lambda community_id: RULE, later)
+    assert exported() <= threshold  # adopted: the alert clears
