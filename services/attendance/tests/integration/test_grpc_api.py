@@ -44,7 +44,11 @@ class Kiosk:
     """Identity recognises Alice in any burst."""
 
     def identify(
-        self, community_id: str, frames: object, challenge: LivenessChallenge
+        self,
+        community_id: str,
+        candidates: object,
+        frames: object,
+        challenge: LivenessChallenge,
     ) -> tuple[str, FaceMatch]:
         """Alice, with a fixed decision record."""
         return "r-alice", FaceMatch("dlib", "resnet-v1", 0.9, 0.6)
@@ -201,6 +205,13 @@ async def test_a_face_session_and_its_checklist_over_grpc(stub) -> None:
         "frames": [b"frame"] * 3,
         "challenge": pb.LIVENESS_CHALLENGE_BLINK,
     }
+    await stub.AddRosterEntry(
+        pb.AddRosterEntryRequest(
+            activity=made.name,
+            resident=f"{PARENT}/residents/r-alice",
+            role=pb.ROSTER_ROLE_VOLUNTEER,
+        )
+    )
     opened = (await stub.FaceSignIn(pb.FaceSignInRequest(**burst))).session
 
     done = (

@@ -23,6 +23,7 @@ from linli_attendance.domain.activities import (
 )
 from linli_attendance.domain.leads import LeadStatus
 from linli_attendance.domain.review import FlagKind, TwoSitesAtOnce
+from linli_attendance.domain.roster import RosterRole
 from linli_attendance.entrypoints.cli import MIGRATIONS
 from linli_attendance.service_layer import (
     activities,
@@ -30,6 +31,7 @@ from linli_attendance.service_layer import (
     leads,
     ratings,
     reviews,
+    roster,
     sessions,
     sweeps,
 )
@@ -48,7 +50,7 @@ def _person(resident: str, *roles: str) -> Principal:
 STAFF = _person("r-staff", Role.SOCIAL_WORKER)
 START = datetime(2025, 3, 3, 1, 0, tzinfo=UTC)  # a Monday, 09:00 in Asia/Shanghai
 HOUR = timedelta(hours=1)
-FACE = FaceMatch("dlib", "resnet-v1", 0.93, 0.6)
+FACE = FaceMatch("dlib", "resnet-v1", 0.95, 0.943, 50, 0.9, 0.02, 0.93, 5, 5, False)
 
 
 class Everyone:
@@ -66,7 +68,11 @@ class Kiosk:
         self.resident_id = resident_id
 
     def identify(
-        self, community_id: str, frames: object, challenge: LivenessChallenge
+        self,
+        community_id: str,
+        candidates: object,
+        frames: object,
+        challenge: LivenessChallenge,
     ) -> tuple[str, FaceMatch]:
         """The set resident with a fixed decision record."""
         return self.resident_id, FACE
@@ -155,6 +161,20 @@ def test_face_session_keeps_its_records_and_a_correction_history(make_uow, datab
     presence = commands.FacePresence(
         C, activity.id, "k-gate", (b"frame",), LivenessChallenge.BLINK, actor=STAFF
     )
+    for resident in ("r-alice", "r-bob"):
+        roster.add_roster_entry(
+            commands.AddRosterEntry(
+                C, activity.id, None, resident, RosterRole.VOLUNTEER, actor=STAFF
+            ),
+            make_uow(),
+            Everyone(),
+            clock,
+        )
+    roster.remove_roster_entry(
+        commands.RemoveRosterEntry(C, activity.id, None, "r-bob", actor=STAFF), make_uow(), clock
+    )
+    with make_uow() as uow:
+        assert roster.expected_at(uow, C, activity.id, START) == ("r-alice",)
     sessions.face_sign_in(presence, make_uow(), Kiosk("r-alice"), clock)
     clock.now = START + 90 * timedelta(minutes=1)
     session = sessions.face_sign_out(presence, make_uow(), Kiosk("r-alice"), clock)

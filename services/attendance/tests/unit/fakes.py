@@ -22,7 +22,7 @@ from linli_attendance.service_layer.ports import (
     Sessions,
 )
 from linli_kit.domain import DomainEvent
-from linli_kit.errors import DomainError
+from linli_kit.errors import DomainError, NotFound
 from linli_kit.fakes import InMemoryInbox, InMemoryRequestLog
 from linli_kit.principals import Kind, Principal, Role
 
@@ -302,20 +302,30 @@ class FakeResidentDirectory:
 
 
 class FakeFaceIdentifier:
-    """Identity's 1:N search: a burst whose first frame names a resident, or a refusal."""
+    """Identity's open-set search: a burst whose first frame names a resident, or a refusal.
+
+    Like identity, it names only one of the candidates: anyone else is nobody (NotFound).
+    """
 
     def __init__(self, match: FaceMatch, refusal: DomainError | None = None) -> None:
         self.match, self.refusal = match, refusal
-        self.calls: list[tuple[str, int, LivenessChallenge]] = []
+        self.calls: list[tuple[str, tuple[str, ...], int, LivenessChallenge]] = []
 
     def identify(
-        self, community_id: str, frames: Sequence[bytes], challenge: LivenessChallenge
+        self,
+        community_id: str,
+        candidates: Sequence[str],
+        frames: Sequence[bytes],
+        challenge: LivenessChallenge,
     ) -> tuple[str, FaceMatch]:
         """The resident named by the first frame, with the set decision record."""
-        self.calls.append((community_id, len(frames), challenge))
+        self.calls.append((community_id, tuple(candidates), len(frames), challenge))
         if self.refusal is not None:
             raise self.refusal
-        return frames[0].decode(), self.match
+        resident = frames[0].decode()
+        if resident not in candidates:
+            raise NotFound("no enrolled resident among those expected matches this face")
+        return resident, self.match
 
 
 class FixedClock:

@@ -20,8 +20,9 @@ from linli_attendance.domain.activities import (
 )
 from linli_attendance.domain.names import ACTIVITY, RESIDENT, SESSION
 from linli_attendance.domain.review import FlagKind
+from linli_attendance.domain.roster import RosterRole
 from linli_attendance.entrypoints.grpc_api import LIMITS, POLICY
-from linli_attendance.service_layer import activities, commands, leads, sessions
+from linli_attendance.service_layer import activities, commands, leads, roster, sessions
 from linli_kit.auth import missing_entries
 from linli_kit.grpc_server import Transport, start
 from linli_kit.principals import Role
@@ -312,7 +313,17 @@ async def test_a_resident_cannot_read_another_residents_session(
     assert refused.code() == grpc.StatusCode.PERMISSION_DENIED
 
 
-async def test_a_kiosk_is_operated_by_staff_or_a_core_volunteer(as_, uow, activity) -> None:
+async def test_a_kiosk_is_operated_by_staff_or_a_core_volunteer(
+    as_, uow, directory, clock, activity
+) -> None:
+    roster.add_roster_entry(
+        commands.AddRosterEntry(
+            C, activity.id, None, "r-alice", RosterRole.VOLUNTEER, actor=fakes.STAFF
+        ),
+        uow,
+        directory,
+        clock,
+    )
     burst = pb.FaceSignInRequest(
         activity=ACTIVITY.format(community=C, activity=activity.id),
         kiosk=f"communities/{C}/kiosks/k-gate",

@@ -177,6 +177,7 @@ def _burst(kind: type[Message], activity: Activity, resident: str) -> Message:
 def face_sign_in(world: World) -> tuple[Message, Message]:
     """The kiosk sees Alice; Bob under the same id."""
     activity = world.activity()
+    world.on_roster(activity, "r-alice", "r-bob")
     return (
         _burst(pb.FaceSignInRequest, activity, "r-alice"),
         _burst(pb.FaceSignInRequest, activity, "r-bob"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -10,6 +11,7 @@ from linli_attendance.domain.activities import (
     ActivityClosed,
     EmergencyCalled,
     FaceMatch,
+    FaceReenrolmentSuggested,
     KioskNotBound,
     ScheduleKind,
     ServiceType,
@@ -27,12 +29,14 @@ from linli_attendance.domain.review import (
     TooManySessions,
     TwoSitesAtOnce,
 )
+from linli_attendance.domain.roster import RosterRole
 from linli_attendance.service_layer import (
     activities,
     commands,
     leads,
     ratings,
     reviews,
+    roster,
     sessions,
     sweeps,
 )
@@ -41,6 +45,7 @@ from linli_kit.errors import (
     AlreadyExists,
     FailedPrecondition,
     InvalidArgument,
+    NotFound,
     PermissionDenied,
 )
 from linli_kit.principals import Role
@@ -188,8 +193,18 @@ def test_a_face_method_is_refused_on_the_staff_path(uow, clock, directory) -> No
         sign_in(uow, clock, directory, activity, method=SignInMethod.FACE)
 
 
-def test_face_sign_in_and_out_record_the_decision(uow, clock, faces) -> None:
+def on_roster(uow, clock, directory, activity, *residents, starts=None):
+    """Staff put the residents on the roster of the occurrence starting at `starts`."""
+    for resident in residents:
+        command = commands.AddRosterEntry(
+            C, activity.id, starts, resident, RosterRole.VOLUNTEER, actor=fakes.STAFF
+        )
+        roster.add_roster_entry(command, uow, directory, clock)
+
+
+def test_face_sign_in_and_out_record_the_decision(uow, clock, directory, faces) -> None:
     activity = plan(uow, clock)
+    on_roster(uow, clock, directory, activity, "r-alice", "r-bob")
     clock.now = START - 5 * MINUTE
     sessions.face_sign_in(at_activity(burst("r-alice"), activity), uow, faces, clock)
     clock.now = START + HOUR
@@ -207,7 +222,71 @@ def test_face_sign_in_and_out_record_the_decision(uow, clock, faces) -> None:
         )
     assert (stored.signed_in_at, stored.duration_seconds) == (START - 5 * MINUTE, 3600)
     assert [type(e) for e in uow.published] == [SessionCompleted]
-    assert faces.calls == [(C, 3, LivenessChallenge.BLINK)] * 2
+    # Sign-in identifies among the roster, sign-out among those signed in.
+    assert faces.calls == [
+        (C, ("r-alice", "r-bob"), 3, LivenessChallenge.BLINK),
+        (C, ("r-alice",), 3, LivenessChallenge.BLINK),
+    ]
+
+
+def test_a_kiosk_identifies_only_the_occurrences_roster(uow, clock, everyone, faces) -> None:
+    activity = plan(uow, clock)
+    clock.now = START
+
+    with pytest.raises(FailedPrecondition, match="nobody is on this occurrence's roster"):
+        sessions.face_sign_in(at_activity(burst("r-alice"), activity), uow, faces, clock)
+    assert faces.calls == []  # identity is not even asked
+    on_roster(uow, clock, everyone, activity, "r-bob", "r-carol")
+    # Enrolled or not, Alice is not expected here: nobody is named.
+    with pytest.raises(NotFound):
+        sessions.face_sign_in(at_activity(burst("r-alice"), activity), uow, faces, clock)
+    assert faces.calls[-1][1] == ("r-bob", "r-carol")
+    assert uow.sessions.rows == {}
+    opened = sessions.face_sign_in(at_activity(burst("r-bob"), activity), uow, faces, clock)
+    assert opened.resident_id == "r-bob"
+
+
+def test_a_close_call_is_flagged_and_held_until_staff_confirm(uow, clock, directory) -> None:
+    close = FaceMatch("dlib", "resnet-v1", 0.95, 0.96, 12, 0.94, 0.02, 0.93, 4, 5, True)
+    faces = fakes.FakeFaceIdentifier(close)
+    activity = plan(uow, clock)
+    on_roster(uow, clock, directory, activity, "r-alice")
+    clock.now = START
+    sessions.face_sign_in(at_activity(burst("r-alice"), activity), uow, faces, clock)
+    assert flags(uow) == [FlagKind.FACE_UNCERTAIN]
+    clock.now = START + HOUR
+
+    held = sessions.face_sign_out(at_activity(burst("r-alice"), activity), uow, faces, clock)
+
+    assert (held.status, held.duration_seconds) == (SessionStatus.PENDING_REVIEW, 3600)
+    assert held.sign_in_proof.face == close
+    assert SessionCompleted not in [type(e) for e in uow.published]
+    confirmed = reviews.confirm_session(
+        commands.ConfirmSession(C, held.id, actor=fakes.STAFF), uow, clock
+    )
+    assert confirmed.status is SessionStatus.COMPLETED
+    assert [type(e) for e in uow.published][-1] is SessionCompleted
+
+
+def test_close_calls_that_keep_coming_prompt_a_re_enrolment_once(uow, clock, directory) -> None:
+    close = FaceMatch("dlib", "resnet-v1", 0.95, 0.96, 12, 0.94, 0.02, 0.93, 4, 5, True)
+    faces = fakes.FakeFaceIdentifier(close)
+    for day in range(4):
+        starts = START + timedelta(weeks=day)
+        activity = plan(uow, clock, starts_at=starts)
+        on_roster(uow, clock, directory, activity, "r-alice")
+        clock.now = starts
+        sessions.face_sign_in(at_activity(burst("r-alice"), activity), uow, faces, clock)
+        clock.now = starts + HOUR
+        faces.match = dataclasses.replace(close, needs_confirmation=day != 1)
+        sessions.face_sign_out(at_activity(burst("r-alice"), activity), uow, faces, clock)
+        faces.match = close
+
+    # Decisions: U U, U C, U U, U U — the third close call of the last five prompts, once.
+    prompts = [f for f in uow.flags.rows.values() if f.kind is FlagKind.FACE_REENROLMENT]
+    suggested = [e for e in uow.published if isinstance(e, FaceReenrolmentSuggested)]
+    assert len(prompts) == 1 and len(suggested) == 1
+    assert (suggested[0].resident_id, suggested[0].needing_confirmation) == ("r-alice", 3)
 
 
 def test_an_unbound_kiosk_is_refused_before_any_face_is_looked_at(uow, clock, faces) -> None:
@@ -232,8 +311,9 @@ def test_a_closed_activity_is_refused_before_any_face_is_looked_at(uow, clock, f
     assert faces.calls == []
 
 
-def test_an_empty_burst_or_a_refused_face_records_nothing(uow, clock, faces) -> None:
+def test_an_empty_burst_or_a_refused_face_records_nothing(uow, clock, directory, faces) -> None:
     activity = plan(uow, clock)
+    on_roster(uow, clock, directory, activity, "r-alice")
     clock.now = START
     empty = commands.FacePresence(
         C, activity.id, "k-gate", (), LivenessChallenge.BLINK, actor=fakes.STAFF
@@ -252,7 +332,7 @@ def test_a_face_sign_out_without_a_session_is_refused(uow, clock, faces) -> None
     activity = plan(uow, clock)
     clock.now = START
 
-    with pytest.raises(FailedPrecondition, match="not signed in"):
+    with pytest.raises(FailedPrecondition, match="nobody is signed in"):
         sessions.face_sign_out(at_activity(burst("r-alice"), activity), uow, faces, clock)
 
 

@@ -238,7 +238,13 @@ def build_app(
 
     def register(server: object) -> None:
         servicer = IdentityServicer(
-            make_uow, engine, filled, clock, login=login, face_work=face_work
+            make_uow,
+            engine,
+            filled,
+            clock,
+            login=login,
+            face_work=face_work,
+            open_set=settings.open_set_book(),
         )
         pb_grpc.add_IdentityServiceServicer_to_server(servicer, server)
 

@@ -10,6 +10,7 @@ from typing import Literal, Self
 from pydantic import BaseModel, Field, model_validator
 from pydantic_settings import SettingsConfigDict
 
+from linli_identity.domain.openset import DEFAULT_RULES, FarCurve, OpenSetBook, OpenSetRule
 from linli_identity.domain.template_keys import Keyring
 from linli_kit.errors import InvalidArgument
 from linli_kit.settings import ServiceSettings, SigningKeysSetting
@@ -32,6 +33,30 @@ class KeyringSetting(BaseModel):
             raise ValueError(f"a template key is not valid base64: {exc}") from None
         try:
             return Keyring(keys, self.current)
+        except InvalidArgument as exc:
+            raise ValueError(str(exc)) from None
+
+
+class OpenSetSetting(BaseModel):
+    """One engine's identification thresholds, as `linli-identity evaluate` prints them."""
+
+    verification_threshold: float = Field(gt=-1, lt=1)
+    # (threshold, per-pair FAR) points, thresholds rising.
+    far_curve: list[tuple[float, float]] = Field(min_length=2, max_length=200)
+    target_fpir: float = Field(default=0.01, gt=0, lt=1)
+    margin: float = Field(default=0.02, ge=0, lt=1)
+    agreement: float = Field(default=0.8, gt=0, le=1)
+
+    def rule(self) -> OpenSetRule:
+        """The domain rule, validated (a FAR curve that never rises)."""
+        try:
+            return OpenSetRule(
+                self.verification_threshold,
+                FarCurve(tuple(self.far_curve)),
+                self.target_fpir,
+                self.margin,
+                self.agreement,
+            )
         except InvalidArgument as exc:
             raise ValueError(str(exc)) from None
 
@@ -64,6 +89,10 @@ class IdentitySettings(ServiceSettings):
     dev_signing_keys: bool = False
     # Names this replica's own consumer group on identity.events (gallery sync); unique per pod.
     replica_id: str = Field(default_factory=socket.gethostname, min_length=1, max_length=100)
+    # JSON {"dlib": {...}, "insightface/c-east": {...}}: identification thresholds per engine,
+    # or per engine and community, as `linli-identity evaluate` prints them. dlib has a shipped
+    # default (domain/openset.py); insightface must be calibrated on the operator's pack.
+    face_thresholds: dict[str, OpenSetSetting] = Field(default_factory=dict)
     # How often lapsed consents are closed and their templates deleted.
     consent_sweep_seconds: float = Field(default=3600.0, gt=0)
 
@@ -78,12 +107,26 @@ class IdentitySettings(ServiceSettings):
                 self.signing_keys.seeds()
             except ValueError as exc:
                 raise ValueError(f"signing_keys: {exc}") from None
+        for key, threshold in self.face_thresholds.items():
+            try:
+                threshold.rule()
+            except ValueError as exc:
+                raise ValueError(f"face_thresholds[{key!r}]: {exc}") from None
+        if self.face_engine not in DEFAULT_RULES and self.face_engine not in self.face_thresholds:
+            raise ValueError(
+                f"face_thresholds needs an entry for {self.face_engine!r}: run "
+                "`linli-identity evaluate` on labelled faces through that engine"
+            )
         for community_id, setting in self.template_keys.items():
             try:
                 setting.keyring()
             except ValueError as exc:
                 raise ValueError(f"template_keys[{community_id!r}]: {exc}") from None
         return self
+
+    def open_set_book(self) -> OpenSetBook:
+        """The identification thresholds of each engine (and community) configured."""
+        return OpenSetBook({key: value.rule() for key, value in self.face_thresholds.items()})
 
     def keyrings(self) -> dict[str, Keyring]:
         """The configured template keyring of each community."""

@@ -146,7 +146,9 @@ async def identity(uow, clock, app_parts, login, tokens, limits) -> AsyncIterato
     """build_app in one call with fakes (no database, no Redis), started in-process."""
     engine, galleries, streams = app_parts
     settings = IdentitySettings(
-        database_url="postgresql://nowhere/none", redis_url="redis://nowhere"
+        database_url="postgresql://nowhere/none",
+        redis_url="redis://nowhere",
+        face_thresholds=fakes.FAKE_THRESHOLDS,
     )
     app = build_app(
         settings,

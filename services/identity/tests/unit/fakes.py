@@ -15,6 +15,7 @@ from linli_identity.domain.face import FaceBox, FaceTemplate, NoFaceFound
 from linli_identity.domain.key_rotation import KeyRotation
 from linli_identity.domain.login import AuthEvent, AuthEventKind, LoginCode
 from linli_identity.domain.mentoring import MentoringPair
+from linli_identity.domain.openset import FarCurve, OpenSetBook, OpenSetRule
 from linli_identity.domain.org import OrgLevel, OrgUnit, Role
 from linli_identity.domain.resident_import import ResidentImport
 from linli_identity.domain.residents import Community, Resident
@@ -234,6 +235,11 @@ class FakeFaceTemplates(FaceTemplates):
         """Delete a resident's templates; how many there were."""
         self.key_ids.pop((community_id, resident_id), None)
         return 1 if self.rows.pop((community_id, resident_id), None) is not None else 0
+
+
+# The fake engine's templates are random per person: impostors score about 0 ± 0.1.
+FAKE_THRESHOLDS = {"fake": {"verification_threshold": 0.9, "far_curve": [[0.3, 1e-3], [0.5, 1e-6]]}}
+BOOK = OpenSetBook({"fake": OpenSetRule(0.9, FarCurve(((0.3, 1e-3), (0.5, 1e-6))))})
 
 
 class FakeFaceEngine:

@@ -27,6 +27,8 @@ from linli_identity.service_layer import commands
 from linli_kit import auth
 from linli_kit.grpc_server import Transport, start
 
+from .conftest import fakes
+
 C, W = "communities/c-east", "communities/c-west"
 TURN = (b"face:ann:left", b"face:ann:front", b"face:ann:right")
 DENIED, UNKNOWN = grpc.StatusCode.PERMISSION_DENIED, grpc.StatusCode.NOT_FOUND
@@ -332,7 +334,9 @@ async def over_tls(uow, clock, app_parts, login, credentials) -> AsyncIterator[s
     """The app on fakes served with mutual TLS (certificates from the test CA); its address."""
     engine, galleries, streams = app_parts
     settings = IdentitySettings(
-        database_url="postgresql://nowhere/none", redis_url="redis://nowhere"
+        database_url="postgresql://nowhere/none",
+        redis_url="redis://nowhere",
+        face_thresholds=fakes.FAKE_THRESHOLDS,
     )
     app = build_app(
         settings,
@@ -368,14 +372,19 @@ async def test_attendance_identifies_faces_and_reads_residents_without_contact_d
     frames = (b"face:bo:left", b"face:bo:front", b"face:bo:right")
 
     found = await attendance.IdentifyFace(
-        pb.IdentifyFaceRequest(parent=C, frames=frames, challenge=pb.LIVENESS_CHALLENGE_HEAD_TURN)
+        pb.IdentifyFaceRequest(
+            parent=C,
+            frames=frames,
+            challenge=pb.LIVENESS_CHALLENGE_HEAD_TURN,
+            candidates=[who["bo"]],
+        )
     )
     record = (await attendance.GetResident(pb.GetResidentRequest(name=found.resident))).resident
 
     assert found.resident == who["bo"] and record.display_name == "bo"
     assert (record.phone, record.birth_date, record.household) == ("", "", "")
     points = service_stub(over_tls, credentials.tls("c-east", "points"))
-    identify = pb.IdentifyFaceRequest(parent=C, frames=frames, challenge=2)
+    identify = pb.IdentifyFaceRequest(parent=C, frames=frames, challenge=2, candidates=[who["bo"]])
     assert await refusal(points.IdentifyFace, identify) == DENIED
     west = service_stub(over_tls, credentials.tls("c-west", "attendance"))
     assert await refusal(west.IdentifyFace, identify) == UNKNOWN

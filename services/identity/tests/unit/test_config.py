@@ -45,6 +45,18 @@ def test_insightface_needs_a_model_directory() -> None:
         IdentitySettings(**REQUIRED, face_engine="insightface")
 
 
+def test_insightface_needs_its_own_thresholds_and_a_curve_must_fall() -> None:
+    with pytest.raises(ValidationError, match="face_thresholds needs an entry for 'insightface'"):
+        IdentitySettings(**REQUIRED, face_engine="insightface", face_model_dir="/packs/buffalo_l")
+    rising = {"verification_threshold": 0.93, "far_curve": [[0.9, 1e-4], [0.95, 1e-3]]}
+    with pytest.raises(ValidationError, match=r"face_thresholds\['dlib/c-east'\].*never rise"):
+        IdentitySettings(**REQUIRED, face_thresholds={"dlib/c-east": rising})
+    falling = {"verification_threshold": 0.9, "far_curve": [[0.9, 1e-3], [0.95, 1e-5]]}
+    book = IdentitySettings(**REQUIRED, face_thresholds={"dlib/c-east": falling}).open_set_book()
+    assert book.rule("dlib", "c-east").verification_threshold == 0.9
+    assert book.rule("dlib", "c-west").verification_threshold == 0.93  # the shipped default
+
+
 def test_dev_keys_only_when_enabled() -> None:
     template = FaceTemplate(vector=np.ones(128), engine="dlib", model_version="m1")
     with pytest.raises(NotFound, match="no face template key"):

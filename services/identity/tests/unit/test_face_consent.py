@@ -90,7 +90,12 @@ def grant(uow, galleries, clock, resident, guardian="", request_id="", days=365)
 
 def enrol(uow, engine, galleries, clock, resident, image=b"face:ann:front", request_id=""):
     return enrol_face(
-        EnrolFace(C, resident, image, request_id, actor=SYSTEM), uow, engine, galleries, clock
+        EnrolFace(C, resident, (image,), request_id, actor=SYSTEM),
+        uow,
+        engine,
+        galleries,
+        fakes.BOOK,
+        clock,
     )
 
 
@@ -174,20 +179,34 @@ def test_enrol_then_identify_and_verify(uow, engine, galleries, clock, people) -
     assert uow.templates.exists(C, people["ann"]) and people["ann"] in galleries.for_community(C)
 
     found = identify_face(
-        C, FaceBurst(TURN, Challenge.HEAD_TURN), uow, engine, galleries, clock=clock, actor=SYSTEM
+        C,
+        tuple(people.values()),
+        FaceBurst(TURN, Challenge.HEAD_TURN),
+        uow,
+        engine,
+        galleries,
+        fakes.BOOK,
+        clock=clock,
+        actor=SYSTEM,
     )
     assert found.match.resident_id == people["ann"] and found.match.matched
-    assert (found.match.engine, found.match.threshold) == ("fake", 0.9)
+    assert (found.match.engine, found.match.threshold, found.match.gallery_size) == (
+        "fake",
+        0.9,
+        1,
+    )
     assert found.liveness.frames == 3 and enrolment.template.engine == "fake"
 
     other = (b"face:bob:left", b"face:bob:front", b"face:bob:right")
-    with pytest.raises(NotFound, match=r"threshold 0\.900"):
+    with pytest.raises(NotFound, match=r"verification threshold 0\.900"):
         identify_face(
             C,
+            tuple(people.values()),
             FaceBurst(other, Challenge.HEAD_TURN),
             uow,
             engine,
             galleries,
+            fakes.BOOK,
             clock=clock,
             actor=SYSTEM,
         )
@@ -197,6 +216,7 @@ def test_enrol_then_identify_and_verify(uow, engine, galleries, clock, people) -
         FaceBurst(other, Challenge.HEAD_TURN),
         uow,
         engine,
+        fakes.BOOK,
         clock=clock,
         actor=SYSTEM,
     )
@@ -208,14 +228,26 @@ def test_a_still_burst_fails_liveness(uow, engine, galleries, clock, people) -> 
     enrol(uow, engine, galleries, clock, people["ann"])
     still = FaceBurst((b"face:ann:front",) * 5, Challenge.HEAD_TURN)
     with pytest.raises(LivenessFailed, match="head turn"):
-        identify_face(C, still, uow, engine, galleries, clock=clock, actor=SYSTEM)
+        identify_face(
+            C,
+            tuple(people.values()),
+            still,
+            uow,
+            engine,
+            galleries,
+            fakes.BOOK,
+            clock=clock,
+            actor=SYSTEM,
+        )
     with pytest.raises(InvalidArgument, match="3 to 30 frames"):
         identify_face(
             C,
+            tuple(people.values()),
             FaceBurst(TURN[:2], Challenge.HEAD_TURN),
             uow,
             engine,
             galleries,
+            fakes.BOOK,
             clock=clock,
             actor=SYSTEM,
         )
@@ -239,10 +271,12 @@ def test_withdrawal_deletes_templates_at_once_and_keeps_the_history(
     with pytest.raises(NotFound, match="no enrolled resident"):
         identify_face(
             C,
+            tuple(people.values()),
             FaceBurst(TURN, Challenge.HEAD_TURN),
             uow,
             engine,
             galleries,
+            fakes.BOOK,
             clock=clock,
             actor=SYSTEM,
         )
@@ -302,10 +336,12 @@ def test_a_stale_gallery_entry_is_not_matched(uow, engine, galleries, clock, peo
     with pytest.raises(NotFound):
         identify_face(
             C,
+            tuple(people.values()),
             FaceBurst(TURN, Challenge.HEAD_TURN),
             uow,
             engine,
             galleries,
+            fakes.BOOK,
             clock=clock,
             actor=SYSTEM,
         )
@@ -316,16 +352,18 @@ def test_wrong_community_and_unknown_resident(uow, engine, galleries, clock, peo
     with pytest.raises(NotFound):
         identify_face(
             "c-west",
+            tuple(people.values()),
             FaceBurst(TURN, Challenge.HEAD_TURN),
             uow,
             engine,
             galleries,
+            fakes.BOOK,
             clock=clock,
             actor=SYSTEM,
         )
     with pytest.raises(NotFound):
         enrol_face(
-            EnrolFace("c-west", people["ann"], b"face:ann:front", actor=SYSTEM),
+            EnrolFace("c-west", people["ann"], (b"face:ann:front",), actor=SYSTEM),
             uow,
             engine,
             galleries,

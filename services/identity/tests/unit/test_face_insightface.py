@@ -245,6 +245,9 @@ def test_the_engine_runs_on_a_mounted_pack_with_landmarks(buffalo: Path) -> None
         redis_url="redis://127.0.0.1:1/0",
         face_engine="insightface",
         face_model_dir=buffalo,
+        face_thresholds={
+            "insightface": {"verification_threshold": 0.4, "far_curve": [[0.3, 1e-3], [0.4, 1e-5]]}
+        },
     )
     engine = build_face_engine(settings)
     assert isinstance(engine, InsightFaceEngine)

@@ -8,6 +8,7 @@ from linli.events.v1 import attendance_events_pb2 as pb
 
 from linli_attendance.domain.activities import (
     EmergencyCalled,
+    FaceReenrolmentSuggested,
     ServiceType,
     SessionCompleted,
     SessionCorrected,
@@ -85,5 +86,11 @@ def encode(event: DomainEvent) -> Message:
                 resident=_resident(event.community_id, event.resident_id),
                 activity=_activity(event.community_id, event.activity_id),
                 successful_runs=event.successful_runs,
+            )
+        case FaceReenrolmentSuggested():
+            return pb.FaceReenrolmentSuggested(
+                resident=_resident(event.community_id, event.resident_id),
+                needing_confirmation=event.needing_confirmation,
+                considered=event.considered,
             )
     raise TypeError(f"no payload for {type(event).__name__}")

@@ -57,13 +57,18 @@ class GrpcFaceIdentifier:
         self.stub, self.timeout = pb_grpc.IdentityServiceStub(channel), timeout
 
     def identify(
-        self, community_id: str, frames: Sequence[bytes], challenge: LivenessChallenge
+        self,
+        community_id: str,
+        candidates: Sequence[str],
+        frames: Sequence[bytes],
+        challenge: LivenessChallenge,
     ) -> tuple[str, FaceMatch]:
-        """The resident id and the decision record, or identity's refusal as a domain error."""
+        """Which candidate it is with the decision record, or identity's refusal as an error."""
         request = pb.IdentifyFaceRequest(
             parent=COMMUNITY.format(community=community_id),
             frames=list(frames),
             challenge=CHALLENGES[challenge],
+            candidates=[RESIDENT.format(community=community_id, resident=c) for c in candidates],
         )
         try:
             reply = self.stub.IdentifyFace(request, timeout=self.timeout, wait_for_ready=True)
@@ -75,5 +80,16 @@ class GrpcFaceIdentifier:
         decision = reply.decision
         resident = RESIDENT.parse(reply.resident, "resident")
         return resident["resident"], FaceMatch(
-            decision.engine, decision.model_version, decision.similarity, decision.threshold
+            decision.engine,
+            decision.model_version,
+            decision.similarity,
+            decision.threshold,
+            gallery_size=decision.gallery_size,
+            second_similarity=decision.second_similarity,
+            required_margin=decision.required_margin,
+            verification_threshold=decision.verification_threshold,
+            agreeing_frames=decision.agreeing_frames,
+            frames=decision.frames,
+            # Anything but a clear identification is for staff to confirm.
+            needs_confirmation=decision.outcome != pb.FACE_OUTCOME_IDENTIFIED,
         )

@@ -20,15 +20,28 @@ from linli_attendance.domain.activities import (
 )
 from linli_attendance.service_layer.ports import Sessions
 
+# The open-set evidence kept in the face_record JSON column beside the first four fields.
+RECORD_FIELDS = (
+    "gallery_size",
+    "second_similarity",
+    "required_margin",
+    "verification_threshold",
+    "agreeing_frames",
+    "frames",
+    "needs_confirmation",
+)
+
 
 def _face(values: dict[str, Any], prefix: str) -> FaceMatch | None:
     if values[f"{prefix}face_engine"] is None:
         return None
+    record = values[f"{prefix}face_record"] or {}
     return FaceMatch(
         values[f"{prefix}face_engine"],
         values[f"{prefix}face_model_version"],
         values[f"{prefix}face_similarity"],
         values[f"{prefix}face_threshold"],
+        **{name: record[name] for name in RECORD_FIELDS if name in record},
     )
 
 
@@ -38,6 +51,7 @@ def _face_columns(face: FaceMatch | None, prefix: str) -> dict[str, Any]:
         f"{prefix}face_model_version": face and face.model_version,
         f"{prefix}face_similarity": face and face.similarity,
         f"{prefix}face_threshold": face and face.threshold,
+        f"{prefix}face_record": face and {name: getattr(face, name) for name in RECORD_FIELDS},
     }
 
 

@@ -180,12 +180,37 @@ class Window:
 
 @dataclass(frozen=True)
 class FaceMatch:
-    """The decision record of a face identification: engine, model, similarity and bar."""
+    """The decision record of a face identification: engine, model, similarity and bar.
+
+    Identity's open-set evidence comes with it (issue #19): how many of the roster were
+    enrolled, the second-best score, the margin and verification bar, the frames that agreed,
+    and whether it was a close call that staff must confirm.
+    """
 
     engine: str
     model_version: str
     similarity: float
     threshold: float
+    gallery_size: int = 0
+    second_similarity: float = -1.0
+    required_margin: float = 0.0
+    verification_threshold: float = 0.0
+    agreeing_frames: int = 0
+    frames: int = 0
+    needs_confirmation: bool = False
+
+    @property
+    def concern(self) -> Concern | None:
+        """What staff must look at when the face was a close call; None when it was not."""
+        if not self.needs_confirmation:
+            return None
+        return Concern(
+            FlagKind.FACE_UNCERTAIN,
+            f"face close call ({self.engine}: best {self.similarity:.3f}, second "
+            f"{self.second_similarity:.3f}, threshold {self.threshold:.3f} for "
+            f"{self.gallery_size} enrolled, margin {self.required_margin:.3f}, "
+            f"{self.agreeing_frames}/{self.frames} frames agreed): staff confirm who it is",
+        )
 
 
 @dataclass(frozen=True)
@@ -223,6 +248,34 @@ class SessionCorrected(DomainEvent):
     duration_seconds: int
     corrected_by: str
     reason: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class FaceReenrolmentSuggested(DomainEvent):
+    """Most of a resident's recent face decisions were close calls: enrol their face again."""
+
+    resident_id: str
+    needing_confirmation: int
+    considered: int
+
+
+# Of a resident's last REENROL_WINDOW face decisions, REENROL_AFTER close calls prompt a
+# re-enrolment: staff see a FACE_REENROLMENT flag and FaceReenrolmentSuggested is published.
+REENROL_WINDOW = 5
+REENROL_AFTER = 3
+
+
+def reenrolment_due(decisions: Sequence[FaceMatch]) -> bool:
+    """Whether the newest decision (last) is the close call that reaches REENROL_AFTER.
+
+    Only the crossing counts, so a run of close calls prompts once, not at every sign-in.
+    """
+    recent = decisions[-REENROL_WINDOW:]
+    return (
+        bool(recent)
+        and recent[-1].needs_confirmation
+        and sum(d.needs_confirmation for d in recent) == REENROL_AFTER
+    )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -601,8 +654,30 @@ class Session(Aggregate):
             return self._hold_for_review(counted_today, limits)
         self.signed_out_at = at
         concerns = self._count(counted_today, limits)
+        if self.face_uncertain:
+            # A face close call names only the likeliest person: no points until staff confirm.
+            self.status = SessionStatus.PENDING_REVIEW
+            return concerns
         self._complete(activity, at, now)
         return concerns
+
+    def face_decisions(self) -> list[tuple[datetime, FaceMatch]]:
+        """The face decisions of its sign-in and sign-out, with when each was made."""
+        found = []
+        if self.sign_in_proof.face is not None:
+            found.append((self.signed_in_at, self.sign_in_proof.face))
+        out = self.sign_out_proof
+        if out is not None and out.face is not None:
+            found.append((self.signed_out_at or self.signed_in_at, out.face))
+        return found
+
+    @property
+    def face_uncertain(self) -> bool:
+        """Whether its face sign-in or sign-out was a close call staff must confirm."""
+        proofs = (self.sign_in_proof, self.sign_out_proof)
+        return any(
+            p is not None and p.face is not None and p.face.needs_confirmation for p in proofs
+        )
 
     def leave(
         self,

@@ -18,6 +18,8 @@ class FlagKind(StrEnum):
     SELF_CONFIRMATION = "self_confirmation"
     FORGOTTEN_SIGN_OUT = "forgotten_sign_out"
     TIME_CAP = "time_cap"
+    FACE_UNCERTAIN = "face_uncertain"
+    FACE_REENROLMENT = "face_reenrolment"
 
 
 @dataclass(frozen=True)

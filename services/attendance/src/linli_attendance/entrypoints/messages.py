@@ -72,6 +72,8 @@ FLAG_KINDS = {
     FlagKind.SELF_CONFIRMATION: pb.FLAG_KIND_SELF_CONFIRMATION,
     FlagKind.FORGOTTEN_SIGN_OUT: pb.FLAG_KIND_FORGOTTEN_SIGN_OUT,
     FlagKind.TIME_CAP: pb.FLAG_KIND_TIME_CAP,
+    FlagKind.FACE_UNCERTAIN: pb.FLAG_KIND_FACE_UNCERTAIN,
+    FlagKind.FACE_REENROLMENT: pb.FLAG_KIND_FACE_REENROLMENT,
 }
 LEAD_STATES = {
     LeadStatus.APPLIED: pb.PROJECT_LEAD_STATE_APPLIED,
@@ -136,6 +138,13 @@ def _face(face: FaceMatch | None) -> pb.FaceDecision | None:
         model_version=face.model_version,
         similarity=face.similarity,
         threshold=face.threshold,
+        gallery_size=face.gallery_size,
+        second_similarity=face.second_similarity,
+        required_margin=face.required_margin,
+        verification_threshold=face.verification_threshold,
+        agreeing_frames=face.agreeing_frames,
+        frames=face.frames,
+        needs_staff_confirmation=face.needs_confirmation,
     )
 
 

@@ -5,7 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from linli_attendance.domain.activities import Activity, Session, check_in_calendar, local_day
+from linli_attendance.domain.activities import (
+    EARLY_SIGN_IN,
+    Activity,
+    Session,
+    check_in_calendar,
+    local_day,
+)
 from linli_attendance.domain.leads import ProjectLead
 from linli_attendance.domain.names import ACTIVITY, FLAG, LEAD, RESIDENT
 from linli_attendance.domain.review import Flag
@@ -91,3 +97,12 @@ def attendees(uow: AttendanceUnitOfWork, activity: Activity, at: datetime, resid
         return 0
     others = uow.sessions.at_occurrence(activity.community_id, activity.id, window.starts_at)
     return len({s.resident_id for s in others} - {resident_id})
+
+
+def signed_in(uow: AttendanceUnitOfWork, activity: Activity, at: datetime) -> tuple[str, ...]:
+    """Who has an open session at the latest occurrence begun by the time (sign-out's roster)."""
+    begun = [w for w in activity.occurrences() if w.starts_at - EARLY_SIGN_IN <= at]
+    if not begun:
+        return ()
+    sessions = uow.sessions.at_occurrence(activity.community_id, activity.id, begun[-1].starts_at)
+    return tuple(dict.fromkeys(s.resident_id for s in sessions if s.signed_out_at is None))

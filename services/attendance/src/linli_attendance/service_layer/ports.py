@@ -35,10 +35,15 @@ class FaceIdentifier(Protocol):
     """Asks the identity service who a burst of kiosk frames shows (1:N, with liveness)."""
 
     def identify(
-        self, community_id: str, frames: Sequence[bytes], challenge: LivenessChallenge
+        self,
+        community_id: str,
+        candidates: Sequence[str],
+        frames: Sequence[bytes],
+        challenge: LivenessChallenge,
     ) -> tuple[str, FaceMatch]:
-        """The resident id and the decision record; raises InvalidArgument (unusable burst),
-        NotFound (nobody matches), FailedPrecondition (liveness failed) or Unavailable."""
+        """Which of the candidate resident ids the burst shows, and the decision record (a close
+        call is named with `needs_confirmation`); raises InvalidArgument (unusable burst),
+        NotFound (none of them matches), FailedPrecondition (liveness failed) or Unavailable."""
         ...
 
 

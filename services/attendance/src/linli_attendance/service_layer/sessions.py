@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Sequence
+from datetime import datetime, timedelta
 
 from linli_attendance.domain import access
 from linli_attendance.domain.activities import (
+    REENROL_WINDOW,
     Activity,
     FaceMatch,
+    FaceReenrolmentSuggested,
     NotSignedIn,
     Proof,
     Session,
     SignInMethod,
+    reenrolment_due,
 )
 from linli_attendance.domain.limits import DEFAULT_LIMITS, LimitBook
-from linli_attendance.service_layer import lookups
+from linli_attendance.domain.review import Concern, FlagKind
+from linli_attendance.service_layer import lookups, roster
 from linli_attendance.service_layer.commands import (
     EnterPaperSession,
     FacePresence,
@@ -31,10 +36,12 @@ from linli_attendance.service_layer.ports import (
     ResidentDirectory,
 )
 from linli_kit.domain import Clock, utc_now
-from linli_kit.errors import InvalidArgument
+from linli_kit.errors import FailedPrecondition, InvalidArgument
 from linli_kit.principals import Principal
 from linli_kit.usecases import idempotent
 
+# How far back a resident's face decisions are read for the re-enrolment prompt.
+REENROL_LOOKBACK = timedelta(days=60)
 STAFF_METHODS = (SignInMethod.STAFF_CONFIRMED, SignInMethod.QR_CODE, SignInMethod.PIN)
 SessionCommand = (
     SignIn | SignOut | FacePresence | EnterPaperSession | RecordChecklist | RecordServed
@@ -93,10 +100,10 @@ def face_sign_in(
 ) -> Session:
     """Identify who the kiosk saw (with liveness) and open their session."""
     access.check_kiosk_operator(cmd.actor, cmd.community_id)
-    earlier = _answered_or_kiosk_checked(cmd, uow, must_be_open=True)
+    earlier, expected = _answered_or_kiosk_checked(cmd, uow, clock(), must_be_open=True)
     if earlier is not None:
         return earlier
-    return _open_identified(cmd, uow, _identify(cmd, faces), clock, limits=limits)
+    return _open_identified(cmd, uow, _identify(cmd, faces, expected), clock, limits=limits)
 
 
 def face_sign_out(
@@ -109,10 +116,10 @@ def face_sign_out(
 ) -> Session:
     """Identify who the kiosk saw (with liveness) and close their open session."""
     access.check_kiosk_operator(cmd.actor, cmd.community_id)
-    earlier = _answered_or_kiosk_checked(cmd, uow, must_be_open=False)
+    earlier, expected = _answered_or_kiosk_checked(cmd, uow, clock(), must_be_open=False)
     if earlier is not None:
         return earlier
-    return _close_identified(cmd, uow, _identify(cmd, faces), clock, limits=limits)
+    return _close_identified(cmd, uow, _identify(cmd, faces, expected), clock, limits=limits)
 
 
 @flagging_refusals
@@ -210,7 +217,9 @@ def _open_identified(
     resident_id, match = identified
     now = clock()
     proof = Proof(SignInMethod.FACE, "", cmd.kiosk_id, match)
-    return _open(uow, activity, resident_id, proof, now, now, limits)
+    session = _open(uow, activity, resident_id, proof, now, now, limits)
+    _review_face(uow, session, match, now)
+    return session
 
 
 @flagging_refusals
@@ -227,23 +236,73 @@ def _close_identified(
     resident_id, match = identified
     now = clock()
     proof = Proof(SignInMethod.FACE, "", cmd.kiosk_id, match)
-    return _close(uow, activity, resident_id, proof, now, now, limits)
+    session = _close(uow, activity, resident_id, proof, now, now, limits)
+    _review_face(uow, session, match, now)
+    return session
+
+
+def _review_face(
+    uow: AttendanceUnitOfWork, session: Session, match: FaceMatch, now: datetime
+) -> None:
+    """Flag a face close call; prompt a re-enrolment when the resident's keep being close."""
+    if match.concern is None:
+        return
+    raise_flags(uow, session, [match.concern], now)
+    recent = uow.sessions.of_resident(
+        session.community_id,
+        session.resident_id,
+        now - REENROL_LOOKBACK,
+        now + timedelta(seconds=1),
+    )
+    decisions = sorted(
+        (decision for s in recent for decision in s.face_decisions()), key=lambda d: d[0]
+    )
+    matches = [face for _, face in decisions]
+    if not reenrolment_due(matches):
+        return
+    considered = matches[-REENROL_WINDOW:]
+    needing = sum(face.needs_confirmation for face in considered)
+    reason = (
+        f"{needing} of the resident's last {len(considered)} face sign-ins or sign-outs needed "
+        "staff confirmation: ask them to enrol their face again, with several good photos"
+    )
+    raise_flags(uow, session, [Concern(FlagKind.FACE_REENROLMENT, reason)], now)
+    session.events.append(
+        FaceReenrolmentSuggested(
+            community_id=session.community_id,
+            occurred_at=now,
+            resident_id=session.resident_id,
+            needing_confirmation=needing,
+            considered=len(considered),
+        )
+    )
 
 
 def _answered_or_kiosk_checked(
-    cmd: FacePresence, uow: AttendanceUnitOfWork, *, must_be_open: bool
-) -> Session | None:
-    """The session a retried request made, else None once kiosk (and opening) are checked."""
+    cmd: FacePresence, uow: AttendanceUnitOfWork, now: datetime, *, must_be_open: bool
+) -> tuple[Session | None, tuple[str, ...]]:
+    """The session a retried request made; else, once kiosk (and opening) are checked, whom
+    the kiosk may identify: the occurrence's roster to sign in, its open sessions to sign out."""
     # Identity is asked outside any transaction (a slow match must not hold database locks),
     # so a retry is answered here, before identity would be asked a second time.
     with uow:
         if (earlier := uow.requests.replay(cmd)) is not None:
-            return lookups.session(uow, cmd.community_id, earlier)
+            return lookups.session(uow, cmd.community_id, earlier), ()
         activity = lookups.activity(uow, cmd.community_id, cmd.activity_id)
         activity.check_kiosk(cmd.kiosk_id)
         if must_be_open:
             activity.check_open()
-        return None
+            expected = roster.expected_at(uow, cmd.community_id, activity.id, now)
+            who = "on this occurrence's roster"
+        else:
+            expected = lookups.signed_in(uow, activity, now)
+            who = "signed in to this occurrence"
+    if not expected:
+        raise FailedPrecondition(
+            f"nobody is {who}, so a face cannot be identified here: sign in with the QR "
+            "code or PIN, or ask staff"
+        )
+    return None, expected
 
 
 def _open(
@@ -310,10 +369,10 @@ def _close(
     return session
 
 
-def _identify(cmd: FacePresence, faces: FaceIdentifier) -> Identified:
+def _identify(cmd: FacePresence, faces: FaceIdentifier, expected: Sequence[str]) -> Identified:
     if not cmd.frames:
         raise InvalidArgument("frames must hold a burst of at least one image")
-    return faces.identify(cmd.community_id, cmd.frames, cmd.challenge)
+    return faces.identify(cmd.community_id, expected, cmd.frames, cmd.challenge)
 
 
 def _check_staff_path(

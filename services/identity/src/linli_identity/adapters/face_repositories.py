@@ -126,6 +126,7 @@ class SqlFaceTemplates(FaceTemplates):
                 model_version=enrolment.template.model_version,
                 sealed=sealed,
                 enrolled_at=enrolment.enrolled_at,
+                photos=enrolment.photos,
             )
         )
 
@@ -232,6 +233,7 @@ def _enrolment(row: sa.Row[Any], cipher: TemplateCipher) -> FaceEnrolment:
         consent_id=row.consent_id,
         template=template,
         enrolled_at=row.enrolled_at,
+        photos=row.photos,
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -102,6 +103,19 @@ class Gallery:
         # Below the threshold the nearest resident is not named: it is not a finding.
         named = resident_id if similarity >= threshold else None
         return FaceMatch.from_similarity(probe, similarity, threshold, named)
+
+    def compare(
+        self, probes: Sequence[FaceTemplate], candidates: Sequence[str]
+    ) -> tuple[list[str], np.ndarray]:
+        """The enrolled ones among the candidates, and each probe's scores with them."""
+        for probe in probes:
+            self._check(probe)
+        vectors = np.stack([probe.vector for probe in probes])
+        with self._lock:
+            enrolled = [c for c in candidates if c in self._rows]
+            rows = [self._rows[c] for c in enrolled]
+            scores = vectors @ self._matrix[rows].T if rows else np.zeros((len(probes), 0))
+        return enrolled, scores
 
     def _check(self, template: FaceTemplate) -> None:
         if (template.engine, template.model_version, template.dimension) != (

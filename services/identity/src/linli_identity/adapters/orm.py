@@ -199,6 +199,8 @@ face_templates = sa.Table(
     sa.Column("model_version", sa.String(200), nullable=False),
     sa.Column("sealed", sa.LargeBinary(), nullable=False),
     sa.Column("enrolled_at", UtcDateTime(), nullable=False),
+    # How many photos the template is the mean of (issue #19).
+    sa.Column("photos", sa.SmallInteger, nullable=False, server_default="1"),
     sa.ForeignKeyConstraint(
         ["community_id", "consent_id"], ["face_consents.community_id", "face_consents.id"]
     ),

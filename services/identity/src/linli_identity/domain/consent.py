@@ -130,6 +130,8 @@ class FaceEnrolment(Aggregate):
     consent_id: str
     template: FaceTemplate
     enrolled_at: datetime
+    # How many photos the template is the mean of.
+    photos: int = 1
 
     @property
     def id(self) -> str:
@@ -138,7 +140,7 @@ class FaceEnrolment(Aggregate):
 
     @classmethod
     def enrol(
-        cls, consent: FaceConsent | None, template: FaceTemplate, at: datetime
+        cls, consent: FaceConsent | None, template: FaceTemplate, at: datetime, photos: int = 1
     ) -> FaceEnrolment:
         """An enrolment under the resident's consent; FailedPrecondition without an active one."""
         consent = require_active(consent, at)
@@ -148,6 +150,7 @@ class FaceEnrolment(Aggregate):
             consent_id=consent.id,
             template=template,
             enrolled_at=at,
+            photos=photos,
         )
         enrolment.events.append(
             FaceEnrolled(

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from linli_identity.domain.openset import OpenSetDecision, Outcome
 from linli_kit.errors import FailedPrecondition, InvalidArgument
 
 EMBEDDING_SIZES = (128, 512)
@@ -165,7 +166,12 @@ class FaceTemplate:
 
 @dataclass(frozen=True)
 class FaceMatch:
-    """The record of one biometric decision: what compared, how similar, against which bar."""
+    """The record of one biometric decision: what compared, how similar, against which bar.
+
+    An identification (1:N) also records its open-set evidence: how many candidates were
+    enrolled, the second-best score, the margin and verification bar, the frames that agreed
+    and its outcome (`domain.openset`).
+    """
 
     engine: str
     model_version: str
@@ -173,6 +179,34 @@ class FaceMatch:
     threshold: float
     matched: bool
     resident_id: str | None = None
+    gallery_size: int = 0
+    second_similarity: float = -1.0
+    required_margin: float = 0.0
+    verification_threshold: float = 0.0
+    agreeing_frames: int = 0
+    frames: int = 0
+    outcome: Outcome | None = None
+
+    @classmethod
+    def identified(
+        cls, probe: FaceTemplate, decision: OpenSetDecision, resident_id: str | None
+    ) -> FaceMatch:
+        """The record of an open-set identification naming `resident_id` (None: nobody)."""
+        return cls(
+            engine=probe.engine,
+            model_version=probe.model_version,
+            similarity=decision.similarity,
+            threshold=decision.threshold,
+            matched=decision.outcome is Outcome.IDENTIFIED,
+            resident_id=resident_id,
+            gallery_size=decision.gallery_size,
+            second_similarity=decision.second_similarity,
+            required_margin=decision.rule.margin,
+            verification_threshold=decision.rule.verification_threshold,
+            agreeing_frames=decision.agreeing_frames,
+            frames=decision.frames,
+            outcome=decision.outcome,
+        )
 
     @classmethod
     def decide(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from linli_identity.domain.openset import OpenSetBook
 from linli_identity.entrypoints.face_work import FaceWork
 from linli_identity.service_layer.face_port import FaceEngine, Galleries
 from linli_identity.service_layer.login_port import LoginPorts
@@ -23,6 +24,7 @@ class ServicerBase:
         *,
         login: LoginPorts,
         face_work: FaceWork,
+        open_set: OpenSetBook,
     ) -> None:
         self.uow_factory = uow_factory
         self.engine = engine
@@ -30,3 +32,4 @@ class ServicerBase:
         self.clock = clock
         self.login = login
         self.face_work = face_work
+        self.open_set = open_set

@@ -114,17 +114,24 @@ class FaceRpcs(ServicerBase):
     ) -> pb.EnrolFaceResponse:
         """Enrol a face from one photo."""
         ids = names.RESIDENT.parse(request.resident, "resident")
+        images = ([request.image] if request.image else []) + list(request.images)
         command = EnrolFace(
             ids["community"],
             ids["resident"],
-            request.image,
+            tuple(images),
             request.request_id,
             actor=current_principal(),
         )
         # Decoding and encoding a face is CPU-bound: on the bounded face workers.
         enrolment = await self.face_work.run(
             lambda time_left: faces.enrol_face(
-                command, self.uow_factory(), self.engine, self.galleries, self.clock, time_left
+                command,
+                self.uow_factory(),
+                self.engine,
+                self.galleries,
+                self.open_set,
+                self.clock,
+                time_left,
             ),
             time_left_of(context),
         )
@@ -143,6 +150,7 @@ class FaceRpcs(ServicerBase):
                 frames,
                 self.uow_factory(),
                 self.engine,
+                self.open_set,
                 clock=self.clock,
                 time_left=time_left,
                 actor=actor,
@@ -154,23 +162,28 @@ class FaceRpcs(ServicerBase):
     async def IdentifyFace(
         self, request: pb.IdentifyFaceRequest, context: grpc.aio.ServicerContext
     ) -> pb.IdentifyFaceResponse:
-        """Identify 1:N who a live burst shows."""
+        """Identify which of the candidates a live burst shows (open-set 1:N)."""
         ids = names.COMMUNITY.parse(request.parent, "parent")
+        candidates = [names.RESIDENT.parse(name, "candidates") for name in request.candidates]
+        if any(c["community"] != ids["community"] for c in candidates):
+            raise InvalidArgument("every candidate must be a resident of the parent community")
         frames, actor = burst(list(request.frames), request.challenge), current_principal()
         decision = await self.face_work.run(
             lambda time_left: faces.identify_face(
                 ids["community"],
+                [c["resident"] for c in candidates],
                 frames,
                 self.uow_factory(),
                 self.engine,
                 self.galleries,
+                self.open_set,
                 clock=self.clock,
                 time_left=time_left,
                 actor=actor,
             ),
             time_left_of(context),
         )
-        assert decision.match.resident_id is not None  # no match is NotFound
+        assert decision.match.resident_id is not None  # nobody is NotFound
         return pb.IdentifyFaceResponse(
             resident=resident_name(ids["community"], decision.match.resident_id),
             decision=decision_message(decision),

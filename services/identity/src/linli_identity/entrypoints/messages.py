@@ -9,6 +9,7 @@ from linli_identity.domain.consent import FaceConsent, FaceEnrolment
 from linli_identity.domain.liveness import Challenge
 from linli_identity.domain.login import AuthEvent, masked
 from linli_identity.domain.mentoring import MentoringPair
+from linli_identity.domain.openset import Outcome
 from linli_identity.domain.org import OrgLevel, OrgUnit, UnitSize
 from linli_identity.domain.residents import Community, Resident
 from linli_identity.domain.teams import ServedGroup, SpecialTeam, TeamService
@@ -161,21 +162,35 @@ def enrolment_message(enrolment: FaceEnrolment) -> pb.FaceEnrolment:
         resident=resident_name(enrolment.community_id, enrolment.resident_id),
         engine=enrolment.template.engine,
         model_version=enrolment.template.model_version,
+        photos=enrolment.photos,
     )
     message.enrol_time.FromDatetime(enrolment.enrolled_at)
     return message
 
 
+OUTCOMES = {
+    Outcome.IDENTIFIED: pb.FACE_OUTCOME_IDENTIFIED,
+    Outcome.NEEDS_CONFIRMATION: pb.FACE_OUTCOME_NEEDS_CONFIRMATION,
+}
+
+
 def decision_message(decision: FaceDecision) -> pb.FaceDecision:
     """A biometric decision record as its protobuf message."""
+    match = decision.match
     return pb.FaceDecision(
-        engine=decision.match.engine,
-        model_version=decision.match.model_version,
-        similarity=decision.match.similarity,
-        threshold=decision.match.threshold,
-        matched=decision.match.matched,
+        engine=match.engine,
+        model_version=match.model_version,
+        similarity=match.similarity,
+        threshold=match.threshold,
+        matched=match.matched,
         challenge=CHALLENGES_OUT[decision.liveness.challenge],
         frames=decision.liveness.frames,
+        gallery_size=match.gallery_size,
+        second_similarity=match.second_similarity,
+        required_margin=match.required_margin,
+        verification_threshold=match.verification_threshold,
+        agreeing_frames=match.agreeing_frames,
+        outcome=OUTCOMES[match.outcome] if match.outcome else pb.FACE_OUTCOME_UNSPECIFIED,
     )
 
 

@@ -140,11 +140,11 @@ class WithdrawFaceConsent:
 
 @dataclass(frozen=True)
 class EnrolFace:
-    """Enrol a resident's face from one photo."""
+    """Enrol a resident's face from one to MAX_ENROLMENT_PHOTOS photos."""
 
     community_id: str
     resident_id: str
-    image: bytes = field(repr=False)
+    images: tuple[bytes, ...] = field(repr=False)
     request_id: str = ""
     actor: Principal = field(kw_only=True)
 

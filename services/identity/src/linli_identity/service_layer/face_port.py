@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -64,6 +65,13 @@ class Gallery(Protocol):
 
     def identify(self, probe: FaceTemplate, threshold: float) -> FaceMatch:
         """Best match of the probe; resident_id None below the threshold."""
+        ...
+
+    def compare(
+        self, probes: Sequence[FaceTemplate], candidates: Sequence[str]
+    ) -> tuple[list[str], np.ndarray]:
+        """The enrolled ones among the candidates (in order), and a (probes, enrolled) matrix of
+        cosine similarities."""
         ...
 
 

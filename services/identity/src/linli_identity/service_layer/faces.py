@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -14,13 +14,19 @@ from linli_identity.domain.access import (
     require_self_or_staff_over,
 )
 from linli_identity.domain.consent import FACE_SIGN_IN, FaceEnrolment, require_active
-from linli_identity.domain.face import FaceMatch, FaceTemplate, TemplateMismatch
+from linli_identity.domain.face import FaceError, FaceMatch, FaceTemplate, TemplateMismatch
 from linli_identity.domain.liveness import (
     Challenge,
     LivenessFrame,
     LivenessPolicy,
     LivenessResult,
     check_liveness,
+)
+from linli_identity.domain.openset import (
+    OpenSetBook,
+    OpenSetRule,
+    Outcome,
+    checked_candidates,
 )
 from linli_identity.service_layer.access import in_actors_community, reach_of
 from linli_identity.service_layer.commands import EnrolFace
@@ -32,6 +38,9 @@ from linli_kit.errors import FailedPrecondition, InvalidArgument, NotFound, Unav
 from linli_kit.principals import Principal
 from linli_kit.usecases import idempotent
 
+MAX_ENROLMENT_PHOTOS = 5
+# The shipped thresholds (domain.openset.DEFAULT_RULES), for callers that configure none.
+DEFAULT_BOOK = OpenSetBook({})
 # Seconds the caller still waits for an answer (0 or less: gone, stop working for them).
 TimeLeft = Callable[[], float]
 
@@ -79,18 +88,53 @@ def _enrolment(uow: IdentityUnitOfWork, cmd: EnrolFace, ref: str) -> FaceEnrolme
 @in_actors_community
 @idempotent(_enrolment)
 def _store_enrolment(
-    cmd: EnrolFace, uow: IdentityUnitOfWork, engine: FaceEngine, clock: Clock
+    cmd: EnrolFace, uow: IdentityUnitOfWork, engine: FaceEngine, book: OpenSetBook, clock: Clock
 ) -> FaceEnrolment:
     resident = existing_resident(uow, cmd.community_id, cmd.resident_id)
     # The resident, or their staff; either way only under the resident's active consent.
     require_self_or_staff_over(cmd.actor, resident, reach_of(uow, cmd.actor, cmd.community_id))
     consent = uow.consents.current(cmd.community_id, cmd.resident_id, FACE_SIGN_IN)
-    # Consent is checked before the image is even decoded.
+    # Consent is checked before the images are even decoded.
     require_active(consent, clock())
-    face = engine.analyse(cmd.image)
-    enrolment = FaceEnrolment.enrol(consent, face.template, clock())
+    template = enrolment_template(cmd.images, engine, book.rule(engine.name, cmd.community_id))
+    enrolment = FaceEnrolment.enrol(consent, template, clock(), photos=len(cmd.images))
     uow.templates.put(enrolment)
     return enrolment
+
+
+def enrolment_template(
+    images: Sequence[bytes], engine: FaceEngine, rule: OpenSetRule
+) -> FaceTemplate:
+    """The mean template of 1 to MAX_ENROLMENT_PHOTOS photos of one person, each checked.
+
+    A refusal names the photo and why (no face, several, too small, blurred…); a photo that
+    does not match the others at the verification threshold is refused as another person.
+    """
+    if not 1 <= len(images) <= MAX_ENROLMENT_PHOTOS:
+        raise InvalidArgument(
+            f"enrolment takes 1 to {MAX_ENROLMENT_PHOTOS} photos, not {len(images)}"
+        )
+    templates = []
+    for number, image in enumerate(images, start=1):
+        try:
+            templates.append(engine.analyse(image).template)
+        except FaceError as exc:
+            raise _of_photo(exc, number, len(images)) from None
+    for number, template in enumerate(templates, start=1):
+        others = templates[: number - 1] + templates[number:]
+        if others and template.similarity(mean_template(others)) < rule.verification_threshold:
+            raise InvalidArgument(
+                f"photo {number} of {len(images)} does not look like the same person as the "
+                "others: please send photos of the resident only"
+            )
+    return mean_template(templates)
+
+
+def _of_photo(error: FaceError, number: int, count: int) -> FaceError:
+    """The same refusal, naming the photo when there are several."""
+    if count == 1:
+        return error
+    return FaceError(f"photo {number} of {count}: {error}")
 
 
 def enrol_face(
@@ -98,12 +142,13 @@ def enrol_face(
     uow: IdentityUnitOfWork,
     engine: FaceEngine,
     galleries: Galleries,
+    book: OpenSetBook = DEFAULT_BOOK,
     clock: Clock = utc_now,
     time_left: TimeLeft = no_deadline,
 ) -> FaceEnrolment:
-    """Store an encrypted template of the one face in the photo; the photo is not kept."""
+    """Store an encrypted template of the face in the photos; the photos are not kept."""
     _still_wanted(time_left)  # it may have waited its turn for the face workers
-    enrolment = _store_enrolment(cmd, uow, engine, clock)
+    enrolment = _store_enrolment(cmd, uow, engine, book, clock)
     # Only after the commit: a failed commit must leave no face in the gallery.
     galleries.for_community(cmd.community_id).put(cmd.resident_id, enrolment.template)
     return enrolment
@@ -115,6 +160,7 @@ def verify_face(
     burst: FaceBurst,
     uow: IdentityUnitOfWork,
     engine: FaceEngine,
+    book: OpenSetBook,
     policy: LivenessPolicy | None = None,
     clock: Clock = utc_now,
     time_left: TimeLeft = no_deadline,
@@ -130,48 +176,71 @@ def verify_face(
             raise NotFound("the resident has no face enrolled")
         require_active(uow.consents.current(community_id, resident_id, FACE_SIGN_IN), clock())
     # The frames are analysed after the unit of work so no connection is held meanwhile.
-    probe, liveness = live_probe(burst, engine, policy, time_left)
-    match = FaceMatch.decide(probe, enrolment.template, engine.default_threshold, resident_id)
+    probe, liveness, _ = live_probe(burst, engine, policy, time_left)
+    threshold = book.rule(engine.name, community_id).verification_threshold
+    match = FaceMatch.decide(probe, enrolment.template, threshold, resident_id)
     return FaceDecision(match, liveness)
 
 
 def identify_face(
     community_id: str,
+    candidates: Sequence[str],
     burst: FaceBurst,
     uow: IdentityUnitOfWork,
     engine: FaceEngine,
     galleries: Galleries,
+    book: OpenSetBook,
     policy: LivenessPolicy | None = None,
     clock: Clock = utc_now,
     time_left: TimeLeft = no_deadline,
     *,
     actor: Principal,
 ) -> FaceDecision:
-    """Find who a live burst shows among the community's residents (1:N): its services only.
+    """Find which of the candidates a live burst shows (open-set 1:N): its services only.
 
-    A person must not turn a photo into a name.
+    A person must not turn a photo into a name. A close call names the likeliest candidate
+    with the outcome NEEDS_CONFIRMATION; a face below the verification bar is NotFound.
     """
     require_may_identify_face(actor, community_id)
+    expected = checked_candidates(candidates)
+    rule = book.rule(engine.name, community_id)
     with uow:
         existing_community(uow, community_id)
-    probe, liveness = live_probe(burst, engine, policy, time_left)
+    probe, liveness, frames = live_probe(burst, engine, policy, time_left)
     gallery = galleries.for_community(community_id)
-    match = gallery.identify(probe, engine.default_threshold)
-    if match.resident_id is not None:
-        with uow:
-            consent = uow.consents.current(community_id, match.resident_id, FACE_SIGN_IN)
-            stored = uow.templates.exists(community_id, match.resident_id)
+    while True:
+        enrolled, scores = gallery.compare([probe, *frames], expected)
+        if not enrolled:
+            raise NotFound(
+                f"no enrolled resident among the {len(expected)} expected: none has a face "
+                "enrolled (sign in with the QR code or PIN, or ask staff)"
+            )
+        decision = rule.decide(scores[0], scores[1:])
+        named = enrolled[decision.best]
+        if decision.outcome is Outcome.NOBODY or _still_enrolled(uow, community_id, named, clock):
+            break
         # The database is the truth: a gallery entry without a stored template under an
         # active consent (e.g. withdrawn through another replica) is dropped, not matched.
-        if not stored or consent is None or not consent.active_at(clock()):
-            gallery.remove(match.resident_id)
-            match = FaceMatch.from_similarity(probe, -1.0, engine.default_threshold)
+        gallery.remove(named)
+    match = FaceMatch.identified(
+        probe, decision, None if decision.outcome is Outcome.NOBODY else named
+    )
     if match.resident_id is None:
         raise NotFound(
-            f"no enrolled resident matches this face ({match.engine}/{match.model_version}: "
-            f"similarity {match.similarity:.3f} < threshold {match.threshold:.3f})"
+            f"no enrolled resident among the {decision.gallery_size} expected matches this "
+            f"face ({match.engine}/{match.model_version}: similarity {match.similarity:.3f} < "
+            f"verification threshold {match.verification_threshold:.3f})"
         )
     return FaceDecision(match, liveness)
+
+
+def _still_enrolled(
+    uow: IdentityUnitOfWork, community_id: str, resident_id: str, clock: Clock
+) -> bool:
+    with uow:
+        consent = uow.consents.current(community_id, resident_id, FACE_SIGN_IN)
+        stored = uow.templates.exists(community_id, resident_id)
+    return stored and consent is not None and consent.active_at(clock())
 
 
 def refresh_gallery_entry(
@@ -221,11 +290,12 @@ def live_probe(
     engine: FaceEngine,
     policy: LivenessPolicy | None = None,
     time_left: TimeLeft = no_deadline,
-) -> tuple[FaceTemplate, LivenessResult]:
+) -> tuple[FaceTemplate, LivenessResult, list[FaceTemplate]]:
     """Analyse every frame, check liveness, and average the frames into one probe template.
 
-    Between frames it checks that the caller still waits: a burst whose caller is gone stops
-    within one frame's analysis instead of holding a face worker to the end.
+    Returns the probe, the liveness result and each frame's own template. Between frames it
+    checks that the caller still waits: a burst whose caller is gone stops within one
+    frame's analysis instead of holding a face worker to the end.
     """
     policy = policy or LivenessPolicy()
     if not policy.min_frames <= len(burst.frames) <= policy.max_frames:
@@ -245,8 +315,14 @@ def live_probe(
             f"the {engine.name} engine gives no 68-point landmarks, so liveness cannot be checked"
         )
     liveness = check_liveness(frames, burst.challenge, engine.default_threshold, policy)
-    # The mean of the burst's unit vectors is less noisy than any single frame.
-    first = faces[0].template
-    mean = np.mean([face.template.vector for face in faces], axis=0)
-    probe = FaceTemplate(vector=mean, engine=first.engine, model_version=first.model_version)
-    return probe, liveness
+    templates = [face.template for face in faces]
+    return mean_template(templates), liveness, templates
+
+
+def mean_template(templates: Sequence[FaceTemplate]) -> FaceTemplate:
+    """The normalised mean of templates of one engine and model: less noisy than any one."""
+    first = templates[0]
+    for other in templates[1:]:
+        first.ensure_comparable(other)
+    mean = np.mean([t.vector for t in templates], axis=0)
+    return FaceTemplate(vector=mean, engine=first.engine, model_version=first.model_version)
