@@ -19,6 +19,7 @@ import random
 import signal
 import time
 import uuid
+from collections import Counter
 from collections.abc import Iterator
 from concurrent import futures
 from dataclasses import dataclass, field
@@ -107,8 +108,10 @@ class Community:
         """The points service as a person of this community."""
         return pts_grpc.PointsServiceStub(self._channel(self.token(resident, *roles)))
 
-    def exchange(self, tls: auth.TlsFiles) -> tb_grpc.ExchangeServiceStub:
-        """This community's exchange port, called with the given certificate."""
+    def exchange(self, issuer: DevelopmentCA, spiffe_id: str) -> tb_grpc.ExchangeServiceStub:
+        """This community's exchange port, called with a certificate the issuer made."""
+        issued = issuer.issue(spiffe_id)
+        tls = auth.TlsFiles(issued.key_pem, issued.cert_pem, self.ca.cert_pem)
         channel = auth.channel(f"127.0.0.1:{self.exchange_port}", tls)
         self._channels[f"exchange-{uuid.uuid4().hex}"] = channel
         return tb_grpc.ExchangeServiceStub(channel)
@@ -279,6 +282,8 @@ def federation(servers: Servers, tmp_path_factory: pytest.TempPathFactory) -> It
     yield running
     for community in communities.values():
         community.close()
+        community.process.terminate()
+    for community in communities.values():
         community.process.stop()
     for jwks in jwks_servers:
         jwks.stop(0)
@@ -356,7 +361,9 @@ def _asks(world: Federation, rng: random.Random, count: int) -> list[Ask]:
 FAULTS = ("none", "kill-sender", "kill-recipient", "stop-recipient", "duplicate")
 
 
-def _round(world: Federation, rng: random.Random, asks: list[Ask], fault: str) -> list[Ask]:
+def _round(
+    world: Federation, rng: random.Random, asks: list[Ask], fault: str, seen: Counter[str]
+) -> list[Ask]:
     """Send a round of transfers at once while the fault strikes; the asks that failed."""
     victim = world[
         asks[0].sender_community if fault == "kill-sender" else asks[0].recipient_community
@@ -374,6 +381,9 @@ def _round(world: Federation, rng: random.Random, asks: list[Ask], fault: str) -
             time.sleep(TIMEOUT_SECONDS + 1.0)  # the senders' deadline passes
             victim.process.process.send_signal(signal.SIGCONT)
         answers = [s.result() for s in sent]
+    seen.update(
+        "failed call" if a is None else tb.TransferState.Name(a.state).lower() for a in answers
+    )
     if fault in ("kill-sender", "kill-recipient"):
         victim.restart()
     return [ask for ask, answer in zip(asks, answers, strict=False) if answer is None]
@@ -388,7 +398,7 @@ def _replay_accepts(world: Federation, rng: random.Random) -> None:
         )
         for row in rng.sample(rows, min(3, len(rows))):
             sender = world[row.peer]
-            stub = community.exchange(sender.ca.tls_files(f"spiffe://linli/{row.peer}/points"))
+            stub = community.exchange(sender.ca, f"spiffe://linli/{row.peer}/points")
             request = tb.AcceptTransferRequest(
                 transfer_id=row.id,
                 sender=f"communities/{row.peer}/residents/{row.counterpart}",
@@ -407,19 +417,24 @@ def _replay_accepts(world: Federation, rng: random.Random) -> None:
             assert status == expected[row.state], (row.id, row.state, status)
 
 
-def _run(world: Federation, seed: int, transfers: int, rounds: list[str]) -> list[Ask]:
-    """Every round of transfers with its fault, each failed ask retried as its resident would."""
+def _run(world: Federation, seed: int, transfers: int, rounds: list[str]) -> Counter[str]:
+    """Every round of transfers with its fault, each failed ask retried as its resident would;
+    what the residents were answered."""
     rng = random.Random(seed)
+    seen: Counter[str] = Counter()
     per_round = max(1, transfers // len(rounds))
     asked: list[Ask] = []
     for fault in rounds:
         asks = _asks(world, rng, per_round)
         asked += asks
-        failed = _round(world, rng, asks, fault)
+        failed = _round(world, rng, asks, fault, seen)
         for ask in failed:  # the resident tries again with the same request id
-            _send(world, ask)
+            retried = _send(world, ask)
+            seen["retried"] += 1
+            seen["retry answered"] += retried is not None
     _replay_accepts(world, rng)
-    return asked
+    seen["asked"] = len(asked)
+    return seen
 
 
 def _check_the_books(world: Federation) -> dict[str, int]:
@@ -484,10 +499,11 @@ def _outcomes(world: Federation) -> dict[str, int]:
     counted: dict[str, int] = {}
     for community in world.communities.values():
         for row in community.rows(
-            "SELECT state, count(*) AS n FROM timebank_transfers"
-            " WHERE direction = 'sent' GROUP BY state"
+            "SELECT direction, state, count(*) AS n FROM timebank_transfers"
+            " GROUP BY direction, state"
         ):
-            counted[row.state] = counted.get(row.state, 0) + row.n
+            key = f"{row.direction} {row.state}"
+            counted[key] = counted.get(key, 0) + row.n
     return counted
 
 
@@ -517,22 +533,22 @@ def test_a_certificate_of_a_community_that_is_not_a_peer_is_refused(
     east, west = federation["tb-east"], federation["tb-west"]
     status = tb.GetTransferStatusRequest(transfer_id="x-unknown")
     # A stranger's CA is not trusted on the exchange port at all.
-    stranger = east.exchange(federation.stranger.tls_files(f"spiffe://linli/{STRANGER}/points"))
+    stranger = east.exchange(federation.stranger, f"spiffe://linli/{STRANGER}/points")
     with pytest.raises(grpc.RpcError) as refused:
         stranger.GetTransferStatus(status, timeout=5)
     assert refused.value.code() is grpc.StatusCode.UNAVAILABLE  # type: ignore[attr-defined]
     # A peer's CA vouching for another peer does not make it that peer.
-    forged = east.exchange(west.ca.tls_files("spiffe://linli/tb-north/points"))
+    forged = east.exchange(west.ca, "spiffe://linli/tb-north/points")
     with pytest.raises(grpc.RpcError) as denied:
         forged.GetTransferStatus(status, timeout=5)
     assert denied.value.code() is grpc.StatusCode.PERMISSION_DENIED  # type: ignore[attr-defined]
     # The community's own services are not peers either.
-    own = east.exchange(east.ca.tls_files(f"spiffe://linli/{east.name}/rewards"))
+    own = east.exchange(east.ca, f"spiffe://linli/{east.name}/rewards")
     with pytest.raises(grpc.RpcError) as own_refused:
         own.GetTransferStatus(status, timeout=5)
     assert own_refused.value.code() is grpc.StatusCode.UNAVAILABLE  # type: ignore[attr-defined]
     # The real peer is answered.
-    real = east.exchange(west.ca.tls_files(f"spiffe://linli/{west.name}/points"))
+    real = east.exchange(west.ca, f"spiffe://linli/{west.name}/points")
     assert real.GetTransferStatus(status, timeout=5).status == tb.EXCHANGE_STATUS_UNKNOWN
 
 
@@ -547,9 +563,11 @@ def test_transfers_with_faults_conserve_points_and_agree_on_both_sides(
 ) -> None:
     seed = _seed_from_env()
     rounds = ["duplicate", "kill-recipient", "stop-recipient", "kill-sender", "none"]
-    asked = _run(federation, seed, 30, rounds)
+    seen = _run(federation, seed, 30, rounds)
     totals = _check_the_books(federation)
-    print(f"seed {seed}: {len(asked)} asked, outcomes {_outcomes(federation)}, totals {totals}")
+    print(f"seed {seed}: answered {dict(seen)}, outcomes {_outcomes(federation)}, totals {totals}")
+    # The stopped recipient made its senders answer PENDING: recovery settled those.
+    assert seen["transfer_state_pending"] >= 1, seen
     east = federation["tb-east"]
     report = east.bank("staff", "social_worker").GetSettlementReport(
         tb.GetSettlementReportRequest(
@@ -569,6 +587,6 @@ def test_chaos_two_hundred_transfers_with_faults_at_every_step(federation: Feder
     seed = _seed_from_env()
     rng = random.Random(seed)
     rounds = [rng.choice(FAULTS[1:]) for _ in range(25)]
-    asked = _run(federation, seed, 200, rounds)
+    seen = _run(federation, seed, 200, rounds)
     totals = _check_the_books(federation)
-    print(f"seed {seed}: {len(asked)} asked, outcomes {_outcomes(federation)}, totals {totals}")
+    print(f"seed {seed}: answered {dict(seen)}, outcomes {_outcomes(federation)}, totals {totals}")
