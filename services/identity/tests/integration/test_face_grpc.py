@@ -233,12 +233,16 @@ async def test_enrol_then_identify_finds_the_person(
             parent=f"communities/{C}",
             frames=head_turn(tom),
             challenge=CHALLENGE_TURN,
+            candidates=[tom_name, other],
         )
     )
 
     assert found.resident == tom_name
     decision = found.decision
     assert (decision.engine, decision.threshold, decision.matched) == ("dlib", 0.93, True)
+    assert (decision.gallery_size, decision.outcome) == (2, pb.FACE_OUTCOME_IDENTIFIED)
+    assert decision.similarity - decision.second_similarity >= decision.required_margin > 0
+    assert decision.agreeing_frames == 5 and decision.verification_threshold == 0.93
     assert decision.similarity >= 0.93 and decision.model_version.startswith("resnet_model_v1")
     assert (decision.challenge, decision.frames) == (CHALLENGE_TURN, 5)
     verified = await service.kiosk.VerifyFace(
@@ -272,7 +276,10 @@ async def test_a_still_photo_replayed_as_a_burst_fails_liveness(
             grpc.StatusCode.FAILED_PRECONDITION,
             service.kiosk.IdentifyFace(
                 pb.IdentifyFaceRequest(
-                    parent=f"communities/{C}", frames=[jpeg(tom)] * 5, challenge=challenge
+                    parent=f"communities/{C}",
+                    frames=[jpeg(tom)] * 5,
+                    challenge=challenge,
+                    candidates=[resident],
                 )
             ),
             why,
@@ -286,7 +293,10 @@ async def test_withdrawal_deletes_the_template_everywhere(
     granted = await consent(service, resident)
     await service.stub.EnrolFace(pb.EnrolFaceRequest(resident=resident, image=jpeg(tom)))
     identify = pb.IdentifyFaceRequest(
-        parent=f"communities/{C}", frames=head_turn(tom), challenge=CHALLENGE_TURN
+        parent=f"communities/{C}",
+        frames=head_turn(tom),
+        challenge=CHALLENGE_TURN,
+        candidates=[resident],
     )
     assert (await service.kiosk.IdentifyFace(identify)).resident == resident
 
@@ -301,7 +311,7 @@ async def test_withdrawal_deletes_the_template_everywhere(
     await expect(
         grpc.StatusCode.NOT_FOUND,
         service.kiosk.IdentifyFace(identify),
-        "no enrolled resident matches",
+        "no enrolled resident among the 1 expected",
     )
     history = await service.stub.ListFaceConsents(pb.ListFaceConsentsRequest(parent=resident))
     assert [c.name for c in history.consents] == [granted.name]
@@ -426,7 +436,10 @@ async def test_bad_input_gives_clear_errors_and_records_nothing(
         grpc.StatusCode.NOT_FOUND,
         service.kiosk.IdentifyFace(
             pb.IdentifyFaceRequest(
-                parent="communities/c-west", frames=head_turn(tom), challenge=CHALLENGE_TURN
+                parent="communities/c-west",
+                frames=head_turn(tom),
+                challenge=CHALLENGE_TURN,
+                candidates=["communities/c-west/residents/r1"],
             )
         ),
         "c-west",
@@ -442,7 +455,10 @@ async def test_bad_input_gives_clear_errors_and_records_nothing(
         invalid,
         service.kiosk.IdentifyFace(
             pb.IdentifyFaceRequest(
-                parent=f"communities/{C}", frames=[b"junk"] * 3, challenge=CHALLENGE_TURN
+                parent=f"communities/{C}",
+                frames=[b"junk"] * 3,
+                challenge=CHALLENGE_TURN,
+                candidates=[f"communities/{C}/residents/r1"],
             )
         ),
         "could not be read",
@@ -492,7 +508,10 @@ async def test_key_rotation_moves_every_template_to_the_new_key(
     ) as callers:
         found = await callers.kiosk.IdentifyFace(
             pb.IdentifyFaceRequest(
-                parent=f"communities/{C}", frames=head_turn(tom), challenge=CHALLENGE_TURN
+                parent=f"communities/{C}",
+                frames=head_turn(tom),
+                challenge=CHALLENGE_TURN,
+                candidates=[tom_name, ann_name],
             )
         )
         assert found.resident == tom_name

@@ -122,7 +122,10 @@ async def test_seven_large_bursts_leave_identity_answering_and_bounded(
 def identify_request(frames: list[bytes]) -> pb.IdentifyFaceRequest:
     """A head-turn burst for the community."""
     return pb.IdentifyFaceRequest(
-        parent=f"communities/{C}", frames=frames, challenge=pb.LIVENESS_CHALLENGE_HEAD_TURN
+        parent=f"communities/{C}",
+        frames=frames,
+        challenge=pb.LIVENESS_CHALLENGE_HEAD_TURN,
+        candidates=[f"communities/{C}/residents/r-expected"],
     )
 
 
