@@ -26,6 +26,8 @@ POLICY: auth.Policy = {
     "GetCommunity": auth.persons() + auth.services(),
     "RegisterResident": auth.persons(Role.SOCIAL_WORKER, Role.GRID_HEAD, Role.BUILDING_LIAISON),
     "GetResident": auth.persons() + auth.services("attendance"),
+    # Yes or no only, for the points service's council (never a household itself).
+    "CheckSameHousehold": auth.services("points"),
     "ListResidents": auth.persons(Role.SOCIAL_WORKER),
     "ExportResidents": auth.persons(Role.SOCIAL_WORKER),
     "ImportResidents": auth.persons(Role.SOCIAL_WORKER),
@@ -97,6 +99,24 @@ class ResidentRpcs(ServicerBase):
             actor=current_principal(),
         )
         return pb.GetResidentResponse(resident=resident_message(resident))
+
+    async def CheckSameHousehold(
+        self, request: pb.CheckSameHouseholdRequest, context: grpc.aio.ServicerContext
+    ) -> pb.CheckSameHouseholdResponse:
+        """Whether two residents share a household."""
+        ids = names.RESIDENT.parse(request.name)
+        other = names.RESIDENT.parse(request.other, "other")
+        if other["community"] != ids["community"]:
+            raise InvalidArgument("other must be a resident of the same community")
+        same = await asyncio.to_thread(
+            residents.same_household,
+            ids["community"],
+            ids["resident"],
+            other["resident"],
+            self.uow_factory(),
+            actor=current_principal(),
+        )
+        return pb.CheckSameHouseholdResponse(same_household=same)
 
     async def ListResidents(
         self, request: pb.ListResidentsRequest, context: grpc.aio.ServicerContext

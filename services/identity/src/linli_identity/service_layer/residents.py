@@ -92,6 +92,20 @@ def get_resident(
         return resident if sees_contact_details(actor, resident, reach) else redacted(resident)
 
 
+def same_household(
+    community_id: str, resident_id: str, other_id: str, uow: IdentityUnitOfWork, *, actor: Principal
+) -> bool:
+    """Whether two residents of the community share a (recorded) household; neither is told.
+
+    For the points service's supervision council: no member votes on a relative's appeal.
+    """
+    require_community(actor, community_id)
+    with uow:
+        resident = existing_resident(uow, community_id, resident_id)
+        other = existing_resident(uow, community_id, other_id)
+    return bool(resident.household) and resident.household == other.household
+
+
 def list_residents(
     community_id: str, offset: int, limit: int, uow: IdentityUnitOfWork, *, actor: Principal
 ) -> tuple[list[Resident], bool]:
