@@ -1,9 +1,19 @@
 """The growth-assessment instruments (T4), their items and scoring as data, with their sources.
 
 Both are published with their items and scoring and are used without a fee; the English items
-are the authors' wording. The Chinese items are this programme's working translation; where a
-community holds a validated Chinese version (e.g. the Chinese TEQ validated with 648 adults,
-PMC7199516), its wording should replace these before results are compared with published norms.
+are the authors' wording (checked item by item against the publications). **The Chinese items
+are this programme's working translation, not a validated version**: validated Chinese versions
+exist and their wording should replace these before results are compared with published norms
+or across studies:
+
+- BRS: Lai, J. C. L., & Yue, X. (2014). Using the Brief Resilience Scale to assess Chinese
+  people's ability to bounce back from stress. SAGE Open, 4(4) (547 Hong Kong and 268 mainland
+  undergraduates, one factor); Fung, S. (2020). Validity of the Brief Resilience Scale and Brief
+  Resilient Coping Scale in a Chinese sample. IJERPH, 17(4), 1265 (511 undergraduates, α 0.71).
+- TEQ: Xu, R. H., Wong, E. L., Lu, S. Y., Zhou, L., Chang, J., & Wang, D. (2020). Validation of
+  the Toronto Empathy Questionnaire (TEQ) among medical students in China. Frontiers in
+  Psychology, 11, 810 (simplified Chinese cTEQ, 1,296 medical students; three factors; item
+  response analyses suggest some items need revision).
 
 - **Brief Resilience Scale (BRS)**: Smith, B. W., Dalen, J., Wiggins, K., Tooley, E.,
   Christopher, P., & Bernard, J. (2008). The Brief Resilience Scale: assessing the ability to
@@ -15,9 +25,11 @@ PMC7199516), its wording should replace these before results are compared with p
   Levine, B. (2009). The Toronto Empathy Questionnaire. Journal of Personality Assessment,
   91(1), 62-71 (items and scoring in its appendix; open access as PMC2775495). Sixteen items
   answered 0 (never) to 4 (always); items 2, 4, 7, 10, 11, 12, 14 and 15 are reverse-scored
-  (4 − answer); the score is the sum, 0-64. The authors publish no cut-off scores: the bands
-  used here (below 40, 40-55, above 55) are this programme's, chosen for advice only, never a
-  diagnosis.
+  (4 − answer); the score is the sum, 0-64. **The authors publish no cut-off scores** (nor do
+  the Chinese validations above): the bands used here (below 40, 40-55, above 55) are this
+  programme's placeholder, labelled so in the scoring text every result carries, for choosing
+  growth advice only, never a diagnosis; a community's social workers should set them from
+  their own residents' results before relying on them.
 
 Scores are kept in hundredths so that a mean is exact to what is shown: the BRS mean 22/6 is
 367 (rounded half up), the TEQ total 45 is 4500.
@@ -168,7 +180,7 @@ BRS = Instrument(
         "Smith B.W., Dalen J., Wiggins K., Tooley E., Christopher P., Bernard J. (2008). The "
         "Brief Resilience Scale: assessing the ability to bounce back. International Journal "
         "of Behavioral Medicine 15(3):194-200. Bands: Smith et al. (2013), The foundations of "
-        "resilience. Items and scoring published by the authors; used without a fee."
+        "resilience, p. 177. Items and scoring published by the authors; used without a fee."
     ),
 )
 
@@ -292,7 +304,8 @@ TEQ = Instrument(
     ),
     scoring=(
         "Items 2, 4, 7, 10, 11, 12, 14, 15 reverse-scored (4 − answer); the score is the sum "
-        "of the sixteen items (0-64). Bands are this programme's (no published cut-offs)."
+        "of the sixteen items (0-64). Bands are this programme's placeholder (the authors "
+        "publish no cut-offs), for growth advice only."
     ),
     source=(
         "Spreng R.N., McKinnon M.C., Mar R.A., Levine B. (2009). The Toronto Empathy "
