@@ -13,6 +13,7 @@ printed and LINLI_TIMEBANK_SEED replays a run.
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 import random
@@ -24,6 +25,7 @@ from collections.abc import Iterator
 from concurrent import futures
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import grpc
@@ -167,10 +169,10 @@ def _publish(client: redis.Redis, stream: str, community: str, payload: Message)
     client.xadd(stream, {ENVELOPE_FIELD: envelope.SerializeToString()})
 
 
-def _seed(client: redis.Redis, community: Community) -> None:
+def _seed(client: redis.Redis, community: Community, residents: int) -> None:
     """Residents registered by identity, each with EARNED points from a completed session."""
     now = datetime.now(UTC)
-    for n in range(RESIDENTS):
+    for n in range(residents):
         resident = f"r-{community.name}-{n}"
         community.residents.append(resident)
         name = f"communities/{community.name}/residents/{resident}"
@@ -198,19 +200,25 @@ def _statement_keys() -> tuple[str, str]:
     return json.dumps(setting), ring.public_keys()[0][1]
 
 
-@pytest.fixture(scope="module")
-def federation(servers: Servers, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Federation]:
-    """Three communities' points processes on mutual TLS, peers of each other, seeded."""
-    folder = tmp_path_factory.mktemp("timebank")
+@contextlib.contextmanager
+def started_federation(
+    postgres: str,
+    redis_url: str,
+    folder: Path,
+    names: tuple[str, ...] = NAMES,
+    credit_limit: int = CREDIT_LIMIT,
+    residents: int = RESIDENTS,
+) -> Iterator[Federation]:
+    """Communities' points processes on mutual TLS, peers of each other, seeded with points."""
     prefix = f"test-{uuid.uuid4().hex[:10]}:"
     key = auth.SigningKey.generate("tb-key")
-    cas = {name: DevelopmentCA.create(f"{name} CA") for name in NAMES}
-    ports = {name: free_port() for name in NAMES}
-    keys = {name: _statement_keys() for name in NAMES}
+    cas = {name: DevelopmentCA.create(f"{name} CA") for name in names}
+    ports = {name: free_port() for name in names}
+    keys = {name: _statement_keys() for name in names}
     for name, ca in cas.items():
         (folder / f"{name}-ca.pem").write_bytes(ca.cert_pem)
     jwks_servers, communities, created = [], {}, []
-    for name in NAMES:
+    for name in names:
         jwks = grpc.server(futures.ThreadPoolExecutor(2))
         idn_grpc.add_IdentityServiceServicer_to_server(JwksServer(key), jwks)
         identity_tls = cas[name].tls_files(f"spiffe://linli/{name}/identity")
@@ -222,10 +230,10 @@ def federation(servers: Servers, tmp_path_factory: pytest.TempPathFactory) -> It
                 "id": other,
                 "address": f"127.0.0.1:{ports[other]}",
                 "ca_file": str(folder / f"{other}-ca.pem"),
-                "credit_limit": CREDIT_LIMIT,
+                "credit_limit": credit_limit,
                 "statement_key": keys[other][1],
             }
-            for other in NAMES
+            for other in names
             if other != name
         ]
         bank = {
@@ -236,12 +244,12 @@ def federation(servers: Servers, tmp_path_factory: pytest.TempPathFactory) -> It
             "recovery_seconds": 0.5,
             "statement_keys": json.loads(keys[name][0]),
         }
-        url = create_database(servers.postgres, "test_points")
+        url = create_database(postgres, "test_points")
         created.append(url)
         tls_dir = cas[name].write(folder / name / "pki", f"spiffe://linli/{name}/points")
         settings = {
             "database_url": url,
-            "redis_url": servers.redis,
+            "redis_url": redis_url,
             "stream_prefix": f"{prefix}{name}:",
             "grpc_host": "127.0.0.1",
             "grpc_port": str(free_port()),
@@ -266,20 +274,33 @@ def federation(servers: Servers, tmp_path_factory: pytest.TempPathFactory) -> It
                 {**bank, "statement_keys": SigningKeysSetting(**json.loads(keys[name][0]))}
             ),
         )
-    client = redis.Redis.from_url(servers.redis)
+    client = redis.Redis.from_url(redis_url)
     for community in communities.values():
         community.process.migrate()
-        _seed(client, community)
+        _seed(client, community, residents)
     for community in communities.values():
         community.process.launch()
     for community in communities.values():
         community.process.wait_ready()
     running = Federation(communities, DevelopmentCA.create(f"{STRANGER} CA"))
-    for community in communities.values():
-        staff = community.points("staff", "social_worker")
-        for resident in community.residents:
-            _wait_balance(staff, community.name, resident, EARNED)
-    yield running
+    try:
+        for community in communities.values():
+            staff = community.points("staff", "social_worker")
+            for resident in community.residents:
+                _wait_balance(staff, community.name, resident, EARNED)
+        yield running
+    finally:
+        _stop(communities, jwks_servers, client, prefix, created, postgres)
+
+
+def _stop(
+    communities: dict[str, Community],
+    jwks_servers: list[grpc.Server],
+    client: redis.Redis,
+    prefix: str,
+    created: list[str],
+    postgres: str,
+) -> None:
     for community in communities.values():
         community.close()
         community.process.terminate()
@@ -291,7 +312,15 @@ def federation(servers: Servers, tmp_path_factory: pytest.TempPathFactory) -> It
     if keys_left:
         client.delete(*keys_left)
     for url in created:
-        drop_database(servers.postgres, url)
+        drop_database(postgres, url)
+
+
+@pytest.fixture(scope="module")
+def federation(servers: Servers, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Federation]:
+    """Three communities' points processes on mutual TLS, peers of each other, seeded."""
+    folder = tmp_path_factory.mktemp("timebank")
+    with started_federation(servers.postgres, servers.redis, folder) as running:
+        yield running
 
 
 def _wait_balance(
