@@ -17,7 +17,7 @@ GATEWAY_LOCALES := zh_CN en
 GATEWAY_MO := $(foreach l,$(GATEWAY_LOCALES),$(GATEWAY)/locale/$(l)/LC_MESSAGES/messages.mo)
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: help install proto run token test test-unit fuzz lint bench lock clean \
+.PHONY: help install proto run token test test-unit fuzz chaos lint bench lock clean \
 	gateway-vendor gateway-messages gateway-mo
 
 include deploy/images.mk
@@ -68,6 +68,9 @@ test-unit: $(STAMP) ## Unit tests only (no servers needed)
 
 fuzz: $(STAMP) ## Every RPC fuzzed long: 1,000 examples per RPC and pass (LINLI_FUZZ_EXAMPLES; make test: 25)
 	LINLI_FUZZ_EXAMPLES=$${LINLI_FUZZ_EXAMPLES:-1000} $(PY) -m pytest tests/fuzz -o timeout=1800
+
+chaos: $(STAMP) ## The time bank: 200 transfers among 3 communities, faults at every step (LINLI_TIMEBANK_SEED replays)
+	LINLI_TIMEBANK_CHAOS=1 $(PY) -m pytest tests/integration/test_timebank.py -k chaos -s -o timeout=1800
 
 lint: $(STAMP) $(NODE) ## ruff, mypy, import contracts, buf lint
 	$(VENV)/bin/ruff check .
