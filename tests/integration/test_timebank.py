@@ -387,7 +387,7 @@ def _asks(world: Federation, rng: random.Random, count: int) -> list[Ask]:
     return asks
 
 
-FAULTS = ("none", "kill-sender", "kill-recipient", "stop-recipient", "duplicate")
+FAULTS = ("none", "kill-sender", "kill-recipient", "stop-recipient", "duplicate", "drop")
 
 
 def _round(
@@ -398,7 +398,9 @@ def _round(
         asks[0].sender_community if fault == "kill-sender" else asks[0].recipient_community
     ]
     with futures.ThreadPoolExecutor(len(asks) * 2) as pool:
-        sent = [pool.submit(_send, world, ask) for ask in asks]
+        # A dropped answer: the caller gives up at once while the transfer goes on.
+        timeout = rng.uniform(0.01, 0.2) if fault == "drop" else 15.0
+        sent = [pool.submit(_send, world, ask, timeout) for ask in asks]
         if fault == "duplicate":
             sent += [pool.submit(_send, world, ask) for ask in asks]
         if fault in ("kill-sender", "kill-recipient"):
@@ -591,7 +593,7 @@ def test_transfers_with_faults_conserve_points_and_agree_on_both_sides(
     federation: Federation,
 ) -> None:
     seed = _seed_from_env()
-    rounds = ["duplicate", "kill-recipient", "stop-recipient", "kill-sender", "none"]
+    rounds = ["duplicate", "kill-recipient", "stop-recipient", "kill-sender", "drop"]
     seen = _run(federation, seed, 30, rounds)
     totals = _check_the_books(federation)
     print(f"seed {seed}: answered {dict(seen)}, outcomes {_outcomes(federation)}, totals {totals}")
