@@ -492,8 +492,12 @@ def test_a_correction_of_a_session_never_credited_credits_it_once_and_a_late_com
     late = _attend(uow_factory, held, 3600, "e-late", attendance_session=name)
     walk_in = _correct(uow_factory, held, "other", 7200, "k2", held.ends_at, resident="r-bob")
 
+    voided_first = _correct(uow_factory, held, "voided", 0, "k3", held.ends_at)
+    voided_late = _attend(uow_factory, held, 3600, "e-voided", attendance_session="voided")
+
     assert (first.outcome, first.completed) == (progress.CREDITED, ("safety",))
     assert late.outcome == progress.ALREADY
+    assert (voided_first.outcome, voided_late.outcome) == (progress.CORRECTED, progress.ALREADY)
     assert walk_in.outcome == progress.NOT_ENROLLED
     assert [
         a.duration_seconds for a in _published(uow_factory, training_events_pb2.TrainingAttended)

@@ -108,8 +108,9 @@ def correct_attendance(cmd: CorrectAttendance, uow: TrainingUnitOfWork) -> Credi
     if previous is None:
         return Credit(OUT_OF_DATE)
     if credited is None:
-        if seconds:
-            trainee.attend(course, found.id, cmd.session, seconds, cmd.corrected_at)
+        if not seconds:
+            return Credit(CORRECTED)  # voided before it was ever credited: nothing to undo
+        trainee.attend(course, found.id, cmd.session, seconds, cmd.corrected_at)
         return _promote(uow, trainee, CREDITED, cmd.corrected_at)
     trainee.correct(course, found.id, cmd.session, previous, seconds, cmd.corrected_at)
     return _promote(uow, trainee, CORRECTED, cmd.corrected_at)
