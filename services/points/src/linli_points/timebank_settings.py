@@ -53,22 +53,30 @@ class TimeBankSettings(BaseModel):
     # The recovery job (every pending transfer one step on) and the reconciliation job.
     recovery_seconds: float = Field(default=5.0, gt=0)
     reconcile_seconds: float = Field(default=3600.0, gt=0)
-    # This community's Ed25519 statement keyring; its public key is each peer's statement_key.
+    # This community's Ed25519 statement keyring ({"current", "keys"}), given inline or as a
+    # file (a mounted Secret); its public key is each peer's statement_key.
     statement_keys: SigningKeysSetting | None = None
+    statement_keys_file: str = ""
+    # The exchange's key, certificate (spiffe://linli/<community>/points) and CA; empty: the
+    # service's own LINLI_POINTS_TLS_DIR.
+    tls_dir: str = ""
 
     @model_validator(mode="after")
     def _complete(self) -> TimeBankSettings:
         if not self.peers:
             return self
-        if not self.community or self.statement_keys is None:
-            raise ValueError("with peers, the time bank needs community and statement_keys")
+        if not self.community or not (self.statement_keys or self.statement_keys_file):
+            raise ValueError("with peers, the time bank needs community and statement keys")
         ids = [p.id for p in self.peers]
         if len(set(ids)) != len(ids) or self.community in ids:
             raise ValueError("peers are distinct communities other than this one")
-        for peer in self.peers:
-            if not Path(peer.ca_file).is_file():
-                raise ValueError(f"peer {peer.id}: no CA file at {peer.ca_file}")
         return self
+
+    def keys(self) -> SigningKeysSetting:
+        """The statement keyring, read from its file if not given inline."""
+        if self.statement_keys is not None:
+            return self.statement_keys
+        return SigningKeysSetting.model_validate_json(Path(self.statement_keys_file).read_text())
 
     @property
     def enabled(self) -> bool:

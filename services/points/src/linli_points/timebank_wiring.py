@@ -91,12 +91,17 @@ class Parts:
 
 def parts(settings: TimeBankSettings, plumbing: SqlPlumbing, tls_dir: str) -> Parts:
     """The time bank's adapters (connecting to nothing until first use)."""
-    if not tls_dir or settings.statement_keys is None:
-        raise SystemExit("the time bank needs LINLI_POINTS_TLS_DIR and statement_keys")
-    tls = auth.TlsFiles.from_dir(tls_dir)
+    folder = settings.tls_dir or tls_dir
+    if not folder:
+        raise SystemExit("the time bank needs mutual TLS: LINLI_POINTS_TLS_DIR or its tls_dir")
+    try:  # fail fast, naming what is missing
+        tls = auth.TlsFiles.from_dir(folder)
+        peer_cas = {p.id: p.ca_pem() for p in settings.peers}
+        keys = settings.keys()
+        keyring = PasetoKeyring(keys.seeds(), keys.current)
+    except (OSError, ValueError) as exc:
+        raise SystemExit(f"the time bank cannot start: {exc}") from None
     federation = settings.federation()
-    peer_cas = {p.id: p.ca_pem() for p in settings.peers}
-    keyring = PasetoKeyring(settings.statement_keys.seeds(), settings.statement_keys.current)
     return Parts(
         uow_factory(plumbing),
         federation,
