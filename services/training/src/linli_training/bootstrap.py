@@ -157,7 +157,7 @@ def build_app(
     training = grpc_api.TrainingServicer(
         uow_factory, attendance, settings.teaching_target_hours, clock
     )
-    assessment = assessment_api.AssessmentServicer(uow_factory, clock)
+    assessment = assessment_api.AssessmentServicer(uow_factory, clock, settings.bands_of)
 
     def register(server: Any) -> None:
         pb_grpc.add_TrainingServiceServicer_to_server(training, server)

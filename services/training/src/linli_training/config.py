@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import socket
+from typing import Self
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from linli_kit.settings import ServiceSettings
+from linli_training.domain.instruments import TeqBands
 from linli_training.domain.sessions import DEFAULT_TARGET_HOURS
 
 
@@ -29,3 +31,20 @@ class TrainingSettings(ServiceSettings):
     consumer_name: str = Field(default_factory=lambda: f"training-{socket.gethostname()}")
     claim_idle_ms: int = Field(default=30_000, ge=100)
     max_deliveries: int = Field(default=5, ge=1)
+    # JSON {"<community>": [typical_from, higher_from], "*": [...]}: the TEQ totals where the
+    # "typical" and "higher" advice bands start (the authors publish no cut-offs); unset: 40, 56.
+    teq_bands: dict[str, tuple[int, int]] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _check(self) -> Self:
+        for community, (typical_from, higher_from) in self.teq_bands.items():
+            try:
+                TeqBands(typical_from, higher_from)
+            except ValueError as exc:
+                raise ValueError(f"teq_bands[{community}]: {exc}") from None
+        return self
+
+    def bands_of(self, community_id: str) -> TeqBands:
+        """A community's TEQ advice bands."""
+        found = self.teq_bands.get(community_id, self.teq_bands.get("*"))
+        return TeqBands() if found is None else TeqBands(*found)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import pytest
+from pydantic import ValidationError
 
 from linli_kit.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
 from linli_kit.principals import Kind, Principal, Role
 from linli_kit.testing import load_beside
-from linli_training.domain.instruments import BRS, TEQ
+from linli_training.config import TrainingSettings
+from linli_training.domain.instruments import BRS, INSTRUMENTS, TEQ, catalogue
 from linli_training.service_layer import assessments, commands
 
 fakes = load_beside(__file__, "fakes.py", "linli_training_unit_fakes")
@@ -134,3 +136,47 @@ def test_declining_deletes_the_years_results_and_blocks_new_ones(uow_factory, cl
     assert declined.instrument_id == ""
     with pytest.raises(FailedPrecondition, match="declined"):
         _submit(uow_factory, clock, instrument="teq", answers=[2] * 16, rid="after")
+
+
+def test_the_teq_bands_are_a_setting_of_each_community(uow_factory, clock) -> None:
+    settings = TrainingSettings(
+        database_url="sqlite://",
+        redis_url="redis://nowhere.invalid:6379/0",
+        teq_bands={C: (30, 50), "*": (42, 58)},
+    )
+    ours, elsewhere = catalogue(settings.bands_of(C)), catalogue(settings.bands_of("c-west"))
+    answers = [2] * 16  # 8 × 2 + 8 × 2 = 32
+
+    result = assessments.submit_assessment(
+        commands.SubmitAssessment(
+            community_id=C,
+            resident_id="r-alice",
+            instrument_id="teq",
+            answers=tuple(answers),
+            request_id="teq",
+            actor=ALICE,
+        ),
+        uow_factory(),
+        clock,
+        ours,
+    )
+
+    assert (result.score, result.band) == (3200, "typical")  # lower below 40 by default
+    assert [(b.lowest, b.highest) for b in ours["teq"].bands] == [
+        (0, 2999),
+        (3000, 4999),
+        (5000, 6400),
+    ]
+    assert (
+        "below 30 lower" in ours["teq"].scoring
+        and "setting of the community" in ours["teq"].scoring
+    )
+    assert (
+        elsewhere["teq"].band(4100).name == "lower"
+        and INSTRUMENTS["teq"].band(4100).name == "typical"
+    )
+    assert ours["brs"] is BRS  # the BRS keeps its published bands
+    with pytest.raises(ValidationError, match="teq_bands"):
+        TrainingSettings(
+            database_url="sqlite://", redis_url="redis://x:1/0", teq_bands={C: (50, 40)}
+        )

@@ -27,9 +27,9 @@ or across studies:
   answered 0 (never) to 4 (always); items 2, 4, 7, 10, 11, 12, 14 and 15 are reverse-scored
   (4 − answer); the score is the sum, 0-64. **The authors publish no cut-off scores** (nor do
   the Chinese validations above): the bands used here (below 40, 40-55, above 55) are this
-  programme's placeholder, labelled so in the scoring text every result carries, for choosing
-  growth advice only, never a diagnosis; a community's social workers should set them from
-  their own residents' results before relying on them.
+  programme's placeholder, for choosing growth advice only, never a diagnosis. They are a
+  per-community setting (`TeqBands`: the totals where "typical" and "higher" start, 40 and 56
+  by default), and the scoring text every instrument listing carries says which apply.
 
 Scores are kept in hundredths so that a mean is exact to what is shown: the BRS mean 22/6 is
 367 (rounded half up), the TEQ total 45 is 4500.
@@ -37,8 +37,8 @@ Scores are kept in hundredths so that a mean is exact to what is shown: the BRS 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 
 from linli_kit.errors import InvalidArgument
 
@@ -315,11 +315,51 @@ TEQ = Instrument(
     ),
 )
 
-INSTRUMENTS: dict[str, Instrument] = {i.id: i for i in (BRS, TEQ)}
+TEQ_TYPICAL_FROM, TEQ_HIGHER_FROM = 40, 56
 
 
-def instrument(instrument_id: str) -> Instrument:
+@dataclass(frozen=True)
+class TeqBands:
+    """A community's TEQ band boundaries: the totals where "typical" and "higher" start."""
+
+    typical_from: int = TEQ_TYPICAL_FROM
+    higher_from: int = TEQ_HIGHER_FROM
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.typical_from < self.higher_from <= 64:
+            raise ValueError("TEQ bands: 1 <= typical_from < higher_from <= 64 (totals 0-64)")
+
+    def apply(self, tool: Instrument) -> Instrument:
+        """The TEQ with these boundaries (scores in hundredths), named in its scoring text."""
+        lower, typical, higher = tool.bands
+        typical_from, higher_from = self.typical_from * 100, self.higher_from * 100
+        return replace(
+            tool,
+            bands=(
+                replace(lower, highest=typical_from - 1),
+                replace(typical, lowest=typical_from, highest=higher_from - 1),
+                replace(higher, lowest=higher_from),
+            ),
+            scoring=(
+                "Items 2, 4, 7, 10, 11, 12, 14, 15 reverse-scored (4 − answer); the score is the "
+                f"sum of the sixteen items (0-64). Bands: below {self.typical_from} lower, "
+                f"{self.typical_from}-{self.higher_from - 1} typical, {self.higher_from} and "
+                "above higher: a setting of the community (the authors publish no cut-offs), "
+                "for growth advice only."
+            ),
+        )
+
+
+def catalogue(bands: TeqBands) -> dict[str, Instrument]:
+    """The instruments by id, the TEQ banded as a community sets it."""
+    return {BRS.id: BRS, TEQ.id: bands.apply(TEQ)}
+
+
+INSTRUMENTS: dict[str, Instrument] = catalogue(TeqBands())
+
+
+def instrument(instrument_id: str, tools: Mapping[str, Instrument] = INSTRUMENTS) -> Instrument:
     """An instrument by id, or InvalidArgument naming those there are."""
-    if instrument_id not in INSTRUMENTS:
-        raise InvalidArgument(f"instrument must be one of {', '.join(sorted(INSTRUMENTS))}")
-    return INSTRUMENTS[instrument_id]
+    if instrument_id not in tools:
+        raise InvalidArgument(f"instrument must be one of {', '.join(sorted(tools))}")
+    return tools[instrument_id]

@@ -19,7 +19,7 @@ from linli_kit.domain import Clock, utc_now
 from linli_kit.names import decode_page_token, next_page_token, page_size
 from linli_kit.principals import current_principal
 from linli_kit.ratelimits import Limits, per_minute
-from linli_training.domain.instruments import INSTRUMENTS
+from linli_training.domain.instruments import Instrument, TeqBands, catalogue
 from linli_training.domain.names import INSTRUMENT, RESIDENT
 from linli_training.entrypoints.messages import assessment_message, instrument_message
 from linli_training.service_layer import assessments, commands
@@ -45,20 +45,28 @@ class AssessmentServicer(pb_grpc.AssessmentServiceServicer):
     """The growth assessment over gRPC."""
 
     def __init__(
-        self, uow_factory: Callable[[], TrainingUnitOfWork], clock: Clock = utc_now
+        self,
+        uow_factory: Callable[[], TrainingUnitOfWork],
+        clock: Clock = utc_now,
+        bands: Callable[[str], TeqBands] = lambda community_id: TeqBands(),
     ) -> None:
-        self.uow_factory, self.clock = uow_factory, clock
+        self.uow_factory, self.clock, self.bands = uow_factory, clock, bands
 
-    async def _run(self, use_case: Callable[..., Any], cmd: Any) -> Any:
+    async def _run(self, use_case: Callable[..., Any], cmd: Any, **kw: Any) -> Any:
         """Run a use case in a worker thread with a fresh unit of work."""
-        return await asyncio.to_thread(use_case, cmd, self.uow_factory(), self.clock)
+        return await asyncio.to_thread(use_case, cmd, self.uow_factory(), self.clock, **kw)
+
+    def _tools(self, community_id: str) -> dict[str, Instrument]:
+        """The instruments as the community bands them."""
+        return catalogue(self.bands(community_id))
 
     async def ListInstruments(
         self, request: pb.ListInstrumentsRequest, context: Context
     ) -> pb.ListInstrumentsResponse:
         """The instruments, their items and sources."""
+        tools = self._tools(current_principal().community_id)
         return pb.ListInstrumentsResponse(
-            instruments=[instrument_message(i) for i in INSTRUMENTS.values()]
+            instruments=[instrument_message(i) for i in tools.values()]
         )
 
     async def SubmitAssessment(
@@ -74,7 +82,9 @@ class AssessmentServicer(pb_grpc.AssessmentServiceServicer):
             request_id=request.request_id,
             actor=current_principal(),
         )
-        result = await self._run(assessments.submit_assessment, command)
+        result = await self._run(
+            assessments.submit_assessment, command, tools=self._tools(command.community_id)
+        )
         return pb.SubmitAssessmentResponse(assessment=assessment_message(result))
 
     async def DeclineAssessment(

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from linli_kit.domain import Clock, utc_now
 from linli_kit.errors import NotFound
 from linli_kit.principals import Principal
 from linli_kit.usecases import idempotent
 from linli_training.domain import access, assessments
 from linli_training.domain.assessments import Assessment
-from linli_training.domain.instruments import instrument
+from linli_training.domain.instruments import INSTRUMENTS, Instrument, instrument
 from linli_training.domain.sessions import local_year
 from linli_training.service_layer.commands import DeclineAssessment, SubmitAssessment
 from linli_training.service_layer.ports import TrainingUnitOfWork
@@ -34,11 +36,17 @@ def _reference(assessment: Assessment) -> str:
 
 @idempotent(_reload, reference=_reference)
 def submit_assessment(
-    cmd: SubmitAssessment, uow: TrainingUnitOfWork, clock: Clock = utc_now
+    cmd: SubmitAssessment,
+    uow: TrainingUnitOfWork,
+    clock: Clock = utc_now,
+    tools: Mapping[str, Instrument] = INSTRUMENTS,
 ) -> Assessment:
-    """The resident (or a social worker entering their paper form) answers an instrument."""
+    """The resident (or a social worker entering their paper form) answers an instrument.
+
+    `tools` are the instruments as the resident's community bands them.
+    """
     access.require_assessment_reader(cmd.actor, cmd.community_id, cmd.resident_id)
-    tool = instrument(cmd.instrument_id)
+    tool = instrument(cmd.instrument_id, tools)
     now = clock()
     result = assessments.assess(
         cmd.community_id,
