@@ -9,6 +9,7 @@ RPCs), so that fuzzed requests get past authorisation and reach the handlers.
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -28,6 +29,8 @@ from linli.partners.v1 import partners_service_pb2 as ptn
 from linli.partners.v1 import partners_service_pb2_grpc as ptn_grpc
 from linli.partners.v1 import support_service_pb2 as sup
 from linli.partners.v1 import support_service_pb2_grpc as sup_grpc
+from linli.points.v1 import council_service_pb2 as cnl
+from linli.points.v1 import council_service_pb2_grpc as cnl_grpc
 from linli.points.v1 import points_service_pb2 as pts
 from linli.points.v1 import points_service_pb2_grpc as pts_grpc
 from linli.rewards.v1 import recognition_service_pb2 as rcg
@@ -47,6 +50,7 @@ from linli_kit.scratch import create_database, drop_database
 from linli_kit.testing import Credentials, Servers, Stack, eventually, secure_processes
 from linli_partners.entrypoints import grpc_api as partners_api
 from linli_partners.entrypoints import support_api
+from linli_points.entrypoints import council_api
 from linli_points.entrypoints import grpc_api as points_api
 from linli_rewards.entrypoints import grpc_api as rewards_api
 from linli_rewards.entrypoints import recognition_api
@@ -58,6 +62,7 @@ APIS = {
     "IdentityService": identity_api,
     "AttendanceService": attendance_api,
     "PointsService": points_api,
+    "CouncilService": council_api,
     "RewardsService": rewards_api,
     "RecognitionService": recognition_api,
     "PartnersService": partners_api,
@@ -74,6 +79,7 @@ SERVED_BY = {
     "IdentityService": ("identity",),
     "AttendanceService": ("attendance",),
     "PointsService": ("points",),
+    "CouncilService": ("points",),
     "RewardsService": ("rewards",),
     "RecognitionService": ("rewards",),
     "PartnersService": ("partners",),
@@ -109,6 +115,10 @@ NAME_OF = {
     "RefundReservation": "reservation",
     "DecideAppeal": "appeal",
     "GetAppeal": "appeal",
+    "EndMembership": "council_member",
+    "GetMeeting": "meeting",
+    "RecordAttendance": "meeting",
+    "CloseMeeting": "meeting",
     "GetItem": "item",
     "RestockItem": "item",
     "RetireItem": "item",
@@ -571,6 +581,7 @@ def make_world(stack: Stack) -> World:
         ),
         metadata=as_alice,
     ).appeal.name
+    council = _council(stack, as_staff, bob, appeal)
     course, session, allowance = _training(stack, as_staff, alice)
     support = _support(stack, as_staff, stack.person(alice, Role.VOLUNTEER), alice)
 
@@ -608,6 +619,7 @@ def make_world(stack: Stack) -> World:
         "course_session": session.name,
         "progress": f"{alice}/trainingProgress",
         "allowance": allowance,
+        **council,
         **support,
     }
     known = {
@@ -619,6 +631,7 @@ def make_world(stack: Stack) -> World:
             "phone": ["13800000009", "+86 138 0000 0009"],
             "birth_date": ["2015-02-03", "1940-12-31"],
             "household": ["3-201"],
+            "other": [*residents, LONGEST_RESIDENT],
             "home_unit": [unit],
             "org_unit": [unit],
             "parent_unit": [unit],
@@ -653,8 +666,16 @@ def make_world(stack: Stack) -> World:
         },
         "points": {
             **shared,
-            "name": [f"{alice}/balance", reservation, appeal, transaction.name],
+            "name": [f"{alice}/balance", reservation, appeal, transaction.name, *council.values()],
             "transaction": [transaction.name],
+            "appeal": [appeal],
+            "meeting": [council["meeting"]],
+            "attendees": [bob, alice],
+            "title": ["季度监督会"],
+            "organisation": ["阳光社工事务所"],
+            "term_start_date": [f"{START.year}-01-01"],
+            "term_end_date": [f"{START.year + 1}-12-31"],
+            "minutes": ["审议申诉两件, 通过季度审计"],
             "memo": ["兑换"],
             "scope": ["community", "grid:g1", "building:g1/b1"],
             "stream": ["attendance.events", "identity.events"],
@@ -736,6 +757,39 @@ def make_world(stack: Stack) -> World:
         },
     }
     return World(names, known, stack)
+
+
+def _council(stack: Stack, as_staff: auth.Metadata, bob: str, appeal: str) -> dict[str, str]:
+    """Bob seated on the supervision council, and a meeting on alice's appeal and an audit."""
+    council = cnl_grpc.CouncilServiceStub(stack.channel("points"))
+    member = cnl.CouncilMember(
+        resident=bob,
+        seat=cnl.SEAT_RESIDENT_REPRESENTATIVE,
+        term_start_date=f"{START.year}-01-01",
+        term_end_date=f"{START.year + 1}-12-31",
+    )
+    request = cnl.SeatMemberRequest(parent=COMMUNITY, member=member, request_id="seat")
+    deadline = time.monotonic() + 15
+    while True:  # points learns of bob from identity.events
+        try:
+            seated = council.SeatMember(request, metadata=as_staff).member.name
+            break
+        except grpc.RpcError as exc:
+            if exc.code() is not grpc.StatusCode.FAILED_PRECONDITION or time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+    quarter = (START.month - 1) // 3  # the quarter before this one has ended
+    audit = cnl.AuditQuarter(year=START.year - (quarter == 0), quarter=quarter or 4)
+    meeting = cnl.Meeting(
+        title="季度监督会",
+        agenda=[cnl.AgendaItem(appeal=appeal), cnl.AgendaItem(audit=audit)],
+    )
+    meeting.schedule_time.FromDatetime(START + timedelta(days=1))
+    scheduled = council.ScheduleMeeting(
+        cnl.ScheduleMeetingRequest(parent=COMMUNITY, meeting=meeting, request_id="meeting"),
+        metadata=as_staff,
+    ).meeting.name
+    return {"council_member": seated, "meeting": scheduled}
 
 
 def _training(
