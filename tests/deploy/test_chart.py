@@ -275,8 +275,9 @@ def test_time_bank_is_peer_only_on_its_own_port(rendered, examples, community):
         == values["points"]["timeBank"]["tlsSecret"]
     )
     env = _env(dep["spec"]["template"]["spec"]["containers"][0])
-    sent = json.loads(env["LINLI_POINTS_TIME_BANK_PEERS"]["value"])
-    assert [p["community_id"] for p in sent] == [p["communityId"] for p in peers]
+    sent = json.loads(env["LINLI_POINTS_TIMEBANK"]["value"])
+    assert [p["id"] for p in sent["peers"]] == [p["communityId"] for p in peers]
+    assert [p["credit_limit"] for p in sent["peers"]] == [p["creditLimit"] for p in peers]
 
 
 @pytest.mark.parametrize("community", COMMUNITIES)

@@ -120,6 +120,8 @@ seccompProfile:
 {{- end -}}
 {{- if $v.points.timeBank.enabled -}}
 {{- $_ := required "points.timeBank.tlsSecret is required when the time bank is on" $v.points.timeBank.tlsSecret -}}
+{{- $_ := required "points.timeBank.peerCAs is required when the time bank is on" $v.points.timeBank.peerCAs -}}
+{{- $_ := required "points.timeBank.statementKeys.existingSecret is required when the time bank is on" $v.points.timeBank.statementKeys.existingSecret -}}
 {{- end -}}
 {{- range $name, $svc := $v.services -}}
 {{- if and $svc.enabled $svc.externalIngress (not (has $name (list "gateway" "partners"))) -}}
