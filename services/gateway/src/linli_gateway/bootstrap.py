@@ -11,6 +11,7 @@ from fastapi.responses import PlainTextResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 
+from linli_gateway.adapters.boards import watcher
 from linli_gateway.adapters.services import Services
 from linli_gateway.config import SERVICES, GatewaySettings
 from linli_gateway.entrypoints import problems
@@ -20,6 +21,7 @@ from linli_gateway.entrypoints.csrf import check_csrf
 from linli_gateway.entrypoints.i18n import LocaleMiddleware
 from linli_gateway.entrypoints.pages import PAGES
 from linli_gateway.entrypoints.sessions import Refresher
+from linli_gateway.service_layer.boards import BoardHub
 from linli_kit import auth
 
 STATIC = Path(__file__).resolve().parent / "static"
@@ -35,8 +37,9 @@ def build_app(settings: GatewaySettings) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # grpc.aio channels belong to the loop they are made on: the server's.
         services = Services.connect(addresses, tls, settings.call_timeout_seconds)
-        app.state.services = services
+        app.state.services, app.state.boards = services, BoardHub(watcher(services))
         yield
+        await app.state.boards.close()
         await services.close()
 
     app = FastAPI(

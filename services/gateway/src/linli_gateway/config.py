@@ -42,6 +42,9 @@ class GatewaySettings(BaseSettings):
     refresh_margin_seconds: int = Field(default=60, ge=0, le=600)
     # Unsafe requests with a larger body are refused (413) before any work.
     max_body_bytes: int = Field(default=2 * 1024 * 1024, ge=1024, le=64 * 1024 * 1024)
+    # The privacy policy text residents consent to face sign-in under, and how long it holds.
+    face_policy_version: str = Field(default="2026-01", min_length=1, max_length=40)
+    face_retention_days: int = Field(default=365, ge=1, le=3650)
     default_locale: str = Field(default="zh_CN", pattern="^(zh_CN|en)$")
     log_level: str = Field(default="INFO", pattern="^(DEBUG|INFO|WARNING|ERROR)$")
     log_format: str = Field(default="json", pattern="^(json|console)$")

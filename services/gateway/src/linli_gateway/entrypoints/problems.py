@@ -21,6 +21,7 @@ from linli_gateway.entrypoints import rendering
 from linli_gateway.entrypoints.csrf import CsrfRefused
 from linli_gateway.entrypoints.i18n import N_
 from linli_gateway.entrypoints.i18n import gettext as _
+from linli_gateway.service_layer.boards import BoardsBusy
 
 log = logging.getLogger(__name__)
 PROBLEM_JSON = "application/problem+json"
@@ -144,6 +145,16 @@ async def on_invalid(request: Request, exc: Exception) -> Response:
     return _problem(request, 422, detail)
 
 
+async def on_busy(request: Request, exc: Exception) -> Response:
+    """503: every live board this gateway may watch is in use."""
+    return _problem(request, 503, str(exc))
+
+
+async def on_timeout(request: Request, exc: Exception) -> Response:
+    """504: a service did not answer in time."""
+    return _problem(request, 504, "")
+
+
 async def on_unexpected(request: Request, exc: Exception) -> Response:
     """500 without a traceback for the caller; the traceback goes to the log."""
     log.exception("unexpected error on %s %s", request.method, request.url.path)
@@ -156,5 +167,7 @@ HANDLERS = {
     CsrfRefused: on_csrf,
     HTTPException: on_http,
     RequestValidationError: on_invalid,
+    BoardsBusy: on_busy,
+    TimeoutError: on_timeout,
     Exception: on_unexpected,
 }

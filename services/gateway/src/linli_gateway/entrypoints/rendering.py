@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ from markupsafe import Markup
 
 from linli_gateway.entrypoints import i18n
 from linli_gateway.entrypoints.csrf import CSRF_FIELD, csrf_token
+from linli_gateway.service_layer.charts import POLICY_ZONE
 
 PACKAGE = Path(__file__).resolve().parent.parent
 environment = jinja2.Environment(
@@ -31,7 +33,12 @@ def points(centipoints: int) -> str:
     return f"{centipoints / 100:.2f}".rstrip("0").rstrip(".")
 
 
-templates.env.filters["points"] = points
+def local_time(at: datetime | None) -> str:
+    """An instant as people here read it (Asia/Shanghai), or "—"."""
+    return at.astimezone(POLICY_ZONE).strftime("%Y-%m-%d %H:%M") if at else "—"
+
+
+templates.env.filters.update(points=points, local=local_time)
 
 
 def render(
@@ -52,3 +59,9 @@ def render(
     return templates.TemplateResponse(
         request, name, {**base, **(context or {})}, status_code=status
     )
+
+
+def render_fragment(name: str, context: dict[str, Any]) -> str:
+    """A template fragment (for htmx swaps) in the current language, on one line."""
+    html = environment.get_template(name).render(context)
+    return " ".join(line.strip() for line in html.splitlines() if line.strip())

@@ -4,6 +4,6 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from linli_gateway.entrypoints.api import session
+from linli_gateway.entrypoints.api import public, resident, session
 
-APIS: tuple[APIRouter, ...] = (session.router,)
+APIS: tuple[APIRouter, ...] = (session.router, public.router, resident.router)

@@ -4,6 +4,6 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from linli_gateway.entrypoints.pages import login, public
+from linli_gateway.entrypoints.pages import login, public, resident
 
-PAGES: tuple[APIRouter, ...] = (public.router, login.router)
+PAGES: tuple[APIRouter, ...] = (public.router, login.router, resident.router)
