@@ -34,6 +34,12 @@ EXPORTED = {
     "linli_stream_dead_letters_waiting",
     "linli_ledger_verification_failures_total",
     "linli_council_audits_overdue",
+    "linli_timebank_transfers_total",
+    "linli_timebank_pending_transfers",
+    "linli_timebank_oldest_pending_seconds",
+    "linli_timebank_clearing_centipoints",
+    "linli_timebank_credit_limit_centipoints",
+    "linli_timebank_reconciliation_mismatches",
 }
 KIT_METRICS = chartcheck.REPO / "libs" / "linli-kit" / "src" / "linli_kit" / "metrics.py"
 

@@ -107,7 +107,8 @@ COUNCIL_AUDITS_OVERDUE = Gauge(
 
 TIMEBANK_TRANSFERS = Counter(
     "linli_timebank_transfers",
-    "Time-bank transfers settled, by side and outcome (committed, voided, accepted, refused).",
+    "Time-bank transfers as answered: sent (committed, voided, pending) or received (accepted,"
+    " refused, aborted).",
     ["community_id", "peer", "outcome"],
 )
 TIMEBANK_PENDING = Gauge(

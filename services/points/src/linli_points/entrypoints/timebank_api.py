@@ -19,7 +19,7 @@ from cryptography.exceptions import InvalidSignature
 from linli.points.v1 import timebank_service_pb2 as pb
 from linli.points.v1 import timebank_service_pb2_grpc as pb_grpc
 
-from linli_kit import auth
+from linli_kit import auth, metrics
 from linli_kit.auth import Policy, peers, persons
 from linli_kit.domain import Clock, utc_now
 from linli_kit.errors import InvalidArgument, PermissionDenied
@@ -130,6 +130,9 @@ class TimeBankServicer(pb_grpc.TimeBankServiceServicer):
             self.federation,
             self.clock,
         )
+        metrics.TIMEBANK_TRANSFERS.labels(
+            transfer.community_id, transfer.peer, transfer.state
+        ).inc()
         return pb.CreateTransferResponse(transfer=transfer_message(transfer))
 
     async def GetTransfer(
@@ -270,6 +273,7 @@ class ExchangeServicer(pb_grpc.ExchangeServiceServicer):
         transfer = await asyncio.to_thread(
             timebank.accept_offer, offer, self.uow_factory(), self.federation, self.clock
         )
+        metrics.TIMEBANK_TRANSFERS.labels(transfer.community_id, peer, transfer.state).inc()
         answer = answer_of(transfer)
         return pb.AcceptTransferResponse(status=STATUSES[answer], reason=transfer.reason)
 
