@@ -18,7 +18,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from linli_kit.domain import Aggregate, new_id
@@ -43,6 +43,9 @@ from linli_points.domain.periods import policy_year
 from linli_points.domain.rules import format_points
 
 HOLD_RULE, COMMIT_RULE, VOID_RULE, ACCEPT_RULE = "e4.hold", "e4.commit", "e4.void", "e4.accept"
+# How far the two communities' clocks may disagree, and the longest a peer may take to decide.
+MAX_SKEW = timedelta(minutes=5)
+MAX_WINDOW = timedelta(days=1)
 
 
 def clearing_holder(peer: str) -> str:
@@ -278,6 +281,10 @@ def receive(
     at: datetime,
 ) -> tuple[Transfer, LedgerTransaction | None]:
     """Decide an offer once: accepted (with its transaction) or refused with the reason."""
+    if offer.created_at > at + MAX_SKEW or not (
+        offer.created_at < offer.deadline <= offer.created_at + MAX_WINDOW
+    ):
+        raise InvalidArgument("a transfer is made now and decided within a day of it")
     credited = peer.converted(offer.amount)
     transfer = Transfer(
         id=offer.transfer_id,

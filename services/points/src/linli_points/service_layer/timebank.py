@@ -21,6 +21,7 @@ from linli_kit.usecases import idempotent
 from linli_points.domain import timebank
 from linli_points.domain.periods import SHANGHAI
 from linli_points.domain.timebank import (
+    Direction,
     Offer,
     Peer,
     PeerAnswer,
@@ -268,6 +269,10 @@ def recover(
 # ---- the peer's side -------------------------------------------------------------------
 
 
+def _offered_by(transfer: Transfer, peer: Peer) -> bool:
+    return transfer.direction is Direction.RECEIVED and transfer.peer == peer.id
+
+
 def accept_offer(
     offer: Offer, uow: TimeBankUnitOfWork, federation: Federation, clock: Clock = utc_now
 ) -> Transfer:
@@ -278,7 +283,7 @@ def accept_offer(
         uow.ledger.fence(community_id)  # one decision at a time: a repeat waits, then reads it
         found = uow.transfers.get(community_id, offer.transfer_id)
         if found is not None:
-            if found.peer != peer.id:
+            if not _offered_by(found, peer):
                 raise FailedPrecondition(f"transfer {offer.transfer_id} is not {peer.id}'s")
             if found.state is not TransferState.ABORTED and not offer.same_as(found):
                 raise FailedPrecondition(
@@ -315,7 +320,7 @@ def abort_offer(
         uow.ledger.fence(community_id)
         found = uow.transfers.get(community_id, transfer_id)
         if found is not None:
-            if found.peer != peer.id:
+            if not _offered_by(found, peer):
                 raise FailedPrecondition(f"transfer {transfer_id} is not {peer.id}'s")
             return found
         tombstone = timebank.aborted(
@@ -333,7 +338,7 @@ def offer_status(
     peer = federation.peer(peer_id)
     with uow:
         found = uow.transfers.get(federation.community_id, transfer_id)
-    return found if found is not None and found.peer == peer.id else None
+    return found if found is not None and _offered_by(found, peer) else None
 
 
 # ---- reads, reconciliation and settlement ----------------------------------------------
@@ -456,7 +461,7 @@ def settlement_report(
     timebank.require_settlement_reader(actor, community_id)
     if community_id != federation.community_id:
         raise NotFound(f"communities/{community_id} is not in the time bank here")
-    if not (2000 <= year <= 9999 and 1 <= month <= 12):
+    if not (2000 <= year <= 3000 and 1 <= month <= 12):
         raise InvalidArgument("year and month name a calendar month")
     since = datetime(year, month, 1, tzinfo=SHANGHAI)
     until = datetime(year + month // 12, month % 12 + 1, 1, tzinfo=SHANGHAI)
