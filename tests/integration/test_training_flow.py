@@ -384,7 +384,7 @@ def _refused(call: Callable[[], object]) -> tuple[grpc.StatusCode, str]:
 
 def _face() -> Image.Image:
     """The second face from the left of insightface's t1.jpg group photo, cropped."""
-    # No other flow of the shared stack enrols her: identification finds her alone.
+    # Enrolled by no other flow of the shared stack; the kiosk identifies among the roster.
     import dlib
     import numpy as np
 
