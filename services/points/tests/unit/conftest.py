@@ -79,6 +79,7 @@ async def serving(credentials: Credentials, mutual_tls: bool) -> AsyncIterator[F
     uow = fakes.FakePointsUnitOfWork()
     boards = fakes.FakeLeaderboards()
     consumers = fakes.FakeConsumers()
+    households = fakes.FakeHouseholds()
     settings = PointsSettings(
         database_url="postgresql+psycopg://nowhere.invalid/points",
         redis_url="redis://nowhere.invalid:6379/0",
@@ -94,6 +95,7 @@ async def serving(credentials: Credentials, mutual_tls: bool) -> AsyncIterator[F
         hub=boards,
         consumers=consumers,
         verifier=credentials.verifier(),
+        households=households,
     )
     transport = Transport(tls=credentials.tls("c-east", "points")) if mutual_tls else Transport()
     running = await start(app, "127.0.0.1", 0, transport)
