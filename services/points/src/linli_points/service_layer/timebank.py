@@ -261,7 +261,7 @@ def recover(
     for community_id, transfer_id in due:
         if community_id != federation.community_id:
             continue
-        done = drive(uow_factory, exchange, federation, community_id, transfer_id)
+        done = drive(uow_factory, exchange, federation, community_id, transfer_id, lambda: now)
         settled += done.final
     return settled
 
