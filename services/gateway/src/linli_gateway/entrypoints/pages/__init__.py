@@ -4,6 +4,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from linli_gateway.entrypoints.pages import login, public, resident
+from linli_gateway.entrypoints.pages import committee, kiosk, login, public, resident, staff
 
-PAGES: tuple[APIRouter, ...] = (public.router, login.router, resident.router)
+PAGES: tuple[APIRouter, ...] = (
+    public.router,
+    login.router,
+    resident.router,
+    staff.router,
+    committee.router,
+    kiosk.router,
+)
