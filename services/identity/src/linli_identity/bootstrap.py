@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Callable, Coroutine
+from pathlib import Path
 from typing import Any, Protocol
 
 from linli.identity.v1 import identity_service_pb2 as pb
@@ -62,11 +63,17 @@ class Streams(Protocol):
 
 def face_engine_recipe(settings: IdentitySettings) -> Callable[[], FaceEngine]:
     """How to build the configured face engine (picklable: the worker processes build it)."""
-    if settings.face_engine == "insightface":
+    return engine_recipe(settings.face_engine, settings.face_model_dir)
+
+
+def engine_recipe(engine: str, model_dir: Path | None) -> Callable[[], FaceEngine]:
+    """How to build a face engine by name: dlib, or insightface on a model pack directory."""
+    if engine == "insightface":
         from linli_identity.adapters.face_insightface import InsightFaceEngine
 
-        assert settings.face_model_dir is not None  # checked by the settings validator
-        return functools.partial(InsightFaceEngine, settings.face_model_dir)
+        if model_dir is None:
+            raise ValueError("the insightface engine needs a model pack directory")
+        return functools.partial(InsightFaceEngine, model_dir)
     from linli_identity.adapters.face_dlib import DlibFaceEngine
 
     return DlibFaceEngine

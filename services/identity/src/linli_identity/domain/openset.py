@@ -92,15 +92,18 @@ class FarCurve:
         return min(1.0, _along(t0, math.log(f0), t1, math.log(f1), log_far))
 
     def far_at(self, threshold: float) -> float:
-        """The per-pair FAR at a threshold (log-linear between points, clamped at the ends)."""
+        """The per-pair FAR at a threshold: log-linear between points and past the last one
+        (as threshold_for reads the curve), the first point's rate below it."""
         points = self.points
         if threshold <= points[0][0]:
             return points[0][1]
-        for (t0, f0), (t1, f1) in itertools.pairwise(points):
-            if threshold <= t1:
-                share = (threshold - t0) / (t1 - t0)
-                return math.exp(math.log(f0) + share * (math.log(f1) - math.log(f0)))
-        return points[-1][1]
+        segment = next(
+            (pair for pair in itertools.pairwise(points) if threshold <= pair[1][0]),
+            (points[-2], points[-1]),
+        )
+        (t0, f0), (t1, f1) = segment
+        share = (threshold - t0) / (t1 - t0)
+        return math.exp(math.log(f0) + share * (math.log(f1) - math.log(f0)))
 
 
 def _along(t0: float, y0: float, t1: float, y1: float, y: float) -> float:
@@ -126,7 +129,8 @@ class OpenSetRule:
     def threshold_for(self, gallery_size: int) -> float:
         """The identification threshold for N enrolled candidates (module rules)."""
         bar = self.far_curve.threshold_for(allowed_far(self.target_fpir, gallery_size))
-        return round(max(self.verification_threshold, bar), 6)
+        # Rounded up, so the rounding never lets the rate over its target.
+        return math.ceil(round(max(self.verification_threshold, bar) * 1e6, 3)) / 1e6
 
     def decide(self, mean_scores: np.ndarray, frame_scores: np.ndarray) -> OpenSetDecision:
         """Decide on one burst: its mean's scores (N,) and each frame's scores (frames, N)."""

@@ -1,4 +1,4 @@
-"""`linli-identity serve | migrate | rotate-keys | token | bootstrap-community` (see --help)."""
+"""`linli-identity serve | migrate | rotate-keys | token | bootstrap-community | evaluate`."""
 
 from __future__ import annotations
 
@@ -10,11 +10,13 @@ from linli_identity.bootstrap import (
     bootstrap_community,
     build_app,
     development_token,
+    engine_recipe,
     rotate_template_keys,
 )
 from linli_identity.config import IdentitySettings
 from linli_identity.domain import names
 from linli_identity.domain.org import parse_role
+from linli_identity.entrypoints import evaluate
 from linli_identity.service_layer.key_rotation import ROTATION_BATCH
 from linli_identity.service_layer.operators import CommunityBootstrap
 from linli_kit.errors import DomainError
@@ -36,6 +38,9 @@ def main(argv: list[str] | None = None) -> None:
         return
     if args[:1] == ["bootstrap-community"]:
         bootstrap(args[1:])
+        return
+    if args[:1] == ["evaluate"]:
+        evaluate.main(args[1:], engine_recipe)
         return
     run_cli("identity", IdentitySettings, build_app, MIGRATIONS, argv)
 
