@@ -182,13 +182,20 @@ class GatewayProcess(ServiceProcess):
 
 
 def start_all(processes: list[ServiceProcess]) -> None:
-    """Migrate every database, then start every service, in parallel."""
+    """Migrate every database, then start every service, in parallel.
+
+    If one does not become ready, the others are stopped too (no orphans left serving).
+    """
     for process in processes:
         process.migrate()
     for process in processes:
         process.launch()
-    for process in processes:
-        process.wait_ready()
+    try:
+        for process in processes:
+            process.wait_ready()
+    except BaseException:
+        stop_all(processes)
+        raise
 
 
 def stop_all(processes: list[ServiceProcess]) -> None:
