@@ -83,12 +83,13 @@ $(NODE): package.json package-lock.json
 	npm ci --silent
 	touch $@
 
-# The gateway's vendored htmx 2 and its SSE extension (committed: the image is built without
+# The gateway's vendored htmx 2, its SSE extension and jsQR (committed: the image is built without
 # npm) and its gettext catalogues (.po edited by people, .mo compiled by Babel, committed for
 # the same reason; a unit test fails when they differ from the .po).
-gateway-vendor: $(NODE) ## Copy htmx 2 and htmx-ext-sse 2 from node_modules into the gateway's static/
+gateway-vendor: $(NODE) ## Copy htmx 2, htmx-ext-sse 2 and jsQR from node_modules into the gateway's static/
 	cp node_modules/htmx.org/dist/htmx.min.js $(GATEWAY)/static/vendor/htmx.min.js
 	cp node_modules/htmx-ext-sse/dist/sse.min.js $(GATEWAY)/static/vendor/htmx-ext-sse.js
+	cp node_modules/jsqr/dist/jsQR.js $(GATEWAY)/static/vendor/jsqr.js
 
 gateway-messages: $(STAMP) ## Extract the gateway's messages and merge them into its .po catalogues
 	$(VENV)/bin/pybabel -q extract -F services/gateway/babel.cfg -k N_ --no-location --sort-output \
