@@ -2,106 +2,212 @@
 gateway and the services as OS processes on mutual TLS (the session's `shared_stack`).
 
 Residents earn their points the real way (a paper sign-in sheet → attendance → points) and log
-in as a person would: phone number, then the one-time code identity's development sender writes
-to its log.
+in as a person would (`gateway_people` in conftest.py). Every page is checked with axe-core.
 """
 
 from __future__ import annotations
 
 import re
-import time
-from collections.abc import Iterator
-from dataclasses import dataclass
+import subprocess
+import uuid
+from pathlib import Path
 
-import grpc
-import pytest
-from linli.attendance.v1 import attendance_service_pb2_grpc as att_grpc
-from linli.identity.v1 import identity_service_pb2 as idn
-from linli.identity.v1 import identity_service_pb2_grpc as idn_grpc
-from linli.points.v1 import points_service_pb2_grpc as pts_grpc
+from linli.points.v1 import points_service_pb2 as pts
+from linli.rewards.v1 import rewards_service_pb2 as rwd
+from linli.rewards.v1 import rewards_service_pb2_grpc as rwd_grpc
 from playwright.sync_api import Page, expect
 
-from linli_kit.processes import GatewayProcess
-from linli_kit.testing import Stack, load_beside
+from linli_kit.testing import Stack
 
-C = "xinhua"
-PARENT = f"communities/{C}"
-earning = load_beside(__file__, "earning.py", "linli_integration_earning")
+ROOT = Path(__file__).resolve().parents[2]
+AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 
 
-@dataclass
-class Community:
-    """Staff stubs on the shared stack, and where identity logs its login codes."""
-
-    identity: idn_grpc.IdentityServiceStub
-    attendance: att_grpc.AttendanceServiceStub
-    points: pts_grpc.PointsServiceStub
-    stack: Stack
-
-    def residents(self, count: int) -> list[idn.Resident]:
-        """Residents who each earned earning.EARNED points (with their phone numbers)."""
-        names = earning.residents_with_points(
-            self.identity, self.attendance, self.points, PARENT, count
-        )
-        return [self.identity.GetResident(idn.GetResidentRequest(name=n)).resident for n in names]
-
-    def login_code(self, phone: str, within: float = 15.0) -> str:
-        """The newest code identity's development sender logged for the phone."""
-        deadline = time.monotonic() + within
-        pattern = re.compile(rf"SMS to {phone} .*login code is (\d{{6}})")
-        while time.monotonic() < deadline:
-            found = pattern.findall(self.stack["identity"].log_path.read_text(errors="replace"))
-            if found:
-                return str(found[-1])
-            time.sleep(0.1)
-        raise AssertionError(f"no login code for {phone} in identity's log")
-
-
-@pytest.fixture(scope="module")
-def community(shared_stack: Stack) -> Iterator[Community]:
-    """Stubs acting as the community's first social worker."""
-    staff = shared_stack.bootstrap_staff()
-    token = shared_stack.credentials.token(C, staff.rpartition("/")[2], "social_worker")
-    channels: dict[str, grpc.Channel] = {
-        name: shared_stack.credentials.channel(shared_stack[name].address, C, token=token)
-        for name in ("identity", "attendance", "points")
-    }
-    yield Community(
-        idn_grpc.IdentityServiceStub(channels["identity"]),
-        att_grpc.AttendanceServiceStub(channels["attendance"]),
-        pts_grpc.PointsServiceStub(channels["points"]),
-        shared_stack,
+def assert_accessible(page: Page) -> None:
+    """No serious or critical axe-core violation on the page as it is now (WCAG 2.1 AA)."""
+    assert AXE.exists(), "axe-core comes from npm: run npm ci (make test does)"
+    page.add_script_tag(path=str(AXE))
+    found = page.evaluate(
+        """async (tags) => (await axe.run(document, {
+            runOnly: {type: 'tag', values: tags}, resultTypes: ['violations'],
+        })).violations.map(v => ({
+            id: v.id, impact: v.impact, nodes: v.nodes.map(n => n.target.join(' ')),
+        }))""",
+        ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"],
     )
-    for channel in channels.values():
-        channel.close()
+    bad = [v for v in found if v["impact"] in ("serious", "critical")]
+    assert bad == [], f"{page.url}: {bad}"
 
 
-def log_in(page: Page, gateway: GatewayProcess, community: Community, phone: str) -> None:
-    """Sign in on the login page with the phone number and the code from identity's log."""
-    page.goto(f"{gateway.url}/login?next=/")
-    page.get_by_label("手机号码").fill(phone)
-    page.get_by_role("button", name="发送验证码").click()
-    page.get_by_label("验证码").fill(community.login_code(phone))
-    page.get_by_role("button", name="登录").click()
+def _item(people, price: int = 100) -> rwd.Item:  # type: ignore[no-untyped-def]
+    given = rwd.Item(
+        title=f"超市购物券 {uuid.uuid4().hex[:4]}",
+        kind=rwd.ITEM_KIND_VOUCHER,
+        price_centipoints=price,
+        value_fen=500,
+        stock=5,
+    )
+    request = rwd.CreateItemRequest(
+        parent=people.parent,
+        item_id=f"gw-{uuid.uuid4().hex[:10]}",
+        item=given,
+        request_id=str(uuid.uuid4()),
+    )
+    return people.rewards.CreateItem(request).item
 
 
-def test_a_resident_signs_in_with_a_code_and_out_again(
-    page: Page, gateway: GatewayProcess, community: Community
-) -> None:
-    (resident,) = community.residents(1)
-    log_in(page, gateway, community, resident.phone)
-    expect(page).to_have_url(f"{gateway.url}/")
-    page.get_by_role("button", name="退出登录").click()
-    expect(page.get_by_role("link", name="登录")).to_be_visible()
+def test_a_resident_signs_in_sees_a_balance_redeems_and_sees_the_vouchers_qr(
+    gateway_people, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    people = gateway_people
+    resident = people.resident("王秀英")
+    item = _item(people)
+    page = people.page_of(resident)
+    expect(page.get_by_test_id("yearly")).to_have_text("8")
+    expect(page.get_by_role("cell", name="8", exact=True).first).to_be_visible()
+    assert_accessible(page)
+
+    page.get_by_role("link", name="兑换", exact=True).click()
+    assert_accessible(page)
+    page.get_by_role("button", name=f"兑换 {item.title}").click()
+    qr = page.get_by_test_id("voucher-qr")
+    expect(qr).to_be_visible()
+    assert_accessible(page)
+    picture = tmp_path / "voucher.png"
+    qr.screenshot(path=str(picture))
+    decoded = subprocess.run(
+        ["zbarimg", "--raw", "-q", str(picture)], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    redemption = people.rewards.GetRedemption(
+        rwd.GetRedemptionRequest(name=f"{people.parent}/redemptions/{page.url.rpartition('/')[2]}")
+    ).redemption
+    assert decoded == redemption.voucher and decoded.startswith("v4.public.")
+    assert redemption.resident == resident.name and redemption.item == item.name
+    page.goto(f"{people.gateway.url}/me")
+    expect(page.get_by_test_id("yearly")).to_have_text("7")
 
 
-def test_a_wrong_code_is_refused_on_the_page(
-    page: Page, gateway: GatewayProcess, community: Community
-) -> None:
-    (resident,) = community.residents(1)
-    page.goto(f"{gateway.url}/login?lang=en")
-    page.get_by_label("Mobile phone number").fill(resident.phone)
-    page.get_by_role("button", name="Send the code").click()
-    page.get_by_label("One-time code").fill("000000")
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("alert")).to_have_text("The code is wrong or has expired.")
+def test_a_resident_appeals_a_posting_and_follows_it(gateway_people) -> None:  # type: ignore[no-untyped-def]
+    people = gateway_people
+    page = people.page_of(people.resident("赵磊"))
+    page.get_by_role("link", name="申诉", exact=True).last.click()
+    assert_accessible(page)
+    page.get_by_label("这笔积分哪里有误？").fill("签到时间少记了一小时")
+    page.get_by_role("button", name="提交申诉").click()
+    expect(page.get_by_test_id("appeal-state")).to_have_text("等待委员会审核")
+    assert_accessible(page)
+    page.goto(f"{people.gateway.url}/me")
+    expect(page.get_by_role("link", name="申诉：filed")).to_be_visible()
+
+
+def test_the_other_resident_pages_pass_the_accessibility_check(gateway_people) -> None:  # type: ignore[no-untyped-def]
+    people = gateway_people
+    page = people.page_of(people.resident("孙丽", hours=0))
+    for path in ("/me", "/me/appeals", "/me/training", "/me/partners", "/me/face"):
+        page.goto(f"{people.gateway.url}{path}")
+        assert_accessible(page)
+    page.get_by_role("button", name="我同意刷脸签到").click()
+    expect(page.get_by_test_id("consent-state")).to_have_text("您已同意刷脸签到。")
+    page.get_by_role("button", name="撤回同意并删除我的面部特征").click()
+    expect(page.get_by_test_id("consent-state")).to_have_text("您尚未同意刷脸签到。")
+    expect(page.get_by_role("cell", name="2026-01").first).to_be_visible()
+    page.goto(f"{people.gateway.url}/me/partners")
+    page.get_by_role("button", name="生成新验证码").click()
+    expect(page.get_by_test_id("eligibility-code")).to_have_text(re.compile(r"^\S{12}$"))
+    assert_accessible(page)
+    for path in ("/", "/leaderboard", "/login", "/login/staff", "/no-such-page"):
+        page.goto(f"{people.gateway.url}{path}?lang=en")
+        assert_accessible(page)
+
+
+def test_a_page_never_shows_another_residents_data(gateway_people) -> None:  # type: ignore[no-untyped-def]
+    people = gateway_people
+    alice, bob = people.resident("钱多多"), people.resident("周小米")
+    credentials, stack = people.stack.credentials, people.stack
+    as_bob = credentials.token(stack.community, bob.name.rpartition("/")[2])
+    bobs_rewards = rwd_grpc.RewardsServiceStub(
+        credentials.channel(stack["rewards"].address, stack.community, token=as_bob)
+    )
+    item = _item(people)
+    bobs = bobs_rewards.Redeem(
+        rwd.RedeemRequest(parent=bob.name, item=item.name, request_id=str(uuid.uuid4()))
+    ).redemption
+    bobs_id = bobs.name.rpartition("/")[2]
+    (bobs_posting,) = people.points.ListTransactions(
+        pts.ListTransactionsRequest(parent=bob.name)
+    ).transactions[-1:]
+
+    page = people.page_of(alice)
+    expect(page.get_by_role("heading", name="钱多多")).to_be_visible()
+    assert "周小米" not in page.content()
+    for path in (f"/me/vouchers/{bobs_id}", f"/me/appeals?transaction={bobs_posting.name}"):
+        page.goto(f"{people.gateway.url}{path}")
+        assert "周小米" not in page.content() and bobs.voucher not in page.content()
+    refused = page.goto(f"{people.gateway.url}/me/vouchers/{bobs_id}")
+    assert refused is not None and refused.status in (403, 404)
+    api = page.request.get(f"{people.gateway.url}/api/v1/me/redemptions/{bobs_id}")
+    assert api.status in (403, 404) and api.headers["content-type"] == "application/problem+json"
+    mine = page.request.get(f"{people.gateway.url}/api/v1/me/redemptions").json()
+    assert mine == []
+    overview = page.request.get(f"{people.gateway.url}/api/v1/me").json()
+    assert overview["profile"]["resident"] == alice.name
+    assert all(bobs_posting.name != row["transaction"] for row in overview["history"])
+
+
+def test_a_form_without_the_csrf_token_is_refused_and_changes_nothing(gateway_people) -> None:  # type: ignore[no-untyped-def]
+    people = gateway_people
+    resident = people.resident("吴敏")
+    item = _item(people)
+    page = people.page_of(resident)
+    forged = page.request.post(
+        f"{people.gateway.url}/me/rewards",
+        form={"item": item.name, "request_id": str(uuid.uuid4())},
+        max_redirects=0,
+    )
+    assert forged.status == 403 and "表单已过期" in forged.text()
+    api = page.request.post(
+        f"{people.gateway.url}/api/v1/me/redemptions",
+        data={"item": item.name, "request_id": str(uuid.uuid4())},
+        headers={"X-CSRF-Token": "not-the-sessions"},
+    )
+    assert api.status == 403 and api.json()["status"] == 403
+    assert api.headers["content-type"] == "application/problem+json"
+    listed = people.rewards.ListRedemptions(rwd.ListRedemptionsRequest(parent=resident.name))
+    assert list(listed.redemptions) == []
+    token = page.request.get(f"{people.gateway.url}/api/v1/session").json()["csrf_token"]
+    done = page.request.post(
+        f"{people.gateway.url}/api/v1/me/redemptions",
+        data={"item": item.name, "request_id": str(uuid.uuid4())},
+        headers={"X-CSRF-Token": token},
+    )
+    assert done.status == 201 and done.json()["state"] == "active"
+
+
+def test_api_errors_are_problem_json(gateway_people, page: Page) -> None:  # type: ignore[no-untyped-def]
+    url = gateway_people.gateway.url
+    anonymous = page.request.get(f"{url}/api/v1/me")
+    assert anonymous.status == 401
+    assert anonymous.headers["content-type"] == "application/problem+json"
+    assert anonymous.json()["title"] == "请登录"
+    bad = page.request.get(f"{url}/api/v1/leaderboard?year=1")
+    assert bad.status == 400 and bad.json()["code"] == "INVALID_ARGUMENT"
+    signed = gateway_people.page_of(gateway_people.resident("郑洁", hours=0))
+    missing = signed.request.get(f"{url}/api/v1/me/appeals/no-such-appeal")
+    assert missing.status == 404 and missing.json()["code"] == "NOT_FOUND"
+
+
+def test_the_public_leaderboard_updates_without_a_reload(
+    gateway_people, page: Page, shared_stack: Stack
+) -> None:  # type: ignore[no-untyped-def]
+    people = gateway_people
+    grid = f"g{uuid.uuid4().hex[:6]}"
+    people.resident("林志强", org_unit=f"{grid}/b1")
+    page.goto(f"{people.gateway.url}/leaderboard?grid={grid}")
+    board = page.locator("#board li")
+    expect(board).to_have_count(1)
+    assert_accessible(page)
+    page.evaluate("window.notReloaded = true")
+    people.resident("陈静", org_unit=f"{grid}/b2", hours=9)
+    expect(board).to_have_count(2, timeout=20_000)
+    expect(board.first).to_contain_text("9")
+    assert page.evaluate("window.notReloaded") is True

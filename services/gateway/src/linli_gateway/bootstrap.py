@@ -12,7 +12,9 @@ from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 
 from linli_gateway.adapters.boards import watcher
+from linli_gateway.adapters.counters import Counters
 from linli_gateway.adapters.services import Services
+from linli_gateway.adapters.vouchers import VoucherKeys
 from linli_gateway.config import SERVICES, GatewaySettings
 from linli_gateway.entrypoints import problems
 from linli_gateway.entrypoints.api import APIS
@@ -32,14 +34,17 @@ def build_app(settings: GatewaySettings) -> FastAPI:
     """The gateway app: pages, the JSON API under /api/v1, static files, sessions, CSRF."""
     tls = auth.TlsFiles.from_dir(settings.tls_dir) if settings.tls_dir else None
     addresses = {name: settings.address(name) for name in SERVICES}
+    counters = Counters.from_dir(settings.counters_dir, settings.address("rewards"))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # grpc.aio channels belong to the loop they are made on: the server's.
         services = Services.connect(addresses, tls, settings.call_timeout_seconds)
         app.state.services, app.state.boards = services, BoardHub(watcher(services))
+        app.state.vouchers = VoucherKeys(services, settings.community)
         yield
         await app.state.boards.close()
+        await counters.close()
         await services.close()
 
     app = FastAPI(
@@ -53,6 +58,7 @@ def build_app(settings: GatewaySettings) -> FastAPI:
         redoc_url=None,
     )
     app.state.settings, app.state.refresher = settings, Refresher()
+    app.state.counters = counters
     for exc_class, handler in problems.HANDLERS.items():
         app.add_exception_handler(exc_class, handler)
     # Added last = outermost: the body limit, then the language, then the session.

@@ -28,6 +28,10 @@ class GatewaySettings(BaseSettings):
     # tls.key, tls.crt (SAN spiffe://linli/<community>/gateway) and ca.crt: the services require
     # mutual TLS, and a person's bearer token travels only over it. Unset: plaintext (tests).
     tls_dir: str = ""
+    # The partners whose cashiers use the shop-counter page: one folder per partner id, holding
+    # tls.key, tls.crt (SAN spiffe://linli/<community>/partner/<id>), ca.crt and
+    # counter-key.sha256 (hex SHA-256 of the counter key the cashier types). Empty: no counters.
+    counters_dir: str = ""
     # How long one call to a service may take before the page answers 504.
     call_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
     # Signs the session cookie (itsdangerous); at least 32 characters, from a Secret.

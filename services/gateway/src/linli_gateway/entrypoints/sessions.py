@@ -103,7 +103,10 @@ class Refresher:
             self._done[key] = (now + self.keep_seconds, reply.tokens)
             future.set_result(reply.tokens)
             return reply.tokens
-        except BaseException as exc:
+        except asyncio.CancelledError:
+            future.cancel()
+            raise
+        except Exception as exc:
             future.set_exception(exc)
             future.exception()  # retrieved: no "never retrieved" warning when nobody waits
             raise

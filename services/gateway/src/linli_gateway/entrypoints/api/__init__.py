@@ -4,6 +4,6 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from linli_gateway.entrypoints.api import public, resident, session
+from linli_gateway.entrypoints.api import public, resident, session, staff
 
-APIS: tuple[APIRouter, ...] = (session.router, public.router, resident.router)
+APIS: tuple[APIRouter, ...] = (session.router, public.router, resident.router, staff.router)

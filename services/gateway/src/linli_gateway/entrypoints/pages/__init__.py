@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from linli_gateway.entrypoints.pages import committee, kiosk, login, public, resident, staff
+from linli_gateway.entrypoints.pages import (
+    committee,
+    counter,
+    kiosk,
+    login,
+    public,
+    resident,
+    staff,
+)
 
 PAGES: tuple[APIRouter, ...] = (
     public.router,
@@ -13,4 +21,5 @@ PAGES: tuple[APIRouter, ...] = (
     staff.router,
     committee.router,
     kiosk.router,
+    counter.router,
 )

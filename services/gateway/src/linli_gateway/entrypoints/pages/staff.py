@@ -21,14 +21,7 @@ from linli_gateway.entrypoints.views.common import checked_id, last
 from linli_gateway.entrypoints.views.resident import new_request_id
 from linli_gateway.service_layer.charts import policy_year
 
-
-async def staff_only(person: SignedIn) -> None:
-    """The console is shown to staff only (each service still decides every call)."""
-    if not person.has(*views.STAFF_ROLES):
-        raise HTTPException(403, "the staff console is for the community's staff")
-
-
-router = APIRouter(prefix="/staff", dependencies=[Depends(staff_only)])
+router = APIRouter(prefix="/staff", dependencies=[Depends(views.staff_only)])
 RequestId = Annotated[str, Form(min_length=1, max_length=200)]
 Text = Annotated[str, Form(min_length=1, max_length=500)]
 MAX_CSV_BYTES = 4 * 1024 * 1024  # identity's ImportResidents limit

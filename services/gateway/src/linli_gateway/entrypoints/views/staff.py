@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import grpc
+from fastapi import HTTPException
 from google.protobuf.timestamp_pb2 import Timestamp
 from linli.attendance.v1 import attendance_service_pb2 as att
 from linli.common.v1 import service_type_pb2 as stp
@@ -22,7 +23,7 @@ from pydantic import BaseModel
 
 from linli_gateway.adapters.services import Services
 from linli_gateway.entrypoints.i18n import N_
-from linli_gateway.entrypoints.sessions import Person
+from linli_gateway.entrypoints.sessions import Person, SignedIn
 from linli_gateway.entrypoints.views.common import enum_name, when
 from linli_gateway.service_layer.charts import POLICY_ZONE
 
@@ -41,6 +42,12 @@ FLAG_KINDS = {
     "face_reenrolment": N_("Face sign-ins keep needing confirmation: ask them to re-enrol"),
 }
 LIST_SIZE = 500  # one page of each list: the console shows at most this many
+
+
+async def staff_only(person: SignedIn) -> None:
+    """The console is shown to staff only (each service still decides every call)."""
+    if not person.has(*STAFF_ROLES):
+        raise HTTPException(403, "the staff console is for the community's staff")
 
 
 def stamp(at: datetime) -> Timestamp:
