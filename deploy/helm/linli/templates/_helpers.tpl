@@ -106,6 +106,9 @@ seccompProfile:
 {{- if and (eq $v.identity.faceEngine "insightface") (not $v.identity.modelPack.enabled) -}}
 {{- fail "identity.faceEngine=insightface needs identity.modelPack (the operator's licensed pack)" -}}
 {{- end -}}
+{{- if and (eq $v.identity.faceEngine "insightface") (not (hasKey $v.identity.faceThresholds "insightface")) -}}
+{{- fail "identity.faceEngine=insightface needs identity.faceThresholds.insightface (run linli-identity evaluate on the pack)" -}}
+{{- end -}}
 {{- end -}}
 {{- if $v.services.rewards.enabled -}}
 {{- $_ := required "rewards.voucherKeys.existingSecret is required" $v.rewards.voucherKeys.existingSecret -}}
