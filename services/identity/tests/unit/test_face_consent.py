@@ -452,3 +452,43 @@ def test_a_rotation_cut_short_resumes_when_the_request_is_retried(
 def outcome(rotation: KeyRotation) -> tuple[int, str]:
     """What a rotation run reports: how many templates it re-encrypted, under which key."""
     return rotation.re_encrypted, rotation.key_id
+
+
+def test_several_photos_make_one_template_and_a_refusal_names_the_photo(
+    uow, engine, galleries, clock, people
+) -> None:
+    grant(uow, galleries, clock, people["ann"])
+    photos = (b"face:ann:left", b"face:ann:front", b"face:ann:right")
+
+    enrolment = enrol_face(
+        EnrolFace(C, people["ann"], photos, actor=SYSTEM), uow, engine, galleries, fakes.BOOK, clock
+    )
+
+    assert enrolment.photos == 3 and uow.templates.get(C, people["ann"]).photos == 3
+    with pytest.raises(InvalidArgument, match=r"photo 2 of 3: No face was found"):
+        enrol_face(
+            EnrolFace(C, people["ann"], (photos[0], b"not a face", photos[2]), actor=SYSTEM),
+            uow,
+            engine,
+            galleries,
+            fakes.BOOK,
+            clock,
+        )
+    with pytest.raises(InvalidArgument, match="photo 3 of 3 does not look like the same person"):
+        enrol_face(
+            EnrolFace(C, people["ann"], (*photos[:2], b"face:bob:front"), actor=SYSTEM),
+            uow,
+            engine,
+            galleries,
+            fakes.BOOK,
+            clock,
+        )
+    with pytest.raises(InvalidArgument, match="1 to 5 photos"):
+        enrol_face(
+            EnrolFace(C, people["ann"], photos * 2, actor=SYSTEM),
+            uow,
+            engine,
+            galleries,
+            fakes.BOOK,
+            clock,
+        )

@@ -120,11 +120,16 @@ def enrolment_template(
             templates.append(engine.analyse(image).template)
         except FaceError as exc:
             raise _of_photo(exc, number, len(images)) from None
-    for number, template in enumerate(templates, start=1):
-        others = templates[: number - 1] + templates[number:]
-        if others and template.similarity(mean_template(others)) < rule.verification_threshold:
+    if len(templates) > 1:
+        # Each photo against the mean of the others; the least alike is the one to blame.
+        alike = [
+            t.similarity(mean_template(templates[:n] + templates[n + 1 :]))
+            for n, t in enumerate(templates)
+        ]
+        worst = max(range(len(alike)), key=lambda n: (-alike[n], n))
+        if alike[worst] < rule.verification_threshold:
             raise InvalidArgument(
-                f"photo {number} of {len(images)} does not look like the same person as the "
+                f"photo {worst + 1} of {len(images)} does not look like the same person as the "
                 "others: please send photos of the resident only"
             )
     return mean_template(templates)
