@@ -61,7 +61,8 @@ RESIDENTS = 4  # per community, each earning EARNED
 EARNED = 800  # 8 hours of regular service
 CREDIT_LIMIT = 1_500  # what each community lets each peer owe it
 TIMEOUT_SECONDS = 2.0
-STRANGER = "tb-south"  # a community with a CA of its own that no one takes as a peer
+STRANGER = "tb-south"
+STARTUP_SECONDS = 180.0  # a community with a CA of its own that no one takes as a peer
 
 
 class JwksServer(idn_grpc.IdentityServiceServicer):
@@ -127,8 +128,8 @@ class Community:
         return found
 
     def restart(self) -> None:
-        """Start the process again after a kill."""
-        self.process.start()
+        """Start the process again after a kill (a busy machine may take long to import it)."""
+        self.process.start(timeout=STARTUP_SECONDS)
 
     def close(self) -> None:
         """Close the channels."""
@@ -281,7 +282,7 @@ def started_federation(
     for community in communities.values():
         community.process.launch()
     for community in communities.values():
-        community.process.wait_ready()
+        community.process.wait_ready(timeout=STARTUP_SECONDS)
     running = Federation(communities, DevelopmentCA.create(f"{STRANGER} CA"))
     try:
         for community in communities.values():
@@ -301,11 +302,9 @@ def _stop(
     created: list[str],
     postgres: str,
 ) -> None:
-    for community in communities.values():
+    for community in communities.values():  # the run is over: no need to wait for a goodbye
         community.close()
-        community.process.terminate()
-    for community in communities.values():
-        community.process.stop()
+        community.process.kill()
     for jwks in jwks_servers:
         jwks.stop(0)
     keys_left = list(client.scan_iter(match=f"{prefix}*"))
