@@ -7,14 +7,14 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from linli_identity.domain.face import FaceMatch, FaceTemplate, TemplateMismatch
+from linli_identity.domain.face import FaceTemplate, TemplateMismatch
 from linli_kit.errors import AlreadyExists, NotFound, Unavailable
 
 _INITIAL_CAPACITY = 1024
 
 
 class Gallery:
-    """Enrolled templates of one community; identify is one matrix-vector product."""
+    """Enrolled templates of one community; a comparison is one matrix product."""
 
     def __init__(self, engine: str, model_version: str, dimension: int) -> None:
         self.engine = engine
@@ -88,21 +88,6 @@ class Gallery:
             self._matrix[last] = 0.0
             self._ids.pop()
             return True
-
-    def identify(self, probe: FaceTemplate, threshold: float) -> FaceMatch:
-        """Best match of the probe; matched is False (and resident_id None) below threshold."""
-        self._check(probe)
-        with self._lock:
-            count = len(self._ids)
-            if count == 0:
-                return FaceMatch.from_similarity(probe, -1.0, threshold)
-            scores = self._matrix[:count] @ probe.vector
-            best = int(np.argmax(scores))
-            similarity = float(scores[best])
-            resident_id = self._ids[best]
-        # Below the threshold the nearest resident is not named: it is not a finding.
-        named = resident_id if similarity >= threshold else None
-        return FaceMatch.from_similarity(probe, similarity, threshold, named)
 
     def compare(
         self, probes: Sequence[FaceTemplate], candidates: Sequence[str]

@@ -8,7 +8,7 @@ from typing import Protocol
 
 import numpy as np
 
-from linli_identity.domain.face import FaceBox, FaceMatch, FaceTemplate
+from linli_identity.domain.face import FaceBox, FaceTemplate
 
 
 @dataclass(frozen=True, eq=False)
@@ -61,10 +61,6 @@ class Gallery(Protocol):
 
     def remove(self, resident_id: str) -> bool:
         """Forget a resident's template; True if there was one."""
-        ...
-
-    def identify(self, probe: FaceTemplate, threshold: float) -> FaceMatch:
-        """Best match of the probe; resident_id None below the threshold."""
         ...
 
     def compare(
