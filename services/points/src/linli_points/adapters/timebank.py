@@ -12,14 +12,13 @@ import pyseto
 import sqlalchemy as sa
 from linli.points.v1 import timebank_service_pb2 as pb
 from linli.points.v1 import timebank_service_pb2_grpc as pb_grpc
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from linli_kit import auth
-from linli_kit.db import Outbox, RuntimeTables
 from linli_kit.errors import InvalidArgument, Unavailable
 from linli_kit.paseto import PasetoKeyring
 from linli_kit.wire import timestamp
-from linli_points.adapters.ledger import LedgerMemory, SqlPointsUnitOfWork
+from linli_points.adapters.ledger import SqlPointsUnitOfWork
 from linli_points.adapters.orm import chain_heads, resident_units, timebank_transfers
 from linli_points.domain.audit import GENESIS
 from linli_points.domain.timebank import (
@@ -193,15 +192,6 @@ class SqlTimeBankUnitOfWork(SqlPointsUnitOfWork, TimeBankUnitOfWork):
     """The points unit of work with the transfers on the same session."""
 
     transfers: SqlTransfers
-
-    def __init__(
-        self,
-        session_factory: sessionmaker[Session],
-        tables: RuntimeTables,
-        outbox: Outbox,
-        memory: LedgerMemory | None = None,
-    ) -> None:
-        super().__init__(session_factory, tables, outbox, memory)
 
     def open_repositories(self, session: Session) -> None:
         """Create the repositories on the session."""

@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import logging
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 
 import grpc
 from cryptography import x509
@@ -335,7 +335,6 @@ async def exchange_server(
     verifier: auth.Verifier,
     host: str,
     port: int,
-    started: Callable[[int], None] = lambda port: None,
 ) -> None:
     """Serve the exchange to the peers (mutual TLS, their CAs only) until cancelled."""
     server = grpc.aio.server(
@@ -355,7 +354,6 @@ async def exchange_server(
     )
     bound = server.add_secure_port(f"{host}:{port}", credentials)
     await server.start()
-    started(bound)
     log.info("points serving the time-bank exchange on %s:%d", host, bound)
     try:
         await server.wait_for_termination()
