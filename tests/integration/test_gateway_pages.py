@@ -7,6 +7,7 @@ in as a person would (`gateway_people` in conftest.py). Every page is checked wi
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import uuid
@@ -21,6 +22,15 @@ from linli_kit.testing import Stack
 
 ROOT = Path(__file__).resolve().parents[2]
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
+# A folder to keep screenshots of the pages in (the README's come from here: docs/).
+SCREENSHOTS = os.environ.get("LINLI_GATEWAY_SCREENSHOTS", "")
+
+
+def shoot(page: Page, name: str) -> None:
+    """Keep a phone-sized screenshot of the page when LINLI_GATEWAY_SCREENSHOTS names a folder."""
+    if SCREENSHOTS:
+        page.set_viewport_size({"width": 412, "height": 915})
+        page.screenshot(path=str(Path(SCREENSHOTS) / f"gateway-{name}.png"), full_page=True)
 
 
 def assert_accessible(page: Page) -> None:
@@ -85,6 +95,7 @@ def test_a_resident_signs_in_sees_a_balance_redeems_and_sees_the_vouchers_qr(
     assert redemption.resident == resident.name and redemption.item == item.name
     page.goto(f"{people.gateway.url}/me")
     expect(page.get_by_test_id("yearly")).to_have_text("7")
+    shoot(page, "resident")
 
 
 def test_a_resident_appeals_a_posting_and_follows_it(gateway_people) -> None:  # type: ignore[no-untyped-def]
@@ -211,3 +222,4 @@ def test_the_public_leaderboard_updates_without_a_reload(
     expect(board).to_have_count(2, timeout=20_000)
     expect(board.first).to_contain_text("9")
     assert page.evaluate("window.notReloaded") is True
+    shoot(page, "leaderboard")
