@@ -83,6 +83,8 @@ def test_grpc_services_serve_mutual_tls_from_their_secret_and_probe_a_plaintext_
     }
     for d in deployments:
         svc = d["metadata"]["labels"]["app.kubernetes.io/name"]
+        if svc == "gateway":
+            continue  # HTTP: test_gateway_is_reached_through_the_ingress_only
         pod = d["spec"]["template"]["spec"]
         (container,) = pod["containers"]
         env = _env(container)
@@ -192,8 +194,8 @@ def test_network_policies_deny_by_default_and_open_only_allowed_paths(rendered, 
     # attendance → identity (residents, faces), points, rewards, training and partners →
     # identity (signing keys), rewards → points (reservations), training → attendance (course
     # sessions' activities), partners → points (residents' standings), rewards → partners (a
-    # partner's scopes); nothing else in the release reaches a gRPC port in this cut (the
-    # gateway is not enabled yet).
+    # partner's scopes), and the gateway → every service (with the person's token); nothing
+    # else in the release reaches a gRPC port.
     identity, attendance = _policy_for(docs, "identity"), _policy_for(docs, "attendance")
     points, rewards = _policy_for(docs, "points"), _policy_for(docs, "rewards")
     training, partners = _policy_for(docs, "training"), _policy_for(docs, "partners")
@@ -208,29 +210,37 @@ def test_network_policies_deny_by_default_and_open_only_allowed_paths(rendered, 
         "rewards": {50051},
         "training": {50051},
         "partners": {50051},
+        "gateway": {50051},
     }
     assert services_in(attendance["spec"]["egress"], "to") == {"identity": {50051}}
-    assert services_in(attendance["spec"]["ingress"], "from") == {"training": {50051}}
+    assert services_in(attendance["spec"]["ingress"], "from") == {
+        "training": {50051},
+        "gateway": {50051},
+    }
     assert services_in(points["spec"]["ingress"], "from") == {
         "rewards": {50051},
         "partners": {50051},
+        "gateway": {50051},
     }
     assert services_in(rewards["spec"]["egress"], "to") == {
         "identity": {50051},
         "points": {50051},
         "partners": {50051},
     }
-    assert services_in(rewards["spec"]["ingress"], "from") == {}
+    assert services_in(rewards["spec"]["ingress"], "from") == {"gateway": {50051}}
     assert services_in(training["spec"]["egress"], "to") == {
         "identity": {50051},
         "attendance": {50051},
     }
-    assert services_in(training["spec"]["ingress"], "from") == {}
+    assert services_in(training["spec"]["ingress"], "from") == {"gateway": {50051}}
     assert services_in(partners["spec"]["egress"], "to") == {
         "identity": {50051},
         "points": {50051},
     }
-    assert services_in(partners["spec"]["ingress"], "from") == {"rewards": {50051}}
+    assert services_in(partners["spec"]["ingress"], "from") == {
+        "rewards": {50051},
+        "gateway": {50051},
+    }
 
     # In-cluster datastores take connections from this release's pods only.
     for store in datastores & {p["metadata"]["labels"]["app.kubernetes.io/name"] for p in policies}:
@@ -446,9 +456,12 @@ def test_partners_signs_with_its_secret_keyring_and_calls_points_and_identity(re
 def test_partner_machines_reach_only_partners_grpc_port_from_outside(rendered, examples, community):
     docs, values = rendered[community], examples[community]
     given = values.get("services", {}).get("partners", {}).get("externalIngress", [])
+    # The gateway's way in (the same controller may serve both) is tested on its own.
     outside = [
         rule
         for policy in of_kind(docs, "NetworkPolicy")
+        if policy["spec"]["podSelector"].get("matchLabels", {}).get("app.kubernetes.io/name")
+        != "gateway"
         for rule in policy["spec"].get("ingress", [])
         if any(peer in given for peer in rule["from"])
     ]
@@ -546,3 +559,74 @@ def test_monitoring_resources_are_well_formed(rendered, community):
         assert monitor["spec"]["selector"]["matchLabels"].items() <= s["metadata"]["labels"].items()
         assert "metrics" in {p["name"] for p in s["spec"]["ports"]}
     assert {e["port"] for e in monitor["spec"]["endpoints"]} == {"metrics"}
+
+
+@pytest.mark.parametrize("community", COMMUNITIES)
+def test_gateway_is_reached_through_the_ingress_only(rendered, examples, community):
+    """Ingress with TLS → the gateway's HTTP port, probed on /healthz; out only to the services."""
+    docs, values = rendered[community], examples[community]
+    community_id = values["community"]["id"]
+    (ingress,) = of_kind(docs, "Ingress")
+    host = values["gateway"]["ingress"]["host"]
+    assert ingress["spec"]["tls"] == [
+        {"hosts": [host], "secretName": values["gateway"]["ingress"]["tlsSecret"]}
+    ]
+    (rule,) = ingress["spec"]["rules"]
+    assert rule["host"] == host
+    (path,) = rule["http"]["paths"]
+    backend = path["backend"]["service"]
+    (service,) = [s for s in of_kind(docs, "Service") if s["metadata"]["name"] == backend["name"]]
+    assert service["spec"]["selector"]["app.kubernetes.io/name"] == "gateway"
+    assert {p["name"]: p["port"] for p in service["spec"]["ports"]} == {"http": 8080}
+
+    (deployment,) = [
+        d
+        for d in of_kind(docs, "Deployment")
+        if d["metadata"]["labels"]["app.kubernetes.io/name"] == "gateway"
+    ]
+    pod = deployment["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    env = _env(container)
+    assert env["LINLI_GATEWAY_COMMUNITY"]["value"] == community_id
+    assert env["LINLI_GATEWAY_SESSION_SECRET"]["valueFrom"]["secretKeyRef"] == {
+        "name": values["gateway"]["sessionSecret"]["existingSecret"],
+        "key": "session-secret",
+    }
+    assert not any(n.endswith(("DATABASE_URL", "REDIS_URL")) for n in env), "no data stores"
+    for name in ("identity", "attendance", "points", "rewards", "training", "partners"):
+        address = env[f"LINLI_GATEWAY_{name.upper()}_ADDRESS"]["value"]
+        assert address == f"linli-{community_id}-{name}:50051"
+    assert {p["name"]: p["containerPort"] for p in container["ports"]} == {"http": 8080}
+    for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
+        assert container[probe]["httpGet"] == {"path": "/healthz", "port": "http"}, probe
+    (mount,) = [m for m in container["volumeMounts"] if m["mountPath"] == "/etc/linli/tls"]
+    (volume,) = [v for v in pod["volumes"] if v["name"] == mount["name"]]
+    assert volume["secret"]["secretName"] == f"linli-{community_id}-gateway-tls"
+
+    policy = _policy_for(docs, "gateway")
+    (way_in,) = policy["spec"]["ingress"]
+    assert way_in["from"] == values["services"]["gateway"]["externalIngress"]
+    assert way_in["ports"] == [{"protocol": "TCP", "port": 8080}]
+    assert _peers_by_name(policy["spec"]["egress"], "to") == {
+        name: {50051}
+        for name in ("identity", "attendance", "points", "rewards", "training", "partners")
+    }
+    others = [r for r in policy["spec"]["egress"] if "namespaceSelector" in r["to"][0]]
+    assert [{p["port"] for p in r["ports"]} for r in others] == [{53}], "DNS and nothing else"
+
+
+def test_gateway_counters_are_mounted_one_folder_per_partner(rendered, examples):
+    (deployment,) = [
+        d
+        for d in of_kind(rendered["community-xinhua.yaml"], "Deployment")
+        if d["metadata"]["labels"]["app.kubernetes.io/name"] == "gateway"
+    ]
+    pod = deployment["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    assert _env(container)["LINLI_GATEWAY_COUNTERS_DIR"]["value"] == "/etc/linli/counters"
+    (volume,) = [v for v in pod["volumes"] if v["name"] == "counters"]
+    (source,) = volume["projected"]["sources"]
+    assert source["secret"]["name"] == "linli-xinhua-counter-p-market"
+    assert {i["path"] for i in source["secret"]["items"]} == {
+        f"p-market/{f}" for f in ("tls.crt", "tls.key", "ca.crt", "counter-key.sha256")
+    }

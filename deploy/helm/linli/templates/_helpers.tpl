@@ -121,6 +121,14 @@ seccompProfile:
 {{- end -}}
 {{- end -}}
 {{- end -}}
+{{- if $v.services.gateway.enabled -}}
+{{- $_ := required "gateway.sessionSecret.existingSecret is required" $v.gateway.sessionSecret.existingSecret -}}
+{{- $_ := required "gateway.ingress.host is required" $v.gateway.ingress.host -}}
+{{- $_ := required "gateway.ingress.tlsSecret is required" $v.gateway.ingress.tlsSecret -}}
+{{- if not $v.services.gateway.externalIngress -}}
+{{- fail "services.gateway.externalIngress is required: the ingress controller's pods, the gateway's only way in" -}}
+{{- end -}}
+{{- end -}}
 {{- if $v.points.timeBank.enabled -}}
 {{- $_ := required "points.timeBank.tlsSecret is required when the time bank is on" $v.points.timeBank.tlsSecret -}}
 {{- $_ := required "points.timeBank.peerCAs is required when the time bank is on" $v.points.timeBank.peerCAs -}}
