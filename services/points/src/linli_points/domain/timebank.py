@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from linli_kit.domain import Aggregate, new_id
+from linli_kit.domain import new_id
 from linli_kit.errors import FailedPrecondition, InvalidArgument, PermissionDenied
 from linli_kit.principals import (
     SYSTEM,
@@ -109,8 +109,11 @@ class PeerAnswer(StrEnum):
 
 
 @dataclass(kw_only=True, eq=False)
-class Transfer(Aggregate):
-    """One community's side of a transfer: the resident here, the one there, what happened."""
+class Transfer:
+    """One community's side of a transfer: the resident here, the one there, what happened.
+
+    It raises no events of its own (its transactions raise theirs), so it is no aggregate.
+    """
 
     id: str
     community_id: str
