@@ -9,11 +9,17 @@ RPCs), so that fuzzed requests get past authorisation and reach the handlers.
 
 from __future__ import annotations
 
+import base64
+import dataclasses
+import json
+import os
 import time
+import types
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import grpc
 import pytest
@@ -33,6 +39,8 @@ from linli.points.v1 import council_service_pb2 as cnl
 from linli.points.v1 import council_service_pb2_grpc as cnl_grpc
 from linli.points.v1 import points_service_pb2 as pts
 from linli.points.v1 import points_service_pb2_grpc as pts_grpc
+from linli.points.v1 import timebank_service_pb2 as tbk
+from linli.points.v1 import timebank_service_pb2_grpc as tbk_grpc
 from linli.rewards.v1 import recognition_service_pb2 as rcg
 from linli.rewards.v1 import recognition_service_pb2_grpc as rcg_grpc
 from linli.rewards.v1 import rewards_service_pb2 as rwd
@@ -44,13 +52,14 @@ from linli_attendance.entrypoints import grpc_api as attendance_api
 from linli_identity.entrypoints import grpc_api as identity_api
 from linli_kit import auth, operations
 from linli_kit.fuzzing import call_once
+from linli_kit.paseto import PasetoKeyring
 from linli_kit.principals import Kind, Role
-from linli_kit.processes import start_all, stop_all
+from linli_kit.processes import free_port, start_all, stop_all
 from linli_kit.scratch import create_database, drop_database
 from linli_kit.testing import Credentials, Servers, Stack, eventually, secure_processes
 from linli_partners.entrypoints import grpc_api as partners_api
 from linli_partners.entrypoints import support_api
-from linli_points.entrypoints import council_api
+from linli_points.entrypoints import council_api, timebank_api
 from linli_points.entrypoints import grpc_api as points_api
 from linli_rewards.entrypoints import grpc_api as rewards_api
 from linli_rewards.entrypoints import recognition_api
@@ -63,6 +72,9 @@ APIS = {
     "AttendanceService": attendance_api,
     "PointsService": points_api,
     "CouncilService": council_api,
+    "TimeBankService": timebank_api,
+    # Served on points' exchange port to peer communities only (its table beside TimeBank's).
+    "ExchangeService": types.SimpleNamespace(POLICY=timebank_api.EXCHANGE_POLICY),
     "RewardsService": rewards_api,
     "RecognitionService": recognition_api,
     "PartnersService": partners_api,
@@ -80,6 +92,8 @@ SERVED_BY = {
     "AttendanceService": ("attendance",),
     "PointsService": ("points",),
     "CouncilService": ("points",),
+    "TimeBankService": ("points",),
+    "ExchangeService": ("points-exchange",),
     "RewardsService": ("rewards",),
     "RecognitionService": ("rewards",),
     "PartnersService": ("partners",),
@@ -89,6 +103,8 @@ SERVED_BY = {
     "OperationsService": ("identity", "points", "training"),
 }
 C = "fuzz"
+# The time-bank peer of the world's points: its CA is the stack's, its exchange unreachable.
+PEER = "fuzz-peer"
 DEADLINE_SECONDS = 10.0
 
 COMMUNITY = f"communities/{C}"
@@ -110,6 +126,7 @@ NAME_OF = {
     "GetResident": "alice",
     "GetBalance": "balance",
     "GetReservation": "reservation",
+    "GetTransfer": "transfer",
     "CommitReservation": "reservation",
     "VoidReservation": "reservation",
     "RefundReservation": "reservation",
@@ -183,11 +200,14 @@ REALISTIC_INTEGERS = {
     "allowance_fen": 100,
     "minutes": 60,
     "year": 2026,
+    "month": 1,
     "answers": 3,
 }
 # RPCs whose parent is a resident rather than the community.
 RESIDENT_PARENT = {
     "ListTransactions",
+    "CreateTransfer",
+    "ListTransfers",
     "CreateReservation",
     "CreateAppeal",
     "GrantFaceConsent",
@@ -228,6 +248,7 @@ START = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(hours=2)
 # RPCs only the resident themself calls about themself (realistic requests name alice).
 AS_ALICE = {
     "CreateAppeal",
+    "CreateTransfer",
     "ApplyProjectLead",
     "RateSession",
     "EnrolFace",
@@ -266,8 +287,11 @@ class World:
     stack: Stack
 
     def channel(self, process: str, caller: Caller) -> grpc.Channel:
-        """The stack's mutual-TLS channel to a process, presenting the caller's certificate."""
-        return self.stack.channel(process, caller.service)
+        """The stack's mutual-TLS channel to a process, presenting the caller's certificate
+        (the peer community's points certificate for the time-bank exchange)."""
+        if caller.service != PEER:
+            return self.stack.channel(process, caller.service)
+        return peer_channel(self.stack)
 
     def person(self, resident: str, *roles: str, **claims: object) -> Caller:
         """A resident of the world (by resource name) holding the roles."""
@@ -308,6 +332,8 @@ class World:
             return Caller(service=f"partner/{PARTNER_ID}")
         if rule.kind is Kind.SERVICE:
             return Caller(service=sorted(rule.subjects)[0] if rule.subjects else "attendance")
+        if rule.kind is Kind.PEER:
+            return Caller(service=PEER)
         if method.name in AS_ALICE:
             return self.person(self.names["alice"], Role.VOLUNTEER)
         if Role.COMMITTEE_MEMBER in rule.roles:
@@ -378,13 +404,48 @@ def running_stack(
         return {"database_url": databases[-1], "redis_url": servers.redis, "stream_prefix": prefix}
 
     processes = secure_processes(settings_for, credentials, folder, C)
-    start_all(list(processes.values()))
+    exchange_port = _time_bank(processes["points"].settings, credentials, folder)
+    services = list(processes.values())
+    start_all(services)
+    # The exchange port, as a process of its own for the suites (the same points process).
+    points = processes["points"]
+    processes["points-exchange"] = dataclasses.replace(
+        points, settings={**points.settings, "grpc_port": str(exchange_port)}
+    )
     running = Stack(processes, credentials, C)
     yield running
     running.close()
-    stop_all(list(processes.values()))
+    stop_all(services)
     for url in databases:
         drop_database(servers.postgres, url)
+
+
+def _time_bank(settings: dict[str, str], credentials: Credentials, folder: Path) -> int:
+    """Points takes part in the time bank with PEER (whose CA is the stack's); its port."""
+    (folder / "peer-ca.pem").write_bytes(credentials.ca.cert_pem)
+    seed = os.urandom(32)
+    public = PasetoKeyring({"p1": seed}, "p1").public_keys()[0][1]
+    port = free_port()
+    peer = {
+        "id": PEER,
+        "address": "127.0.0.1:9",  # nothing answers: transfers to it stay pending
+        "ca_file": str(folder / "peer-ca.pem"),
+        "credit_limit": 100_000,
+        "statement_key": public,
+    }
+    keys = {"current": "p1", "keys": {"p1": base64.b64encode(seed).decode()}}
+    bank = {"community": C, "peers": [peer], "exchange_port": port, "statement_keys": keys}
+    settings["timebank"] = json.dumps(bank)
+    return port
+
+
+def peer_channel(stack: Stack) -> grpc.Channel:
+    """A channel to points' exchange port with PEER's points certificate."""
+    key = ("points-exchange", PEER)
+    if key not in stack._channels:
+        tls = stack.credentials.ca.tls_files(f"spiffe://linli/{PEER}/points")
+        stack._channels[key] = auth.channel(stack.processes["points-exchange"].address, tls)
+    return stack._channels[key]
 
 
 def make_world(stack: Stack) -> World:
@@ -493,6 +554,20 @@ def make_world(stack: Stack) -> World:
             request_id="reservation",
         )
     ).reservation.name
+    # The peer community sends alice points: a transfer received here (E4).
+    offer = tbk.AcceptTransferRequest(
+        transfer_id="x-fuzz-setup",
+        sender=f"communities/{PEER}/residents/r-peer",
+        recipient=alice,
+        amount_centipoints=50,
+        memo="时间银行",
+        request_id="accept-x-fuzz-setup",
+    )
+    offer.create_time.FromDatetime(datetime.now(UTC))
+    offer.deadline_time.FromDatetime(datetime.now(UTC) + timedelta(minutes=5))
+    exchange = tbk_grpc.ExchangeServiceStub(peer_channel(stack))
+    assert exchange.AcceptTransfer(offer).status == tbk.EXCHANGE_STATUS_ACCEPTED
+    transfer = f"{COMMUNITY}/transfers/x-fuzz-setup"
     catalogue = rwd_grpc.RewardsServiceStub(stack.channel("rewards"))
     item = catalogue.CreateItem(
         rwd.CreateItemRequest(
@@ -606,6 +681,7 @@ def make_world(stack: Stack) -> World:
         "flag": flag,
         "balance": f"{alice}/balance",
         "reservation": reservation,
+        "transfer": transfer,
         "appeal": appeal,
         "item": item,
         "redemption": redemption.name,
@@ -680,6 +756,14 @@ def make_world(stack: Stack) -> World:
             "scope": ["community", "grid:g1", "building:g1/b1"],
             "stream": ["attendance.events", "identity.events"],
             "dead_letter_id": ["0-1"],
+            "recipient": [f"communities/{PEER}/residents/r-peer"],
+        },
+        "points-exchange": {
+            **shared,
+            "transfer_id": ["x-fuzz-setup", "x-fuzz-other"],
+            "sender": [f"communities/{PEER}/residents/r-peer"],
+            "recipient": [alice, *residents],
+            "memo": ["时间银行"],
         },
         "rewards": {
             **shared,
