@@ -45,6 +45,11 @@ def wait_healthy(address: str, timeout: float = 30.0) -> None:
             time.sleep(0.1)
 
 
+# How long a process may take to become ready: identity imports its face models, which takes
+# over a minute on a busy two-core machine.
+READY_SECONDS = 180.0
+
+
 @dataclass
 class ServiceProcess:
     """One Linli service as a child process, configured through its LINLI_<SVC>_* variables."""
@@ -105,7 +110,7 @@ class ServiceProcess:
             self._command("serve"), env=self._env(), stdout=self._log, stderr=subprocess.STDOUT
         )
 
-    def wait_ready(self, timeout: float = 60.0) -> None:
+    def wait_ready(self, timeout: float = READY_SECONDS) -> None:
         """Wait until healthy; stop the process if it never gets there."""
         try:
             wait_healthy(self.health_address, timeout)
@@ -113,7 +118,7 @@ class ServiceProcess:
             self.stop()
             raise RuntimeError(f"{self.name} did not start; see {self.log_path}") from None
 
-    def start(self, timeout: float = 60.0) -> None:
+    def start(self, timeout: float = READY_SECONDS) -> None:
         """Start serving and wait until healthy."""
         self.launch()
         self.wait_ready(timeout)
@@ -164,7 +169,7 @@ class GatewayProcess(ServiceProcess):
     def migrate(self) -> None:
         """Nothing to migrate: the gateway has no database."""
 
-    def wait_ready(self, timeout: float = 60.0) -> None:
+    def wait_ready(self, timeout: float = READY_SECONDS) -> None:
         """Wait until /healthz answers 200; stop the process if it never does."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
