@@ -16,7 +16,7 @@ import numpy as np
 
 from linli_identity.domain.calibration import PairScores, open_set_rates, pair_scores
 from linli_identity.domain.face import FaceError
-from linli_identity.domain.openset import OpenSetRule
+from linli_identity.domain.openset import OpenSetRule, allowed_far
 from linli_identity.service_layer.face_port import FaceEngine
 
 # LFW's convention: Firstname_Lastname_0001.jpg, the person's name before the last "_NNNN".
@@ -130,11 +130,20 @@ def report(
     )
     out("gallery  threshold  predicted FPIR  stranger named  enrolled misnamed  genuine refused")
     rng = np.random.default_rng(args.seed)
+    extrapolated = False
     for rates in open_set_rates(faces.templates, faces.labels, rule, args.gallery_sizes, rng):
+        beyond = allowed_far(args.target_fpir, rates.gallery_size) < smallest
+        extrapolated |= beyond
         out(
-            f"{rates.gallery_size:7d}  {rates.threshold:9.3f}  {rates.predicted_fpir:14.4%}  "
-            f"{_rate(rates.stranger_named):>14}  {_rate(rates.enrolled_misnamed):>17}  "
-            f"{scores.frr(rates.threshold):15.2%}"
+            f"{rates.gallery_size:7d}  {rates.threshold:9.3f}{'*' if beyond else ' '} "
+            f"{rates.predicted_fpir:14.4%}  {_rate(rates.stranger_named):>14}  "
+            f"{_rate(rates.enrolled_misnamed):>17}  {scores.frr(rates.threshold):15.2%}"
+        )
+    if extrapolated:
+        out(
+            f"* the FAR this gallery needs is under {smallest:.2g}, the least "
+            f"{scores.impostor.size} impostor pairs can show: its threshold is extrapolated "
+            "from the curve's tail (more people make it measured)"
         )
     key = f"{engine.name}/{args.community}" if args.community else engine.name
     setting = {
