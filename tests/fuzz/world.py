@@ -712,6 +712,8 @@ def make_world(stack: Stack) -> World:
             "org_unit": [unit],
             "parent_unit": [unit],
             "guardian": [*residents, LONGEST_RESIDENT],
+            # IdentifyFace compares only the residents a kiosk expects.
+            "candidates": [*residents, LONGEST_RESIDENT],
             "recorded_by": [*residents, LONGEST_RESIDENT],
             "mentor": [*residents, LONGEST_RESIDENT],
             "newcomer": [*residents, LONGEST_RESIDENT],
