@@ -155,6 +155,7 @@ def vote(uow, households, meeting, appeal, voter, choice=VoteChoice.UPHOLD, amou
         ),
         uow,
         households,
+        DEFAULT_CATALOG,
         at(MEETING),
     )
 
@@ -271,6 +272,7 @@ def test_the_votes_decide_the_least_compensation_every_upholder_supports() -> No
             appeal_id="a1",
             choice=VoteChoice.UPHOLD,
             compensation=amount,
+            ceiling=200,
             conflicted="",
             at=MEETING,
         )
@@ -279,6 +281,7 @@ def test_the_votes_decide_the_least_compensation_every_upholder_supports() -> No
         appeal_id="a1",
         choice=VoteChoice.REJECT,
         compensation=0,
+        ceiling=200,
         conflicted="",
         at=MEETING,
     )
@@ -359,8 +362,21 @@ def test_a_member_cannot_vote_on_their_own_or_their_households_appeal(
             ),
             uow,
             households,
+            DEFAULT_CATALOG,
             at(MEETING),
         )  # fmt: skip
+
+
+def test_an_upholding_vote_names_a_compensation_within_the_appeals_ceiling(
+    uow, seated, households
+) -> None:
+    meeting = schedule(uow, seated["alice"].id)
+    attend(uow, meeting, "r-chair", "r-rep", "r-ngo")
+
+    # alice's 2 h award paid 200; its rule pays at most 2,400 a day: 2,200 more at most.
+    with pytest.raises(InvalidArgument, match="exceeds what the appealed decision could have"):
+        vote(uow, households, meeting, seated["alice"], "r-chair", amount=2201)
+    assert vote(uow, households, meeting, seated["alice"], "r-chair", amount=2200).compensation
 
 
 def test_a_council_decision_goes_through_the_appeals_one_path(uow, seated, households) -> None:

@@ -13,7 +13,7 @@ from linli.points.v1 import council_service_pb2_grpc as pb_grpc
 from linli_kit.principals import SYSTEM, Role
 from linli_kit.testing import assert_retry_replays, load_beside, mutating_methods
 from linli_points.domain.council import Seat, VoteChoice
-from linli_points.domain.rules import ServiceType
+from linli_points.domain.rules import DEFAULT_CATALOG, ServiceType
 from linli_points.service_layer import appeals, commands, council, earning
 
 fakes = load_beside(__file__, "fakes.py", "linli_points_unit_fakes")
@@ -185,6 +185,7 @@ async def decide_appeal_at_meeting(app) -> Samples:
             ),
             app.uow,
             fakes.FakeHouseholds(),
+            DEFAULT_CATALOG,
             _clock(app),
         )
     return (

@@ -324,10 +324,12 @@ class Meeting(Aggregate):
         appeal_id: str,
         choice: VoteChoice,
         compensation: int,
+        ceiling: int,
         conflicted: str,
         at: datetime,
     ) -> Vote:
-        """A present member's one vote on an appeal on the agenda, unless conflicted."""
+        """A present member's one vote on an appeal on the agenda, unless conflicted; an
+        upholding vote names a compensation within the appeal's ceiling (appeals.py)."""
         if self.state is not MeetingState.HELD:
             raise FailedPrecondition(
                 f"meeting {self.id} is {self.state}: votes are cast while held"
@@ -340,6 +342,11 @@ class Meeting(Aggregate):
             raise InvalidArgument("an upholding vote names the compensation it supports, > 0")
         if choice is not VoteChoice.UPHOLD and compensation:
             raise InvalidArgument("only an upholding vote names a compensation")
+        if compensation > ceiling:
+            raise InvalidArgument(
+                f"the compensation {compensation} exceeds what the appealed decision could have"
+                f" been ({ceiling} hundredths)"
+            )
         cast = self.votes.setdefault(appeal_id, {})
         if voter in cast:
             raise AlreadyExists(f"{voter} has voted on appeal {appeal_id} already")

@@ -214,7 +214,9 @@ class CouncilServicer(pb_grpc.CouncilServiceServicer):
             choice=messages.choice_of(request.choice),
             compensation=request.compensation_centipoints,
         )
-        vote = await self._run(council.cast_vote, command, self.households, self.clock)
+        vote = await self._run(
+            council.cast_vote, command, self.households, self.catalog, self.clock
+        )
         return pb.CastVoteResponse(vote=messages.vote_message(community_id, vote))
 
     async def DecideAppealAtMeeting(

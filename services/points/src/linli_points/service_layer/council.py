@@ -17,7 +17,7 @@ from linli_kit.errors import AlreadyExists, FailedPrecondition, InvalidArgument,
 from linli_kit.principals import Principal
 from linli_kit.usecases import idempotent
 from linli_points.domain import access, audit
-from linli_points.domain.appeals import Appeal, AppealStatus
+from linli_points.domain.appeals import Appeal, AppealStatus, compensation_ceiling
 from linli_points.domain.council import (
     AppealDecision,
     AuditAdoption,
@@ -290,17 +290,24 @@ def _reload_vote(uow: PointsUnitOfWork, cmd: CastVote, ref: str) -> Vote:
 
 @idempotent(_reload_vote, reference=lambda vote: vote.member)
 def cast_vote(
-    cmd: CastVote, uow: PointsUnitOfWork, households: Households, clock: Clock = utc_now
+    cmd: CastVote,
+    uow: PointsUnitOfWork,
+    households: Households,
+    catalog: RuleCatalog,
+    clock: Clock = utc_now,
 ) -> Vote:
     """The caller's vote on an appeal on the agenda, unless it is theirs or their household's."""
     voter = access.council_voter(cmd.actor, cmd.community_id)
     meeting = _meeting(uow, cmd.community_id, cmd.meeting_id)
     appeal = _appeal(uow, cmd.community_id, cmd.appeal_id)
+    disputed = uow.ledger.get(cmd.community_id, appeal.transaction_id)
+    book = catalog.for_community(cmd.community_id)
     vote = meeting.cast_vote(
         voter=voter,
         appeal_id=appeal.id,
         choice=cmd.choice,
         compensation=cmd.compensation,
+        ceiling=compensation_ceiling(disputed, book) if disputed is not None else 0,
         conflicted=_conflict(uow, households, cmd.community_id, voter, appeal),
         at=clock(),
     )
