@@ -749,8 +749,8 @@ def make_world(stack: Stack) -> World:
             "appeal": [appeal],
             "meeting": [council["meeting"]],
             "attendees": [bob, alice],
+            # No organisation: the realistic seat (residents' committee) names none.
             "title": ["季度监督会"],
-            "organisation": ["阳光社工事务所"],
             "term_start_date": [f"{START.year}-01-01"],
             "term_end_date": [f"{START.year + 1}-12-31"],
             "minutes": ["审议申诉两件, 通过季度审计"],
