@@ -93,7 +93,9 @@ def cameras(tom: Image.Image, tmp_path_factory: pytest.TempPathFactory) -> dict[
     shut = eyes_shut(tom, opened.landmarks)
     closed_ear = face_eye_aspect_ratio(engine.analyse(faces.jpeg(shut)).landmarks)
     policy = LivenessPolicy()
-    assert face_eye_aspect_ratio(opened.landmarks) > policy.open_ear > policy.closed_ear > closed_ear
+    assert (
+        face_eye_aspect_ratio(opened.landmarks) > policy.open_ear > policy.closed_ear > closed_ear
+    )
     folder = tmp_path_factory.mktemp("cameras")
     cycle = [tom] * 6 + [shut] * 3
     return {
@@ -166,9 +168,7 @@ class Staff:
         planned.start_time.FromDatetime(start)
         planned.end_time.FromDatetime(start + timedelta(hours=4))
         activity = self.attendance.CreateActivity(
-            att.CreateActivityRequest(
-                parent=PARENT, activity=planned, request_id=str(uuid.uuid4())
-            )
+            att.CreateActivityRequest(parent=PARENT, activity=planned, request_id=str(uuid.uuid4()))
         ).activity
         for volunteer in volunteers:
             self.attendance.AddRosterEntry(
@@ -290,7 +290,7 @@ def test_a_volunteer_signs_out_at_the_kiosk_and_the_board_follows(
 
     kiosk = open_kiosk(kiosk_browser("blink"), gateway, staff, activity)
     assert serious_violations(kiosk) == []
-    kiosk.get_by_role("button", name="Sign out").click()
+    kiosk.get_by_role("button", name="Sign out of the activity").click()
 
     result = kiosk.get_by_test_id("kiosk-result")
     expect(result).to_contain_text("Signed out", timeout=30_000)
@@ -311,7 +311,7 @@ def test_a_still_photo_is_refused_at_the_kiosk(
     activity = staff.activity(datetime.now(UTC) - timedelta(minutes=10), volunteer.name)
 
     kiosk = open_kiosk(kiosk_browser("still"), gateway, staff, activity)
-    kiosk.get_by_role("button", name="Sign in").click()
+    kiosk.get_by_role("button", name="Sign in at the activity").click()
 
     result = kiosk.get_by_test_id("kiosk-result")
     expect(result).to_contain_text("Not done", timeout=30_000)
@@ -339,10 +339,10 @@ def test_a_volunteer_signs_in_with_the_pin_on_their_phone(
     assert serious_violations(phone) == []
 
     phone.get_by_label("PIN shown at the kiosk").fill("000000")
-    phone.get_by_role("button", name="Sign in").click()
+    phone.get_by_role("button", name="Sign in at the activity").click()
     expect(phone.get_by_role("alert")).to_be_visible()
     phone.get_by_label("PIN shown at the kiosk").fill(pin.check_in_code)
-    phone.get_by_role("button", name="Sign in").click()
+    phone.get_by_role("button", name="Sign in at the activity").click()
 
     expect(phone.get_by_test_id("code-result")).to_have_text("You are signed in.")
     with pytest.raises(grpc.RpcError) as again:
