@@ -7,14 +7,11 @@ own residents.
 
 from __future__ import annotations
 
-import importlib.util
-import io
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import grpc
 import pytest
@@ -28,10 +25,12 @@ from linli.identity.v1 import identity_service_pb2 as idn
 from linli.identity.v1 import identity_service_pb2_grpc as idn_grpc
 from linli.points.v1 import points_service_pb2 as pts
 from linli.points.v1 import points_service_pb2_grpc as pts_grpc
-from PIL import Image, ImageEnhance, ImageOps
+from PIL import Image
 
 from linli_kit.testing import Stack as RunningStack
-from linli_kit.testing import eventually, row_count
+from linli_kit.testing import eventually, load_beside, row_count
+
+faces = load_beside(__file__, "faces.py", "linli_integration_faces")
 
 C = "xinhua"
 PARENT = f"communities/{C}"
@@ -130,6 +129,20 @@ def _activity(
         request_id=str(uuid.uuid4()),
     )
     return stack.attendance.CreateActivity(request).activity
+
+
+def _on_roster(stack: Stack, activity: att.Activity, *residents: str) -> None:
+    """Staff put the residents on the roster of the activity's (first) occurrence."""
+    for resident in residents:
+        stack.attendance.AddRosterEntry(
+            att.AddRosterEntryRequest(
+                activity=activity.name,
+                occurrence_start_time=activity.start_time,
+                resident=resident,
+                role=att.ROSTER_ROLE_VOLUNTEER,
+                request_id=str(uuid.uuid4()),
+            )
+        )
 
 
 def _presence(kind: type, activity: att.Activity, resident: str, at, **extra):
@@ -348,41 +361,13 @@ def test_a_paper_sign_in_sheet_entered_long_after_awards_points(stack: Stack) ->
     assert [f for f in flags if f.session == session.name] == []
 
 
-def _sample(name: str) -> Image.Image:
-    spec = importlib.util.find_spec("insightface")
-    if spec is None or not spec.submodule_search_locations:
-        pytest.skip("insightface (dev dependency) is not installed: no sample face images")
-    folder = Path(next(iter(spec.submodule_search_locations))) / "data" / "images"
-    return Image.open(folder / name).convert("RGB")
-
-
-def _jpeg(image: Image.Image) -> bytes:
-    out = io.BytesIO()
-    image.save(out, "JPEG", quality=90)
-    return out.getvalue()
-
-
-def _head_turn(image: Image.Image) -> list[bytes]:
-    """A burst turning from one side to the other: the photo's face is turned, its mirror the
-    other way (the same construction as identity's own face tests)."""
-    mirrored = ImageOps.mirror(image)
-    frames = [
-        image,
-        ImageEnhance.Brightness(image).enhance(1.05),
-        mirrored,
-        ImageEnhance.Brightness(mirrored).enhance(0.95),
-        image,
-    ]
-    return [_jpeg(frame) for frame in frames]
-
-
 def test_face_sign_in_and_out_at_a_kiosk_reach_points(stack: Stack) -> None:
     """Enrolled with a real photo, a live burst signs in and out; the record keeps the decision.
 
     A kiosk signs in at the real time, so the counted duration is a few seconds: what is
     checked is that points applied this session's SessionCompleted with P1 on that duration.
     """
-    tom = _sample("Tom_Hanks_54745.png").resize((224, 224), Image.Resampling.BICUBIC)
+    tom = faces.tom()
     (volunteer,) = _residents(stack, "汤姆")
     stack.identity.GrantFaceConsent(
         idn.GrantFaceConsentRequest(
@@ -390,14 +375,15 @@ def test_face_sign_in_and_out_at_a_kiosk_reach_points(stack: Stack) -> None:
         )
     )
     stack.identity.EnrolFace(
-        idn.EnrolFaceRequest(resident=volunteer, image=_jpeg(tom), request_id="enrol")
+        idn.EnrolFaceRequest(resident=volunteer, image=faces.jpeg(tom), request_id="enrol")
     )
     now = datetime.now(UTC)
     activity = _activity(stack, start=now - HOUR, kiosks=[KIOSK])
+    _on_roster(stack, activity, volunteer)
     burst = {
         "activity": activity.name,
         "kiosk": KIOSK,
-        "frames": _head_turn(tom),
+        "frames": faces.head_turn(tom),
         "challenge": att.LIVENESS_CHALLENGE_HEAD_TURN,
     }
 
@@ -413,6 +399,9 @@ def test_face_sign_in_and_out_at_a_kiosk_reach_points(stack: Stack) -> None:
         )
         assert record.face.model_version
         assert record.face.similarity >= record.face.threshold > 0
+        # The open-set record: one enrolled on the roster (sign-in) and signed in (sign-out).
+        assert (record.face.gallery_size, record.face.needs_staff_confirmation) == (1, False)
+        assert record.face.verification_threshold > 0 and record.face.frames == 5
 
     # Points acknowledges an entry only after committing its effect.
     assert eventually(lambda: _acknowledged(stack, closed.name), 1) == 1
@@ -458,7 +447,8 @@ def test_bad_input_is_refused_with_clear_codes_and_records_nothing(stack: Stack)
     bound = _activity(stack, start=now - HOUR, kiosks=[KIOSK])
     closed = _activity(stack)
     stack.attendance.CloseActivity(att.CloseActivityRequest(name=closed.name, request_id="x1"))
-    blank = _jpeg(Image.new("RGB", (224, 224), (200, 200, 200)))
+    blank = faces.jpeg(Image.new("RGB", (224, 224), (200, 200, 200)))
+    _on_roster(stack, bound, fay)
     unknown = att.Activity(name=f"{PARENT}/activities/a-nothing-here")
     before = row_count(stack.attendance_db, "sessions"), row_count(stack.attendance_db, "flags")
 
@@ -507,8 +497,9 @@ def test_bad_input_is_refused_with_clear_codes_and_records_nothing(stack: Stack)
 
 def test_a_still_photo_fails_liveness_and_records_nothing(stack: Stack) -> None:
     """The same photo five times is no head turn: identity refuses, attendance records nothing."""
-    tom = _sample("Tom_Hanks_54745.png").resize((224, 224), Image.Resampling.BICUBIC)
+    tom = faces.tom()
     activity = _activity(stack, start=datetime.now(UTC) - HOUR, kiosks=[KIOSK])
+    _on_roster(stack, activity, *_residents(stack, "汤米"))
     before = row_count(stack.attendance_db, "sessions")
 
     code = _refused(
@@ -516,7 +507,7 @@ def test_a_still_photo_fails_liveness_and_records_nothing(stack: Stack) -> None:
             att.FaceSignInRequest(
                 activity=activity.name,
                 kiosk=KIOSK,
-                frames=[_jpeg(tom)] * 5,
+                frames=[faces.jpeg(tom)] * 5,
                 challenge=att.LIVENESS_CHALLENGE_HEAD_TURN,
             )
         )
