@@ -142,7 +142,7 @@ def test_the_council_decides_an_appeal_and_the_resident_sees_it_decided(gateway_
     chairs.goto(f"{people.gateway.url}/committee/appeals/{appeal_id}")
     assert_accessible(chairs)
     chairs.get_by_role("link", name="第四季度监督会").click()
-    chairs.get_by_label("Uphold").check()
+    chairs.get_by_role("radio", name="Uphold").check()
     chairs.get_by_label("Compensation you support, in points (when upholding)").fill("1.5")
     chairs.get_by_role("button", name="Cast the vote").click()
     chairs.get_by_label("The council's reason, for the resident and the minutes").fill(
