@@ -19,6 +19,7 @@ from linli_attendance.domain.activities import (
 )
 from linli_attendance.domain.limits import DEFAULT_LIMITS, LimitBook
 from linli_attendance.domain.review import Concern, FlagKind
+from linli_attendance.domain.roster import MAX_ROSTER
 from linli_attendance.service_layer import lookups, roster
 from linli_attendance.service_layer.commands import (
     EnterPaperSession,
@@ -301,6 +302,11 @@ def _answered_or_kiosk_checked(
         raise FailedPrecondition(
             f"nobody is {who}, so a face cannot be identified here: sign in with the QR "
             "code or PIN, or ask staff"
+        )
+    if len(expected) > MAX_ROSTER:
+        raise FailedPrecondition(
+            f"more than {MAX_ROSTER} people are {who}, too many to tell apart by face: use the "
+            "QR code or PIN, or ask staff"
         )
     return None, expected
 
