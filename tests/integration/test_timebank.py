@@ -571,6 +571,34 @@ def test_the_credit_limit_refuses_a_transfer_that_would_pass_it(federation: Fede
     assert refund.balance.yearly_centipoints == EARNED  # the points came back
 
 
+def test_a_retry_returns_the_first_transfer_and_other_arguments_are_refused(
+    federation: Federation,
+) -> None:
+    north, east = federation["tb-north"], federation["tb-east"]
+    sender = north.residents[0]
+    stub = north.bank(sender)
+    request = tb.CreateTransferRequest(
+        parent=f"communities/{north.name}/residents/{sender}",
+        recipient=f"communities/{east.name}/residents/{east.residents[0]}",
+        amount_centipoints=25,
+        request_id=uuid.uuid4().hex,
+    )
+    first = stub.CreateTransfer(request, timeout=15).transfer
+    assert stub.CreateTransfer(request, timeout=15).transfer == first
+    assert first.state == tb.TRANSFER_STATE_COMMITTED
+    changed = tb.CreateTransferRequest()
+    changed.CopyFrom(request)
+    changed.amount_centipoints = 26
+    with pytest.raises(grpc.RpcError) as refused:
+        stub.CreateTransfer(changed, timeout=15)
+    assert refused.value.code() is grpc.StatusCode.FAILED_PRECONDITION  # type: ignore[attr-defined]
+    assert "request_id" in (refused.value.details() or "")  # type: ignore[attr-defined]
+    # Another resident may not send it, nor read it.
+    with pytest.raises(grpc.RpcError) as denied:
+        north.bank(north.residents[1]).GetTransfer(tb.GetTransferRequest(name=first.name))
+    assert denied.value.code() is grpc.StatusCode.PERMISSION_DENIED  # type: ignore[attr-defined]
+
+
 def test_a_certificate_of_a_community_that_is_not_a_peer_is_refused(
     federation: Federation,
 ) -> None:
