@@ -35,7 +35,6 @@ from linli.training.v1 import assessment_service_pb2 as asm
 from linli.training.v1 import assessment_service_pb2_grpc as asm_grpc
 from linli.training.v1 import training_service_pb2 as trn
 from linli.training.v1 import training_service_pb2_grpc as trn_grpc
-from PIL import Image
 
 from linli_kit.testing import Stack as RunningStack
 from linli_kit.testing import eventually, load_beside
@@ -48,7 +47,7 @@ NOVEMBER = datetime(2026, 11, 2, 1, 0, tzinfo=UTC)
 BEGINNER = (("volunteering-ideas", 4), ("safety", 2), ("communication", 3))
 SHORT = "kiosk-practice"
 KIOSK = f"{PARENT}/kiosks/k-training"
-faces = load_beside(__file__, "test_attendance_flow.py", "linli_training_flow_faces")
+faces = load_beside(__file__, "faces.py", "linli_integration_faces")
 
 
 @dataclass
@@ -382,29 +381,11 @@ def _refused(call: Callable[[], object]) -> tuple[grpc.StatusCode, str]:
     return refused.value.code(), refused.value.details() or ""
 
 
-def _face() -> Image.Image:
-    """The second face from the left of insightface's t1.jpg group photo, cropped."""
-    # Enrolled by no other flow of the shared stack; the kiosk identifies among the roster.
-    import dlib
-    import numpy as np
-
-    group = faces._sample("t1.jpg")
-    rects = sorted(dlib.get_frontal_face_detector()(np.asarray(group), 0), key=lambda r: r.left())
-    rect = rects[1]
-    cx, cy, half = (
-        (rect.left() + rect.right()) // 2,
-        (rect.top() + rect.bottom()) // 2,
-        rect.width(),
-    )
-    face = group.crop((cx - half, cy - half, cx + half, cy + half))
-    return face.resize((224, 224), Image.Resampling.BICUBIC)
-
-
 def test_a_volunteers_path_by_kiosk_face_sign_in_to_a_level_p5_points_and_an_allowance(
     stack: Training,
 ) -> None:
     """Real time at a kiosk: the one-minute course is completed by 15 s signed in by face."""
-    face = _face()
+    face = faces.group_faces()[1]  # the kiosk identifies among the session's roster
     volunteer = _resident(stack, "林小芳")
     stack.identity.GrantFaceConsent(
         idn.GrantFaceConsentRequest(
@@ -412,7 +393,7 @@ def test_a_volunteers_path_by_kiosk_face_sign_in_to_a_level_p5_points_and_an_all
         )
     )
     stack.identity.EnrolFace(
-        idn.EnrolFaceRequest(resident=volunteer, image=faces._jpeg(face), request_id=volunteer)
+        idn.EnrolFaceRequest(resident=volunteer, image=faces.jpeg(face), request_id=volunteer)
     )
     now = datetime.now(UTC).replace(microsecond=0)
     held = _schedule(stack, SHORT, now - timedelta(minutes=1), 0.25, kiosks=[KIOSK])
@@ -424,7 +405,7 @@ def test_a_volunteers_path_by_kiosk_face_sign_in_to_a_level_p5_points_and_an_all
     burst = {
         "activity": held.activity,
         "kiosk": KIOSK,
-        "frames": faces._head_turn(face),
+        "frames": faces.head_turn(face),
         "challenge": att.LIVENESS_CHALLENGE_HEAD_TURN,
     }
 
