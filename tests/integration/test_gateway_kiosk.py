@@ -39,6 +39,7 @@ KIOSK_ID = "k-hall"
 KIOSK = f"{PARENT}/kiosks/{KIOSK_ID}"
 SIDE = 400  # the camera's picture
 FPS = 10
+PASSWORD = "kiosk-operator-password"
 AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
 
 
@@ -131,11 +132,16 @@ class Staff:
         ).resident
 
     def operator(self) -> idn.Resident:
-        """A social worker who runs the kiosk."""
+        """A social worker who runs the kiosk (staff log in with a password)."""
         person = self.resident("值班社工")
         self.identity.GrantRole(
             idn.GrantRoleRequest(
                 resident=person.name, role="social_worker", request_id=str(uuid.uuid4())
+            )
+        )
+        self.identity.SetPassword(
+            idn.SetPasswordRequest(
+                resident=person.name, password=PASSWORD, request_id=str(uuid.uuid4())
             )
         )
         return person
@@ -192,6 +198,16 @@ class Staff:
                 return str(found[-1])
             time.sleep(0.1)
         raise AssertionError(f"no login code for {phone} in identity's log")
+
+    def staff_sign_in(
+        self, page: Page, gateway: GatewayProcess, phone: str, next_path: str
+    ) -> None:
+        """A staff member logs in with the password (English) and lands on next_path."""
+        page.goto(f"{gateway.url}/login/staff?lang=en&next={next_path}")
+        page.get_by_label("Mobile phone number").fill(phone)
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Sign in").click()
+        page.wait_for_url(f"{gateway.url}{next_path}")
 
     def sign_in(self, page: Page, gateway: GatewayProcess, phone: str, next_path: str) -> None:
         """Log in on the gateway's page (English) and land on next_path."""
@@ -252,7 +268,7 @@ def open_kiosk(
     """The operator signs in, binds the kiosk to the activity and opens its screen."""
     context = browser.new_context(permissions=["camera"])
     page = context.new_page()
-    staff.sign_in(page, gateway, staff.operator().phone, "/kiosk")
+    staff.staff_sign_in(page, gateway, staff.operator().phone, "/kiosk")
     assert serious_violations(page) == []
     value = f"{activity.name.rpartition('/')[2]}|{KIOSK_ID}"
     page.get_by_label("Activity and kiosk").select_option(value)

@@ -47,19 +47,17 @@ def binding_of(request: Request) -> views.Binding | None:
     return views.Binding(**found) if isinstance(found, dict) else None
 
 
-def _result(request: Request, context: dict[str, Any], status: int = 200) -> HTMLResponse:
+def _result(context: dict[str, Any], status: int = 200) -> HTMLResponse:
     html = render_fragment("kiosk/result.html", context)
     return HTMLResponse(html, status_code=status, headers=RESULT_HEADER)
 
 
-def refusal(request: Request, exc: grpc.aio.AioRpcError) -> HTMLResponse:
+def refusal(exc: grpc.aio.AioRpcError) -> HTMLResponse:
     """The service's refusal on the kiosk's screen; anything else is the error handlers'."""
     if exc.code() not in REFUSALS:
         raise exc
     context = {"outcome": None, "headline": _(REFUSALS[exc.code()]), "detail": exc.details() or ""}
-    return _result(
-        request, context, 409 if exc.code() is grpc.StatusCode.FAILED_PRECONDITION else 400
-    )
+    return _result(context, 409 if exc.code() is grpc.StatusCode.FAILED_PRECONDITION else 400)
 
 
 @router.get("", response_class=HTMLResponse)
@@ -120,7 +118,7 @@ async def face(request: Request, svc: Svc, person: SignedIn) -> HTMLResponse:
             "headline": _("This kiosk is not bound to an activity"),
             "detail": "",
         }
-        return _result(request, context, 409)
+        return _result(context, 409)
     form = await request.form(max_files=views.MAX_FRAMES + 1, max_fields=8)
     direction, challenge = form.get("direction"), form.get("challenge", "blink")
     request_id = form.get("request_id")
@@ -133,7 +131,7 @@ async def face(request: Request, svc: Svc, person: SignedIn) -> HTMLResponse:
         or not all(isinstance(u, UploadFile) for u in uploads)
     ):
         context = {"outcome": None, "headline": _("The pictures could not be used"), "detail": ""}
-        return _result(request, context, 400)
+        return _result(context, 400)
     frames = []
     for upload in uploads:
         assert isinstance(upload, UploadFile)
@@ -148,10 +146,10 @@ async def face(request: Request, svc: Svc, person: SignedIn) -> HTMLResponse:
             "headline": _("The pictures could not be used"),
             "detail": str(refused),
         }
-        return _result(request, context, 400)
+        return _result(context, 400)
     except grpc.aio.AioRpcError as exc:
-        return refusal(request, exc)
-    return _result(request, {"outcome": outcome, "headline": "", "detail": ""})
+        return refusal(exc)
+    return _result({"outcome": outcome, "headline": "", "detail": ""})
 
 
 @router.post("/unbind")
