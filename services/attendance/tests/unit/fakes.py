@@ -9,7 +9,7 @@ from datetime import datetime
 from linli_attendance.domain.activities import Activity, FaceMatch, Session
 from linli_attendance.domain.leads import ProjectLead
 from linli_attendance.domain.ratings import Rating
-from linli_attendance.domain.review import Flag
+from linli_attendance.domain.review import Flag, FlagKind
 from linli_attendance.domain.roster import RosterEntry
 from linli_attendance.service_layer.ports import (
     Activities,
@@ -161,13 +161,24 @@ class FakeFlags(Flags):
         row = self.rows.get((community_id, flag_id))
         return None if row is None else dataclasses.replace(row)
 
-    def page(self, community_id: str, open_only: bool, offset: int, limit: int) -> list[Flag]:
-        """A community's flags, newest first."""
+    def page(
+        self,
+        community_id: str,
+        open_only: bool,
+        offset: int,
+        limit: int,
+        about: str | None = None,
+        kinds: frozenset[FlagKind] | None = None,
+    ) -> list[Flag]:
+        """A community's flags, newest first (only those about a resident, of some kinds)."""
         rows = sorted(
             (
                 f
                 for f in self.rows.values()
-                if f.community_id == community_id and not (open_only and f.resolved_at)
+                if f.community_id == community_id
+                and not (open_only and f.resolved_at)
+                and about in (None, f.resident_id)
+                and (kinds is None or f.kind in kinds)
             ),
             key=lambda f: f.raised_at,
             reverse=True,

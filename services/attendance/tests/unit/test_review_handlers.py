@@ -287,6 +287,12 @@ def test_close_calls_that_keep_coming_prompt_a_re_enrolment_once(uow, clock, dir
     suggested = [e for e in uow.published if isinstance(e, FaceReenrolmentSuggested)]
     assert len(prompts) == 1 and len(suggested) == 1
     assert (suggested[0].resident_id, suggested[0].needing_confirmation) == ("r-alice", 3)
+    # Alice sees her prompt (and none of the staff's other flags); Bob sees nothing of hers.
+    mine, _ = reviews.list_flags(fakes.person("r-alice"), C, True, 0, 50, uow)
+    assert [f.kind for f in mine] == [FlagKind.FACE_REENROLMENT]
+    assert reviews.list_flags(fakes.person("r-bob"), C, True, 0, 50, uow) == ([], False)
+    everything, _ = reviews.list_flags(fakes.STAFF, C, True, 0, 50, uow)
+    assert FlagKind.FACE_UNCERTAIN in {f.kind for f in everything}
 
 
 def test_an_unbound_kiosk_is_refused_before_any_face_is_looked_at(uow, clock, faces) -> None:

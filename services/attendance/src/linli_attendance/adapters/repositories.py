@@ -139,11 +139,23 @@ class SqlFlags(Flags):
         ).first()
         return None if row is None else _flag(row)
 
-    def page(self, community_id: str, open_only: bool, offset: int, limit: int) -> list[Flag]:
-        """A community's flags, newest first."""
+    def page(
+        self,
+        community_id: str,
+        open_only: bool,
+        offset: int,
+        limit: int,
+        about: str | None = None,
+        kinds: frozenset[FlagKind] | None = None,
+    ) -> list[Flag]:
+        """A community's flags, newest first (only those about a resident, of some kinds)."""
         query = sa.select(flags).where(flags.c.community_id == community_id)
         if open_only:
             query = query.where(flags.c.resolved_at.is_(None))
+        if about is not None:
+            query = query.where(flags.c.resident_id == about)
+        if kinds is not None:
+            query = query.where(flags.c.kind.in_(sorted(kind.value for kind in kinds)))
         rows = self.db.execute(
             query.order_by(flags.c.raised_at.desc(), flags.c.id).offset(offset).limit(limit)
         ).all()

@@ -27,6 +27,8 @@ take the caller (a `Principal`) and the record it acts on:
   roster and take them off; a resident signs themself up as a volunteer and takes themself
   off. The whole roster is seen by staff, core volunteers (who operate kiosks) and the
   training service; a resident sees their own entry.
+- **Flags** are read by staff; a resident reads only the prompts to enrol their face again
+  that are about them (FACE_REENROLMENT), never the anti-fraud flags.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ import dataclasses
 from linli_attendance.domain.activities import Activity, ServiceType, Session, SignInMethod
 from linli_attendance.domain.leads import LeadStatus, ProjectLead
 from linli_attendance.domain.names import MAX_ID
+from linli_attendance.domain.review import FlagKind
 from linli_attendance.domain.roster import RosterRole
 from linli_kit.errors import InvalidArgument, PermissionDenied
 from linli_kit.principals import (
@@ -156,6 +159,19 @@ def sees_whole_roster(actor: Principal, community_id: str) -> bool:
     if actor.is_machine:
         return actor.subject == TRAINING_SERVICE
     return actor.is_staff or (actor.kind is Kind.PERSON and actor.has_role(Role.CORE_VOLUNTEER))
+
+
+def flags_seen_by(
+    actor: Principal, community_id: str
+) -> tuple[str | None, frozenset[FlagKind] | None]:
+    """Whose flags of which kinds the caller sees: staff every flag (None, None), a resident
+    only the prompts to enrol their face again that are about them."""
+    require_community(actor, community_id)
+    if actor.is_staff:
+        return None, None
+    if actor.kind is not Kind.PERSON:
+        raise PermissionDenied("only the community's staff and residents read flags")
+    return _stored_id(actor), frozenset({FlagKind.FACE_REENROLMENT})
 
 
 def as_seen_by(activity: Activity, actor: Principal) -> Activity:

@@ -71,7 +71,8 @@ POLICY: auth.Policy = {
     "RecordServed": STAFF,
     # Staff or the activity's approved lead.
     "RecordChecklist": auth.persons(),
-    "ListFlags": STAFF,
+    # Staff; a resident their own prompts to enrol their face again.
+    "ListFlags": auth.persons(),
     "ResolveFlag": STAFF,
     # A resident the session served, for themself.
     "RateSession": auth.persons(),

@@ -11,7 +11,7 @@ from typing import Protocol
 from linli_attendance.domain.activities import Activity, FaceMatch, Session
 from linli_attendance.domain.leads import ProjectLead
 from linli_attendance.domain.ratings import Rating
-from linli_attendance.domain.review import Flag
+from linli_attendance.domain.review import Flag, FlagKind
 from linli_attendance.domain.roster import RosterEntry
 from linli_kit.domain import AbstractUnitOfWork, Repository
 
@@ -121,8 +121,16 @@ class Flags(abc.ABC):
         """A flag by id, or None."""
 
     @abc.abstractmethod
-    def page(self, community_id: str, open_only: bool, offset: int, limit: int) -> list[Flag]:
-        """A community's flags, newest first."""
+    def page(
+        self,
+        community_id: str,
+        open_only: bool,
+        offset: int,
+        limit: int,
+        about: str | None = None,
+        kinds: frozenset[FlagKind] | None = None,
+    ) -> list[Flag]:
+        """A community's flags, newest first (only those about a resident, of some kinds)."""
 
     @abc.abstractmethod
     def open_for_session(self, community_id: str, session_id: str) -> list[Flag]:

@@ -61,10 +61,11 @@ def list_flags(
     limit: int,
     uow: AttendanceUnitOfWork,
 ) -> tuple[list[Flag], bool]:
-    """A page of a community's flags for its staff, newest first, and whether more follow."""
-    access.staff_member(actor, community_id)
+    """A page of flags, newest first, and whether more follow: all of the community's for its
+    staff, a resident's own re-enrolment prompts for them."""
+    about, kinds = access.flags_seen_by(actor, community_id)
     with uow:
-        flags = uow.flags.page(community_id, open_only, offset, limit + 1)
+        flags = uow.flags.page(community_id, open_only, offset, limit + 1, about, kinds)
         return flags[:limit], len(flags) > limit
 
 
