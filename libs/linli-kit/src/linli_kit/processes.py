@@ -111,12 +111,19 @@ class ServiceProcess:
         )
 
     def wait_ready(self, timeout: float = READY_SECONDS) -> None:
-        """Wait until healthy; stop the process if it never gets there."""
-        try:
-            wait_healthy(self.health_address, timeout)
-        except TimeoutError:
-            self.stop()
-            raise RuntimeError(f"{self.name} did not start; see {self.log_path}") from None
+        """Wait until healthy; stop the process if it never gets there (or at once if it exits)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            if self.process is not None and self.process.poll() is not None:
+                self._close_log()
+                raise RuntimeError(f"{self.name} exited while starting; see {self.log_path}")
+            try:
+                wait_healthy(self.health_address, min(2.0, max(deadline - time.monotonic(), 0.1)))
+                return
+            except TimeoutError:
+                if time.monotonic() >= deadline:
+                    self.stop()
+                    raise RuntimeError(f"{self.name} did not start; see {self.log_path}") from None
 
     def start(self, timeout: float = READY_SECONDS) -> None:
         """Start serving and wait until healthy."""
