@@ -48,6 +48,17 @@ def _seat(council: cnl_grpc.CouncilServiceStub, member: cnl.CouncilMember, paren
             time.sleep(0.2)
 
 
+def _appeal(people, resident: idn.Resident, reason: str) -> pts.Appeal:  # type: ignore[no-untyped-def]
+    """The resident's appeal against their P1 award."""
+    points = _as(people, resident.name, pts_grpc.PointsServiceStub)
+    listed = points.ListTransactions(pts.ListTransactionsRequest(parent=resident.name))
+    (award,) = [t for t in listed.transactions if t.rule_id.startswith("p1.")]
+    request = pts.CreateAppealRequest(
+        parent=resident.name, transaction=award.name, reason=reason, request_id=str(uuid.uuid4())
+    )
+    return points.CreateAppeal(request).appeal
+
+
 def _last_quarter(today: date) -> tuple[int, int]:
     quarter = (today.month - 1) // 3 + 1
     return (today.year, quarter - 1) if quarter > 1 else (today.year - 1, 4)
@@ -84,22 +95,7 @@ def test_the_council_decides_an_appeal_and_the_resident_sees_it_decided(gateway_
             term_end_date=term[1],
         )
         _seat(secretariat, member, people.parent)
-    appellants_points = _as(people, appellant.name, pts_grpc.PointsServiceStub)
-    (award,) = [
-        t
-        for t in appellants_points.ListTransactions(
-            pts.ListTransactionsRequest(parent=appellant.name)
-        ).transactions
-        if t.rule_id.startswith("p1.")
-    ]
-    appeal = appellants_points.CreateAppeal(
-        pts.CreateAppealRequest(
-            parent=appellant.name,
-            transaction=award.name,
-            reason="纸质签到表少记了半小时",
-            request_id=str(uuid.uuid4()),
-        )
-    ).appeal
+    appeal = _appeal(people, appellant, "纸质签到表少记了半小时")
     appeal_id = appeal.name.rpartition("/")[2]
 
     # The secretariat schedules the meeting and records who attended, on the pages.
@@ -160,6 +156,14 @@ def test_the_council_decides_an_appeal_and_the_resident_sees_it_decided(gateway_
     expect(residents.get_by_test_id("appeal-state")).to_have_text("已采纳")
     paid = lambda: earning.balance(people.points, appellant.name).yearly_centipoints  # noqa: E731
     assert eventually(paid, 300) == 300
+
+    # Where the community's rule allows it, one committee member decides alone.
+    other = _appeal(people, people.resident("钱进", hours=1), "活动时长记错了")
+    chairs.goto(f"{people.gateway.url}/committee/appeals/{other.name.rpartition('/')[2]}")
+    chairs.get_by_role("radio", name="Reject").check()
+    chairs.get_by_label("Why").fill("签到记录与纸质签到表一致")
+    chairs.get_by_role("button", name="Record the decision").click()
+    expect(chairs.get_by_test_id("appeal-state")).to_have_text("rejected")
 
     # The quarterly audit: run, downloaded as JSON and CSV, adopted at the meeting (P9).
     chairs.goto(f"{people.gateway.url}/committee/audit?year={year}&quarter={quarter}&run=true")

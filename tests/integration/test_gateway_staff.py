@@ -6,6 +6,7 @@ refused the console, forms need the session's CSRF token, and every page passes 
 
 from __future__ import annotations
 
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -176,6 +177,42 @@ def test_a_flag_is_dealt_with_and_the_other_pages_pass_the_accessibility_check(
     expect(
         page.get_by_test_id("flag").filter(has_text="Staff confirming their own hours")
     ).to_have_count(before - 1)
+
+    # A forgotten sign-out is held for review; staff confirm it and the points follow.
+    forgetful = people.resident("马冬梅", hours=0)
+    ended = att.Activity(title="垃圾分类督导", kind=att.ACTIVITY_KIND_ROUTINE, service_type=1)
+    ended.start_time.FromDatetime(start - timedelta(hours=2))
+    ended.end_time.FromDatetime(start - timedelta(minutes=30))
+    held = people.attendance.CreateActivity(
+        att.CreateActivityRequest(
+            parent=people.parent, activity=ended, request_id=str(uuid.uuid4())
+        )
+    ).activity
+    signed = att.SignInRequest(
+        activity=held.name,
+        resident=forgetful.name,
+        method=att.SIGN_IN_METHOD_STAFF_CONFIRMED,
+        request_id=str(uuid.uuid4()),
+    )
+    signed.time.FromDatetime(start - timedelta(hours=2))
+    people.attendance.SignIn(signed)
+    review = f"{people.gateway.url}/staff/review"
+    mine = (
+        page.get_by_test_id("flag").filter(has_text="Forgotten sign-out").filter(has_text="马冬梅")
+    )
+    deadline = time.monotonic() + 20  # the sweeper closes it within a second or two
+    page.goto(review)
+    while not mine.count() and time.monotonic() < deadline:
+        time.sleep(0.3)
+        page.goto(review)
+    mine.get_by_role("link", name="Open the session").click()
+    expect(page.get_by_test_id("session-status")).to_have_text("pending_review")
+    assert_accessible(page)
+    page.get_by_role("button", name="Confirm the session").click()
+    expect(page.get_by_test_id("session-status")).to_have_text("completed")
+    paid = lambda: earning.balance(people.points, forgetful.name).yearly_centipoints  # noqa: E731
+    assert eventually(paid, 150) == 150
+
     for path in (
         f"/staff/activities/{activity.name.rpartition('/')[2]}",
         "/staff/catalogue",
