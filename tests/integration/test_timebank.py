@@ -60,7 +60,7 @@ NAMES = ("tb-east", "tb-west", "tb-north")
 RESIDENTS = 4  # per community, each earning EARNED
 EARNED = 800  # 8 hours of regular service
 CREDIT_LIMIT = 1_500  # what each community lets each peer owe it
-TIMEOUT_SECONDS = 2.0
+TIMEOUT_SECONDS = 4.0
 STRANGER = "tb-south"
 STARTUP_SECONDS = 180.0  # a community with a CA of its own that no one takes as a peer
 
@@ -551,17 +551,30 @@ def _outcomes(world: Federation) -> dict[str, int]:
     return counted
 
 
+def _settled(community: Community, resident: str, sent: tb.Transfer | None) -> tb.Transfer:
+    """The transfer once settled, as its sender sees it (a busy peer may answer late)."""
+    assert sent is not None
+    deadline = time.monotonic() + 30
+    while sent.state == tb.TRANSFER_STATE_PENDING and time.monotonic() < deadline:
+        time.sleep(0.2)
+        sent = community.bank(resident).GetTransfer(tb.GetTransferRequest(name=sent.name)).transfer
+    return sent
+
+
 def test_the_credit_limit_refuses_a_transfer_that_would_pass_it(federation: Federation) -> None:
     east, west = federation["tb-east"], federation["tb-west"]
     sender, recipient = east.residents[0], west.residents[0]
-    first = _send(federation, Ask(sender, east.name, recipient, west.name, EARNED))
-    assert first is not None and first.state == tb.TRANSFER_STATE_COMMITTED
+    first = _settled(
+        east, sender, _send(federation, Ask(sender, east.name, recipient, west.name, EARNED))
+    )
+    assert first.state == tb.TRANSFER_STATE_COMMITTED
     balance = west.rows("SELECT balance FROM accounts WHERE holder = 'system-clearing-tb-east'")[
         0
     ].balance
     too_much = CREDIT_LIMIT + balance + 1  # one hundredth past what west lets east owe it
-    over = _send(federation, Ask(east.residents[1], east.name, recipient, west.name, too_much))
-    assert over is not None and over.state == tb.TRANSFER_STATE_VOIDED
+    asked = Ask(east.residents[1], east.name, recipient, west.name, too_much)
+    over = _settled(east, east.residents[1], _send(federation, asked))
+    assert over.state == tb.TRANSFER_STATE_VOIDED
     assert "credit limit" in over.reason
     seen = east.bank(east.residents[1]).GetTransfer(tb.GetTransferRequest(name=over.name))
     assert seen.transfer.state == tb.TRANSFER_STATE_VOIDED  # the resident sees it
@@ -583,7 +596,7 @@ def test_a_retry_returns_the_first_transfer_and_other_arguments_are_refused(
         amount_centipoints=25,
         request_id=uuid.uuid4().hex,
     )
-    first = stub.CreateTransfer(request, timeout=15).transfer
+    first = _settled(north, sender, stub.CreateTransfer(request, timeout=15).transfer)
     assert stub.CreateTransfer(request, timeout=15).transfer == first
     assert first.state == tb.TRANSFER_STATE_COMMITTED
     changed = tb.CreateTransferRequest()

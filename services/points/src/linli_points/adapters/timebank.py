@@ -261,9 +261,7 @@ class GrpcExchange(Exchange):
 
     def exchange_statements(self, peer: Peer, statement: str) -> str:
         """Send our signed statement about the peer; the peer's about us."""
-        request = pb.ExchangeStatementsRequest(
-            statement=statement, request_id=f"statement-{datetime.now(UTC).timestamp()}"
-        )
+        request = pb.ExchangeStatementsRequest(statement=statement)
         return str(self._call(peer, "ExchangeStatements", request, self.timeout).statement)
 
     def close(self) -> None:

@@ -316,7 +316,6 @@ class ExchangeServicer(pb_grpc.ExchangeServiceServicer):
     ) -> pb.ExchangeStatementsResponse:
         """Read the peer's signed statement, answer with ours."""
         peer = self.gate.peer(context)
-        _request_id(request.request_id)
         token, _ = await asyncio.to_thread(
             timebank.answer_statement,
             peer,
