@@ -191,9 +191,54 @@ def _session_name(person: Person, activity_id: str, session_id: str) -> str:
 async def session(
     request: Request, svc: Svc, person: SignedIn, activity_id: str, session_id: str
 ) -> HTMLResponse:
-    """A session: how it was recorded, its corrections; confirm or correct it."""
-    found = await views.session(svc, person, _session_name(person, activity_id, session_id))
-    return _page(request, person, "session", "review", session=found)
+    """A session: how it was recorded, its corrections; confirm, correct, record its checklist
+    and the residents it served."""
+    found, where, people = await asyncio.gather(
+        views.session(svc, person, _session_name(person, activity_id, session_id)),
+        views.activity(svc, person, _activity_name(person, activity_id)),
+        views.residents(svc, person),
+    )
+    names = {r.resident: r.display_name for r in people}
+    return _page(
+        request,
+        person,
+        "session",
+        "review",
+        session=found,
+        activity=where,
+        residents=[r for r in people if r.resident != found.resident],
+        names=names,
+    )
+
+
+@router.post("/sessions/{activity_id}/{session_id}/checklist")
+async def record_checklist(
+    svc: Svc,
+    person: SignedIn,
+    activity_id: str,
+    session_id: str,
+    request_id: RequestId,
+    steps: Annotated[list[str] | None, Form(max_length=20)] = None,
+) -> Response:
+    """Record the operating-checklist steps the session completed."""
+    name = _session_name(person, activity_id, session_id)
+    await views.record_checklist(svc, person, name, steps or [], request_id)
+    return RedirectResponse(f"/staff/sessions/{activity_id}/{session_id}", status_code=303)
+
+
+@router.post("/sessions/{activity_id}/{session_id}/served")
+async def record_served(
+    svc: Svc,
+    person: SignedIn,
+    activity_id: str,
+    session_id: str,
+    resident: Annotated[str, Form(min_length=1, max_length=300)],
+    request_id: RequestId,
+) -> Response:
+    """Record a resident the session served (who may then rate it)."""
+    name = _session_name(person, activity_id, session_id)
+    await views.record_served(svc, person, name, [_resident_name(person, resident)], request_id)
+    return RedirectResponse(f"/staff/sessions/{activity_id}/{session_id}", status_code=303)
 
 
 @router.post("/sessions/{activity_id}/{session_id}/confirm")

@@ -406,6 +406,30 @@ async def correct_session(
     return _session(reply.session)
 
 
+async def record_checklist(
+    svc: Services, person: Person, name: str, steps: list[str], request_id: str
+) -> Session:
+    """Record which operating-checklist steps a session completed."""
+    request = att.RecordChecklistRequest(name=name, completed_steps=steps, request_id=request_id)
+    reply = await svc.attendance.RecordChecklist(
+        request, metadata=person.metadata, timeout=svc.timeout
+    )
+    return _session(reply.session)
+
+
+async def record_served(
+    svc: Services, person: Person, name: str, residents_served: list[str], request_id: str
+) -> Session:
+    """Record the residents a session served: only they may rate it (A5)."""
+    request = att.RecordServedRequest(
+        session=name, residents=residents_served, request_id=request_id
+    )
+    reply = await svc.attendance.RecordServed(
+        request, metadata=person.metadata, timeout=svc.timeout
+    )
+    return _session(reply.session)
+
+
 async def enter_paper_session(
     svc: Services,
     person: Person,
