@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -38,7 +39,20 @@ def local_time(at: datetime | None) -> str:
     return at.astimezone(POLICY_ZONE).strftime("%Y-%m-%d %H:%M") if at else "—"
 
 
-templates.env.filters.update(points=points, local=local_time)
+RESOURCE = re.compile(r"communities/[\w-]+/(?:[A-Za-z]+/[\w.-]+/)*([A-Za-z]+)/([\w.-]+)")
+
+
+def readable(text: str) -> str:
+    """A service's reason with resource names cut to their kind and a short id."""
+    return RESOURCE.sub(lambda m: f"{m.group(1)} {m.group(2)[:9]}", text)
+
+
+def short_time(at: datetime | None) -> str:
+    """An instant of this year as month, day and time (Asia/Shanghai)."""
+    return at.astimezone(POLICY_ZONE).strftime("%m-%d %H:%M") if at else "—"
+
+
+templates.env.filters.update(points=points, local=local_time, readable=readable, short=short_time)
 
 
 def render(
