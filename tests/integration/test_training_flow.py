@@ -351,6 +351,9 @@ def test_another_resident_or_a_partner_cannot_read_an_assessment(stack: Training
         .assessment
     )
     assert (submitted.score_hundredths, submitted.band) == (367, "normal")
+    listed = stack.assessments_as(alice).ListInstruments(asm.ListInstrumentsRequest())
+    scoring = {i.name: i.scoring for i in listed.instruments}
+    assert "below 40 lower" in scoring["instruments/teq"]  # the community's bands (the default)
 
     def read(caller: asm_grpc.AssessmentServiceStub) -> grpc.StatusCode:
         try:

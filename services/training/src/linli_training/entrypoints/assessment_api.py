@@ -64,7 +64,7 @@ class AssessmentServicer(pb_grpc.AssessmentServiceServicer):
         self, request: pb.ListInstrumentsRequest, context: Context
     ) -> pb.ListInstrumentsResponse:
         """The instruments, their items and sources."""
-        tools = self._tools(current_principal().community_id)
+        tools = self._tools(current_principal().community)
         return pb.ListInstrumentsResponse(
             instruments=[instrument_message(i) for i in tools.values()]
         )
