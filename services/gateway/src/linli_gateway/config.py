@@ -32,6 +32,11 @@ class GatewaySettings(BaseSettings):
     # tls.key, tls.crt (SAN spiffe://linli/<community>/partner/<id>), ca.crt and
     # counter-key.sha256 (hex SHA-256 of the counter key the cashier types). Empty: no counters.
     counters_dir: str = ""
+    # The peer communities of the time bank (E4), comma-separated ids, as points' timeBank
+    # names them: the peers a resident may send points to. Empty: the time bank is not set up.
+    timebank_peers: str = Field(
+        default="", max_length=2000, pattern=r"^$|^[a-z][a-z0-9-]{1,62}(,[a-z][a-z0-9-]{1,62})*$"
+    )
     # How long one call to a service may take before the page answers 504.
     call_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
     # Signs the session cookie (itsdangerous); at least 32 characters, from a Secret.
@@ -64,6 +69,10 @@ class GatewaySettings(BaseSettings):
     def address(self, service: str) -> str:
         """host:port of one of the services."""
         return str(getattr(self, f"{service}_address"))
+
+    def peers(self) -> tuple[str, ...]:
+        """The time bank's peer community ids (none when it is not set up)."""
+        return tuple(p for p in self.timebank_peers.split(",") if p)
 
     def secret(self) -> str:
         """The key the session cookie is signed with."""

@@ -14,6 +14,7 @@ from linli.attendance.v1 import attendance_service_pb2_grpc as att_grpc
 from linli.identity.v1 import identity_service_pb2_grpc as idn_grpc
 from linli.partners.v1 import partners_service_pb2_grpc as prt_grpc
 from linli.points.v1 import points_service_pb2_grpc as pts_grpc
+from linli.points.v1 import timebank_service_pb2_grpc as tb_grpc
 from linli.rewards.v1 import recognition_service_pb2_grpc as rcg_grpc
 from linli.rewards.v1 import rewards_service_pb2_grpc as rwd_grpc
 from linli.training.v1 import training_service_pb2_grpc as trn_grpc
@@ -56,6 +57,11 @@ class Services:
     def points(self) -> pts_grpc.PointsServiceStub:
         """PointsService: balances, history, leaderboards, appeals."""
         return pts_grpc.PointsServiceStub(self.channels["points"])
+
+    @property
+    def timebank(self) -> tb_grpc.TimeBankServiceStub:
+        """TimeBankService (in points): transfers to peer communities, settlement."""
+        return tb_grpc.TimeBankServiceStub(self.channels["points"])
 
     @property
     def rewards(self) -> rwd_grpc.RewardsServiceStub:
