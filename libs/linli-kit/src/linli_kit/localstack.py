@@ -253,7 +253,7 @@ def _gateway(port: int, grpc_ports: dict[str, int], tls_dir: Path) -> GatewayPro
 def busy_port(ports: dict[str, dict[str, int]], gateway_port: int) -> str | None:
     """One line naming the first port in use and the variable that moves it, or None."""
     wanted = [
-        (port, f"{name} {kind}", PORT_VARIABLES[kind][0])
+        (port, f"{name} {kind.replace('grpc', 'gRPC')}", PORT_VARIABLES[kind][0])
         for kind, by_name in ports.items()
         for name, port in by_name.items()
     ]
