@@ -13,10 +13,12 @@ from linli.rewards.v1 import rewards_service_pb2 as rwd
 
 from linli_gateway.adapters.counters import Counters, CountersMisconfigured
 from linli_gateway.adapters.vouchers import NotAVoucher, VoucherKeys
+from linli_gateway.entrypoints.rendering import render_fragment
 from linli_gateway.entrypoints.views.kiosk import (
     MAX_FRAME_BYTES,
     MAX_FRAMES,
     BurstRefused,
+    Outcome,
     frames_checked,
     masked,
 )
@@ -126,3 +128,14 @@ def test_a_voucher_reads_offline_and_an_altered_one_does_not() -> None:
             asyncio.run(keys.read(bad))
     # The keys were fetched once: an unknown key id refetches at most once a minute.
     assert rewards.calls == ["communities/demo"]
+
+
+def test_a_close_call_names_nobody_and_says_staff_will_confirm() -> None:
+    close_call = Outcome(direction="in", name="", confirm=True, duration_seconds=0, session="s")
+    signed_out = Outcome(
+        direction="out", name="汤*逊", confirm=False, duration_seconds=3600, session="s"
+    )
+    shown = render_fragment("kiosk/result.html", {"outcome": close_call})
+    assert "将由工作人员确认" in shown and "已签" not in shown
+    shown = render_fragment("kiosk/result.html", {"outcome": signed_out})
+    assert "签退" in shown and "汤*逊" in shown and "60 分钟" in shown
