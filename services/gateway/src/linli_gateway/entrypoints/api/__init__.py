@@ -4,6 +4,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from linli_gateway.entrypoints.api import public, resident, session, staff
+from linli_gateway.entrypoints.api import public, resident, session, staff, timebank
 
-APIS: tuple[APIRouter, ...] = (session.router, public.router, resident.router, staff.router)
+APIS: tuple[APIRouter, ...] = (
+    session.router,
+    public.router,
+    resident.router,
+    staff.router,
+    timebank.router,
+)

@@ -12,6 +12,7 @@ from linli_gateway.entrypoints.pages import (
     public,
     resident,
     staff,
+    timebank,
 )
 
 PAGES: tuple[APIRouter, ...] = (
@@ -22,4 +23,6 @@ PAGES: tuple[APIRouter, ...] = (
     committee.router,
     kiosk.router,
     counter.router,
+    timebank.router,
+    timebank.staff_router,
 )
