@@ -486,6 +486,16 @@ def test_a_cancelled_session_releases_everyone_closes_its_activity_and_keeps_tau
     envelope_pb2.EventEnvelope.FromString(told[b"envelope"]).payload.Unpack(event)
     assert (list(event.released_enrolled), list(event.released_waiting)) == ([seated], [waiting])
 
+    # An activity staff already closed in attendance: the cancellation finds it closed.
+    later = _schedule(stack, "safety", now + 48 * HOUR, 2)
+    stack.attendance.CloseActivity(
+        att.CloseActivityRequest(name=later.activity, request_id=f"close-{later.activity}")
+    )
+    cancel_later = trn.CancelCourseSessionRequest(
+        name=later.name, reason="场地维修", request_id="x2"
+    )
+    assert stack.training.CancelCourseSession(cancel_later).session.cancelled
+
     # The ten minutes it ran are taught face to face; nothing more can be recorded.
     taught = stack.training.RecordSessionTaught(
         trn.RecordSessionTaughtRequest(name=held.name, request_id=f"taught-{held.name}")
