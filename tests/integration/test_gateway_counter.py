@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+import requests
 import segno
 from linli.attendance.v1 import attendance_service_pb2_grpc as att_grpc
 from linli.identity.v1 import identity_service_pb2_grpc as idn_grpc
@@ -245,3 +246,37 @@ def test_an_altered_voucher_is_not_valid(
 def test_the_counter_pages_need_the_counter_signed_in(counter_gateway: GatewayProcess) -> None:
     with urllib.request.urlopen(f"{counter_gateway.url}/counter") as reply:
         assert reply.url.endswith("/counter/login")
+
+
+def test_the_counter_api_checks_and_refuses_a_used_voucher(
+    counter_gateway: GatewayProcess, voucher: str
+) -> None:
+    """The same over /api/v1/counter (after the browser test: the voucher is used)."""
+    api = f"{counter_gateway.url}/api/v1"
+    with requests.Session() as client:
+        client.headers["X-CSRF-Token"] = client.get(f"{api}/session", timeout=10).json()[
+            "csrf_token"
+        ]
+        unsigned = client.post(f"{api}/counter/check", json={"voucher": voucher}, timeout=10)
+        assert unsigned.status_code == 401
+        assert unsigned.headers["content-type"] == "application/problem+json"
+        wrong = {"partner": PARTNER, "key": "x" * 40}
+        assert client.post(f"{api}/counter/session", json=wrong, timeout=10).status_code == 401
+        right = {"partner": PARTNER, "key": KEY}
+        signed = client.post(f"{api}/counter/session", json=right, timeout=10)
+        assert signed.json() == {"partner": PARTNER}
+        # A new session: a new CSRF token.
+        client.headers["X-CSRF-Token"] = client.get(f"{api}/session", timeout=10).json()[
+            "csrf_token"
+        ]
+
+        found = client.post(f"{api}/counter/check", json={"voucher": voucher}, timeout=10)
+        assert found.status_code == 200
+        assert (found.json()["valid"], found.json()["reason"]) == (False, "consumed")
+        again = client.post(
+            f"{api}/counter/consume",
+            json={"voucher": voucher, "request_id": str(uuid.uuid4())},
+            timeout=10,
+        )
+        assert again.status_code == 409
+        assert again.json()["code"] == "FAILED_PRECONDITION"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from linli_gateway.entrypoints.api import public, resident, session, staff, timebank
+from linli_gateway.entrypoints.api import counter, public, resident, session, staff, timebank
 
 APIS: tuple[APIRouter, ...] = (
     session.router,
@@ -12,4 +12,5 @@ APIS: tuple[APIRouter, ...] = (
     resident.router,
     staff.router,
     timebank.router,
+    counter.router,
 )

@@ -32,20 +32,35 @@ REFUSED = (
 )
 
 
-def _counters(request: Request) -> Counters:
+def counters(request: Request) -> Counters:
+    """The partners' counter credentials."""
     found: Counters = request.app.state.counters
     return found
 
 
-def _keys(request: Request) -> VoucherKeys:
+def voucher_keys(request: Request) -> VoucherKeys:
+    """Rewards' voucher public keys."""
     found: VoucherKeys = request.app.state.vouchers
     return found
+
+
+def admitted(request: Request, partner: str, key: str) -> bool:
+    """Start a counter session as the partner when the key is its counter key."""
+    if not counters(request).admits(partner, key):
+        return False
+    locale = request.session.get("lang")
+    request.session.clear()
+    if locale:
+        request.session["lang"] = locale
+    request.session[SESSION_KEY] = partner
+    csrf_token(request)
+    return True
 
 
 def partner_of(request: Request) -> str:
     """The partner this browser's counter is signed in as ("" when none)."""
     partner = request.session.get(SESSION_KEY, "")
-    return partner if isinstance(partner, str) and partner in _counters(request).counters else ""
+    return partner if isinstance(partner, str) and partner in counters(request).counters else ""
 
 
 @router.get("/login", response_class=HTMLResponse)
@@ -61,16 +76,10 @@ async def login(
     key: Annotated[str, Form(min_length=1, max_length=200)],
 ) -> Response:
     """Sign the counter in as the partner when the key is its counter key."""
-    if not _counters(request).admits(partner.strip(), key.strip()):
+    if not admitted(request, partner.strip(), key.strip()):
         error = _("The partner or the counter key is wrong.")
         context = {"partner": partner, "error": error}
         return render(request, "counter/login.html", context, 401)
-    locale = request.session.get("lang")
-    request.session.clear()
-    if locale:
-        request.session["lang"] = locale
-    request.session[SESSION_KEY] = partner.strip()
-    csrf_token(request)
     return RedirectResponse("/counter", status_code=303)
 
 
@@ -98,7 +107,12 @@ async def check(request: Request, voucher: Voucher) -> Response:
         return RedirectResponse("/counter/login", status_code=303)
     timeout = request.app.state.settings.call_timeout_seconds
     found = await views.check(
-        _counters(request), _keys(request), partner, voucher.strip(), datetime.now(UTC), timeout
+        counters(request),
+        voucher_keys(request),
+        partner,
+        voucher.strip(),
+        datetime.now(UTC),
+        timeout,
     )
     context = {"partner": partner, "check": found, "request_id": views.new_request_id()}
     return render(request, "counter/check.html", context)
@@ -116,9 +130,7 @@ async def consume(
         return RedirectResponse("/counter/login", status_code=303)
     timeout = request.app.state.settings.call_timeout_seconds
     try:
-        used = await views.consume(
-            _counters(request), partner, voucher.strip(), request_id, timeout
-        )
+        used = await views.consume(counters(request), partner, voucher.strip(), request_id, timeout)
     except grpc.aio.AioRpcError as exc:
         if exc.code() not in REFUSED:
             raise
