@@ -12,7 +12,6 @@ printed and LINLI_TIMEBANK_SEED replays a run.
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import json
 import os
@@ -32,10 +31,8 @@ import grpc
 import pytest
 import redis
 import sqlalchemy as sa
-from google.protobuf.message import Message
 from linli.common.v1 import service_type_pb2
-from linli.events.v1 import attendance_events_pb2, envelope_pb2, identity_events_pb2
-from linli.identity.v1 import identity_service_pb2 as idn
+from linli.events.v1 import attendance_events_pb2, identity_events_pb2
 from linli.identity.v1 import identity_service_pb2_grpc as idn_grpc
 from linli.points.v1 import points_service_pb2 as pts
 from linli.points.v1 import points_service_pb2_grpc as pts_grpc
@@ -44,13 +41,11 @@ from linli.points.v1 import timebank_service_pb2_grpc as tb_grpc
 
 from linli_kit import auth
 from linli_kit.db import SqlPlumbing, sql_plumbing
-from linli_kit.paseto import PasetoKeyring
 from linli_kit.pki import DevelopmentCA
 from linli_kit.processes import ServiceProcess, free_port
 from linli_kit.scratch import create_database, drop_database
 from linli_kit.settings import SigningKeysSetting
-from linli_kit.streams import ENVELOPE_FIELD
-from linli_kit.testing import Servers
+from linli_kit.testing import Servers, load_beside
 from linli_points.adapters import events, orm
 from linli_points.service_layer import timebank
 from linli_points.timebank_settings import TimeBankSettings
@@ -63,18 +58,8 @@ CREDIT_LIMIT = 1_500  # what each community lets each peer owe it
 TIMEOUT_SECONDS = 4.0
 STRANGER = "tb-south"
 STARTUP_SECONDS = 180.0  # a community with a CA of its own that no one takes as a peer
-
-
-class JwksServer(idn_grpc.IdentityServiceServicer):
-    """Identity's published keys (GetJwks) for one community: all its points needs of it."""
-
-    def __init__(self, key: auth.SigningKey) -> None:
-        self.key = key
-
-    def GetJwks(self, request: idn.GetJwksRequest, context: grpc.ServicerContext) -> Any:
-        jwk = self.key.public_jwk
-        fields = {f: jwk[f] for f in ("kty", "crv", "x", "kid", "alg", "use")}
-        return idn.GetJwksResponse(keys=[idn.Jwk(**fields)])
+helpers = load_beside(__file__, "federation.py", "linli_integration_federation")
+JwksServer, _publish, _statement_keys = helpers.JwksServer, helpers.publish, helpers.statement_keys
 
 
 @dataclass
@@ -161,15 +146,6 @@ class Federation:
         raise AssertionError(f"{pending} transfers still pending after {within:.0f}s")
 
 
-def _publish(client: redis.Redis, stream: str, community: str, payload: Message) -> None:
-    envelope = envelope_pb2.EventEnvelope(
-        event_id=str(uuid.uuid4()), type=payload.DESCRIPTOR.full_name, community_id=community
-    )
-    envelope.occurred_at.FromDatetime(datetime.now(UTC))
-    envelope.payload.Pack(payload)
-    client.xadd(stream, {ENVELOPE_FIELD: envelope.SerializeToString()})
-
-
 def _seed(client: redis.Redis, community: Community, residents: int) -> None:
     """Residents registered by identity, each with EARNED points from a completed session."""
     now = datetime.now(UTC)
@@ -191,14 +167,6 @@ def _seed(client: redis.Redis, community: Community, residents: int) -> None:
         session.signed_in_at.FromDatetime(now)
         session.signed_out_at.FromDatetime(now)
         _publish(client, f"{community.prefix}attendance.events", community.name, session)
-
-
-def _statement_keys() -> tuple[str, str]:
-    """A statement keyring setting and its public key (PASERK)."""
-    seed = os.urandom(32)
-    ring = PasetoKeyring({"s1": seed}, "s1")
-    setting = {"current": "s1", "keys": {"s1": base64.b64encode(seed).decode()}}
-    return json.dumps(setting), ring.public_keys()[0][1]
 
 
 @contextlib.contextmanager
