@@ -186,12 +186,18 @@ class GatewayPeople:
             )
         ).resident
         if hours:
-            self.serve(resident.name, hours)
-            earned = eventually(
-                lambda: earning.balance(self.points, resident.name).yearly_centipoints, hours * 100
-            )
-            assert earned == hours * 100, f"{resident.name} has {earned}"
+            self.earn(resident.name, hours)
         return resident
+
+    def earn(self, resident: str, hours: int) -> None:
+        """`hours` of regular service on a paper sheet, once points has paid them."""
+        before = earning.balance(self.points, resident).yearly_centipoints
+        self.serve(resident, hours)
+        expected = before + hours * 100
+        earned = eventually(
+            lambda: earning.balance(self.points, resident).yearly_centipoints, expected
+        )
+        assert earned == expected, f"{resident} has {earned}"
 
     def serve(self, resident: str, hours: int) -> None:
         """A paper sign-in sheet of `hours` of regular service, entered by staff."""
