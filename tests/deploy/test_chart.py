@@ -536,6 +536,7 @@ def test_monitoring_resources_are_well_formed(rendered, community):
         "LinliRpcErrorRateHigh",
         "LinliRpcLatencyHigh",
         "LinliRewardsStockOut",
+        "LinliFaceCloseCallsHigh",
         "LinliRewardsSagasStuck",
         "LinliPartnerChecksRefused",
         "LinliPartnerRateLimited",

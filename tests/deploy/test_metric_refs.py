@@ -16,6 +16,7 @@ EXPORTED = {
     "linli_rpc_requests_total",
     "linli_points_awards_total",
     "linli_attendance_sign_ins_total",
+    "linli_identity_face_identifications_total",
     "linli_rewards_redemptions_total",
     "linli_rewards_stock_outs_total",
     "linli_rewards_vouchers_consumed_total",

@@ -21,6 +21,13 @@ POINTS_AWARDS = Counter(
 ATTENDANCE_SIGN_INS = Counter(
     "linli_attendance_sign_ins", "Sign-ins accepted by method.", ["community_id", "method"]
 )
+FACE_IDENTIFICATIONS = Counter(
+    "linli_identity_face_identifications",
+    "Kiosk identifications (1:N among the expected) by engine and outcome: identified, "
+    "needs_confirmation (a close call held for staff) or the refusal (NotFound: nobody matched, "
+    "LivenessFailed, ...).",
+    ["community_id", "engine", "outcome"],
+)
 REWARDS_REDEMPTIONS = Counter(
     "linli_rewards_redemptions",
     "Redemptions that reached an end, by their state (active, failed, voided).",

@@ -31,6 +31,7 @@ from linli.events.v1 import envelope_pb2
 from linli.identity.v1 import identity_service_pb2 as pb
 from linli.identity.v1 import identity_service_pb2_grpc as pb_grpc
 from PIL import Image, ImageEnhance, ImageOps
+from prometheus_client import REGISTRY
 
 from linli_identity.adapters.face_dlib import DlibFaceEngine
 from linli_identity.adapters.gallery import Galleries
@@ -55,6 +56,12 @@ def _image(name: str) -> Image.Image:
         pytest.skip("insightface (dev dependency) is not installed: no sample images")
     folder = Path(next(iter(spec.submodule_search_locations))) / "data" / "images"
     return Image.open(folder / name).convert("RGB")
+
+
+def identifications(outcome: str) -> float:
+    """How many kiosk identifications of the test community ended with `outcome` so far."""
+    labels = {"community_id": C, "engine": "dlib", "outcome": outcome}
+    return REGISTRY.get_sample_value("linli_identity_face_identifications_total", labels) or 0.0
 
 
 def jpeg(image: Image.Image) -> bytes:
@@ -227,6 +234,7 @@ async def test_enrol_then_identify_finds_the_person(
         await consent(service, resident)
         reply = await service.stub.EnrolFace(pb.EnrolFaceRequest(resident=resident, image=photo))
         assert reply.enrolment.engine == "dlib"
+    identified_before = identifications("identified")
 
     found = await service.kiosk.IdentifyFace(
         pb.IdentifyFaceRequest(
@@ -238,6 +246,7 @@ async def test_enrol_then_identify_finds_the_person(
     )
 
     assert found.resident == tom_name
+    assert identifications("identified") == identified_before + 1
     decision = found.decision
     assert (decision.engine, decision.threshold, decision.matched) == ("dlib", 0.93, True)
     assert (decision.gallery_size, decision.outcome) == (2, pb.FACE_OUTCOME_IDENTIFIED)
@@ -267,6 +276,7 @@ async def test_a_still_photo_replayed_as_a_burst_fails_liveness(
     resident = await register(service, "Tom", "13800000001")
     await consent(service, resident)
     await service.stub.EnrolFace(pb.EnrolFaceRequest(resident=resident, image=jpeg(tom)))
+    refused_before = identifications("LivenessFailed")
 
     for challenge, why in (
         (CHALLENGE_TURN, "no head turn"),
@@ -284,6 +294,7 @@ async def test_a_still_photo_replayed_as_a_burst_fails_liveness(
             ),
             why,
         )
+    assert identifications("LivenessFailed") == refused_before + 2
 
 
 async def test_withdrawal_deletes_the_template_everywhere(

@@ -24,8 +24,8 @@ from linli_identity.service_layer.commands import (
     RotateTemplateKeys,
     WithdrawFaceConsent,
 )
-from linli_kit import auth, ratelimits
-from linli_kit.errors import InvalidArgument
+from linli_kit import auth, metrics, ratelimits
+from linli_kit.errors import DomainError, InvalidArgument
 from linli_kit.principals import Role, current_principal
 
 # Who may call each RPC (deny by default); the use cases check whose face (domain.access).
@@ -168,26 +168,34 @@ class FaceRpcs(ServicerBase):
         if any(c["community"] != ids["community"] for c in candidates):
             raise InvalidArgument("every candidate must be a resident of the parent community")
         frames, actor = burst(list(request.frames), request.challenge), current_principal()
-        decision = await self.face_work.run(
-            lambda time_left: faces.identify_face(
-                ids["community"],
-                [c["resident"] for c in candidates],
-                frames,
-                self.uow_factory(),
-                self.engine,
-                self.galleries,
-                self.open_set,
-                clock=self.clock,
-                time_left=time_left,
-                actor=actor,
-            ),
-            time_left_of(context),
-        )
+        try:
+            decision = await self.face_work.run(
+                lambda time_left: faces.identify_face(
+                    ids["community"],
+                    [c["resident"] for c in candidates],
+                    frames,
+                    self.uow_factory(),
+                    self.engine,
+                    self.galleries,
+                    self.open_set,
+                    clock=self.clock,
+                    time_left=time_left,
+                    actor=actor,
+                ),
+                time_left_of(context),
+            )
+        except DomainError as refusal:
+            self._count_identification(ids["community"], type(refusal).__name__)
+            raise
         assert decision.match.resident_id is not None  # nobody is NotFound
+        self._count_identification(ids["community"], str(decision.match.outcome))
         return pb.IdentifyFaceResponse(
             resident=resident_name(ids["community"], decision.match.resident_id),
             decision=decision_message(decision),
         )
+
+    def _count_identification(self, community_id: str, outcome: str) -> None:
+        metrics.FACE_IDENTIFICATIONS.labels(community_id, self.engine.name, outcome).inc()
 
     async def RotateTemplateKeys(
         self, request: pb.RotateTemplateKeysRequest, context: grpc.aio.ServicerContext
