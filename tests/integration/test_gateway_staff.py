@@ -84,7 +84,7 @@ def test_staff_enter_a_paper_sheet_and_the_volunteers_points_follow(
     page.get_by_role("link", name="Paper sheet").click()
     assert_accessible(page)
     page.get_by_label("Activity").select_option(activity)
-    page.get_by_label("Resident").select_option(volunteer.name)
+    page.get_by_label("Resident", exact=True).select_option(volunteer.name)
     page.get_by_label("Signed in at (Beijing time)").fill(local(start))
     page.get_by_label("Signed out at (Beijing time)").fill(local(start + timedelta(hours=2)))
     page.get_by_label("Why on paper").fill("义诊现场没有网络，纸质签到")
@@ -95,6 +95,16 @@ def test_staff_enter_a_paper_sheet_and_the_volunteers_points_follow(
     # Professional service pays 2 points an hour (P1).
     paid = lambda: earning.balance(people.points, volunteer.name).yearly_centipoints  # noqa: E731
     assert eventually(paid, 400) == 400
+
+    served = people.resident("独居老人", hours=0)
+    page.reload()
+    page.get_by_label("Resident", exact=True).select_option(served.name)
+    page.get_by_role("button", name="Record as served").click()
+    expect(page.get_by_test_id("served")).to_have_text("独居老人")
+    page.get_by_role("checkbox").first.check()
+    page.get_by_role("button", name="Record the steps").click()
+    expect(page.get_by_role("checkbox").first).to_be_disabled()
+    assert_accessible(page)
 
     page.get_by_label("Counted minutes").fill("60")
     page.get_by_label("Why").fill("签退时间写错了一小时")
@@ -212,6 +222,21 @@ def test_a_flag_is_dealt_with_and_the_other_pages_pass_the_accessibility_check(
     expect(page.get_by_test_id("session-status")).to_have_text("completed")
     paid = lambda: earning.balance(people.points, forgetful.name).yearly_centipoints  # noqa: E731
     assert eventually(paid, 150) == 150
+
+    # The roster of a coming occurrence (whom its kiosk identifies among).
+    coming = att.Activity(title="助老探访", kind=att.ACTIVITY_KIND_ROUTINE, service_type=1)
+    coming.start_time.FromDatetime(start + timedelta(days=2))
+    coming.end_time.FromDatetime(start + timedelta(days=2, hours=2))
+    planned_visit = people.attendance.CreateActivity(
+        att.CreateActivityRequest(
+            parent=people.parent, activity=coming, request_id=str(uuid.uuid4())
+        )
+    ).activity
+    page.goto(f"{people.gateway.url}/staff/activities/{planned_visit.name.rpartition('/')[2]}")
+    page.get_by_label("Resident", exact=True).select_option(forgetful.name)
+    page.get_by_role("button", name="Put on the roster").click()
+    expect(page.get_by_role("cell", name="马冬梅")).to_be_visible()
+    assert_accessible(page)
 
     for path in (
         f"/staff/activities/{activity.name.rpartition('/')[2]}",

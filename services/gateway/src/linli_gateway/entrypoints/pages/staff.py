@@ -119,6 +119,9 @@ async def activity(
         roster=entries,
         residents=people,
         names={r.resident: r.display_name for r in people},
+        open_for_roster=found.close_time is None
+        and bool(found.occurrences)
+        and (found.occurrences[index].end_time or datetime.now(UTC)) > datetime.now(UTC),
     )
 
 
