@@ -155,6 +155,16 @@ emergency_activities = sa.Table(
     sa.Column("called_at", UtcDateTime(), nullable=False),
 )
 
+# Training's latest correction applied per attendance session (TrainingAttendanceCorrected's
+# time): an older correction arriving late changes nothing.
+training_corrections = sa.Table(
+    "training_corrections",
+    metadata,
+    sa.Column("community_id", sa.String(63), primary_key=True),
+    sa.Column("session", sa.String(300), primary_key=True),
+    sa.Column("corrected_at", UtcDateTime(), nullable=False),
+)
+
 # The time bank (E4): each community's side of a transfer, sent or received, keyed by the
 # global transfer id; a received one is recorded once, with its decision (aborted: a tombstone).
 timebank_transfers = sa.Table(
