@@ -275,3 +275,51 @@ def test_a_resident_is_refused_the_console_and_forms_need_the_csrf_token(
     url = f"{people.gateway.url}/staff/paper"
     assert staff_page.request.post(url, form=form).status == 403
     assert staff_page.request.post(url, form={**form, "csrf_token": "forged"}).status == 403
+
+
+def test_staff_keep_the_catalogue_courses_teachers_partners_and_agreements(
+    gateway_people, staff_page: Page
+) -> None:  # type: ignore[no-untyped-def]
+    people, page = gateway_people, staff_page
+    tag = uuid.uuid4().hex[:6]
+    page.goto(f"{people.gateway.url}/staff/catalogue")
+    page.get_by_label("Id (lower-case letters, digits, hyphens)").fill(f"gym-{tag}")
+    page.get_by_label("Title").fill(f"健身房一小时 {tag}")
+    page.get_by_label("Kind").select_option("facility_time")
+    page.get_by_label("Price in points").fill("50")
+    page.get_by_role("button", name="Add the item").click()
+    row = page.get_by_role("row").filter(has_text=f"健身房一小时 {tag}")
+    expect(row.get_by_role("cell").nth(1)).to_have_text("50")
+    row.get_by_label(f"Units to add to 健身房一小时 {tag}").fill("7")
+    row.get_by_role("button", name="Add stock").click()
+    expect(row.get_by_role("cell").nth(2)).to_have_text("7")
+
+    page.goto(f"{people.gateway.url}/staff/training")
+    page.get_by_label("Id (lower-case letters, digits, hyphens)").fill(f"first-aid-{tag}")
+    page.get_by_label("Title").fill(f"急救 {tag}")
+    page.get_by_label("Tier").select_option("intermediate")
+    page.get_by_label("Hours").fill("8")
+    page.get_by_role("button", name="Add the course").click()
+    expect(page.get_by_role("cell", name=f"急救 {tag}")).to_be_visible()
+    page.get_by_label("Name").fill(f"红十字会张老师 {tag}")
+    page.get_by_label("From").select_option("red_cross_trainer")
+    page.get_by_label(f"急救 {tag}").check()
+    page.get_by_role("button", name="Add the teacher").click()
+    expect(page.get_by_text(f"红十字会张老师 {tag}")).to_be_visible()
+
+    page.goto(f"{people.gateway.url}/staff/partners")
+    page.get_by_label("Id (as in its certificate)").fill(f"market-{tag}")
+    page.get_by_label("Name").fill(f"华联超市 {tag}")
+    page.get_by_role("button", name="Register the partner").click()
+    partner = page.get_by_role("article").filter(has_text=f"华联超市 {tag}")
+    partner.get_by_text(f"Record an agreement with 华联超市 {tag}").click()
+    partner.get_by_label("Title").fill("志愿服务合作协议")
+    partner.get_by_label("Terms").fill("积分兑换专区九五折")
+    today = datetime.now(BEIJING).date()
+    partner.get_by_label("Signed on").fill(str(today))
+    partner.get_by_label("Starts on").fill(str(today))
+    partner.get_by_label("Ends on").fill(str(today + timedelta(days=365)))
+    partner.get_by_role("button", name="Record the agreement").click()
+    expect(
+        page.get_by_role("article").filter(has_text=f"华联超市 {tag}").get_by_role("listitem")
+    ).to_contain_text("志愿服务合作协议")
