@@ -111,6 +111,9 @@ def test_staff_enter_a_paper_sheet_and_the_volunteers_points_follow(
     page.get_by_role("button", name="Correct", exact=True).click()
     expect(page.get_by_test_id("session-minutes")).to_have_text("60 minutes")
     assert eventually(paid, 200) == 200
+    page.goto(f"{people.gateway.url}/staff/activities/{activity.rpartition('/')[2]}")
+    page.get_by_role("button", name="Close to new sign-ins").click()
+    expect(page.get_by_test_id("activity-state")).to_contain_text("closed")
 
 
 def test_a_csv_import_shows_every_bad_row_and_stores_nothing(
@@ -275,6 +278,14 @@ def test_a_resident_is_refused_the_console_and_forms_need_the_csrf_token(
     url = f"{people.gateway.url}/staff/paper"
     assert staff_page.request.post(url, form=form).status == 403
     assert staff_page.request.post(url, form={**form, "csrf_token": "forged"}).status == 403
+
+    # The JSON API: the staff member's, and refused to the resident as problem+json.
+    api = f"{people.gateway.url}/api/v1/staff"
+    listed = staff_page.request.get(f"{api}/activities")
+    assert listed.status == 200 and any(a["title"] == "社区义诊" for a in listed.json())
+    refused = page.request.get(f"{api}/flags")
+    assert refused.status == 403
+    assert refused.headers["content-type"] == "application/problem+json"
 
 
 def test_staff_keep_the_catalogue_courses_teachers_partners_and_agreements(
