@@ -243,6 +243,7 @@ class FakeDirectory(Directory):
         self.units: dict[tuple[str, str], str] = {}
         self.emergencies: set[tuple[str, str]] = set()
         self.members: set[tuple[str, str]] = set()
+        self.corrections: dict[tuple[str, str], datetime] = {}
 
     def set_org_unit(self, community_id: str, resident_id: str, org_unit: str) -> None:
         """Remember where a resident lives."""
@@ -263,6 +264,14 @@ class FakeDirectory(Directory):
     def is_emergency(self, community_id: str, activity: str) -> bool:
         """Whether an activity answers an emergency."""
         return (community_id, activity) in self.emergencies
+
+    def training_corrected_at(self, community_id: str, session: str) -> datetime | None:
+        """When the latest training correction applied to a session was made."""
+        return self.corrections.get((community_id, session))
+
+    def set_training_corrected_at(self, community_id: str, session: str, at: datetime) -> None:
+        """Remember the latest training correction applied to a session."""
+        self.corrections[(community_id, session)] = at
 
     def committee(self, community_id: str) -> set[str]:
         """The committee's members."""

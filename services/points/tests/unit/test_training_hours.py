@@ -1,17 +1,22 @@
-"""A course hour is paid once, by the P5 training rule (T3): never P1, never twice."""
+"""A course hour is paid once, by the P5 training rule (T3): never P1, never twice; a
+correction of it by training reverses the award and pays the corrected duration."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import dataclasses
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from linli_kit.errors import InvalidArgument
-from linli_points.domain.ledger import RuleKind
+from linli_kit.principals import SYSTEM
+from linli_points.domain.ledger import InsufficientPoints, Kind, RuleKind
+from linli_points.domain.reservations import Sink
 from linli_points.domain.rules import RuleBook, ServiceType, rule_from_dict
-from linli_points.service_layer import commands, earning
+from linli_points.service_layer import commands, earning, queries, reservations
 
 AT = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
+HOUR = timedelta(hours=1)
 C = "c-east"
 SESSION = f"communities/{C}/activities/a1/sessions/s1"
 
@@ -94,3 +99,96 @@ def test_a_rule_book_never_pays_training_at_a_p1_rate() -> None:
     )
     with pytest.raises(InvalidArgument, match="P5 training rule"):
         RuleBook([rule])
+
+
+def _corrected(
+    event_id: str, previous: int, seconds: int, at: datetime
+) -> commands.CorrectTraining:
+    return commands.CorrectTraining(
+        event_id=event_id,
+        community_id=C,
+        resident_id="r-alice",
+        course=f"communities/{C}/courses/first-aid",
+        session=SESSION,
+        previous_duration_seconds=previous,
+        duration_seconds=seconds,
+        occurred_at=at,
+    )
+
+
+def _paid(event_id: str) -> commands.AwardForActivity:
+    return dataclasses.replace(_attended(event_id), session=SESSION)
+
+
+def _yearly(uow) -> int:
+    return queries.get_balance(SYSTEM, C, "r-alice", uow).yearly
+
+
+def test_a_voided_then_corrected_course_session_reverses_and_pays_anew(uow) -> None:
+    earning.award_for_activity(_paid("trn-1"), uow)
+
+    voided = earning.correct_training(_corrected("fix-1", 10800, 0, AT + HOUR), uow)
+    assert _yearly(uow) == 0
+    fixed = earning.correct_training(_corrected("fix-2", 0, 3600, AT + 2 * HOUR), uow)
+
+    assert _yearly(uow) == 100
+    ((reversal,), (award,)) = voided, fixed
+    assert (reversal.kind, reversal.rule_id, reversal.earned) == (
+        Kind.REVERSAL,
+        "p5.training",
+        -300,
+    )
+    assert "corrected from 3h00m00s to 0h00m00s" in reversal.reason
+    assert (award.kind, award.earned, award.source_id) == (Kind.AWARD, 100, "fix-2")
+    assert "attendance corrected from 0h00m00s to 1h00m00s" in award.reason
+    assert award.created_at == AT  # dated as the session's first award, like a P1 correction
+    assert _earned(uow) == {"p5.training": 100}
+
+
+def test_a_correction_posts_the_new_award_before_reversing_the_old(uow) -> None:
+    earning.award_for_activity(_paid("trn-1"), uow)
+
+    posted = earning.correct_training(_corrected("fix-1", 10800, 5400, AT + HOUR), uow)
+
+    assert [(t.kind, t.earned) for t in posted] == [(Kind.AWARD, 150), (Kind.REVERSAL, -300)]
+    assert _yearly(uow) == 150
+
+
+def test_an_older_correction_arriving_late_changes_nothing(uow) -> None:
+    earning.award_for_activity(_paid("trn-1"), uow)
+    earning.correct_training(_corrected("fix-2", 10800, 3600, AT + 2 * HOUR), uow)
+
+    late = earning.correct_training(_corrected("fix-1", 10800, 7200, AT + HOUR), uow)
+
+    assert late == [] and _yearly(uow) == 100
+
+
+def test_a_redelivered_correction_changes_nothing(uow) -> None:
+    earning.award_for_activity(_paid("trn-1"), uow)
+    earning.correct_training(_corrected("fix-1", 10800, 3600, AT + HOUR), uow)
+
+    again = earning.correct_training(_corrected("fix-1", 10800, 3600, AT + HOUR), uow)
+
+    assert again is None and _yearly(uow) == 100  # the inbox knew it
+
+
+def test_the_attendance_arriving_after_its_correction_pays_nothing(uow) -> None:
+    earning.correct_training(_corrected("fix-1", 10800, 3600, AT + HOUR), uow)
+
+    late = earning.award_for_activity(_paid("trn-1"), uow)
+
+    assert late is None and _earned(uow) == {"p5.training": 100}
+
+
+def test_a_correction_that_would_overdraw_is_refused_whole(uow) -> None:
+    earning.award_for_activity(_paid("trn-1"), uow)
+    spend = commands.Reserve(SYSTEM, "x1", C, "r-alice", 250, Sink.REWARDS, "voucher", 600)
+    reservations.reserve(spend, uow)
+
+    with pytest.raises(InsufficientPoints):
+        earning.correct_training(_corrected("fix-1", 10800, 0, AT + HOUR), uow)
+
+    assert _yearly(uow) == 50 and _earned(uow)["p5.training"] == 300
+    # Nothing of it was kept: not even its time, so a later correction still applies.
+    earning.correct_training(_corrected("fix-2", 10800, 9000, AT + 2 * HOUR), uow)
+    assert _yearly(uow) == 0 and _earned(uow)["p5.training"] == 250

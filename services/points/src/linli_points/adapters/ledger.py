@@ -26,6 +26,7 @@ from linli_points.adapters.orm import (
     reservations,
     resident_units,
     runs,
+    training_corrections,
     transactions,
 )
 from linli_points.domain.appeals import Appeal, AppealStatus
@@ -714,7 +715,7 @@ class SqlRuns(Runs):
 
 
 class SqlDirectory(Directory):
-    """Org units, emergency activities and committee members in SQL.
+    """Org units, emergency activities, training corrections and committee members in SQL.
 
     A community's emergency activities (a handful) are read once a unit of work, so a batch of
     awards asks once whether their activities answer an emergency.
@@ -775,6 +776,27 @@ class SqlDirectory(Directory):
                 ).scalars()
             )
         return activity in self._emergencies[community_id]
+
+    def training_corrected_at(self, community_id: str, session: str) -> datetime | None:
+        """When the latest training correction applied to an attendance session was made."""
+        found: datetime | None = self.session.execute(
+            sa.select(training_corrections.c.corrected_at).where(
+                training_corrections.c.community_id == community_id,
+                training_corrections.c.session == session,
+            )
+        ).scalar_one_or_none()
+        return found
+
+    def set_training_corrected_at(self, community_id: str, session: str, at: datetime) -> None:
+        """Remember the latest training correction applied to an attendance session."""
+        stmt = dialect_insert(self.session, training_corrections).values(
+            community_id=community_id, session=session, corrected_at=at
+        )
+        self.session.execute(
+            stmt.on_conflict_do_update(
+                index_elements=["community_id", "session"], set_={"corrected_at": at}
+            )
+        )
 
     def committee(self, community_id: str) -> set[str]:
         """The supervision committee's members."""

@@ -14,6 +14,10 @@
 - **Training hours** (T3, P5): a session of a training activity (service type TRAINING) earns
   no P1 award, so no emergency bonus and no rating either. The training service credits the
   hour to the course and publishes it; points pays it once, with the P5 training rule.
+- **Training corrections** (T3, P5): training's TrainingAttendanceCorrected of a course
+  session pays the corrected duration with the P5 training rule (dated as the session's first
+  training award, like a P1 correction's at the sign-in), then reverses the session's live
+  training awards; one older than the latest applied changes nothing (`service_layer`).
 - **Ratings** (P3) scale the session's P1 award once, for the resident who served it, as a
   separate transaction named `<p1 rule>+<p3 rule>`.
 """
@@ -25,7 +29,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from linli_points.domain.closing import live_awards
-from linli_points.domain.ledger import LedgerTransaction, RuleKind, reversal_of
+from linli_points.domain.ledger import Kind, LedgerTransaction, RuleKind, reversal_of
 from linli_points.domain.periods import day_bounds
 from linli_points.domain.rules import (
     EarningRule,
@@ -225,6 +229,7 @@ def activity_award(
     source_id: str,
     at: datetime,
     duration_seconds: int = 0,
+    session: str = "",
 ) -> LedgerTransaction | None:
     """A P5 award: the rule's fixed amount, or per hour (training); None if it pays nothing."""
     rule = book.one(kind)
@@ -242,4 +247,47 @@ def activity_award(
         reason=f"{kind.replace('_', ' ')}: {subject}",
         at=at,
         rule_kind=rule.kind,
+        session=session,
     )
+
+
+def _duration(seconds: int) -> str:
+    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m{seconds % 60:02d}s"
+
+
+def training_correction(
+    book: RuleBook,
+    *,
+    session_transactions: list[LedgerTransaction],
+    community_id: str,
+    resident_id: str,
+    course: str,
+    session: str,
+    previous_seconds: int,
+    seconds: int,
+    source_id: str,
+    at: datetime,
+) -> list[LedgerTransaction]:
+    """The corrected P5 training award of a course session, then the reversals of its live ones."""
+    training = [
+        t
+        for t in session_transactions
+        if t.rule_kind is RuleKind.TRAINING and t.resident_id == resident_id
+    ]
+    first = min((t.created_at for t in training if t.kind is Kind.AWARD), default=at)
+    why = f"attendance corrected from {_duration(previous_seconds)} to {_duration(seconds)}"
+    new = activity_award(
+        book,
+        RuleKind.TRAINING,
+        community_id=community_id,
+        resident_id=resident_id,
+        subject=f"attended {course} in {session} ({why})",
+        source_id=source_id,
+        at=first,
+        duration_seconds=seconds,
+        session=session,
+    )
+    posted = [] if new is None else [new]
+    reason = f"training: {session} {why}"
+    posted += [reversal_of(old, reason=reason, at=at) for old in live_awards(training)]
+    return posted

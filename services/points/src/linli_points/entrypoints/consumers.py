@@ -188,6 +188,7 @@ class TrainingEvents:
         """Payload type name → handler."""
         return {
             _name(training_events_pb2.TrainingAttended): self.training_attended,
+            _name(training_events_pb2.TrainingAttendanceCorrected): self.attendance_corrected,
             _name(training_events_pb2.LevelPromoted): self.level_promoted,
         }
 
@@ -217,6 +218,35 @@ class TrainingEvents:
                 subject=f"attended {event.course} in {event.session}",
                 occurred_at=envelope.occurred_at.ToDatetime(tzinfo=UTC),
                 duration_seconds=event.duration_seconds,
+                session=event.session,
+            )
+        )
+
+    @queues_in_order
+    async def attendance_corrected(self, envelope: envelope_pb2.EventEnvelope) -> None:
+        """Reverse a course session's P5 training award and pay its corrected duration, in the
+        order training made the corrections (the envelope's time is the correction's)."""
+        event = training_events_pb2.TrainingAttendanceCorrected()
+        envelope.payload.Unpack(event)
+        for seconds in (event.previous_duration_seconds, event.duration_seconds):
+            if not 0 <= seconds <= 86_400:
+                raise PoisonEvent(f"a course session lasts 0 s to a day, not {seconds}")
+        if not event.session or not envelope.HasField("occurred_at"):
+            raise PoisonEvent("a training correction needs its session and its time")
+        command = commands.CorrectTraining(
+            event_id=envelope.event_id,
+            community_id=envelope.community_id,
+            resident_id=_resident(event.resident, envelope),
+            course=event.course,
+            session=event.session,
+            previous_duration_seconds=event.previous_duration_seconds,
+            duration_seconds=event.duration_seconds,
+            occurred_at=envelope.occurred_at.ToDatetime(tzinfo=UTC),
+        )
+        await asyncio.wrap_future(
+            self.writer.submit(
+                command.community_id,
+                lambda uow: earning.correct_training(command, uow, self.catalog),
             )
         )
 

@@ -69,6 +69,23 @@ class AwardForActivity:
     subject: str
     occurred_at: datetime
     duration_seconds: int = 0
+    # The attendance session a training award pays for ('' for the other P5 rules).
+    session: str = ""
+
+
+@dataclass(frozen=True)
+class CorrectTraining:
+    """Reverse a course session's P5 training award and pay its corrected duration (from
+    training's TrainingAttendanceCorrected); `occurred_at` is when the correction was made."""
+
+    event_id: str
+    community_id: str
+    resident_id: str
+    course: str
+    session: str
+    previous_duration_seconds: int
+    duration_seconds: int
+    occurred_at: datetime
 
 
 @dataclass(frozen=True)

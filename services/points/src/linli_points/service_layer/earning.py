@@ -13,6 +13,7 @@ from linli_points.service_layer.commands import (
     AwardForActivity,
     AwardForSession,
     CorrectSession,
+    CorrectTraining,
     RateSession,
     RecordEmergency,
     RecordOrgUnit,
@@ -25,6 +26,7 @@ RATING_CONSUMER = "points.session-rated"
 ACTIVITY_CONSUMER = "points.activity-award"
 ORG_UNIT_CONSUMER = "points.resident-registered"
 EMERGENCY_CONSUMER = "points.emergency-called"
+TRAINING_CORRECTION_CONSUMER = "points.training-corrected"
 
 
 def _same_day(uow: PointsUnitOfWork, served: earning.ServedSession) -> earning.SameDay:
@@ -117,6 +119,9 @@ def award_for_activity(
     cmd: AwardForActivity, uow: PointsUnitOfWork, catalog: RuleCatalog = DEFAULT_CATALOG
 ) -> LedgerTransaction | None:
     """Credit a P5 rule (fixed amount, or per hour for training) once per event."""
+    corrected = uow.directory.training_corrected_at(cmd.community_id, cmd.session)
+    if cmd.session and corrected is not None:
+        return None  # a correction of the session came first and paid what counts
     transaction = earning.activity_award(
         catalog.for_community(cmd.community_id),
         cmd.kind,
@@ -126,9 +131,36 @@ def award_for_activity(
         source_id=cmd.event_id,
         at=cmd.occurred_at,
         duration_seconds=cmd.duration_seconds,
+        session=cmd.session,
     )
     _post(uow, [] if transaction is None else [transaction])
     return transaction
+
+
+@once_per_event(TRAINING_CORRECTION_CONSUMER)
+def correct_training(
+    cmd: CorrectTraining, uow: PointsUnitOfWork, catalog: RuleCatalog = DEFAULT_CATALOG
+) -> list[LedgerTransaction]:
+    """Pay a course session's corrected duration, then reverse its earlier P5 training award;
+    a correction older than the latest applied to the session changes nothing."""
+    latest = uow.directory.training_corrected_at(cmd.community_id, cmd.session)
+    if latest is not None and latest >= cmd.occurred_at:
+        return []
+    uow.directory.set_training_corrected_at(cmd.community_id, cmd.session, cmd.occurred_at)
+    posted = earning.training_correction(
+        catalog.for_community(cmd.community_id),
+        session_transactions=uow.ledger.find(cmd.community_id, session=cmd.session),
+        community_id=cmd.community_id,
+        resident_id=cmd.resident_id,
+        course=cmd.course,
+        session=cmd.session,
+        previous_seconds=cmd.previous_duration_seconds,
+        seconds=cmd.duration_seconds,
+        source_id=cmd.event_id,
+        at=cmd.occurred_at,
+    )
+    _post(uow, posted)
+    return posted
 
 
 @once_per_event(ORG_UNIT_CONSUMER)

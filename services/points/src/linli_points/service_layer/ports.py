@@ -146,7 +146,7 @@ class Runs(Repository, abc.ABC):
 
 
 class Directory(abc.ABC):
-    """Local read models: residents' org units, emergency activities, committee members."""
+    """Local read models: org units, emergency activities, training corrections, committee."""
 
     @abc.abstractmethod
     def set_org_unit(self, community_id: str, resident_id: str, org_unit: str) -> None:
@@ -167,6 +167,14 @@ class Directory(abc.ABC):
     @abc.abstractmethod
     def is_emergency(self, community_id: str, activity: str) -> bool:
         """Whether an activity answers an emergency."""
+
+    @abc.abstractmethod
+    def training_corrected_at(self, community_id: str, session: str) -> datetime | None:
+        """When the latest training correction applied to an attendance session was made."""
+
+    @abc.abstractmethod
+    def set_training_corrected_at(self, community_id: str, session: str, at: datetime) -> None:
+        """Remember the latest training correction applied to an attendance session."""
 
     @abc.abstractmethod
     def committee(self, community_id: str) -> set[str]:
