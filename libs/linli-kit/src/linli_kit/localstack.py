@@ -8,6 +8,7 @@ import signal
 import socket
 import sys
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -157,45 +158,48 @@ def seed_neighbourhood(
     attendance = att_grpc.AttendanceServiceStub(channel_for["attendance"])
     _seed_org_units(identity, as_staff)
     units = [f"{grid}/{b}" for grid, buildings in DEMO_UNITS.items() for b in buildings]
-    residents = [
-        identity.RegisterResident(
-            idn.RegisterResidentRequest(
-                parent=parent,
-                display_name=name,
-                phone=demo_phone(n),
-                org_unit=units[n % len(units)],
-                request_id=f"seed-resident-{n}",
-            ),
-            metadata=as_staff,
-        ).resident.name
-        for n, name in enumerate(DEMO_RESIDENTS)
-    ]
-    today = datetime.now(UTC).replace(hour=1, minute=0, second=0, microsecond=0)
-    for a, (title, service_type, hours) in enumerate(DEMO_ACTIVITIES):
-        start = today - timedelta(days=28 - a * 3)
-        planned = att.Activity(
-            title=title, service_type=service_type, kind=att.ACTIVITY_KIND_ROUTINE
+
+    def register(n: int) -> str:
+        request = idn.RegisterResidentRequest(
+            parent=parent,
+            display_name=DEMO_RESIDENTS[n],
+            phone=demo_phone(n),
+            org_unit=units[n % len(units)],
+            request_id=f"seed-resident-{n}",
         )
-        planned.start_time.FromDatetime(start)
-        planned.end_time.FromDatetime(start + timedelta(hours=hours))
-        activity = attendance.CreateActivity(
-            att.CreateActivityRequest(
-                parent=parent, activity=planned, request_id=f"seed-activity-{a}"
-            ),
-            metadata=as_staff,
-        ).activity
-        for n, resident in enumerate(residents):
-            if (n + a) % 3 == 0:
-                continue
-            sheet = att.EnterPaperSessionRequest(
-                activity=activity.name,
-                resident=resident,
-                reason="纸质签到表",
-                request_id=f"seed-sheet-{a}-{n}",
+        return identity.RegisterResident(request, metadata=as_staff).resident.name
+
+    today = datetime.now(UTC).replace(hour=1, minute=0, second=0, microsecond=0)
+    sheets = []
+    with ThreadPoolExecutor(max_workers=4) as pool:  # the stubs are thread-safe; calls wait
+        residents = list(pool.map(register, range(len(DEMO_RESIDENTS))))
+        for a, (title, service_type, hours) in enumerate(DEMO_ACTIVITIES):
+            start = today - timedelta(days=28 - a * 3)
+            planned = att.Activity(
+                title=title, service_type=service_type, kind=att.ACTIVITY_KIND_ROUTINE
             )
-            sheet.sign_in_time.FromDatetime(start)
-            sheet.sign_out_time.FromDatetime(start + timedelta(hours=hours - (n % 2)))
-            attendance.EnterPaperSession(sheet, metadata=as_staff)
+            planned.start_time.FromDatetime(start)
+            planned.end_time.FromDatetime(start + timedelta(hours=hours))
+            activity = attendance.CreateActivity(
+                att.CreateActivityRequest(
+                    parent=parent, activity=planned, request_id=f"seed-activity-{a}"
+                ),
+                metadata=as_staff,
+            ).activity
+            for n, resident in enumerate(residents):
+                if (n + a) % 3 == 0:
+                    continue
+                sheet = att.EnterPaperSessionRequest(
+                    activity=activity.name,
+                    resident=resident,
+                    reason="纸质签到表",
+                    request_id=f"seed-sheet-{a}-{n}",
+                )
+                sheet.sign_in_time.FromDatetime(start)
+                sheet.sign_out_time.FromDatetime(start + timedelta(hours=hours - (n % 2)))
+                sheets.append(sheet)
+        for _ in pool.map(lambda s: attendance.EnterPaperSession(s, metadata=as_staff), sheets):
+            pass
     ptn_grpc.PartnersServiceStub(channel_for["partners"]).CreatePartner(
         ptn.CreatePartnerRequest(
             parent=parent,
