@@ -9,7 +9,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import grpc
 import pytest
@@ -17,7 +17,12 @@ import redis.asyncio as aioredis
 import sqlalchemy as sa
 from google.protobuf.message import Message
 from linli.common.v1 import service_type_pb2
-from linli.events.v1 import attendance_events_pb2, envelope_pb2, identity_events_pb2
+from linli.events.v1 import (
+    attendance_events_pb2,
+    envelope_pb2,
+    identity_events_pb2,
+    training_events_pb2,
+)
 from linli.points.v1 import points_service_pb2 as pb
 from linli.points.v1 import points_service_pb2_grpc as pb_grpc
 
@@ -444,3 +449,77 @@ async def test_attendance_events_award_rate_correct_and_promote(points, servers,
     dead = aioredis.Redis.from_url(servers.redis)
     assert await dead.xlen(f"{stream}.dead") == 1  # the malformed rating
     await dead.aclose()
+
+
+def training_entry(payload: Message, at: datetime) -> dict[str, bytes]:
+    """A training.events entry made at an instant, as training's relay would put it."""
+    envelope = envelope_pb2.EventEnvelope(
+        event_id=str(uuid.uuid4()), type=payload.DESCRIPTOR.full_name, community_id=C
+    )
+    envelope.occurred_at.FromDatetime(at)
+    envelope.payload.Pack(payload)
+    return {ENVELOPE_FIELD: envelope.SerializeToString()}
+
+
+async def test_training_corrections_reverse_and_repay_once_and_in_order(
+    points, servers, stream_prefix
+):
+    stream = f"{stream_prefix}training.events"
+    alice = f"communities/{C}/residents/r-alice"
+    session = f"communities/{C}/activities/course-1/sessions/s1"
+    course = f"communities/{C}/courses/first-aid"
+
+    def corrected(previous: int, seconds: int) -> training_events_pb2.TrainingAttendanceCorrected:
+        return training_events_pb2.TrainingAttendanceCorrected(
+            resident=alice,
+            course=course,
+            course_session=f"communities/{C}/courseSessions/cs1",
+            session=session,
+            previous_duration_seconds=previous,
+            duration_seconds=seconds,
+        )
+
+    minute = timedelta(minutes=1)
+    attended = training_events_pb2.TrainingAttended(
+        resident=alice, course=course, session=session, duration_seconds=3 * 3600
+    )
+    voided, fixed = corrected(3 * 3600, 0), corrected(0, 3600)
+    older = corrected(3 * 3600, 2 * 3600)  # made before `fixed`, arriving after it
+    entries = [
+        training_entry(attended, NOW),
+        training_entry(voided, NOW + minute),
+        training_entry(fixed, NOW + 3 * minute),
+        training_entry(older, NOW + 2 * minute),
+        training_entry(corrected(0, -5), NOW + 4 * minute),  # malformed: dead-lettered
+    ]
+    entries.insert(3, entries[2])  # `fixed` delivered twice, the same event id
+    level = training_events_pb2.LevelPromoted(resident=alice, level_title="一星", level="l1")
+    entries.append(training_entry(level, NOW + 5 * minute))  # applied last: the others were
+    client = aioredis.Redis.from_url(servers.redis)
+    for fields in entries:
+        await client.xadd(stream, fields)
+
+    balance = pb.GetBalanceRequest(name=f"{alice}/balance")
+    expected = 100 + 500  # the corrected hour, the promotion
+    for _ in range(200):
+        if (await points.staff.GetBalance(balance)).balance.lifetime_centipoints == expected:
+            break
+        await asyncio.sleep(0.05)
+    got = (await points.staff.GetBalance(balance)).balance
+    history = (
+        await points.staff.ListTransactions(pb.ListTransactionsRequest(parent=alice))
+    ).transactions
+    dead = await client.xlen(f"{stream}.dead")
+    await client.aclose()
+
+    assert (got.yearly_centipoints, got.lifetime_centipoints) == (expected, expected)
+    assert sorted((t.kind, t.rule_id) for t in history) == [
+        ("award", "p5.training"),
+        ("award", "p5.training"),
+        ("award", "p5.training_level"),
+        ("reversal", "p5.training"),
+    ]
+    reasons = [t.reason for t in history if t.rule_id == "p5.training"]
+    assert sum("corrected from 3h00m00s to 0h00m00s" in r for r in reasons) == 1
+    assert sum("corrected from 0h00m00s to 1h00m00s" in r for r in reasons) == 1
+    assert dead == 1
