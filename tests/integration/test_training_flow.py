@@ -513,6 +513,7 @@ def test_a_voided_course_session_in_attendance_withdraws_its_credits_once_and_ke
     attended = _attend(stack, held, volunteer, 3)
     assert eventually(lambda: _progress(stack, volunteer).credits, 3) == 3
     assert _progress(stack, volunteer).level_title == "见习志愿者"
+    assert eventually(lambda: _balance(stack, volunteer), 300 + 500) == 800  # 3 h, the level
 
     def correct(seconds: int, request_id: str) -> None:
         stack.attendance.CorrectSession(
@@ -523,6 +524,7 @@ def test_a_voided_course_session_in_attendance_withdraws_its_credits_once_and_ke
 
     correct(0, f"void-{attended}")
     assert eventually(lambda: _progress(stack, volunteer).credits, 0) == 0
+    assert eventually(lambda: _balance(stack, volunteer), 500) == 500  # the 3 h reversed
     voided = _stream_entry(
         stack,
         "attendance.events",
@@ -546,7 +548,10 @@ def test_a_voided_course_session_in_attendance_withdraws_its_credits_once_and_ke
         (10800, 0),
         (0, 3600),
     ]
-    assert not [rule for rule in _earned(stack, volunteer) if rule.startswith("p1.")]
+    # Points followed: the void reversed the 3 h, the correction paid 1 h; the level's reward
+    # stays (no demotion); the redelivered void reversed nothing twice; no P1.
+    assert eventually(lambda: _balance(stack, volunteer), 500 + 100) == 600
+    assert _earned(stack, volunteer) == {"p5.training": 100, "p5.training_level": 500}
 
 
 def _entries(stack: Training, kind: type, session: str) -> list:
