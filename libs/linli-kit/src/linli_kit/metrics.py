@@ -145,6 +145,27 @@ TIMEBANK_MISMATCHES = Gauge(
 )
 
 
+# The gateway: HTTP requests by route template (never the raw path), its live boards.
+GATEWAY_HTTP_REQUESTS = Counter(
+    "linli_gateway_http_requests",
+    "HTTP requests the gateway answered, by route template ('none': no route), method, status.",
+    ["route", "method", "status"],
+)
+GATEWAY_HTTP_DURATION = Histogram(
+    "linli_gateway_http_request_duration_seconds",
+    "Time until the response began (an SSE stream's life is not counted), by route template.",
+    ["route"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+)
+GATEWAY_SSE_VIEWERS = Gauge(
+    "linli_gateway_sse_viewers", "Server-sent event streams (live leaderboards) open to browsers."
+)
+GATEWAY_BOARD_WATCHES = Gauge(
+    "linli_gateway_board_watches",
+    "WatchLeaderboard streams the gateway holds open to points (one per board viewed).",
+)
+
+
 def serve_metrics(port: int) -> None:
     """Expose /metrics over HTTP on the port (0 leaves it off)."""
     if port:
