@@ -139,7 +139,20 @@ def test_a_csv_import_shows_every_bad_row_and_stores_nothing(
     ).residents
     assert good not in {r.phone for r in listed}
 
-    # The next file is a new import (a fresh request id came with the answer).
+    # A file without a phone column is refused as a whole, said beside the form.
+    page.get_by_label("CSV file").set_input_files(
+        files=[
+            {
+                "name": "names.csv",
+                "mimeType": "text/csv",
+                "buffer": "display_name\n林小华\n".encode(),
+            }
+        ]
+    )
+    page.get_by_role("button", name="Import").click()
+    expect(page.get_by_test_id("import-refused")).to_contain_text("phone")
+
+    # The next file is a new import (a fresh request id came with each answer).
     page.get_by_label("CSV file").set_input_files(
         files=[
             {

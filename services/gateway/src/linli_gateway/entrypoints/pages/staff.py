@@ -11,6 +11,7 @@ import asyncio
 from datetime import UTC, datetime
 from typing import Annotated
 
+import grpc
 from fastapi import APIRouter, Depends, Form, HTTPException, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
@@ -320,8 +321,18 @@ async def import_residents(
     data = await file.read(MAX_CSV_BYTES + 1)
     if len(data) > MAX_CSV_BYTES:
         raise HTTPException(413, "the file is over 4 MiB")
-    result = await views.import_residents(svc, person, data, request_id)
-    if request.headers.get("hx-request") == "true":
+    htmx = request.headers.get("hx-request") == "true"
+    try:
+        result = await views.import_residents(svc, person, data, request_id)
+    except grpc.aio.AioRpcError as exc:
+        if exc.code() != grpc.StatusCode.INVALID_ARGUMENT:
+            raise
+        # The file as a whole is unusable (not UTF-8, no phone column, too many rows): said
+        # beside the form; an htmx answer is 200 so that it is swapped in.
+        refused = views.ImportResult(imported=0, errors=[], refusal=exc.details() or "")
+        context = {"result": refused, "next_request_id": new_request_id()}
+        return render(request, "staff/import_result.html", context, 200 if htmx else 400)
+    if htmx:
         context = {"result": result, "next_request_id": new_request_id()}
         return render(request, "staff/import_result.html", context)
     return _page(request, person, "residents", "residents", result=result, next_request_id="")

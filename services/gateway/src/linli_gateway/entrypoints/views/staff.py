@@ -163,6 +163,7 @@ class ImportResult(BaseModel):
 
     imported: int
     errors: list[RowError]
+    refusal: str = ""  # why the file as a whole was refused (no row was read)
 
 
 class Item(BaseModel):
