@@ -177,3 +177,20 @@ def _log_stays_clean(service: ServiceProcess) -> Iterator[None]:
         logged = handle.read().decode(errors="replace")
     assert "Traceback" not in logged, logged[logged.index("Traceback") :][:3000]
     assert service.process is not None and service.process.poll() is None
+
+
+def test_a_realistic_meeting_has_an_agenda_and_reaches_the_handler(
+    stack: Stack, world: World
+) -> None:
+    """Repeated message fields are filled: a realistic ScheduleMeeting is scheduled."""
+    method = next(
+        m for p, m in TARGETS if m.full_name == "linli.points.v1.CouncilService.ScheduleMeeting"
+    )
+    request = world.realistic("points", method)
+    request.request_id = str(uuid.uuid4())
+    caller = world.caller_for(method)
+
+    code, detail = world.answer(world.channel("points", caller), method, request, caller.metadata)
+
+    assert [item.WhichOneof("item") for item in request.meeting.agenda] == ["appeal", "audit"]
+    assert code is grpc.StatusCode.OK, detail

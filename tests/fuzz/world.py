@@ -203,6 +203,9 @@ REALISTIC_INTEGERS = {
     "month": 1,
     "answers": 3,
 }
+# How deep a realistic request's messages are filled, and how many items a repeated one gets.
+MESSAGE_DEPTH = 3
+REPEATED_ITEMS = 2
 # RPCs whose parent is a resident rather than the community.
 RESIDENT_PARENT = {
     "ListTransactions",
@@ -365,16 +368,34 @@ class World:
         return values
 
 
-def fill(message: Message, values: dict[str, list[str]], depth: int) -> None:
-    """Every field of a message set to a realistic value (the first known one for text)."""
+def fill(
+    message: Message, values: dict[str, list[str]], depth: int, item: int | None = None
+) -> None:
+    """Every field of a message set to a realistic value (the first known one for text).
+
+    A repeated message field gets REPEATED_ITEMS items, the k-th setting the k-th member of
+    each of its oneofs (an agenda of an appeal and an audit); maps stay empty.
+    """
     for field in message.DESCRIPTOR.fields:
+        oneof = field.containing_oneof
+        if (
+            item is not None
+            and oneof is not None
+            and oneof.fields[item % len(oneof.fields)] is not field
+        ):
+            continue
         name, target = field.name, getattr(message, field.name)
         if field.message_type is not None:
             if field.message_type.full_name == "google.protobuf.Timestamp":
                 if not field.is_repeated:
                     later = "end" in name or "out" in name
                     target.FromDatetime(START + timedelta(hours=1) if later else START)
-            elif depth < 2 and not field.is_repeated:
+            elif field.message_type.GetOptions().map_entry:
+                pass
+            elif field.is_repeated and depth < MESSAGE_DEPTH:
+                for k in range(REPEATED_ITEMS):
+                    fill(target.add(), values, depth + 1, item=k)
+            elif depth < MESSAGE_DEPTH:
                 fill(target, values, depth + 1)
             continue
         if field.type == FieldDescriptor.TYPE_STRING and values.get(name):
