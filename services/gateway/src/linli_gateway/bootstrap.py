@@ -21,6 +21,7 @@ from linli_gateway.entrypoints.api import APIS
 from linli_gateway.entrypoints.bodies import BodyLimit
 from linli_gateway.entrypoints.csrf import check_csrf
 from linli_gateway.entrypoints.i18n import LocaleMiddleware
+from linli_gateway.entrypoints.metrics import instrument
 from linli_gateway.entrypoints.pages import PAGES
 from linli_gateway.entrypoints.sessions import Refresher
 from linli_gateway.service_layer.boards import BoardHub
@@ -82,4 +83,5 @@ def build_app(settings: GatewaySettings) -> FastAPI:
         app.include_router(page, include_in_schema=False)
     for api in APIS:
         app.include_router(api, prefix="/api/v1")
+    instrument(app)
     return app

@@ -19,6 +19,8 @@ class GatewaySettings(BaseSettings):
     community: str = Field(min_length=1, max_length=63, pattern=r"^[a-z0-9][a-z0-9-]*$")
     http_host: str = "0.0.0.0"
     http_port: int = Field(default=8080, ge=0, le=65535)
+    # Prometheus /metrics on its own port (the chart: 9464); 0, the default, leaves it off.
+    metrics_port: int = Field(default=0, ge=0, le=65535)
     identity_address: str = Field(default="127.0.0.1:50051", min_length=3)
     attendance_address: str = Field(default="127.0.0.1:50052", min_length=3)
     points_address: str = Field(default="127.0.0.1:50053", min_length=3)

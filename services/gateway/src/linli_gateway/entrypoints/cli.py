@@ -8,7 +8,9 @@ import uvicorn
 
 from linli_gateway.bootstrap import build_app
 from linli_gateway.config import GatewaySettings
+from linli_gateway.entrypoints.metrics import trace_grpc_calls
 from linli_kit.logs import configure_logging
+from linli_kit.metrics import serve_metrics
 from linli_kit.settings import load_settings
 from linli_kit.telemetry import configure_telemetry
 
@@ -22,6 +24,8 @@ def main(argv: list[str] | None = None) -> None:
     settings = load_settings(GatewaySettings)
     configure_logging("gateway", settings.log_level, settings.log_format)
     configure_telemetry("linli-gateway")
+    trace_grpc_calls()
+    serve_metrics(settings.metrics_port)
     app = build_app(settings)
     uvicorn.run(
         app,
