@@ -118,27 +118,52 @@ earning = load_beside(__file__, "earning.py", "linli_integration_earning")
 CHROMIUM = Path(os.environ.get("LINLI_TEST_CHROMIUM", "/usr/bin/chromium"))
 
 
-@pytest.fixture(scope="session")
-def gateway(
-    shared_stack: Stack, credentials: Credentials, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[GatewayProcess]:
-    """The gateway in front of the shared stack, on mutual TLS as spiffe://linli/<c>/gateway."""
-    folder = tmp_path_factory.mktemp("gateway")
-    credentials.ca.write(folder / "pki", f"spiffe://linli/{STACK_COMMUNITY}/gateway")
-    settings = {
-        "community": STACK_COMMUNITY,
+def start_gateway(
+    stack: Stack, credentials: Credentials, folder: Path, **settings: str
+) -> GatewayProcess:
+    """A gateway in front of the stack, on mutual TLS as spiffe://linli/<c>/gateway, serving."""
+    credentials.ca.write(folder / "pki", f"spiffe://linli/{stack.community}/gateway")
+    given = {
+        "community": stack.community,
         "http_host": "127.0.0.1",
         "http_port": str(free_port()),
         "tls_dir": str(folder / "pki"),
         "session_secret": base64.b64encode(os.urandom(32)).decode(),
         "cookie_secure": "false",
         "log_format": "console",
-        **{f"{name}_address": process.address for name, process in shared_stack.processes.items()},
+        **{f"{name}_address": process.address for name, process in stack.processes.items()},
+        **settings,
     }
-    process = GatewayProcess("gateway", settings, folder / "gateway.log")
+    process = GatewayProcess("gateway", given, folder / "gateway.log")
     process.start()
+    return process
+
+
+@pytest.fixture(scope="session")
+def gateway(
+    shared_stack: Stack, credentials: Credentials, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[GatewayProcess]:
+    """The gateway in front of the shared stack."""
+    process = start_gateway(shared_stack, credentials, tmp_path_factory.mktemp("gateway"))
     yield process
     process.stop()
+
+
+@pytest.fixture
+def another_gateway(
+    shared_stack: Stack, credentials: Credentials, tmp_path: Path
+) -> Iterator[Callable[..., GatewayProcess]]:
+    """Start a gateway of the test's own with other settings (stopped after the test)."""
+    started: list[GatewayProcess] = []
+
+    def start(**settings: str) -> GatewayProcess:
+        folder = tmp_path / f"gateway-{len(started)}"
+        started.append(start_gateway(shared_stack, credentials, folder, **settings))
+        return started[-1]
+
+    yield start
+    for process in started:
+        process.stop()
 
 
 @pytest.fixture(scope="session")

@@ -7,6 +7,8 @@ in as a person would (`gateway_people` in conftest.py). Every page is checked wi
 
 from __future__ import annotations
 
+import base64
+import json
 import re
 import subprocess
 import uuid
@@ -224,3 +226,42 @@ def test_the_public_leaderboard_updates_without_a_reload(
     expect(board.last).to_contain_text("陈*")
     expect(board.last).to_contain_text("6")
     assert page.evaluate("window.notReloaded") is True
+
+
+def _session_tokens(page: Page) -> tuple[str, str]:
+    """The access and refresh tokens the session cookie holds (signed, not encrypted)."""
+    (cookie,) = [c for c in page.context.cookies() if c["name"] == "linli_session"]
+    payload = cookie["value"].split(".")[0]
+    data = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    return data["access"], data["refresh"]
+
+
+def test_tokens_are_refreshed_through_identity_once_for_requests_arriving_together(
+    gateway_people, another_gateway
+) -> None:  # type: ignore[no-untyped-def]
+    people = gateway_people
+    # identity's access tokens live 10 minutes: a 600 s margin asks for new ones every request.
+    refreshing_gateway = another_gateway(refresh_margin_seconds="600")
+    resident = people.resident("冯立", hours=0)
+    context = people.browser.new_context()
+    people.contexts.append(context)
+    page = context.new_page()
+    url = refreshing_gateway.url
+    page.goto(f"{url}/login?next=/")
+    page.get_by_label("手机号码").fill(resident.phone)
+    page.get_by_role("button", name="发送验证码").click()
+    page.get_by_label("验证码").fill(people.login_code(resident.phone))
+    page.get_by_role("button", name="登录").click()
+    page.wait_for_url(f"{url}/")
+    first = _session_tokens(page)
+    answers = page.evaluate(
+        """async (url) => Promise.all([1, 2, 3, 4].map(() =>
+            fetch(url + '/api/v1/me/face', {credentials: 'same-origin'}).then(r => r.status)))""",
+        url,
+    )
+    assert answers == [200, 200, 200, 200]
+    second = _session_tokens(page)
+    assert second[0] != first[0] and second[1] != first[1]
+    page.goto(f"{url}/me")
+    expect(page.get_by_role("heading", name="冯立")).to_be_visible()
+    assert _session_tokens(page)[1] not in (first[1], second[1])
