@@ -514,7 +514,7 @@ def test_dashboards_are_valid_json_per_community(rendered, examples, community):
             )
             ns_var = {v["name"]: v for v in dash["templating"]["list"]}["namespace"]
             assert ns_var["query"] == examples[community]["community"]["namespace"]
-            targets = [t for p in dash["panels"] for t in p["targets"]]
+            targets = [t for p in dash["panels"] if p["type"] != "row" for t in p["targets"]]
             assert targets and all(t["expr"].strip() for t in targets)
 
 
@@ -540,6 +540,8 @@ def test_monitoring_resources_are_well_formed(rendered, community):
         "LinliRewardsSagasStuck",
         "LinliPartnerChecksRefused",
         "LinliPartnerRateLimited",
+        "LinliGatewayErrorRateHigh",
+        "LinliGatewayLatencyHigh",
     } <= names
     namespace = docs[0]["metadata"]["namespace"]
     for a in alerts:
@@ -556,6 +558,8 @@ def test_monitoring_resources_are_well_formed(rendered, community):
         for s in of_kind(docs, "Service")
         if s["metadata"]["labels"]["app.kubernetes.io/component"] == "service"
     ]
+    scraped = {s["metadata"]["labels"]["app.kubernetes.io/name"] for s in services}
+    assert {"gateway", "identity", "points"} <= scraped, scraped
     for s in services:
         assert monitor["spec"]["selector"]["matchLabels"].items() <= s["metadata"]["labels"].items()
         assert "metrics" in {p["name"] for p in s["spec"]["ports"]}
@@ -578,7 +582,10 @@ def test_gateway_is_reached_through_the_ingress_only(rendered, examples, communi
     backend = path["backend"]["service"]
     (service,) = [s for s in of_kind(docs, "Service") if s["metadata"]["name"] == backend["name"]]
     assert service["spec"]["selector"]["app.kubernetes.io/name"] == "gateway"
-    assert {p["name"]: p["port"] for p in service["spec"]["ports"]} == {"http": 8080}
+    assert {p["name"]: p["port"] for p in service["spec"]["ports"]} == {
+        "http": 8080,
+        "metrics": 9464,
+    }
 
     (deployment,) = [
         d
@@ -597,7 +604,9 @@ def test_gateway_is_reached_through_the_ingress_only(rendered, examples, communi
     for name in ("identity", "attendance", "points", "rewards", "training", "partners"):
         address = env[f"LINLI_GATEWAY_{name.upper()}_ADDRESS"]["value"]
         assert address == f"linli-{community_id}-{name}:50051"
-    assert {p["name"]: p["containerPort"] for p in container["ports"]} == {"http": 8080}
+    ports = {p["name"]: p["containerPort"] for p in container["ports"]}
+    assert ports == {"http": 8080, "metrics": 9464}
+    assert env["LINLI_GATEWAY_METRICS_PORT"]["value"] == "9464"
     for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
         assert container[probe]["httpGet"] == {"path": "/healthz", "port": "http"}, probe
     (mount,) = [m for m in container["volumeMounts"] if m["mountPath"] == "/etc/linli/tls"]
@@ -605,9 +614,15 @@ def test_gateway_is_reached_through_the_ingress_only(rendered, examples, communi
     assert volume["secret"]["secretName"] == f"linli-{community_id}-gateway-tls"
 
     policy = _policy_for(docs, "gateway")
-    (way_in,) = policy["spec"]["ingress"]
+    way_in, scrape = policy["spec"]["ingress"]
     assert way_in["from"] == values["services"]["gateway"]["externalIngress"]
     assert way_in["ports"] == [{"protocol": "TCP", "port": 8080}]
+    (prometheus,) = scrape["from"]
+    namespace = prometheus["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"]
+    assert namespace == values.get("monitoring", {}).get("prometheus", {}).get(
+        "namespace", "monitoring"
+    )
+    assert scrape["ports"] == [{"protocol": "TCP", "port": 9464}], "Prometheus: metrics only"
     assert _peers_by_name(policy["spec"]["egress"], "to") == {
         name: {50051}
         for name in ("identity", "attendance", "points", "rewards", "training", "partners")

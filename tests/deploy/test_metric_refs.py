@@ -41,6 +41,10 @@ EXPORTED = {
     "linli_timebank_clearing_centipoints",
     "linli_timebank_credit_limit_centipoints",
     "linli_timebank_reconciliation_mismatches",
+    "linli_gateway_http_requests_total",
+    "linli_gateway_http_request_duration_seconds",
+    "linli_gateway_sse_viewers",
+    "linli_gateway_board_watches",
 }
 KIT_METRICS = chartcheck.REPO / "libs" / "linli-kit" / "src" / "linli_kit" / "metrics.py"
 
