@@ -91,6 +91,8 @@ sa.Index(
 sa.Index(
     "ix_sessions_resident", sessions.c.community_id, sessions.c.resident_id, sessions.c.signed_in_at
 )
+# Staff's served-hours report reads a community's sessions of one year.
+sa.Index("ix_sessions_signed_in", sessions.c.community_id, sessions.c.signed_in_at)
 sa.Index(
     "ix_sessions_occurrence",
     sessions.c.community_id,
@@ -151,6 +153,8 @@ ratings = sa.Table(
     ),
     sa.CheckConstraint("stars BETWEEN 1 AND 5", name="ck_ratings_stars"),
 )
+# Staff's ratings overview lists a community's ratings of one year, newest first.
+sa.Index("ix_ratings_rated", ratings.c.community_id, ratings.c.rated_at)
 
 project_leads = sa.Table(
     "project_leads",
