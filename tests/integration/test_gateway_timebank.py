@@ -16,9 +16,12 @@ import base64
 import dataclasses
 import os
 import re
+import signal
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import grpc
 import pytest
@@ -31,7 +34,7 @@ from playwright.sync_api import Page, expect
 
 from linli_kit import auth
 from linli_kit.pki import DevelopmentCA
-from linli_kit.processes import GatewayProcess, free_port
+from linli_kit.processes import GatewayProcess, ServiceProcess, free_port
 from linli_kit.scratch import create_database, drop_database
 from linli_kit.testing import STACK_COMMUNITY, Credentials, Servers, Stack, eventually, load_beside
 
@@ -55,6 +58,7 @@ class Bank:
     points: pts_grpc.PointsServiceStub  # this community's points, as its social worker
     client: redis.Redis
     prefix: str
+    peer: ServiceProcess  # the peer community's points
 
     def resident(self, name: str, hours: int) -> idn.Resident:
         """A resident registered by identity, known to this points with `hours` of service."""
@@ -135,7 +139,8 @@ def bank(
         for process in processes:
             process.wait_ready()
         people = dataclasses.replace(gateway_people, gateway=gateway, contexts=[])
-        yield Bank(people, gateway, pts_grpc.PointsServiceStub(channel), client, f"{prefix}{C}:")
+        stub = pts_grpc.PointsServiceStub(channel)
+        yield Bank(people, gateway, stub, client, f"{prefix}{C}:", peer_points)
         for context in people.contexts:
             context.close()
     finally:
@@ -231,6 +236,34 @@ def test_a_resident_sends_points_to_a_peer_communitys_resident(bank: Bank) -> No
         re.compile(f"We owe {PEER} 3 points")
     )
     assert_accessible(staff)
+
+
+def test_a_transfer_the_peer_does_not_answer_stays_pending_then_is_voided_live(
+    bank: Bank,
+) -> None:
+    page = bank.people.page_of(bank.resident("赵淑珍", hours=1))  # type: ignore[attr-defined]
+    page.goto(f"{bank.gateway.url}/me/timebank")
+    peer = bank.peer.process
+    assert peer is not None
+    peer.send_signal(signal.SIGSTOP)  # the peer stops answering, past the transfer's deadline
+    try:
+        _send(page, "1")
+        state = page.get_by_test_id("transfer-state")
+        expect(state).to_have_attribute("data-state", "pending")
+        assert_accessible(page)
+        page.evaluate("window.notReloaded = true")
+        transfer = page.url.rpartition("/")[2]
+        api = f"{bank.gateway.url}/api/v1/me/transfers/{transfer}"
+        deadline = datetime.fromisoformat(page.request.get(api).json()["deadline_time"])
+        while datetime.now(UTC) <= deadline:  # past it, the peer may no longer accept
+            time.sleep(0.2)
+    finally:
+        peer.send_signal(signal.SIGCONT)
+    # The sender asks the peer to abort first (or the peer refuses the late offer), then voids:
+    # the page follows without a reload.
+    expect(state).to_have_attribute("data-state", "voided", timeout=30_000)
+    assert page.evaluate("window.notReloaded") is True
+    assert _spendable(page, bank) == "100"
 
 
 def test_the_time_bank_forms_need_the_csrf_token(bank: Bank) -> None:

@@ -30,6 +30,7 @@ class Transfer(BaseModel):
     reason: str  # why it was voided
     memo: str
     create_time: datetime | None
+    deadline_time: datetime | None  # the peer must have decided by then, else it is voided
     settle_time: datetime | None
 
 
@@ -92,6 +93,7 @@ def transfer_view(t: tb.Transfer) -> Transfer:
         reason=t.reason,
         memo=t.memo,
         create_time=when(t, "create_time"),
+        deadline_time=when(t, "deadline_time"),
         settle_time=when(t, "settle_time"),
     )
 
