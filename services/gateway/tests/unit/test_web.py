@@ -105,6 +105,8 @@ def test_a_body_over_the_limit_is_refused_before_it_is_read(
 ) -> None:
     big = b"x" * (settings.max_body_bytes + 1)
     assert client.post("/logout", content=big).status_code == 413
+    api = client.post("/api/v1/me/redemptions", content=big)
+    assert api.status_code == 413 and api.headers["content-type"] == "application/problem+json"
 
 
 @pytest.mark.parametrize(

@@ -2,8 +2,22 @@
 
 from __future__ import annotations
 
-from starlette.responses import PlainTextResponse
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+
+def _too_large(path: str) -> Response:
+    """413 before any session or page exists: problem+json for the API, plain text otherwise."""
+    if path.startswith("/api/"):
+        body = {
+            "type": "about:blank",
+            "title": "Request body too large",
+            "status": 413,
+            "detail": "",
+            "code": "",
+        }
+        return JSONResponse(body, 413, media_type="application/problem+json")
+    return PlainTextResponse("request body too large", 413)
 
 
 class BodyLimit:
@@ -19,7 +33,7 @@ class BodyLimit:
         headers = dict(scope["headers"])
         length = headers.get(b"content-length", b"").decode()
         if length and (not length.isdigit() or int(length) > self.max_bytes):
-            await PlainTextResponse("request body too large", 413)(scope, receive, send)
+            await _too_large(scope["path"])(scope, receive, send)
             return
         seen = 0
 
