@@ -14,6 +14,7 @@ import subprocess
 import uuid
 from pathlib import Path
 
+from linli.identity.v1 import identity_service_pb2 as idn
 from linli.points.v1 import points_service_pb2 as pts
 from linli.rewards.v1 import rewards_service_pb2 as rwd
 from linli.rewards.v1 import rewards_service_pb2_grpc as rwd_grpc
@@ -265,3 +266,31 @@ def test_tokens_are_refreshed_through_identity_once_for_requests_arriving_togeth
     page.goto(f"{url}/me")
     expect(page.get_by_role("heading", name="冯立")).to_be_visible()
     assert _session_tokens(page)[1] not in (first[1], second[1])
+
+
+def test_staff_sign_in_with_a_password(gateway_people, page: Page) -> None:  # type: ignore[no-untyped-def]
+    people = gateway_people
+    worker = people.resident("何社工", hours=0)
+    people.identity.GrantRole(
+        idn.GrantRoleRequest(
+            resident=worker.name, role="social_worker", request_id=str(uuid.uuid4())
+        )
+    )
+    password = f"pw-{uuid.uuid4().hex}"
+    people.identity.SetPassword(
+        idn.SetPasswordRequest(
+            resident=worker.name, password=password, request_id=str(uuid.uuid4())
+        )
+    )
+    page.goto(f"{people.gateway.url}/login/staff?lang=en")
+    assert_accessible(page)
+    page.get_by_label("Mobile phone number").fill(worker.phone)
+    page.get_by_label("Password").fill("wrong-password-123")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("alert")).to_have_text("The phone number or password is wrong.")
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(f"{people.gateway.url}/me")
+    expect(page.get_by_role("heading", name="何社工")).to_be_visible()
+    session = page.request.get(f"{people.gateway.url}/api/v1/session").json()
+    assert session["resident"] == worker.name and "social_worker" in session["roles"]
