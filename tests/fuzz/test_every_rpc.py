@@ -184,7 +184,7 @@ def test_a_realistic_meeting_has_an_agenda_and_reaches_the_handler(
 ) -> None:
     """Repeated message fields are filled: a realistic ScheduleMeeting is scheduled."""
     method = next(
-        m for p, m in TARGETS if m.full_name == "linli.points.v1.CouncilService.ScheduleMeeting"
+        m for _, m in TARGETS if m.full_name == "linli.points.v1.CouncilService.ScheduleMeeting"
     )
     request = world.realistic("points", method)
     request.request_id = str(uuid.uuid4())
