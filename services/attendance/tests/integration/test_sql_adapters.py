@@ -6,6 +6,7 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -30,6 +31,7 @@ from linli_attendance.service_layer import (
     commands,
     leads,
     ratings,
+    reports,
     reviews,
     roster,
     sessions,
@@ -39,8 +41,10 @@ from linli_attendance.service_layer.ports import AttendanceUnitOfWork, LivenessC
 from linli_kit.db import migrate, sql_plumbing
 from linli_kit.errors import AlreadyExists
 from linli_kit.principals import Kind, Principal, Role
+from linli_kit.testing import load_beside
 
 C = "c-east"
+UNIT = str(Path(__file__).parent.parent / "unit" / "conftest.py")  # the unit tests' folder
 
 
 def _person(resident: str, *roles: str) -> Principal:
@@ -384,3 +388,20 @@ def test_migration_0003_calls_the_daily_cap_flags_time_cap(make_database) -> Non
         kind = connection.execute(sa.text("SELECT kind FROM flags")).scalar_one()
     engine.dispose()
     assert kind == "time_cap"
+
+
+def test_the_reports_are_grouped_in_postgresql_as_the_rules_say(make_uow) -> None:
+    scenario = load_beside(UNIT, "report_scenario.py", "linli_attendance_report_scenario")
+    expected = load_beside(UNIT, "test_reports.py", "linli_attendance_report_tests")
+    scenario.store(make_uow())
+    in_2025 = Clock(datetime(2025, 6, 1, tzinfo=UTC))
+    year, hours = reports.report_served_hours(STAFF, C, 2025, make_uow(), in_2025)
+    assert (year, hours) == (2025, expected.EXPECTED_HOURS)
+    found, more, summaries = reports.list_ratings(STAFF, C, None, 2025, 0, 2, make_uow(), in_2025)
+    assert [(r.session_id, r.stars, r.volunteer_id, r.activity_title) for r in found] == [
+        ("s2", 3, "r-bob", "楼道清扫"),
+        ("s4", 4, "r-alice", "社区义诊"),
+    ]
+    assert more and summaries == expected.EXPECTED_SUMMARIES
+    one, _, of_one = reports.list_ratings(STAFF, C, "a-clinic", 2025, 0, 10, make_uow(), in_2025)
+    assert [r.session_id for r in one] == ["s4"] and of_one[0].count == 1

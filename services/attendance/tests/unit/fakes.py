@@ -6,9 +6,15 @@ import dataclasses
 from collections.abc import Sequence
 from datetime import datetime
 
-from linli_attendance.domain.activities import Activity, FaceMatch, Session
+from linli_attendance.domain.activities import Activity, FaceMatch, ServiceType, Session
 from linli_attendance.domain.leads import ProjectLead
 from linli_attendance.domain.ratings import Rating
+from linli_attendance.domain.reports import (
+    RatingLine,
+    ServedHours,
+    counted_as,
+    month_of,
+)
 from linli_attendance.domain.review import Flag, FlagKind
 from linli_attendance.domain.roster import RosterEntry
 from linli_attendance.service_layer.ports import (
@@ -18,6 +24,7 @@ from linli_attendance.service_layer.ports import (
     LivenessChallenge,
     ProjectLeads,
     Ratings,
+    Reports,
     Rosters,
     Sessions,
 )
@@ -277,6 +284,95 @@ class FakeRosters(Rosters):
         self.rows[key] = entry
 
 
+class FakeReports(Reports):
+    """The reports computed in Python over the other fakes' rows, by the domain's rules."""
+
+    def __init__(
+        self, activities: FakeActivities, sessions: FakeSessions, ratings: FakeRatings
+    ) -> None:
+        self.stored = (activities, sessions, ratings)
+
+    def served_hours(
+        self, community_id: str, month_starts: Sequence[datetime]
+    ) -> list[ServedHours]:
+        """Served and held hours per month and service type, by month then type."""
+        activities, sessions, _ = self.stored
+        found: dict[tuple[int, ServiceType], list[Session]] = {}
+        for (community, _), s in sessions.rows.items():
+            kind = activities.rows[(community, s.activity_id)].service_type
+            month = month_of(s.signed_in_at, month_starts)
+            if community == community_id and month and counted_as(s.status, kind):
+                found.setdefault((month, kind), []).append(s)
+        order = list(ServiceType)
+        rows = []
+        for (month, kind), group in sorted(
+            found.items(), key=lambda i: (i[0][0], order.index(i[0][1]))
+        ):
+            served = [s for s in group if counted_as(s.status, kind) == "served"]
+            held = [s for s in group if counted_as(s.status, kind) == "held"]
+            rows.append(
+                ServedHours(
+                    month,
+                    kind,
+                    sum(s.duration_seconds for s in served),
+                    len(served),
+                    len({s.resident_id for s in served}),
+                    sum(s.duration_seconds for s in held),
+                    len(held),
+                )
+            )
+        return rows
+
+    def _lines(
+        self, community_id: str, since: datetime, until: datetime, activity_id: str | None
+    ) -> list[RatingLine]:
+        activities, sessions, ratings = self.stored
+        lines = []
+        for (community, session_id, _), r in ratings.rows.items():
+            s = sessions.rows[(community, session_id)]
+            a = activities.rows[(community, s.activity_id)]
+            if community != community_id or not since <= r.rated_at < until:
+                continue
+            if activity_id is not None and s.activity_id != activity_id:
+                continue
+            lines.append(
+                RatingLine(
+                    community,
+                    a.id,
+                    s.id,
+                    a.title,
+                    a.service_type,
+                    s.resident_id,
+                    r.rated_by,
+                    r.stars,
+                    r.rated_at,
+                )
+            )
+        return sorted(lines, key=lambda x: (-x.rated_at.timestamp(), x.session_id, x.rated_by))
+
+    def ratings(
+        self,
+        community_id: str,
+        since: datetime,
+        until: datetime,
+        activity_id: str | None,
+        offset: int,
+        limit: int,
+    ) -> list[RatingLine]:
+        """A page of the ratings, newest first."""
+        return self._lines(community_id, since, until, activity_id)[offset : offset + limit]
+
+    def rating_stars(
+        self, community_id: str, since: datetime, until: datetime, activity_id: str | None
+    ) -> list[tuple[ServiceType, int, int]]:
+        """How many ratings gave each number of stars, per service type."""
+        counts: dict[tuple[ServiceType, int], int] = {}
+        for line in self._lines(community_id, since, until, activity_id):
+            key = (line.service_type, line.stars)
+            counts[key] = counts.get(key, 0) + 1
+        return [(kind, stars, n) for (kind, stars), n in counts.items()]
+
+
 class FakeAttendanceUnitOfWork(AttendanceUnitOfWork):
     """Unit of work whose commit publishes the collected events into a list."""
 
@@ -287,6 +383,7 @@ class FakeAttendanceUnitOfWork(AttendanceUnitOfWork):
         self.ratings = FakeRatings()
         self.leads = FakeProjectLeads()
         self.rosters = FakeRosters()
+        self.reports = FakeReports(self.activities, self.sessions, self.ratings)
         self.requests = InMemoryRequestLog()
         self.inbox = InMemoryInbox()
         self.committed = False

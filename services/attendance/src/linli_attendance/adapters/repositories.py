@@ -15,6 +15,7 @@ from linli_attendance.adapters.orm import (
     ratings,
     roster_entries,
 )
+from linli_attendance.adapters.sql_reports import SqlReports
 from linli_attendance.adapters.sql_sessions import SqlSessions
 from linli_attendance.domain.activities import Activity, ScheduleKind, ServiceType
 from linli_attendance.domain.leads import LeadStatus, ProjectLead
@@ -361,3 +362,4 @@ class SqlAttendanceUnitOfWork(SqlUnitOfWork, AttendanceUnitOfWork):
         self.ratings = SqlRatings(session)
         self.leads = SqlProjectLeads(session)
         self.rosters = SqlRosters(session)
+        self.reports = SqlReports(session)

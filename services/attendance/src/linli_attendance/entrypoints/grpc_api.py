@@ -17,13 +17,17 @@ from linli.attendance.v1 import attendance_service_pb2_grpc as pb_grpc
 from linli_attendance.domain.activities import SignInMethod
 from linli_attendance.domain.limits import DEFAULT_LIMITS, LimitBook
 from linli_attendance.domain.names import ACTIVITY, COMMUNITY, FLAG, LEAD, RESIDENT, SESSION
+from linli_attendance.domain.reports import overall
 from linli_attendance.entrypoints import requests
 from linli_attendance.entrypoints.messages import (
     activity_message,
     flag_message,
     lead_message,
+    rated_session_message,
     rating_message,
+    rating_summary_message,
     roster_entry_message,
+    served_hours_message,
     session_message,
     time,
 )
@@ -32,6 +36,7 @@ from linli_attendance.service_layer import (
     commands,
     leads,
     ratings,
+    reports,
     reviews,
     roster,
     sessions,
@@ -85,6 +90,9 @@ POLICY: auth.Policy = {
     "RemoveRosterEntry": auth.persons() + auth.services("training"),
     # The whole roster for staff, core volunteers and training; a resident their own entry.
     "ListRosterEntries": auth.persons() + auth.services("training"),
+    # Staff's reports: aggregates of a year, and ratings naming rater and volunteer.
+    "ReportServedHours": STAFF,
+    "ListRatings": STAFF,
 }
 # Calls per caller. A volunteer signs in and out a few times a day; a staff member at the door
 # signs in a queue of volunteers at about one a second. A kiosk's bursts are charged to its
@@ -413,3 +421,47 @@ class AttendanceServicer(pb_grpc.AttendanceServiceServicer):
             self.uow_factory(),
         )
         return pb.ListRosterEntriesResponse(entries=[roster_entry_message(e) for e in entries])
+
+    async def ReportServedHours(
+        self, request: pb.ReportServedHoursRequest, context: Context
+    ) -> pb.ReportServedHoursResponse:
+        """Served and held hours per month and service type of one year."""
+        ids = COMMUNITY.parse(request.parent, "parent")
+        year, found = await asyncio.to_thread(
+            reports.report_served_hours,
+            current_principal(),
+            ids["community"],
+            request.year,
+            self.uow_factory(),
+            self.clock,
+        )
+        return pb.ReportServedHoursResponse(
+            year=year, hours=[served_hours_message(h) for h in found]
+        )
+
+    async def ListRatings(
+        self, request: pb.ListRatingsRequest, context: Context
+    ) -> pb.ListRatingsResponse:
+        """A page of one year's ratings with their summary."""
+        ids = COMMUNITY.parse(request.parent, "parent")
+        activity = ACTIVITY.parse(request.activity, "activity") if request.activity else None
+        if activity is not None:
+            same_community(ids["community"], activity["community"])
+        offset, limit = decode_page_token(request.page_token), page_size(request.page_size)
+        found, more, summaries = await asyncio.to_thread(
+            reports.list_ratings,
+            current_principal(),
+            ids["community"],
+            None if activity is None else activity["activity"],
+            request.year,
+            offset,
+            limit,
+            self.uow_factory(),
+            self.clock,
+        )
+        return pb.ListRatingsResponse(
+            ratings=[rated_session_message(line) for line in found],
+            next_page_token=next_page_token(offset, limit, more),
+            by_service_type=[rating_summary_message(s) for s in summaries],
+            overall=rating_summary_message(overall(summaries)),
+        )

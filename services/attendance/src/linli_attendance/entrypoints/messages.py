@@ -32,6 +32,7 @@ from linli_attendance.domain.names import (
     resident_name,
 )
 from linli_attendance.domain.ratings import Rating
+from linli_attendance.domain.reports import RatingLine, RatingSummary, ServedHours
 from linli_attendance.domain.review import Flag, FlagKind
 from linli_attendance.domain.roster import RosterEntry, RosterRole
 from linli_attendance.service_layer.ports import LivenessChallenge
@@ -227,6 +228,50 @@ def rating_message(session: dict[str, str], rating: Rating) -> pb.Rating:
         rated_by=resident_name(rating.community_id, rating.rated_by),
         stars=rating.stars,
         rate_time=timestamp(rating.rated_at),
+    )
+
+
+def served_hours_message(hours: ServedHours) -> pb.ServedHours:
+    """One month's hours of one service type as its protobuf message."""
+    return pb.ServedHours(
+        month=hours.month,
+        service_type=SERVICE_TYPE_CODES[hours.service_type],
+        served_seconds=hours.served_seconds,
+        sessions=hours.sessions,
+        volunteers=hours.volunteers,
+        held_seconds=hours.held_seconds,
+        held_sessions=hours.held_sessions,
+    )
+
+
+def rated_session_message(line: RatingLine) -> pb.RatedSession:
+    """A rating with its session, volunteer and activity as its protobuf message."""
+    ids = {"community": line.community_id, "activity": line.activity_id}
+    session = {**ids, "session": line.session_id}
+    rating = Rating(
+        community_id=line.community_id,
+        session_id=line.session_id,
+        rated_by=line.rated_by,
+        stars=line.stars,
+        rated_at=line.rated_at,
+    )
+    return pb.RatedSession(
+        rating=rating_message(session, rating),
+        session=SESSION.format(**session),
+        volunteer=resident_name(line.community_id, line.volunteer_id),
+        activity=ACTIVITY.format(**ids),
+        activity_title=line.activity_title,
+        service_type=SERVICE_TYPE_CODES[line.service_type],
+    )
+
+
+def rating_summary_message(found: RatingSummary) -> pb.RatingSummary:
+    """Ratings counted together as their protobuf message (overall: no service type)."""
+    return pb.RatingSummary(
+        service_type=0 if found.service_type is None else SERVICE_TYPE_CODES[found.service_type],
+        count=found.count,
+        mean_stars=found.mean_stars,
+        star_counts=list(found.star_counts),
     )
 
 

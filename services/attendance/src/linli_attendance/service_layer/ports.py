@@ -8,9 +8,10 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Protocol
 
-from linli_attendance.domain.activities import Activity, FaceMatch, Session
+from linli_attendance.domain.activities import Activity, FaceMatch, ServiceType, Session
 from linli_attendance.domain.leads import ProjectLead
 from linli_attendance.domain.ratings import Rating
+from linli_attendance.domain.reports import RatingLine, ServedHours
 from linli_attendance.domain.review import Flag, FlagKind
 from linli_attendance.domain.roster import RosterEntry
 from linli_kit.domain import AbstractUnitOfWork, Repository
@@ -194,8 +195,38 @@ class Rosters(abc.ABC):
         """Store an entry, replacing the resident's earlier one on the occurrence."""
 
 
+class Reports(abc.ABC):
+    """Staff's reports, computed where the records are (the rules: `domain.reports`)."""
+
+    @abc.abstractmethod
+    def served_hours(
+        self, community_id: str, month_starts: Sequence[datetime]
+    ) -> list[ServedHours]:
+        """Served and held hours per month and service type of the sessions signed in within
+        the year whose local months begin at `month_starts` (13 bounds), by month then type."""
+
+    @abc.abstractmethod
+    def ratings(
+        self,
+        community_id: str,
+        since: datetime,
+        until: datetime,
+        activity_id: str | None,
+        offset: int,
+        limit: int,
+    ) -> list[RatingLine]:
+        """The ratings given in [since, until), newest first (of one activity, if named)."""
+
+    @abc.abstractmethod
+    def rating_stars(
+        self, community_id: str, since: datetime, until: datetime, activity_id: str | None
+    ) -> list[tuple[ServiceType, int, int]]:
+        """(service type, stars, how many) of every rating `ratings` would list."""
+
+
 class AttendanceUnitOfWork(AbstractUnitOfWork, abc.ABC):
-    """A unit of work over activities, sessions, flags, ratings, project leads and rosters."""
+    """A unit of work over activities, sessions, flags, ratings, project leads and rosters,
+    and the reports over them."""
 
     activities: Activities
     sessions: Sessions
@@ -203,3 +234,4 @@ class AttendanceUnitOfWork(AbstractUnitOfWork, abc.ABC):
     ratings: Ratings
     leads: ProjectLeads
     rosters: Rosters
+    reports: Reports
