@@ -55,6 +55,10 @@ def _served(cmd: AwardForSession | CorrectSession, signed_in_at: datetime) -> ea
     )
 
 
+def _corrected(uow: PointsUnitOfWork, community_id: str, session: str) -> bool:
+    return uow.directory.training_corrected_at(community_id, session) is not None
+
+
 def _post(uow: PointsUnitOfWork, transactions: list[LedgerTransaction]) -> None:
     for transaction in transactions:
         uow.ledger.post(transaction)
@@ -119,8 +123,7 @@ def award_for_activity(
     cmd: AwardForActivity, uow: PointsUnitOfWork, catalog: RuleCatalog = DEFAULT_CATALOG
 ) -> LedgerTransaction | None:
     """Credit a P5 rule (fixed amount, or per hour for training) once per event."""
-    corrected = uow.directory.training_corrected_at(cmd.community_id, cmd.session)
-    if cmd.session and corrected is not None:
+    if cmd.session and _corrected(uow, cmd.community_id, cmd.session):
         return None  # a correction of the session came first and paid what counts
     transaction = earning.activity_award(
         catalog.for_community(cmd.community_id),
