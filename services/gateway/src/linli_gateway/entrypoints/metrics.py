@@ -75,7 +75,10 @@ def instrument(app: FastAPI) -> None:
         return float(hub.open_watches) if hub is not None else 0.0
 
     metrics.GATEWAY_BOARD_WATCHES.set_function(open_watches)
-    FastAPIInstrumentor.instrument_app(app, excluded_urls="healthz,static/")
+    # No span per ASGI message: a live board's stream would make one per update.
+    FastAPIInstrumentor.instrument_app(
+        app, excluded_urls="healthz,static/", exclude_spans=["receive", "send"]
+    )
 
 
 def trace_grpc_calls() -> None:
