@@ -34,7 +34,7 @@ from playwright.sync_api import Page, expect
 
 from linli_kit import auth
 from linli_kit.pki import DevelopmentCA
-from linli_kit.processes import GatewayProcess, ServiceProcess, free_port
+from linli_kit.processes import GatewayProcess, ServiceProcess, free_port, stop_all
 from linli_kit.scratch import create_database, drop_database
 from linli_kit.testing import STACK_COMMUNITY, Credentials, Servers, Stack, eventually, load_beside
 
@@ -145,8 +145,7 @@ def bank(
             context.close()
     finally:
         channel.close()
-        for process in processes:
-            process.stop()
+        stop_all(list(processes))
         jwks.stop(0)
         keys = list(client.scan_iter(match=f"{prefix}*"))
         if keys:
