@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Depends, HTTPException
+from fastapi import APIRouter, Body, Depends, HTTPException, Query
 from fastapi.responses import Response
 from pydantic import AwareDatetime, BaseModel, Field
 
@@ -13,7 +13,6 @@ from linli_gateway.entrypoints.problems import problem_responses
 from linli_gateway.entrypoints.sessions import Person, SignedIn, Svc
 from linli_gateway.entrypoints.views import staff as views
 from linli_gateway.entrypoints.views.common import checked_id
-from linli_gateway.service_layer.charts import policy_year
 
 router = APIRouter(
     prefix="/staff",
@@ -270,8 +269,24 @@ async def list_partners(svc: Svc, person: SignedIn) -> list[views.Partner]:
     return await views.partners(svc, person)
 
 
-@router.get("/dashboard/scheduled-hours")
-async def scheduled_hours(svc: Svc, person: SignedIn, year: int = 0) -> views.HoursByType:
-    """Scheduled hours by service type and month (what activities plan, not hours served)."""
-    shown = year if 2000 <= year <= 9998 else policy_year(datetime.now(UTC))
-    return views.scheduled_hours(await views.activities(svc, person), shown)
+@router.get("/dashboard/served-hours")
+async def served_hours(
+    svc: Svc, person: SignedIn, year: Annotated[int, Query(ge=0, le=2199)] = 0
+) -> views.ServedHours:
+    """Hours served by service type and month of a year (0: this year), and those held."""
+    return await views.served_hours(svc, person, year)
+
+
+@router.get("/ratings")
+async def list_ratings(
+    svc: Svc,
+    person: SignedIn,
+    activity_id: Annotated[str, Query(max_length=100)] = "",
+    year: Annotated[int, Query(ge=0, le=2199)] = 0,
+    page_token: Annotated[str, Query(max_length=100)] = "",
+) -> views.Ratings:
+    """A page of the year's ratings (of one activity, if named) and their summary."""
+    name = ""
+    if activity_id:
+        name = f"communities/{person.community}/activities/{checked_id(activity_id, 'activity')}"
+    return await views.ratings(svc, person, name, year, page_token)

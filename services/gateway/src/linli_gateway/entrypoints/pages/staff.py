@@ -1,5 +1,6 @@
 """The staff console: activities and rosters, the review queue, paper sign-in sheets,
-corrections, residents' CSV exchange, catalogue, training, partners and the hours dashboard.
+corrections, residents' CSV exchange, catalogue, training, partners, the served hours dashboard
+and the ratings overview.
 
 Every call carries the staff member's own token; the services refuse what their roles do not
 allow (403 page). Navigation shows only what the roles let a person see.
@@ -12,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 import grpc
-from fastapi import APIRouter, Depends, Form, HTTPException, Request, UploadFile
+from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from linli_gateway.entrypoints.rendering import render
@@ -20,7 +21,6 @@ from linli_gateway.entrypoints.sessions import Person, SignedIn, Svc
 from linli_gateway.entrypoints.views import staff as views
 from linli_gateway.entrypoints.views.common import checked_id, last
 from linli_gateway.entrypoints.views.resident import new_request_id
-from linli_gateway.service_layer.charts import policy_year
 
 router = APIRouter(prefix="/staff", dependencies=[Depends(views.staff_only)])
 RequestId = Annotated[str, Form(min_length=1, max_length=200)]
@@ -475,8 +475,36 @@ async def create_agreement(
 
 @router.get("/dashboard", response_class=HTMLResponse)
 async def dashboard(request: Request, svc: Svc, person: SignedIn, year: int = 0) -> HTMLResponse:
-    """Scheduled hours by service type per month, as a server-rendered chart."""
-    shown = year if 2000 <= year <= 9998 else policy_year(datetime.now(UTC))
-    found = views.scheduled_hours(await views.activities(svc, person), shown)
-    chart = views.grouped_chart(found)
+    """Hours served by service type per month, as a server-rendered chart, and those held."""
+    found = await views.served_hours(svc, person, year if 2000 <= year <= 2199 else 0)
+    chart = views.grouped_chart(found.hours)
     return _page(request, person, "dashboard", "dashboard", hours=found, chart=chart)
+
+
+@router.get("/ratings", response_class=HTMLResponse)
+async def ratings(
+    request: Request,
+    svc: Svc,
+    person: SignedIn,
+    activity: Annotated[str, Query(max_length=100)] = "",
+    year: int = 0,
+    page_token: Annotated[str, Query(max_length=100)] = "",
+) -> HTMLResponse:
+    """Residents' ratings of the year with their summary, of every activity or one."""
+    name = _activity_name(person, activity) if activity else ""
+    shown = year if 2000 <= year <= 2199 else 0
+    found, listed, people = await asyncio.gather(
+        views.ratings(svc, person, name, shown, page_token),
+        views.activities(svc, person),
+        views.residents(svc, person),
+    )
+    return _page(
+        request,
+        person,
+        "ratings",
+        "ratings",
+        ratings=found,
+        activities=listed,
+        chosen=name,
+        names={r.resident: r.display_name for r in people},
+    )

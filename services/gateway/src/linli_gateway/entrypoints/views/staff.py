@@ -6,9 +6,8 @@ The services decide who may do what (ARCHITECTURE §5); a refusal reaches the pa
 from __future__ import annotations
 
 import asyncio
-from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime
 
 import grpc
 from fastapi import HTTPException
@@ -25,7 +24,7 @@ from linli_gateway.adapters.services import Services
 from linli_gateway.entrypoints.i18n import N_
 from linli_gateway.entrypoints.sessions import Person, SignedIn
 from linli_gateway.entrypoints.views.common import enum_name, when
-from linli_gateway.service_layer.charts import POLICY_ZONE
+from linli_gateway.service_layer.charts import POLICY_ZONE, policy_year
 
 STAFF_ROLES = ("social_worker", "grid_head", "building_liaison")
 SERVICE_TYPES = ("regular", "professional", "high_risk", "training")
@@ -220,11 +219,48 @@ class Partner(BaseModel):
     agreements: list[Agreement]
 
 
-class HoursByType(BaseModel):
-    """Scheduled activity hours of each service type in each month of a year."""
+class ServedHours(BaseModel):
+    """Hours served of each service type in each month of a year (attendance's report)."""
 
     year: int
-    hours: dict[str, list[float]]  # service type → twelve months
+    hours: dict[str, list[float]]  # service type → twelve months of completed sessions
+    sessions: dict[str, list[int]]
+    volunteers: dict[str, list[int]]  # distinct volunteers per month (not summed over the year)
+    held_hours: dict[str, list[float]]  # held for review: not credited until staff confirm
+    held_sessions: dict[str, list[int]]
+
+
+class RatedSession(BaseModel):
+    """A resident's stars for a session, with its volunteer and activity."""
+
+    rating: str
+    session: str
+    activity: str
+    activity_title: str
+    service_type: str
+    volunteer: str
+    rated_by: str
+    stars: int
+    rate_time: datetime | None
+
+
+class RatingSummary(BaseModel):
+    """Ratings counted together ("all" for every service type)."""
+
+    service_type: str
+    count: int
+    mean_stars: float
+    star_counts: list[int]  # how many gave 1, 2, 3, 4 and 5 stars
+
+
+class Ratings(BaseModel):
+    """A page of a year's ratings, newest first, and the summary of all of them."""
+
+    year: int
+    ratings: list[RatedSession]
+    next_page_token: str
+    by_service_type: list[RatingSummary]
+    overall: RatingSummary
 
 
 def _activity(a: att.Activity) -> Activity:
@@ -765,22 +801,88 @@ async def create_agreement(
     await svc.partners.CreateAgreement(request, metadata=person.metadata, timeout=svc.timeout)
 
 
-def scheduled_hours(found: list[Activity], year: int) -> HoursByType:
-    """Hours of the activities' occurrences by service type and month (Asia/Shanghai).
+SERVED_TYPES = ("regular", "professional", "high_risk")  # course sessions are not service
 
-    This is what the activities plan, not what volunteers served: no service answers served
-    hours by service type for a community (attendance lists no sessions).
-    """
-    hours: dict[str, list[float]] = defaultdict(lambda: [0.0] * 12)
-    for a in found:
-        for o in a.occurrences:
-            if o.start_time is None or o.end_time is None:
-                continue
-            local = o.start_time.astimezone(POLICY_ZONE)
-            if local.year == year:
-                length = (o.end_time - o.start_time) / timedelta(hours=1)
-                hours[a.service_type][local.month - 1] += length
-    return HoursByType(year=year, hours={t: hours[t] for t in SERVICE_TYPES})
+
+def _service_type(code: int) -> str:
+    return enum_name(stp.ServiceType.Name(code), "SERVICE_TYPE_")
+
+
+async def served_hours(svc: Services, person: Person, year: int = 0) -> ServedHours:
+    """Hours served per service type and month of a year (0: this year), from attendance."""
+    request = att.ReportServedHoursRequest(parent=f"communities/{person.community}", year=year)
+    reply = await svc.attendance.ReportServedHours(
+        request, metadata=person.metadata, timeout=svc.timeout
+    )
+    tables: dict[str, dict[str, list[float]]] = {
+        field: {t: [0.0] * 12 for t in SERVED_TYPES}
+        for field in ("hours", "sessions", "volunteers", "held_hours", "held_sessions")
+    }
+    for row in reply.hours:
+        kind, month = _service_type(row.service_type), row.month - 1
+        if kind not in SERVED_TYPES or not 0 <= month < 12:
+            continue
+        tables["hours"][kind][month] = row.served_seconds / 3600
+        tables["sessions"][kind][month] = row.sessions
+        tables["volunteers"][kind][month] = row.volunteers
+        tables["held_hours"][kind][month] = row.held_seconds / 3600
+        tables["held_sessions"][kind][month] = row.held_sessions
+    counts = {
+        field: {t: [int(n) for n in months] for t, months in tables[field].items()}
+        for field in ("sessions", "volunteers", "held_sessions")
+    }
+    return ServedHours(
+        year=reply.year,
+        hours=tables["hours"],
+        held_hours=tables["held_hours"],
+        sessions=counts["sessions"],
+        volunteers=counts["volunteers"],
+        held_sessions=counts["held_sessions"],
+    )
+
+
+def _summary(found: att.RatingSummary) -> RatingSummary:
+    return RatingSummary(
+        service_type=_service_type(found.service_type) if found.service_type else "all",
+        count=found.count,
+        mean_stars=found.mean_stars,
+        star_counts=list(found.star_counts),
+    )
+
+
+async def ratings(
+    svc: Services, person: Person, activity_name: str = "", year: int = 0, page_token: str = ""
+) -> Ratings:
+    """A page of the year's ratings (of one activity, if named) with their summary."""
+    request = att.ListRatingsRequest(
+        parent=f"communities/{person.community}",
+        activity=activity_name,
+        year=year,
+        page_size=100,
+        page_token=page_token,
+    )
+    reply = await svc.attendance.ListRatings(request, metadata=person.metadata, timeout=svc.timeout)
+    year_shown = year or policy_year(datetime.now(UTC))
+    return Ratings(
+        year=year_shown,
+        ratings=[
+            RatedSession(
+                rating=r.rating.name,
+                session=r.session,
+                activity=r.activity,
+                activity_title=r.activity_title,
+                service_type=_service_type(r.service_type),
+                volunteer=r.volunteer,
+                rated_by=r.rating.rated_by,
+                stars=r.rating.stars,
+                rate_time=when(r.rating, "rate_time"),
+            )
+            for r in reply.ratings
+        ],
+        next_page_token=reply.next_page_token,
+        by_service_type=[_summary(s) for s in reply.by_service_type],
+        overall=_summary(reply.overall),
+    )
 
 
 @dataclass(frozen=True)
@@ -808,16 +910,18 @@ class GroupedChart:
     top_hours: float
 
 
-def grouped_chart(found: HoursByType, width: int = 480, height: int = 200) -> GroupedChart:
+def grouped_chart(
+    hours: dict[str, list[float]], width: int = 480, height: int = 200
+) -> GroupedChart:
     """Twelve groups of bars (one a service type), scaled to the highest bar."""
-    top = max((h for months in found.hours.values() for h in months), default=0.0)
-    types = list(found.hours)
+    top = max((h for months in hours.values() for h in months), default=0.0)
+    types = list(hours)
     label_room, step = 18.0, width / 12
     baseline, each = height - label_room, step * 0.8 / max(len(types), 1)
     bars = []
     for month in range(12):
         for index, kind in enumerate(types):
-            value = found.hours[kind][month]
+            value = hours[kind][month]
             tall = (baseline - 8) * value / top if top else 0.0
             x = month * step + step * 0.1 + index * each
             bars.append(Bar(month + 1, kind, x, baseline - tall, each, tall, value))
