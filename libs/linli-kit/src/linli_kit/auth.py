@@ -4,14 +4,18 @@ ARCHITECTURE §5. A call proves itself with a bearer access token (a person, thr
 gateway) or a mutual-TLS client certificate whose SAN is `spiffe://linli/<community>/<name>`
 (a service, a partner or a peer community). One server interceptor turns that into a
 `Principal` and checks it against the servicer's policy table before the handler runs.
-Deny by default: an RPC missing from the table refuses everyone.
+Deny by default: an RPC missing from the table refuses everyone. The gateway's own calls
+(logins: nobody is signed in yet) may name the browser's address (`CLIENT_ADDRESS_HEADER`);
+it is believed from the `gateway` service of this community only, ignored from anyone else.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import dataclasses
 import functools
+import ipaddress
 import logging
 import re
 import time
@@ -30,7 +34,13 @@ from linli.identity.v1 import identity_service_pb2_grpc as identity_grpc
 from linli.partners.v1 import partners_service_pb2 as partners_pb
 from linli.partners.v1 import partners_service_pb2_grpc as partners_grpc
 
-from linli_kit.errors import PermissionDenied, ResourceExhausted, Unauthenticated, Unavailable
+from linli_kit.errors import (
+    InvalidArgument,
+    PermissionDenied,
+    ResourceExhausted,
+    Unauthenticated,
+    Unavailable,
+)
 from linli_kit.interception import replies, rewrapped
 from linli_kit.principals import (
     ANONYMOUS,
@@ -468,13 +478,65 @@ def _bearer_token(metadata: Iterable[tuple[str, str | bytes]]) -> str | None:
 
 
 MAX_STREAMS_PER_CALLER = 16
+# The browser's address, sent by the gateway with the calls it makes for nobody signed in
+# (logins): honoured only from the service principal named FORWARDER of this community.
+CLIENT_ADDRESS_HEADER = "x-linli-client-address"
+FORWARDER = "gateway"
+_client: contextvars.ContextVar[str] = contextvars.ContextVar("linli_client", default="")
 
 
-def _caller_key(principal: Principal, context: grpc.aio.ServicerContext) -> str:
-    """Whose bucket a call is charged to: the principal, or an anonymous caller's address."""
+def client_address_metadata(address: str) -> Metadata:
+    """Call metadata telling a service the browser address the gateway calls for."""
+    return ((CLIENT_ADDRESS_HEADER, address),)
+
+
+def _peer_address(context: grpc.aio.ServicerContext) -> str:
+    """The transport peer without its port ('ipv4:10.0.0.7:51234' → 'ipv4:10.0.0.7')."""
+    peer = context.peer() or ""
+    if peer.startswith(("ipv4:", "ipv6:")):
+        return peer.rpartition(":")[0][:100]
+    return peer[:100]
+
+
+def _forwarded_address(
+    principal: Principal,
+    metadata: Iterable[tuple[str, str | bytes]],
+    peer_communities: frozenset[str],
+) -> str | None:
+    """The browser address the gateway of this community names; None from anyone else."""
+    if (
+        principal.kind is not Kind.SERVICE
+        or principal.subject != FORWARDER
+        or principal.community in peer_communities
+    ):
+        return None
+    for key, value in metadata:
+        if key == CLIENT_ADDRESS_HEADER:
+            text = value.decode(errors="replace") if isinstance(value, bytes) else value
+            try:
+                address = ipaddress.ip_address(text.strip())
+            except ValueError:
+                raise InvalidArgument(f"{CLIENT_ADDRESS_HEADER} is not an IP address") from None
+            return f"ipv{address.version}:" + (
+                str(address) if address.version == 4 else f"[{address}]"
+            )
+    return None
+
+
+def client_address() -> str:
+    """The address of the call being served: the gateway's browser, else the transport peer."""
+    return _client.get()
+
+
+def _caller_key(principal: Principal, forwarded: str | None, peer: str) -> str:
+    """Whose bucket a call is charged to: the principal, or an anonymous caller's address.
+
+    The gateway's calls for a browser (logins) are charged to the browser's address.
+    """
+    if forwarded is not None:
+        return f"client|{principal.community}|{forwarded}"
     if principal.kind is Kind.ANONYMOUS:
-        address = context.peer() or ""  # e.g. ipv4:10.0.0.7:51234 or ipv6:[::1]:51234
-        return "anonymous|" + address.rpartition(":")[0]
+        return "anonymous|" + peer
     return f"{principal.kind}|{principal.community}|{principal.subject}"
 
 
@@ -540,21 +602,25 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
         policy: Policy,
         method: str,
         limit: RateLimit | None,
-    ) -> tuple[Any, str]:
-        """Authenticate, authorise and charge the call; the principal's token and caller key."""
+    ) -> tuple[Any, Any, str]:
+        """Authenticate, authorise and charge the call; the context tokens and caller key."""
         principal = await self.authenticate(context)
         authorise(policy, method, principal)
-        caller = _caller_key(principal, context)
+        metadata = context.invocation_metadata() or ()
+        forwarded = _forwarded_address(principal, metadata, self.peer_communities)
+        peer = _peer_address(context)
+        caller = _caller_key(principal, forwarded, peer)
         if limit is not None:
             self.buckets.charge(f"{method}|{caller}", limit)
-        return acting_as(principal), caller
+        return acting_as(principal), _client.set(forwarded or peer), caller
 
     def _unary(self, inner: Any, admit: Any) -> Any:
         async def call(request: Any, context: grpc.aio.ServicerContext) -> Any:
-            token, _ = await admit(context)
+            token, client, _ = await admit(context)
             try:
                 return await inner(request, context)
             finally:
+                _client.reset(client)
                 done_acting(token)
 
         return call
@@ -563,7 +629,7 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
         # Not reset afterwards: a cancelled stream is closed from another context, and each
         # call is served in a task (a context) of its own that ends with it.
         async def call(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
-            _, caller = await admit(context)
+            _, _, caller = await admit(context)
             if self._open_streams.get(caller, 0) >= self.streams_per_caller:
                 raise ResourceExhausted(
                     f"at most {self.streams_per_caller} open streams per caller", 5

@@ -1,8 +1,10 @@
 """Per-caller call limits (OWASP API4): a token bucket per (RPC, principal), bounded in memory.
 
 Each servicer declares its limits in a table beside its policy table; the auth interceptor
-charges a call after admitting it. Buckets live in the replica: with n replicas behind a
-balancer a caller gets at most n times the rate, which bounds abuse without a shared store.
+charges a call after admitting it. The gateway's calls for nobody signed in (logins) are
+charged to the browser address it names (`auth.CLIENT_ADDRESS_HEADER`), not to the gateway.
+Buckets live in the replica: with n replicas behind a balancer a caller gets at most n times
+the rate, which bounds abuse without a shared store.
 """
 
 from __future__ import annotations

@@ -460,3 +460,79 @@ async def test_a_token_is_verified_once_until_its_expiry_or_a_key_fetch(monkeypa
     assert token in keys._verified
     await keys._fetch()  # fetching the keys again forgets every verified token
     assert not keys._verified
+
+
+async def test_the_gateway_names_the_browser_address_and_nobody_else_can(
+    ca: DevelopmentCA, key: auth.SigningKey
+) -> None:
+    app = GrpcApp(
+        "echo",
+        lambda server: server.add_generic_rpc_handlers([_echo_handler()]),
+        {SERVICE: POLICY},
+        auth.PublishedKeys(lambda: {"keys": [key.public_jwk]}),
+        limits={SERVICE: {"Public": per_minute(1)}},
+    )
+    running = await start(
+        app, "127.0.0.1", 0, Transport(ca.tls_files("spiffe://linli/xinhua/identity"))
+    )
+    browser = {n: auth.client_address_metadata(f"203.0.113.{n}") for n in (1, 2, 3, 4)}
+
+    async def refused(channel: grpc.aio.Channel, metadata: auth.Metadata) -> grpc.StatusCode:
+        with pytest.raises(grpc.aio.AioRpcError) as error:
+            await _call(channel, "Public", metadata)
+        return error.value.code()
+
+    try:
+        async with (
+            _channel(running.port, ca.tls_files("spiffe://linli/xinhua/gateway")) as gateway,
+            _channel(running.port, ca.tls_files("spiffe://linli/xinhua/attendance")) as other,
+        ):
+            await _call(gateway, "Public", browser[1])
+            await _call(gateway, "Public", browser[2])  # another browser: its own bucket
+            assert await refused(gateway, browser[1]) == grpc.StatusCode.RESOURCE_EXHAUSTED
+            await _call(gateway, "Public")  # the gateway's own calls: its own bucket
+            bad = ((auth.CLIENT_ADDRESS_HEADER, "not-an-address"),)
+            assert await refused(gateway, bad) == grpc.StatusCode.INVALID_ARGUMENT
+            # Another service naming addresses is charged as itself: the header is ignored.
+            await _call(other, "Public", browser[3])
+            assert await refused(other, browser[4]) == grpc.StatusCode.RESOURCE_EXHAUSTED
+    finally:
+        await running.stop(0)
+
+
+async def test_the_handler_sees_the_browser_address_only_from_the_gateway(
+    ca: DevelopmentCA, key: auth.SigningKey
+) -> None:
+    async def where(request: Empty, context: grpc.aio.ServicerContext) -> StringValue:
+        return StringValue(value=auth.client_address())
+
+    handler = grpc.method_handlers_generic_handler(
+        SERVICE,
+        {
+            "Public": grpc.unary_unary_rpc_method_handler(
+                where,
+                request_deserializer=Empty.FromString,
+                response_serializer=StringValue.SerializeToString,
+            )
+        },
+    )
+    app = GrpcApp(
+        "echo",
+        lambda server: server.add_generic_rpc_handlers([handler]),
+        {SERVICE: {"Public": auth.public()}},
+        auth.PublishedKeys(lambda: {"keys": [key.public_jwk]}),
+    )
+    running = await start(
+        app, "127.0.0.1", 0, Transport(ca.tls_files("spiffe://linli/xinhua/identity"))
+    )
+    forwarded = auth.client_address_metadata("2001:db8::1")
+    try:
+        async with (
+            _channel(running.port, ca.tls_files("spiffe://linli/xinhua/gateway")) as gateway,
+            _channel(running.port, ca.tls_files("spiffe://linli/xinhua/attendance")) as other,
+        ):
+            assert await _call(gateway, "Public", forwarded) == "ipv6:[2001:db8::1]"
+            assert await _call(other, "Public", forwarded) in ("ipv4:127.0.0.1", "ipv6:[::1]")
+            assert await _call(gateway, "Public") in ("ipv4:127.0.0.1", "ipv6:[::1]")
+    finally:
+        await running.stop(0)
