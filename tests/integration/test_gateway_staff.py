@@ -1,7 +1,9 @@
 """The staff console in a real browser (Playwright on Debian's chromium) against the gateway and
 the services as OS processes on mutual TLS: a paper sheet and a correction move the volunteer's
-points, a CSV import lists its bad rows and stores nothing, a flag is dealt with, a resident is
-refused the console, forms need the session's CSRF token, and every page passes axe-core.
+points and the hours dashboard (the corrected hour is served), the ratings overview lists a
+served resident's rating, a CSV import lists its bad rows and stores nothing, a flag is dealt
+with, a resident is refused the console, forms need the session's CSRF token, and every page
+passes axe-core.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from zoneinfo import ZoneInfo
 import grpc
 import pytest
 from linli.attendance.v1 import attendance_service_pb2 as att
+from linli.attendance.v1 import attendance_service_pb2_grpc as att_grpc
 from linli.identity.v1 import identity_service_pb2 as idn
 from playwright.sync_api import Page, expect
 
@@ -56,6 +59,14 @@ def signed_in_staff(people, phone: str, next_path: str = "/staff") -> Page:  # t
     return page
 
 
+def served_hours(people, page: Page, at: datetime) -> float:  # type: ignore[no-untyped-def]
+    """The professional hours the dashboard shows served in the month of the instant."""
+    local_at = at.astimezone(BEIJING)
+    page.goto(f"{people.gateway.url}/staff/dashboard?year={local_at.year}")
+    cell = page.get_by_test_id(f"served-professional-{local_at.month}")
+    return float(cell.inner_text())
+
+
 @pytest.fixture(scope="module")
 def staff_page(gateway_people) -> Page:  # type: ignore[no-untyped-def]
     """The social worker's console."""
@@ -68,6 +79,7 @@ def test_staff_enter_a_paper_sheet_and_the_volunteers_points_follow(
     people, page = gateway_people, staff_page
     volunteer = people.resident("陈志强", hours=0)
     start = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(hours=5)
+    served_before = served_hours(people, page, start)
     page.goto(f"{people.gateway.url}/staff")
     assert_accessible(page)
     page.get_by_label("Title").fill("社区义诊")
@@ -95,6 +107,9 @@ def test_staff_enter_a_paper_sheet_and_the_volunteers_points_follow(
     # Professional service pays 2 points an hour (P1).
     paid = lambda: earning.balance(people.points, volunteer.name).yearly_centipoints  # noqa: E731
     assert eventually(paid, 400) == 400
+    session_url = page.url
+    assert served_hours(people, page, start) == served_before + 2.0
+    page.goto(session_url)
 
     served = people.resident("独居老人", hours=0)
     page.reload()
@@ -111,9 +126,32 @@ def test_staff_enter_a_paper_sheet_and_the_volunteers_points_follow(
     page.get_by_role("button", name="Correct", exact=True).click()
     expect(page.get_by_test_id("session-minutes")).to_have_text("60 minutes")
     assert eventually(paid, 200) == 200
+    session_name = f"{activity}/sessions/{page.url.rpartition('/')[2]}"
+    # The dashboard counts the corrected hour, not the two on the sheet.
+    assert served_hours(people, page, start) == served_before + 1.0
+    assert_accessible(page)
     page.goto(f"{people.gateway.url}/staff/activities/{activity.rpartition('/')[2]}")
     page.get_by_role("button", name="Close to new sign-ins").click()
     expect(page.get_by_test_id("activity-state")).to_contain_text("closed")
+
+    # The resident served rates the session (A5); the ratings overview lists it.
+    rated = att_grpc.AttendanceServiceStub(people.stack.channel("attendance")).RateSession(
+        att.RateSessionRequest(session=session_name, stars=4, request_id=str(uuid.uuid4())),
+        metadata=people.stack.person(served.name, "resident"),
+    )
+    assert rated.rating.stars == 4
+    page.get_by_role("link", name="Ratings").click()
+    row = page.get_by_test_id("rating").filter(has_text="社区义诊")
+    expect(row).to_have_count(1)
+    expect(row).to_contain_text("陈志强")
+    expect(row).to_contain_text("独居老人")
+    expect(row.get_by_test_id("rating-stars")).to_contain_text("4 of 5 stars")
+    assert_accessible(page)
+    page.get_by_label("Activity").select_option(activity.rpartition("/")[2])
+    page.get_by_role("button", name="Show").click()
+    expect(page.get_by_test_id("rating")).to_have_count(1)
+    expect(page.get_by_test_id("mean-professional")).to_have_text("4.00")
+    expect(page.get_by_test_id("mean-all")).to_have_text("4.00")
 
 
 def test_a_csv_import_shows_every_bad_row_and_stores_nothing(
