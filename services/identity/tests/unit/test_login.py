@@ -8,9 +8,12 @@ import grpc
 import pytest
 from google.protobuf.json_format import MessageToDict
 from linli.identity.v1 import identity_service_pb2 as pb
+from linli.identity.v1 import identity_service_pb2_grpc as pb_grpc
 
 from linli_identity.adapters.login_adapters import Argon2PasswordHasher
 from linli_identity.adapters.signing import SigningKeyring
+from linli_identity.bootstrap import build_app
+from linli_identity.config import IdentitySettings
 from linli_identity.domain.login import (
     LoginCode,
     LoginRefused,
@@ -25,10 +28,17 @@ from linli_identity.service_layer import login as login_use_cases
 from linli_identity.service_layer import sessions
 from linli_identity.service_layer.commands import RequestLoginCode
 from linli_identity.service_layer.login_port import LoginPorts, NoSigningKeys, Secret
-from linli_kit.auth import Kind, TokenVerifier, Unauthenticated
+from linli_kit.auth import (
+    Kind,
+    TokenVerifier,
+    Unauthenticated,
+    client_address_metadata,
+    with_metadata,
+)
 from linli_kit.errors import InvalidArgument, NotFound, Unavailable
+from linli_kit.grpc_server import Transport, start
 
-from .conftest import SEEDS, fakes
+from .conftest import OPERATOR, SEEDS, fakes
 
 C = "communities/c-east"
 T = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
@@ -486,3 +496,90 @@ async def test_a_new_password_ends_the_staff_members_sessions(identity) -> None:
     assert (await refused(identity.stub.LoginWithPassword, old)).code() == (
         grpc.StatusCode.UNAUTHENTICATED
     )
+
+
+# ---- through the gateway --------------------------------------------------------------
+
+
+@pytest.fixture
+async def via_gateway(uow, clock, app_parts, login, tokens, limits):
+    """Identity on mutual TLS, and stubs through the gateway's certificate per browser address."""
+    engine, galleries, streams = app_parts
+    settings = IdentitySettings(
+        database_url="postgresql://nowhere/none",
+        redis_url="redis://nowhere",
+        face_thresholds=fakes.FAKE_THRESHOLDS,
+    )
+    app = build_app(
+        settings,
+        uow_factory=lambda: uow,
+        clock=clock,
+        engine=engine,
+        galleries=galleries,
+        streams=streams,
+        login=login,
+        limits=limits,
+    )
+    running = await start(app, "127.0.0.1", 0, Transport(tokens.tls("c-east", "identity")))
+    channels: list[grpc.aio.Channel] = []
+
+    def stub(certificate: str, *metadata: tuple[str, str]) -> pb_grpc.IdentityServiceStub:
+        credentials = tokens.tls("c-east", certificate).channel_credentials()
+        channel = grpc.aio.secure_channel(
+            f"localhost:{running.port}", credentials, interceptors=[with_metadata(metadata)]
+        )
+        channels.append(channel)
+        return pb_grpc.IdentityServiceStub(channel)
+
+    await community(stub("gateway", *tokens.person(*OPERATOR)))
+    yield stub
+    for channel in channels:
+        await channel.close()
+    await running.stop(grace=0)
+
+
+async def test_each_browser_behind_the_gateway_has_its_own_login_budget(via_gateway) -> None:
+    first, second = (
+        via_gateway("gateway", *client_address_metadata(a)) for a in ("203.0.113.1", "2001:db8::2")
+    )
+    elsewhere = via_gateway("attendance", *client_address_metadata("203.0.113.3"))
+    ask = [pb.RequestLoginCodeRequest(parent=C, phone=f"1370000{n:04d}") for n in range(11)]
+
+    for request in ask[:10]:
+        await first.RequestLoginCode(request)
+    over = await refused(first.RequestLoginCode, ask[10])
+    for request in ask[:10]:  # another browser: a budget of its own
+        await second.RequestLoginCode(request)
+    for request in ask[:10]:  # another service naming an address is one caller: itself
+        await elsewhere.RequestLoginCode(request)
+    itself = await refused(
+        via_gateway("attendance", *client_address_metadata("203.0.113.4")).RequestLoginCode,
+        ask[10],
+    )
+
+    assert over.code() == itself.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert "too many calls" in over.details()
+
+
+# The lockout per address, beneath the per-caller call limits: off here.
+@pytest.mark.parametrize("limits", [{}])
+async def test_one_browser_behind_the_gateway_is_locked_out_and_not_the_next(
+    via_gateway, uow
+) -> None:
+    first, second = (
+        via_gateway("gateway", *client_address_metadata(a)) for a in ("203.0.113.1", "203.0.113.2")
+    )
+    wrong = [
+        pb.LoginWithCodeRequest(parent=C, phone=f"1370000{n:04d}", code="000000") for n in range(21)
+    ]
+    for request in wrong[:20]:
+        assert (await refused(first.LoginWithCode, request)).code() == (
+            grpc.StatusCode.UNAUTHENTICATED
+        )
+
+    locked = await refused(first.LoginWithCode, wrong[20])
+    not_locked = await refused(second.LoginWithCode, wrong[20])
+
+    assert locked.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert not_locked.code() == grpc.StatusCode.UNAUTHENTICATED
+    assert {e.client for e in uow.auth_events.rows} >= {"ipv4:203.0.113.1", "ipv4:203.0.113.2"}

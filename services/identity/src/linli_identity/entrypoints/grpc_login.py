@@ -36,7 +36,8 @@ POLICY: auth.Policy = {
     "SetPassword": auth.persons(*PASSWORD_ROLES),
     "ListAuthEvents": auth.persons(Role.SOCIAL_WORKER, Role.SRE),
 }
-# Per caller (an anonymous one by its address), besides the lockout per phone and address.
+# Per caller (an anonymous one by its address, the gateway's calls by the browser's address it
+# names), besides the lockout per phone and address.
 LIMITS: ratelimits.Limits = {
     "RequestLoginCode": ratelimits.per_minute(10),
     "LoginWithCode": ratelimits.per_minute(10),
@@ -44,13 +45,6 @@ LIMITS: ratelimits.Limits = {
     "RefreshToken": ratelimits.per_minute(10),
     "Logout": ratelimits.per_minute(10),
 }
-
-
-def client_address(peer: str) -> str:
-    """The caller's address without its port ('ipv4:10.0.0.7:51234' → 'ipv4:10.0.0.7')."""
-    if peer.startswith(("ipv4:", "ipv6:")):
-        return peer.rsplit(":", 1)[0][:100]
-    return peer[:100]
 
 
 class LoginRpcs(ServicerBase):
@@ -61,7 +55,7 @@ class LoginRpcs(ServicerBase):
     ) -> pb.RequestLoginCodeResponse:
         """Send a one-time code to a phone."""
         ids = names.COMMUNITY.parse(request.parent, "parent")
-        client = client_address(context.peer())
+        client = auth.client_address()
         command = RequestLoginCode(ids["community"], request.phone, client, request.request_id)
         code = await asyncio.to_thread(
             login.request_login_code, command, self.uow_factory(), self.login
@@ -79,7 +73,7 @@ class LoginRpcs(ServicerBase):
             ids["community"],
             request.phone,
             Secret(request.code, f"{request.request_id}:{request.phone}"),
-            client_address(context.peer()),
+            auth.client_address(),
             request.request_id,
         )
         tokens = await asyncio.to_thread(
@@ -96,7 +90,7 @@ class LoginRpcs(ServicerBase):
             ids["community"],
             request.phone,
             Secret(request.password, f"{request.request_id}:{request.phone}"),
-            client_address(context.peer()),
+            auth.client_address(),
             request.request_id,
         )
         tokens = await asyncio.to_thread(
@@ -125,7 +119,7 @@ class LoginRpcs(ServicerBase):
         """Trade a refresh token for the next pair."""
         command = RefreshTokens(
             Secret(request.refresh_token, request.request_id),
-            client_address(context.peer()),
+            auth.client_address(),
             request.request_id,
         )
         tokens = await asyncio.to_thread(sessions.refresh, command, self.uow_factory(), self.login)
@@ -137,7 +131,7 @@ class LoginRpcs(ServicerBase):
         """End the session a refresh token belongs to."""
         command = Logout(
             Secret(request.refresh_token, request.request_id),
-            client_address(context.peer()),
+            auth.client_address(),
             request.request_id,
         )
         token = await asyncio.to_thread(sessions.logout, command, self.uow_factory(), self.login)
