@@ -39,6 +39,9 @@ class GatewaySettings(BaseSettings):
     timebank_peers: str = Field(
         default="", max_length=2000, pattern=r"^$|^[a-z][a-z0-9-]{1,62}(,[a-z][a-z0-9-]{1,62})*$"
     )
+    # Believe the browser address the ingress appends to X-Forwarded-For (its last entry):
+    # only when every request comes through an ingress that sets it. Off: the TCP peer.
+    trust_forwarded_for: bool = False
     # How long one call to a service may take before the page answers 504.
     call_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
     # Signs the session cookie (itsdangerous); at least 32 characters, from a Secret.

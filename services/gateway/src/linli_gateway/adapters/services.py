@@ -2,11 +2,14 @@
 
 The gateway presents `spiffe://linli/<community>/gateway`; it is no service any policy table
 names, so every call that is not public carries the person's own access token and the service
-decides what that person may do (ARCHITECTURE §5, §8).
+decides what that person may do (ARCHITECTURE §5, §8). The calls made for nobody signed in
+(login, refresh, logout) name the browser's address instead, so that identity's limits count
+each browser, not the gateway.
 """
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass
 
 import grpc
@@ -27,6 +30,14 @@ def open_channel(address: str, tls: auth.TlsFiles | None) -> grpc.aio.Channel:
     if tls is None:
         return grpc.aio.insecure_channel(address)
     return grpc.aio.secure_channel(address, tls.channel_credentials())
+
+
+def browser_metadata(address: str | None) -> auth.Metadata:
+    """Call metadata naming the browser's IP address (none for what is not an IP address)."""
+    try:
+        return auth.client_address_metadata(str(ipaddress.ip_address(address or "")))
+    except ValueError:
+        return ()
 
 
 @dataclass

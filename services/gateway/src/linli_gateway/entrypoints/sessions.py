@@ -19,7 +19,7 @@ import grpc
 from fastapi import Depends, Request
 from linli.identity.v1 import identity_service_pb2 as idn
 
-from linli_gateway.adapters.services import Services
+from linli_gateway.adapters.services import Services, browser_metadata
 from linli_gateway.entrypoints.csrf import csrf_token
 from linli_gateway.entrypoints.problems import NotSignedIn
 from linli_kit import auth
@@ -55,6 +55,19 @@ def services(request: Request) -> Services:
     return found
 
 
+def browser(request: Request) -> auth.Metadata:
+    """Metadata naming the browser's address to identity: the TCP peer, or the ingress's word.
+
+    With `trust_forwarded_for`, the last X-Forwarded-For entry (the one the ingress appended).
+    """
+    address = request.client.host if request.client else None
+    if request.app.state.settings.trust_forwarded_for:
+        forwarded = request.headers.getlist("x-forwarded-for")
+        if forwarded:
+            address = forwarded[-1].rpartition(",")[2].strip()
+    return browser_metadata(address)
+
+
 def store_tokens(request: Request, tokens: idn.TokenPair) -> None:
     """Keep a fresh token pair in the session (at login, a new CSRF token too)."""
     request.session.update(
@@ -84,7 +97,9 @@ class Refresher:
         self._pending: dict[str, asyncio.Future[idn.TokenPair]] = {}
         self._done: dict[str, tuple[float, idn.TokenPair]] = {}
 
-    async def refresh(self, services: Services, refresh_token: str) -> idn.TokenPair:
+    async def refresh(
+        self, services: Services, refresh_token: str, metadata: auth.Metadata = ()
+    ) -> idn.TokenPair:
         """The next token pair (UNAUTHENTICATED as grpc.aio.AioRpcError when it is dead)."""
         key = hashlib.sha256(refresh_token.encode()).hexdigest()
         now = time.monotonic()
@@ -99,7 +114,9 @@ class Refresher:
             request = idn.RefreshTokenRequest(
                 refresh_token=refresh_token, request_id=str(uuid.uuid4())
             )
-            reply = await services.identity.RefreshToken(request, timeout=services.timeout)
+            reply = await services.identity.RefreshToken(
+                request, metadata=metadata, timeout=services.timeout
+            )
             self._done[key] = (now + self.keep_seconds, reply.tokens)
             future.set_result(reply.tokens)
             return reply.tokens
@@ -123,7 +140,7 @@ async def signed_in(request: Request) -> Person:
     if session["access_exp"] - time.time() < margin:
         try:
             tokens = await request.app.state.refresher.refresh(
-                services(request), session["refresh"]
+                services(request), session["refresh"], browser(request)
             )
         except grpc.aio.AioRpcError as exc:
             if exc.code() not in (

@@ -12,7 +12,7 @@ from linli.identity.v1 import identity_service_pb2 as idn
 
 from linli_gateway.entrypoints.i18n import gettext as _
 from linli_gateway.entrypoints.rendering import render
-from linli_gateway.entrypoints.sessions import Svc, start_session
+from linli_gateway.entrypoints.sessions import Svc, browser, start_session
 
 router = APIRouter()
 Phone = Annotated[str, Form(max_length=20)]
@@ -43,7 +43,7 @@ async def send_code(request: Request, svc: Svc, phone: Phone, next: Next = "/me"
         parent=_community(request), phone=phone.strip(), request_id=str(uuid.uuid4())
     )
     try:
-        await svc.identity.RequestLoginCode(ask, timeout=svc.timeout)
+        await svc.identity.RequestLoginCode(ask, metadata=browser(request), timeout=svc.timeout)
     except grpc.aio.AioRpcError as exc:
         if exc.code() != grpc.StatusCode.INVALID_ARGUMENT:
             raise
@@ -68,7 +68,9 @@ async def login_with_code(
         request_id=str(uuid.uuid4()),
     )
     try:
-        reply = await svc.identity.LoginWithCode(login, timeout=svc.timeout)
+        reply = await svc.identity.LoginWithCode(
+            login, metadata=browser(request), timeout=svc.timeout
+        )
     except grpc.aio.AioRpcError as exc:
         if exc.code() not in (grpc.StatusCode.UNAUTHENTICATED, grpc.StatusCode.INVALID_ARGUMENT):
             raise
@@ -104,7 +106,9 @@ async def login_with_password(
         request_id=str(uuid.uuid4()),
     )
     try:
-        reply = await svc.identity.LoginWithPassword(login, timeout=svc.timeout)
+        reply = await svc.identity.LoginWithPassword(
+            login, metadata=browser(request), timeout=svc.timeout
+        )
     except grpc.aio.AioRpcError as exc:
         if exc.code() not in (grpc.StatusCode.UNAUTHENTICATED, grpc.StatusCode.INVALID_ARGUMENT):
             raise
@@ -125,7 +129,7 @@ async def logout(request: Request, svc: Svc) -> Response:
     if refresh:
         bye = idn.LogoutRequest(refresh_token=str(refresh), request_id=str(uuid.uuid4()))
         try:
-            await svc.identity.Logout(bye, timeout=svc.timeout)
+            await svc.identity.Logout(bye, metadata=browser(request), timeout=svc.timeout)
         except grpc.aio.AioRpcError as exc:
             if exc.code() not in (
                 grpc.StatusCode.UNAUTHENTICATED,
