@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import sys
+import urllib.request
 from pathlib import Path
 
 import grpc
@@ -45,11 +46,17 @@ def _is_free(port: int) -> bool:
 def test_local_stack_runs_on_sqlite_and_embedded_redis(tmp_path: Path) -> None:
     """No PostgreSQL, no Redis server: the seeded volunteer's balance answers over gRPC."""
     grpc_base, metrics_base, health_base = _free_block(6), _free_block(6), _free_block(6)
+    blocks = (grpc_base, metrics_base, health_base)
+    # Not 8080: the gateway's port moves too, outside the blocks.
+    gateway_port = next(
+        port for port in iter(free_port, 0) if not any(b <= port < b + 6 for b in blocks)
+    )
     env = {
         **os.environ,
         "LINLI_RUN_GRPC_BASE_PORT": str(grpc_base),
         "LINLI_RUN_METRICS_BASE_PORT": str(metrics_base),
         "LINLI_RUN_HEALTH_BASE_PORT": str(health_base),
+        "LINLI_RUN_GATEWAY_PORT": str(gateway_port),
     }
     launcher = subprocess.Popen(
         [sys.executable, "-m", "linli_kit.localstack"],
@@ -68,6 +75,8 @@ def test_local_stack_runs_on_sqlite_and_embedded_redis(tmp_path: Path) -> None:
         seeded = re.search(r"volunteer (\S+) has (\S+) points", "".join(output))
         assert seeded, "".join(output)
         assert seeded.group(2) == "4.00"
+        with urllib.request.urlopen(f"http://127.0.0.1:{gateway_port}/", timeout=10) as page:
+            assert page.status == 200
         # As the README says: the client certificate make run wrote, and `make token`'s token.
         token = subprocess.run(
             [sys.executable, "-m", "linli_kit.localstack", "token", "13800000002"],
