@@ -607,6 +607,8 @@ def test_gateway_is_reached_through_the_ingress_only(rendered, examples, communi
     ports = {p["name"]: p["containerPort"] for p in container["ports"]}
     assert ports == {"http": 8080, "metrics": 9464}
     assert env["LINLI_GATEWAY_METRICS_PORT"]["value"] == "9464"
+    # Behind the ingress controller (the only one admitted), logins count per browser address.
+    assert env["LINLI_GATEWAY_TRUST_FORWARDED_FOR"]["value"] == "true"
     for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
         assert container[probe]["httpGet"] == {"path": "/healthz", "port": "http"}, probe
     (mount,) = [m for m in container["volumeMounts"] if m["mountPath"] == "/etc/linli/tls"]
