@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 
-import httpx
+import httpx2
 from fastapi.testclient import TestClient
 from prometheus_client import REGISTRY
 from starlette.applications import Starlette
@@ -94,8 +94,8 @@ def test_open_event_streams_are_counted_while_open() -> None:
     app = SseViewers(Starlette(routes=[Route("/events", events), Route("/page", page)]))
 
     async def run() -> None:
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
+        transport = httpx2.ASGITransport(app=app)
+        async with httpx2.AsyncClient(transport=transport, base_url="http://t") as http:
             await http.get("/events")
             await http.get("/page")
 
