@@ -26,7 +26,7 @@ from linli_points.domain.council import AppealDecision, AuditAdoption, Meeting, 
 from linli_points.domain.ledger import Account, LedgerTransaction, check_spendable
 from linli_points.domain.reservations import Reservation, ReservationState
 from linli_points.domain.runs import Run
-from linli_points.domain.standings import scopes_for
+from linli_points.domain.standings import COMMUNITY_SCOPE, scopes_for
 from linli_points.service_layer.ports import (
     Appeals,
     Council,
@@ -243,11 +243,19 @@ class FakeDirectory(Directory):
         self.units: dict[tuple[str, str], str] = {}
         self.emergencies: set[tuple[str, str]] = set()
         self.members: set[tuple[str, str]] = set()
-        self.corrections: dict[tuple[str, str], datetime] = {}
+        self.corrections: dict[tuple[str, str, str], datetime] = {}
+        self.placed: dict[tuple[str, str], datetime | None] = {}
 
-    def set_org_unit(self, community_id: str, resident_id: str, org_unit: str) -> None:
-        """Remember where a resident lives."""
+    def set_org_unit(
+        self, community_id: str, resident_id: str, org_unit: str, at: datetime | None = None
+    ) -> None:
+        """Remember where a resident lives and since when."""
         self.units[(community_id, resident_id)] = org_unit
+        self.placed[(community_id, resident_id)] = at
+
+    def placed_at(self, community_id: str, resident_id: str) -> datetime | None:
+        """When the resident was placed where they are."""
+        return self.placed.get((community_id, resident_id))
 
     def org_unit(self, community_id: str, resident_id: str) -> str:
         """A resident's org unit, '' if unknown."""
@@ -265,13 +273,13 @@ class FakeDirectory(Directory):
         """Whether an activity answers an emergency."""
         return (community_id, activity) in self.emergencies
 
-    def training_corrected_at(self, community_id: str, session: str) -> datetime | None:
-        """When the latest training correction applied to a session was made."""
-        return self.corrections.get((community_id, session))
+    def corrected_at(self, community_id: str, kind: str, session: str) -> datetime | None:
+        """When the latest correction of a kind applied to a session was made."""
+        return self.corrections.get((community_id, kind, session))
 
-    def set_training_corrected_at(self, community_id: str, session: str, at: datetime) -> None:
-        """Remember the latest training correction applied to a session."""
-        self.corrections[(community_id, session)] = at
+    def set_corrected_at(self, community_id: str, kind: str, session: str, at: datetime) -> None:
+        """Remember the latest correction of a kind applied to a session."""
+        self.corrections[(community_id, kind, session)] = at
 
     def committee(self, community_id: str) -> set[str]:
         """The committee's members."""
@@ -505,6 +513,20 @@ class FakeLeaderboards(Leaderboards, LeaderboardWatch, LeaderboardStore):
             board = self.boards[(community_id, year, scope)]
             board[resident_id] = board.get(resident_id, 0) + delta
         return True
+
+    async def place(
+        self, community_id: str, year: int, resident_id: str, org_unit: str, former: Sequence[str]
+    ) -> None:
+        """Move the resident's score of a year to the boards of their org unit."""
+        score = self.boards.get((community_id, year, COMMUNITY_SCOPE), {}).get(resident_id)
+        new = scopes_for(org_unit)[1:]
+        for unit in former:
+            for scope in scopes_for(unit)[1:]:
+                if scope not in new:
+                    self.boards.get((community_id, year, scope), {}).pop(resident_id, None)
+        if score is not None:
+            for scope in new:
+                self.boards[(community_id, year, scope)][resident_id] = score
 
     async def remember_name(self, community_id: str, resident_id: str, display_name: str) -> None:
         """Keep a resident's display name."""

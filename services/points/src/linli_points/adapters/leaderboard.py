@@ -13,7 +13,7 @@ import redis
 import redis.asyncio as aioredis
 
 from linli_kit.errors import Unavailable
-from linli_points.domain.standings import scopes_for
+from linli_points.domain.standings import COMMUNITY_SCOPE, scopes_for
 from linli_points.service_layer.ports import Leaderboards, LeaderboardStore, LeaderboardWatch
 
 log = logging.getLogger(__name__)
@@ -21,14 +21,36 @@ SEEN_TTL_SECONDS = 7 * 86400
 MAX_WATCHED = 500
 
 # Apply one earning exactly once: the event id is remembered next to the boards it changed.
+# KEYS: seen, the resident's boards..., the year's index, the community's placements; the
+# boards are those of ARGV[4], refused (-1) once the resident was placed elsewhere since.
 APPLY = """
+local placed = redis.call('HGET', KEYS[#KEYS], ARGV[3])
+if placed and placed ~= ARGV[4] then return -1 end
 if redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) == false then return 0 end
-for i = 2, #KEYS - 1 do
+for i = 2, #KEYS - 2 do
   redis.call('ZINCRBY', KEYS[i], ARGV[2], ARGV[3])
-  redis.call('SADD', KEYS[#KEYS], KEYS[i])
+  redis.call('SADD', KEYS[#KEYS - 1], KEYS[i])
 end
 return 1
 """
+
+# Place a resident: their community score of the year goes on the boards of their org unit
+# and off the former ones. KEYS: the community board, the placements, the year's index,
+# ARGV[3] new boards, then the former boards; ARGV: resident, org unit, how many new boards.
+PLACE = """
+local score = redis.call('ZSCORE', KEYS[1], ARGV[1])
+local new = tonumber(ARGV[3])
+for i = 4 + new, #KEYS do redis.call('ZREM', KEYS[i], ARGV[1]) end
+if score then
+  for i = 4, 3 + new do
+    redis.call('ZADD', KEYS[i], score, ARGV[1])
+    redis.call('SADD', KEYS[3], KEYS[i])
+  end
+end
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
+return 1
+"""
+PLACE_ATTEMPTS = 5
 
 
 class BoardKeys:
@@ -48,6 +70,10 @@ class BoardKeys:
     def names(self, community_id: str) -> str:
         """The hash of a community's residents' display names (resident id → name)."""
         return f"{self.prefix}points:names:{community_id}"
+
+    def placements(self, community_id: str) -> str:
+        """The hash of the org unit each resident's boards were last placed by."""
+        return f"{self.prefix}points:lb-placed:{community_id}"
 
     def seen(self, event_id: str) -> str:
         """Marks an event as applied."""
@@ -103,6 +129,7 @@ class RedisLeaderboards(Leaderboards):
         )
         self.keys = BoardKeys(prefix)
         self._apply = self.redis.register_script(APPLY)
+        self._place = self.redis.register_script(PLACE)
 
     async def apply(
         self,
@@ -114,13 +141,47 @@ class RedisLeaderboards(Leaderboards):
         org_unit: str,
         delta: int,
     ) -> bool:
-        """Add an earning to every board of the resident once; False for a repeated event."""
-        boards = [self.keys.board(community_id, year, s) for s in scopes_for(org_unit)]
-        keys = [self.keys.seen(event_id), *boards, self.keys.index(community_id, year)]
-        applied = await self._apply(keys=keys, args=[SEEN_TTL_SECONDS, delta, resident_id])
+        """Add an earning to every board of the resident once; False for a repeated event.
+
+        The org unit is the caller's view; if the resident's boards were placed by another one
+        since (`place`), that placement's org unit is used instead, so a score never lands on
+        boards the resident just left.
+        """
+        placements = self.keys.placements(community_id)
+        for _ in range(PLACE_ATTEMPTS):
+            boards = [self.keys.board(community_id, year, s) for s in scopes_for(org_unit)]
+            keys = [self.keys.seen(event_id), *boards, self.keys.index(community_id, year)]
+            applied = await self._apply(
+                keys=[*keys, placements], args=[SEEN_TTL_SECONDS, delta, resident_id, org_unit]
+            )
+            if applied != -1:
+                break
+            placed: Any = await self.redis.hget(placements, resident_id)
+            org_unit = bytes(placed).decode() if placed is not None else ""
+        else:
+            raise Unavailable("the resident's placement keeps changing; retry")
         if applied:
             await self.redis.publish(self.keys.channel, f"{community_id}:{year}")
         return bool(applied)
+
+    async def place(
+        self, community_id: str, year: int, resident_id: str, org_unit: str, former: Sequence[str]
+    ) -> None:
+        """Put the resident's score of a year on the boards of their org unit (its grid and
+        building) and take it off those of the former ones; the same call twice changes nothing."""
+        placements = self.keys.placements(community_id)
+        placed: Any = await self.redis.hget(placements, resident_id)
+        units = [*former, *([bytes(placed).decode()] if placed is not None else [])]
+        new = scopes_for(org_unit)[1:]
+        old = sorted({s for u in units for s in scopes_for(u)[1:]} - set(new))
+        keys = [
+            self.keys.board(community_id, year, COMMUNITY_SCOPE),
+            placements,
+            self.keys.index(community_id, year),
+            *(self.keys.board(community_id, year, s) for s in [*new, *old]),
+        ]
+        await self._place(keys=keys, args=[resident_id, org_unit, len(new)])
+        await self.redis.publish(self.keys.channel, f"{community_id}:{year}")
 
     async def top(
         self, community_id: str, year: int, scope: str, size: int

@@ -26,7 +26,7 @@ from linli_points.adapters.orm import (
     reservations,
     resident_units,
     runs,
-    training_corrections,
+    session_corrections,
     transactions,
 )
 from linli_points.domain.appeals import Appeal, AppealStatus
@@ -725,16 +725,29 @@ class SqlDirectory(Directory):
         self.session = session
         self._emergencies: dict[str, set[str]] = {}
 
-    def set_org_unit(self, community_id: str, resident_id: str, org_unit: str) -> None:
-        """Remember where a resident lives (from identity.events)."""
+    def set_org_unit(
+        self, community_id: str, resident_id: str, org_unit: str, at: datetime | None = None
+    ) -> None:
+        """Remember where a resident lives (from identity.events) and since when."""
         stmt = dialect_insert(self.session, resident_units).values(
-            community_id=community_id, resident_id=resident_id, org_unit=org_unit
+            community_id=community_id, resident_id=resident_id, org_unit=org_unit, placed_at=at
         )
         self.session.execute(
             stmt.on_conflict_do_update(
-                index_elements=["community_id", "resident_id"], set_={"org_unit": org_unit}
+                index_elements=["community_id", "resident_id"],
+                set_={"org_unit": org_unit, "placed_at": at},
             )
         )
+
+    def placed_at(self, community_id: str, resident_id: str) -> datetime | None:
+        """When identity placed the resident where points has them (None: unknown or older)."""
+        found: datetime | None = self.session.execute(
+            sa.select(resident_units.c.placed_at).where(
+                resident_units.c.community_id == community_id,
+                resident_units.c.resident_id == resident_id,
+            )
+        ).scalar_one_or_none()
+        return found
 
     def org_unit(self, community_id: str, resident_id: str) -> str:
         """A resident's org unit, '' if unknown."""
@@ -777,24 +790,25 @@ class SqlDirectory(Directory):
             )
         return activity in self._emergencies[community_id]
 
-    def training_corrected_at(self, community_id: str, session: str) -> datetime | None:
-        """When the latest training correction applied to an attendance session was made."""
+    def corrected_at(self, community_id: str, kind: str, session: str) -> datetime | None:
+        """When the latest correction of a kind applied to an attendance session was made."""
         found: datetime | None = self.session.execute(
-            sa.select(training_corrections.c.corrected_at).where(
-                training_corrections.c.community_id == community_id,
-                training_corrections.c.session == session,
+            sa.select(session_corrections.c.corrected_at).where(
+                session_corrections.c.community_id == community_id,
+                session_corrections.c.kind == kind,
+                session_corrections.c.session == session,
             )
         ).scalar_one_or_none()
         return found
 
-    def set_training_corrected_at(self, community_id: str, session: str, at: datetime) -> None:
-        """Remember the latest training correction applied to an attendance session."""
-        stmt = dialect_insert(self.session, training_corrections).values(
-            community_id=community_id, session=session, corrected_at=at
+    def set_corrected_at(self, community_id: str, kind: str, session: str, at: datetime) -> None:
+        """Remember the latest correction of a kind applied to an attendance session."""
+        stmt = dialect_insert(self.session, session_corrections).values(
+            community_id=community_id, kind=kind, session=session, corrected_at=at
         )
         self.session.execute(
             stmt.on_conflict_do_update(
-                index_elements=["community_id", "session"], set_={"corrected_at": at}
+                index_elements=["community_id", "kind", "session"], set_={"corrected_at": at}
             )
         )
 

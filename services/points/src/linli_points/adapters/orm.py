@@ -145,6 +145,9 @@ resident_units = sa.Table(
     sa.Column("community_id", sa.String(63), primary_key=True),
     sa.Column("resident_id", sa.String(100), primary_key=True),
     sa.Column("org_unit", sa.String(200), nullable=False),
+    # When identity placed the resident there (the envelope's time): an older placement
+    # arriving late changes nothing.
+    sa.Column("placed_at", UtcDateTime(), nullable=True),
 )
 
 emergency_activities = sa.Table(
@@ -155,12 +158,14 @@ emergency_activities = sa.Table(
     sa.Column("called_at", UtcDateTime(), nullable=False),
 )
 
-# Training's latest correction applied per attendance session (TrainingAttendanceCorrected's
-# time): an older correction arriving late changes nothing.
-training_corrections = sa.Table(
-    "training_corrections",
+# The latest correction applied per attendance session and kind (attendance's SessionCorrected,
+# training's TrainingAttendanceCorrected; the correction's time): an older correction arriving
+# late changes nothing.
+session_corrections = sa.Table(
+    "session_corrections",
     metadata,
     sa.Column("community_id", sa.String(63), primary_key=True),
+    sa.Column("kind", sa.String(20), primary_key=True),
     sa.Column("session", sa.String(300), primary_key=True),
     sa.Column("corrected_at", UtcDateTime(), nullable=False),
 )

@@ -17,6 +17,7 @@ from linli.events.v1 import (
 )
 
 from linli_kit import metrics
+from linli_kit.domain import Clock, utc_now
 from linli_kit.principals import Role
 from linli_kit.streams import EnvelopeHandler, PoisonEvent, queues_in_order
 from linli_points.domain.ledger import RuleKind
@@ -271,8 +272,13 @@ class IdentityEvents:
     """Handlers for identity.events: where residents live and their names, for the boards;
     who sits on the supervision committee (identity's committee_member grants, nobody else's)."""
 
-    def __init__(self, uow_factory: Callable[[], PointsUnitOfWork], boards: Leaderboards) -> None:
-        self.uow_factory, self.boards = uow_factory, boards
+    def __init__(
+        self,
+        uow_factory: Callable[[], PointsUnitOfWork],
+        boards: Leaderboards,
+        clock: Clock = utc_now,
+    ) -> None:
+        self.uow_factory, self.boards, self.clock = uow_factory, boards, clock
 
     def handlers(self) -> dict[str, EnvelopeHandler]:
         """Payload type name → handler."""
@@ -283,7 +289,8 @@ class IdentityEvents:
         }
 
     async def resident_registered(self, envelope: envelope_pb2.EventEnvelope) -> None:
-        """Record the resident's org unit and display name."""
+        """Record the resident's org unit and display name, and move this year's score to the
+        grid and building boards of that org unit (also on a redelivery: idempotent)."""
         event = identity_events_pb2.ResidentRegistered()
         envelope.payload.Unpack(event)
         command = commands.RecordOrgUnit(
@@ -291,8 +298,25 @@ class IdentityEvents:
             community_id=envelope.community_id,
             resident_id=_resident(event.resident, envelope),
             org_unit=event.org_unit,
+            occurred_at=(
+                envelope.occurred_at.ToDatetime(tzinfo=UTC)
+                if envelope.HasField("occurred_at")
+                else None
+            ),
         )
-        await asyncio.to_thread(earning.record_org_unit, command, self.uow_factory())
+        placement = await asyncio.to_thread(earning.record_org_unit, command, self.uow_factory())
+        if placement is None:  # a redelivery: the boards follow what points has
+            org_unit = await asyncio.to_thread(
+                earning.org_unit_of, command.community_id, command.resident_id, self.uow_factory()
+            )
+            placement = earning.Placement(org_unit, org_unit)
+        await self.boards.place(
+            command.community_id,
+            policy_year(self.clock()),
+            command.resident_id,
+            placement.org_unit,
+            [placement.former],
+        )
         await self.boards.remember_name(
             command.community_id, command.resident_id, event.display_name
         )

@@ -90,12 +90,13 @@ class CorrectTraining:
 
 @dataclass(frozen=True)
 class RecordOrgUnit:
-    """Remember a resident's grid and building (from ResidentRegistered)."""
+    """Remember a resident's grid and building (from ResidentRegistered, as of its time)."""
 
     event_id: str
     community_id: str
     resident_id: str
     org_unit: str
+    occurred_at: datetime | None = None
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from linli_kit.usecases import once_per_event
@@ -27,6 +28,17 @@ ACTIVITY_CONSUMER = "points.activity-award"
 ORG_UNIT_CONSUMER = "points.resident-registered"
 EMERGENCY_CONSUMER = "points.emergency-called"
 TRAINING_CORRECTION_CONSUMER = "points.training-corrected"
+# The kinds of correction whose latest applied time is kept per session.
+SESSION_CORRECTION = "session"
+TRAINING_CORRECTION = "training"
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where a resident lives now, and where points had them before ('' if nowhere)."""
+
+    org_unit: str
+    former: str
 
 
 def _same_day(uow: PointsUnitOfWork, served: earning.ServedSession) -> earning.SameDay:
@@ -56,7 +68,18 @@ def _served(cmd: AwardForSession | CorrectSession, signed_in_at: datetime) -> ea
 
 
 def _corrected(uow: PointsUnitOfWork, community_id: str, session: str) -> bool:
-    return uow.directory.training_corrected_at(community_id, session) is not None
+    return uow.directory.corrected_at(community_id, TRAINING_CORRECTION, session) is not None
+
+
+def _newest_correction(
+    uow: PointsUnitOfWork, kind: str, community_id: str, session: str, at: datetime
+) -> bool:
+    """Record a correction of a session as the latest applied if it is newer than that one."""
+    latest = uow.directory.corrected_at(community_id, kind, session)
+    if latest is not None and latest >= at:
+        return False
+    uow.directory.set_corrected_at(community_id, kind, session, at)
+    return True
 
 
 def _post(uow: PointsUnitOfWork, transactions: list[LedgerTransaction]) -> None:
@@ -85,7 +108,12 @@ def award_for_session(
 def correct_session(
     cmd: CorrectSession, uow: PointsUnitOfWork, catalog: RuleCatalog = DEFAULT_CATALOG
 ) -> list[LedgerTransaction]:
-    """Award the corrected duration, then reverse the session's hourly and rating awards."""
+    """Award the corrected duration, then reverse the session's hourly and rating awards;
+    a correction no newer than the latest applied to the session changes nothing."""
+    if not _newest_correction(
+        uow, SESSION_CORRECTION, cmd.community_id, cmd.session, cmd.occurred_at
+    ):
+        return []
     live = _session_live(uow, cmd.community_id, cmd.session)
     served = _served(cmd, earning.sign_in_of(live, otherwise=cmd.occurred_at))
     posted = earning.correction(
@@ -146,10 +174,10 @@ def correct_training(
 ) -> list[LedgerTransaction]:
     """Pay a course session's corrected duration, then reverse its earlier P5 training award;
     a correction older than the latest applied to the session changes nothing."""
-    latest = uow.directory.training_corrected_at(cmd.community_id, cmd.session)
-    if latest is not None and latest >= cmd.occurred_at:
+    if not _newest_correction(
+        uow, TRAINING_CORRECTION, cmd.community_id, cmd.session, cmd.occurred_at
+    ):
         return []
-    uow.directory.set_training_corrected_at(cmd.community_id, cmd.session, cmd.occurred_at)
     posted = earning.training_correction(
         catalog.for_community(cmd.community_id),
         session_transactions=uow.ledger.find(cmd.community_id, session=cmd.session),
@@ -167,9 +195,15 @@ def correct_training(
 
 
 @once_per_event(ORG_UNIT_CONSUMER)
-def record_org_unit(cmd: RecordOrgUnit, uow: PointsUnitOfWork) -> None:
-    """Remember a resident's grid and building for the leaderboards."""
-    uow.directory.set_org_unit(cmd.community_id, cmd.resident_id, cmd.org_unit)
+def record_org_unit(cmd: RecordOrgUnit, uow: PointsUnitOfWork) -> Placement:
+    """Remember a resident's grid and building for the leaderboards; a placement no newer than
+    the one points has changes nothing."""
+    former = uow.directory.org_unit(cmd.community_id, cmd.resident_id)
+    placed = uow.directory.placed_at(cmd.community_id, cmd.resident_id)
+    if cmd.occurred_at is not None and placed is not None and placed >= cmd.occurred_at:
+        return Placement(former, former)
+    uow.directory.set_org_unit(cmd.community_id, cmd.resident_id, cmd.org_unit, cmd.occurred_at)
+    return Placement(cmd.org_unit, former)
 
 
 @once_per_event(EMERGENCY_CONSUMER)

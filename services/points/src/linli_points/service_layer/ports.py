@@ -149,8 +149,14 @@ class Directory(abc.ABC):
     """Local read models: org units, emergency activities, training corrections, committee."""
 
     @abc.abstractmethod
-    def set_org_unit(self, community_id: str, resident_id: str, org_unit: str) -> None:
-        """Remember where a resident lives (from identity.events)."""
+    def set_org_unit(
+        self, community_id: str, resident_id: str, org_unit: str, at: datetime | None = None
+    ) -> None:
+        """Remember where a resident lives (from identity.events) and since when."""
+
+    @abc.abstractmethod
+    def placed_at(self, community_id: str, resident_id: str) -> datetime | None:
+        """When identity placed the resident where points has them (None: unknown or older)."""
 
     @abc.abstractmethod
     def org_unit(self, community_id: str, resident_id: str) -> str:
@@ -169,12 +175,12 @@ class Directory(abc.ABC):
         """Whether an activity answers an emergency."""
 
     @abc.abstractmethod
-    def training_corrected_at(self, community_id: str, session: str) -> datetime | None:
-        """When the latest training correction applied to an attendance session was made."""
+    def corrected_at(self, community_id: str, kind: str, session: str) -> datetime | None:
+        """When the latest correction of a kind applied to an attendance session was made."""
 
     @abc.abstractmethod
-    def set_training_corrected_at(self, community_id: str, session: str, at: datetime) -> None:
-        """Remember the latest training correction applied to an attendance session."""
+    def set_corrected_at(self, community_id: str, kind: str, session: str, at: datetime) -> None:
+        """Remember the latest correction of a kind applied to an attendance session."""
 
     @abc.abstractmethod
     def committee(self, community_id: str) -> set[str]:
@@ -290,6 +296,13 @@ class Leaderboards(abc.ABC):
         delta: int,
     ) -> bool:
         """Add an earning to every board of the resident once; False for a repeated event."""
+
+    @abc.abstractmethod
+    async def place(
+        self, community_id: str, year: int, resident_id: str, org_unit: str, former: Sequence[str]
+    ) -> None:
+        """Put the resident's score of a year on the boards of their org unit (its grid and
+        building) and take it off those of the former ones; the same call twice changes nothing."""
 
     @abc.abstractmethod
     async def remember_name(self, community_id: str, resident_id: str, display_name: str) -> None:
