@@ -16,6 +16,7 @@ from pydantic import BaseModel
 
 from linli_gateway.adapters.services import Services
 from linli_gateway.entrypoints.sessions import Person
+from linli_gateway.entrypoints.views import postings
 from linli_gateway.entrypoints.views.common import enum_name, last, when
 from linli_gateway.service_layer.charts import monthly_earnings
 
@@ -48,11 +49,14 @@ class Posting(BaseModel):
     time: datetime | None
     kind: str
     rule_kind: str
-    reason: str
+    reason: str  # points' own text (English)
     change_centipoints: int
     appealable: bool
     appeal: str = ""  # the appeal filed against it, if any
     appeal_state: str = ""
+    rule_id: str = ""
+    title: str = ""  # the reason in the request's language (postings.reason); "" shows `reason`
+    detail: str = ""  # points' text where the title cannot say all of it
 
 
 class Appeal(BaseModel):
@@ -192,14 +196,19 @@ def history(
     found = []
     for t in transactions:
         appeal = against.get(t.name)
+        change = yearly_change(t, resident_id)
+        shown = postings.reason(t, change)
         found.append(
             Posting(
                 transaction=t.name,
                 time=when(t, "create_time"),
                 kind=t.kind,
+                rule_id=t.rule_id,
                 rule_kind=t.rule_kind,
                 reason=t.reason,
-                change_centipoints=yearly_change(t, resident_id),
+                title=shown.title,
+                detail=shown.detail,
+                change_centipoints=change,
                 appealable=t.kind in EARNING_KINDS and (appeal is None or appeal.state != "filed"),
                 appeal=appeal.appeal if appeal else "",
                 appeal_state=appeal.state if appeal else "",
