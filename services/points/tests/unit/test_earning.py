@@ -63,7 +63,7 @@ def completed(
 
 
 def corrected(
-    event_id="k1", hours=1.0, service_type=ServiceType.REGULAR
+    event_id="k1", hours=1.0, service_type=ServiceType.REGULAR, at=AT + timedelta(days=1)
 ) -> commands.CorrectSession:
     """A SessionCorrected command for Alice's session."""
     return commands.CorrectSession(
@@ -76,7 +76,7 @@ def corrected(
         duration_seconds=int(hours * 3600),
         corrected_by="r-staff",
         reason="left early",
-        occurred_at=AT + timedelta(days=1),
+        occurred_at=at,
     )
 
 
@@ -201,10 +201,32 @@ def test_a_second_correction_reverses_only_the_live_award(uow) -> None:
     earning.award_for_session(completed(hours=2), uow)
     first_new, _ = earning.correct_session(corrected("k1", hours=1), uow)
 
-    posted = earning.correct_session(corrected("k2", hours=3), uow)
+    posted = earning.correct_session(corrected("k2", hours=3, at=AT + timedelta(days=2)), uow)
 
     assert [t.reverses for t in posted if t.kind is Kind.REVERSAL] == [first_new.id]
     assert yearly(uow) == 300
+
+
+def test_an_older_correction_arriving_late_changes_nothing(uow) -> None:
+    earning.award_for_session(completed(hours=2), uow)
+    newer = earning.correct_session(corrected("k2", hours=3, at=AT + timedelta(days=2)), uow)
+
+    late = earning.correct_session(corrected("k1", hours=1, at=AT + timedelta(days=1)), uow)
+    same_time = earning.correct_session(corrected("k3", hours=5, at=AT + timedelta(days=2)), uow)
+
+    assert newer and late == [] and same_time == []
+    assert yearly(uow) == 300  # the newer correction's 3 h stand
+    assert earning.correct_session(corrected("k2", hours=3), uow) is None  # a redelivery
+    assert yearly(uow) == 300
+
+
+def test_session_and_training_corrections_are_ordered_apart(uow) -> None:
+    uow.directory.set_corrected_at(C, earning.TRAINING_CORRECTION, SESSION, AT + timedelta(days=9))
+    earning.award_for_session(completed(hours=2), uow)
+
+    posted = earning.correct_session(corrected(hours=1), uow)
+
+    assert posted and yearly(uow) == 100
 
 
 def test_a_correction_that_would_overdraw_is_refused_whole(uow) -> None:
