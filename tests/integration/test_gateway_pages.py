@@ -68,6 +68,7 @@ def test_a_resident_signs_in_sees_a_balance_redeems_and_sees_the_vouchers_qr(
     page = people.page_of(resident)
     expect(page.get_by_test_id("yearly")).to_have_text("8")
     expect(page.get_by_role("cell", name="8", exact=True).first).to_be_visible()
+    expect(page.locator("td.why", has_text="常规服务（场次 ").first).to_be_visible()
     assert_accessible(page)
 
     page.get_by_role("link", name="兑换", exact=True).click()

@@ -55,7 +55,11 @@ def test_an_hourly_award_is_named_in_chinese_with_points_text_beneath(chinese: N
         reason="2h00m of regular service in sessions s963f0e0a at 1.00/h",
         session="communities/demo/sessions/s963f0e0a",
         postings=[
-            pts.Posting(account="communities/demo/accounts/r1:yearly", amount_centipoints=200)
+            pts.Posting(
+                account=f"communities/demo/accounts/{holder}:{purpose}", amount_centipoints=a
+            )
+            for purpose in ("yearly", "lifetime")
+            for holder, a in (("system-issuance", -200), ("r1", 200))
         ],
     )
     shown = postings.reason(t, 200)

@@ -97,7 +97,8 @@ def reason(transaction: pts.Transaction, change_centipoints: int) -> Reason:
     if transaction.coefficient_percent not in (0, 100):
         factor = f"{transaction.coefficient_percent / 100:.2f}".rstrip("0").rstrip(".")
         figures.append(gettext("coefficient ×%(factor)s") % {"factor": factor})
-    moved = sum(p.amount_centipoints for p in transaction.postings if p.amount_centipoints > 0)
+    # An award credits both yearly and lifetime: the amount is the largest single posting.
+    moved = max((p.amount_centipoints for p in transaction.postings), default=0)
     if moved and moved != abs(change_centipoints):
         figures.append(gettext("%(points)s points moved") % {"points": points(moved)})
     if transaction.session:
