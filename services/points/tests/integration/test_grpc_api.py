@@ -523,3 +523,103 @@ async def test_training_corrections_reverse_and_repay_once_and_in_order(
     assert sum("corrected from 3h00m00s to 0h00m00s" in r for r in reasons) == 1
     assert sum("corrected from 0h00m00s to 1h00m00s" in r for r in reasons) == 1
     assert dead == 1
+
+
+async def test_a_placement_after_the_award_puts_the_score_on_the_grid_and_building_boards(
+    points, servers, stream_prefix
+):
+    identity, parent = f"{stream_prefix}identity.events", f"communities/{C}"
+    bob = f"communities/{C}/residents/r-bob"
+
+    async def boards() -> dict[str, int]:
+        found = {}
+        for scope in ("community", "grid:g1", "building:g1/b3", "grid:g2", "building:g2/b1"):
+            request = pb.GetLeaderboardRequest(parent=parent, scope=scope, year=YEAR)
+            for entry in (await points.staff.GetLeaderboard(request)).entries:
+                if entry.resident == bob:
+                    found[scope] = entry.score_centipoints
+        return found
+
+    async def until(expected: dict[str, int]) -> dict[str, int]:
+        for _ in range(200):
+            if (got := await boards()) == expected:
+                break
+            await asyncio.sleep(0.05)
+        return got
+
+    await publish(servers.redis, f"{stream_prefix}attendance.events", completed("r-bob", 2))
+    assert await until({"community": 200}) == {"community": 200}  # identity has not told yet
+
+    def registered(org_unit: str, at: datetime) -> dict[str, bytes]:
+        event = identity_events_pb2.ResidentRegistered(
+            resident=bob, display_name="王小明", org_unit=org_unit
+        )
+        return training_entry(event, at)
+
+    moved = registered("g2/b1", NOW + timedelta(minutes=2))
+    client = aioredis.Redis.from_url(servers.redis)
+    await client.xadd(identity, registered("g1/b3", NOW))
+    placed = {"community": 200, "grid:g1": 200, "building:g1/b3": 200}
+    assert await until(placed) == placed
+    for fields in (moved, moved, registered("g1/b3", NOW + timedelta(minutes=1))):
+        await client.xadd(identity, fields)  # a move, its redelivery, an older placement late
+    await client.aclose()
+    await publish(servers.redis, f"{stream_prefix}attendance.events", completed("r-bob", 1))
+
+    now = {"community": 300, "grid:g2": 300, "building:g2/b1": 300}
+    assert await until(now) == now
+    await asyncio.sleep(0.3)  # the late placement and the redelivery had their turn
+    assert await boards() == now
+
+
+async def test_session_corrections_apply_in_the_order_attendance_made_them(
+    points, servers, stream_prefix
+):
+    stream = f"{stream_prefix}attendance.events"
+    carol = f"communities/{C}/residents/r-carol"
+    done = completed("r-carol", 2)
+
+    def corrected(hours: int, at: datetime) -> dict[str, bytes]:
+        event = attendance_events_pb2.SessionCorrected(
+            session=done.session,
+            resident=carol,
+            activity=done.activity,
+            service_type=service_type_pb2.SERVICE_TYPE_REGULAR,
+            duration_seconds=hours * 3600,
+            corrected_by=f"communities/{C}/residents/r-staff",
+            reason=f"{hours} h",
+        )
+        event.corrected_at.FromDatetime(at)
+        return training_entry(event, at)
+
+    newer = corrected(3, NOW + timedelta(minutes=2))
+    client = aioredis.Redis.from_url(servers.redis)
+    for fields in (
+        training_entry(done, NOW),
+        newer,
+        corrected(1, NOW + timedelta(minutes=1)),  # made before `newer`, arriving after it
+        newer,  # a redelivery
+    ):
+        await client.xadd(stream, fields)
+    await client.xadd(stream, training_entry(completed("r-carol", 1), NOW))  # applied last
+    await client.aclose()
+
+    balance = pb.GetBalanceRequest(name=f"{carol}/balance")
+    expected = 300 + 100  # the newer correction's 3 h, the last session's hour
+    for _ in range(200):
+        if (await points.staff.GetBalance(balance)).balance.lifetime_centipoints == expected:
+            break
+        await asyncio.sleep(0.05)
+    got = (await points.staff.GetBalance(balance)).balance
+    history = (
+        await points.staff.ListTransactions(pb.ListTransactionsRequest(parent=carol))
+    ).transactions
+
+    assert (got.yearly_centipoints, got.lifetime_centipoints) == (expected, expected)
+    assert sorted(t.kind for t in history if t.session == done.session) == [
+        "award",
+        "award",
+        "reversal",
+    ]
+    assert any("3 h" in t.reason for t in history)
+    assert not any("1 h" in t.reason for t in history)
