@@ -11,5 +11,8 @@ BROWSER_FIXTURES = {"page", "context", "browser", "playwright"}
 
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Run the browser tests last, otherwise in the order collected."""
-    items.sort(key=lambda item: bool(BROWSER_FIXTURES & set(getattr(item, "fixturenames", ()))))
+    """Modules with browser tests last, each whole (its module fixtures once); else as collected."""
+    browser_modules = {
+        item.path for item in items if BROWSER_FIXTURES & set(getattr(item, "fixturenames", ()))
+    }
+    items.sort(key=lambda item: item.path in browser_modules)

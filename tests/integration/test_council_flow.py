@@ -156,19 +156,22 @@ def test_a_quarter_of_the_council(quarter: Council) -> None:
         ngo: (cnl.SEAT_THIRD_PARTY, "阳光社工事务所"),
         rep: (cnl.SEAT_RESIDENT_REPRESENTATIVE, ""),
     }
+    seated = []
     for resident, (seat, organisation) in seats.items():
-        council.SeatMember(
-            cnl.SeatMemberRequest(
-                parent=PARENT,
-                member=cnl.CouncilMember(
-                    resident=resident,
-                    seat=seat,
-                    organisation=organisation,
-                    term_start_date=f"{now.year}-01-01",
-                    term_end_date=f"{now.year + 1}-12-31",
-                ),
-                request_id=str(uuid.uuid4()),
-            )
+        seated.append(
+            council.SeatMember(
+                cnl.SeatMemberRequest(
+                    parent=PARENT,
+                    member=cnl.CouncilMember(
+                        resident=resident,
+                        seat=seat,
+                        organisation=organisation,
+                        term_start_date=f"{now.year}-01-01",
+                        term_end_date=f"{now.year + 1}-12-31",
+                    ),
+                    request_id=str(uuid.uuid4()),
+                )
+            ).member.name
         )
     alice_council = quarter.as_resident(alice)[0]
     members = alice_council.ListMembers(cnl.ListMembersRequest(parent=PARENT)).members
@@ -349,3 +352,9 @@ def test_a_quarter_of_the_council(quarter: Council) -> None:
         adopted = after.quarters[audited - 1]
         assert adopted.audit_adopted and adopted.audit_integrity_ok and not adopted.audit_overdue
     assert "residents/" not in text_format.MessageToString(after)
+
+    # Leave the stack's council as found: the gateway's committee test seats a council of its own.
+    for name in seated:
+        council.EndMembership(
+            cnl.EndMembershipRequest(name=name, reason="test over", request_id=str(uuid.uuid4()))
+        )
