@@ -15,4 +15,11 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     browser_modules = {
         item.path for item in items if BROWSER_FIXTURES & set(getattr(item, "fixturenames", ()))
     }
-    items.sort(key=lambda item: item.path in browser_modules)
+    first: dict[object, int] = {}
+    for index, item in enumerate(items):
+        first.setdefault(item.path, index)
+
+    def place(item: pytest.Item) -> tuple[int, int]:
+        return (1, first[item.path]) if item.path in browser_modules else (0, 0)
+
+    items.sort(key=place)
