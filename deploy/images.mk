@@ -9,7 +9,7 @@
 
 IMAGE_REGISTRY ?= registry.local/linli
 IMAGE_TAG ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
-IMAGE_SERVICES ?= identity attendance points rewards training partners
+IMAGE_SERVICES ?= identity attendance points rewards training partners gateway
 DOCKER ?= docker
 # Debian packages a service needs at run time, beside the interpreter;
 # identity: the OpenMP runtime of onnxruntime, and the GL/GLib libraries opencv-python (an

@@ -9,7 +9,7 @@ import subprocess
 import chartcheck
 import pytest
 
-SERVICES = ["identity", "attendance", "points", "rewards", "training", "partners"]
+SERVICES = ["identity", "attendance", "points", "rewards", "training", "partners", "gateway"]
 
 
 def _stages(text: str) -> list[tuple[str, str]]:
