@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from typing import Any, TypeAlias
+from typing import TypeAlias
 
 import grpc
 from linli.attendance.v1 import attendance_service_pb2 as pb
@@ -51,6 +51,7 @@ from linli_kit.domain import Clock, utc_now
 from linli_kit.names import decode_page_token, next_page_token, page_size, same_community
 from linli_kit.principals import STAFF_ROLES, Role, current_principal
 from linli_kit.ratelimits import Limits, per_minute
+from linli_kit.servicers import UseCaseServicer
 
 Context: TypeAlias = grpc.aio.ServicerContext
 
@@ -106,7 +107,7 @@ LIMITS: Limits = {
 }
 
 
-class AttendanceServicer(pb_grpc.AttendanceServiceServicer):
+class AttendanceServicer(UseCaseServicer, pb_grpc.AttendanceServiceServicer):
     """Activities, sign-in/sign-out, reviews, ratings and project leads over gRPC."""
 
     def __init__(
@@ -119,10 +120,6 @@ class AttendanceServicer(pb_grpc.AttendanceServiceServicer):
     ) -> None:
         self.uow_factory, self.residents, self.faces = uow_factory, residents, faces
         self.limits, self.clock = limits, clock
-
-    async def _run(self, use_case: Callable[..., Any], cmd: Any, *deps: Any, **kw: Any) -> Any:
-        """Run a use case in a worker thread with a fresh unit of work."""
-        return await asyncio.to_thread(use_case, cmd, self.uow_factory(), *deps, **kw)
 
     async def CreateActivity(
         self, request: pb.CreateActivityRequest, context: Context

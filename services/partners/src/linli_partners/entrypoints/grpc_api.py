@@ -23,6 +23,7 @@ from linli_kit.errors import DomainError, InvalidArgument
 from linli_kit.names import decode_page_token, next_page_token, page_size
 from linli_kit.principals import STAFF_ROLES, current_principal
 from linli_kit.ratelimits import Limits, per_minute
+from linli_kit.servicers import UseCaseServicer
 from linli_kit.wire import optional_time, timestamp
 from linli_partners.domain.names import AGREEMENT, BENEFIT, COMMUNITY, PARTNER, RESIDENT
 from linli_partners.entrypoints import messages
@@ -97,7 +98,7 @@ def _page(request: Any) -> tuple[int, int]:
     return decode_page_token(request.page_token), page_size(request.page_size)
 
 
-class PartnersServicer(pb_grpc.PartnersServiceServicer):
+class PartnersServicer(UseCaseServicer, pb_grpc.PartnersServiceServicer):
     """Partners, agreements, contributions, eligibility checks and the CSR board over gRPC."""
 
     def __init__(
@@ -113,14 +114,6 @@ class PartnersServicer(pb_grpc.PartnersServiceServicer):
     ) -> None:
         self.uow_factory, self.points, self.codes, self.proofs = uow_factory, points, codes, proofs
         self.quota, self.watch, self.thresholds, self.clock = quota, watch, thresholds, clock
-
-    async def _run(self, use_case: Callable[..., Any], cmd: Any, *deps: Any, **kw: Any) -> Any:
-        """Run a use case in a worker thread with a fresh unit of work."""
-        return await asyncio.to_thread(use_case, cmd, self.uow_factory(), *deps, **kw)
-
-    async def _query(self, query: Callable[..., Any], *args: Any) -> Any:
-        """Run a query in a worker thread as the caller, with a fresh unit of work."""
-        return await asyncio.to_thread(query, current_principal(), *args, self.uow_factory())
 
     async def CreatePartner(
         self, request: pb.CreatePartnerRequest, context: Context

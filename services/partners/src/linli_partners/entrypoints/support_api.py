@@ -7,7 +7,6 @@ on the same units of work and database.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from typing import Any, TypeAlias
 
@@ -21,6 +20,7 @@ from linli_kit.errors import InvalidArgument
 from linli_kit.names import decode_page_token, next_page_token, page_size
 from linli_kit.principals import STAFF_ROLES, Role, current_principal
 from linli_kit.ratelimits import Limits, per_minute
+from linli_kit.servicers import UseCaseServicer
 from linli_partners.domain.names import (
     AGENCY,
     COMMUNITY,
@@ -116,21 +116,13 @@ def _resident_in(community_id: str, name: str, field: str) -> str:
     return ids["resident"]
 
 
-class SupportServicer(pb_grpc.SupportServiceServicer):
+class SupportServicer(UseCaseServicer, pb_grpc.SupportServiceServicer):
     """The innovation fund, the agency, research grants and legal aid over gRPC."""
 
     def __init__(
         self, uow_factory: Callable[[], PartnersUnitOfWork], clock: Clock = utc_now
     ) -> None:
         self.uow_factory, self.clock = uow_factory, clock
-
-    async def _run(self, use_case: Callable[..., Any], cmd: Any, **kw: Any) -> Any:
-        """Run a use case in a worker thread with a fresh unit of work."""
-        return await asyncio.to_thread(use_case, cmd, self.uow_factory(), **kw)
-
-    async def _query(self, query: Callable[..., Any], *args: Any) -> Any:
-        """Run a query in a worker thread as the caller, with a fresh unit of work."""
-        return await asyncio.to_thread(query, current_principal(), *args, self.uow_factory())
 
     async def CreateFundCall(
         self, request: pb.CreateFundCallRequest, context: Context

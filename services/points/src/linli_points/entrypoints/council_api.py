@@ -23,6 +23,7 @@ from linli_kit.errors import InvalidArgument
 from linli_kit.names import decode_page_token, next_page_token, page_size
 from linli_kit.principals import Role, current_principal
 from linli_kit.ratelimits import Limits
+from linli_kit.servicers import UseCaseServicer
 from linli_points.domain.rules import RuleCatalog
 from linli_points.entrypoints import council_messages as messages
 from linli_points.names import COMMUNITY, COUNCIL_MEETING, COUNCIL_MEMBER
@@ -59,7 +60,7 @@ def _meeting(name: str, field: str = "name") -> tuple[str, str]:
     return ids["community"], ids["meeting"]
 
 
-class CouncilServicer(pb_grpc.CouncilServiceServicer):
+class CouncilServicer(UseCaseServicer, pb_grpc.CouncilServiceServicer):
     """The supervision council's seats, meetings, decisions, audits and public record."""
 
     def __init__(
@@ -72,10 +73,6 @@ class CouncilServicer(pb_grpc.CouncilServiceServicer):
     ) -> None:
         self.uow_factory, self.catalog, self.rules = uow_factory, catalog, rules
         self.households, self.clock = households, clock
-
-    async def _run(self, use_case: Callable[..., Any], cmd: Any, *args: Any) -> Any:
-        """Run a use case in a worker thread with a fresh unit of work."""
-        return await asyncio.to_thread(use_case, cmd, self.uow_factory(), *args)
 
     async def _meeting_message(self, community_id: str, meeting: Any) -> pb.Meeting:
         members = await asyncio.to_thread(

@@ -22,6 +22,7 @@ from linli_kit.errors import FailedPrecondition, InvalidArgument
 from linli_kit.names import decode_page_token, next_page_token, page_size
 from linli_kit.principals import STAFF_ROLES, current_principal
 from linli_kit.ratelimits import Limits, per_minute
+from linli_kit.servicers import UseCaseServicer
 from linli_rewards.domain.names import COMMUNITY, ITEM, REDEMPTION, RESIDENT
 from linli_rewards.entrypoints.messages import STATES, create_item, item_message, redemption_message
 from linli_rewards.service_layer import catalogue, commands, redemptions
@@ -65,7 +66,7 @@ LIMITS: Limits = {
 QR_SCALE = 6
 
 
-class RewardsServicer(pb_grpc.RewardsServiceServicer):
+class RewardsServicer(UseCaseServicer, pb_grpc.RewardsServiceServicer):
     """The catalogue, redemptions and vouchers over gRPC."""
 
     def __init__(
@@ -76,10 +77,6 @@ class RewardsServicer(pb_grpc.RewardsServiceServicer):
         clock: Clock = utc_now,
     ) -> None:
         self.uow_factory, self.saga, self.signer, self.clock = uow_factory, saga, signer, clock
-
-    async def _run(self, use_case: Callable[..., Any], cmd: Any, *deps: Any, **kw: Any) -> Any:
-        """Run a use case in a worker thread with a fresh unit of work."""
-        return await asyncio.to_thread(use_case, cmd, self.uow_factory(), *deps, **kw)
 
     async def CreateItem(
         self, request: pb.CreateItemRequest, context: Context

@@ -6,7 +6,6 @@ caller passed as the command's actor.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from typing import Any, TypeAlias
 
@@ -19,6 +18,7 @@ from linli_kit.domain import Clock, utc_now
 from linli_kit.names import decode_page_token, next_page_token, page_size, same_community
 from linli_kit.principals import STAFF_ROLES, Role, current_principal
 from linli_kit.ratelimits import Limits, per_minute
+from linli_kit.servicers import UseCaseServicer
 from linli_kit.wire import required_time, timestamp
 from linli_rewards.domain.benefits import ApplicationState, Benefit, BenefitApplication
 from linli_rewards.domain.names import (
@@ -152,7 +152,7 @@ def application_message(application: BenefitApplication) -> pb.BenefitApplicatio
     )
 
 
-class RecognitionServicer(pb_grpc.RecognitionServiceServicer):
+class RecognitionServicer(UseCaseServicer, pb_grpc.RecognitionServiceServicer):
     """Priority seats, nominations and high-score benefits over gRPC."""
 
     def __init__(
@@ -162,14 +162,6 @@ class RecognitionServicer(pb_grpc.RecognitionServiceServicer):
         clock: Clock = utc_now,
     ) -> None:
         self.uow_factory, self.points, self.clock = uow_factory, points, clock
-
-    async def _run(self, use_case: Callable[..., Any], cmd: Any, *deps: Any, **kw: Any) -> Any:
-        """Run a use case in a worker thread with a fresh unit of work."""
-        return await asyncio.to_thread(use_case, cmd, self.uow_factory(), *deps, **kw)
-
-    async def _query(self, query: Callable[..., Any], *args: Any) -> Any:
-        """Run a query in a worker thread as the caller, with a fresh unit of work."""
-        return await asyncio.to_thread(query, current_principal(), *args, self.uow_factory())
 
     def _seats(self, allocation: SeatAllocation) -> pb.SeatAllocation:
         """The allocation as the caller may see it: all of it for staff, else their own place."""

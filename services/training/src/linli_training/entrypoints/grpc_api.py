@@ -19,6 +19,7 @@ from linli_kit.domain import Clock, utc_now
 from linli_kit.names import decode_page_token, next_page_token, page_size, same_community
 from linli_kit.principals import STAFF_ROLES, current_principal
 from linli_kit.ratelimits import Limits, per_minute
+from linli_kit.servicers import UseCaseServicer
 from linli_kit.wire import required_time
 from linli_training.domain.courses import DEFAULT_COMPLETION_PERCENT
 from linli_training.domain.names import (
@@ -81,7 +82,7 @@ LIMITS: Limits = {
 }
 
 
-class TrainingServicer(pb_grpc.TrainingServiceServicer):
+class TrainingServicer(UseCaseServicer, pb_grpc.TrainingServiceServicer):
     """Courses, teachers, sessions, enrolment, progress, levels and allowances over gRPC."""
 
     def __init__(
@@ -93,14 +94,6 @@ class TrainingServicer(pb_grpc.TrainingServiceServicer):
     ) -> None:
         self.uow_factory, self.attendance, self.clock = uow_factory, attendance, clock
         self.target_hours = target_hours
-
-    async def _run(self, use_case: Callable[..., Any], cmd: Any, *deps: Any, **kw: Any) -> Any:
-        """Run a use case in a worker thread with a fresh unit of work."""
-        return await asyncio.to_thread(use_case, cmd, self.uow_factory(), *deps, **kw)
-
-    async def _query(self, query: Callable[..., Any], *args: Any) -> Any:
-        """Run a query in a worker thread as the caller, with a fresh unit of work."""
-        return await asyncio.to_thread(query, current_principal(), *args, self.uow_factory())
 
     @staticmethod
     def _community(parent: str) -> str:
