@@ -3,27 +3,18 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
+from linli_kit.calendar import SHANGHAI as SHANGHAI
+from linli_kit.calendar import local_date as local_date
+from linli_kit.calendar import policy_year as policy_year
 from linli_kit.errors import InvalidArgument
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 # The years whose bounds in Asia/Shanghai fall inside what a timestamp can hold.
 FIRST_YEAR, LAST_YEAR = 2, 9998
 
 
 def _midnight(day: date) -> datetime:
     return datetime.combine(day, time(), SHANGHAI).astimezone(UTC)
-
-
-def local_date(at: datetime) -> date:
-    """The calendar date in Asia/Shanghai at an instant."""
-    return at.astimezone(SHANGHAI).date()
-
-
-def policy_year(at: datetime) -> int:
-    """The calendar year in Asia/Shanghai that an instant belongs to."""
-    return local_date(at).year
 
 
 def year_bounds(year: int) -> tuple[datetime, datetime]:
