@@ -23,15 +23,15 @@ from linli.training.v1 import training_service_pb2 as trn
 from linli.training.v1 import training_service_pb2_grpc as trn_grpc
 
 from linli_kit import auth
-from linli_kit.processes import free_port
 
 
 def _free_block(size: int) -> int:
-    """A base port with `size` free ports after it (checked, not guaranteed to stay free)."""
-    while True:
-        base = free_port()
-        if base + size < 65535 and all(_is_free(base + i) for i in range(size)):
+    """A base port with `size` free ports after it, below the ephemeral range (32768 up), so no
+    outgoing connection of this test session takes one (checked, not guaranteed to stay free)."""
+    for base in range(20000, 32768 - size, size):
+        if all(_is_free(base + i) for i in range(size)):
             return base
+    raise RuntimeError(f"no {size} free ports in a row between 20000 and 32767")
 
 
 def _is_free(port: int) -> bool:
@@ -45,12 +45,10 @@ def _is_free(port: int) -> bool:
 
 def test_local_stack_runs_on_sqlite_and_embedded_redis(tmp_path: Path) -> None:
     """No PostgreSQL, no Redis server: the seeded volunteer's balance answers over gRPC."""
-    grpc_base, metrics_base, health_base = _free_block(6), _free_block(6), _free_block(6)
-    blocks = (grpc_base, metrics_base, health_base)
-    # Not 8080: the gateway's port moves too, outside the blocks.
-    gateway_port = next(
-        port for port in iter(free_port, 0) if not any(b <= port < b + 6 for b in blocks)
-    )
+    # One block, so the services' gRPC, metrics and health ports and the gateway's (not 8080)
+    # cannot overlap one another.
+    grpc_base = _free_block(3 * 6 + 1)
+    metrics_base, health_base, gateway_port = grpc_base + 6, grpc_base + 12, grpc_base + 18
     env = {
         **os.environ,
         "LINLI_RUN_GRPC_BASE_PORT": str(grpc_base),
