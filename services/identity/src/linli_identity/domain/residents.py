@@ -20,6 +20,14 @@ MIN_BIRTH_DATE = date(1900, 1, 1)
 MAX_HOUSEHOLD = 40
 
 
+def normalised_phone(phone: str) -> str:
+    """A mainland mobile number without spaces or hyphens; InvalidArgument if it is none."""
+    phone = re.sub(r"[\s-]", "", phone or "")
+    if not PHONE.match(phone):
+        raise InvalidArgument("phone must be an 11-digit mobile number starting with 1")
+    return phone
+
+
 @dataclass(frozen=True, kw_only=True)
 class ResidentRegistered(DomainEvent):
     """A resident joined a community."""
@@ -127,9 +135,7 @@ class Resident(Aggregate):
         home: OrgUnit | None = None,
     ) -> Resident:
         """A newly registered resident; raises InvalidArgument on bad details."""
-        phone = re.sub(r"[\s-]", "", phone or "")
-        if not PHONE.match(phone):
-            raise InvalidArgument("phone must be an 11-digit mobile number starting with 1")
+        phone = normalised_phone(phone)
         org_unit = (org_unit or "").strip()
         if len(org_unit) > MAX_ORG_UNIT:
             raise InvalidArgument(f"org_unit is longer than {MAX_ORG_UNIT} characters")
