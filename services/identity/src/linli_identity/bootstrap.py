@@ -243,6 +243,13 @@ def build_app(
         clock=clock,
     )
 
+    person_keys = settings.person_keys()
+    if settings.dev_federation_secret:
+        log.warning(
+            "person keys use a PUBLIC dev federation secret (LINLI_IDENTITY_DEV_FEDERATION_SECRET):"
+            " never enable this in production"
+        )
+
     def register(server: object) -> None:
         servicer = IdentityServicer(
             make_uow,
@@ -252,6 +259,7 @@ def build_app(
             login=login,
             face_work=face_work,
             open_set=settings.open_set_book(),
+            person_keys=person_keys,
         )
         pb_grpc.add_IdentityServiceServicer_to_server(servicer, server)
 

@@ -7,12 +7,14 @@ import socket
 from pathlib import Path
 from typing import Literal, Self
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from linli_identity.domain.openset import DEFAULT_RULES, FarCurve, OpenSetBook, OpenSetRule
+from linli_identity.domain.relatives import PersonKeys
 from linli_identity.domain.template_keys import Keyring
 from linli_kit.errors import InvalidArgument
+from linli_kit.paseto import dev_seeds
 from linli_kit.settings import ServiceSettings, SigningKeysSetting
 
 
@@ -93,6 +95,13 @@ class IdentitySettings(ServiceSettings):
     # or per engine and community, as `linli-identity evaluate` prints them. dlib has a shipped
     # default (domain/openset.py); insightface must be calibrated on the operator's pack.
     face_thresholds: dict[str, OpenSetSetting] = Field(default_factory=dict)
+    # The city-wide federation secret (base64, at least 32 bytes), from a secret shared by every
+    # community's identity: person keys (HMAC-SHA256 of a phone number) for the time bank's
+    # recipient rule (E4). Without one (and without dev_federation_secret) the relatives and
+    # person-key RPCs answer UNAVAILABLE.
+    federation_secret: SecretStr | None = None
+    # Use a public, insecure secret derived from a constant. For `make run` and tests only.
+    dev_federation_secret: bool = False
     # How often lapsed consents are closed and their templates deleted.
     consent_sweep_seconds: float = Field(default=3600.0, gt=0)
 
@@ -100,6 +109,13 @@ class IdentitySettings(ServiceSettings):
     def _check_face_settings(self) -> Self:
         if self.face_engine == "insightface" and self.face_model_dir is None:
             raise ValueError("face_model_dir is required when face_engine is insightface")
+        if self.federation_secret is not None and self.dev_federation_secret:
+            raise ValueError("federation_secret and dev_federation_secret exclude each other")
+        if self.federation_secret is not None:
+            try:
+                self.person_keys()
+            except (ValueError, InvalidArgument) as exc:
+                raise ValueError(f"federation_secret: {exc}") from None
         if self.signing_keys is not None and self.dev_signing_keys:
             raise ValueError("signing_keys and dev_signing_keys exclude each other")
         if self.signing_keys is not None:
@@ -133,3 +149,12 @@ class IdentitySettings(ServiceSettings):
         return {
             community_id: setting.keyring() for community_id, setting in self.template_keys.items()
         }
+
+    def person_keys(self) -> PersonKeys | None:
+        """The city's person keys from the federation secret (or the dev one), else None."""
+        if self.federation_secret is not None:
+            value = self.federation_secret.get_secret_value()
+            return PersonKeys(binascii.a2b_base64(value, strict_mode=True))
+        if self.dev_federation_secret:
+            return PersonKeys(dev_seeds("federation")["dev"])
+        return None

@@ -17,6 +17,7 @@ from linli_identity.domain.login import AuthEvent, AuthEventKind, LoginCode
 from linli_identity.domain.mentoring import MentoringPair
 from linli_identity.domain.openset import FarCurve, OpenSetBook, OpenSetRule
 from linli_identity.domain.org import OrgLevel, OrgUnit, Role
+from linli_identity.domain.relatives import Relative, RelativeState
 from linli_identity.domain.resident_import import ResidentImport
 from linli_identity.domain.residents import Community, Resident
 from linli_identity.domain.teams import SpecialTeam, TeamMembership
@@ -34,6 +35,7 @@ from linli_identity.service_layer.ports import (
     MentoringPairs,
     OrgUnits,
     RefreshTokens,
+    Relatives,
     ResidentImports,
     Residents,
     SpecialTeams,
@@ -506,6 +508,50 @@ class FakeAuthEvents(AuthEvents):
         return [e.kind.value for e in self.rows]
 
 
+class FakeRelatives(Relatives):
+    """Relatives in a dict by (community, resident, id)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rows: dict[tuple[str, str, str], Relative] = {}
+
+    def add(self, relative: Relative) -> None:
+        """Store a newly declared relative."""
+        key = (relative.community_id, relative.resident_id, relative.id)
+        self.rows[key] = dataclasses.replace(relative)
+
+    def get(self, community_id: str, resident_id: str, relative_id: str) -> Relative | None:
+        """A relative of a resident, or None."""
+        found = self.rows.get((community_id, resident_id, relative_id))
+        return None if found is None else dataclasses.replace(found)
+
+    def save(self, relative: Relative) -> None:
+        """Store a relative's state."""
+        self.add(relative)
+
+    def list(
+        self,
+        community_id: str,
+        resident_id: str | None,
+        state: RelativeState | None,
+        offset: int,
+        limit: int,
+    ) -> list[Relative]:
+        """Relatives not removed, of one resident or (None) of all, oldest first."""
+        found = sorted(
+            (
+                dataclasses.replace(r)
+                for r in self.rows.values()
+                if r.community_id == community_id
+                and resident_id in (None, r.resident_id)
+                and r.state is not RelativeState.REMOVED
+                and state in (None, r.state)
+            ),
+            key=lambda r: (r.created_at, r.id),
+        )
+        return found[offset : offset + limit]
+
+
 class FakeSms(SmsSender):
     """Keeps the codes it was asked to send."""
 
@@ -538,6 +584,7 @@ class FakeIdentityUnitOfWork(IdentityUnitOfWork):
         self.refresh_tokens = FakeRefreshTokens()
         self.passwords = FakeStaffPasswords()
         self.auth_events = FakeAuthEvents()
+        self.relatives = FakeRelatives()
         self.requests = InMemoryRequestLog()
         self.inbox = InMemoryInbox()
         self.committed = False

@@ -301,3 +301,33 @@ sa.Index("ix_auth_events_phone", auth_events.c.community_id, auth_events.c.phone
 sa.Index(
     "ix_auth_events_client", auth_events.c.community_id, auth_events.c.client, auth_events.c.at
 )
+
+# Relatives in other communities (time bank, E4): a person key, never a phone number.
+resident_relatives = sa.Table(
+    "resident_relatives",
+    metadata,
+    sa.Column("community_id", sa.String(63), primary_key=True),
+    sa.Column("resident_id", sa.String(40), primary_key=True),
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("person_key", sa.String(64), nullable=False),
+    sa.Column("relation", sa.String(20), nullable=False),
+    sa.Column("display_label", sa.String(50), nullable=False, server_default=""),
+    sa.Column("phone_hint", sa.String(4), nullable=False),
+    sa.Column("state", sa.String(20), nullable=False),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Column("declared_by", sa.String(200), nullable=False),
+    sa.Column("confirmed_at", UtcDateTime(), nullable=True),
+    sa.Column("confirmed_by", sa.String(40), nullable=False, server_default=""),
+    sa.Column("removed_at", UtcDateTime(), nullable=True),
+    sa.ForeignKeyConstraint(
+        ["community_id", "resident_id"],
+        ["residents.community_id", "residents.id"],
+        name="fk_resident_relatives_resident",
+    ),
+)
+sa.Index(
+    "ix_resident_relatives_state",
+    resident_relatives.c.community_id,
+    resident_relatives.c.state,
+    resident_relatives.c.created_at,
+)

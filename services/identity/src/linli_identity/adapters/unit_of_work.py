@@ -17,6 +17,7 @@ from linli_identity.adapters.login_repositories import (
     SqlRefreshTokens,
     SqlStaffPasswords,
 )
+from linli_identity.adapters.relatives import SqlRelatives
 from linli_identity.adapters.repositories import (
     SqlCommunities,
     SqlMentoringPairs,
@@ -52,3 +53,4 @@ class SqlIdentityUnitOfWork(SqlUnitOfWork, IdentityUnitOfWork):
         self.refresh_tokens = SqlRefreshTokens(session)
         self.passwords = SqlStaffPasswords(session)
         self.auth_events = SqlAuthEvents(session)
+        self.relatives = SqlRelatives(session)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from linli_identity.domain.openset import OpenSetBook
+from linli_identity.domain.relatives import PersonKeys
 from linli_identity.entrypoints.face_work import FaceWork
 from linli_identity.service_layer.face_port import FaceEngine, Galleries
 from linli_identity.service_layer.login_port import LoginPorts
@@ -25,6 +26,7 @@ class ServicerBase:
         login: LoginPorts,
         face_work: FaceWork,
         open_set: OpenSetBook,
+        person_keys: PersonKeys | None = None,
     ) -> None:
         self.uow_factory = uow_factory
         self.engine = engine
@@ -33,3 +35,4 @@ class ServicerBase:
         self.login = login
         self.face_work = face_work
         self.open_set = open_set
+        self.person_keys = person_keys  # None without a federation secret (time bank, E4)

@@ -11,6 +11,7 @@ from linli_identity.domain.key_rotation import KeyRotation
 from linli_identity.domain.login import AuthEvent, LoginCode
 from linli_identity.domain.mentoring import MentoringPair
 from linli_identity.domain.org import OrgUnit, Role
+from linli_identity.domain.relatives import Relative, RelativeState
 from linli_identity.domain.resident_import import ResidentImport
 from linli_identity.domain.residents import Community, Resident
 from linli_identity.domain.teams import SpecialTeam, TeamMembership
@@ -289,6 +290,33 @@ class AuthEvents(Repository, abc.ABC):
         """A community's audit records, newest first."""
 
 
+class Relatives(Repository, abc.ABC):
+    """Relatives residents declared in other communities (removed ones are kept)."""
+
+    @abc.abstractmethod
+    def add(self, relative: Relative) -> None:
+        """Store a newly declared relative."""
+
+    @abc.abstractmethod
+    def get(self, community_id: str, resident_id: str, relative_id: str) -> Relative | None:
+        """A relative of a resident, or None."""
+
+    @abc.abstractmethod
+    def save(self, relative: Relative) -> None:
+        """Store a relative's state."""
+
+    @abc.abstractmethod
+    def list(
+        self,
+        community_id: str,
+        resident_id: str | None,
+        state: RelativeState | None,
+        offset: int,
+        limit: int,
+    ) -> list[Relative]:
+        """Relatives not removed, of one resident or (None) of all, oldest first."""
+
+
 class IdentityUnitOfWork(AbstractUnitOfWork, abc.ABC):
     """A unit of work over every identity repository; it finds them among its attributes."""
 
@@ -305,3 +333,4 @@ class IdentityUnitOfWork(AbstractUnitOfWork, abc.ABC):
     refresh_tokens: RefreshTokens
     passwords: StaffPasswords
     auth_events: AuthEvents
+    relatives: Relatives
