@@ -149,6 +149,7 @@ async def identity(uow, clock, app_parts, login, tokens, limits) -> AsyncIterato
         database_url="postgresql://nowhere/none",
         redis_url="redis://nowhere",
         face_thresholds=fakes.FAKE_THRESHOLDS,
+        dev_federation_secret=True,
     )
     app = build_app(
         settings,

@@ -50,6 +50,13 @@ async def seed(identity) -> dict[str, str]:
     await stub.SetPassword(pb.SetPasswordRequest(resident=names["staff"], password=PASSWORD))
     await stub.RequestLoginCode(pb.RequestLoginCodeRequest(parent=C, phone=names["plain:phone"]))
     names["code"] = identity.login.sms.last_code(names["plain:phone"])
+    for n, relative in enumerate(("relative", "relative2", "relative3", "relative4")):
+        declared = await stub.DeclareRelative(
+            pb.DeclareRelativeRequest(
+                parent=names["plain"], phone=f"139000001{n:02d}", relation=pb.RELATION_SIBLING
+            )
+        )
+        names[relative] = declared.relative.name
     for session in ("refresh", "refresh2", "refresh3"):
         login = await stub.LoginWithPassword(password_login(names["staff:phone"], PASSWORD))
         names[session] = login.tokens.refresh_token
@@ -170,6 +177,20 @@ SAMPLES: dict[str, Callable[[dict[str, str]], Sample]] = {
     "Logout": lambda n: tuple(
         pb.LogoutRequest(refresh_token=n[token], request_id="r")
         for token in ("refresh3", "refresh2")
+    ),
+    "DeclareRelative": lambda n: tuple(
+        pb.DeclareRelativeRequest(
+            parent=n["plain"], phone=phone, relation=pb.RELATION_CHILD, request_id="r"
+        )
+        for phone in ("13900000201", "13900000202")
+    ),
+    "ConfirmRelative": lambda n: tuple(
+        pb.ConfirmRelativeRequest(name=n[relative], request_id="r")
+        for relative in ("relative", "relative2")
+    ),
+    "RemoveRelative": lambda n: tuple(
+        pb.RemoveRelativeRequest(name=n[relative], request_id="r")
+        for relative in ("relative3", "relative4")
     ),
     # Its only argument is the community, and request ids are kept per community.
     "RotateTemplateKeys": lambda n: (pb.RotateTemplateKeysRequest(parent=C, request_id="r"), None),

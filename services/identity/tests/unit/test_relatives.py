@@ -150,24 +150,30 @@ def test_the_federation_secret_setting() -> None:
         IdentitySettings(**base, federation_secret="c2hvcnQ=")
 
 
-async def test_over_grpc_without_a_secret_nothing_is_guessed(identity, uow, clock) -> None:
-    """Without a federation secret declaring answers UNAVAILABLE; person keys are points'."""
+async def test_over_grpc_person_keys_are_for_points_alone(identity, uow, clock) -> None:
+    """Residents declare, staff confirm and list; GetPersonKey and CheckTransferRecipient
+    answer the points service only (the test app has the dev federation secret)."""
     create_community(CreateCommunity("c-east", "East", actor=SYSTEM), uow, clock)
     ann = register_resident(
         RegisterResident("c-east", "Ann", "13800000000", actor=SYSTEM), uow, clock
     )
     name = f"communities/c-east/residents/{ann.id}"
-    with pytest.raises(grpc.aio.AioRpcError) as unavailable:
-        await identity.as_person("c-east", ann.id).DeclareRelative(
-            pb.DeclareRelativeRequest(
-                parent=name, phone=DAUGHTER, relation=pb.RELATION_CHILD, request_id="g1"
-            )
+    declared = await identity.as_person("c-east", ann.id).DeclareRelative(
+        pb.DeclareRelativeRequest(
+            parent=name, phone=DAUGHTER, relation=pb.RELATION_CHILD, request_id="g1"
         )
-    assert unavailable.value.code() is grpc.StatusCode.UNAVAILABLE
+    )
+    assert declared.relative.state == pb.RELATIVE_STATE_DECLARED
+    waiting = await identity.stub.ListRelatives(
+        pb.ListRelativesRequest(
+            parent="communities/c-east/residents/-", state=pb.RELATIVE_STATE_DECLARED
+        )
+    )
+    assert [r.name for r in waiting.relatives] == [declared.relative.name]
+    confirmed = await identity.stub.ConfirmRelative(
+        pb.ConfirmRelativeRequest(name=declared.relative.name, request_id="g2")
+    )
+    assert confirmed.relative.state == pb.RELATIVE_STATE_CONFIRMED
     with pytest.raises(grpc.aio.AioRpcError) as denied:
         await identity.as_person("c-east", ann.id).GetPersonKey(pb.GetPersonKeyRequest(name=name))
     assert denied.value.code() is grpc.StatusCode.PERMISSION_DENIED
-    listed = await identity.stub.ListRelatives(
-        pb.ListRelativesRequest(parent="communities/c-east/residents/-")
-    )
-    assert list(listed.relatives) == []
