@@ -12,7 +12,7 @@ import logging
 import threading
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import redis
 import sqlalchemy as sa
@@ -53,7 +53,8 @@ from linli_points.service_layer.ports import (
     PointsUnitOfWork,
 )
 from linli_points.service_layer.reservations import void_expired
-from linli_points.service_layer.writer import CommunityWriter
+from linli_points.service_layer.timebank import TimeBankUnitOfWork
+from linli_points.service_layer.writer import CommunityWriter, Submit
 
 log = logging.getLogger(__name__)
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["PointsService"].full_name
@@ -190,9 +191,14 @@ def build_app(
         None if consumers else DeadLetters(settings.redis_url, settings.stream_prefix, CONSUMED)
     )
     consumer = consumers or redis_consumers(settings)
-    # Postings of a community go through one writer that commits what is waiting at once.
+    # Postings of a community go through one writer that commits what is waiting at once:
+    # the consumers', the reservations', the sweep's and the time bank's (whose steps need
+    # the transfers beside the ledger: then the writer's units of work are the time bank's).
+    bank_uows = (
+        timebank_wiring.uow_factory(plumbing) if settings.timebank.enabled and plumbing else None
+    )
     writer = CommunityWriter(
-        uow_factory,
+        bank_uows or uow_factory,
         on_commit=commits.set,
         batch_scope=functools.partial(telemetry.batch_span, "points.write-batch"),
     )
@@ -218,7 +224,7 @@ def build_app(
         schedules.every(
             "points.void-expired-reservations",
             settings.reservation_sweep_seconds,
-            functools.partial(void_expired, uow_factory),
+            functools.partial(void_expired, uow_factory, submit=writer.submit),
             clock=clock,
         ).run
     )
@@ -254,6 +260,7 @@ def build_app(
         clock,
         settings.shows_full_names,
         council_rules=settings.council_rule,
+        submit=writer.submit,
     )
     council_servicer = council_api.CouncilServicer(
         uow_factory, catalog, settings.council_rule, households, clock
@@ -270,6 +277,8 @@ def build_app(
             tls_dir=settings.tls_dir,
             host=settings.grpc_host,
             verifier=verifier,
+            # The writer's units of work are the time bank's (bank_uows, above).
+            submit=cast(Submit[TimeBankUnitOfWork], writer.submit),
             clock=clock,
         )
         background += bank.background

@@ -19,7 +19,14 @@ from linli_points.adapters.ledger import LedgerMemory
 from linli_points.adapters.timebank import GrpcExchange, PasetoStatements, SqlTimeBankUnitOfWork
 from linli_points.entrypoints import timebank_api
 from linli_points.service_layer import timebank
-from linli_points.service_layer.timebank import Exchange, Federation, Statements, UowFactory
+from linli_points.service_layer.timebank import (
+    Exchange,
+    Federation,
+    Statements,
+    TimeBankUnitOfWork,
+    UowFactory,
+)
+from linli_points.service_layer.writer import Submit
 from linli_points.timebank_settings import TimeBankSettings
 
 log = logging.getLogger(__name__)
@@ -47,10 +54,14 @@ def uow_factory(plumbing: SqlPlumbing) -> UowFactory:
 
 
 def recover_and_measure(
-    uows: UowFactory, exchange: Exchange, federation: Federation, now: datetime
+    uows: UowFactory,
+    exchange: Exchange,
+    federation: Federation,
+    submit: Submit[TimeBankUnitOfWork],
+    now: datetime,
 ) -> int:
     """The recovery job: every pending transfer one step on, then the gauges."""
-    settled = timebank.recover(uows, exchange, federation, now)
+    settled = timebank.recover(uows, exchange, federation, now, submit=submit)
     community_id = federation.community_id
     for gauge in timebank.gauges(uows(), federation, now):
         metrics.TIMEBANK_PENDING.labels(community_id, gauge.peer).set(gauge.pending)
@@ -119,19 +130,21 @@ def build(
     tls_dir: str,
     host: str,
     verifier: auth.Verifier,
+    submit: Submit[TimeBankUnitOfWork],
     clock: Clock = utc_now,
 ) -> TimeBank:
-    """The time bank for the app: TimeBankService, the exchange port, recovery, reconciliation."""
+    """The time bank for the app: TimeBankService, the exchange port, recovery, reconciliation;
+    every step that posts goes through the community's writer (`submit`)."""
     wired = parts(settings, plumbing, tls_dir)
     uows, federation, exchange = wired.uows, wired.federation, wired.exchange
     exchange_servicer = timebank_api.ExchangeServicer(
-        uows, federation, wired.statements, timebank_api.PeerGate(wired.peer_cas), clock
+        uows, federation, wired.statements, timebank_api.PeerGate(wired.peer_cas), submit, clock
     )
 
     async def close() -> None:
         exchange.close()
 
-    bank = TimeBank(timebank_api.TimeBankServicer(uows, exchange, federation, clock))
+    bank = TimeBank(timebank_api.TimeBankServicer(uows, exchange, federation, submit, clock))
     bank.background += [
         functools.partial(
             timebank_api.exchange_server,
@@ -147,7 +160,7 @@ def build(
         schedules.every(
             "points.timebank-recovery",
             settings.recovery_seconds,
-            functools.partial(recover_and_measure, uows, exchange, federation),
+            functools.partial(recover_and_measure, uows, exchange, federation, submit),
             clock=clock,
         ).run,
         schedules.every(

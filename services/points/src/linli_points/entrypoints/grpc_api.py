@@ -7,6 +7,7 @@ object-level rules of `linli_points.domain.access` to the caller (`current_princ
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 from collections.abc import AsyncIterator, Callable
 
@@ -51,6 +52,7 @@ from linli_points.service_layer.ports import (
     LeaderboardWatch,
     PointsUnitOfWork,
 )
+from linli_points.service_layer.writer import Submit
 
 DEFAULT_TTL_SECONDS = 15 * 60
 DEFAULT_WATCHED = 10
@@ -104,11 +106,20 @@ class PointsServicer(pb_grpc.PointsServiceServicer):
         clock: Clock = utc_now,
         full_names: Callable[[str], bool] = lambda community_id: False,
         council_rules: Callable[[str], CouncilRule] = lambda community_id: DEFAULT_RULE,
+        *,
+        submit: Submit[PointsUnitOfWork],
     ) -> None:
+        # Reservations post through the community's writer (`submit`: its group commit).
         self.uow_factory, self.catalog, self.clock = uow_factory, catalog, clock
+        self.submit = submit
         self.council_rules = council_rules
         self.store, self.boards, self.hub = store, boards, hub
         self.full_names = full_names
+
+    async def _write(
+        self, community_id: str, work: Callable[[PointsUnitOfWork], Reservation]
+    ) -> Reservation:
+        return await asyncio.wrap_future(self.submit(community_id, work))
 
     def _year(self, requested: int) -> int:
         return requested or queries.current_year(self.clock)
@@ -171,8 +182,8 @@ class PointsServicer(pb_grpc.PointsServiceServicer):
             memo=request.memo,
             ttl_seconds=request.ttl_seconds or DEFAULT_TTL_SECONDS,
         )
-        reservation = await asyncio.to_thread(
-            reservations.reserve, command, self.uow_factory(), self.clock
+        reservation = await self._write(
+            command.community_id, functools.partial(reservations.reserve, command, clock=self.clock)
         )
         return pb.CreateReservationResponse(reservation=messages.reservation_message(reservation))
 
@@ -200,8 +211,9 @@ class PointsServicer(pb_grpc.PointsServiceServicer):
             commit=commit,
             reason=reason,
         )
-        return await asyncio.to_thread(
-            reservations.settle_reservation, command, self.uow_factory(), self.clock
+        return await self._write(
+            command.community_id,
+            functools.partial(reservations.settle_reservation, command, clock=self.clock),
         )
 
     async def CommitReservation(
@@ -230,8 +242,9 @@ class PointsServicer(pb_grpc.PointsServiceServicer):
             reservation_id=ids["reservation"],
             reason=request.reason,
         )
-        reservation = await asyncio.to_thread(
-            reservations.refund_reservation, command, self.uow_factory(), self.clock
+        reservation = await self._write(
+            command.community_id,
+            functools.partial(reservations.refund_reservation, command, clock=self.clock),
         )
         return pb.RefundReservationResponse(reservation=messages.reservation_message(reservation))
 

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import grpc
 from cryptography import x509
@@ -37,7 +38,14 @@ from linli_points.domain.timebank import (
 )
 from linli_points.names import RESIDENT
 from linli_points.service_layer import timebank
-from linli_points.service_layer.timebank import Exchange, Federation, Statements, UowFactory
+from linli_points.service_layer.timebank import (
+    Exchange,
+    Federation,
+    Statements,
+    TimeBankUnitOfWork,
+    UowFactory,
+)
+from linli_points.service_layer.writer import Submit
 
 log = logging.getLogger(__name__)
 TRANSFER = COMMUNITY.child("transfers/{transfer}")
@@ -94,17 +102,19 @@ def transfer_message(t: Transfer) -> pb.Transfer:
 
 
 class TimeBankServicer(pb_grpc.TimeBankServiceServicer):
-    """Transfers for residents, the settlement report for staff."""
+    """Transfers for residents, the settlement report for staff; a transfer's hold and its
+    commit or void post through the community's writer (`submit`)."""
 
     def __init__(
         self,
         uow_factory: UowFactory,
         exchange: Exchange,
         federation: Federation,
+        submit: Submit[TimeBankUnitOfWork],
         clock: Clock = utc_now,
     ) -> None:
         self.uow_factory, self.exchange, self.federation = uow_factory, exchange, federation
-        self.clock = clock
+        self.submit, self.clock = submit, clock
 
     async def CreateTransfer(
         self, request: pb.CreateTransferRequest, context: grpc.aio.ServicerContext
@@ -129,6 +139,7 @@ class TimeBankServicer(pb_grpc.TimeBankServiceServicer):
             self.exchange,
             self.federation,
             self.clock,
+            self.submit,
         )
         metrics.TIMEBANK_TRANSFERS.labels(
             transfer.community_id, transfer.peer, transfer.state
@@ -237,7 +248,8 @@ def _request_id(value: str) -> None:
 
 
 class ExchangeServicer(pb_grpc.ExchangeServiceServicer):
-    """The peers' side of every transfer to this community, and the statement exchange."""
+    """The peers' side of every transfer to this community, and the statement exchange; an
+    accept or abort is decided by the community's writer (`submit`)."""
 
     def __init__(
         self,
@@ -245,10 +257,14 @@ class ExchangeServicer(pb_grpc.ExchangeServiceServicer):
         federation: Federation,
         statements: Statements,
         gate: PeerGate,
+        submit: Submit[TimeBankUnitOfWork],
         clock: Clock = utc_now,
     ) -> None:
         self.uow_factory, self.federation, self.statements = uow_factory, federation, statements
-        self.gate, self.clock = gate, clock
+        self.gate, self.submit, self.clock = gate, submit, clock
+
+    async def _decide(self, work: Callable[[TimeBankUnitOfWork], Transfer]) -> Transfer:
+        return await asyncio.wrap_future(self.submit(self.federation.community_id, work))
 
     async def AcceptTransfer(
         self, request: pb.AcceptTransferRequest, context: grpc.aio.ServicerContext
@@ -270,8 +286,10 @@ class ExchangeServicer(pb_grpc.ExchangeServiceServicer):
             created_at=required_time(request, "create_time"),
             deadline=required_time(request, "deadline_time"),
         )
-        transfer = await asyncio.to_thread(
-            timebank.accept_offer, offer, self.uow_factory(), self.federation, self.clock
+        transfer = await self._decide(
+            functools.partial(
+                timebank.accept_offer, offer, federation=self.federation, clock=self.clock
+            )
         )
         metrics.TIMEBANK_TRANSFERS.labels(transfer.community_id, peer, transfer.state).inc()
         answer = answer_of(transfer)
@@ -283,14 +301,15 @@ class ExchangeServicer(pb_grpc.ExchangeServiceServicer):
         """Never accept a transfer the peer gave up on (or say it was accepted)."""
         peer = self.gate.peer(context)
         _request_id(request.request_id)
-        transfer = await asyncio.to_thread(
-            timebank.abort_offer,
-            peer,
-            _transfer_id(request.transfer_id),
-            request.reason,
-            self.uow_factory(),
-            self.federation,
-            self.clock,
+        transfer = await self._decide(
+            functools.partial(
+                timebank.abort_offer,
+                peer,
+                _transfer_id(request.transfer_id),
+                request.reason,
+                federation=self.federation,
+                clock=self.clock,
+            )
         )
         return pb.AbortTransferResponse(status=STATUSES[answer_of(transfer)])
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
@@ -13,6 +14,7 @@ from linli_points.domain import access
 from linli_points.domain.reservations import Reservation, ReservationState, open_reservation
 from linli_points.service_layer.commands import RefundReservation, Reserve, SettleReservation
 from linli_points.service_layer.ports import PointsUnitOfWork
+from linli_points.service_layer.writer import InOwnUnits, Submit
 
 MAX_TTL_SECONDS = 30 * 86400
 
@@ -91,22 +93,35 @@ def refund_reservation(
     return reservation
 
 
+def void_if_pending(
+    community_id: str, reservation_id: str, now: datetime, uow: PointsUnitOfWork
+) -> bool:
+    """Void a reservation whose time ran out, if it is still pending; whether it was."""
+    with uow:
+        reservation = _reservation(uow, community_id, reservation_id)
+        if reservation.state is not ReservationState.PENDING:
+            return False
+        uow.ledger.post(reservation.void(now, "timed out"))
+        uow.reservations.save(reservation)
+        uow.commit()
+    return True
+
+
 def void_expired(
-    uow_factory: Callable[[], PointsUnitOfWork], now: datetime, limit: int = 100
+    uow_factory: Callable[[], PointsUnitOfWork],
+    now: datetime,
+    limit: int = 100,
+    submit: Submit[PointsUnitOfWork] | None = None,
 ) -> int:
-    """Void the pending reservations whose time ran out; returns how many were voided."""
+    """Void the pending reservations whose time ran out, through the communities' writers
+    (`submit`; else each in a unit of work of its own); returns how many were voided."""
     # Harmless on several replicas at once: each reservation is read locked for update and
     # voided only while still pending, so a second sweep skips it.
     with uow_factory() as uow:
         due = uow.reservations.expired(now, limit)
-    voided = 0
-    for community_id, reservation_id in due:
-        with uow_factory() as uow:
-            reservation = _reservation(uow, community_id, reservation_id)
-            if reservation.state is not ReservationState.PENDING:
-                continue
-            uow.ledger.post(reservation.void(now, "timed out"))
-            uow.reservations.save(reservation)
-            uow.commit()
-            voided += 1
-    return voided
+    write = submit or InOwnUnits(uow_factory)
+    answers = [
+        write(community_id, functools.partial(void_if_pending, community_id, reservation_id, now))
+        for community_id, reservation_id in due
+    ]
+    return sum(answer.result() for answer in answers)

@@ -3,18 +3,21 @@
 The sender's side runs in three steps, each its own unit of work or call: hold and record the
 pending transfer (idempotent by request id), ask the peer (idempotent by transfer id), commit
 or void on its answer. A crash between any two leaves a pending transfer that `recover` drives
-to an end: it asks the peer again before the deadline, aborts it there after.
+to an end: it asks the peer again before the deadline, aborts it there after. The steps that
+post (hold, commit or void; the peer's accept and abort) are work for the community's writer
+(`submit`: its group commit); without one each runs in a unit of work of its own.
 """
 
 from __future__ import annotations
 
 import abc
+import functools
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from linli_kit.domain import Clock, Repository, utc_now
+from linli_kit.domain import Clock, Inbox, Repository, utc_now
 from linli_kit.errors import FailedPrecondition, InvalidArgument, NotFound, Unavailable
 from linli_kit.principals import Principal
 from linli_kit.usecases import idempotent
@@ -30,7 +33,8 @@ from linli_points.domain.timebank import (
     Transfer,
     TransferState,
 )
-from linli_points.service_layer.ports import PointsUnitOfWork
+from linli_points.service_layer.ports import BatchItem, PointsUnitOfWork
+from linli_points.service_layer.writer import InOwnUnits, Submit
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +91,18 @@ class TimeBankUnitOfWork(PointsUnitOfWork, abc.ABC):
     """The points unit of work with the transfers beside the ledger."""
 
     transfers: Transfers
+
+    def item(self, inbox: Inbox | None = None) -> TimeBankUnitOfWork:
+        """One item's view of this unit of work, the transfers too."""
+        return TimeBankItem(self, inbox)
+
+
+class TimeBankItem(BatchItem, TimeBankUnitOfWork):
+    """One item of a batch, with the batch's transfers."""
+
+    def __init__(self, batch: TimeBankUnitOfWork, inbox: Inbox | None = None) -> None:
+        super().__init__(batch, inbox)
+        self.transfers = batch.transfers
 
 
 class Exchange(abc.ABC):
@@ -185,16 +201,16 @@ def open_transfer(
 UowFactory = Callable[[], TimeBankUnitOfWork]
 
 
-def settle(
-    uow_factory: UowFactory,
+def settle_transfer(
     community_id: str,
     transfer_id: str,
     answer: PeerAnswer,
     why: str,
-    clock: Clock = utc_now,
+    clock: Clock,
+    uow: TimeBankUnitOfWork,
 ) -> Transfer:
     """Commit or void a pending transfer on the peer's answer, once (a settled one is kept)."""
-    with uow_factory() as uow:
+    with uow:
         transfer = _transfer(uow, community_id, transfer_id)
         if transfer.final:
             return transfer
@@ -214,6 +230,7 @@ def drive(
     community_id: str,
     transfer_id: str,
     clock: Clock = utc_now,
+    submit: Submit[TimeBankUnitOfWork] | None = None,
 ) -> Transfer:
     """Take a pending transfer one step on: ask the peer (before the deadline) or abort it
     there (after), then commit or void; still pending while the peer does not answer."""
@@ -231,7 +248,8 @@ def drive(
     except Unavailable as exc:
         log.info("transfer %s stays pending: %s", transfer.id, exc)
         return transfer
-    return settle(uow_factory, community_id, transfer_id, answer, why, clock)
+    settling = functools.partial(settle_transfer, community_id, transfer_id, answer, why, clock)
+    return (submit or InOwnUnits(uow_factory))(community_id, settling).result()
 
 
 def send_transfer(
@@ -240,10 +258,13 @@ def send_transfer(
     exchange: Exchange,
     federation: Federation,
     clock: Clock = utc_now,
+    submit: Submit[TimeBankUnitOfWork] | None = None,
 ) -> Transfer:
     """Send points: hold them, ask the peer, settle; a retry picks up where the first left."""
-    transfer = open_transfer(cmd, uow_factory(), federation, clock)
-    return drive(uow_factory, exchange, federation, cmd.community_id, transfer.id, clock)
+    write = submit or InOwnUnits(uow_factory)
+    holding = functools.partial(open_transfer, cmd, federation=federation, clock=clock)
+    transfer = write(cmd.community_id, holding).result()
+    return drive(uow_factory, exchange, federation, cmd.community_id, transfer.id, clock, write)
 
 
 def recover(
@@ -252,6 +273,7 @@ def recover(
     federation: Federation,
     now: datetime,
     limit: int = 100,
+    submit: Submit[TimeBankUnitOfWork] | None = None,
 ) -> int:
     """Drive every pending transfer one step on (after a crash, a lost answer, a timeout);
     returns how many it settled. Harmless on several replicas: each settles once, locked."""
@@ -261,7 +283,9 @@ def recover(
     for community_id, transfer_id in due:
         if community_id != federation.community_id:
             continue
-        done = drive(uow_factory, exchange, federation, community_id, transfer_id, lambda: now)
+        done = drive(
+            uow_factory, exchange, federation, community_id, transfer_id, lambda: now, submit
+        )
         settled += done.final
     return settled
 

@@ -19,12 +19,14 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from linli_points.service_layer.ports import DeferredInbox, PointsUnitOfWork
 
 R = TypeVar("R")
-Work = Callable[[PointsUnitOfWork], Any]
+U = TypeVar("U", bound=PointsUnitOfWork)
+U_co = TypeVar("U_co", bound=PointsUnitOfWork, covariant=True)
+Work = Callable[[Any], Any]
 # Wraps the writing of one batch, given each caller's context (tracing links them to it).
 BatchScope = Callable[[Sequence[contextvars.Context]], contextlib.AbstractContextManager[Any]]
 
@@ -44,12 +46,35 @@ def _holds(queue: deque[_Item], wanted: int) -> bool:
     return len(queue) >= wanted
 
 
-class CommunityWriter:
+class Submit(Protocol[U_co]):
+    """Queues work on a community's writer, or runs it in a unit of work of its own; the
+    future holds its result once committed."""
+
+    def __call__(self, community_id: str, work: Callable[[U_co], R], /) -> Future[R]: ...
+
+
+class InOwnUnits(Generic[U]):
+    """A Submit that runs each work at once in a fresh unit of work (one commit each)."""
+
+    def __init__(self, uow_factory: Callable[[], U]) -> None:
+        self.uow_factory = uow_factory
+
+    def __call__(self, community_id: str, work: Callable[[U], R], /) -> Future[R]:
+        """Run the work now; its result or error in a done future."""
+        answer: Future[R] = Future()
+        try:
+            answer.set_result(work(self.uow_factory()))
+        except Exception as exc:
+            answer.set_exception(exc)
+        return answer
+
+
+class CommunityWriter(Generic[U]):
     """Serial, batched writes per community; communities drain in parallel."""
 
     def __init__(
         self,
-        uow_factory: Callable[[], PointsUnitOfWork],
+        uow_factory: Callable[[], U],
         *,
         max_batch: int = 200,
         communities_at_once: int = 8,
@@ -65,7 +90,7 @@ class CommunityWriter:
         self._pool = ThreadPoolExecutor(communities_at_once, thread_name_prefix="points-writer")
         self.batches = self.items = 0
 
-    def submit(self, community_id: str, work: Callable[[PointsUnitOfWork], R]) -> Future[R]:
+    def submit(self, community_id: str, work: Callable[[U], R], /) -> Future[R]:
         """Queue work on the community's writer; the future holds its result after the commit."""
         item = _Item(work)
         with self._lock:
@@ -77,7 +102,7 @@ class CommunityWriter:
             self._pool.submit(self._drain, community_id)
         return item.answer
 
-    def write(self, community_id: str, work: Callable[[PointsUnitOfWork], R]) -> R:
+    def write(self, community_id: str, work: Callable[[U], R]) -> R:
         """Queue work and wait for its committed result (or its error)."""
         return self.submit(community_id, work).result()
 
