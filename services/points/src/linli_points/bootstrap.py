@@ -30,6 +30,7 @@ from linli_kit.streams import EnvelopeHandler, OutboxRelay, StreamConsumer
 from linli_points import timebank_wiring
 from linli_points.adapters import events, orm
 from linli_points.adapters.identity_households import IdentityHouseholds
+from linli_points.adapters.identity_people import IdentityPeople
 from linli_points.adapters.leaderboard import (
     LeaderboardHub,
     RedisLeaderboards,
@@ -277,6 +278,8 @@ def build_app(
             tls_dir=settings.tls_dir,
             host=settings.grpc_host,
             verifier=verifier,
+            # Identity here: the senders' person keys and the recipient rule.
+            people=IdentityPeople(auth.channel(settings.identity_address, tls)),
             # The writer's units of work are the time bank's (bank_uows, above).
             submit=cast(Submit[TimeBankUnitOfWork], writer.submit),
             clock=clock,

@@ -19,6 +19,7 @@ from linli_points.adapters.ledger import LedgerMemory
 from linli_points.adapters.timebank import GrpcExchange, PasetoStatements, SqlTimeBankUnitOfWork
 from linli_points.entrypoints import timebank_api
 from linli_points.service_layer import timebank
+from linli_points.service_layer.recipients import People
 from linli_points.service_layer.timebank import (
     Exchange,
     Federation,
@@ -100,8 +101,9 @@ class Parts:
     tls: auth.TlsFiles
 
 
-def parts(settings: TimeBankSettings, plumbing: SqlPlumbing, tls_dir: str) -> Parts:
-    """The time bank's adapters (connecting to nothing until first use)."""
+def parts(settings: TimeBankSettings, plumbing: SqlPlumbing, tls_dir: str, people: People) -> Parts:
+    """The time bank's adapters (connecting to nothing until first use); `people`: identity
+    here (the senders' person keys)."""
     folder = settings.tls_dir or tls_dir
     if not folder:
         raise SystemExit("the time bank needs mutual TLS: LINLI_POINTS_TLS_DIR or its tls_dir")
@@ -116,7 +118,7 @@ def parts(settings: TimeBankSettings, plumbing: SqlPlumbing, tls_dir: str) -> Pa
     return Parts(
         uow_factory(plumbing),
         federation,
-        GrpcExchange(federation.community_id, tls, peer_cas),
+        GrpcExchange(federation.community_id, tls, peer_cas, people),
         PasetoStatements(keyring, {p.id: p.statement_key for p in settings.peers}),
         peer_cas,
         tls,
@@ -130,15 +132,22 @@ def build(
     tls_dir: str,
     host: str,
     verifier: auth.Verifier,
+    people: People,
     submit: Submit[TimeBankUnitOfWork],
     clock: Clock = utc_now,
 ) -> TimeBank:
     """The time bank for the app: TimeBankService, the exchange port, recovery, reconciliation;
     every step that posts goes through the community's writer (`submit`)."""
-    wired = parts(settings, plumbing, tls_dir)
+    wired = parts(settings, plumbing, tls_dir, people)
     uows, federation, exchange = wired.uows, wired.federation, wired.exchange
     exchange_servicer = timebank_api.ExchangeServicer(
-        uows, federation, wired.statements, timebank_api.PeerGate(wired.peer_cas), submit, clock
+        uows,
+        federation,
+        wired.statements,
+        timebank_api.PeerGate(wired.peer_cas),
+        submit,
+        clock,
+        people=people,
     )
 
     async def close() -> None:

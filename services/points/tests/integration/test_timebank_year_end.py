@@ -25,6 +25,7 @@ from linli_points.domain.timebank import (
     Offer,
     Peer,
     PeerAnswer,
+    Recipient,
     Transfer,
     TransferState,
     answer_of,
@@ -81,6 +82,7 @@ class InProcess(Exchange):
             transfer.memo,
             transfer.created_at,
             transfer.deadline,
+            recipient=Recipient.SELF,  # identity's answer, not asked in this one-process test
         )
         decided = timebank.accept_offer(offer, self.uows(), self.peer, self.clock)
         self._answered()

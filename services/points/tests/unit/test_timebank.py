@@ -3,6 +3,7 @@ statements and settlement; and the deny-by-default tables of both of its service
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -14,7 +15,14 @@ from linli_kit.principals import Kind, Principal, Role
 from linli_points.domain import timebank
 from linli_points.domain.ledger import EXPIRY, Purpose
 from linli_points.domain.periods import year_bounds
-from linli_points.domain.timebank import Offer, Peer, PeerAnswer, Statement, TransferState
+from linli_points.domain.timebank import (
+    Offer,
+    Peer,
+    PeerAnswer,
+    Recipient,
+    Statement,
+    TransferState,
+)
 from linli_points.entrypoints.timebank_api import EXCHANGE_POLICY, POLICY
 
 A, B = "c-east", "c-west"
@@ -46,6 +54,7 @@ def _offer(transfer: timebank.Transfer) -> Offer:
         "m",
         transfer.created_at,
         transfer.deadline,
+        recipient=Recipient.SELF,
     )
 
 
@@ -107,6 +116,16 @@ def test_the_recipient_refuses_a_stranger_a_late_offer_and_one_made_in_the_futur
     assert late.state is TransferState.REFUSED and "deadline" in late.reason
     with pytest.raises(InvalidArgument):
         _receive(offer, at=AT - timedelta(hours=1))
+
+
+def test_the_recipient_refuses_one_neither_the_sender_nor_a_confirmed_relative() -> None:
+    offer = _offer(_sent())
+    relative, _ = _receive(dataclasses.replace(offer, recipient=Recipient.RELATIVE))
+    assert relative.state is TransferState.ACCEPTED
+    for unrelated in (Recipient.NOT_RELATED, Recipient.UNCHECKED):
+        refused, none = _receive(dataclasses.replace(offer, recipient=unrelated))
+        assert refused.state is TransferState.REFUSED and none is None
+        assert "neither the sender themself nor a confirmed relative" in refused.reason
 
 
 def test_points_of_an_ended_year_land_in_expiry() -> None:

@@ -30,6 +30,7 @@ from linli_points.domain.timebank import (
     TransferState,
 )
 from linli_points.names import RESIDENT
+from linli_points.service_layer.recipients import People
 from linli_points.service_layer.timebank import Exchange, Statements, TimeBankUnitOfWork, Transfers
 
 T = timebank_transfers
@@ -208,16 +209,18 @@ ANSWERS = {
 
 
 class GrpcExchange(Exchange):
-    """The peers' ExchangeService over mutual TLS: our certificate, each peer's own CA."""
+    """The peers' ExchangeService over mutual TLS: our certificate, each peer's own CA; the
+    sender's person key from identity here goes with every offer."""
 
     def __init__(
         self,
         community_id: str,
         tls: auth.TlsFiles,
         peer_cas: Mapping[str, bytes],
+        people: People,
         timeout: float = 5.0,
     ) -> None:
-        self.community_id, self.timeout = community_id, timeout
+        self.community_id, self.timeout, self.people = community_id, timeout, people
         self._tls, self._cas = tls, peer_cas
         self._stubs: dict[str, pb_grpc.ExchangeServiceStub] = {}
         self._channels: list[grpc.Channel] = []
@@ -239,6 +242,7 @@ class GrpcExchange(Exchange):
 
     def accept(self, peer: Peer, transfer: Transfer, timeout: float) -> tuple[PeerAnswer, str]:
         """Ask the peer to accept a transfer: its decision and reason."""
+        sender_key = self.people.person_key(self.community_id, transfer.resident_id)
         request = pb.AcceptTransferRequest(
             transfer_id=transfer.id,
             sender=RESIDENT.format(community=self.community_id, resident=transfer.resident_id),
@@ -248,6 +252,7 @@ class GrpcExchange(Exchange):
             create_time=timestamp(transfer.created_at),
             deadline_time=timestamp(transfer.deadline),
             request_id=f"accept-{transfer.id}",
+            sender_person_key=sender_key,
         )
         reply = self._call(peer, "AcceptTransfer", request, min(timeout, self.timeout))
         return ANSWERS[reply.status], reply.reason

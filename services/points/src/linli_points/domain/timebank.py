@@ -4,8 +4,10 @@
   with a credit limit agreed per pair: the exposure it accepts to that peer.
 - A → B: A holds the sender's points (yearly → reserved) and records a pending transfer under a
   global transfer id. B accepts (credits its resident, debits its clearing account for A) or
-  refuses: the recipient is not registered in B, the clearing account would pass its limit,
-  the transfer's deadline passed, or A aborted it first. A then commits (reserved → its
+  refuses: the recipient is not registered in B, or is neither the sender themself (the same
+  person key, identity's HMAC of the phone number) nor has the sender as a confirmed relative
+  (identity's answer, `Recipient`), the clearing account would pass its limit, the transfer's
+  deadline passed, or A aborted it first. A then commits (reserved → its
   clearing account for B) or voids (reserved → yearly). Each step happens once per transfer id.
 - A pending transfer whose deadline passed is aborted at B before A voids it: B then never
   accepts it, and if B had accepted already A commits instead. Nothing is decided on a guess.
@@ -250,9 +252,19 @@ def send(
     )
 
 
+class Recipient(StrEnum):
+    """What the recipient here is to the sender there, as identity here answers; UNCHECKED
+    until it was asked (and refused as such: nothing is accepted on a guess)."""
+
+    UNCHECKED = "unchecked"
+    SELF = "self"
+    RELATIVE = "relative"
+    NOT_RELATED = "not_related"
+
+
 @dataclass(frozen=True)
 class Offer:
-    """What a peer asks this community to accept."""
+    """What a peer asks this community to accept, and what identity here said of it."""
 
     transfer_id: str
     peer: str
@@ -262,6 +274,8 @@ class Offer:
     memo: str
     created_at: datetime
     deadline: datetime
+    sender_key: str = ""  # the sender's person key, as the peer's identity derived it
+    recipient: Recipient = Recipient.UNCHECKED
 
     def same_as(self, transfer: Transfer) -> bool:
         """Whether a recorded transfer is this very offer (a repeat), not another one."""
@@ -306,6 +320,11 @@ def receive(
     )
     if not registered:
         transfer.reason = f"{offer.recipient_id} is not a resident of {community_id}"
+    elif offer.recipient not in (Recipient.SELF, Recipient.RELATIVE):
+        transfer.reason = (
+            f"{offer.recipient_id} is neither the sender themself nor a confirmed relative"
+            + (" (not checked)" if offer.recipient is Recipient.UNCHECKED else "")
+        )
     elif at >= offer.deadline:
         transfer.reason = "the transfer's deadline passed"
     elif clearing_balance - credited < -peer.credit_limit:

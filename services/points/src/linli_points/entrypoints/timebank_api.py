@@ -37,7 +37,8 @@ from linli_points.domain.timebank import (
     answer_of,
 )
 from linli_points.names import RESIDENT
-from linli_points.service_layer import timebank
+from linli_points.service_layer import recipients, timebank
+from linli_points.service_layer.recipients import People
 from linli_points.service_layer.timebank import (
     Exchange,
     Federation,
@@ -52,6 +53,7 @@ TRANSFER = COMMUNITY.child("transfers/{transfer}")
 TIMEBANK_SERVICE = pb.DESCRIPTOR.services_by_name["TimeBankService"].full_name
 EXCHANGE_SERVICE = pb.DESCRIPTOR.services_by_name["ExchangeService"].full_name
 _TRANSFER_ID = re.compile(r"[a-z][a-z0-9-]{1,63}")
+_PERSON_KEY = re.compile(r"[0-9a-f]{64}")
 
 POLICY: Policy = {
     "CreateTransfer": persons(),
@@ -247,6 +249,12 @@ def _request_id(value: str) -> None:
         raise InvalidArgument("request_id is required")
 
 
+def _person_key(value: str) -> str:
+    if not _PERSON_KEY.fullmatch(value):
+        raise InvalidArgument("sender_person_key must be 64 lower-case hex digits")
+    return value
+
+
 class ExchangeServicer(pb_grpc.ExchangeServiceServicer):
     """The peers' side of every transfer to this community, and the statement exchange; an
     accept or abort is decided by the community's writer (`submit`)."""
@@ -259,8 +267,11 @@ class ExchangeServicer(pb_grpc.ExchangeServiceServicer):
         gate: PeerGate,
         submit: Submit[TimeBankUnitOfWork],
         clock: Clock = utc_now,
+        *,
+        people: People,
     ) -> None:
         self.uow_factory, self.federation, self.statements = uow_factory, federation, statements
+        self.people = people
         self.gate, self.submit, self.clock = gate, submit, clock
 
     async def _decide(self, work: Callable[[TimeBankUnitOfWork], Transfer]) -> Transfer:
@@ -285,6 +296,11 @@ class ExchangeServicer(pb_grpc.ExchangeServiceServicer):
             memo=request.memo,
             created_at=required_time(request, "create_time"),
             deadline=required_time(request, "deadline_time"),
+            sender_key=_person_key(request.sender_person_key),
+        )
+        # Identity here says whether the recipient is the sender or a confirmed relative.
+        offer = await asyncio.to_thread(
+            recipients.checked_offer, offer, self.people, self.uow_factory(), self.federation
         )
         transfer = await self._decide(
             functools.partial(
