@@ -87,6 +87,7 @@ def _processes(
             # Keys derived from public constants: fine for a demo, never for real data.
             settings["dev_template_keys"] = "true"
             settings["dev_signing_keys"] = "true"
+            settings["dev_federation_secret"] = "true"
         else:
             settings["identity_address"] = f"127.0.0.1:{ports['grpc']['identity']}"
         if name in ("rewards", "partners"):

@@ -173,6 +173,8 @@ def secure_processes(
         if name == "identity":
             settings["signing_keys"] = credentials.signing_keys()
             settings.setdefault("face_workers", "1")  # each loads the models: one is enough here
+            # The time bank's person keys (a public secret: tests only).
+            settings.setdefault("dev_federation_secret", "true")
         else:
             settings["identity_address"] = f"127.0.0.1:{ports['identity']}"
         if name in ("rewards", "partners"):
