@@ -6,6 +6,8 @@ service as `spiffe://linli/<community>/attendance`.
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 
 import grpc
@@ -19,14 +21,28 @@ from linli_kit.names import COMMUNITY, RESIDENT
 
 
 class GrpcResidentDirectory:
-    """ResidentDirectory backed by IdentityService.GetResident (blocking; used from threads)."""
+    """ResidentDirectory backed by IdentityService.GetResident (blocking; used from threads).
 
-    def __init__(self, channel: grpc.Channel, timeout: float = 3.0) -> None:
+    Identity never removes a registered resident, so a yes is remembered (the `remembered`
+    most recently asked): a sign-out, after its sign-in, asks identity nothing. A no is asked
+    again every time, since the resident may register meanwhile.
+    """
+
+    def __init__(
+        self, channel: grpc.Channel, timeout: float = 3.0, remembered: int = 100_000
+    ) -> None:
         self.stub, self.timeout = pb_grpc.IdentityServiceStub(channel), timeout
+        self.remembered = remembered
+        self._known: OrderedDict[str, None] = OrderedDict()
+        self._lock = threading.Lock()
 
     def exists(self, community_id: str, resident_id: str) -> bool:
         """Whether the resident is registered; raises Unavailable if identity cannot say."""
         name = RESIDENT.format(community=community_id, resident=resident_id)
+        with self._lock:
+            if name in self._known:
+                self._known.move_to_end(name)
+                return True
         try:
             self.stub.GetResident(
                 pb.GetResidentRequest(name=name), timeout=self.timeout, wait_for_ready=True
@@ -35,6 +51,10 @@ class GrpcResidentDirectory:
             if exc.code() in (grpc.StatusCode.NOT_FOUND, grpc.StatusCode.INVALID_ARGUMENT):
                 return False
             raise Unavailable(f"identity service did not answer: {exc.code().name}") from exc
+        with self._lock:
+            self._known[name] = None
+            if len(self._known) > self.remembered:
+                self._known.popitem(last=False)
         return True
 
 
