@@ -351,6 +351,80 @@ def test_an_award_dated_in_the_closed_year_but_posted_later_expires_on_re_run(uo
     assert balance(uow) == queries.Balance(yearly=0, lifetime=300)
 
 
+DECEMBER, JANUARY = datetime(2026, 12, 30, tzinfo=UTC), datetime(2027, 1, 5, tzinfo=UTC)
+
+
+def expired_amounts(closed: list) -> list[int]:
+    """What each expiry transaction of a close sent to expiry."""
+    return [t.amount_for(EXPIRY, Purpose.YEARLY) for t in closed]
+
+
+def test_a_hold_voided_before_a_late_close_gives_the_old_years_points_back_to_expire(uow) -> None:
+    earn(uow, hours=5, when=DECEMBER)
+    held = reserve(uow, 500, when=JANUARY, ttl=86400)
+    settle(uow, held.id, False, when=JANUARY + timedelta(hours=1))
+
+    assert expired_amounts(close_year(uow, 2026, datetime(2027, 1, 20, tzinfo=UTC))) == [500]
+    assert balance(uow) == queries.Balance(yearly=0, lifetime=500)
+
+
+def test_points_given_back_after_a_close_expire_when_it_runs_again_and_only_once(uow) -> None:
+    earn(uow, hours=5, when=DECEMBER)
+    earn(uow, hours=2, when=JANUARY)
+    held = reserve(uow, 400, when=JANUARY + timedelta(hours=1), ttl=86400 * 30)
+    spent = reserve(uow, 100, request_id="r2", when=JANUARY + timedelta(hours=2))
+    settle(uow, spent.id, True, request_id="s2", when=JANUARY + timedelta(hours=2, minutes=1))
+    # Late: the old points were drawn first (4 held, 1 spent), so nothing is left to expire.
+    assert close_year(uow, 2026, datetime(2027, 1, 6, tzinfo=UTC)) == []
+
+    settle(uow, held.id, False, when=datetime(2027, 1, 7, tzinfo=UTC))
+    refund(uow, spent.id, when=datetime(2027, 1, 8, tzinfo=UTC))
+    again = close_year(uow, 2026, datetime(2027, 1, 11, tzinfo=UTC))
+
+    # The 5 old points came back and expire; the 2 new ones stay, and nothing expires twice.
+    assert expired_amounts(again) == [500]
+    assert balance(uow) == queries.Balance(yearly=200, lifetime=700)
+    assert close_year(uow, 2026, datetime(2027, 1, 18, tzinfo=UTC)) == []
+    assert close_year(uow, 2026, datetime(2027, 2, 1, tzinfo=UTC)) == []
+
+
+def test_holds_made_after_an_on_time_close_spend_the_new_year_only(uow) -> None:
+    earn(uow, hours=5, when=DECEMBER)
+    assert expired_amounts(close_year(uow, 2026, datetime(2027, 1, 1, tzinfo=UTC))) == [500]
+    earn(uow, hours=3, when=JANUARY)
+    held = reserve(uow, 300, when=JANUARY + timedelta(hours=1), ttl=86400)
+    settle(uow, held.id, False, when=JANUARY + timedelta(hours=2))
+    spent = reserve(uow, 100, request_id="r2", when=JANUARY + timedelta(hours=3))
+    settle(uow, spent.id, True, request_id="s2", when=JANUARY + timedelta(hours=3, minutes=1))
+    refund(uow, spent.id, when=JANUARY + timedelta(hours=5))
+
+    assert close_year(uow, 2026, datetime(2027, 1, 11, tzinfo=UTC)) == []
+    assert balance(uow) == queries.Balance(yearly=300, lifetime=800)
+
+
+def test_a_reversal_of_a_new_years_award_takes_that_awards_points_not_the_old_years(uow) -> None:
+    earn(uow, hours=5, when=DECEMBER)
+    award = earn(uow, hours=2, when=JANUARY, event_id="jan")
+    earning.correct_session(
+        commands.CorrectSession(
+            event_id="fix",
+            community_id=C,
+            resident_id="r-alice",
+            session=award.session,
+            activity="a",
+            service_type=ServiceType.REGULAR,
+            duration_seconds=0,
+            corrected_by="r-staff",
+            reason="never came",
+            occurred_at=JANUARY + timedelta(hours=3),
+        ),
+        uow,
+    )
+
+    assert expired_amounts(close_year(uow, 2026, datetime(2027, 1, 20, tzinfo=UTC))) == [500]
+    assert balance(uow) == queries.Balance(yearly=0, lifetime=500)
+
+
 def test_a_year_that_has_not_ended_cannot_be_closed(uow) -> None:
     with pytest.raises(InvalidArgument, match="not ended"):
         close_year(uow, 2026, datetime(2026, 12, 31, 15, 59, tzinfo=UTC))

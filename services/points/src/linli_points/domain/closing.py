@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from linli_kit.domain import new_id
 from linli_points.domain import rules
 from linli_points.domain.ledger import (
+    EARNING_KINDS,
     EXPIRY,
     Account,
     Kind,
@@ -20,6 +22,7 @@ from linli_points.domain.ledger import (
 from linli_points.domain.periods import week_end, week_of, year_bounds
 
 EXPIRY_RULE = "p4.year_end"
+RETURNS = frozenset({Kind.VOID, Kind.REFUND})  # give a hold's points back
 
 
 def live_awards(transactions: Iterable[LedgerTransaction]) -> list[LedgerTransaction]:
@@ -93,6 +96,29 @@ def period_bonuses(
     return due
 
 
+@dataclass
+class _YearShare:
+    """One resident's points of a closing year still in their yearly account, and the rest."""
+
+    year: int = 0  # the closing year's points
+    newer: int = 0  # points earned since its end
+    held: dict[str, int] = field(default_factory=dict)  # the year's points in each hold
+
+    def draw(self, amount: int, newer_first: bool) -> int:
+        """Take a debit, from the year's share first unless told; returns what the year gave."""
+        spared = min(max(self.newer, 0), amount) if newer_first else 0
+        taken = min(max(self.year, 0), amount - spared)
+        self.year -= taken
+        self.newer -= amount - taken
+        return taken
+
+    def give_back(self, source_id: str, amount: int) -> None:
+        """A void or refund of a hold: its share of the year's points returns to the year."""
+        returned = min(self.held.pop(source_id, 0), amount)
+        self.year += returned
+        self.newer += amount - returned
+
+
 def year_end_expiries(
     *,
     community_id: str,
@@ -102,31 +128,44 @@ def year_end_expiries(
 ) -> list[LedgerTransaction]:
     """Transactions expiring each resident's unspent points of a year; lifetime is untouched.
 
-    Spending draws on the oldest points first, so what expires is the balance at the year's end
-    less whatever was debited since; earlier closes of the same year are subtracted, which makes
-    the close safe to re-run and to run late.
+    What expires is the year's share of each yearly account: the balance at the year's end, then
+    every later movement in order (`yearly` oldest first). A debit since (a close that runs late)
+    draws on the oldest points first, a reversal of a newer award on that award's points; a void
+    or refund gives a hold's share of the year back to the year; every expiry since (this year's
+    earlier closes, a later year's) takes the year's share first. So the close is safe to re-run
+    and to run late, a re-run expires points given back after an earlier close, and no point of
+    the year expires twice.
     """
     _, boundary = year_bounds(year)
-    before: dict[str, int] = defaultdict(int)
-    debited_after: dict[str, int] = defaultdict(int)
-    expired: dict[str, int] = defaultdict(int)
+    shares: dict[str, _YearShare] = defaultdict(_YearShare)
     closes: dict[str, int] = defaultdict(int)
+    newer_awards: set[str] = set()
+    later = []
     for t in yearly:
-        for p in t.postings:
-            account = p.account
-            if account.is_system or account.purpose is not Purpose.YEARLY:
-                continue
-            holder = account.holder
+        if t.created_at < boundary:
+            for p in _resident_yearly(t):
+                shares[p.account.holder].year += p.amount
+        else:
+            later.append(t)
+            if t.kind in EARNING_KINDS:
+                newer_awards.add(t.id)
+    for t in later:
+        for p in _resident_yearly(t):
+            share = shares[p.account.holder]
             if t.rule_id == EXPIRY_RULE and t.source_id.startswith(f"{year}:"):
-                expired[holder] -= p.amount
-                closes[holder] += 1
-            elif t.created_at < boundary:
-                before[holder] += p.amount
-            elif p.amount < 0 and t.kind is not Kind.EXPIRY:
-                debited_after[holder] -= p.amount
+                closes[p.account.holder] += 1
+            if p.amount > 0 and t.kind in RETURNS:
+                share.give_back(t.source_id, p.amount)
+            elif p.amount > 0:
+                share.newer += p.amount
+            else:
+                newer_first = t.kind is Kind.REVERSAL and t.reverses in newer_awards
+                taken = share.draw(-p.amount, newer_first)
+                if t.kind is Kind.RESERVE:
+                    share.held[t.source_id] = share.held.get(t.source_id, 0) + taken
     due = []
-    for holder in sorted(before):
-        amount = before[holder] - debited_after[holder] - expired[holder]
+    for holder, share in sorted(shares.items()):
+        amount = min(share.year, share.year + share.newer)
         if amount <= 0:
             continue
         due.append(
@@ -146,3 +185,9 @@ def year_end_expiries(
             )
         )
     return due
+
+
+def _resident_yearly(t: LedgerTransaction) -> list[Posting]:
+    return [
+        p for p in t.postings if not p.account.is_system and p.account.purpose is Purpose.YEARLY
+    ]
