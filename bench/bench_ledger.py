@@ -6,18 +6,22 @@ per transaction, one commit each) on the same PostgreSQL in the same run
 The service path is the consumer's: each client submits earning.award_for_session to the
 community's writer and waits for its commit (inbox row, postings checked against balances held
 under the chain-head fence, hash, outbox event). The old path (one unit of work and one commit
-per award, every award waiting for the chain head) is measured too, for reference. After
-every service run the chain of each community is verified.
+per award, every award waiting for the chain head) is measured too, for reference. So is a
+reservation round trip (CreateReservation then CommitReservation, as the servicer runs them:
+through the writer, request log claimed first) beside the same round trip with one unit of work
+and one commit per call. After every service run the chain of each community is verified.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import statistics
 import threading
 import time
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import partial
 
 import psycopg
 
@@ -26,9 +30,10 @@ from linli_kit.principals import SYSTEM
 from linli_kit.scratch import scratch_database
 from linli_points.adapters import events, orm
 from linli_points.bootstrap import sql_uow_factory as uow_factory
+from linli_points.domain.reservations import Reservation, Sink
 from linli_points.domain.rules import ServiceType
 from linli_points.entrypoints.cli import MIGRATIONS
-from linli_points.service_layer import commands, earning, queries
+from linli_points.service_layer import commands, earning, queries, reservations
 from linli_points.service_layer.ports import PointsUnitOfWork
 from linli_points.service_layer.writer import CommunityWriter
 
@@ -62,13 +67,13 @@ def run(clients: int, seconds: float, one: Callable[[int, int], None]) -> list[f
     return [x for per in latencies for x in per]
 
 
-def report(name: str, latencies: list[float], seconds: float) -> float:
+def report(name: str, latencies: list[float], seconds: float, unit: str = "awards/s") -> float:
     """Print throughput and latency percentiles; return the throughput."""
     ordered = sorted(latencies)
     rate = len(ordered) / seconds
     p50 = statistics.median(ordered) * 1000
     p99 = ordered[int(len(ordered) * 0.99) - 1] * 1000
-    print(f"  {name:<44} {rate:8.0f} awards/s   p50 {p50:6.2f} ms   p99 {p99:6.2f} ms")
+    print(f"  {name:<44} {rate:8.0f} {unit}   p50 {p50:6.2f} ms   p99 {p99:6.2f} ms")
     return rate
 
 
@@ -131,6 +136,40 @@ def writer_path(
     latencies = run(clients * len(communities), SECONDS, one)
     writer.close()
     return [x for x in latencies for _ in range(depth)], writer.items / max(writer.batches, 1)
+
+
+def reservation_round_trips(
+    make_uow: Callable[[], PointsUnitOfWork], community: str, clients: int, through_writer: bool
+) -> list[float]:
+    """Reserve one hundredth of a point and commit it, one call after the other per client:
+    through the community's writer, or one unit of work and one commit per call."""
+    writer = CommunityWriter(make_uow)
+    seeds = [
+        dataclasses.replace(award(community, 0, r), resident_id=f"r-{r}", duration_seconds=36_000)
+        for r in range(RESIDENTS)
+    ]
+    for answer in [writer.submit(community, partial(earning.award_for_session, s)) for s in seeds]:
+        answer.result()
+
+    def call(work: Callable[[PointsUnitOfWork], Reservation]) -> Reservation:
+        return writer.write(community, work) if through_writer else work(make_uow())
+
+    def one(client: int, n: int) -> None:
+        resident = f"r-{(client * 7919 + n) % RESIDENTS}"
+        held = call(
+            partial(
+                reservations.reserve,
+                commands.Reserve(
+                    SYSTEM, uuid.uuid4().hex, community, resident, 1, Sink.REWARDS, "bench", 600
+                ),
+            )
+        )
+        settle = commands.SettleReservation(SYSTEM, uuid.uuid4().hex, community, held.id, True)
+        call(partial(reservations.settle_reservation, settle))
+
+    latencies = run(clients, SECONDS, one)
+    writer.close()
+    return latencies
 
 
 def raw_baseline(dsn: str, clients: int) -> list[float]:
@@ -202,6 +241,20 @@ def main() -> None:
             f"writer, {COMMUNITIES} communities, {DEPTH} waiting per client", latencies, SECONDS
         )
         print(f"    mean batch {batch:.1f}; {verified(make_uow, deep)}")
+        held_old = report(
+            "reservation round trip, commit per call",
+            reservation_round_trips(make_uow, "c-hold-old", CLIENTS, through_writer=False),
+            SECONDS,
+            "round trips/s",
+        )
+        print(f"    {verified(make_uow, ['c-hold-old'])}")
+        held = report(
+            "reservation round trip, through the writer",
+            reservation_round_trips(make_uow, "c-hold", CLIENTS, through_writer=True),
+            SECONDS,
+            "round trips/s",
+        )
+        print(f"    {verified(make_uow, ['c-hold'])}")
         plumbing.engine.dispose()
     print("rows of issue 17 (ratio to the raw baseline of this run):")
     print(f"  1 community:   {one / baseline:5.2f}x  ({verdict(one / baseline)})")
@@ -216,6 +269,11 @@ def main() -> None:
     print(
         f"  {COMMUNITIES} communities: {ten_deep / baseline:5.2f}x  "
         f"({verdict(ten_deep / baseline)}); scaling {ten_deep / one_deep:.2f}x"
+    )
+    print(f"reservation round trips (reserve + commit, {CLIENTS} clients, 1 community):")
+    print(
+        f"  through the writer {held:.0f}/s, commit per call {held_old:.0f}/s: "
+        f"{held / held_old:.2f}x; {2 * held / baseline:.2f}x the raw baseline in transactions"
     )
 
 
