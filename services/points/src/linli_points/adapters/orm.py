@@ -65,10 +65,13 @@ postings = sa.Table(
         nullable=False,
         index=True,
     ),
-    sa.Column("account_id", BIGINT_ID, sa.ForeignKey("accounts.id"), nullable=False, index=True),
+    sa.Column("account_id", BIGINT_ID, sa.ForeignKey("accounts.id"), nullable=False),
     sa.Column("amount", sa.BigInteger, nullable=False),
     sa.CheckConstraint("amount <> 0", name="ck_postings_nonzero"),
 )
+# An account's transactions from the index alone (a resident's history; leads with account_id,
+# so it serves every lookup by account too).
+sa.Index("ix_postings_account_transaction", postings.c.account_id, postings.c.transaction_id)
 
 chain_heads = sa.Table(
     "chain_heads",
