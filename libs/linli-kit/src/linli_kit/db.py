@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import abc
+import threading
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Self
@@ -205,11 +206,15 @@ def envelope_for(event: DomainEvent, message: Message) -> envelope_pb2.EventEnve
 
 @dataclass(frozen=True)
 class Outbox:
-    """Writes events into the outbox table, to be relayed to one stream."""
+    """Writes events into the outbox table, to be relayed to one stream.
+
+    `committed` is set once a unit of work has committed events here: the relay's `wake`.
+    """
 
     table: sa.Table
     stream: str
     encode: EventEncoder
+    committed: threading.Event = field(default_factory=threading.Event, compare=False)
 
     def add(self, session: Session, event: DomainEvent) -> None:
         """Stage an event in the current transaction."""
@@ -249,9 +254,12 @@ class SqlUnitOfWork(AbstractUnitOfWork):
 
     def commit(self) -> None:
         """Stage the raised events in the outbox, then commit everything at once."""
-        for event in self.collect_new_events():
+        events = list(self.collect_new_events())
+        for event in events:
             self.outbox.add(self.session, event)
         self.session.commit()
+        if events:
+            self.outbox.committed.set()
 
     def rollback(self) -> None:
         """Discard whatever was not committed."""

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 import time
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -55,7 +57,12 @@ def queues_in_order(handler: Callable[..., Awaitable[None]]) -> Callable[..., Aw
 
 @dataclass
 class OutboxRelay:
-    """Moves committed outbox rows to their streams; a crash between XADD and marking repeats."""
+    """Moves committed outbox rows to their streams; a crash between XADD and marking repeats.
+
+    It runs in a thread of its own (the service's worker threads stay for its calls) and
+    relays at once when `wake` is set (by the unit of work that committed events, see
+    `Outbox.committed`), else every `poll_seconds`.
+    """
 
     session_factory: sessionmaker[Session]
     outbox: sa.Table
@@ -64,6 +71,7 @@ class OutboxRelay:
     batch: int = 200
     stream_maxlen: int = 1_000_000
     retention: timedelta = timedelta(days=7)
+    wake: threading.Event = field(default_factory=threading.Event)
     _redis: redis.Redis = field(init=False)
 
     def __post_init__(self) -> None:
@@ -118,21 +126,35 @@ class OutboxRelay:
 
     async def run(self) -> None:
         """Relay until cancelled; a failing Redis or database is retried with a pause."""
-        last_purge = 0.0
-        while True:
-            _reraise_if_cancelling()
+        stopping = threading.Event()
+        thread = ThreadPoolExecutor(1, thread_name_prefix="outbox-relay")
+        work = asyncio.get_running_loop().run_in_executor(thread, self._relay_until, stopping)
+        try:
+            await asyncio.shield(work)
+        finally:
+            stopping.set()
+            self.wake.set()
+            if not work.done():  # cancelled: let the batch in hand finish before we return
+                await asyncio.wait([work], timeout=5)
+            thread.shutdown(wait=work.done())  # join the thread, unless it is stuck
+
+    def _relay_until(self, stopping: threading.Event) -> None:
+        last_purge = float("-inf")
+        while not stopping.is_set():
             try:
-                published = await asyncio.to_thread(self.relay_once)
+                published = self.relay_once()
                 if time.monotonic() - last_purge > 3600:
-                    await asyncio.to_thread(self.purge_published)
+                    self.purge_published()
                     last_purge = time.monotonic()
             except (redis.RedisError, sa.exc.SQLAlchemyError):
-                _reraise_if_cancelling()
                 log.exception("outbox relay failed; retrying")
-                published = 0
-                await asyncio.sleep(1)
+                stopping.wait(1)
+                continue
             if published < self.batch:
-                await asyncio.sleep(self.poll_seconds)
+                # Cleared after the wait and before the next batch: a commit that sets it
+                # meanwhile is seen by that batch.
+                self.wake.wait(self.poll_seconds)
+                self.wake.clear()
 
 
 @dataclass

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -161,6 +162,34 @@ def test_relay_publishes_each_committed_event_once(servers, stream_prefix, outbo
     assert envelope.payload.Unpack(payload) and payload.resident == "communities/c1/residents/r1"
     assert envelope.type == TYPE and envelope.community_id == "c1"
     assert envelope.occurred_at.ToDatetime(tzinfo=UTC) == at
+
+
+async def test_a_running_relay_publishes_a_commit_when_woken_and_stops_when_cancelled(
+    servers, stream_prefix, outbox_db
+):
+    """The relay polls every minute here, yet a commit that sets `Outbox.committed` (its
+    wake) is published at once; cancelling the relay ends its thread."""
+    engine, tables = outbox_db
+    stream = f"{stream_prefix}identity.events"
+    outbox = Outbox(tables.outbox, stream, _encode)
+    factory = sa.orm.sessionmaker(engine)
+    relay = OutboxRelay(
+        factory, tables.outbox, servers.redis, poll_seconds=60, wake=outbox.committed
+    )
+    client = redis.Redis.from_url(servers.redis)
+    task = asyncio.create_task(relay.run())
+    await until(lambda: any(t.name.startswith("outbox-relay") for t in threading.enumerate()))
+    await asyncio.sleep(0.2)  # the relay has found nothing and waits for its poll
+    at = datetime(2026, 1, 1, tzinfo=UTC)
+    with factory() as session:
+        outbox.add(session, Registered(community_id="c1", occurred_at=at, resident_id="r1"))
+        session.commit()
+    outbox.committed.set()
+    await until(lambda: client.xlen(stream) == 1, within=5)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert not any(t.name.startswith("outbox-relay") for t in threading.enumerate())
 
 
 async def test_a_reads_entries_for_a_queueing_handler_start_together_in_order(

@@ -64,7 +64,13 @@ def build_app(
             events.encode,
         )
         uow_factory = sql_uow_factory(plumbing)
-        relay = OutboxRelay(plumbing.session_factory, orm.runtime.outbox, settings.redis_url)
+        # Woken by each commit that staged events: a sign-out's SessionCompleted leaves at once.
+        relay = OutboxRelay(
+            plumbing.session_factory,
+            orm.runtime.outbox,
+            settings.redis_url,
+            wake=plumbing.outbox.committed,
+        )
         workers.append(relay.run)
 
         async def dispose() -> None:

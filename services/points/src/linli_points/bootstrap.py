@@ -6,15 +6,12 @@ Redis while wiring (engines and clients connect on first use, inside the workers
 
 from __future__ import annotations
 
-import asyncio
 import functools
-import logging
 import threading
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any, Protocol, cast
 
-import redis
 import sqlalchemy as sa
 from linli.points.v1 import council_service_pb2 as council_pb
 from linli.points.v1 import council_service_pb2_grpc as council_grpc
@@ -57,7 +54,6 @@ from linli_points.service_layer.reservations import void_expired
 from linli_points.service_layer.timebank import TimeBankUnitOfWork
 from linli_points.service_layer.writer import CommunityWriter, Submit
 
-log = logging.getLogger(__name__)
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["PointsService"].full_name
 COUNCIL_NAME = council_pb.DESCRIPTOR.services_by_name["CouncilService"].full_name
 UowFactory = Callable[[], PointsUnitOfWork]
@@ -164,14 +160,18 @@ def build_app(
     catalog = settings.catalog
     background: list[Worker] = []
     on_stop: list[Callable[[], Awaitable[None]]] = []
+    # The writer's commits wake the relay (its units of work stage events themselves).
     commits = threading.Event()
     plumbing: SqlPlumbing | None = None
     if uow_factory is None:
         plumbing = database(settings)
         uow_factory = sql_uow_factory(plumbing)
         engine = engine or plumbing.engine
-        relay = OutboxRelay(plumbing.session_factory, orm.runtime.outbox, settings.redis_url)
-        background += [relay.run, functools.partial(relay_on_commit, relay, commits)]
+        commits = plumbing.outbox.committed
+        relay = OutboxRelay(
+            plumbing.session_factory, orm.runtime.outbox, settings.redis_url, wake=commits
+        )
+        background.append(relay.run)
         on_stop.append(_async(plumbing.engine.dispose))
     if store is None:
         redis_store = RedisLeaderboardStore(settings.redis_url, settings.stream_prefix)
@@ -304,18 +304,6 @@ def build_app(
         dead_letters=letters,
         limits={SERVICE_NAME: grpc_api.LIMITS, COUNCIL_NAME: council_api.LIMITS},
     )
-
-
-async def relay_on_commit(relay: OutboxRelay, commits: threading.Event) -> None:
-    """Relay the outbox as soon as the writer commits; the relay's own polling stays the floor."""
-    while True:
-        if not await asyncio.to_thread(commits.wait, 1.0):
-            continue
-        commits.clear()
-        try:
-            await asyncio.to_thread(relay.relay_once)
-        except (redis.RedisError, sa.exc.SQLAlchemyError):
-            log.warning("relaying after a commit failed; the relay's polling will retry")
 
 
 def _async(close: Callable[[], None]) -> Callable[[], Awaitable[None]]:

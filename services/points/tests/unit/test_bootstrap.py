@@ -50,8 +50,8 @@ def test_building_the_production_app_connects_to_nothing() -> None:
         "linli.points.v1.CouncilService",
     ]
     assert isinstance(app.verifier, auth.PublishedKeys)  # identity's keys, fetched on first use
-    # relay (polling, on commit), hub, 4 consumers, sweep, overdue audits, closes
-    assert len(app.background) == 10
+    # relay (polling, woken by the writer's commits), hub, 4 consumers, sweep, audits, closes
+    assert len(app.background) == 9
     schedules = {
         w.__self__.name: w.__self__
         for w in app.background
