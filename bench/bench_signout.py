@@ -24,6 +24,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
+import psycopg
 import redis
 from linli.attendance.v1 import attendance_service_pb2 as att
 from linli.attendance.v1 import attendance_service_pb2_grpc as att_grpc
@@ -66,6 +67,52 @@ STAFF = 1024
 def percentile_ms(samples: list[float], q: float) -> float:
     """The q-th percentile of durations in seconds, in milliseconds."""
     return float(np.percentile(samples, q) * 1000.0)
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU a process has used, in seconds (0 once it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except (FileNotFoundError, ProcessLookupError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def backends(urls: list[str]) -> list[int]:
+    """The PostgreSQL server processes connected to the bench's databases."""
+    names = [url.rpartition("/")[2] for url in urls]
+    with psycopg.connect(POSTGRES, autocommit=True) as connection:
+        rows = connection.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = ANY(%s)", (names,)
+        ).fetchall()
+    return [pid for (pid,) in rows]
+
+
+class CpuUse:
+    """CPU used by each service process, their PostgreSQL backends and this client, from
+    start() to stop()."""
+
+    def __init__(self, processes: dict[str, ServiceProcess], urls: list[str]) -> None:
+        self.pids = {name: p.process.pid for name, p in processes.items()}  # type: ignore[union-attr]
+        self.urls = urls
+        self.used: dict[str, float] = {}
+
+    def _now(self) -> dict[str, float]:
+        now = {name: cpu_seconds(pid) for name, pid in self.pids.items()}
+        now["PostgreSQL"] = sum(cpu_seconds(pid) for pid in self.backends)
+        now["bench client"] = time.process_time()
+        return now
+
+    def start(self) -> None:
+        """Note the CPU used so far (backends connected later count from zero)."""
+        self.backends = backends(self.urls)
+        self.started = self._now()
+
+    def stop(self) -> None:
+        """Note the CPU used since start()."""
+        self.backends = sorted(set(self.backends) | set(backends(self.urls)))
+        ended = self._now()
+        self.used = {name: ended[name] - self.started.get(name, 0.0) for name in ended}
 
 
 def rss_mb(pid: int) -> float:
@@ -234,6 +281,8 @@ def main(seconds: float) -> None:
         arrivals.start()
         pid = processes["points"].process.pid  # type: ignore[union-attr]
         rss_start = rss_mb(pid)
+        cpu = CpuUse(processes, urls)
+        cpu.start()
         sent: dict[str, float] = {}
         origin = time.perf_counter() + 0.5
         signed_out = begins + timedelta(hours=1)
@@ -259,6 +308,7 @@ def main(seconds: float) -> None:
             elif time.perf_counter() - quiet_since > TIMEOUT:
                 break
             time.sleep(0.1)
+        cpu.stop()
         rss_end = rss_mb(pid)
         arrivals.stop()
         verification = points.VerifyLedger(
@@ -307,6 +357,13 @@ def main(seconds: float) -> None:
     print(
         f"points RSS: start {rss_start:.1f} MiB, end {rss_end:.1f} MiB "
         f"({rss_end - rss_start:+.1f} MiB over the run)"
+    )
+    shares = (f"{name} {used * 1000 / len(residents):.1f} ms" for name, used in cpu.used.items())
+    print(
+        "CPU per sign-out, from the first sign-out to the last award: "
+        + ", ".join(shares)
+        + f"; total {sum(cpu.used.values()) * 1000 / len(residents):.1f} ms "
+        f"(Redis not counted; {1000 / RATE:.0f} ms a sign-out is 1 core at {RATE:g}/s)"
     )
     print(
         f"VerifyLedger after the run: ok={verification.ok}, "
