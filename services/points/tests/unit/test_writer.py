@@ -85,3 +85,18 @@ def test_one_batch_applies_a_repeated_event_once_and_spends_what_it_earned(uow) 
     assert (writer.batches, writer.items) == (2, 5)
     assert queries.get_balance(SYSTEM, C, "r-alice", uow) == queries.Balance(50, 300, 250)
     assert queries.verify_ledger(SYSTEM, C, uow).ok
+
+
+def test_a_caller_that_gave_up_is_not_written_and_the_writer_goes_on(uow) -> None:
+    writer, gate = held_writer(uow)
+    abandoned = writer.submit(C, award("e1", "r-alice"))
+    kept = writer.submit(C, award("e2", "r-bob"))
+    assert abandoned.cancel()  # as asyncio.wrap_future does when a gRPC call is abandoned
+    gate.set()
+
+    assert kept.result(5).earned == 100
+    assert writer.submit(C, award("e3", "r-bob")).result(5).earned == 100
+    writer.close()
+    assert queries.get_balance(SYSTEM, C, "r-alice", uow) == queries.Balance(0, 0, 0)
+    assert queries.get_balance(SYSTEM, C, "r-bob", uow).yearly == 200
+    assert queries.verify_ledger(SYSTEM, C, uow).ok

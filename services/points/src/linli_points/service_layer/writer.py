@@ -124,10 +124,14 @@ class CommunityWriter(Generic[U]):
                     functools.partial(_holds, queue, min(len(queue) + answered, self.max_batch)),
                     self.linger,
                 )
-                batch = [queue.popleft() for _ in range(min(len(queue), self.max_batch))]
-            self.batches, self.items = self.batches + 1, self.items + len(batch)
-            self._write(community_id, batch)
-            answered = len(batch)
+                taken = [queue.popleft() for _ in range(min(len(queue), self.max_batch))]
+            # A caller that gave up (its future cancelled: a gRPC call the client abandoned) is
+            # not written; the others' futures can no longer be cancelled, so each gets its answer.
+            batch = [item for item in taken if item.answer.set_running_or_notify_cancel()]
+            if batch:
+                self.batches, self.items = self.batches + 1, self.items + len(batch)
+                self._write(community_id, batch)
+            answered = len(taken)
 
     def _write(self, community_id: str, batch: list[_Item]) -> None:
         pending = batch
