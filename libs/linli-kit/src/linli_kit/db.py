@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import abc
+import functools
 import threading
 import uuid
 from collections.abc import Callable
@@ -121,34 +122,64 @@ class SqlRequestLog(RequestLog):
         self.session, self.table = session, table
 
     def _get(self, operation: str, request_id: str) -> tuple[str, str] | None:
-        row = self.session.execute(
-            sa.select(self.table.c.digest, self.table.c.result_ref).where(
-                self.table.c.operation == operation, self.table.c.request_id == request_id
-            )
-        ).first()
+        key = {"in_operation": operation, "in_request": request_id}
+        row = self.session.execute(_request_get(self.table), key).first()
         return None if row is None else (row.digest, row.result_ref)
 
     def _claim(self, operation: str, request_id: str, digest: str) -> bool:
+        claim = {"operation": operation, "request_id": request_id, "digest": digest}
         inserted = self.session.execute(
-            dialect_insert(self.session, self.table)
-            .values(
-                operation=operation,
-                request_id=request_id,
-                digest=digest,
-                result_ref="",
-                created_at=utc_now(),
-            )
-            .on_conflict_do_nothing()
-            .returning(self.table.c.request_id)
+            _insert_once(self.table, "request_id"),
+            {**claim, "result_ref": "", "created_at": utc_now()},
         ).first()
         return inserted is not None
 
     def _complete(self, operation: str, request_id: str, result_ref: str) -> None:
-        self.session.execute(
-            sa.update(self.table)
-            .where(self.table.c.operation == operation, self.table.c.request_id == request_id)
-            .values(result_ref=result_ref)
+        key = {"in_operation": operation, "in_request": request_id}
+        self.session.execute(_request_update(self.table), {**key, "result_ref": result_ref})
+
+
+# The statements of the request log, the inbox and the outbox run in every mutation and
+# every event applied: built once per table (and dialect), their values bound when run.
+@functools.cache
+def _request_get(table: sa.Table) -> sa.Select[Any]:
+    return sa.select(table.c.digest, table.c.result_ref).where(*_request_key(table))
+
+
+@functools.cache
+def _request_update(table: sa.Table) -> sa.Update:
+    return sa.update(table).where(*_request_key(table))
+
+
+def _request_key(table: sa.Table) -> tuple[Any, ...]:
+    return (
+        table.c.operation == sa.bindparam("in_operation"),
+        table.c.request_id == sa.bindparam("in_request"),
+    )
+
+
+@functools.cache
+def _insert_once(table: sa.Table, returned: str) -> sa.TextClause:
+    """INSERT … ON CONFLICT DO NOTHING RETURNING the column: no row back when it was there.
+
+    As text (PostgreSQL and SQLite say it alike): SQLAlchemy 2.0 compiles its PostgreSQL and
+    SQLite INSERTs with ON CONFLICT anew at every execution, as uncacheable.
+    """
+    names = [column.name for column in table.columns]
+    return (
+        sa.text(
+            f"INSERT INTO {table.name} ({', '.join(names)}) "
+            f"VALUES ({', '.join(f':{name}' for name in names)}) "
+            f"ON CONFLICT DO NOTHING RETURNING {returned}"
         )
+        .bindparams(*(sa.bindparam(column.name, type_=column.type) for column in table.columns))
+        .columns(table.c[returned])
+    )
+
+
+@functools.cache
+def _insert(table: sa.Table) -> sa.Insert:
+    return sa.insert(table)
 
 
 def dialect_insert(session: Session, table: sa.Table) -> Any:
@@ -180,10 +211,8 @@ class SqlInbox(Inbox):
     def first_delivery(self, consumer: str, event_id: str) -> bool:
         """Mark the event as applied by this consumer; False if it was applied before."""
         inserted = self.session.execute(
-            dialect_insert(self.session, self.table)
-            .values(consumer=consumer, event_id=event_id, processed_at=utc_now())
-            .on_conflict_do_nothing()
-            .returning(self.table.c.event_id)
+            _insert_once(self.table, "event_id"),
+            {"consumer": consumer, "event_id": event_id, "processed_at": utc_now()},
         ).first()
         return inserted is not None
 
@@ -220,12 +249,13 @@ class Outbox:
         """Stage an event in the current transaction."""
         envelope = envelope_for(event, self.encode(event))
         session.execute(
-            sa.insert(self.table).values(
-                event_id=envelope.event_id,
-                stream=self.stream,
-                envelope=envelope.SerializeToString(),
-                created_at=utc_now(),
-            )
+            _insert(self.table),
+            {
+                "event_id": envelope.event_id,
+                "stream": self.stream,
+                "envelope": envelope.SerializeToString(),
+                "created_at": utc_now(),
+            },
         )
 
 
