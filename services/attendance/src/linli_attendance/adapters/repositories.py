@@ -42,6 +42,22 @@ def _activity(row: Any) -> Activity:
     return Activity(**values)
 
 
+# Statements of every sign-in and sign-out, built once (building costs more than running).
+_ACTIVITY = sa.select(activities).where(
+    activities.c.community_id == sa.bindparam("community_id"),
+    activities.c.id == sa.bindparam("activity_id"),
+)
+_LEAD_OF = (
+    sa.select(project_leads)
+    .where(
+        project_leads.c.community_id == sa.bindparam("community_id"),
+        project_leads.c.activity_id == sa.bindparam("activity_id"),
+        project_leads.c.resident_id == sa.bindparam("resident_id"),
+    )
+    .with_for_update()
+)
+
+
 class SqlActivities(Activities):
     """Activities table."""
 
@@ -74,11 +90,8 @@ class SqlActivities(Activities):
 
     def get(self, community_id: str, activity_id: str) -> Activity | None:
         """An activity by id, or None."""
-        row = self.db.execute(
-            sa.select(activities).where(
-                activities.c.community_id == community_id, activities.c.id == activity_id
-            )
-        ).first()
+        values = {"community_id": community_id, "activity_id": activity_id}
+        row = self.db.execute(_ACTIVITY, values).first()
         return None if row is None else _activity(row)
 
     def list(self, community_id: str, offset: int, limit: int) -> list[Activity]:
@@ -256,15 +269,8 @@ class SqlProjectLeads(ProjectLeads):
 
     def find(self, community_id: str, activity_id: str, resident_id: str) -> ProjectLead | None:
         """The resident's application to lead the activity, locked for update, or None."""
-        row = self.db.execute(
-            sa.select(project_leads)
-            .where(
-                project_leads.c.community_id == community_id,
-                project_leads.c.activity_id == activity_id,
-                project_leads.c.resident_id == resident_id,
-            )
-            .with_for_update()
-        ).first()
+        values = {"community_id": community_id, "activity_id": activity_id}
+        row = self.db.execute(_LEAD_OF, {**values, "resident_id": resident_id}).first()
         return None if row is None else _lead(row)
 
     def save(self, lead: ProjectLead) -> None:

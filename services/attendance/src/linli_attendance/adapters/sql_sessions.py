@@ -105,12 +105,59 @@ def _session_changes(session: Session) -> dict[str, Any]:
     }
 
 
+# The statements of a sign-in and a sign-out, built once (building one costs more CPU than
+# running it); their values are bound at each execution.
+_GET = sa.select(sessions).where(
+    sessions.c.community_id == sa.bindparam("community_id"),
+    sessions.c.id == sa.bindparam("session_id"),
+)
+# Its SET clause comes from the values given (column names); the keys are named apart.
+_UPDATE = sa.update(sessions).where(
+    sessions.c.community_id == sa.bindparam("in_community"),
+    sessions.c.id == sa.bindparam("in_session"),
+)
+_OPEN_FOR = sa.select(sessions).where(
+    sessions.c.community_id == sa.bindparam("community_id"),
+    sessions.c.activity_id == sa.bindparam("activity_id"),
+    sessions.c.resident_id == sa.bindparam("resident_id"),
+    sessions.c.signed_out_at.is_(None),
+)
+_OF_RESIDENT = (
+    sa.select(sessions)
+    .where(
+        sessions.c.community_id == sa.bindparam("community_id"),
+        sessions.c.resident_id == sa.bindparam("resident_id"),
+        sessions.c.signed_in_at < sa.bindparam("until"),
+        sa.or_(
+            sessions.c.signed_out_at.is_(None), sessions.c.signed_out_at > sa.bindparam("since")
+        ),
+    )
+    .order_by(sessions.c.signed_in_at)
+)
+_CORRECTIONS_OF = (
+    sa.select(session_corrections)
+    .where(
+        sa.tuple_(session_corrections.c.community_id, session_corrections.c.session_id).in_(
+            sa.bindparam("keys", expanding=True)
+        )
+    )
+    .order_by(session_corrections.c.seq)
+)
+_COUNT_CORRECTIONS = sa.select(sa.func.count()).where(
+    session_corrections.c.community_id == sa.bindparam("community_id"),
+    session_corrections.c.session_id == sa.bindparam("session_id"),
+)
+_LOCK = sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtext(sa.bindparam("key"))))
+
+
 class SqlSessions(Sessions):
     """Sessions table with the append-only corrections table."""
 
     def __init__(self, session: DbSession) -> None:
         super().__init__()
         self.db = session
+        # How many corrections of each session loaded are stored, so save() need not count.
+        self._stored: dict[tuple[str, str], int] = {}
 
     def add(self, session: Session) -> None:
         """Store a new (open) session."""
@@ -133,20 +180,12 @@ class SqlSessions(Sessions):
             )
         )
 
-    def _load(self, query: sa.Select[Any]) -> list[Session]:
-        rows = self.db.execute(query).all()
+    def _load(self, query: sa.Select[Any], values: dict[str, Any] | None = None) -> list[Session]:
+        rows = self.db.execute(query, values).all()
         history: dict[tuple[str, str], list[Correction]] = {}
         if rows:
             keys = [(row.community_id, row.id) for row in rows]
-            for c in self.db.execute(
-                sa.select(session_corrections)
-                .where(
-                    sa.tuple_(
-                        session_corrections.c.community_id, session_corrections.c.session_id
-                    ).in_(keys)
-                )
-                .order_by(session_corrections.c.seq)
-            ).all():
+            for c in self.db.execute(_CORRECTIONS_OF, {"keys": keys}).all():
                 history.setdefault((c.community_id, c.session_id), []).append(
                     Correction(
                         c.previous_duration_seconds,
@@ -156,49 +195,41 @@ class SqlSessions(Sessions):
                         c.corrected_at,
                     )
                 )
+            for key in keys:
+                self._stored[key] = len(history.get(key, ()))
         return [_session(row, history.get((row.community_id, row.id), [])) for row in rows]
 
     def get(self, community_id: str, session_id: str) -> Session | None:
         """A session by id, or None."""
-        found = self._load(
-            sa.select(sessions).where(
-                sessions.c.community_id == community_id, sessions.c.id == session_id
-            )
-        )
+        found = self._load(_GET, {"community_id": community_id, "session_id": session_id})
         return found[0] if found else None
 
     def open_for(
         self, community_id: str, activity_id: str, resident_id: str, lock: bool = False
     ) -> Session | None:
         """The resident's open session at the activity, locked for update if asked."""
-        query = sa.select(sessions).where(
-            sessions.c.community_id == community_id,
-            sessions.c.activity_id == activity_id,
-            sessions.c.resident_id == resident_id,
-            sessions.c.signed_out_at.is_(None),
-        )
-        found = self._load(query.with_for_update() if lock else query)
+        values = {"community_id": community_id, "activity_id": activity_id}
+        query = _OPEN_FOR.with_for_update() if lock else _OPEN_FOR
+        found = self._load(query, {**values, "resident_id": resident_id})
         return found[0] if found else None
 
     def lock_resident(self, community_id: str, resident_id: str) -> None:
         """A transaction-scoped advisory lock on PostgreSQL; SQLite serialises writers anyway."""
         if self.db.get_bind().dialect.name == "postgresql":
-            key = f"attendance:{community_id}:{resident_id}"
-            self.db.execute(sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtext(key))))
+            self.db.execute(_LOCK, {"key": f"attendance:{community_id}:{resident_id}"})
 
     def of_resident(
         self, community_id: str, resident_id: str, since: datetime, until: datetime
     ) -> list[Session]:
         """The resident's sessions whose time (open ones: from sign-in on) meets [since, until)."""
         return self._load(
-            sa.select(sessions)
-            .where(
-                sessions.c.community_id == community_id,
-                sessions.c.resident_id == resident_id,
-                sessions.c.signed_in_at < until,
-                sa.or_(sessions.c.signed_out_at.is_(None), sessions.c.signed_out_at > since),
-            )
-            .order_by(sessions.c.signed_in_at)
+            _OF_RESIDENT,
+            {
+                "community_id": community_id,
+                "resident_id": resident_id,
+                "since": since,
+                "until": until,
+            },
         )
 
     def at_occurrence(
@@ -228,17 +259,14 @@ class SqlSessions(Sessions):
 
     def save(self, session: Session) -> None:
         """Store a session's changes and any new corrections."""
-        self.db.execute(
-            sa.update(sessions)
-            .where(sessions.c.community_id == session.community_id, sessions.c.id == session.id)
-            .values(**_session_changes(session))
-        )
-        stored = self.db.execute(
-            sa.select(sa.func.count()).where(
-                session_corrections.c.community_id == session.community_id,
-                session_corrections.c.session_id == session.id,
-            )
-        ).scalar_one()
+        key = {"in_community": session.community_id, "in_session": session.id}
+        self.db.execute(_UPDATE, {**key, **_session_changes(session)})
+        loaded = (session.community_id, session.id)
+        stored = self._stored.get(loaded)
+        if stored is None:
+            one = {"community_id": session.community_id, "session_id": session.id}
+            stored = self.db.execute(_COUNT_CORRECTIONS, one).scalar_one()
+        self._stored[loaded] = len(session.corrections)
         for seq, correction in enumerate(session.corrections[stored:], start=stored + 1):
             self.db.execute(
                 sa.insert(session_corrections).values(

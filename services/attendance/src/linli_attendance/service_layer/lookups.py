@@ -79,11 +79,15 @@ def day_of(
 
 
 def places(
-    uow: AttendanceUnitOfWork, community_id: str, sessions: Sequence[Session]
+    uow: AttendanceUnitOfWork,
+    community_id: str,
+    sessions: Sequence[Session],
+    known: Activity | None = None,
 ) -> dict[str, str]:
-    """The place of each activity the sessions belong to ('' if it has none)."""
-    found = {}
-    for activity_id in {s.activity_id for s in sessions}:
+    """The place of each activity the sessions belong to ('' if it has none); the activity
+    already `known` (the one signed in or out of) is not loaded again."""
+    found = {} if known is None else {known.id: known.place}
+    for activity_id in {s.activity_id for s in sessions} - set(found):
         one = uow.activities.get(community_id, activity_id)
         found[activity_id] = "" if one is None else one.place
     return found

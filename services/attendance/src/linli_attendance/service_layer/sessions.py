@@ -151,7 +151,7 @@ def enter_paper_session(
         now,
         attendees=lookups.attendees(uow, activity, cmd.signed_in_at, cmd.resident_id),
         today=today,
-        places=lookups.places(uow, cmd.community_id, today),
+        places=lookups.places(uow, cmd.community_id, today, activity),
         limits=limits.of(cmd.community_id),
     )
     uow.sessions.add(session)
@@ -336,7 +336,7 @@ def _open(
         face=proof.face,
         attendees=lookups.attendees(uow, activity, at, resident_id),
         today=today,
-        places=lookups.places(uow, community_id, today),
+        places=lookups.places(uow, community_id, today, activity),
         limits=limits.of(community_id),
     )
     uow.sessions.add(session)
@@ -366,7 +366,7 @@ def _close(
         now,
         proof=proof,
         today=today,
-        places=lookups.places(uow, community_id, today),
+        places=lookups.places(uow, community_id, today, activity),
         limits=limits.of(community_id),
     )
     uow.sessions.save(session)
