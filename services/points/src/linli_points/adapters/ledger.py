@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -12,7 +11,14 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
-from linli_kit.db import Outbox, RuntimeTables, SqlUnitOfWork, dialect_insert, envelope_for
+from linli_kit.db import (
+    Outbox,
+    RuntimeTables,
+    SqlRequestLog,
+    SqlUnitOfWork,
+    dialect_insert,
+    envelope_for,
+)
 from linli_kit.domain import utc_now
 from linli_points.adapters.bulk import BulkWrite
 from linli_points.adapters.council import SqlCouncil
@@ -409,43 +415,57 @@ class SqlLedger(Ledger):
         return {(r.rule_id, r.source_id) for r in rows}
 
     def chain(self, community_id: str) -> Iterator[ChainEntry]:
-        """Every transaction of a community in chain order, with the hash stored for it."""
+        """Every transaction of a community in chain order, with the hash stored for it.
+
+        Streamed a page at a time: the page's transactions by position, then their postings
+        (one row each, the account by id from the community's accounts read once).
+        """
         self.flush()
-        known: dict[tuple[str, str], Account] = {}
+        known = {
+            r.id: Account(community_id, r.holder, Purpose(r.purpose))
+            for r in self.session.execute(
+                sa.select(accounts.c.id, accounts.c.holder, accounts.c.purpose).where(
+                    accounts.c.community_id == community_id
+                )
+            )
+        }
         last = 0
         while True:
-            # One query a page: the page's transactions with their postings, in chain order.
-            page = (
+            page = self.session.execute(
                 sa.select(transactions)
                 .where(transactions.c.community_id == community_id, transactions.c.seq > last)
                 .order_by(transactions.c.seq)
                 .limit(CHUNK)
-                .subquery()
-            )
-            rows = self.session.execute(
-                sa.select(page, postings.c.amount, accounts.c.holder, accounts.c.purpose)
-                .outerjoin(postings, postings.c.transaction_id == page.c.id)
-                .outerjoin(accounts, accounts.c.id == postings.c.account_id)
-                .order_by(page.c.seq, postings.c.id)
             ).all()
-            if not rows:
+            if not page:
                 return
-            for _, legs in itertools.groupby(rows, key=lambda r: r.seq):
-                group = list(legs)
-                postings_of = []
-                for leg in group:
-                    if leg.amount is None:
-                        continue
-                    account = known.get((leg.holder, leg.purpose))
-                    if account is None:
-                        account = Account(community_id, leg.holder, Purpose(leg.purpose))
-                        known[(leg.holder, leg.purpose)] = account
-                    postings_of.append(Posting(account, leg.amount))
-                row = group[0]
-                yield ChainEntry(
-                    row.seq, row.hash, _transaction(row, tuple(postings_of)), row.hash_version
+            legs: dict[str, list[Posting]] = defaultdict(list)
+            for leg in self.session.execute(
+                sa.select(postings.c.transaction_id, postings.c.account_id, postings.c.amount)
+                .join(transactions, transactions.c.id == postings.c.transaction_id)
+                .where(
+                    transactions.c.community_id == community_id,
+                    transactions.c.seq > last,
+                    transactions.c.seq <= page[-1].seq,
                 )
-            last = rows[-1].seq
+                .order_by(postings.c.id)
+            ).all():
+                if leg.account_id not in known:  # another community's: verify reports it
+                    known[leg.account_id] = self._account_of(leg.account_id)
+                legs[leg.transaction_id].append(Posting(known[leg.account_id], leg.amount))
+            for row in page:
+                yield ChainEntry(
+                    row.seq, row.hash, _transaction(row, tuple(legs[row.id])), row.hash_version
+                )
+            last = page[-1].seq
+
+    def _account_of(self, account_id: int) -> Account:
+        r = self.session.execute(
+            sa.select(accounts.c.community_id, accounts.c.holder, accounts.c.purpose).where(
+                accounts.c.id == account_id
+            )
+        ).one()
+        return Account(r.community_id, r.holder, Purpose(r.purpose))
 
     def stored_balances(self, community_id: str) -> dict[Account, int]:
         """The balance kept for every account of a community."""
@@ -505,11 +525,21 @@ def _transaction(row: Any, legs: tuple[Posting, ...]) -> LedgerTransaction:
 
 
 class SqlReservations(Reservations):
-    """Reservations in SQL; reads lock the row so that one settlement wins."""
+    """Reservations in SQL; reads lock the row so that one settlement wins.
+
+    On PostgreSQL a new reservation and a new state are kept and written with the unit of
+    work's one statement (`flush`); a reservation kept here is read from here.
+    """
 
     def __init__(self, session: Session) -> None:
         super().__init__()
         self.session = session
+        self._kept: dict[str, Reservation] = {}
+        self._new: set[str] = set()
+
+    @property
+    def _deferred(self) -> bool:
+        return self.session.get_bind().dialect.name == "postgresql"
 
     @staticmethod
     def _values(r: Reservation) -> dict[str, Any]:
@@ -531,10 +561,17 @@ class SqlReservations(Reservations):
 
     def add(self, reservation: Reservation) -> None:
         """Store a new reservation."""
+        if self._deferred:
+            self._kept[reservation.id] = reservation
+            self._new.add(reservation.id)
+            return
         self.session.execute(sa.insert(reservations).values(**self._values(reservation)))
 
     def get(self, community_id: str, reservation_id: str) -> Reservation | None:
         """One reservation, locked for update, or None."""
+        kept = self._kept.get(reservation_id)
+        if kept is not None:
+            return kept if kept.community_id == community_id else None
         row = self.session.execute(
             sa.select(reservations)
             .where(reservations.c.community_id == community_id, reservations.c.id == reservation_id)
@@ -560,6 +597,9 @@ class SqlReservations(Reservations):
 
     def save(self, reservation: Reservation) -> None:
         """Store a reservation's new state."""
+        if self._deferred:
+            self._kept[reservation.id] = reservation
+            return
         self.session.execute(
             sa.update(reservations)
             .where(reservations.c.id == reservation.id)
@@ -572,8 +612,34 @@ class SqlReservations(Reservations):
             )
         )
 
+    def flush(self, bulk: BulkWrite) -> None:
+        """Add the kept reservations to a bulk write: the new ones inserted, the others updated."""
+        kept = [self._kept[i] for i in sorted(self._kept)]
+        bulk.insert(reservations, [self._values(r) for r in kept if r.id in self._new])
+        changed = [r for r in kept if r.id not in self._new]
+        bulk.update_from(
+            reservations,
+            "id",
+            {
+                "id": [r.id for r in changed],
+                "state": [r.state.value for r in changed],
+                "settled_at": [r.settled_at for r in changed],
+                "settle_reason": [r.settle_reason for r in changed],
+                "refunded_at": [r.refunded_at for r in changed],
+                "refund_reason": [r.refund_reason for r in changed],
+            },
+            "state = change.state, settled_at = change.settled_at, "
+            "settle_reason = change.settle_reason, refunded_at = change.refunded_at, "
+            "refund_reason = change.refund_reason",
+        )
+        self._kept, self._new = {}, set()
+
     def expired(self, before: datetime, limit: int) -> list[tuple[str, str]]:
         """(community, id) of pending reservations that expired before an instant."""
+        if self._kept:
+            writing = BulkWrite(self.session)
+            self.flush(writing)
+            writing.run()
         rows = self.session.execute(
             sa.select(reservations.c.community_id, reservations.c.id)
             .where(
@@ -841,8 +907,53 @@ class SqlDirectory(Directory):
             )
 
 
+class BatchedRequestLog(SqlRequestLog):
+    """The kit's request log, claimed at once (a concurrent retry waits for the first), its
+    results kept and, on PostgreSQL, written with the unit of work's one statement."""
+
+    def __init__(self, session: Session, table: sa.Table) -> None:
+        super().__init__(session, table)
+        self._claimed: dict[tuple[str, str], str] = {}
+        self._results: dict[tuple[str, str], str] = {}
+
+    def _get(self, operation: str, request_id: str) -> tuple[str, str] | None:
+        key = (operation, request_id)
+        if key in self._results:
+            return self._claimed[key], self._results[key]
+        return super()._get(operation, request_id)
+
+    def _claim(self, operation: str, request_id: str, digest: str) -> bool:
+        claimed = super()._claim(operation, request_id, digest)
+        if claimed:
+            self._claimed[(operation, request_id)] = digest
+        return claimed
+
+    def _complete(self, operation: str, request_id: str, result_ref: str) -> None:
+        if self.session.get_bind().dialect.name != "postgresql":
+            super()._complete(operation, request_id, result_ref)
+            return
+        self._results[(operation, request_id)] = result_ref
+
+    def flush(self, bulk: BulkWrite) -> None:
+        """Add the kept results to a bulk write."""
+        done = sorted(self._results.items())
+        bulk.update_from(
+            self.table,
+            "operation, request_id",
+            {
+                "operation": [k[0] for k, _ in done],
+                "request_id": [k[1] for k, _ in done],
+                "result_ref": [ref for _, ref in done],
+            },
+            "result_ref = change.result_ref",
+        )
+        self._results = {}
+
+
 class SqlPointsUnitOfWork(SqlUnitOfWork, PointsUnitOfWork):
     """Points unit of work on SQLAlchemy."""
+
+    requests: BatchedRequestLog
 
     ledger: SqlLedger
 
@@ -857,8 +968,11 @@ class SqlPointsUnitOfWork(SqlUnitOfWork, PointsUnitOfWork):
         self.memory = LedgerMemory() if memory is None else memory
 
     def _stage(self, bulk: BulkWrite) -> None:
-        """Add the kept postings and the raised events to a bulk write."""
+        """Add the kept postings, reservations, request results and the raised events to a
+        bulk write."""
         self.ledger.flush(bulk)
+        self.reservations.flush(bulk)
+        self.requests.flush(bulk)
         now, staged = utc_now(), []
         for event in self.collect_new_events():
             envelope = envelope_for(event, self.outbox.encode(event))
@@ -911,6 +1025,7 @@ class SqlPointsUnitOfWork(SqlUnitOfWork, PointsUnitOfWork):
 
     def open_repositories(self, session: Session) -> None:
         """Create the repositories on the session."""
+        self.requests = BatchedRequestLog(session, self.tables.requests)
         self.ledger = SqlLedger(session, self.memory)
         self.reservations = SqlReservations(session)
         self.appeals = SqlAppeals(session)

@@ -6,9 +6,9 @@ import csv
 import hashlib
 import io
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC
+from datetime import UTC, datetime
 from typing import Any
 
 from linli_points.domain.appeals import Appeal
@@ -102,40 +102,57 @@ def verify(
     return result
 
 
+@dataclass
+class Totals:
+    """A period's transactions and earnings by rule, month and resident, counted one by one."""
+
+    since: datetime
+    until: datetime
+    transactions: int = 0
+    by_rule: Counter[str] = field(default_factory=Counter)
+    by_month: Counter[str] = field(default_factory=Counter)
+    earners: Counter[str] = field(default_factory=Counter)
+
+    def add(self, t: LedgerTransaction) -> None:
+        """Count a transaction created in the period; only earnings add to the totals."""
+        if not self.since <= t.created_at < self.until:
+            return
+        self.transactions += 1
+        if t.kind not in EARNING_KINDS:
+            return
+        earned = t.earned
+        self.by_rule[t.rule_id] += earned
+        self.by_month[month_key(t.created_at)] += earned
+        self.earners[t.resident_id] += earned
+
+    def counting(self, entries: Iterable[ChainEntry]) -> Iterator[ChainEntry]:
+        """Pass a chain on while counting its transactions: one read verifies and totals."""
+        for entry in entries:
+            self.add(entry.transaction)
+            yield entry
+
+
 def quarterly_report(
     *,
     community_id: str,
     year: int,
     quarter: int,
-    transactions: Iterable[LedgerTransaction],
+    totals: Totals,
     appeals: Iterable[Appeal],
     verification: Verification,
     top: int = 10,
 ) -> dict[str, Any]:
     """Totals by rule and month, top earners, appeal outcomes and the integrity result."""
-    by_rule: Counter[str] = Counter()
-    by_month: Counter[str] = Counter()
-    earners: Counter[str] = Counter()
-    count = 0
-    for t in transactions:
-        count += 1
-        if t.kind not in EARNING_KINDS:
-            continue
-        by_rule[t.rule_id] += t.earned
-        by_month[month_key(t.created_at)] += t.earned
-        earners[t.resident_id] += t.earned
     outcomes = Counter(a.status.value for a in appeals)
+    earners = sorted(totals.earners.items(), key=lambda kv: (-kv[1], kv[0]))[:top]
     return {
         "community_id": community_id,
         "year": year,
         "quarter": quarter,
-        "transactions": count,
-        "totals_by_rule": dict(sorted(by_rule.items())),
-        "totals_by_month": dict(sorted(by_month.items())),
-        "top_earners": [
-            {"resident": r, "earned_centipoints": v}
-            for r, v in sorted(earners.items(), key=lambda kv: (-kv[1], kv[0]))[:top]
-        ],
+        "transactions": totals.transactions,
+        "totals_by_rule": dict(sorted(totals.by_rule.items())),
+        "totals_by_month": dict(sorted(totals.by_month.items())),
+        "top_earners": [{"resident": r, "earned_centipoints": v} for r, v in earners],
         "appeals": {s: outcomes.get(s, 0) for s in ("filed", "accepted", "rejected")},
         "integrity": {
             "ok": verification.ok,

@@ -16,7 +16,7 @@ from linli_kit.domain import Clock, utc_now
 from linli_kit.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
 from linli_kit.principals import Principal
 from linli_kit.usecases import idempotent
-from linli_points.domain import access, audit
+from linli_points.domain import access
 from linli_points.domain.appeals import Appeal, AppealStatus, compensation_ceiling
 from linli_points.domain.council import (
     AppealDecision,
@@ -386,12 +386,7 @@ def adopt_audit(
     ):
         raise AlreadyExists(f"{cmd.year} Q{cmd.quarter}'s audit was adopted already")
     uow.ledger.fence(cmd.community_id)
-    verification = audit.verify(
-        cmd.community_id,
-        uow.ledger.chain(cmd.community_id),
-        uow.ledger.stored_balances(cmd.community_id),
-    )
-    report = queries.quarter_report(uow, cmd.community_id, cmd.year, cmd.quarter, verification)
+    verification, report = queries.verified_report(uow, cmd.community_id, cmd.year, cmd.quarter)
     adoption = meeting.adopt_audit(
         adopter=adopter,
         year=cmd.year,

@@ -68,37 +68,47 @@ def verify_ledger(actor: Principal, community_id: str, uow: PointsUnitOfWork) ->
     access.require_auditor(actor, community_id)
     with uow:
         uow.ledger.snapshot()
-        return audit.verify(
-            community_id, uow.ledger.chain(community_id), uow.ledger.stored_balances(community_id)
-        )
+        return verified(uow, community_id)
+
+
+def verified(
+    uow: PointsUnitOfWork, community_id: str, totals: audit.Totals | None = None
+) -> audit.Verification:
+    """Verify a community's chain and balances from an open unit of work, in one read of the
+    chain that also counts a period's transactions into `totals` when given."""
+    entries = uow.ledger.chain(community_id)
+    return audit.verify(
+        community_id,
+        entries if totals is None else totals.counting(entries),
+        uow.ledger.stored_balances(community_id),
+    )
 
 
 def audit_report(
     actor: Principal, community_id: str, year: int, quarter: int, uow: PointsUnitOfWork
 ) -> dict[str, Any]:
-    """The quarterly audit report (P9) as a JSON-ready dict."""
+    """The quarterly audit report (P9) as a JSON-ready dict, verified from one snapshot."""
     access.require_auditor(actor, community_id)
     if not 1 <= quarter <= 4:
         raise InvalidArgument("quarter must be 1 to 4")
-    verification = verify_ledger(actor, community_id, uow)
     with uow:
-        return quarter_report(uow, community_id, year, quarter, verification)
+        uow.ledger.snapshot()
+        return verified_report(uow, community_id, year, quarter)[1]
 
 
-def quarter_report(
-    uow: PointsUnitOfWork,
-    community_id: str,
-    year: int,
-    quarter: int,
-    verification: audit.Verification,
-) -> dict[str, Any]:
-    """A quarter's report from an open unit of work, given the ledger's verification."""
+def verified_report(
+    uow: PointsUnitOfWork, community_id: str, year: int, quarter: int
+) -> tuple[audit.Verification, dict[str, Any]]:
+    """A quarter's report and the ledger's verification from an open unit of work: the chain
+    is read once, verified and totalled on the way."""
     start, end = quarter_bounds(year, quarter)
-    return audit.quarterly_report(
+    totals = audit.Totals(start, end)
+    verification = verified(uow, community_id, totals)
+    return verification, audit.quarterly_report(
         community_id=community_id,
         year=year,
         quarter=quarter,
-        transactions=uow.ledger.find(community_id, since=start, until=end),
+        totals=totals,
         appeals=uow.appeals.list(community_id, since=start, until=end),
         verification=verification,
     )
