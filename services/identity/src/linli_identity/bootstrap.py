@@ -279,5 +279,6 @@ def build_app(
         [streams.relay(), follower.run, sweep.run],
         [close],
         dead_letters=letters,
+        max_message_bytes=settings.max_message_bytes,
         limits={SERVICE_NAME: limits},
     )

@@ -79,6 +79,12 @@ class IdentitySettings(ServiceSettings):
     face_workers: int = Field(default=2, ge=1, le=32)
     # Face calls that may wait beyond those; the next one is refused with RESOURCE_EXHAUSTED.
     face_queue: int = Field(default=4, ge=0, le=1000)
+    # The largest request accepted: a 4 MiB field (a photo, a frame, a CSV) and the rest. A
+    # kiosk's burst is ~1 MB (the gateway caps it at 2 MiB). gRPC refuses a larger request
+    # (RESOURCE_EXHAUSTED) before the server holds it: 16 MB ones held up every other call.
+    max_message_bytes: int = Field(
+        default=(4 * 1024 + 64) * 1024, ge=64 * 1024, le=16 * 1024 * 1024
+    )
     # JSON {community_id: {"current": key_id, "keys": {key_id: base64 32-byte key}}}, from a
     # secret. Old keys stay listed until every template is re-encrypted under the current one.
     template_keys: dict[str, KeyringSetting] = Field(default_factory=dict)

@@ -426,16 +426,17 @@ async def test_bad_input_gives_clear_errors_and_records_nothing(
     )
     group = jpeg(_image("t1.jpg"))
     await expect(invalid, enrol(pb.EnrolFaceRequest(resident=resident, image=group)), "6 faces")
-    # Over the 8 MiB image limit: refused at the edge by the field's declared limit.
+    # Over the 4 MiB image limit: refused at the edge by the field's declared limit.
     await expect(
         invalid,
-        enrol(pb.EnrolFaceRequest(resident=resident, image=bytes(9 * 1024 * 1024))),
-        "image is longer than 8388608 bytes",
+        enrol(pb.EnrolFaceRequest(resident=resident, image=bytes(4 * 1024 * 1024 + 1))),
+        "image is longer than 4194304 bytes",
     )
-    # Over the server's 16 MiB message limit: refused before the service sees it.
+    # Over identity's message limit (4 MiB + 64 KiB): refused before the service sees it.
     await expect(
         grpc.StatusCode.RESOURCE_EXHAUSTED,
-        enrol(pb.EnrolFaceRequest(resident=resident, image=bytes(17 * 1024 * 1024))),
+        enrol(pb.EnrolFaceRequest(resident=resident, image=bytes(5 * 1024 * 1024))),
+        "larger than max",
     )
     wrong = resident.replace(f"communities/{C}/", "communities/c-west/")
     await expect(

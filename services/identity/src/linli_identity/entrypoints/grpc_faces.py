@@ -8,6 +8,7 @@ import grpc
 from linli.identity.v1 import identity_service_pb2 as pb
 
 from linli_identity.domain import names
+from linli_identity.domain.consent import FaceEnrolment
 from linli_identity.entrypoints.face_work import time_left_of
 from linli_identity.entrypoints.grpc_base import ServicerBase
 from linli_identity.entrypoints.messages import (
@@ -113,18 +114,15 @@ class FaceRpcs(ServicerBase):
         self, request: pb.EnrolFaceRequest, context: grpc.aio.ServicerContext
     ) -> pb.EnrolFaceResponse:
         """Enrol a face from one photo."""
-        ids = names.RESIDENT.parse(request.resident, "resident")
-        images = ([request.image] if request.image else []) + list(request.images)
-        command = EnrolFace(
-            ids["community"],
-            ids["resident"],
-            tuple(images),
-            request.request_id,
-            actor=current_principal(),
-        )
-        # Decoding and encoding a face is CPU-bound: on the bounded face workers.
-        enrolment = await self.face_work.run(
-            lambda time_left: faces.enrol_face(
+        ids, actor = names.RESIDENT.parse(request.resident, "resident"), current_principal()
+
+        def enrol(time_left: faces.TimeLeft) -> FaceEnrolment:
+            # The photos (megabytes) are copied out of the request here, off the event loop.
+            images = ([request.image] if request.image else []) + list(request.images)
+            command = EnrolFace(
+                ids["community"], ids["resident"], tuple(images), request.request_id, actor=actor
+            )
+            return faces.enrol_face(
                 command,
                 self.uow_factory(),
                 self.engine,
@@ -132,9 +130,10 @@ class FaceRpcs(ServicerBase):
                 self.open_set,
                 self.clock,
                 time_left,
-            ),
-            time_left_of(context),
-        )
+            )
+
+        # Decoding and encoding a face is CPU-bound: on the bounded face workers.
+        enrolment = await self.face_work.run(enrol, time_left_of(context))
         return pb.EnrolFaceResponse(enrolment=enrolment_message(enrolment))
 
     async def VerifyFace(
@@ -142,12 +141,12 @@ class FaceRpcs(ServicerBase):
     ) -> pb.VerifyFaceResponse:
         """Verify 1:1 that a live burst shows the named resident."""
         ids = names.RESIDENT.parse(request.resident, "resident")
-        frames, actor = burst(list(request.frames), request.challenge), current_principal()
+        frames, actor = burst(request.frames, request.challenge), current_principal()
         decision = await self.face_work.run(
             lambda time_left: faces.verify_face(
                 ids["community"],
                 ids["resident"],
-                frames,
+                frames(),
                 self.uow_factory(),
                 self.engine,
                 self.open_set,
@@ -167,13 +166,13 @@ class FaceRpcs(ServicerBase):
         candidates = [names.RESIDENT.parse(name, "candidates") for name in request.candidates]
         if any(c["community"] != ids["community"] for c in candidates):
             raise InvalidArgument("every candidate must be a resident of the parent community")
-        frames, actor = burst(list(request.frames), request.challenge), current_principal()
+        frames, actor = burst(request.frames, request.challenge), current_principal()
         try:
             decision = await self.face_work.run(
                 lambda time_left: faces.identify_face(
                     ids["community"],
                     [c["resident"] for c in candidates],
-                    frames,
+                    frames(),
                     self.uow_factory(),
                     self.engine,
                     self.galleries,

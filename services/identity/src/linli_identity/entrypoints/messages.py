@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+
 from linli.identity.v1 import identity_service_pb2 as pb
 
 from linli_identity.domain import names
@@ -194,11 +196,15 @@ def decision_message(decision: FaceDecision) -> pb.FaceDecision:
     )
 
 
-def burst(frames: list[bytes], challenge: int) -> FaceBurst:
-    """A frame burst from a request, or InvalidArgument without a challenge."""
+def burst(frames: Sequence[bytes], challenge: int) -> Callable[[], FaceBurst]:
+    """How to copy a request's burst out of it, or InvalidArgument without a challenge.
+
+    The copy (megabytes) is left to the caller's face thread: on the event loop it held up
+    every other call while large bursts arrived.
+    """
     if challenge not in CHALLENGES:
         raise InvalidArgument("challenge must be LIVENESS_CHALLENGE_BLINK or _HEAD_TURN")
-    return FaceBurst(tuple(frames), CHALLENGES[challenge])
+    return lambda: FaceBurst(tuple(frames), CHALLENGES[challenge])
 
 
 def tokens_message(tokens: Tokens) -> pb.TokenPair:
