@@ -85,22 +85,24 @@ class BulkWrite:
     def update_from(
         self, table: sa.Table, key: str, columns: dict[str, list[Any]], assign: str
     ) -> None:
-        """UPDATE table SET assign FROM the arrays (named `change`), matched on key."""
-        if not columns[key]:
+        """UPDATE table SET assign FROM the arrays (named `change`), matched on key (one column
+        or several, "a, b")."""
+        keys = key.split(", ")
+        if not columns[keys[0]]:
             return
         if not self.postgres:
             names = list(columns)
+            match = " AND ".join(f"{k} = :{k}" for k in keys)
             self.session.execute(
-                sa.text(
-                    f"UPDATE {table.name} SET {assign.replace('change.', ':')} WHERE {key} = :{key}"
-                ),
+                sa.text(f"UPDATE {table.name} SET {assign.replace('change.', ':')} WHERE {match}"),
                 [dict(zip(names, row, strict=True)) for row in zip(*columns.values(), strict=True)],
             )
             return
         source = self._arrays(table, columns)
+        match = " AND ".join(f"{table.name}.{k} = change.{k}" for k in keys)
         self.parts.append(
             f"UPDATE {table.name} SET {assign} FROM {source} AS change({', '.join(columns)}) "
-            f"WHERE {table.name}.{key} = change.{key}{AND}"
+            f"WHERE {match}{AND}"
         )
 
     def run(self) -> None:
