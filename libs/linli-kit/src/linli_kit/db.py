@@ -5,6 +5,7 @@ from __future__ import annotations
 import abc
 import functools
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -45,8 +46,13 @@ class UtcDateTime(sa.TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-def make_engine(url: str, **kwargs: Any) -> sa.Engine:
-    """An engine for PostgreSQL (psycopg 3) or SQLite (WAL, foreign keys, busy timeout)."""
+def make_engine(url: str, ping_after_idle: float = 1.0, **kwargs: Any) -> sa.Engine:
+    """An engine for PostgreSQL (psycopg 3) or SQLite (WAL, foreign keys, busy timeout).
+
+    A PostgreSQL connection idle in the pool for `ping_after_idle` seconds is pinged before
+    it is handed out (a dead one is replaced); one in steady use is not, which saved a round
+    trip per unit of work.
+    """
     if url.startswith("sqlite"):
         engine = sa.create_engine(url, connect_args={"check_same_thread": False}, **kwargs)
 
@@ -62,7 +68,23 @@ def make_engine(url: str, **kwargs: Any) -> sa.Engine:
     if "poolclass" not in kwargs:
         kwargs.setdefault("pool_size", 10)
         kwargs.setdefault("max_overflow", 10)
-    return sa.create_engine(url, pool_pre_ping=True, **kwargs)
+    engine = sa.create_engine(url, **kwargs)
+
+    @sa_event.listens_for(engine, "checkin")
+    def _idle_from(dbapi_connection: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @sa_event.listens_for(engine, "checkout")
+    def _ping_if_idle(dbapi_connection: Any, record: Any, proxy: Any) -> None:
+        idle_since = record.info.get("idle_since")
+        if idle_since is None or time.monotonic() - idle_since < ping_after_idle:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except engine.dialect.loaded_dbapi.Error as exc:
+            raise sa.exc.DisconnectionError() from exc  # the pool connects afresh
+
+    return engine
 
 
 @dataclass(frozen=True)
