@@ -7,6 +7,7 @@ import logging
 import signal
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -191,6 +192,10 @@ class GrpcApp:
     limits: Mapping[str, Limits] = field(default_factory=dict)
     # Where partners' scopes are kept (the partners service); None: partners hold no scopes.
     partners: PartnerDirectory | None = None
+    # Threads running use cases and queries off the event loop (asyncio's default executor,
+    # serve_until_signalled): each mostly waits on the database, and asyncio's own default
+    # (cores + 4: 6 here) queued a city's sign-outs behind a few slow ones.
+    worker_threads: int = 16
 
     @property
     def service_names(self) -> list[str]:
@@ -307,6 +312,8 @@ async def serve_until_signalled(
     app: GrpcApp, host: str, port: int, transport: Transport = Transport()
 ) -> None:
     """Serve until SIGTERM or SIGINT (or a dead worker), then shut down gracefully."""
+    loop = asyncio.get_running_loop()
+    loop.set_default_executor(ThreadPoolExecutor(app.worker_threads, f"{app.name}-worker"))
     running = await start(app, host, port, transport)
     if transport.tls is None:
         log.warning(
@@ -314,7 +321,6 @@ async def serve_until_signalled(
         )
     log.info("%s serving gRPC on %s:%d", app.name, host, running.port)
     stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     waiters = [asyncio.create_task(stop.wait()), asyncio.create_task(running.crashed.wait())]
