@@ -502,6 +502,66 @@ def test_an_upheld_appeal_posts_a_compensating_transaction(uow) -> None:
     assert [a.status for a in appeals.list_appeals(SYSTEM, C, "r-alice", uow)] == ["accepted"]
 
 
+def committed_spend(uow, amount=400):
+    """A redemption of Alice's committed: the reservation and its commit transaction."""
+    earn(uow, hours=5)
+    spent = reserve(uow, amount)
+    settle(uow, spent.id, True)
+    (commit,) = [t for t in uow.ledger.find(C) if t.rule_id == "r4.commit"]
+    return spent, commit
+
+
+def test_an_appeal_about_a_refunded_redemption_is_refused_with_the_reason(uow) -> None:
+    committee(uow, "r-judge")
+    spent, commit = committed_spend(uow)
+    refund(uow, spent.id)
+
+    with pytest.raises(FailedPrecondition, match=rf"redemption {spent.id} was refunded.*came back"):
+        appeal(uow, commit.id)
+
+    assert balance(uow) == queries.Balance(yearly=500, lifetime=500)
+
+
+def test_an_appeal_filed_before_its_redemption_was_refunded_is_not_compensated(uow) -> None:
+    committee(uow, "r-judge")
+    spent, commit = committed_spend(uow)
+    filed = appeal(uow, commit.id)
+    refund(uow, spent.id)
+
+    with pytest.raises(FailedPrecondition, match="refunded"):
+        decide(uow, filed.id, "r-judge", amount=400)
+    rejected = decide(uow, filed.id, "r-judge", accept=False, reason="refunded", request_id="d2")
+
+    assert rejected.status == "rejected"
+    assert balance(uow) == queries.Balance(yearly=500, lifetime=500)
+
+
+def test_a_refund_after_an_upheld_appeal_gives_back_only_the_rest(uow) -> None:
+    committee(uow, "r-judge")
+    spent, commit = committed_spend(uow)
+    decide(uow, appeal(uow, commit.id).id, "r-judge", amount=100)
+
+    refunded = refund(uow, spent.id)
+
+    assert refunded.state is ReservationState.REFUNDED
+    assert balance(uow).yearly == 100 + 100 + 300  # what was left, the appeal, the rest
+    assert redeemed(uow) == 100
+    (back,) = [t for t in uow.ledger.find(C) if t.rule_id == "r4.refund"]
+    assert "less 1.00 an upheld appeal gave back" in back.reason
+
+
+def test_a_redemption_an_upheld_appeal_gave_back_in_full_is_not_refunded(uow) -> None:
+    committee(uow, "r-judge")
+    spent, commit = committed_spend(uow)
+    decide(uow, appeal(uow, commit.id).id, "r-judge", amount=400)
+
+    with pytest.raises(FailedPrecondition, match="already given back by an upheld appeal"):
+        refund(uow, spent.id)
+
+    assert balance(uow).yearly == 500
+    assert uow.reservations.get(C, spent.id).state is ReservationState.COMMITTED
+
+
 def test_a_rejected_appeal_keeps_its_reason_and_moves_no_points(uow) -> None:
     committee(uow, "r-judge")
     filed = appeal(uow, earn(uow).id)

@@ -7,6 +7,8 @@ An upheld appeal compensates at most what the appealed decision could have been
 that paid too little is topped up at most to what its rule pays for one decision (a fixed
 amount, or a full day's hours under the rule's daily cap, with the transaction's rating).
 The community's appeal rule, when it names an amount, caps every compensation too.
+A spend whose redemption was refunded is neither appealed nor compensated: its points came
+back (R4), so an upheld appeal would pay them twice.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from linli_kit.domain import Aggregate, new_id
 from linli_kit.errors import FailedPrecondition, InvalidArgument, PermissionDenied
 from linli_points.domain import rules
 from linli_points.domain.ledger import Kind, LedgerTransaction, Purpose, RuleKind
+from linli_points.domain.reservations import Reservation, ReservationState
 
 SECONDS_PER_DAY = 86_400
 
@@ -71,9 +74,12 @@ class Appeal(Aggregate):
         committee: set[str],
         disputed: LedgerTransaction,
         book: rules.RuleBook,
+        redemption: Reservation | None = None,
     ) -> LedgerTransaction:
-        """Uphold the appeal with a compensating credit to the resident, within the ceiling."""
+        """Uphold the appeal with a compensating credit to the resident, within the ceiling;
+        never for a spend whose redemption (the reservation it committed) was refunded."""
         self._check_reviewer(reviewer, committee, disputed)
+        require_not_refunded(redemption)
         rule = book.one(RuleKind.APPEAL)
         if rule is None:
             raise InvalidArgument("this community has no appeal compensation rule")
@@ -149,12 +155,28 @@ def compensation_ceiling(disputed: LedgerTransaction, book: rules.RuleBook) -> i
     return ceiling
 
 
+def require_not_refunded(redemption: Reservation | None) -> None:
+    """Refuse an appeal about a spend whose redemption was refunded: its points came back."""
+    if redemption is not None and redemption.state is ReservationState.REFUNDED:
+        when = redemption.refunded_at.date().isoformat() if redemption.refunded_at else ""
+        raise FailedPrecondition(
+            f"redemption {redemption.id} was refunded on {when} ({redemption.refund_reason}):"
+            " its points came back, so there is nothing left to compensate"
+        )
+
+
 def file_appeal(
-    *, resident_id: str, disputed: LedgerTransaction, reason: str, at: datetime
+    *,
+    resident_id: str,
+    disputed: LedgerTransaction,
+    reason: str,
+    at: datetime,
+    redemption: Reservation | None = None,
 ) -> Appeal:
-    """A resident's new appeal against a transaction that concerns them."""
+    """A resident's new appeal against a transaction that concerns them (not a refunded spend)."""
     if disputed.resident_id != resident_id:
         raise PermissionDenied("a resident appeals only transactions about themselves")
+    require_not_refunded(redemption)
     if not reason.strip():
         raise InvalidArgument("an appeal needs a reason")
     return Appeal(

@@ -7,6 +7,8 @@
   resident's yearly account. Points reserved in an earlier policy year expire instead (P4),
   as a void's do. Lifetime points never move: the commit did not take them either.
 - A time-bank transfer (E4) is settled with the other community, never refunded here.
+- Points come back once: a refund gives back only what an upheld appeal against the commit
+  (P8) has not already compensated, and an appeal about a refunded redemption is refused.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ class Sink(StrEnum):
 
 
 SINK_ACCOUNT = {Sink.REWARDS: REDEMPTION, Sink.TIMEBANK: TIMEBANK}
+COMMIT_RULE = "r4.commit"
 
 
 class ReservationState(StrEnum):
@@ -69,14 +72,21 @@ class Reservation(Aggregate):
     refund_reason: str = ""
 
     def _transaction(
-        self, rule: str, kind: Kind, moves: list[tuple[str, Purpose, int]], at: datetime, why: str
+        self,
+        rule: str,
+        kind: Kind,
+        moves: list[tuple[str, Purpose, int]],
+        at: datetime,
+        why: str,
+        amount: int | None = None,
     ) -> LedgerTransaction:
+        moved = self.amount if amount is None else amount
         return LedgerTransaction(
             id=new_id("t"),
             community_id=self.community_id,
             source_id=self.id,
             rule_id=rule,
-            reason=f"{why} {format_points(self.amount)} for {self.sink} ({self.memo})",
+            reason=f"{why} {format_points(moved)} for {self.sink} ({self.memo})",
             postings=tuple(
                 Posting(Account(self.community_id, holder, purpose), amount)
                 for holder, purpose, amount in moves
@@ -110,7 +120,7 @@ class Reservation(Aggregate):
             raise FailedPrecondition(f"reservation {self.id} expired at {self.expires_at}")
         self._settle(ReservationState.COMMITTED, at, "committed")
         return self._transaction(
-            "r4.commit",
+            COMMIT_RULE,
             Kind.COMMIT,
             [
                 (self.resident_id, Purpose.RESERVED, -self.amount),
@@ -140,8 +150,9 @@ class Reservation(Aggregate):
             f"released ({reason})",
         )
 
-    def refund(self, at: datetime, reason: str) -> LedgerTransaction:
-        """Give a committed redemption's points back once; an earlier year's expire (P4)."""
+    def refund(self, at: datetime, reason: str, compensated: int = 0) -> LedgerTransaction:
+        """Give a committed redemption's points back once, less what an upheld appeal against
+        its commit already gave back (`compensated`); an earlier year's expire (P4)."""
         if self.sink is not Sink.REWARDS:
             raise FailedPrecondition(
                 f"reservation {self.id} is a {self.sink} transfer; only redemptions are refunded"
@@ -152,7 +163,15 @@ class Reservation(Aggregate):
                 if self.state is ReservationState.REFUNDED
                 else f"reservation {self.id} is {self.state}; only a committed one is refunded"
             )
+        amount = self.amount - compensated
+        if amount <= 0:
+            raise FailedPrecondition(
+                f"reservation {self.id}'s {format_points(self.amount)} were already given back"
+                " by an upheld appeal against its commit"
+            )
         self.state, self.refunded_at, self.refund_reason = ReservationState.REFUNDED, at, reason
+        if compensated:
+            reason = f"{reason}, less {format_points(compensated)} an upheld appeal gave back"
         back_to = self._returned_to(at)
         why = (
             f"refunded ({reason})"
@@ -163,9 +182,10 @@ class Reservation(Aggregate):
         return self._transaction(
             "r4.refund",
             Kind.REFUND,
-            [(SINK_ACCOUNT[self.sink], Purpose.YEARLY, -self.amount), (*back_to, self.amount)],
+            [(SINK_ACCOUNT[self.sink], Purpose.YEARLY, -amount), (*back_to, amount)],
             at,
             why,
+            amount,
         )
 
 

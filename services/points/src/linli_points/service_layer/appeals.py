@@ -16,7 +16,8 @@ from linli_points.domain.council import (
     CouncilRule,
     require_single_member_decisions,
 )
-from linli_points.domain.ledger import LedgerTransaction
+from linli_points.domain.ledger import Kind, LedgerTransaction
+from linli_points.domain.reservations import COMMIT_RULE, Reservation
 from linli_points.domain.rules import DEFAULT_CATALOG, RuleBook, RuleCatalog
 from linli_points.domain.runs import Run, RunKind, record_run
 from linli_points.service_layer.commands import ChangeCommittee, DecideAppeal, FileAppeal
@@ -39,6 +40,13 @@ def _disputed(uow: PointsUnitOfWork, community_id: str, transaction_id: str) -> 
     return found
 
 
+def _redemption(uow: PointsUnitOfWork, disputed: LedgerTransaction) -> Reservation | None:
+    """The reservation a disputed spend committed, locked (a refund waits), or None."""
+    if disputed.kind is not Kind.COMMIT or disputed.rule_id != COMMIT_RULE:
+        return None
+    return uow.reservations.get(disputed.community_id, disputed.source_id)
+
+
 def _reload(uow: PointsUnitOfWork, cmd: FileAppeal | DecideAppeal, reference: str) -> Appeal:
     return _appeal(uow, cmd.community_id, reference)
 
@@ -56,7 +64,11 @@ def file_an_appeal(cmd: FileAppeal, uow: PointsUnitOfWork, clock: Clock = utc_no
     if open_ones:
         raise AlreadyExists(f"appeal {open_ones[0].id} against this transaction is open")
     appeal = file_appeal(
-        resident_id=cmd.resident_id, disputed=disputed, reason=cmd.reason, at=clock()
+        resident_id=cmd.resident_id,
+        disputed=disputed,
+        reason=cmd.reason,
+        at=clock(),
+        redemption=_redemption(uow, disputed),
     )
     uow.appeals.add(appeal)
     return appeal
@@ -117,6 +129,7 @@ def apply_decision(
                 committee=committee,
                 disputed=disputed,
                 book=book,
+                redemption=_redemption(uow, disputed),
             )
         )
     else:

@@ -11,7 +11,13 @@ from linli_kit.errors import InvalidArgument, NotFound
 from linli_kit.principals import Principal
 from linli_kit.usecases import idempotent
 from linli_points.domain import access
-from linli_points.domain.reservations import Reservation, ReservationState, open_reservation
+from linli_points.domain.appeals import AppealStatus
+from linli_points.domain.reservations import (
+    COMMIT_RULE,
+    Reservation,
+    ReservationState,
+    open_reservation,
+)
 from linli_points.service_layer.commands import RefundReservation, Reserve, SettleReservation
 from linli_points.service_layer.ports import PointsUnitOfWork
 from linli_points.service_layer.writer import InOwnUnits, Submit
@@ -88,9 +94,22 @@ def refund_reservation(
     # reservation even if its state were wrong: the points cannot come back twice.
     access.require_reserver(cmd.actor, cmd.community_id)
     reservation = _reservation(uow, cmd.community_id, cmd.reservation_id)
-    uow.ledger.post(reservation.refund(clock(), cmd.reason or "refunded"))
+    compensated = _compensated(uow, reservation)
+    uow.ledger.post(reservation.refund(clock(), cmd.reason or "refunded", compensated))
     uow.reservations.save(reservation)
     return reservation
+
+
+def _compensated(uow: PointsUnitOfWork, reservation: Reservation) -> int:
+    """What upheld appeals against a reservation's commit gave back (read after its lock)."""
+    total = 0
+    for appeal in uow.appeals.list(reservation.community_id, resident_id=reservation.resident_id):
+        if appeal.status is not AppealStatus.ACCEPTED:
+            continue
+        disputed = uow.ledger.get(reservation.community_id, appeal.transaction_id)
+        if disputed and disputed.rule_id == COMMIT_RULE and disputed.source_id == reservation.id:
+            total += appeal.compensation_amount
+    return total
 
 
 def void_if_pending(
