@@ -12,7 +12,7 @@ from linli_gateway.config import GatewaySettings
 from linli_gateway.entrypoints import i18n
 from linli_gateway.entrypoints.pages.timebank import centipoints
 from linli_gateway.entrypoints.rendering import environment
-from linli_gateway.entrypoints.views import resident, timebank
+from linli_gateway.entrypoints.views import relatives, resident, timebank
 
 NOW = datetime(2026, 3, 3, 1, 0, tzinfo=UTC)
 
@@ -68,6 +68,7 @@ def _base(**more: Any) -> dict[str, Any]:
         "signed_in": True,
         "roles": ["social_worker"],
         "error": "",
+        "relative_error": "",
         "request_id": "rid",
         "section": "timebank",
         **more,
@@ -98,6 +99,22 @@ REPORT = timebank.Settlement(
 )
 
 
+def _relative(state: str) -> relatives.Relative:
+    return relatives.Relative(
+        relative="communities/demo/residents/r1/relatives/k1",
+        relative_id="k1",
+        resident="communities/demo/residents/r1",
+        relation="child",
+        display_label="女儿",
+        phone_hint="5678",
+        state=state,
+        create_time=NOW,
+    )
+
+
+MINE = {"relatives": [_relative("declared")], "relations": relatives.RELATIONS}
+
+
 class Staff:
     """What the staff navigation asks of the person."""
 
@@ -108,9 +125,28 @@ class Staff:
 PAGES: list[tuple[str, dict[str, Any], str, str]] = [
     (
         "timebank/resident.html",
-        {"bank": SENT, "balances": BALANCES, "peers": ("donghu",), "pending": False},
+        {"bank": SENT, "balances": BALANCES, "peers": ("donghu",), "pending": False, **MINE},
         "您可转出 8 积分。",
         "You can send 8 points.",
+    ),
+    (
+        "timebank/resident.html",
+        {"bank": SENT, "balances": BALANCES, "peers": ("donghu",), "pending": False, **MINE},
+        "子女 · 女儿</td>\n      <td>5678</td>\n      <td>等待社工确认",
+        "waiting for staff to confirm",
+    ),
+    (
+        "timebank/resident.html",
+        {
+            "bank": SENT,
+            "balances": BALANCES,
+            "peers": ("donghu",),
+            "pending": False,
+            "relatives": [],
+            "relations": relatives.RELATIONS,
+        },
+        "您还没有登记其他社区的亲属。",
+        "Declare the relative",
     ),
     (
         "timebank/resident.html",
@@ -132,9 +168,15 @@ PAGES: list[tuple[str, dict[str, Any], str, str]] = [
     ),
     (
         "timebank/settlement.html",
-        {"report": REPORT, "person": Staff()},
+        {"report": REPORT, "person": Staff(), "to_confirm": None},
         "我们欠 donghu 3 积分。",
         "We owe donghu 3 points.",
+    ),
+    (
+        "timebank/settlement.html",
+        {"report": REPORT, "person": Staff(), "to_confirm": [_relative("declared")]},
+        'name="relative" value="communities/demo/residents/r1/relatives/k1"',
+        "Relatives to confirm",
     ),
 ]
 

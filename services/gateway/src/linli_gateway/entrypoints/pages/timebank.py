@@ -1,5 +1,6 @@
 """The time bank's pages (E4): a resident sends points to a resident of a peer community and
-follows each transfer; staff see the month's settlement and the clearing balances."""
+follows each transfer, and declares the relatives elsewhere who may send them points; staff see
+the month's settlement and the clearing balances, and confirm declared relatives."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from linli_gateway.entrypoints.i18n import gettext as _
 from linli_gateway.entrypoints.rendering import render
 from linli_gateway.entrypoints.sessions import Person, SignedIn, Svc
+from linli_gateway.entrypoints.views import relatives as relative_views
 from linli_gateway.entrypoints.views import resident as resident_views
 from linli_gateway.entrypoints.views import timebank as views
 from linli_gateway.entrypoints.views.common import ID, checked_id
@@ -49,17 +51,26 @@ def centipoints(amount: str) -> int | None:
 
 
 async def _page(
-    request: Request, svc: Svc, person: Person, error: str = "", status: int = 200
+    request: Request,
+    svc: Svc,
+    person: Person,
+    error: str = "",
+    status: int = 200,
+    relative_error: str = "",
 ) -> HTMLResponse:
     found = await views.transfers(svc, person)
     balances = await resident_views.balances(svc, person) if found.served else None
+    relatives = await relative_views.mine(svc, person) if found.served else []
     context = {
+        "relatives": relatives,
+        "relations": relative_views.RELATIONS,
         "section": "timebank",
         "bank": found,
         "balances": balances,
         "peers": request.app.state.settings.peers(),
         "request_id": resident_views.new_request_id(),
         "error": error,
+        "relative_error": relative_error,
         "pending": any(t.state == "pending" for t in found.transfers),
     }
     return render(request, "timebank/resident.html", context, status)
@@ -102,6 +113,44 @@ async def send(
     return RedirectResponse(f"/me/timebank/{sent.transfer_id}", status_code=303)
 
 
+@router.post("/relatives")
+async def declare_relative(
+    request: Request,
+    svc: Svc,
+    person: SignedIn,
+    phone: Annotated[str, Form(min_length=1, max_length=20)],
+    relation: Annotated[str, Form(min_length=1, max_length=20)],
+    request_id: Annotated[str, Form(min_length=1, max_length=100)],
+    label: Annotated[str, Form(max_length=50)] = "",
+) -> Response:
+    """Declare a relative in another community by their phone number (staff confirm it)."""
+    if relation not in relative_views.RELATIONS:
+        detail = _("Choose how you are related.")
+        return await _page(request, svc, person, status=400, relative_error=detail)
+    try:
+        await relative_views.declare(
+            svc, person, phone.strip(), relation, label.strip(), request_id
+        )
+    except grpc.aio.AioRpcError as exc:
+        if exc.code() not in {*FORM_REFUSALS, grpc.StatusCode.ALREADY_EXISTS}:
+            raise
+        detail = exc.details() or ""
+        return await _page(request, svc, person, status=409, relative_error=detail)
+    return RedirectResponse("/me/timebank#relatives", status_code=303)
+
+
+@router.post("/relatives/{relative_id}/remove")
+async def remove_relative(
+    svc: Svc,
+    person: SignedIn,
+    relative_id: str,
+    request_id: Annotated[str, Form(min_length=1, max_length=100)],
+) -> Response:
+    """Remove one of the resident's relatives."""
+    await relative_views.remove(svc, person, checked_id(relative_id, "relative"), request_id)
+    return RedirectResponse("/me/timebank#relatives", status_code=303)
+
+
 @router.get("/{transfer_id}", response_class=HTMLResponse)
 async def transfer(request: Request, svc: Svc, person: SignedIn, transfer_id: str) -> HTMLResponse:
     """One transfer and its state (the page polls while the peer has not decided)."""
@@ -118,5 +167,24 @@ async def settlement(
     shown_year = year if 2000 <= year <= 3000 else now.year
     shown_month = month if 1 <= month <= 12 else now.month
     report = await views.settlement(svc, person, shown_year, shown_month)
-    context = {"section": "timebank", "report": report, "person": person}
+    to_confirm = await relative_views.to_confirm(svc, person) if report.served else None
+    context = {
+        "section": "timebank",
+        "report": report,
+        "person": person,
+        "to_confirm": to_confirm,
+        "request_id": resident_views.new_request_id(),
+    }
     return render(request, "timebank/settlement.html", context)
+
+
+@staff_router.post("/relatives/confirm")
+async def confirm_relative(
+    svc: Svc,
+    person: SignedIn,
+    relative: Annotated[str, Form(min_length=1, max_length=200)],
+    request_id: Annotated[str, Form(min_length=1, max_length=100)],
+) -> Response:
+    """Confirm a resident's declared relative (staff: checked against the household register)."""
+    await relative_views.confirm(svc, person, relative, request_id)
+    return RedirectResponse("/staff/timebank#relatives", status_code=303)
