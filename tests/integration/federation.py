@@ -1,12 +1,14 @@
-"""Helpers for time-bank communities in tests: identity's published keys for a community that
-runs points alone, events as identity and attendance publish them, statement keys, and one
-community's points process with peers."""
+"""Helpers for time-bank communities in tests: a community's real identity (person keys, the
+recipient rule) and its residents and relatives registered through it, identity's published keys
+alone for a community that needs no more of it, events as identity and attendance publish them,
+statement keys, and one community's points process with peers."""
 
 from __future__ import annotations
 
 import base64
 import json
 import os
+import sys
 import uuid
 from concurrent import futures
 from dataclasses import dataclass
@@ -22,11 +24,16 @@ from linli.events.v1 import attendance_events_pb2, envelope_pb2, identity_events
 from linli.identity.v1 import identity_service_pb2 as idn
 from linli.identity.v1 import identity_service_pb2_grpc as idn_grpc
 
+from linli_identity.domain.relatives import PersonKeys
 from linli_kit import auth
-from linli_kit.paseto import PasetoKeyring
+from linli_kit.paseto import PasetoKeyring, dev_seeds
 from linli_kit.pki import DevelopmentCA
 from linli_kit.processes import ServiceProcess, free_port
 from linli_kit.streams import ENVELOPE_FIELD
+from linli_kit.testing import Credentials
+
+# The person keys the test identities derive (their public dev federation secret).
+PERSON_KEYS = PersonKeys(dev_seeds("federation")["dev"])
 
 
 class JwksServer(idn_grpc.IdentityServiceServicer):
@@ -49,6 +56,96 @@ def serve_jwks(key: auth.SigningKey, ca: DevelopmentCA, community: str) -> tuple
     port = server.add_secure_port("127.0.0.1:0", tls.server_credentials())
     server.start()
     return server, port
+
+
+@dataclass
+class FacelessIdentity(ServiceProcess):
+    """Identity's own app and command line without the face engine (identity_without_faces.py):
+    real residents, relatives, person keys, tokens and events, none of dlib's start-up."""
+
+    def _command(self, *args: str) -> list[str]:
+        return [sys.executable, str(Path(__file__).with_name("identity_without_faces.py")), *args]
+
+
+def identity_process(
+    community: str, ca: DevelopmentCA, key: auth.SigningKey, folder: Path, settings: dict[str, str]
+) -> ServiceProcess:
+    """A community's identity on mutual TLS, signing with `key`, with the dev federation
+    secret (settings: its database, Redis and stream prefix), without face sign-in."""
+    tls_dir = ca.write(folder / community / "identity-pki", f"spiffe://linli/{community}/identity")
+    full = {
+        "grpc_host": "127.0.0.1",
+        "grpc_port": str(free_port()),
+        "health_port": str(free_port()),
+        "metrics_port": "0",
+        "log_format": "console",
+        "tls_dir": str(tls_dir),
+        "signing_keys": Credentials(key, ca).signing_keys(),
+        "dev_federation_secret": "true",
+        **settings,
+    }
+    return FacelessIdentity("identity", full, folder / f"{community}-identity.log")
+
+
+class Registry:
+    """A community's residents and their relatives, through its real identity (as its staff)."""
+
+    def __init__(
+        self, community: str, ca: DevelopmentCA, key: auth.SigningKey, address: str
+    ) -> None:
+        self.community, self.ca, self.key, self.address = community, ca, key, address
+        self.parent = f"communities/{community}"
+
+    def _stub(self, resident: str, *roles: str) -> tuple[grpc.Channel, Any]:
+        subject = f"{self.parent}/residents/{resident}"
+        token = auth.issue_access_token(
+            self.key, subject=subject, community=self.community, roles=roles
+        )
+        tls = self.ca.tls_files(f"spiffe://linli/{self.community}/gateway")
+        channel = auth.channel(self.address, tls, token)
+        return channel, idn_grpc.IdentityServiceStub(channel)
+
+    def create_community(self) -> None:
+        """The community itself (an sre)."""
+        channel, stub = self._stub("operator", "sre")
+        with channel:
+            stub.CreateCommunity(
+                idn.CreateCommunityRequest(community_id=self.community, display_name="社区"),
+                timeout=30,
+            )
+
+    def register(self, name: str, phone: str) -> str:
+        """A resident registered by the community's staff; their id."""
+        channel, stub = self._stub("operator", "social_worker")
+        with channel:
+            request = idn.RegisterResidentRequest(
+                parent=self.parent, display_name=name, phone=phone
+            )
+            return str(stub.RegisterResident(request, timeout=30).resident.name.rpartition("/")[2])
+
+    def declare(self, resident: str, phone: str, *, confirmed: bool) -> None:
+        """The resident declares a relative elsewhere by phone; staff confirm it if asked."""
+        channel, stub = self._stub(resident)
+        with channel:
+            declared = stub.DeclareRelative(
+                idn.DeclareRelativeRequest(
+                    parent=f"{self.parent}/residents/{resident}",
+                    phone=phone,
+                    relation=idn.RELATION_PARENT,
+                    display_label="母亲",
+                    request_id=uuid.uuid4().hex,
+                ),
+                timeout=30,
+            )
+        if confirmed:
+            channel, stub = self._stub("operator", "social_worker")
+            with channel:
+                stub.ConfirmRelative(
+                    idn.ConfirmRelativeRequest(
+                        name=declared.relative.name, request_id=uuid.uuid4().hex
+                    ),
+                    timeout=30,
+                )
 
 
 def publish(client: redis.Redis, stream: str, community: str, payload: Message) -> None:

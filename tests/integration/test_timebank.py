@@ -1,5 +1,11 @@
-"""The time bank across three communities (E4): separate points processes, each with its own
-database and CA, talking mutual TLS on their exchange ports.
+"""The time bank across three communities (E4): separate points and identity processes, each
+with its own databases and CA, talking mutual TLS on their exchange ports.
+
+Resident n of every community is one person (one phone number, so one person key): a transfer
+to themself in another community is accepted. A resident receives from anyone else only if
+they declared the sender as a relative and their staff confirmed it (identity's
+CheckTransferRecipient in the recipient's community); otherwise the transfer is refused there
+and voided in the sender's.
 
 Seeded random transfers with faults (a side killed between steps, calls repeated, a side
 stopped past the timeout); afterwards: points are conserved across the three, every transfer is
@@ -32,8 +38,7 @@ import pytest
 import redis
 import sqlalchemy as sa
 from linli.common.v1 import service_type_pb2
-from linli.events.v1 import attendance_events_pb2, identity_events_pb2
-from linli.identity.v1 import identity_service_pb2_grpc as idn_grpc
+from linli.events.v1 import attendance_events_pb2
 from linli.points.v1 import points_service_pb2 as pts
 from linli.points.v1 import points_service_pb2_grpc as pts_grpc
 from linli.points.v1 import timebank_service_pb2 as tb
@@ -47,6 +52,7 @@ from linli_kit.scratch import create_database, drop_database
 from linli_kit.settings import SigningKeysSetting
 from linli_kit.testing import Servers, load_beside
 from linli_points.adapters import events, orm
+from linli_points.adapters.identity_people import IdentityPeople
 from linli_points.service_layer import timebank
 from linli_points.timebank_settings import TimeBankSettings
 from linli_points.timebank_wiring import parts
@@ -59,12 +65,17 @@ TIMEOUT_SECONDS = 4.0
 STRANGER = "tb-south"
 STARTUP_SECONDS = 180.0  # a community with a CA of its own that no one takes as a peer
 helpers = load_beside(__file__, "federation.py", "linli_integration_federation")
-JwksServer, _publish, _statement_keys = helpers.JwksServer, helpers.publish, helpers.statement_keys
+_publish, _statement_keys = helpers.publish, helpers.statement_keys
+
+
+def phone(n: int) -> str:
+    """Resident n's phone number, the same person in every community."""
+    return f"1380000{n:04d}"
 
 
 @dataclass
 class Community:
-    """One community's points process, its CA, database and streams."""
+    """One community's points and identity processes, its CA, database and streams."""
 
     name: str
     ca: DevelopmentCA
@@ -74,7 +85,9 @@ class Community:
     prefix: str
     exchange_port: int
     settings: TimeBankSettings
-    residents: list[str] = field(default_factory=list)
+    identity: ServiceProcess
+    residents: list[str] = field(default_factory=list)  # resident n: phone(n)
+    phones: dict[str, str] = field(default_factory=dict)  # resident id: phone
     _channels: dict[str, grpc.Channel] = field(default_factory=dict)
 
     def token(self, resident: str, *roles: str) -> str:
@@ -103,6 +116,22 @@ class Community:
         channel = auth.channel(f"127.0.0.1:{self.exchange_port}", tls)
         self._channels[f"exchange-{uuid.uuid4().hex}"] = channel
         return tb_grpc.ExchangeServiceStub(channel)
+
+    @property
+    def registry(self) -> Any:
+        """Residents and relatives, through this community's identity."""
+        return helpers.Registry(self.name, self.ca, self.key, self.identity.address)
+
+    def register(self, name: str, number: str) -> str:
+        """A resident registered in identity, once points knows them too; their id."""
+        resident = self.registry.register(name, number)
+        self.phones[resident] = number
+        query = f"SELECT count(*) FROM resident_units WHERE resident_id = '{resident}'"
+        deadline = time.monotonic() + 30
+        while not self.rows(query)[0][0]:
+            assert time.monotonic() < deadline, f"points never heard of {resident}"
+            time.sleep(0.1)
+        return resident
 
     def rows(self, query: str) -> list[Any]:
         """Rows of this community's points database."""
@@ -147,16 +176,15 @@ class Federation:
 
 
 def _seed(client: redis.Redis, community: Community, residents: int) -> None:
-    """Residents registered by identity, each with EARNED points from a completed session."""
+    """Residents registered in identity (which tells points), each with EARNED points from a
+    completed session."""
     now = datetime.now(UTC)
+    community.registry.create_community()
     for n in range(residents):
-        resident = f"r-{community.name}-{n}"
+        resident = community.registry.register(f"居民{n}", phone(n))
         community.residents.append(resident)
+        community.phones[resident] = phone(n)
         name = f"communities/{community.name}/residents/{resident}"
-        registered = identity_events_pb2.ResidentRegistered(
-            resident=name, display_name=f"居民{n}", org_unit="grid-1/building-1"
-        )
-        _publish(client, f"{community.prefix}identity.events", community.name, registered)
         session = attendance_events_pb2.SessionCompleted(
             session=f"communities/{community.name}/activities/a/sessions/s{n}",
             resident=name,
@@ -178,7 +206,8 @@ def started_federation(
     credit_limit: int = CREDIT_LIMIT,
     residents: int = RESIDENTS,
 ) -> Iterator[Federation]:
-    """Communities' points processes on mutual TLS, peers of each other, seeded with points."""
+    """Communities' points and identity processes on mutual TLS, peers of each other, seeded
+    with points."""
     prefix = f"test-{uuid.uuid4().hex[:10]}:"
     key = auth.SigningKey.generate("tb-key")
     cas = {name: DevelopmentCA.create(f"{name} CA") for name in names}
@@ -186,14 +215,22 @@ def started_federation(
     keys = {name: _statement_keys() for name in names}
     for name, ca in cas.items():
         (folder / f"{name}-ca.pem").write_bytes(ca.cert_pem)
-    jwks_servers, communities, created = [], {}, []
+    identities, communities, created = [], {}, []
     for name in names:
-        jwks = grpc.server(futures.ThreadPoolExecutor(2))
-        idn_grpc.add_IdentityServiceServicer_to_server(JwksServer(key), jwks)
-        identity_tls = cas[name].tls_files(f"spiffe://linli/{name}/identity")
-        jwks_port = jwks.add_secure_port("127.0.0.1:0", identity_tls.server_credentials())
-        jwks.start()
-        jwks_servers.append(jwks)
+        identity_url = create_database(postgres, "test_identity")
+        created.append(identity_url)
+        identity = helpers.identity_process(
+            name,
+            cas[name],
+            key,
+            folder,
+            {
+                "database_url": identity_url,
+                "redis_url": redis_url,
+                "stream_prefix": f"{prefix}{name}:",
+            },
+        )
+        identities.append(identity)
         peers = [
             {
                 "id": other,
@@ -226,7 +263,7 @@ def started_federation(
             "metrics_port": "0",
             "log_format": "console",
             "tls_dir": str(tls_dir),
-            "identity_address": f"127.0.0.1:{jwks_port}",
+            "identity_address": identity.address,
             "scheduler_enabled": "false",
             "timebank": json.dumps(bank),
         }
@@ -242,29 +279,32 @@ def started_federation(
             TimeBankSettings.model_validate(
                 {**bank, "statement_keys": SigningKeysSetting(**json.loads(keys[name][0]))}
             ),
+            identity,
         )
     client = redis.Redis.from_url(redis_url)
-    for community in communities.values():
-        community.process.migrate()
-        _seed(client, community, residents)
-    for community in communities.values():
-        community.process.launch()
-    for community in communities.values():
-        community.process.wait_ready(timeout=STARTUP_SECONDS)
+    processes = [*identities, *(c.process for c in communities.values())]
     running = Federation(communities, DevelopmentCA.create(f"{STRANGER} CA"))
-    try:
+    try:  # whatever fails from here, the processes are stopped and the databases dropped
+        for process in processes:
+            process.migrate()
+        for process in processes:
+            process.launch()
+        for process in processes:
+            process.wait_ready(timeout=STARTUP_SECONDS)
+        for community in communities.values():
+            _seed(client, community, residents)
         for community in communities.values():
             staff = community.points("staff", "social_worker")
             for resident in community.residents:
                 _wait_balance(staff, community.name, resident, EARNED)
         yield running
     finally:
-        _stop(communities, jwks_servers, client, prefix, created, postgres)
+        _stop(communities, identities, client, prefix, created, postgres)
 
 
 def _stop(
     communities: dict[str, Community],
-    jwks_servers: list[grpc.Server],
+    identities: list[ServiceProcess],
     client: redis.Redis,
     prefix: str,
     created: list[str],
@@ -275,8 +315,8 @@ def _stop(
     for community in communities.values():
         community.process.kill()
         community.close()
-    for jwks in jwks_servers:
-        jwks.stop(0)
+    for identity in identities:
+        identity.kill()
     keys_left = list(client.scan_iter(match=f"{prefix}*"))
     if keys_left:
         client.delete(*keys_left)
@@ -349,12 +389,18 @@ def _asks(world: Federation, rng: random.Random, count: int, victim: str) -> lis
     for n in range(count):
         other = rng.choice([c for c in NAMES if c != victim])
         sender_community, recipient_community = (victim, other) if n % 2 else (other, victim)
-        recipients = world[recipient_community].residents
-        # Now and then a recipient who is not a resident there: the peer refuses.
-        recipient = rng.choice(recipients) if rng.random() > 0.1 else "r-nobody"
+        person = rng.randrange(RESIDENTS)
+        # Mostly the sender themself there; now and then someone else (not related) or one who
+        # is not a resident there: the peer refuses.
+        recipient = world[recipient_community].residents[person]
+        chance = rng.random()
+        if chance < 0.1:
+            recipient = "r-nobody"
+        elif chance < 0.2:
+            recipient = world[recipient_community].residents[(person + 1) % RESIDENTS]
         asks.append(
             Ask(
-                rng.choice(world[sender_community].residents),
+                world[sender_community].residents[person],
                 sender_community,
                 recipient,
                 recipient_community,
@@ -417,6 +463,7 @@ def _replay_accepts(world: Federation, rng: random.Random) -> None:
                 amount_centipoints=row.amount,
                 memo=row.memo,
                 request_id=f"replay-{row.id}",
+                sender_person_key=helpers.PERSON_KEYS.of(sender.phones[row.counterpart]),
             )
             request.create_time.FromDatetime(row.created_at)
             request.deadline_time.FromDatetime(row.deadline)
@@ -493,9 +540,11 @@ def _check_the_books(world: Federation) -> dict[str, int]:
                 assert sides[row.peer].get(row.id) == "committed", (row, theirs)
     # The statements reconcile, both ways.
     for community in world.communities.values():
-        wired = parts(
-            community.settings, _plumbing(community), community.process.settings["tls_dir"]
+        tls_dir = community.process.settings["tls_dir"]
+        people = IdentityPeople(
+            auth.channel(community.identity.address, auth.TlsFiles.from_dir(tls_dir))
         )
+        wired = parts(community.settings, _plumbing(community), tls_dir, people)
         results = timebank.reconcile(wired.uows, wired.exchange, wired.federation, wired.statements)
         wired.exchange.close()
         assert [r.peer for r in results if not r.compared] == []
@@ -540,7 +589,8 @@ def test_the_credit_limit_refuses_a_transfer_that_would_pass_it(federation: Fede
         0
     ].balance
     too_much = CREDIT_LIMIT + balance + 1  # one hundredth past what west lets east owe it
-    asked = Ask(east.residents[1], east.name, recipient, west.name, too_much)
+    # To themself in west (the recipient rule passes): the credit limit refuses it.
+    asked = Ask(east.residents[1], east.name, west.residents[1], west.name, too_much)
     over = _settled(east, east.residents[1], _send(federation, asked))
     assert over.state == tb.TRANSFER_STATE_VOIDED
     assert "credit limit" in over.reason
@@ -603,6 +653,56 @@ def test_a_certificate_of_a_community_that_is_not_a_peer_is_refused(
     # The real peer is answered.
     real = east.exchange(west.ca, f"spiffe://linli/{west.name}/points")
     assert real.GetTransferStatus(status, timeout=5).status == tb.EXCHANGE_STATUS_UNKNOWN
+
+
+def test_only_the_sender_themself_or_a_confirmed_relative_receives(
+    federation: Federation,
+) -> None:
+    east, west = federation["tb-east"], federation["tb-west"]
+    spendable = {
+        r: east.points(r)
+        .GetBalance(pts.GetBalanceRequest(name=f"communities/{east.name}/residents/{r}/balance"))
+        .balance.yearly_centipoints
+        for r in east.residents[1:4]
+    }
+    # Resident 1 of east to themself in west (one phone number, one person key): accepted.
+    mother, other, stranger = east.residents[1], east.residents[2], east.residents[3]
+    own = Ask(mother, east.name, west.residents[1], west.name, 40)
+    assert _settled(east, mother, _send(federation, own)).state == tb.TRANSFER_STATE_COMMITTED
+    # West's daughter declares her mother (east's resident 1) and staff confirm it; west's
+    # nephew declares east's resident 2, not confirmed yet.
+    daughter = west.register("女儿", "13900000001")
+    nephew = west.register("外甥", "13900000002")
+    west.registry.declare(daughter, phone(1), confirmed=True)
+    west.registry.declare(nephew, phone(2), confirmed=False)
+    to_daughter = _settled(
+        east, mother, _send(federation, Ask(mother, east.name, daughter, west.name, 30))
+    )
+    assert to_daughter.state == tb.TRANSFER_STATE_COMMITTED
+    unconfirmed = _settled(
+        east, other, _send(federation, Ask(other, east.name, nephew, west.name, 20))
+    )
+    unrelated = _settled(
+        east, stranger, _send(federation, Ask(stranger, east.name, daughter, west.name, 10))
+    )
+    for refused in (unconfirmed, unrelated):
+        assert refused.state == tb.TRANSFER_STATE_VOIDED, refused
+        assert "neither the sender themself nor a confirmed relative" in refused.reason
+    # Refused in west, voided in east: the points came back; the accepted ones landed.
+    states = dict(west.rows("SELECT id, state FROM timebank_transfers"))
+    transfer_id = lambda t: t.name.rpartition("/")[2]  # noqa: E731
+    assert [states[transfer_id(t)] for t in (to_daughter, unconfirmed, unrelated)] == [
+        "accepted",
+        "refused",
+        "refused",
+    ]
+    for resident, expected in (
+        (mother, spendable[mother] - 70),
+        (other, spendable[other]),
+        (stranger, spendable[stranger]),
+    ):
+        _wait_balance(east.points("staff", "social_worker"), east.name, resident, expected)
+    _wait_balance(west.points("staff", "social_worker"), west.name, daughter, 30)
 
 
 def _seed_from_env() -> int:
