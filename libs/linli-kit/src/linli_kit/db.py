@@ -66,8 +66,10 @@ def make_engine(url: str, ping_after_idle: float = 1.0, **kwargs: Any) -> sa.Eng
 
         return engine
     if "poolclass" not in kwargs:
-        kwargs.setdefault("pool_size", 10)
-        kwargs.setdefault("max_overflow", 10)
+        # As many kept as a served app's worker threads (an overflow connection is opened and
+        # closed again for each use: a new server process each time); at most 20, as before.
+        kwargs.setdefault("pool_size", 16)
+        kwargs.setdefault("max_overflow", 4)
     engine = sa.create_engine(url, **kwargs)
 
     @sa_event.listens_for(engine, "checkin")
