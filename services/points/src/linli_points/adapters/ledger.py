@@ -956,6 +956,7 @@ class SqlPointsUnitOfWork(SqlUnitOfWork, PointsUnitOfWork):
     requests: BatchedRequestLog
 
     ledger: SqlLedger
+    reservations: SqlReservations
 
     def __init__(
         self,
