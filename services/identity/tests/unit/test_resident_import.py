@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from linli_identity.domain.resident_import import ImportRefused
-from linli_identity.entrypoints.resident_csv import export_csv, parse_csv
+from linli_identity.entrypoints.resident_csv import MAX_ROWS, export_csv, parse_csv
 from linli_identity.service_layer.commands import (
     CreateCommunity,
     ImportResidents,
@@ -92,3 +92,12 @@ def test_unusable_files_are_refused_whole() -> None:
     assert (rows[0].display_name, errors) == ("张三", [])
     with pytest.raises(InvalidArgument, match="not CSV this import can read"):
         parse_csv(("phone" + "x" * 200_000 + ",display_name\n").encode())
+
+
+def test_an_import_is_at_most_ten_thousand_rows() -> None:
+    header = "phone,display_name\n"
+    rows = [f"138{n:08d},Resident {n}\n" for n in range(MAX_ROWS + 1)]
+    parsed, errors = parse_csv((header + "".join(rows[:MAX_ROWS])).encode())
+    assert (len(parsed), errors) == (MAX_ROWS, [])
+    with pytest.raises(InvalidArgument, match=f"at most {MAX_ROWS} rows"):
+        parse_csv((header + "".join(rows)).encode())
