@@ -183,7 +183,7 @@ def _request_key(table: sa.Table) -> tuple[Any, ...]:
 
 
 @functools.cache
-def _insert_once(table: sa.Table, returned: str) -> sa.TextClause:
+def _insert_once(table: sa.Table, returned: str) -> sa.TextualSelect:
     """INSERT … ON CONFLICT DO NOTHING RETURNING the column: no row back when it was there.
 
     As text (PostgreSQL and SQLite say it alike): SQLAlchemy 2.0 compiles its PostgreSQL and
