@@ -379,6 +379,10 @@ def test_identity_replicas_sync_by_pod_name_and_never_use_demo_keys(rendered, co
     signing = env["LINLI_IDENTITY_SIGNING_KEYS"]["valueFrom"]["secretKeyRef"]
     assert signing["name"].endswith("-token-signing-keys") and signing["key"] == "signing-keys"
     assert "LINLI_IDENTITY_DEV_SIGNING_KEYS" not in env
+    federation = env["LINLI_IDENTITY_FEDERATION_SECRET"]["valueFrom"]["secretKeyRef"]
+    assert federation["name"].endswith("-federation-secret")
+    assert federation["key"] == "federation-secret"
+    assert "LINLI_IDENTITY_DEV_FEDERATION_SECRET" not in env
 
 
 @pytest.mark.parametrize("community", COMMUNITIES)

@@ -50,6 +50,7 @@ def _secret(key: str, community_id: str) -> str:
         "voucher-keys": KEYRING,
         "proof-keys": KEYRING,
         "session-secret": SEED,
+        "federation-secret": SEED,
     }
     assert key in stand_ins, f"no stand-in for Secret key {key!r}: add one"
     return stand_ins[key]

@@ -133,6 +133,7 @@ seccompProfile:
 {{- $_ := required "points.timeBank.tlsSecret is required when the time bank is on" $v.points.timeBank.tlsSecret -}}
 {{- $_ := required "points.timeBank.peerCAs is required when the time bank is on" $v.points.timeBank.peerCAs -}}
 {{- $_ := required "points.timeBank.statementKeys.existingSecret is required when the time bank is on" $v.points.timeBank.statementKeys.existingSecret -}}
+{{- $_ := required "identity.federationSecret.existingSecret is required when the time bank is on (person keys for the recipient rule)" $v.identity.federationSecret.existingSecret -}}
 {{- end -}}
 {{- range $name, $svc := $v.services -}}
 {{- if and $svc.enabled $svc.externalIngress (not (has $name (list "gateway" "partners"))) -}}
