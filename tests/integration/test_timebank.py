@@ -731,6 +731,12 @@ def test_transfers_with_faults_conserve_points_and_agree_on_both_sides(
     )
     clearing = {p.peer: p.clearing_centipoints for p in report.peers}
     assert set(clearing) == {"tb-west", "tb-north"} and len(report.summary) == 2
+    # The operator's reconciliation prints the same: both statements per peer, no mismatch.
+    printed = json.loads(east.process.run("timebank", "reconcile"))
+    assert {p["peer"] for p in printed} == {"tb-west", "tb-north"}
+    for peer in printed:
+        assert peer["compared"] and peer["mismatches"] == [], peer
+        assert peer["ours"]["clearing"] == -peer["theirs"]["clearing"], peer
 
 
 @pytest.mark.skipif(

@@ -51,7 +51,7 @@ from linli_points.service_layer.ports import (
     PointsUnitOfWork,
 )
 from linli_points.service_layer.reservations import void_expired
-from linli_points.service_layer.timebank import TimeBankUnitOfWork
+from linli_points.service_layer.timebank import Reconciliation, TimeBankUnitOfWork, reconcile
 from linli_points.service_layer.writer import CommunityWriter, Submit
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["PointsService"].full_name
@@ -132,6 +132,19 @@ def operations(settings: PointsSettings) -> Operations:
         plumbing.engine.dispose()
 
     return Operations(sql_uow_factory(plumbing), store, close)
+
+
+def reconcile_timebank(settings: PointsSettings) -> list[Reconciliation]:
+    """Exchange signed statements with every peer once, without serving (the CLI)."""
+    tls = auth.TlsFiles.from_dir(settings.tls_dir) if settings.tls_dir else None
+    people = IdentityPeople(auth.channel(settings.identity_address, tls))
+    plumbing = database(settings)
+    wired = timebank_wiring.parts(settings.timebank, plumbing, settings.tls_dir, people)
+    try:
+        return reconcile(wired.uows, wired.exchange, wired.federation, wired.statements)
+    finally:
+        wired.exchange.close()
+        plumbing.engine.dispose()
 
 
 def build_app(

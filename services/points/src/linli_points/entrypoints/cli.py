@@ -1,4 +1,5 @@
-"""`linli-points serve | migrate` and the operator commands (closes, verify, audit, rebuild)."""
+"""`linli-points serve | migrate` and the operator commands (closes, verify, audit, rebuild,
+`timebank reconcile`)."""
 
 from __future__ import annotations
 
@@ -11,9 +12,10 @@ from pathlib import Path
 from linli_kit.principals import SYSTEM
 from linli_kit.service import run_cli
 from linli_kit.settings import load_settings
-from linli_points.bootstrap import build_app, operations
+from linli_points.bootstrap import build_app, operations, reconcile_timebank
 from linli_points.config import PointsSettings
 from linli_points.domain.audit import report_csv
+from linli_points.domain.timebank import Statement
 from linli_points.service_layer import closes, commands, leaderboards, queries
 from linli_points.service_layer.ports import LeaderboardStore, PointsUnitOfWork
 
@@ -66,9 +68,50 @@ def run_operation(
         sys.stdout.write(json.dumps(out, ensure_ascii=False, indent=2) + "\n")
 
 
+def _statement(statement: Statement | None) -> dict[str, object] | None:
+    if statement is None:
+        return None
+    return {
+        "issuer": statement.issuer,
+        "about": statement.about,
+        "clearing": statement.clearing,
+        "transfers": statement.transfers,
+        "last_transfer_id": statement.last_transfer_id,
+        "pending": statement.pending,
+        "chain_seq": statement.chain_seq,
+        "at": statement.at.isoformat(),
+    }
+
+
+def reconcile_now(settings: PointsSettings) -> int:
+    """`linli-points timebank reconcile`: exchange signed statements with every peer now and
+    print them and their mismatches as JSON; exit status 1 on a mismatch, 2 if a peer could not
+    be compared (away, or a transfer in flight)."""
+    if not settings.timebank.enabled:
+        sys.stderr.write("the time bank is off here: LINLI_POINTS_TIMEBANK names no peers\n")
+        return 2
+    results = reconcile_timebank(settings)
+    out = [
+        {
+            "peer": r.peer,
+            "compared": r.compared,
+            "mismatches": list(r.mismatches),
+            "ours": _statement(r.mine),
+            "theirs": _statement(r.theirs),
+        }
+        for r in results
+    ]
+    sys.stdout.write(json.dumps(out, ensure_ascii=False, indent=2) + "\n")
+    if any(r.mismatches for r in results):
+        return 1
+    return 0 if all(r.compared for r in results) else 2
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run the points command line: serve, migrate, or one operator command."""
     args = sys.argv[1:] if argv is None else argv
+    if args[:2] == ["timebank", "reconcile"]:
+        sys.exit(reconcile_now(load_settings(PointsSettings)))
     if args and args[0] in OPERATIONS:
         settings = load_settings(PointsSettings)
         parts = operations(settings)  # wired by bootstrap, as the app is
