@@ -575,7 +575,10 @@ def make_world(stack: Stack) -> World:
             request_id="reservation",
         )
     ).reservation.name
-    # The peer community sends alice points: a transfer received here (E4).
+    # The peer community sends alice points: a transfer received here (E4), from alice herself
+    # (her person key, as identity gives it to points), which the recipient rule admits.
+    as_points = idn_grpc.IdentityServiceStub(stack.channel("identity", as_service="points"))
+    alice_key = as_points.GetPersonKey(idn.GetPersonKeyRequest(name=alice)).person_key
     offer = tbk.AcceptTransferRequest(
         transfer_id="x-fuzz-setup",
         sender=f"communities/{PEER}/residents/r-peer",
@@ -583,6 +586,7 @@ def make_world(stack: Stack) -> World:
         amount_centipoints=50,
         memo="时间银行",
         request_id="accept-x-fuzz-setup",
+        sender_person_key=alice_key,
     )
     offer.create_time.FromDatetime(datetime.now(UTC))
     offer.deadline_time.FromDatetime(datetime.now(UTC) + timedelta(minutes=5))
