@@ -1,10 +1,13 @@
 """The time bank's pages in a real browser (Playwright on Debian's chromium): a resident of the
 shared stack's community sends points to a resident of a peer community and sees the transfer
 committed and their balance lowered; a transfer past the peer's credit limit is refused with its
-reason; another resident never sees it; staff see the settlement; forms need the CSRF token;
-without peers the pages say the time bank is not set up. Every page passes axe-core.
+reason; another resident never sees it; staff see the settlement; a resident declares a relative
+in another community and staff confirm it; forms need the CSRF token; without peers the pages
+say the time bank is not set up. Every page passes axe-core.
 
-The peer is one extra points process (community `tb-peer`, its own CA and database); the
+The peer is one extra points process and its identity (community `tb-peer`, its own CA and
+databases), where the recipient has every sender as a confirmed relative (the recipient rule);
+the
 community's side is a points process of its own with that peer in LINLI_POINTS_TIMEBANK, on its
 own database and streams, verifying the shared stack's identity tokens, behind a gateway of its
 own (the shared `gateway` keeps a points without a time bank, so no other test waits for this).
@@ -46,7 +49,8 @@ assert_accessible = pages.assert_accessible
 
 C, PEER = STACK_COMMUNITY, "tb-peer"
 PEER_CREDIT = 500  # the peer lets this community owe it 5 points
-RECIPIENT = "r-peer-1"
+RECIPIENT_PHONE = "13700000001"  # the recipient's number in the peer community
+STARTUP_SECONDS = 400.0  # four more processes beside the shared stack, on a busy machine
 
 
 @dataclass
@@ -59,10 +63,14 @@ class Bank:
     client: redis.Redis
     prefix: str
     peer: ServiceProcess  # the peer community's points
+    registry: object  # federation.Registry of the peer community's identity
+    recipient: str  # the recipient's resident id in the peer community
 
     def resident(self, name: str, hours: int) -> idn.Resident:
-        """A resident registered by identity, known to this points with `hours` of service."""
+        """A resident registered by identity, known to this points with `hours` of service, and
+        a confirmed relative of the recipient in the peer community."""
         registered: idn.Resident = self.people.resident(name, hours=0)  # type: ignore[attr-defined]
+        self.registry.declare(self.recipient, registered.phone, confirmed=True)  # type: ignore[attr-defined]
         helpers.seed_resident(self.client, self.prefix, registered.name, name, hours)
         earned = eventually(
             lambda: earning.balance(self.points, registered.name).yearly_centipoints,
@@ -85,8 +93,16 @@ def bank(
     prefix = f"test-{uuid.uuid4().hex[:10]}:"
     ours, peer_ca = credentials.ca, DevelopmentCA.create(f"{PEER} CA")
     here, there = helpers.member(C, ours, folder), helpers.member(PEER, peer_ca, folder)
-    jwks, jwks_port = helpers.serve_jwks(auth.SigningKey.generate("peer-key"), peer_ca, PEER)
+    peer_key = auth.SigningKey.generate("peer-key")
     urls = [create_database(servers.postgres, "test_points") for _ in range(2)]
+    urls.append(create_database(servers.postgres, "test_identity"))
+    peer_identity = helpers.identity_process(
+        PEER,
+        peer_ca,
+        peer_key,
+        folder,
+        {"database_url": urls[2], "redis_url": servers.redis, "stream_prefix": f"{prefix}{PEER}:"},
+    )
     mine = {
         "database_url": urls[0],
         "redis_url": servers.redis,
@@ -100,7 +116,7 @@ def bank(
         "database_url": urls[1],
         "redis_url": servers.redis,
         "stream_prefix": f"{prefix}{PEER}:",
-        "identity_address": f"127.0.0.1:{jwks_port}",
+        "identity_address": peer_identity.address,
         "tls_dir": str(peer_tls),
     }
     peer_points = helpers.points_with_peers(
@@ -125,28 +141,27 @@ def bank(
         folder / "gateway.log",
     )
     client = redis.Redis.from_url(servers.redis)
-    helpers.seed_resident(
-        client, f"{prefix}{PEER}:", f"communities/{PEER}/residents/{RECIPIENT}", "对方居民"
-    )
-    processes = (points, peer_points, gateway)
+    processes = (peer_identity, points, peer_points, gateway)
     token = credentials.token(C, "tb-staff", "social_worker")
     channel = credentials.channel(points.address, C, token=token)
     try:
-        points.migrate()
-        peer_points.migrate()
+        for process in (peer_identity, points, peer_points):
+            process.migrate()
         for process in processes:
             process.launch()
         for process in processes:
-            process.wait_ready()
+            process.wait_ready(timeout=STARTUP_SECONDS)
+        registry = helpers.Registry(PEER, peer_ca, peer_key, peer_identity.address)
+        registry.create_community()
+        recipient = registry.register("对方居民", RECIPIENT_PHONE)
         people = dataclasses.replace(gateway_people, gateway=gateway, contexts=[])
         stub = pts_grpc.PointsServiceStub(channel)
-        yield Bank(people, gateway, stub, client, f"{prefix}{C}:", peer_points)
+        yield Bank(people, gateway, stub, client, f"{prefix}{C}:", peer_points, registry, recipient)
         for context in people.contexts:
             context.close()
     finally:
         channel.close()
         stop_all(list(processes))
-        jwks.stop(0)
         keys = list(client.scan_iter(match=f"{prefix}*"))
         if keys:
             client.delete(*keys)
@@ -154,9 +169,9 @@ def bank(
             drop_database(servers.postgres, url)
 
 
-def _send(page: Page, points: str, memo: str = "") -> None:
+def _send(page: Page, bank: Bank, points: str, memo: str = "") -> None:
     page.get_by_label("社区", exact=True).select_option(PEER)
-    page.get_by_label("收款人在该社区的居民编号").fill(RECIPIENT)
+    page.get_by_label("收款人在该社区的居民编号").fill(bank.recipient)
     page.get_by_label("积分", exact=True).fill(points)
     page.get_by_label("附言（选填）").fill(memo)
     page.get_by_role("button", name="转出积分").click()
@@ -174,7 +189,7 @@ def test_a_resident_sends_points_to_a_peer_communitys_resident(bank: Bank) -> No
     expect(page.get_by_text("您可转出 8 积分。")).to_be_visible()
     assert_accessible(page)
 
-    _send(page, "2", "谢谢帮我照看老人")
+    _send(page, bank, "2", "谢谢帮我照看老人")
     state = page.get_by_test_id("transfer-state")
     expect(state).to_have_attribute("data-state", "committed")
     expect(state).to_have_text("已转出：积分已到账")
@@ -191,7 +206,7 @@ def test_a_resident_sends_points_to_a_peer_communitys_resident(bank: Bank) -> No
         name: page.locator(f"form[action='/me/timebank'] input[name={name}]").input_value()
         for name in ("csrf_token", "request_id")
     }
-    fields = {**form, "peer": PEER, "recipient": RECIPIENT, "amount": "1", "memo": ""}
+    fields = {**form, "peer": PEER, "recipient": bank.recipient, "amount": "1", "memo": ""}
     answers = [page.request.post(f"{bank.gateway.url}/me/timebank", form=fields) for _ in "ab"]
     assert [a.status for a in answers] == [200, 200]
     assert answers[0].url == answers[1].url != f"{bank.gateway.url}/me/timebank/{first}"
@@ -199,7 +214,7 @@ def test_a_resident_sends_points_to_a_peer_communitys_resident(bank: Bank) -> No
     expect(page.get_by_test_id("transfer")).to_have_count(2)
 
     # The peer owes no more than 5 points of credit: 3 more would pass it (3 + 3 > 5).
-    _send(page, "3")
+    _send(page, bank, "3")
     expect(page.get_by_test_id("transfer-state")).to_have_attribute("data-state", "voided")
     expect(page.get_by_test_id("transfer-state")).to_have_text("被拒绝：积分已退回给您")
     expect(page.get_by_test_id("transfer-reason")).to_contain_text("credit limit")
@@ -212,7 +227,7 @@ def test_a_resident_sends_points_to_a_peer_communitys_resident(bank: Bank) -> No
     assert len(states) == 3
 
     # A balance too low is refused beside the form, nothing sent.
-    _send(page, "50")
+    _send(page, bank, "50")
     expect(page.locator("#send-error")).to_be_visible()
     expect(page.get_by_test_id("transfer")).to_have_count(3)
 
@@ -221,7 +236,7 @@ def test_a_resident_sends_points_to_a_peer_communitys_resident(bank: Bank) -> No
     other.goto(f"{bank.gateway.url}/me/timebank")
     expect(other.get_by_text("您还没有通过时间银行转出或转入积分。")).to_be_visible()
     assert other.goto(f"{bank.gateway.url}/me/timebank/{first}").status in (403, 404)  # type: ignore[union-attr]
-    assert RECIPIENT not in other.content()
+    assert bank.recipient not in other.content()
     answer = other.request.get(f"{bank.gateway.url}/api/v1/me/transfers/{first}")
     assert answer.status in (403, 404)
 
@@ -246,7 +261,7 @@ def test_a_transfer_the_peer_does_not_answer_stays_pending_then_is_voided_live(
     assert peer is not None
     peer.send_signal(signal.SIGSTOP)  # the peer stops answering, past the transfer's deadline
     try:
-        _send(page, "1")
+        _send(page, bank, "1")
         state = page.get_by_test_id("transfer-state")
         expect(state).to_have_attribute("data-state", "pending")
         assert_accessible(page)
@@ -265,14 +280,54 @@ def test_a_transfer_the_peer_does_not_answer_stays_pending_then_is_voided_live(
     assert _spendable(page, bank) == "100"
 
 
+def test_a_resident_declares_a_relative_elsewhere_and_staff_confirm_it(bank: Bank) -> None:
+    page = bank.people.page_of(bank.resident("陈秀英", hours=0))  # type: ignore[attr-defined]
+    page.goto(f"{bank.gateway.url}/me/timebank")
+    expect(page.get_by_text("您还没有登记其他社区的亲属。")).to_be_visible()
+    page.get_by_label("对方的手机号（在其社区登录用的号码）").fill("136 0000 4321")
+    page.get_by_label("亲属关系").select_option("child")
+    page.get_by_label("称呼（选填）").fill("儿子")
+    page.get_by_role("button", name="登记亲属").click()
+    row = page.get_by_test_id("relative")
+    expect(row).to_have_attribute("data-state", "declared")
+    expect(row).to_contain_text("子女 · 儿子")
+    expect(row).to_contain_text("4321")
+    assert "13600004321" not in page.content()  # only the last four digits come back
+    assert_accessible(page)
+    # A number that is no mobile number is refused beside the form.
+    page.get_by_label("对方的手机号（在其社区登录用的号码）").fill("12345")
+    page.get_by_role("button", name="登记亲属").click()
+    expect(page.locator("#relative-error")).to_contain_text("11-digit")
+
+    staff = staff_tests.signed_in_staff(
+        bank.people, staff_tests.staff_member(bank.people).phone, "/staff/timebank"
+    )
+    waiting = staff.get_by_test_id("relative-to-confirm").filter(has_text="4321")
+    expect(waiting).to_have_count(1)
+    assert_accessible(staff)
+    waiting.get_by_role("button", name="Confirm").click()
+    expect(staff.get_by_test_id("relative-to-confirm").filter(has_text="4321")).to_have_count(0)
+
+    page.goto(f"{bank.gateway.url}/me/timebank")
+    expect(row).to_have_attribute("data-state", "confirmed")
+    expect(row).to_contain_text("社工已确认")
+    row.get_by_role("button").click()
+    expect(page.get_by_text("您还没有登记其他社区的亲属。")).to_be_visible()
+
+
 def test_the_time_bank_forms_need_the_csrf_token(bank: Bank) -> None:
     page = bank.people.page_of(bank.resident("刘芳", hours=2))  # type: ignore[attr-defined]
     page.goto(f"{bank.gateway.url}/me/timebank")
-    request_id = page.locator("input[name=request_id]").input_value()
-    fields = {"peer": PEER, "recipient": RECIPIENT, "amount": "1", "request_id": request_id}
+    request_id = page.locator("form[action='/me/timebank'] input[name=request_id]").input_value()
+    fields = {"peer": PEER, "recipient": bank.recipient, "amount": "1", "request_id": request_id}
     refused = page.request.post(f"{bank.gateway.url}/me/timebank", form=fields)
     assert refused.status == 403
-    body = {"peer": PEER, "recipient": RECIPIENT, "amount_centipoints": 100, "request_id": "x1"}
+    body = {
+        "peer": PEER,
+        "recipient": bank.recipient,
+        "amount_centipoints": 100,
+        "request_id": "x1",
+    }
     assert page.request.post(f"{bank.gateway.url}/api/v1/me/transfers", data=body).status == 403
     assert _spendable(page, bank) == "200"
     expect(page.get_by_test_id("transfer")).to_have_count(0)
