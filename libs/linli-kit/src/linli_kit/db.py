@@ -153,7 +153,7 @@ class SqlRequestLog(RequestLog):
     def _claim(self, operation: str, request_id: str, digest: str) -> bool:
         claim = {"operation": operation, "request_id": request_id, "digest": digest}
         inserted = self.session.execute(
-            _insert_once(self.table, "request_id"),
+            _insert_unless_there(self.table, "request_id"),
             {**claim, "result_ref": "", "created_at": utc_now()},
         ).first()
         return inserted is not None
@@ -183,7 +183,7 @@ def _request_key(table: sa.Table) -> tuple[Any, ...]:
 
 
 @functools.cache
-def _insert_once(table: sa.Table, returned: str) -> sa.TextualSelect:
+def _insert_unless_there(table: sa.Table, returned: str) -> sa.TextualSelect:
     """INSERT … ON CONFLICT DO NOTHING RETURNING the column: no row back when it was there.
 
     As text (PostgreSQL and SQLite say it alike): SQLAlchemy 2.0 compiles its PostgreSQL and
@@ -235,7 +235,7 @@ class SqlInbox(Inbox):
     def first_delivery(self, consumer: str, event_id: str) -> bool:
         """Mark the event as applied by this consumer; False if it was applied before."""
         inserted = self.session.execute(
-            _insert_once(self.table, "event_id"),
+            _insert_unless_there(self.table, "event_id"),
             {"consumer": consumer, "event_id": event_id, "processed_at": utc_now()},
         ).first()
         return inserted is not None
