@@ -640,3 +640,24 @@ def test_a_short_course_of_minutes_earns_one_credit_by_default(uow_factory, cloc
     assert create("set", minutes=30, credits=3).credits == 3
     with pytest.raises(InvalidArgument, match="1 minute to 200 hours"):
         create("empty", minutes=0)
+
+
+def test_a_level_table_holds_at_most_fifty_levels(uow_factory, catalogue_ready) -> None:
+    def create(n: int) -> None:
+        catalogue.create_level(
+            commands.CreateLevel(
+                community_id=C,
+                level_id=f"extra-{n}",
+                title=f"第{n}级",
+                credits_needed=100 + n,
+                actor=STAFF,
+            ),
+            uow_factory(),
+        )
+
+    shipped = len(catalogue.list_levels(STAFF, C, uow_factory()))
+    for n in range(50 - shipped):
+        create(n)
+    with pytest.raises(FailedPrecondition, match="at most 50 levels"):
+        create(50)
+    assert len(catalogue.list_levels(STAFF, C, uow_factory())) == 50

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from linli_kit.domain import Clock, utc_now
-from linli_kit.errors import NotFound
+from linli_kit.errors import FailedPrecondition, NotFound
 from linli_kit.principals import Principal, require_community
 from linli_kit.usecases import idempotent
 from linli_training.domain import access
@@ -17,7 +17,7 @@ from linli_training.service_layer.commands import (
     CreateLevel,
     CreateTeacher,
 )
-from linli_training.service_layer.ports import TrainingUnitOfWork
+from linli_training.service_layer.ports import MAX_LEVELS, TrainingUnitOfWork
 
 
 def course(uow: TrainingUnitOfWork, community_id: str, course_id: str) -> Course:
@@ -151,10 +151,17 @@ def list_teachers(
     return found[:limit], len(found) > limit
 
 
+def _require_room_for_levels(uow: TrainingUnitOfWork, community_id: str, adding: int) -> None:
+    """FailedPrecondition if the table would pass MAX_LEVELS (it is read whole, unpaged)."""
+    if len(uow.levels.all(community_id)) + adding > MAX_LEVELS:
+        raise FailedPrecondition(f"a level table holds at most {MAX_LEVELS} levels")
+
+
 @idempotent(_reload_level)
 def create_level(cmd: CreateLevel, uow: TrainingUnitOfWork) -> Level:
     """Staff add a level to the table."""
     access.require_staff(cmd.actor, cmd.community_id)
+    _require_room_for_levels(uow, cmd.community_id, 1)
     new = Level(
         community_id=cmd.community_id,
         id=cmd.level_id,
@@ -176,6 +183,7 @@ def create_default_levels(cmd: CreateDefaultLevels, uow: TrainingUnitOfWork) -> 
         for default in default_levels(cmd.community_id)
         if uow.levels.get(cmd.community_id, default.id) is None
     ]
+    _require_room_for_levels(uow, cmd.community_id, len(added))
     for default in added:
         uow.levels.add(default)
     return added
