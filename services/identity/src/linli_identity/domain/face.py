@@ -247,7 +247,7 @@ SHARPNESS_SIDE = 64
 class QualityRules:
     """Limits a face image must meet before a template is made from it."""
 
-    max_image_bytes: int = 8 * 1024 * 1024
+    max_image_bytes: int = 4 * 1024 * 1024
     # 40 Mpx covers any phone camera; a decompression bomb declares far more. A JPEG is
     # decoded scaled down (1/2 to 1/8) to about the engines' working size, so this is cheap.
     max_image_pixels: int = 40_000_000
