@@ -6,9 +6,10 @@ import importlib.util
 import threading
 import uuid
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -17,19 +18,22 @@ from hypothesis.stateful import run_state_machine_as_test
 
 from linli_kit.db import migrate, sql_plumbing
 from linli_kit.errors import FailedPrecondition
-from linli_kit.principals import SYSTEM
+from linli_kit.principals import SYSTEM, Kind, Principal
 from linli_points.adapters import events, orm
 from linli_points.bootstrap import sql_uow_factory as uow_factory
+from linli_points.domain.appeals import AppealStatus
+from linli_points.domain.council import Seat
 from linli_points.domain.ledger import ISSUANCE, REDEMPTION, Account, Purpose
 from linli_points.domain.reservations import ReservationState, Sink
 from linli_points.domain.rules import ServiceType
 from linli_points.entrypoints import cli
 from linli_points.entrypoints.cli import MIGRATIONS
-from linli_points.service_layer import commands, earning, queries, reservations
+from linli_points.service_layer import appeals, commands, council, earning, queries, reservations
 from linli_points.service_layer.ports import PointsUnitOfWork
 
 C = "c-east"
 AT = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
+TERM = (date(2026, 1, 1), date(2027, 12, 31))
 
 
 def _load(path: Path, name: str) -> ModuleType:
@@ -329,3 +333,48 @@ def test_operator_commands_close_verify_and_report(
     assert '"ok": true' in out
     assert "totals_by_rule,p1.hourly.regular,200" in out
     assert queries.get_balance(SYSTEM, C, "r-alice", make_uow()) == queries.Balance(0, 200)
+
+
+def test_appeals_and_council_seats_are_read_a_page_at_a_time(make_uow) -> None:
+    alice = Principal(Kind.PERSON, f"communities/{C}/residents/r-alice", C)
+    staff = Principal(
+        Kind.PERSON, f"communities/{C}/residents/r-staff", C, frozenset({"social_worker"})
+    )
+    awards = []
+    for n in range(5):
+        award = earn(make_uow, f"e-{n}", hours=n + 1, when=AT + timedelta(minutes=n))
+        assert award is not None
+        awards.append(award.id)
+        appeals.file_an_appeal(
+            commands.FileAppeal(alice, f"appeal-{n}", C, "r-alice", award.id, "more"),
+            make_uow(),
+            lambda n=n: AT + timedelta(days=1, minutes=n),
+        )
+        earning.record_org_unit(
+            commands.RecordOrgUnit(f"reg-{n}", C, f"r-{n}", "grid-1/building-1"), make_uow()
+        )
+        council.seat(
+            council.SeatMember(
+                staff, f"seat-{n}", C, f"r-{n}", Seat.RESIDENT_REPRESENTATIVE, "", *TERM
+            ),
+            make_uow(),
+            lambda n=n: AT + timedelta(minutes=n),
+        )
+
+    def pages(read: Callable[[int], tuple[list[Any], bool]]) -> list[Any]:
+        found, offset, more = [], 0, True
+        while more:
+            page, more = read(offset)
+            found.append(page)
+            offset += 2
+        return found
+
+    filed = pages(lambda at: appeals.list_appeals(SYSTEM, C, None, (), at, 2, make_uow()))
+    assert [len(p) for p in filed] == [2, 2, 1]
+    assert [a.transaction_id for p in filed for a in p] == awards
+    assert appeals.list_appeals(SYSTEM, C, None, {AppealStatus.ACCEPTED}, 0, 2, make_uow()) == (
+        [],
+        False,
+    )
+    seats = pages(lambda at: council.list_members(SYSTEM, C, at, 2, make_uow()))
+    assert [m.resident_id for p in seats for m in p] == [f"r-{n}" for n in range(5)]

@@ -7,7 +7,7 @@ import copy
 import threading
 import uuid
 from collections import defaultdict
-from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Collection, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -20,7 +20,7 @@ from linli_kit.errors import AlreadyExists
 from linli_kit.fakes import InMemoryInbox, InMemoryRequestLog
 from linli_kit.principals import Kind, Principal
 from linli_kit.streams import EnvelopeHandler
-from linli_points.domain.appeals import Appeal
+from linli_points.domain.appeals import Appeal, AppealStatus
 from linli_points.domain.audit import GENESIS, ChainEntry, entry_hash
 from linli_points.domain.council import AppealDecision, AuditAdoption, Meeting, Member, Vote
 from linli_points.domain.ledger import Account, LedgerTransaction, check_spendable
@@ -207,17 +207,26 @@ class FakeAppeals(Appeals):
         transaction_id: str | None = None,
         since: datetime | None = None,
         until: datetime | None = None,
+        statuses: Collection[AppealStatus] = (),
+        offset: int = 0,
+        limit: int | None = None,
     ) -> list[Appeal]:
-        """Appeals matching every given filter, oldest first."""
-        return [
-            copy.copy(a)
-            for (c, _), a in self.rows.items()
-            if c == community_id
-            and (resident_id is None or a.resident_id == resident_id)
-            and (transaction_id is None or a.transaction_id == transaction_id)
-            and (since is None or a.filed_at >= since)
-            and (until is None or a.filed_at < until)
-        ]
+        """Appeals matching every given filter (any status if none is named), oldest first;
+        `limit` of them from `offset` if given."""
+        found = sorted(
+            (
+                copy.copy(a)
+                for (c, _), a in self.rows.items()
+                if c == community_id
+                and (resident_id is None or a.resident_id == resident_id)
+                and (transaction_id is None or a.transaction_id == transaction_id)
+                and (since is None or a.filed_at >= since)
+                and (until is None or a.filed_at < until)
+                and (not statuses or a.status in statuses)
+            ),
+            key=lambda a: (a.filed_at, a.id),
+        )
+        return found[offset:] if limit is None else found[offset : offset + limit]
 
 
 class FakeRuns(Runs):
@@ -332,10 +341,11 @@ class FakeCouncil(Council):
         """Store a copy of the seat."""
         self.seats[member.id] = copy.deepcopy(member)
 
-    def members(self, community_id: str) -> list[Member]:
-        """Copies of the community's seats, oldest first."""
+    def members(self, community_id: str, offset: int = 0, limit: int | None = None) -> list[Member]:
+        """Copies of the community's seats, oldest first; `limit` of them from `offset`."""
         found = [m for m in self.seats.values() if m.community_id == community_id]
-        return copy.deepcopy(sorted(found, key=lambda m: (m.seated_at, m.id)))
+        ordered = sorted(found, key=lambda m: (m.seated_at, m.id))[offset:]
+        return copy.deepcopy(ordered if limit is None else ordered[:limit])
 
     def add_meeting(self, meeting: Meeting) -> None:
         """Store a copy of a new meeting."""

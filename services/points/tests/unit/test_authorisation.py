@@ -303,6 +303,40 @@ async def test_appeals_are_seen_only_by_their_appellant_the_committee_and_staff(
     assert [a.name for a in own.appeals] == [a.name for a in everyone.appeals] == [name]
 
 
+async def test_pages_of_appeals_cover_them_once_in_order(points_app) -> None:
+    await fakes.seat_on_committee(points_app, C, "r-judge", points_app.now)
+    for hours in (2, 3, 4):
+        await alice(points_app).CreateAppeal(
+            pb.CreateAppealRequest(
+                parent=ALICE, transaction=earn(points_app, hours=hours), reason="more"
+            )
+        )
+    whole = await judge(points_app).ListAppeals(pb.ListAppealsRequest(parent=COMMUNITY))
+
+    paged, token = [], ""
+    for _ in range(3):
+        page = await judge(points_app).ListAppeals(
+            pb.ListAppealsRequest(parent=COMMUNITY, page_size=2, page_token=token)
+        )
+        paged.append([a.name for a in page.appeals])
+        token = page.next_page_token
+        if not token:
+            break
+
+    names = [a.name for a in whole.appeals]
+    assert len(set(names)) == 3 and not whole.next_page_token
+    assert paged == [names[:2], names[2:]]
+    filed = pb.ListAppealsRequest(parent=ALICE, states=[pb.APPEAL_STATE_FILED])
+    assert [a.name for a in (await alice(points_app).ListAppeals(filed)).appeals] == names
+    accepted = pb.ListAppealsRequest(parent=ALICE, states=[pb.APPEAL_STATE_ACCEPTED])
+    assert not (await alice(points_app).ListAppeals(accepted)).appeals
+    invalid = grpc.StatusCode.INVALID_ARGUMENT
+    bad_token = pb.ListAppealsRequest(parent=COMMUNITY, page_token="not-a-token")
+    await refused(judge(points_app).ListAppeals, bad_token, invalid)
+    unknown = pb.ListAppealsRequest(parent=COMMUNITY, states=[pb.APPEAL_STATE_UNSPECIFIED])
+    await refused(judge(points_app).ListAppeals, unknown, invalid)
+
+
 async def test_the_committee_follows_identitys_committee_member_grants_only(points_app) -> None:
     handlers = points_app.consumers.by_stream["identity.events"].handlers
     bob_name = f"{COMMUNITY}/residents/r-bob"

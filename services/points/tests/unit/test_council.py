@@ -320,9 +320,9 @@ def test_only_a_resident_identity_registered_is_seated_and_only_by_a_social_work
         )
     seated = seat(uow, "r-rep", Seat.RESIDENT_REPRESENTATIVE)
     assert seat(uow, "r-rep", Seat.RESIDENT_REPRESENTATIVE).id == seated.id  # a retry
-    assert [m.resident_id for m in council.list_members(SYSTEM, C, uow)] == ["r-rep"]
+    assert [m.resident_id for m in council.list_members(SYSTEM, C, 0, 50, uow)[0]] == ["r-rep"]
     with pytest.raises(NotFound):
-        council.list_members(fakes.person("c-west", "r-x"), C, uow)
+        council.list_members(fakes.person("c-west", "r-x"), C, 0, 50, uow)
 
 
 def test_a_meeting_without_quorum_cannot_decide(uow, seated, households) -> None:
@@ -526,6 +526,32 @@ async def test_the_app_serves_the_council_to_its_callers_only(points_app) -> Non
         ).ListMembers(council_pb.ListMembersRequest(parent=parent))
     # The gateway's certificate without a person's token is no person of the community.
     assert anonymous.value.code() == grpc.StatusCode.PERMISSION_DENIED
+
+
+async def test_pages_of_council_members_cover_them_once_in_order(points_app) -> None:
+    residents = ["r-3", "r-1", "r-4", "r-2", "r-0"]
+    for resident in residents:
+        register(points_app.uow, resident)
+        seat(points_app.uow, resident, Seat.RESIDENT_REPRESENTATIVE)
+    anyone = council_as(points_app, "r-anyone", Role.RESIDENT)
+    parent = f"communities/{C}"
+
+    paged, token = [], ""
+    for _ in range(4):
+        page = await anyone.ListMembers(
+            council_pb.ListMembersRequest(parent=parent, page_size=2, page_token=token)
+        )
+        paged.append([m.resident.rpartition("/")[2] for m in page.members])
+        token = page.next_page_token
+        if not token:
+            break
+
+    whole = council.list_members(SYSTEM, C, 0, 50, points_app.uow)[0]
+    assert paged == [[m.resident_id for m in whole][i : i + 2] for i in (0, 2, 4)]
+    assert sorted(r for page in paged for r in page) == sorted(residents)
+    with pytest.raises(grpc.aio.AioRpcError) as bad:
+        await anyone.ListMembers(council_pb.ListMembersRequest(parent=parent, page_token="x!"))
+    assert bad.value.code() == grpc.StatusCode.INVALID_ARGUMENT
 
 
 def _overdue_rule() -> tuple[str, int]:

@@ -499,7 +499,9 @@ def test_an_upheld_appeal_posts_a_compensating_transaction(uow) -> None:
     assert compensation.kind == "compensation" and compensation.actor == "r-judge"
     assert award.id in compensation.reason
     assert balance(uow) == queries.Balance(yearly=350, lifetime=350)
-    assert [a.status for a in appeals.list_appeals(SYSTEM, C, "r-alice", uow)] == ["accepted"]
+    assert [a.status for a in appeals.list_appeals(SYSTEM, C, "r-alice", (), 0, 50, uow)[0]] == [
+        "accepted"
+    ]
 
 
 def committed_spend(uow, amount=400):

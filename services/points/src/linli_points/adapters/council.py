@@ -119,12 +119,14 @@ class SqlCouncil(Council):
             .values(ended_at=member.ended_at, end_reason=member.end_reason)
         )
 
-    def members(self, community_id: str) -> list[Member]:
-        """Every seat of the community, oldest first."""
+    def members(self, community_id: str, offset: int = 0, limit: int | None = None) -> list[Member]:
+        """Every seat of the community, oldest first; `limit` of them from `offset` if given."""
         rows = self.session.execute(
             sa.select(council_members)
             .where(council_members.c.community_id == community_id)
             .order_by(council_members.c.seated_at, council_members.c.id)
+            .offset(offset)
+            .limit(limit)
         )
         return [_member(r) for r in rows]
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -417,8 +418,9 @@ class SqlLedger(Ledger):
     def chain(self, community_id: str) -> Iterator[ChainEntry]:
         """Every transaction of a community in chain order, with the hash stored for it.
 
-        Streamed a page at a time: the page's transactions by position, then their postings
-        (one row each, the account by id from the community's accounts read once).
+        Two streams in chain order, merged by position: the transactions, and their postings
+        (three columns a row). Accounts come by id from the community's accounts read once, and
+        a posting of the same account and amount is one shared object.
         """
         self.flush()
         known = {
@@ -429,35 +431,36 @@ class SqlLedger(Ledger):
                 )
             )
         }
-        last = 0
-        while True:
-            page = self.session.execute(
-                sa.select(transactions)
-                .where(transactions.c.community_id == community_id, transactions.c.seq > last)
-                .order_by(transactions.c.seq)
-                .limit(CHUNK)
-            ).all()
-            if not page:
-                return
-            legs: dict[str, list[Posting]] = defaultdict(list)
-            for leg in self.session.execute(
-                sa.select(postings.c.transaction_id, postings.c.account_id, postings.c.amount)
+        shared: dict[tuple[int, int], Posting] = {}
+        streaming = {"yield_per": CHUNK}
+        rows = self.session.execute(
+            sa.select(transactions)
+            .where(transactions.c.community_id == community_id)
+            .order_by(transactions.c.seq),
+            execution_options=streaming,
+        )
+        legs = itertools.chain.from_iterable(
+            self.session.execute(
+                sa.select(transactions.c.seq, postings.c.account_id, postings.c.amount)
                 .join(transactions, transactions.c.id == postings.c.transaction_id)
-                .where(
-                    transactions.c.community_id == community_id,
-                    transactions.c.seq > last,
-                    transactions.c.seq <= page[-1].seq,
-                )
-                .order_by(postings.c.id)
-            ).all():
-                if leg.account_id not in known:  # another community's: verify reports it
-                    known[leg.account_id] = self._account_of(leg.account_id)
-                legs[leg.transaction_id].append(Posting(known[leg.account_id], leg.amount))
-            for row in page:
-                yield ChainEntry(
-                    row.seq, row.hash, _transaction(row, tuple(legs[row.id])), row.hash_version
-                )
-            last = page[-1].seq
+                .where(transactions.c.community_id == community_id)
+                .order_by(transactions.c.seq, postings.c.id),
+                execution_options=streaming,
+            ).partitions()
+        )
+        leg = next(legs, None)
+        for row in itertools.chain.from_iterable(rows.partitions()):
+            mine = []
+            while leg is not None and leg[0] == row.seq:
+                _, account_id, amount = leg
+                posting = shared.get((account_id, amount))
+                if posting is None:
+                    if account_id not in known:  # another community's: verify reports it
+                        known[account_id] = self._account_of(account_id)
+                    posting = shared[account_id, amount] = Posting(known[account_id], amount)
+                mine.append(posting)
+                leg = next(legs, None)
+            yield ChainEntry(row.seq, row.hash, _transaction(row, tuple(mine)), row.hash_version)
 
     def _account_of(self, account_id: int) -> Account:
         r = self.session.execute(
@@ -707,8 +710,12 @@ class SqlAppeals(Appeals):
         transaction_id: str | None = None,
         since: datetime | None = None,
         until: datetime | None = None,
+        statuses: Collection[AppealStatus] = (),
+        offset: int = 0,
+        limit: int | None = None,
     ) -> list[Appeal]:
-        """Appeals matching every given filter, oldest first."""
+        """Appeals matching every given filter (any status if none is named), oldest first;
+        `limit` of them from `offset` if given."""
         query = sa.select(appeals).where(appeals.c.community_id == community_id)
         if resident_id is not None:
             query = query.where(appeals.c.resident_id == resident_id)
@@ -718,8 +725,10 @@ class SqlAppeals(Appeals):
             query = query.where(appeals.c.filed_at >= since)
         if until is not None:
             query = query.where(appeals.c.filed_at < until)
-        rows = self.session.execute(query.order_by(appeals.c.filed_at, appeals.c.id))
-        return [_appeal(r) for r in rows]
+        if statuses:
+            query = query.where(appeals.c.status.in_([s.value for s in statuses]))
+        query = query.order_by(appeals.c.filed_at, appeals.c.id).offset(offset).limit(limit)
+        return [_appeal(r) for r in self.session.execute(query)]
 
 
 def _appeal(row: Any) -> Appeal:

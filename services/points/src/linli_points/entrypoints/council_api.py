@@ -76,7 +76,7 @@ class CouncilServicer(UseCaseServicer, pb_grpc.CouncilServiceServicer):
 
     async def _meeting_message(self, community_id: str, meeting: Any) -> pb.Meeting:
         members = await asyncio.to_thread(
-            council.list_members, current_principal(), community_id, self.uow_factory()
+            council.seats, current_principal(), community_id, self.uow_factory()
         )
         return messages.meeting_message(meeting, members, self.rules(community_id))
 
@@ -112,14 +112,20 @@ class CouncilServicer(UseCaseServicer, pb_grpc.CouncilServiceServicer):
     async def ListMembers(
         self, request: pb.ListMembersRequest, context: Context
     ) -> pb.ListMembersResponse:
-        """The council's seats, current and past."""
-        found = await asyncio.to_thread(
+        """A page of the council's seats, current and past."""
+        offset, limit = decode_page_token(request.page_token), page_size(request.page_size)
+        found, more = await asyncio.to_thread(
             council.list_members,
             current_principal(),
             _community(request.parent),
+            offset,
+            limit,
             self.uow_factory(),
         )
-        return pb.ListMembersResponse(members=[messages.member_message(m) for m in found])
+        return pb.ListMembersResponse(
+            members=[messages.member_message(m) for m in found],
+            next_page_token=next_page_token(offset, limit, more),
+        )
 
     async def ScheduleMeeting(
         self, request: pb.ScheduleMeetingRequest, context: Context

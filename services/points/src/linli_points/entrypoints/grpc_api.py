@@ -19,7 +19,7 @@ from linli_kit import metrics
 from linli_kit.auth import Policy, persons, public, services
 from linli_kit.domain import Clock, utc_now
 from linli_kit.errors import InvalidArgument
-from linli_kit.names import decode_page_token, page_size
+from linli_kit.names import decode_page_token, next_page_token, page_size
 from linli_kit.principals import Role, current_principal
 from linli_kit.ratelimits import Limits, per_minute
 from linli_points.domain import standings
@@ -406,16 +406,28 @@ class PointsServicer(pb_grpc.PointsServiceServicer):
     async def ListAppeals(
         self, request: pb.ListAppealsRequest, context: grpc.aio.ServicerContext
     ) -> pb.ListAppealsResponse:
-        """A community's or a resident's appeals."""
+        """A page of a community's or a resident's appeals."""
         if "/residents/" in request.parent:
             ids = RESIDENT.parse(request.parent, "parent")
             community_id, resident_id = ids["community"], ids["resident"]
         else:
             community_id, resident_id = _community(request.parent), None
-        found = await asyncio.to_thread(
-            appeals.list_appeals, current_principal(), community_id, resident_id, self.uow_factory()
+        statuses = {messages.appeal_status(s) for s in request.states}
+        offset, limit = decode_page_token(request.page_token), page_size(request.page_size)
+        found, more = await asyncio.to_thread(
+            appeals.list_appeals,
+            current_principal(),
+            community_id,
+            resident_id,
+            statuses,
+            offset,
+            limit,
+            self.uow_factory(),
         )
-        return pb.ListAppealsResponse(appeals=[messages.appeal_message(a) for a in found])
+        return pb.ListAppealsResponse(
+            appeals=[messages.appeal_message(a) for a in found],
+            next_page_token=next_page_token(offset, limit, more),
+        )
 
     async def VerifyLedger(
         self, request: pb.VerifyLedgerRequest, context: grpc.aio.ServicerContext

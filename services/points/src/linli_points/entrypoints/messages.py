@@ -6,6 +6,7 @@ from collections.abc import Mapping
 
 from linli.points.v1 import points_service_pb2 as pb
 
+from linli_kit.errors import InvalidArgument
 from linli_kit.wire import timestamp
 from linli_points.domain import standings
 from linli_points.domain.appeals import Appeal, AppealStatus
@@ -25,6 +26,14 @@ APPEAL_STATES = {
     AppealStatus.ACCEPTED: pb.APPEAL_STATE_ACCEPTED,
     AppealStatus.REJECTED: pb.APPEAL_STATE_REJECTED,
 }
+APPEAL_STATUSES = {state: status for status, state in APPEAL_STATES.items()}
+
+
+def appeal_status(state: int) -> AppealStatus:
+    """The domain status of an API appeal state, or InvalidArgument."""
+    if state not in APPEAL_STATUSES:
+        raise InvalidArgument(f"states: {state} is not an appeal state")
+    return APPEAL_STATUSES[state]
 
 
 def _transaction_name(community_id: str, transaction_id: str) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import datetime
 
 from linli_kit.domain import Clock, utc_now
@@ -151,12 +151,26 @@ def get_appeal(
 
 
 def list_appeals(
-    actor: Principal, community_id: str, resident_id: str | None, uow: PointsUnitOfWork
-) -> list[Appeal]:
-    """A community's appeals (committee and staff), or one resident's (also the resident)."""
+    actor: Principal,
+    community_id: str,
+    resident_id: str | None,
+    statuses: Collection[AppealStatus],
+    offset: int,
+    limit: int,
+    uow: PointsUnitOfWork,
+) -> tuple[list[Appeal], bool]:
+    """A page of a community's appeals (committee and staff), or of one resident's (also the
+    resident), in the given statuses (any if none), and whether more follow."""
     access.require_appeal_reader(actor, community_id, resident_id)
     with uow:
-        return uow.appeals.list(community_id, resident_id=resident_id)
+        found = uow.appeals.list(
+            community_id,
+            resident_id=resident_id,
+            statuses=statuses,
+            offset=offset,
+            limit=limit + 1,
+        )
+    return found[:limit], len(found) > limit
 
 
 @once_per_event(COMMITTEE_CONSUMER)

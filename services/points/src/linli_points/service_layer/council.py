@@ -219,11 +219,23 @@ def end_membership(cmd: EndMembership, uow: PointsUnitOfWork, clock: Clock = utc
     return member
 
 
-def list_members(actor: Principal, community_id: str, uow: PointsUnitOfWork) -> list[Member]:
-    """The council's seats, current and past; any person of the community."""
+def seats(actor: Principal, community_id: str, uow: PointsUnitOfWork) -> list[Member]:
+    """Every seat, current and past, that a meeting's message counts; any person of the
+    community."""
     access.require_community_person(actor, community_id)
     with uow:
         return uow.council.members(community_id)
+
+
+def list_members(
+    actor: Principal, community_id: str, offset: int, limit: int, uow: PointsUnitOfWork
+) -> tuple[list[Member], bool]:
+    """A page of the council's seats, current and past, and whether more follow; any person
+    of the community."""
+    access.require_community_person(actor, community_id)
+    with uow:
+        page = uow.council.members(community_id, offset, limit + 1)
+    return page[:limit], len(page) > limit
 
 
 @idempotent(_reload_meeting)

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import abc
-from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from linli_kit.domain import AbstractUnitOfWork, Inbox, Repository
-from linli_points.domain.appeals import Appeal
+from linli_points.domain.appeals import Appeal, AppealStatus
 from linli_points.domain.audit import ChainEntry
 from linli_points.domain.council import AppealDecision, AuditAdoption, Meeting, Member, Vote
 from linli_points.domain.ledger import Account, LedgerTransaction
@@ -129,8 +129,12 @@ class Appeals(Repository, abc.ABC):
         transaction_id: str | None = None,
         since: datetime | None = None,
         until: datetime | None = None,
+        statuses: Collection[AppealStatus] = (),
+        offset: int = 0,
+        limit: int | None = None,
     ) -> list[Appeal]:
-        """Appeals matching every given filter, oldest first."""
+        """Appeals matching every given filter (any status if none is named), oldest first;
+        `limit` of them from `offset` if given."""
 
 
 class Runs(Repository, abc.ABC):
@@ -213,8 +217,9 @@ class Council(Repository, abc.ABC):
         """Store a seat's early end."""
 
     @abc.abstractmethod
-    def members(self, community_id: str) -> list[Member]:
-        """Every seat of the community, current and past, oldest first."""
+    def members(self, community_id: str, offset: int = 0, limit: int | None = None) -> list[Member]:
+        """Every seat of the community, current and past, oldest first; `limit` of them from
+        `offset` if given."""
 
     @abc.abstractmethod
     def add_meeting(self, meeting: Meeting) -> None:
