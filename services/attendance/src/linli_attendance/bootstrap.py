@@ -112,5 +112,6 @@ def build_app(
         verifier=verifier,
         background=workers,
         on_stop=on_stop,
+        max_message_bytes=settings.max_message_bytes,
         limits={SERVICE_NAME: LIMITS},
     )

@@ -25,6 +25,12 @@ class AttendanceSettings(ServiceSettings):
     face_timeout_seconds: float = Field(default=10.0, gt=0)
     # How often open sessions past the sign-out grace are closed for staff review.
     forgotten_sweep_seconds: float = Field(default=60.0, gt=0)
+    # The largest request accepted, as identity's (LINLI_IDENTITY_MAX_MESSAGE_BYTES): a kiosk's
+    # burst passes on to identity, so one identity would refuse is refused here, by gRPC,
+    # before the server holds it.
+    max_message_bytes: int = Field(
+        default=(4 * 1024 + 64) * 1024, ge=64 * 1024, le=16 * 1024 * 1024
+    )
     # JSON: {"*": {figures}, "<community>": {figures}}; figures time_cap_minutes,
     # sign_out_grace_minutes, rating_window_minutes, max_sessions_per_day,
     # two_sites_gap_minutes. A community names only what it changes. Unset: the policy's.

@@ -159,6 +159,33 @@ def test_activity_round_trip_with_schedule_kiosks_and_checklist(make_uow) -> Non
     assert stored.check_in_code == made.check_in_code and len(made.check_in_code) == 6
 
 
+def test_pages_of_a_roster_cover_it_once_in_order(make_uow, database) -> None:
+    clock = Clock(START)
+    activity = _plan(make_uow, clock)
+    residents = [f"r-{n}" for n in (3, 1, 4, 0, 2)]
+    for resident in residents:
+        roster.add_roster_entry(
+            commands.AddRosterEntry(
+                C, activity.id, None, resident, RosterRole.VOLUNTEER, actor=STAFF
+            ),
+            make_uow(),
+            Everyone(),
+            clock,
+        )
+        clock.now += timedelta(seconds=1)
+
+    def page(actor: Principal, offset: int) -> tuple[list[str], bool]:
+        found, more = roster.list_roster_entries(actor, C, activity.id, None, offset, 2, make_uow())
+        return [e.resident_id for e in found], more
+
+    assert [page(STAFF, offset) for offset in (0, 2, 4)] == [
+        (residents[:2], True),
+        (residents[2:4], True),
+        (residents[4:], False),
+    ]
+    assert page(_person("r-4"), 0) == (["r-4"], False)
+
+
 def test_face_session_keeps_its_records_and_a_correction_history(make_uow, database) -> None:
     clock = Clock(START)
     activity = _plan(make_uow, clock)

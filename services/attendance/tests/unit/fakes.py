@@ -278,6 +278,21 @@ class FakeRosters(Rosters):
         ]
         return sorted(found, key=lambda e: (e.added_at, e.resident_id))
 
+    def page(
+        self,
+        community_id: str,
+        activity_id: str,
+        starts_at: datetime,
+        offset: int,
+        limit: int,
+        resident_id: str | None = None,
+    ) -> list[RosterEntry]:
+        """A page of the current roster; only one resident's entry if named."""
+        found = self.current(community_id, activity_id, starts_at)
+        if resident_id is not None:
+            found = [e for e in found if e.resident_id == resident_id]
+        return found[offset : offset + limit]
+
     def put(self, entry: RosterEntry) -> None:
         """Store an entry, replacing the resident's earlier one."""
         key = (entry.community_id, entry.activity_id, entry.occurrence_starts_at, entry.resident_id)

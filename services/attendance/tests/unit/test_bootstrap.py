@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import grpc
+import pytest
 from google.protobuf.timestamp_pb2 import Timestamp
 from linli.attendance.v1 import attendance_service_pb2 as pb
 
@@ -66,3 +68,21 @@ def test_building_connects_to_nothing() -> None:
     app = build_app(settings)
 
     assert app.name == "attendance" and len(app.background) == 2
+
+
+async def test_a_face_burst_identity_would_refuse_is_refused_at_the_edge(stub) -> None:
+    activity, kiosk = "communities/c-east/activities/a-1", "communities/c-east/kiosks/k-1"
+    # A frame over identity's 4 MiB: refused by the field's declared limit.
+    with pytest.raises(grpc.aio.AioRpcError) as too_long:
+        await stub.FaceSignIn(
+            pb.FaceSignInRequest(activity=activity, kiosk=kiosk, frames=[bytes(4 * 2**20 + 1)])
+        )
+    assert too_long.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "longer than 4194304 bytes" in (too_long.value.details() or "")
+    # Frames within it but a request over identity's 4 MiB + 64 KiB: refused by gRPC.
+    with pytest.raises(grpc.aio.AioRpcError) as too_large:
+        await stub.FaceSignIn(
+            pb.FaceSignInRequest(activity=activity, kiosk=kiosk, frames=[bytes(3 * 2**20)] * 2)
+        )
+    assert too_large.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert "larger than max" in (too_large.value.details() or "")

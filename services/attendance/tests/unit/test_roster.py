@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import grpc
 import pytest
+from linli.attendance.v1 import attendance_service_pb2 as pb
 
 from linli_attendance.domain import roster as rules
 from linli_attendance.domain.activities import ScheduleKind, ServiceType
@@ -46,6 +48,10 @@ def _add(activity, resident="r-alice", by=fakes.STAFF, role=RosterRole.VOLUNTEER
     )
 
 
+def _listed(actor, activity, uow):
+    return roster.list_roster_entries(actor, "c-east", activity.id, None, 0, 50, uow)[0]
+
+
 def test_staff_put_volunteers_and_staff_on_the_roster(uow, clock, directory) -> None:
     activity = _activity(uow, clock)
 
@@ -59,7 +65,7 @@ def test_staff_put_volunteers_and_staff_on_the_roster(uow, clock, directory) -> 
         "r-staff",
         START,
     )
-    listed = roster.list_roster_entries(fakes.STAFF, "c-east", activity.id, None, uow)
+    listed = _listed(fakes.STAFF, activity, uow)
     assert [e.resident_id for e in listed] == ["r-alice", "r-staff"]
     assert roster.expected_at(uow, "c-east", activity.id, START) == ("r-alice", "r-staff")
     assert roster.expected_at(uow, "c-east", activity.id, START + timedelta(days=1)) == ()
@@ -79,10 +85,10 @@ def test_a_resident_signs_up_only_themself_and_only_as_a_volunteer(uow, clock, d
         )
     # A resident sees only their own entry; a core volunteer (kiosk operator) sees the roster.
     roster.add_roster_entry(_add(activity, "r-bob"), uow, directory, clock)
-    seen = roster.list_roster_entries(ALICE, "c-east", activity.id, None, uow)
+    seen = _listed(ALICE, activity, uow)
     assert [e.resident_id for e in seen] == ["r-alice"]
     core = fakes.person("r-carol", Role.CORE_VOLUNTEER)
-    assert len(roster.list_roster_entries(core, "c-east", activity.id, None, uow)) == 2
+    assert len(_listed(core, activity, uow)) == 2
 
 
 def test_self_sign_up_stops_at_capacity_but_staff_may_assign_stand_ins(
@@ -160,3 +166,28 @@ def test_refusals(uow, clock, directory) -> None:
     clock.now = START + timedelta(hours=3)
     with pytest.raises(FailedPrecondition, match="over"):
         roster.add_roster_entry(_add(activity), uow, directory, clock)
+
+
+async def test_pages_of_a_roster_cover_it_once_in_order(uow, clock, directory, stub) -> None:
+    activity = _activity(uow, clock)
+    for resident in ("r-bob", "r-alice", "r-staff"):
+        roster.add_roster_entry(_add(activity, resident), uow, directory, clock)
+        clock.now += timedelta(minutes=1)
+    name = f"communities/c-east/activities/{activity.id}"
+
+    seen, token = [], ""
+    for _ in range(3):
+        page = await stub.ListRosterEntries(
+            pb.ListRosterEntriesRequest(activity=name, page_size=2, page_token=token)
+        )
+        seen.append([e.resident.rpartition("/")[2] for e in page.entries])
+        token = page.next_page_token
+        if not token:
+            break
+
+    assert seen == [["r-bob", "r-alice"], ["r-staff"]]
+    with pytest.raises(grpc.aio.AioRpcError) as bad:
+        await stub.ListRosterEntries(
+            pb.ListRosterEntriesRequest(activity=name, page_token="not-a-token")
+        )
+    assert bad.value.code() == grpc.StatusCode.INVALID_ARGUMENT

@@ -327,14 +327,33 @@ class SqlRosters(Rosters):
         if lock and self.db.get_bind().dialect.name == "postgresql":
             key = f"attendance-roster:{community_id}:{activity_id}:{starts_at.isoformat()}"
             self.db.execute(sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtext(key))))
-        rows = self.db.execute(
+        rows = self.db.execute(self._current(community_id, activity_id, starts_at)).all()
+        return [_entry(row) for row in rows]
+
+    def _current(self, community_id: str, activity_id: str, starts_at: datetime) -> sa.Select:
+        return (
             sa.select(roster_entries)
             .where(
                 *self._occurrence(community_id, activity_id, starts_at),
                 roster_entries.c.removed_at.is_(None),
             )
             .order_by(roster_entries.c.added_at, roster_entries.c.resident_id)
-        ).all()
+        )
+
+    def page(
+        self,
+        community_id: str,
+        activity_id: str,
+        starts_at: datetime,
+        offset: int,
+        limit: int,
+        resident_id: str | None = None,
+    ) -> list[RosterEntry]:
+        """A page of the current roster in its order; only one resident's entry if named."""
+        query = self._current(community_id, activity_id, starts_at)
+        if resident_id is not None:
+            query = query.where(roster_entries.c.resident_id == resident_id)
+        rows = self.db.execute(query.offset(offset).limit(limit)).all()
         return [_entry(row) for row in rows]
 
     def put(self, entry: RosterEntry) -> None:

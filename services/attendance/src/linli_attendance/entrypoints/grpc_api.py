@@ -407,17 +407,23 @@ class AttendanceServicer(UseCaseServicer, pb_grpc.AttendanceServiceServicer):
     async def ListRosterEntries(
         self, request: pb.ListRosterEntriesRequest, context: Context
     ) -> pb.ListRosterEntriesResponse:
-        """An occurrence's roster."""
+        """A page of an occurrence's roster."""
         ids = ACTIVITY.parse(request.activity, "activity")
-        entries = await asyncio.to_thread(
+        offset, limit = decode_page_token(request.page_token), page_size(request.page_size)
+        entries, more = await asyncio.to_thread(
             roster.list_roster_entries,
             current_principal(),
             ids["community"],
             ids["activity"],
             time(request.occurrence_start_time, request.HasField("occurrence_start_time")),
+            offset,
+            limit,
             self.uow_factory(),
         )
-        return pb.ListRosterEntriesResponse(entries=[roster_entry_message(e) for e in entries])
+        return pb.ListRosterEntriesResponse(
+            entries=[roster_entry_message(e) for e in entries],
+            next_page_token=next_page_token(offset, limit, more),
+        )
 
     async def ReportServedHours(
         self, request: pb.ReportServedHoursRequest, context: Context

@@ -191,6 +191,19 @@ class Rosters(abc.ABC):
         other changes to it until this unit of work ends."""
 
     @abc.abstractmethod
+    def page(
+        self,
+        community_id: str,
+        activity_id: str,
+        starts_at: datetime,
+        offset: int,
+        limit: int,
+        resident_id: str | None = None,
+    ) -> list[RosterEntry]:
+        """A page of an occurrence's current roster in its order; only one resident's entry
+        (if they are on it) when `resident_id` is given."""
+
+    @abc.abstractmethod
     def put(self, entry: RosterEntry) -> None:
         """Store an entry, replacing the resident's earlier one on the occurrence."""
 

@@ -84,17 +84,20 @@ def list_roster_entries(
     community_id: str,
     activity_id: str,
     starts_at: datetime | None,
+    offset: int,
+    limit: int,
     uow: AttendanceUnitOfWork,
-) -> list[RosterEntry]:
-    """An occurrence's current roster: whole for its keepers, a resident's own entry for them."""
-    whole = access.sees_whole_roster(actor, community_id)
+) -> tuple[list[RosterEntry], bool]:
+    """A page of an occurrence's current roster and whether more follow: all of it for its
+    keepers, a resident's own entry for them."""
+    only = None if access.sees_whole_roster(actor, community_id) else actor.resident_id
     with uow:
         activity = lookups.activity(uow, community_id, activity_id)
         window = roster.occurrence(activity, starts_at)
-        entries = uow.rosters.current(community_id, activity.id, window.starts_at)
-    if whole:
-        return entries
-    return [e for e in entries if actor.is_resident(community_id, e.resident_id)]
+        entries = uow.rosters.page(
+            community_id, activity.id, window.starts_at, offset, limit + 1, only
+        )
+    return entries[:limit], len(entries) > limit
 
 
 def expected_at(
