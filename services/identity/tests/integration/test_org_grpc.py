@@ -190,3 +190,112 @@ async def test_special_team_membership_with_history(stub) -> None:
     with pytest.raises(grpc.aio.AioRpcError) as lead_leaves:
         await stub.RemoveTeamMember(pb.RemoveTeamMemberRequest(team=team.name, resident=lead))
     assert lead_leaves.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+
+
+async def pages(call, request, field: str, size: int = 2) -> list[list]:
+    """Every page of a list of `size` items, walked by next_page_token."""
+    found, request.page_size = [], size
+    while True:
+        page = await call(request)
+        found.append(list(getattr(page, field)))
+        if not page.next_page_token:
+            return found
+        request.page_token = page.next_page_token
+
+
+async def test_pages_of_every_list_cover_it_once_in_order(stub) -> None:
+    hq = await unit(stub, pb.ORG_LEVEL_COMMUNITY_HQ, "HQ")
+    grids = [await unit(stub, pb.ORG_LEVEL_GRID_STATION, f"Grid {n}", hq) for n in range(2)]
+    buildings = [await unit(stub, pb.ORG_LEVEL_BUILDING_GROUP, f"B{n}", grids[0]) for n in range(2)]
+    people = []
+    for n, (home, household) in enumerate(
+        [(buildings[0], "1-101"), (buildings[0], "1-101"), (buildings[1], "2-201"), (hq, "")]
+    ):
+        reply = await stub.RegisterResident(
+            pb.RegisterResidentRequest(
+                parent=C,
+                display_name=f"p{n}",
+                phone=f"1360000000{n}",
+                household=household,
+                home_unit=home,
+            )
+        )
+        people.append(reply.resident.name)
+    await stub.GrantRole(pb.GrantRoleRequest(resident=people[0], role="building_liaison"))
+    mentor = people[3]
+    await stub.GrantRole(pb.GrantRoleRequest(resident=mentor, role="core_volunteer"))
+    for newcomer in people[:3]:
+        await stub.StartMentoring(pb.StartMentoringRequest(mentor=mentor, newcomer=newcomer))
+        await stub.GrantRole(pb.GrantRoleRequest(resident=newcomer, role="volunteer"))
+    for n in range(3):
+        await stub.CreateSpecialTeam(
+            pb.CreateSpecialTeamRequest(
+                parent=C,
+                display_name=f"Team {n}",
+                served_group=pb.SERVED_GROUP_ELDERLY,
+                services=[pb.TEAM_SERVICE_HOME_VISIT],
+                lead=mentor if n != 1 else people[0],
+            )
+        )
+    for n in range(3):
+        await stub.GrantFaceConsent(
+            pb.GrantFaceConsentRequest(parent=mentor, policy_version="2026-01", retention_days=30)
+        )
+        if n < 2:
+            await stub.WithdrawFaceConsent(pb.WithdrawFaceConsentRequest(parent=mentor))
+
+    units = await pages(stub.ListOrgUnits, pb.ListOrgUnitsRequest(parent=C), "org_units")
+    assert [[u.name for u in p] for p in units] == [
+        [hq, grids[0]],
+        [grids[1], buildings[0]],
+        [buildings[1]],
+    ]
+    sizes = await pages(
+        stub.ReportOrgUnitSizes, pb.ReportOrgUnitSizesRequest(parent=C), "sizes", size=4
+    )
+    by_unit = {s.org_unit: s for page in sizes for s in page}
+    assert [len(p) for p in sizes] == [4, 1] and list(by_unit) == [hq, *grids, *buildings]
+    assert [by_unit[u].households for u in (hq, *grids, *buildings)] == [2, 2, 0, 1, 1]
+    assert by_unit[hq].role_counts["resident"] == 4
+    assert by_unit[grids[0]].role_counts["volunteer"] == 3
+    assert dict(by_unit[buildings[0]].role_counts)["building_liaison"] == 1
+    assert "building_liaison" not in by_unit[grids[1]].role_counts
+    pairs = await pages(
+        stub.ListMentoringPairs, pb.ListMentoringPairsRequest(resident=mentor), "pairs"
+    )
+    assert [[p.newcomer for p in page] for page in pairs] == [people[:2], people[2:3]]
+    teams = await pages(stub.ListSpecialTeams, pb.ListSpecialTeamsRequest(parent=C), "teams")
+    assert [[t.display_name for t in p] for p in teams] == [["Team 0", "Team 1"], ["Team 2"]]
+    led = await pages(
+        stub.ListSpecialTeams, pb.ListSpecialTeamsRequest(parent=C, member=mentor), "teams", 1
+    )
+    assert [[t.display_name for t in p] for p in led] == [["Team 0"], ["Team 2"]]
+    consents = await pages(
+        stub.ListFaceConsents, pb.ListFaceConsentsRequest(parent=mentor), "consents"
+    )
+    whole = (await stub.ListFaceConsents(pb.ListFaceConsentsRequest(parent=mentor))).consents
+    assert [c.name for p in consents for c in p] == [c.name for c in whole]
+    assert [len(p) for p in consents] == [2, 1] and len({c.name for c in whole}) == 3
+    exported = []
+    request = pb.ExportResidentsRequest(parent=C, page_size=3)
+    while True:
+        page = await stub.ExportResidents(request)
+        exported.append(page.csv.decode().splitlines())
+        if not page.next_page_token:
+            break
+        request.page_token = page.next_page_token
+    header = exported[0][0]
+    assert [p[0] for p in exported] == [header, header] and [len(p) for p in exported] == [4, 2]
+    assert [row.split(",")[2] for p in exported for row in p[1:]] == ["p0", "p1", "p2", "p3"]
+
+    for call, bad in [
+        (stub.ListOrgUnits, pb.ListOrgUnitsRequest(parent=C, page_token="nope")),
+        (stub.ReportOrgUnitSizes, pb.ReportOrgUnitSizesRequest(parent=C, page_token="nope")),
+        (stub.ListMentoringPairs, pb.ListMentoringPairsRequest(resident=mentor, page_token="no")),
+        (stub.ListSpecialTeams, pb.ListSpecialTeamsRequest(parent=C, page_token="nope")),
+        (stub.ListFaceConsents, pb.ListFaceConsentsRequest(parent=mentor, page_token="nope")),
+        (stub.ExportResidents, pb.ExportResidentsRequest(parent=C, page_token="nope")),
+    ]:
+        with pytest.raises(grpc.aio.AioRpcError) as refused:
+            await call(bad)
+        assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT

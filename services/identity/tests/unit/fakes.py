@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import Callable, Coroutine, Iterator
+from collections import Counter
+from collections.abc import Callable, Collection, Coroutine, Iterator
 from datetime import datetime
 from typing import Any
 
@@ -40,6 +41,7 @@ from linli_identity.service_layer.ports import (
     Residents,
     SpecialTeams,
     StaffPasswords,
+    SubtreeCounts,
 )
 from linli_kit.domain import DomainEvent
 from linli_kit.fakes import InMemoryInbox, InMemoryRequestLog
@@ -63,11 +65,12 @@ class FakeCommunities(Communities):
 
 
 class FakeResidents(Residents):
-    """Residents in a dict by (community, id)."""
+    """Residents in a dict by (community, id); their homes are in `units`."""
 
-    def __init__(self) -> None:
+    def __init__(self, units: FakeOrgUnits) -> None:
         super().__init__()
         self.rows: dict[tuple[str, str], Resident] = {}
+        self.units = units
 
     def add(self, resident: Resident) -> None:
         """Store a new resident."""
@@ -100,13 +103,24 @@ class FakeResidents(Residents):
         row = self.rows[(resident.community_id, resident.id)]
         row.roles = set(resident.roles)
 
-    def memberships(self, community_id: str) -> list[tuple[str | None, str, set[Role]]]:
-        """(home unit id, household, roles) of every resident of a community."""
-        return [
-            (r.home_unit_id, r.household, set(r.roles))
-            for r in self.rows.values()
-            if r.community_id == community_id
-        ]
+    def subtree_counts(
+        self, community_id: str, unit_ids: Collection[str]
+    ) -> dict[str, SubtreeCounts]:
+        """Each unit's counts over its subtree, walking up from every resident's home."""
+        parent = {u.id: u.parent_id for u in self.units.list(community_id)}
+        households: dict[str, set[str]] = {}
+        roles: dict[str, Counter[Role]] = {}
+        for resident in self.rows.values():
+            node = resident.home_unit_id if resident.community_id == community_id else None
+            while node is not None and node in parent:
+                if node in unit_ids:
+                    if resident.household:
+                        households.setdefault(node, set()).add(resident.household)
+                    roles.setdefault(node, Counter()).update(resident.roles)
+                node = parent[node]
+        return {
+            unit: SubtreeCounts(len(households.get(unit, ())), dict(roles[unit])) for unit in roles
+        }
 
 
 class FakeOrgUnits(OrgUnits):
@@ -124,6 +138,10 @@ class FakeOrgUnits(OrgUnits):
         """A unit by id, or None."""
         row = self.rows.get((community_id, unit_id))
         return None if row is None else dataclasses.replace(row)
+
+    def page(self, community_id: str, offset: int, limit: int) -> list[OrgUnit]:
+        """A page of a community's units, top level first (as `list`)."""
+        return self.list(community_id)[offset : offset + limit]
 
     def list(self, community_id: str) -> list[OrgUnit]:
         """Every unit of a community, top level first."""
@@ -167,12 +185,16 @@ class FakeFaceConsents(FaceConsents):
         row = self.rows.get((community_id, consent_id))
         return None if row is None else dataclasses.replace(row)
 
-    def history(self, community_id: str, resident_id: str) -> list[FaceConsent]:
-        """Every consent of a resident, newest first."""
+    def history(
+        self, community_id: str, resident_id: str, offset: int, limit: int
+    ) -> list[FaceConsent]:
+        """A page of a resident's consents, newest first (then by id, as the database)."""
         found = self._copies(
             lambda c: (c.community_id, c.resident_id) == (community_id, resident_id)
         )
-        return sorted(found, key=lambda c: c.granted_at, reverse=True)
+        found.sort(key=lambda c: c.id)
+        found.sort(key=lambda c: c.granted_at, reverse=True)
+        return found[offset : offset + limit]
 
     def lapsed(self, at: datetime, limit: int) -> list[FaceConsent]:
         """Consents not withdrawn whose retention ended by this time, oldest first."""
@@ -293,14 +315,20 @@ class FakeMentoringPairs(MentoringPairs):
         """Store a pair's status."""
         self.add(pair)
 
-    def of_resident(self, community_id: str, resident_id: str) -> list[MentoringPair]:
-        """Every pair in which the resident is the mentor or the newcomer, oldest first."""
-        pairs = [
-            dataclasses.replace(p)
-            for p in self.rows.values()
-            if p.community_id == community_id and resident_id in (p.mentor_id, p.newcomer_id)
-        ]
-        return sorted(pairs, key=lambda p: (p.started_at, p.id))
+    def of_resident(
+        self, community_id: str, resident_id: str, offset: int = 0, limit: int | None = None
+    ) -> list[MentoringPair]:
+        """The pairs in which the resident is the mentor or the newcomer, oldest first; `limit`
+        of them from `offset` if given."""
+        pairs = sorted(
+            (
+                dataclasses.replace(p)
+                for p in self.rows.values()
+                if p.community_id == community_id and resident_id in (p.mentor_id, p.newcomer_id)
+            ),
+            key=lambda p: (p.started_at, p.id),
+        )[offset:]
+        return pairs if limit is None else pairs[:limit]
 
 
 class FakeSpecialTeams(SpecialTeams):
@@ -324,10 +352,17 @@ class FakeSpecialTeams(SpecialTeams):
         row = self.rows.get((community_id, team_id))
         return None if row is None else self._copy(row)
 
-    def list(self, community_id: str) -> list[SpecialTeam]:
-        """Every team of a community, oldest first."""
-        teams = [self._copy(t) for t in self.rows.values() if t.community_id == community_id]
-        return sorted(teams, key=lambda t: (t.created_at, t.id))
+    def page(
+        self, community_id: str, offset: int, limit: int, member_id: str = ""
+    ) -> list[SpecialTeam]:
+        """A page of a community's teams, oldest first; only `member_id`'s, if given."""
+        teams = [
+            self._copy(t)
+            for t in self.rows.values()
+            if t.community_id == community_id
+            and (not member_id or t.membership_of(member_id) is not None)
+        ]
+        return sorted(teams, key=lambda t: (t.created_at, t.id))[offset : offset + limit]
 
     def add_membership(self, team: SpecialTeam, membership: TeamMembership) -> None:
         """Store a membership that just began."""
@@ -572,8 +607,8 @@ class FakeIdentityUnitOfWork(IdentityUnitOfWork):
 
     def __init__(self) -> None:
         self.communities = FakeCommunities()
-        self.residents = FakeResidents()
         self.org_units = FakeOrgUnits()
+        self.residents = FakeResidents(self.org_units)
         self.mentoring = FakeMentoringPairs()
         self.teams = FakeSpecialTeams()
         self.consents = FakeFaceConsents()

@@ -120,7 +120,7 @@ def test_consent_is_recorded_with_version_retention_and_recorder(
     assert consent.expires_at == consent.granted_at + timedelta(days=30)
     assert (
         uow.committed
-        and list_face_consents(C, people["ann"], uow, actor=SYSTEM)[0].id == consent.id
+        and list_face_consents(C, people["ann"], 0, 50, uow, actor=SYSTEM)[0][0].id == consent.id
     )
 
 
@@ -284,7 +284,7 @@ def test_withdrawal_deletes_templates_at_once_and_keeps_the_history(
         enrol(uow, engine, galleries, clock, people["ann"])
     # A new grant starts a new record; the withdrawn one stays in the history.
     grant(uow, galleries, clock, people["ann"])
-    history = list_face_consents(C, people["ann"], uow, actor=SYSTEM)
+    history = list_face_consents(C, people["ann"], 0, 50, uow, actor=SYSTEM)[0]
     assert [c.withdrawn_at is None for c in history] == [True, False]
 
 
@@ -322,9 +322,9 @@ def test_lapsed_consent_blocks_enrolment_and_the_sweep_deletes_templates(
     assert expire_face_consents(uow, galleries, clock=lambda: later) == 1
     assert not uow.templates.exists(C, people["ann"])
     assert people["ann"] not in galleries.for_community(C)
-    assert list_face_consents(C, people["ann"], uow, actor=SYSTEM)[0].withdrawn_by.startswith(
-        "system"
-    )
+    assert list_face_consents(C, people["ann"], 0, 50, uow, actor=SYSTEM)[0][
+        0
+    ].withdrawn_by.startswith("system")
 
 
 def test_a_stale_gallery_entry_is_not_matched(uow, engine, galleries, clock, people) -> None:

@@ -51,7 +51,7 @@ def test_a_core_volunteer_mentors_at_most_three_newcomers(uow, clock, people) ->
         start_mentoring(StartMentoring(C, people[0], newcomer, actor=SYSTEM), uow, clock)
     with pytest.raises(FailedPrecondition, match="at most 3"):
         start_mentoring(StartMentoring(C, people[0], people[4], actor=SYSTEM), uow, clock)
-    assert len(list_mentoring_pairs(C, people[0], uow, actor=SYSTEM)) == 3
+    assert len(list_mentoring_pairs(C, people[0], 0, 50, uow, actor=SYSTEM)[0]) == 3
 
 
 def test_only_core_volunteers_mentor_and_a_newcomer_has_one_mentor(uow, clock, people) -> None:
@@ -76,7 +76,10 @@ def test_promotion_within_the_window_succeeds_once_and_frees_the_slot(uow, clock
     (event,) = successes(uow)
     assert isinstance(event, MentoringPairSucceeded)
     assert (event.mentor_id, event.newcomer_id) == (people[0], people[1])
-    assert list_mentoring_pairs(C, people[1], uow, actor=SYSTEM)[0].status is PairStatus.SUCCEEDED
+    assert (
+        list_mentoring_pairs(C, people[1], 0, 50, uow, actor=SYSTEM)[0][0].status
+        is PairStatus.SUCCEEDED
+    )
     change_role(ChangeRole(C, people[1], Role.CORE_VOLUNTEER, grant=True, actor=SYSTEM), uow, clock)
     assert len(successes(uow)) == 1  # success is recorded once
     start_mentoring(
@@ -93,4 +96,7 @@ def test_promotion_after_the_window_does_not_count(uow, clock, people) -> None:
     )
 
     assert successes(uow) == []
-    assert list_mentoring_pairs(C, people[1], uow, actor=SYSTEM)[0].status is PairStatus.ACTIVE
+    assert (
+        list_mentoring_pairs(C, people[1], 0, 50, uow, actor=SYSTEM)[0][0].status
+        is PairStatus.ACTIVE
+    )

@@ -51,7 +51,7 @@ def resident(uow, clock, n: int, home: str, household: str) -> str:
 
 
 def test_units_nest_by_level(uow, clock, tree) -> None:
-    assert [u.level for u in list_org_units(C, uow, actor=SYSTEM)] == [
+    assert [u.level for u in list_org_units(C, 0, 50, uow, actor=SYSTEM)[0]] == [
         OrgLevel.COMMUNITY_HQ,
         OrgLevel.GRID_STATION,
         OrgLevel.BUILDING_GROUP,
@@ -98,7 +98,9 @@ def test_size_report_counts_subtrees_and_warns_outside_the_policy(uow, clock, tr
     head = resident(uow, clock, 101, tree["g1"], "")
     change_role(ChangeRole(C, head, Role.GRID_HEAD, grant=True, actor=SYSTEM), uow)
 
-    report = {size.unit.display_name: size for size in org_size_report(C, uow, actor=SYSTEM)}
+    report = {
+        size.unit.display_name: size for size in org_size_report(C, 0, 50, uow, actor=SYSTEM)[0]
+    }
 
     assert report["b1"].households == 25
     assert report["b1"].warnings == ("0 building_liaison (policy: 1)",)

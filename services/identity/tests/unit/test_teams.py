@@ -89,7 +89,7 @@ def test_the_lead_is_the_first_member_and_services_are_kept_in_order(uow, clock,
 
     created = team(uow, clock, people[0], ServedGroup.DISABLED, services)
 
-    (stored,) = list_special_teams(C, uow, actor=SYSTEM)
+    (stored,) = list_special_teams(C, 0, 50, uow, actor=SYSTEM)[0]
     assert stored.id == created.id and stored.lead_id == people[0]
     assert stored.services == (TeamService.HOME_VISIT, TeamService.COUNSELLING)
     assert [m.resident_id for m in stored.current_members()] == [people[0]]
@@ -111,9 +111,9 @@ def test_lead_and_members_must_be_volunteers_of_the_community(uow, clock, people
         join(uow, clock, created.id, outsider)
     with pytest.raises(InvalidArgument, match="at least one service"):
         team(uow, clock, people[0], services=())
-    assert [m.resident_id for m in list_special_teams(C, uow, actor=SYSTEM)[0].memberships] == [
-        people[0]
-    ]
+    assert [
+        m.resident_id for m in list_special_teams(C, 0, 50, uow, actor=SYSTEM)[0][0].memberships
+    ] == [people[0]]
 
 
 def test_a_resident_joins_several_teams_but_each_once(uow, clock, people) -> None:
@@ -125,11 +125,15 @@ def test_a_resident_joins_several_teams_but_each_once(uow, clock, people) -> Non
     with pytest.raises(AlreadyExists, match="already a member"):
         join(uow, clock, first.id, people[1])
 
-    assert [t.id for t in list_special_teams(C, uow, member_id=people[1], actor=SYSTEM)] == [
+    assert [
+        t.id for t in list_special_teams(C, 0, 50, uow, member_id=people[1], actor=SYSTEM)[0]
+    ] == [
         first.id,
         second.id,
     ]
-    assert [t.id for t in list_special_teams(C, uow, member_id=people[2], actor=SYSTEM)] == []
+    assert [
+        t.id for t in list_special_teams(C, 0, 50, uow, member_id=people[2], actor=SYSTEM)[0]
+    ] == []
 
 
 def test_leaving_keeps_the_history_and_one_may_join_again(uow, clock, people) -> None:
@@ -150,7 +154,7 @@ def test_leaving_keeps_the_history_and_one_may_join_again(uow, clock, people) ->
 
     history = [
         m
-        for m in list_special_teams(C, uow, actor=SYSTEM)[0].memberships
+        for m in list_special_teams(C, 0, 50, uow, actor=SYSTEM)[0][0].memberships
         if m.resident_id == people[1]
     ]
     assert [m.current for m in history] == [False, True]
@@ -169,7 +173,10 @@ def test_retries_replay_and_a_reused_request_id_conflicts(uow, clock, people) ->
 
     again = join(uow, clock, created.id, people[1], request_id="j-1")
 
-    assert len(again.current_members()) == 2 and len(list_special_teams(C, uow, actor=SYSTEM)) == 1
+    assert (
+        len(again.current_members()) == 2
+        and len(list_special_teams(C, 0, 50, uow, actor=SYSTEM)[0]) == 1
+    )
     with pytest.raises(IdempotencyConflict):
         join(uow, clock, created.id, people[2], request_id="j-1")
 
@@ -179,7 +186,11 @@ def test_a_team_may_be_anchored_at_an_org_unit_of_its_community(uow, clock, peop
 
     anchored = team(uow, clock, people[0], unit=hq.id)
 
-    assert list_special_teams(C, uow, actor=SYSTEM)[0].org_unit_id == anchored.org_unit_id == hq.id
+    assert (
+        list_special_teams(C, 0, 50, uow, actor=SYSTEM)[0][0].org_unit_id
+        == anchored.org_unit_id
+        == hq.id
+    )
     with pytest.raises(NotFound):
         team(uow, clock, people[0], unit="u-nowhere")
 

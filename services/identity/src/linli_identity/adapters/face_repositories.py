@@ -55,11 +55,13 @@ class SqlFaceConsents(FaceConsents):
             )
         )
 
-    def _many(self, *where: Any, order: Any = None, limit: int | None = None) -> list[FaceConsent]:
+    def _many(
+        self, *where: Any, order: Any = None, offset: int = 0, limit: int | None = None
+    ) -> list[FaceConsent]:
         query = sa.select(face_consents).where(*where)
         if order is not None:
             query = query.order_by(*order)
-        rows = self.session.execute(query.limit(limit)).all()
+        rows = self.session.execute(query.offset(offset).limit(limit)).all()
         return [_consent(row) for row in rows]
 
     def current(self, community_id: str, resident_id: str, purpose: str) -> FaceConsent | None:
@@ -79,12 +81,16 @@ class SqlFaceConsents(FaceConsents):
         )
         return found[0] if found else None
 
-    def history(self, community_id: str, resident_id: str) -> list[FaceConsent]:
-        """Every consent of a resident, newest first."""
+    def history(
+        self, community_id: str, resident_id: str, offset: int, limit: int
+    ) -> list[FaceConsent]:
+        """A page of a resident's consents, newest first."""
         return self._many(
             face_consents.c.community_id == community_id,
             face_consents.c.resident_id == resident_id,
             order=(face_consents.c.granted_at.desc(), face_consents.c.id),
+            offset=offset,
+            limit=limit,
         )
 
     def lapsed(self, at: datetime, limit: int) -> list[FaceConsent]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -31,6 +31,7 @@ from linli_identity.service_layer.ports import (
     ResidentImports,
     Residents,
     SpecialTeams,
+    SubtreeCounts,
 )
 
 
@@ -122,21 +123,48 @@ class SqlResidents(Residents):
                 ],
             )
 
-    def memberships(self, community_id: str) -> list[tuple[str | None, str, set[Role]]]:
-        """(home unit id, household, roles) of every resident of a community."""
-        rows = self.session.execute(
-            sa.select(residents.c.id, residents.c.home_unit_id, residents.c.household).where(
-                residents.c.community_id == community_id
+    def subtree_counts(
+        self, community_id: str, unit_ids: Collection[str]
+    ) -> dict[str, SubtreeCounts]:
+        """Each unit's counts over its subtree, counted in the database (one row a unit and
+        role): a resident counts in their home unit and in every unit above it."""
+        tops = sa.select(org_units.c.id.label("top"), org_units.c.id.label("unit")).where(
+            org_units.c.community_id == community_id, org_units.c.id.in_(list(unit_ids))
+        )
+        tree = tops.cte("subtree", recursive=True)
+        child = org_units.alias("child")
+        tree = tree.union_all(
+            sa.select(tree.c.top, child.c.id).where(
+                child.c.community_id == community_id, child.c.parent_id == tree.c.unit
             )
+        )
+        living = tree.join(
+            residents,
+            sa.and_(
+                residents.c.community_id == community_id, residents.c.home_unit_id == tree.c.unit
+            ),
+        )
+        households = self.session.execute(
+            sa.select(tree.c.top, sa.func.count(sa.distinct(residents.c.household)))
+            .select_from(living)
+            .where(residents.c.household != "")
+            .group_by(tree.c.top)
         ).all()
-        roles: dict[str, set[Role]] = {}
-        for row in self.session.execute(
-            sa.select(resident_roles.c.resident_id, resident_roles.c.role).where(
-                resident_roles.c.community_id == community_id
-            )
+        found = {top: SubtreeCounts(count, {}) for top, count in households}
+        holders = living.join(
+            resident_roles,
+            sa.and_(
+                resident_roles.c.community_id == community_id,
+                resident_roles.c.resident_id == residents.c.id,
+            ),
+        )
+        for top, role, count in self.session.execute(
+            sa.select(tree.c.top, resident_roles.c.role, sa.func.count())
+            .select_from(holders)
+            .group_by(tree.c.top, resident_roles.c.role)
         ):
-            roles.setdefault(row.resident_id, set()).add(Role(row.role))
-        return [(row.home_unit_id, row.household, roles.get(row.id, set())) for row in rows]
+            found.setdefault(top, SubtreeCounts(0, {})).roles[Role(role)] = count
+        return found
 
     def get(self, community_id: str, resident_id: str) -> Resident | None:
         """A resident by id, or None."""
@@ -180,16 +208,33 @@ class SqlOrgUnits(OrgUnits):
 
     def get(self, community_id: str, unit_id: str) -> OrgUnit | None:
         """A unit by id, or None."""
-        found = self._many(org_units.c.community_id == community_id, org_units.c.id == unit_id)
+        found = self._many(
+            sa.select(org_units).where(
+                org_units.c.community_id == community_id, org_units.c.id == unit_id
+            )
+        )
         return found[0] if found else None
 
-    def _many(self, *where: Any) -> list[OrgUnit]:
-        rows = self.session.execute(sa.select(org_units).where(*where)).all()
+    def _many(self, query: sa.Select[Any]) -> list[OrgUnit]:
+        rows = self.session.execute(query).all()
         return [OrgUnit(**{**row._asdict(), "level": OrgLevel(row.level)}) for row in rows]
+
+    def page(self, community_id: str, offset: int, limit: int) -> list[OrgUnit]:
+        """A page of a community's units, top level first (as `list`)."""
+        top_first = sa.case(
+            {level.value: rank for rank, level in enumerate(OrgLevel)}, value=org_units.c.level
+        )
+        return self._many(
+            sa.select(org_units)
+            .where(org_units.c.community_id == community_id)
+            .order_by(top_first, org_units.c.created_at, org_units.c.id)
+            .offset(offset)
+            .limit(limit)
+        )
 
     def list(self, community_id: str) -> list[OrgUnit]:
         """Every unit of a community, top level first."""
-        units = self._many(org_units.c.community_id == community_id)
+        units = self._many(sa.select(org_units).where(org_units.c.community_id == community_id))
         order = list(OrgLevel)
         return sorted(units, key=lambda u: (order.index(u.level), u.created_at, u.id))
 
@@ -225,8 +270,11 @@ class SqlMentoringPairs(MentoringPairs):
             .values(status=pair.status.value, succeeded_at=pair.succeeded_at)
         )
 
-    def of_resident(self, community_id: str, resident_id: str) -> list[MentoringPair]:
-        """Every pair in which the resident is the mentor or the newcomer, oldest first."""
+    def of_resident(
+        self, community_id: str, resident_id: str, offset: int = 0, limit: int | None = None
+    ) -> list[MentoringPair]:
+        """The pairs in which the resident is the mentor or the newcomer, oldest first; `limit`
+        of them from `offset` if given."""
         rows = self.session.execute(
             sa.select(mentoring_pairs)
             .where(
@@ -237,6 +285,8 @@ class SqlMentoringPairs(MentoringPairs):
                 ),
             )
             .order_by(mentoring_pairs.c.started_at, mentoring_pairs.c.id)
+            .offset(offset)
+            .limit(limit)
         ).all()
         return [
             MentoringPair(**{**row._asdict(), "status": PairStatus(row.status)}) for row in rows
@@ -250,19 +300,20 @@ class SqlSpecialTeams(SpecialTeams):
         super().__init__()
         self.session = session
 
-    def _many(self, community_id: str, team_id: str | None = None) -> list[SpecialTeam]:
-        def select(table: sa.Table, id_column: str, *order: Any) -> list[sa.Row[Any]]:
-            where = [table.c.community_id == community_id]
-            if team_id is not None:
-                where.append(table.c[id_column] == team_id)
+    def _many(self, community_id: str, teams: sa.Select[Any]) -> list[SpecialTeam]:
+        rows = self.session.execute(teams).all()
+        team_ids = [row.id for row in rows]
+
+        def select(table: sa.Table, *order: Any) -> list[sa.Row[Any]]:
+            where = (table.c.community_id == community_id, table.c.team_id.in_(team_ids))
             return list(self.session.execute(sa.select(table).where(*where).order_by(*order)))
 
         services: dict[str, list[TeamService]] = {}
-        for row in select(special_team_services, "team_id"):
+        for row in select(special_team_services):
             services.setdefault(row.team_id, []).append(TeamService(row.service))
         members: dict[str, list[TeamMembership]] = {}
         order = (special_team_members.c.joined_at, special_team_members.c.id)
-        for row in select(special_team_members, "team_id", *order):
+        for row in select(special_team_members, *order):
             members.setdefault(row.team_id, []).append(
                 TeamMembership(
                     id=row.id,
@@ -271,7 +322,6 @@ class SqlSpecialTeams(SpecialTeams):
                     left_at=row.left_at,
                 )
             )
-        rows = select(special_teams, "id", special_teams.c.created_at, special_teams.c.id)
         return [
             SpecialTeam(
                 **{
@@ -311,12 +361,36 @@ class SqlSpecialTeams(SpecialTeams):
 
     def get(self, community_id: str, team_id: str) -> SpecialTeam | None:
         """A team with every membership, or None."""
-        found = self._many(community_id, team_id)
+        found = self._many(
+            community_id,
+            sa.select(special_teams).where(
+                special_teams.c.community_id == community_id, special_teams.c.id == team_id
+            ),
+        )
         return found[0] if found else None
 
-    def list(self, community_id: str) -> list[SpecialTeam]:
-        """Every team of a community with every membership, oldest team first."""
-        return self._many(community_id)
+    def page(
+        self, community_id: str, offset: int, limit: int, member_id: str = ""
+    ) -> list[SpecialTeam]:
+        """A page of a community's teams with every membership, oldest team first; only the
+        teams `member_id` is now a member of, if given."""
+        query = sa.select(special_teams).where(special_teams.c.community_id == community_id)
+        if member_id:
+            member = special_team_members.c
+            query = query.where(
+                sa.exists().where(
+                    member.community_id == community_id,
+                    member.team_id == special_teams.c.id,
+                    member.resident_id == member_id,
+                    member.left_at.is_(None),
+                )
+            )
+        return self._many(
+            community_id,
+            query.order_by(special_teams.c.created_at, special_teams.c.id)
+            .offset(offset)
+            .limit(limit),
+        )
 
     def add_membership(self, team: SpecialTeam, membership: TeamMembership) -> None:
         """Store a membership that just began."""

@@ -8,7 +8,6 @@ outside them still works, and the size report tells staff where to rebalance.
 from __future__ import annotations
 
 import uuid
-from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -147,24 +146,3 @@ def size_report(unit: OrgUnit, households: int, roles: Mapping[Role, int]) -> Un
                 span = str(low) if low == high else f"{low}-{high}"
                 warnings.append(f"{count} {role.value} (policy: {span})")
     return UnitSize(unit, households, dict(roles), tuple(warnings))
-
-
-def size_reports(
-    units: list[OrgUnit], members: Iterable[tuple[str | None, str, set[Role]]]
-) -> list[UnitSize]:
-    """Every unit's households and role holders over its subtree, against the soft limits.
-
-    `members` holds (home unit id, household, roles) of each resident; a resident counts in
-    their home unit and in every unit above it.
-    """
-    parent = {unit.id: unit.parent_id for unit in units}
-    households: dict[str, set[str]] = {unit.id: set() for unit in units}
-    roles: dict[str, Counter[Role]] = {unit.id: Counter() for unit in units}
-    for home, household, held in members:
-        node = home
-        while node is not None and node in parent:
-            if household:
-                households[node].add(household)
-            roles[node].update(held)
-            node = parent[node]
-    return [size_report(unit, len(households[unit.id]), roles[unit.id]) for unit in units]

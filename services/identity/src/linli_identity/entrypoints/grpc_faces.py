@@ -27,6 +27,7 @@ from linli_identity.service_layer.commands import (
 )
 from linli_kit import auth, metrics, ratelimits
 from linli_kit.errors import DomainError, InvalidArgument
+from linli_kit.names import decode_page_token, next_page_token, page_size
 from linli_kit.principals import Role, current_principal
 
 # Who may call each RPC (deny by default); the use cases check whose face (domain.access).
@@ -99,16 +100,22 @@ class FaceRpcs(ServicerBase):
     async def ListFaceConsents(
         self, request: pb.ListFaceConsentsRequest, context: grpc.aio.ServicerContext
     ) -> pb.ListFaceConsentsResponse:
-        """A resident's consent history."""
+        """A page of a resident's consent history."""
         ids = names.RESIDENT.parse(request.parent, "parent")
-        history = await asyncio.to_thread(
+        offset, limit = decode_page_token(request.page_token), page_size(request.page_size)
+        history, more = await asyncio.to_thread(
             consents.list_face_consents,
             ids["community"],
             ids["resident"],
+            offset,
+            limit,
             self.uow_factory(),
             actor=current_principal(),
         )
-        return pb.ListFaceConsentsResponse(consents=[consent_message(c) for c in history])
+        return pb.ListFaceConsentsResponse(
+            consents=[consent_message(c) for c in history],
+            next_page_token=next_page_token(offset, limit, more),
+        )
 
     async def EnrolFace(
         self, request: pb.EnrolFaceRequest, context: grpc.aio.ServicerContext

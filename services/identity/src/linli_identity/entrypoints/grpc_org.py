@@ -32,6 +32,7 @@ from linli_identity.service_layer.commands import (
 )
 from linli_kit import auth
 from linli_kit.errors import InvalidArgument
+from linli_kit.names import decode_page_token, next_page_token, page_size
 from linli_kit.principals import Role, current_principal
 
 # Who may call each RPC (deny by default); the use cases check whose records (domain.access).
@@ -81,22 +82,40 @@ class OrgRpcs(ServicerBase):
     async def ListOrgUnits(
         self, request: pb.ListOrgUnitsRequest, context: grpc.aio.ServicerContext
     ) -> pb.ListOrgUnitsResponse:
-        """A community's units."""
+        """A page of a community's units."""
         ids = names.COMMUNITY.parse(request.parent, "parent")
-        units = await asyncio.to_thread(
-            org.list_org_units, ids["community"], self.uow_factory(), actor=current_principal()
+        offset, limit = decode_page_token(request.page_token), page_size(request.page_size)
+        units, more = await asyncio.to_thread(
+            org.list_org_units,
+            ids["community"],
+            offset,
+            limit,
+            self.uow_factory(),
+            actor=current_principal(),
         )
-        return pb.ListOrgUnitsResponse(org_units=[unit_message(u) for u in units])
+        return pb.ListOrgUnitsResponse(
+            org_units=[unit_message(u) for u in units],
+            next_page_token=next_page_token(offset, limit, more),
+        )
 
     async def ReportOrgUnitSizes(
         self, request: pb.ReportOrgUnitSizesRequest, context: grpc.aio.ServicerContext
     ) -> pb.ReportOrgUnitSizesResponse:
-        """Every unit's size against the soft limits."""
+        """A page of units' sizes against the soft limits."""
         ids = names.COMMUNITY.parse(request.parent, "parent")
-        sizes = await asyncio.to_thread(
-            org.org_size_report, ids["community"], self.uow_factory(), actor=current_principal()
+        offset, limit = decode_page_token(request.page_token), page_size(request.page_size)
+        sizes, more = await asyncio.to_thread(
+            org.org_size_report,
+            ids["community"],
+            offset,
+            limit,
+            self.uow_factory(),
+            actor=current_principal(),
         )
-        return pb.ReportOrgUnitSizesResponse(sizes=[size_message(s) for s in sizes])
+        return pb.ReportOrgUnitSizesResponse(
+            sizes=[size_message(s) for s in sizes],
+            next_page_token=next_page_token(offset, limit, more),
+        )
 
     async def GrantRole(
         self, request: pb.GrantRoleRequest, context: grpc.aio.ServicerContext
@@ -149,16 +168,22 @@ class OrgRpcs(ServicerBase):
     async def ListMentoringPairs(
         self, request: pb.ListMentoringPairsRequest, context: grpc.aio.ServicerContext
     ) -> pb.ListMentoringPairsResponse:
-        """A resident's mentoring pairs."""
+        """A page of a resident's mentoring pairs."""
         ids = names.RESIDENT.parse(request.resident, "resident")
-        pairs = await asyncio.to_thread(
+        offset, limit = decode_page_token(request.page_token), page_size(request.page_size)
+        pairs, more = await asyncio.to_thread(
             mentoring.list_mentoring_pairs,
             ids["community"],
             ids["resident"],
+            offset,
+            limit,
             self.uow_factory(),
             actor=current_principal(),
         )
-        return pb.ListMentoringPairsResponse(pairs=[pair_message(p) for p in pairs])
+        return pb.ListMentoringPairsResponse(
+            pairs=[pair_message(p) for p in pairs],
+            next_page_token=next_page_token(offset, limit, more),
+        )
 
     async def CreateSpecialTeam(
         self, request: pb.CreateSpecialTeamRequest, context: grpc.aio.ServicerContext
@@ -226,18 +251,22 @@ class OrgRpcs(ServicerBase):
     async def ListSpecialTeams(
         self, request: pb.ListSpecialTeamsRequest, context: grpc.aio.ServicerContext
     ) -> pb.ListSpecialTeamsResponse:
-        """A community's special teams with their members."""
+        """A page of a community's special teams with their members."""
         ids = names.COMMUNITY.parse(request.parent, "parent")
         member = names.RESIDENT.parse(request.member, "member") if request.member else None
         if member is not None and member["community"] != ids["community"]:
             raise InvalidArgument("member must be in the same community")
-        found = await asyncio.to_thread(
+        offset, limit = decode_page_token(request.page_token), page_size(request.page_size)
+        found, more = await asyncio.to_thread(
             teams.list_special_teams,
             ids["community"],
+            offset,
+            limit,
             self.uow_factory(),
             member["resident"] if member else "",
             actor=current_principal(),
         )
         return pb.ListSpecialTeamsResponse(
-            teams=[team_message(team, request.show_former_members) for team in found]
+            teams=[team_message(team, request.show_former_members) for team in found],
+            next_page_token=next_page_token(offset, limit, more),
         )

@@ -140,15 +140,20 @@ class ResidentRpcs(ServicerBase):
     async def ExportResidents(
         self, request: pb.ExportResidentsRequest, context: grpc.aio.ServicerContext
     ) -> pb.ExportResidentsResponse:
-        """A community's residents as CSV."""
+        """A page of a community's residents as CSV, with its header row."""
         ids = names.COMMUNITY.parse(request.parent, "parent")
-        everyone = await asyncio.to_thread(
-            residents.export_residents,
+        offset, limit = decode_page_token(request.page_token), page_size(request.page_size)
+        page, more = await asyncio.to_thread(
+            residents.list_residents,
             ids["community"],
+            offset,
+            limit,
             self.uow_factory(),
             actor=current_principal(),
         )
-        return pb.ExportResidentsResponse(csv=resident_csv.export_csv(everyone))
+        return pb.ExportResidentsResponse(
+            csv=resident_csv.export_csv(page), next_page_token=next_page_token(offset, limit, more)
+        )
 
     async def ImportResidents(
         self, request: pb.ImportResidentsRequest, context: grpc.aio.ServicerContext

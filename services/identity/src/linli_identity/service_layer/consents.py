@@ -100,14 +100,22 @@ def consent_sweep(
 
 
 def list_face_consents(
-    community_id: str, resident_id: str, uow: IdentityUnitOfWork, *, actor: Principal
-) -> list[FaceConsent]:
-    """A resident's consent history, newest first (they or their staff)."""
+    community_id: str,
+    resident_id: str,
+    offset: int,
+    limit: int,
+    uow: IdentityUnitOfWork,
+    *,
+    actor: Principal,
+) -> tuple[list[FaceConsent], bool]:
+    """A page of a resident's consent history, newest first, and whether more follow (they or
+    their staff)."""
     require_community(actor, community_id)
     with uow:
         resident = existing_resident(uow, community_id, resident_id)
         require_self_or_staff_over(actor, resident, reach_of(uow, actor, community_id))
-        return uow.consents.history(community_id, resident_id)
+        found = uow.consents.history(community_id, resident_id, offset, limit + 1)
+    return found[:limit], len(found) > limit
 
 
 def end_consent(

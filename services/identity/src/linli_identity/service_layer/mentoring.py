@@ -44,14 +44,22 @@ def start_mentoring(
 
 
 def list_mentoring_pairs(
-    community_id: str, resident_id: str, uow: IdentityUnitOfWork, *, actor: Principal
-) -> list[MentoringPair]:
-    """The pairs a resident mentors or is mentored in, oldest first (they or their staff)."""
+    community_id: str,
+    resident_id: str,
+    offset: int,
+    limit: int,
+    uow: IdentityUnitOfWork,
+    *,
+    actor: Principal,
+) -> tuple[list[MentoringPair], bool]:
+    """A page of the pairs a resident mentors or is mentored in, oldest first, and whether
+    more follow (they or their staff)."""
     require_community(actor, community_id)
     with uow:
         resident = existing_resident(uow, community_id, resident_id)
         require_self_or_staff_over(actor, resident, reach_of(uow, actor, community_id))
-        return uow.mentoring.of_resident(community_id, resident_id)
+        found = uow.mentoring.of_resident(community_id, resident_id, offset, limit + 1)
+    return found[:limit], len(found) > limit
 
 
 def newcomer_promoted(uow: IdentityUnitOfWork, newcomer: Resident, at: datetime) -> None:

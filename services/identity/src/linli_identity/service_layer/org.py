@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from linli_identity.domain.access import require_may_change_role, require_staff
 from linli_identity.domain.mentoring import PROMOTED_ROLES
-from linli_identity.domain.org import OrgUnit, Role, UnitSize, size_reports
+from linli_identity.domain.org import OrgUnit, Role, UnitSize, size_report
 from linli_identity.domain.residents import Resident
 from linli_identity.service_layer.access import in_actors_community
 from linli_identity.service_layer.commands import ChangeRole, CreateOrgUnit
@@ -14,7 +14,7 @@ from linli_identity.service_layer.lookups import (
     existing_unit,
 )
 from linli_identity.service_layer.mentoring import newcomer_promoted
-from linli_identity.service_layer.ports import IdentityUnitOfWork
+from linli_identity.service_layer.ports import IdentityUnitOfWork, SubtreeCounts
 from linli_identity.service_layer.sessions import revoke_sessions
 from linli_kit.domain import Clock, utc_now
 from linli_kit.principals import SYSTEM, Principal, require_community
@@ -41,13 +41,15 @@ def create_org_unit(cmd: CreateOrgUnit, uow: IdentityUnitOfWork, clock: Clock = 
 
 
 def list_org_units(
-    community_id: str, uow: IdentityUnitOfWork, *, actor: Principal
-) -> list[OrgUnit]:
-    """A community's units, top level first (for the community's people)."""
+    community_id: str, offset: int, limit: int, uow: IdentityUnitOfWork, *, actor: Principal
+) -> tuple[list[OrgUnit], bool]:
+    """A page of a community's units, top level first, and whether more follow (for the
+    community's people)."""
     require_community(actor, community_id)
     with uow:
         existing_community(uow, community_id)
-        return uow.org_units.list(community_id)
+        units = uow.org_units.page(community_id, offset, limit + 1)
+    return units[:limit], len(units) > limit
 
 
 @in_actors_community
@@ -79,12 +81,15 @@ def change_role(cmd: ChangeRole, uow: IdentityUnitOfWork, clock: Clock = utc_now
 
 
 def org_size_report(
-    community_id: str, uow: IdentityUnitOfWork, *, actor: Principal
-) -> list[UnitSize]:
-    """Every unit's households and role holders over its subtree, against the soft limits."""
+    community_id: str, offset: int, limit: int, uow: IdentityUnitOfWork, *, actor: Principal
+) -> tuple[list[UnitSize], bool]:
+    """A page of units (top level first) with their households and role holders over their
+    subtrees, against the soft limits, and whether more follow."""
     require_staff(actor, community_id, Role.SOCIAL_WORKER, Role.GRID_HEAD, Role.BUILDING_LIAISON)
     with uow:
         existing_community(uow, community_id)
-        units = uow.org_units.list(community_id)
-        members = uow.residents.memberships(community_id)
-    return size_reports(units, members)
+        units = uow.org_units.page(community_id, offset, limit + 1)
+        counts = uow.residents.subtree_counts(community_id, [u.id for u in units[:limit]])
+    empty = SubtreeCounts(0, {})
+    sizes = [size_report(u, *counts.get(u.id, empty)) for u in units[:limit]]
+    return sizes, len(units) > limit

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import abc
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from datetime import datetime
+from typing import NamedTuple
 
 from linli_identity.domain.consent import FaceConsent, FaceEnrolment
 from linli_identity.domain.key_rotation import KeyRotation
@@ -31,6 +32,13 @@ class Communities(Repository, abc.ABC):
         """A community by id, or None."""
 
 
+class SubtreeCounts(NamedTuple):
+    """The distinct households and the holders of each role living in a unit or below it."""
+
+    households: int
+    roles: dict[Role, int]
+
+
 class Residents(Repository, abc.ABC):
     """Stored residents."""
 
@@ -51,8 +59,11 @@ class Residents(Repository, abc.ABC):
         """Store a resident's current set of roles."""
 
     @abc.abstractmethod
-    def memberships(self, community_id: str) -> list[tuple[str | None, str, set[Role]]]:
-        """(home unit id, household, roles) of every resident of a community."""
+    def subtree_counts(
+        self, community_id: str, unit_ids: Collection[str]
+    ) -> dict[str, SubtreeCounts]:
+        """Each unit's counts over its subtree: a resident counts in their home unit and in
+        every unit above it; a unit with nobody below it is left out."""
 
     @abc.abstractmethod
     def list(self, community_id: str, offset: int, limit: int) -> list[Resident]:
@@ -69,6 +80,10 @@ class OrgUnits(Repository, abc.ABC):
     @abc.abstractmethod
     def get(self, community_id: str, unit_id: str) -> OrgUnit | None:
         """A unit by id, or None."""
+
+    @abc.abstractmethod
+    def page(self, community_id: str, offset: int, limit: int) -> list[OrgUnit]:
+        """A page of a community's units, top level first (as `list`)."""
 
     @abc.abstractmethod
     def list(self, community_id: str) -> list[OrgUnit]:
@@ -95,8 +110,10 @@ class FaceConsents(Repository, abc.ABC):
         """A consent by id, or None."""
 
     @abc.abstractmethod
-    def history(self, community_id: str, resident_id: str) -> list[FaceConsent]:
-        """Every consent of a resident, newest first."""
+    def history(
+        self, community_id: str, resident_id: str, offset: int, limit: int
+    ) -> list[FaceConsent]:
+        """A page of a resident's consents, newest first."""
 
     @abc.abstractmethod
     def lapsed(self, at: datetime, limit: int) -> list[FaceConsent]:
@@ -156,8 +173,11 @@ class MentoringPairs(Repository, abc.ABC):
         """Store a pair's status."""
 
     @abc.abstractmethod
-    def of_resident(self, community_id: str, resident_id: str) -> list[MentoringPair]:
-        """Every pair in which the resident is the mentor or the newcomer, oldest first."""
+    def of_resident(
+        self, community_id: str, resident_id: str, offset: int = 0, limit: int | None = None
+    ) -> list[MentoringPair]:
+        """The pairs in which the resident is the mentor or the newcomer, oldest first; `limit`
+        of them from `offset` if given."""
 
 
 class SpecialTeams(Repository, abc.ABC):
@@ -172,8 +192,11 @@ class SpecialTeams(Repository, abc.ABC):
         """A team with every membership, or None."""
 
     @abc.abstractmethod
-    def list(self, community_id: str) -> list[SpecialTeam]:
-        """Every team of a community with every membership, oldest team first."""
+    def page(
+        self, community_id: str, offset: int, limit: int, member_id: str = ""
+    ) -> list[SpecialTeam]:
+        """A page of a community's teams with every membership, oldest team first; only the
+        teams `member_id` is now a member of, if given."""
 
     @abc.abstractmethod
     def add_membership(self, team: SpecialTeam, membership: TeamMembership) -> None:

@@ -142,13 +142,3 @@ def import_residents(
         uow.residents.add(resident)
     uow.imports.add(batch)
     return batch
-
-
-def export_residents(
-    community_id: str, uow: IdentityUnitOfWork, limit: int = 100_000, *, actor: Principal
-) -> list[Resident]:
-    """A community's residents, oldest first, for export (its social workers)."""
-    require_staff(actor, community_id)
-    with uow:
-        existing_community(uow, community_id)
-        return uow.residents.list(community_id, 0, limit)

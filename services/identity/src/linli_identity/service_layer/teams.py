@@ -56,15 +56,20 @@ def change_team_member(
 
 
 def list_special_teams(
-    community_id: str, uow: IdentityUnitOfWork, member_id: str = "", *, actor: Principal
-) -> list[SpecialTeam]:
-    """A community's teams, oldest first; only those a resident is now in, if one is named."""
+    community_id: str,
+    offset: int,
+    limit: int,
+    uow: IdentityUnitOfWork,
+    member_id: str = "",
+    *,
+    actor: Principal,
+) -> tuple[list[SpecialTeam], bool]:
+    """A page of a community's teams, oldest first, and whether more follow; only those a
+    resident is now in, if one is named."""
     require_community(actor, community_id)
     with uow:
         existing_community(uow, community_id)
         if member_id:
             existing_resident(uow, community_id, member_id)
-        teams = uow.teams.list(community_id)
-    if member_id:
-        teams = [team for team in teams if team.membership_of(member_id) is not None]
-    return teams
+        teams = uow.teams.page(community_id, offset, limit + 1, member_id)
+    return teams[:limit], len(teams) > limit
