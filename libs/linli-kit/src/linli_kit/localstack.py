@@ -140,7 +140,9 @@ def _seed_org_units(identity: idn_grpc.IdentityServiceStub, as_staff: auth.Metad
         )
         return identity.CreateOrgUnit(request, metadata=as_staff).org_unit.name
 
-    known = identity.ListOrgUnits(idn.ListOrgUnitsRequest(parent=parent), metadata=as_staff)
+    # Top level first: the community's one HQ, if there is one, is the first unit listed.
+    first = idn.ListOrgUnitsRequest(parent=parent, page_size=1)
+    known = identity.ListOrgUnits(first, metadata=as_staff)
     hq = next((u.name for u in known.org_units if u.level == idn.ORG_LEVEL_COMMUNITY_HQ), "")
     hq = hq or unit(idn.ORG_LEVEL_COMMUNITY_HQ, "幸福里社区服务中心", "", "seed-unit-hq")
     for grid, buildings in DEMO_UNITS.items():
