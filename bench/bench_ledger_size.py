@@ -8,11 +8,13 @@ the service layer's queries (p99 over random residents). Targets (issue 17): ver
 <= 30 s, GetBalance and ListTransactions p99 < 10 ms on the big community. After the fill the
 database is vacuumed and analysed once, as autovacuum would have by then (the local server runs
 with autovacuum off). Verify and audit also print this process's CPU seconds: on a machine
-shared with other work the wall time includes waiting for a core.
+shared with other work the wall time includes waiting for a core. LINLI_BENCH_AWARDS sets the big
+community's awards (a smaller fill to iterate on).
 """
 
 from __future__ import annotations
 
+import os
 import random
 import time
 import uuid
@@ -32,7 +34,7 @@ from linli_points.entrypoints.cli import MIGRATIONS
 from linli_points.service_layer import queries
 from linli_points.service_layer.ports import PointsUnitOfWork
 
-BIG, SMALL = 250_000, 250  # awards; four postings each
+BIG, SMALL = int(os.environ.get("LINLI_BENCH_AWARDS", 250_000)), 250  # four postings each
 RESIDENTS = 2_000
 BATCH = 5_000
 READS = 300

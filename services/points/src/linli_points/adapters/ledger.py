@@ -7,6 +7,7 @@ from collections import defaultdict
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from operator import itemgetter
 from typing import Any
 
 import sqlalchemy as sa
@@ -347,7 +348,7 @@ class SqlLedger(Ledger):
             ):
                 account = Account(leg.community_id, leg.holder, Purpose(leg.purpose))
                 legs[leg.transaction_id].append(Posting(account, leg.amount))
-        return [_transaction(r, tuple(legs[r.id])) for r in rows]
+        return [_stored(r, tuple(legs[r.id])).transaction for r in rows]
 
     def transactions_of(
         self, community_id: str, holder: str, offset: int, limit: int
@@ -360,7 +361,7 @@ class SqlLedger(Ledger):
             .where(accounts.c.community_id == community_id, accounts.c.holder == holder)
         )
         rows = self.session.execute(
-            sa.select(transactions)
+            sa.select(*STORED)
             .where(transactions.c.id.in_(touching))
             .order_by(transactions.c.created_at.desc(), transactions.c.id.desc())
             .offset(offset)
@@ -372,7 +373,7 @@ class SqlLedger(Ledger):
         """One transaction, or None."""
         self.flush()
         rows = self.session.execute(
-            sa.select(transactions).where(
+            sa.select(*STORED).where(
                 transactions.c.community_id == community_id, transactions.c.id == transaction_id
             )
         ).all()
@@ -390,7 +391,7 @@ class SqlLedger(Ledger):
     ) -> list[LedgerTransaction]:
         """Transactions matching every given filter (created_at in [since, until)), oldest first."""
         self.flush()
-        query = sa.select(transactions).where(transactions.c.community_id == community_id)
+        query = sa.select(*STORED).where(transactions.c.community_id == community_id)
         if session is not None:
             query = query.where(transactions.c.session == session)
         if resident_id is not None:
@@ -418,9 +419,9 @@ class SqlLedger(Ledger):
     def chain(self, community_id: str) -> Iterator[ChainEntry]:
         """Every transaction of a community in chain order, with the hash stored for it.
 
-        Two streams in chain order, merged by position: the transactions, and their postings
-        (three columns a row). Accounts come by id from the community's accounts read once, and
-        a posting of the same account and amount is one shared object.
+        Two streams in chain order (server-side cursors on PostgreSQL), merged by position: the
+        transactions, and their postings, three columns a row. Accounts come by id from the
+        community's accounts read once; rows are read by position (an attribute costs more).
         """
         self.flush()
         known = {
@@ -431,36 +432,32 @@ class SqlLedger(Ledger):
                 )
             )
         }
-        shared: dict[tuple[int, int], Posting] = {}
         streaming = {"yield_per": CHUNK}
         rows = self.session.execute(
-            sa.select(transactions)
+            sa.select(*STORED)
             .where(transactions.c.community_id == community_id)
             .order_by(transactions.c.seq),
             execution_options=streaming,
         )
-        legs = itertools.chain.from_iterable(
-            self.session.execute(
-                sa.select(transactions.c.seq, postings.c.account_id, postings.c.amount)
-                .join(transactions, transactions.c.id == postings.c.transaction_id)
-                .where(transactions.c.community_id == community_id)
-                .order_by(transactions.c.seq, postings.c.id),
-                execution_options=streaming,
-            ).partitions()
+        legs = self.session.execute(
+            sa.select(transactions.c.seq, postings.c.account_id, postings.c.amount)
+            .join(transactions, transactions.c.id == postings.c.transaction_id)
+            .where(transactions.c.community_id == community_id)
+            .order_by(transactions.c.seq, postings.c.id),
+            execution_options=streaming,
         )
-        leg = next(legs, None)
+        by_seq = itertools.groupby(itertools.chain.from_iterable(legs.partitions()), itemgetter(0))
+        leg_seq, group = next(by_seq, (None, ()))
         for row in itertools.chain.from_iterable(rows.partitions()):
             mine = []
-            while leg is not None and leg[0] == row.seq:
-                _, account_id, amount = leg
-                posting = shared.get((account_id, amount))
-                if posting is None:
-                    if account_id not in known:  # another community's: verify reports it
-                        known[account_id] = self._account_of(account_id)
-                    posting = shared[account_id, amount] = Posting(known[account_id], amount)
-                mine.append(posting)
-                leg = next(legs, None)
-            yield ChainEntry(row.seq, row.hash, _transaction(row, tuple(mine)), row.hash_version)
+            if leg_seq == row[1]:  # the transaction's seq
+                for _, account_id, amount in group:
+                    account = known.get(account_id)
+                    if account is None:  # another community's: verify reports it
+                        account = known[account_id] = self._account_of(account_id)
+                    mine.append(Posting(account, amount))
+                leg_seq, group = next(by_seq, (None, ()))
+            yield _stored(row, tuple(mine))
 
     def _account_of(self, account_id: int) -> Account:
         r = self.session.execute(
@@ -507,24 +504,65 @@ def _row(transaction: LedgerTransaction, seq: int, digest: str) -> dict[str, Any
     }
 
 
-def _transaction(row: Any, legs: tuple[Posting, ...]) -> LedgerTransaction:
-    return LedgerTransaction(
-        id=row.id,
-        community_id=row.community_id,
-        source_id=row.source_id,
-        rule_id=row.rule_id,
-        reason=row.reason,
+# A stored transaction's columns, in the order _stored reads them.
+STORED = (
+    transactions.c.id,
+    transactions.c.seq,
+    transactions.c.hash,
+    transactions.c.hash_version,
+    transactions.c.community_id,
+    transactions.c.source_id,
+    transactions.c.rule_id,
+    transactions.c.reason,
+    transactions.c.created_at,
+    transactions.c.kind,
+    transactions.c.resident_id,
+    transactions.c.session,
+    transactions.c.reverses,
+    transactions.c.coefficient_percent,
+    transactions.c.actor,
+    transactions.c.rule_kind,
+)
+
+
+def _stored(row: Sequence[Any], legs: tuple[Posting, ...]) -> ChainEntry:
+    """A row of STORED as its chain entry, read by position (a million attributes are slow)."""
+    (
+        id_,
+        seq,
+        digest,
+        version,
+        community_id,
+        source_id,
+        rule_id,
+        reason,
+        created_at,
+        kind,
+        resident_id,
+        session,
+        reverses,
+        coefficient_percent,
+        actor,
+        rule_kind,
+    ) = row
+    transaction = LedgerTransaction(
+        id=id_,
+        community_id=community_id,
+        source_id=source_id,
+        rule_id=rule_id,
+        reason=reason,
         postings=legs,
-        created_at=row.created_at,
-        kind=Kind(row.kind),
-        resident_id=row.resident_id,
-        session=row.session,
-        reverses=row.reverses,
-        coefficient_percent=row.coefficient_percent,
-        actor=row.actor,
-        rule_kind=RuleKind(row.rule_kind) if row.rule_kind else None,
+        created_at=created_at,
+        kind=Kind(kind),
+        resident_id=resident_id,
+        session=session,
+        reverses=reverses,
+        coefficient_percent=coefficient_percent,
+        actor=actor,
+        rule_kind=RuleKind(rule_kind) if rule_kind else None,
         validate=False,
     )
+    return ChainEntry(seq, digest, transaction, version)
 
 
 class SqlReservations(Reservations):
