@@ -24,7 +24,7 @@ CHAIN_VERSION = 2
 
 def entry_hash(previous: str, seq: int, t: LedgerTransaction, version: int = CHAIN_VERSION) -> str:
     """The chain hash of a transaction: its content, its position and the hash before it."""
-    legs = sorted(f"{p.account.key}={p.amount}" for p in t.postings)
+    legs = sorted([f"{p.account.key}={p.amount}" for p in t.postings])
     fields = [
         previous,
         str(seq),
