@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Depends, HTTPException, Query
-from fastapi.responses import Response
+from fastapi.responses import Response, StreamingResponse
 from pydantic import AwareDatetime, BaseModel, Field
 
 from linli_gateway.entrypoints.problems import problem_responses
@@ -240,7 +240,7 @@ async def import_residents(
 )
 async def export_residents(svc: Svc, person: SignedIn) -> Response:
     """The community's residents as CSV for the government system."""
-    return Response(await views.export_residents(svc, person), media_type="text/csv")
+    return StreamingResponse(await views.export_residents(svc, person), media_type="text/csv")
 
 
 @router.get("/items")

@@ -9,7 +9,7 @@ import asyncio
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Form, HTTPException, Request
+from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from linli_gateway.entrypoints.rendering import render
@@ -56,12 +56,25 @@ def last_quarter(at: datetime) -> tuple[int, int]:
 
 
 @router.get("", response_class=HTMLResponse)
-async def queue(request: Request, svc: Svc, person: SignedIn) -> HTMLResponse:
-    """The appeals waiting for a decision, then those decided."""
-    found = await views.appeals(svc, person)
-    waiting = [a for a in found if a.state == "filed"]
-    decided = [a for a in found if a.state != "filed"]
-    return _page(request, person, "queue", "appeals", waiting=waiting, decided=decided)
+async def queue(
+    request: Request,
+    svc: Svc,
+    person: SignedIn,
+    page_token: Annotated[str, Query(max_length=100)] = "",
+) -> HTMLResponse:
+    """The appeals waiting for a decision, then a page of those decided."""
+    waiting, decided = await asyncio.gather(
+        views.waiting_appeals(svc, person), views.decided_appeals(svc, person, page_token)
+    )
+    return _page(
+        request,
+        person,
+        "queue",
+        "appeals",
+        waiting=waiting,
+        waiting_shown=views.WAITING_SHOWN,
+        decided=decided,
+    )
 
 
 @router.get("/appeals/{appeal_id}", response_class=HTMLResponse)
@@ -97,7 +110,9 @@ async def council(request: Request, svc: Svc, person: SignedIn) -> HTMLResponse:
     if person.has("social_worker", "committee_member") or any(
         m.resident == person.resident for m in seated
     ):
-        found, filed = await asyncio.gather(views.meetings(svc, person), views.appeals(svc, person))
+        found, filed = await asyncio.gather(
+            views.meetings(svc, person), views.waiting_appeals(svc, person)
+        )
     else:
         found, filed = [], []
     year, quarter = last_quarter(datetime.now(UTC))
@@ -108,7 +123,7 @@ async def council(request: Request, svc: Svc, person: SignedIn) -> HTMLResponse:
         "council",
         members=seated,
         meetings=found,
-        filed=[a for a in filed if a.state == "filed"],
+        filed=filed,
         seats=views.SEATS,
         last_year=year,
         last_quarter=quarter,

@@ -14,7 +14,7 @@ from typing import Annotated
 
 import grpc
 from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request, UploadFile
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 
 from linli_gateway.entrypoints.rendering import render
 from linli_gateway.entrypoints.sessions import Person, SignedIn, Svc
@@ -344,7 +344,7 @@ async def export_residents(svc: Svc, person: SignedIn) -> Response:
     data = await views.export_residents(svc, person)
     day = datetime.now(UTC).strftime("%Y%m%d")
     filename = f"residents-{person.community}-{day}.csv"
-    return Response(
+    return StreamingResponse(
         data,
         media_type="text/csv; charset=utf-8",
         headers={"content-disposition": f'attachment; filename="{filename}"'},

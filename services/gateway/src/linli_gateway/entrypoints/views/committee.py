@@ -18,10 +18,13 @@ from pydantic import BaseModel
 
 from linli_gateway.adapters.services import Services
 from linli_gateway.entrypoints.sessions import Person
-from linli_gateway.entrypoints.views.common import enum_name, when
+from linli_gateway.entrypoints.views.common import enum_name, every_page, when
 from linli_gateway.entrypoints.views.staff import stamp
 
 SEATS = ("residents_committee", "resident_representative", "third_party")
+WAITING_SHOWN = 500  # appeals waiting for a decision shown at once, the oldest first
+DECIDED_PAGE = 50
+SEATS_SHOWN = 500  # a council seats a handful a term: every seat ever, in practice
 CHOICES = ("uphold", "reject", "abstain")
 
 
@@ -38,6 +41,13 @@ class Appeal(BaseModel):
     compensation_centipoints: int
     create_time: datetime | None
     decide_time: datetime | None
+
+
+class AppealPage(BaseModel):
+    """A page of appeals and the token of the next one ('' on the last)."""
+
+    appeals: list[Appeal]
+    next_page_token: str
 
 
 class Member(BaseModel):
@@ -216,11 +226,34 @@ def _meeting(m: cnl.Meeting) -> Meeting:
     )
 
 
-async def appeals(svc: Services, person: Person) -> list[Appeal]:
-    """The community's appeals, oldest first."""
-    request = pts.ListAppealsRequest(parent=f"communities/{person.community}")
+async def waiting_appeals(svc: Services, person: Person) -> list[Appeal]:
+    """The community's appeals waiting for a decision, oldest first (up to WAITING_SHOWN)."""
+    request = pts.ListAppealsRequest(
+        parent=f"communities/{person.community}", states=[pts.APPEAL_STATE_FILED]
+    )
+    found = await every_page(
+        svc.points.ListAppeals,
+        request,
+        "appeals",
+        WAITING_SHOWN,
+        metadata=person.metadata,
+        timeout=svc.timeout,
+    )
+    return [_appeal(a) for a in found]
+
+
+async def decided_appeals(svc: Services, person: Person, page_token: str = "") -> AppealPage:
+    """A page of the community's decided appeals, oldest first."""
+    request = pts.ListAppealsRequest(
+        parent=f"communities/{person.community}",
+        states=[pts.APPEAL_STATE_ACCEPTED, pts.APPEAL_STATE_REJECTED],
+        page_size=DECIDED_PAGE,
+        page_token=page_token,
+    )
     reply = await svc.points.ListAppeals(request, metadata=person.metadata, timeout=svc.timeout)
-    return [_appeal(a) for a in reply.appeals]
+    return AppealPage(
+        appeals=[_appeal(a) for a in reply.appeals], next_page_token=reply.next_page_token
+    )
 
 
 async def appeal(svc: Services, person: Person, name: str) -> Appeal:
@@ -253,10 +286,16 @@ async def decide_appeal(
 
 
 async def members(svc: Services, person: Person) -> list[Member]:
-    """The council's members, current and past."""
-    request = cnl.ListMembersRequest(parent=f"communities/{person.community}")
-    reply = await council(svc).ListMembers(request, metadata=person.metadata, timeout=svc.timeout)
-    return [_member(m) for m in reply.members]
+    """The council's members, current and past (up to SEATS_SHOWN)."""
+    found = await every_page(
+        council(svc).ListMembers,
+        cnl.ListMembersRequest(parent=f"communities/{person.community}"),
+        "members",
+        SEATS_SHOWN,
+        metadata=person.metadata,
+        timeout=svc.timeout,
+    )
+    return [_member(m) for m in found]
 
 
 async def seat_member(

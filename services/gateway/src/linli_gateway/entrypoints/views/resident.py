@@ -17,10 +17,12 @@ from pydantic import BaseModel
 from linli_gateway.adapters.services import Services
 from linli_gateway.entrypoints.sessions import Person
 from linli_gateway.entrypoints.views import postings
-from linli_gateway.entrypoints.views.common import enum_name, last, when
+from linli_gateway.entrypoints.views.common import enum_name, every_page, last, when
 from linli_gateway.service_layer.charts import monthly_earnings
 
 HISTORY_SIZE = 200
+APPEALS_SHOWN = 500  # a resident's own appeals: one page holds a lifetime's
+CONSENTS_SHOWN = 50  # the newest of a resident's consent history
 EARNING_KINDS = frozenset({"award", "reversal", "compensation"})
 
 
@@ -243,10 +245,16 @@ async def balances(svc: Services, person: Person) -> Balances:
 
 
 async def appeals(svc: Services, person: Person) -> list[Appeal]:
-    """The resident's appeals, oldest first."""
-    request = pts.ListAppealsRequest(parent=person.resident)
-    reply = await svc.points.ListAppeals(request, metadata=person.metadata, timeout=svc.timeout)
-    return [_appeal(a) for a in reply.appeals]
+    """The resident's appeals, oldest first (up to APPEALS_SHOWN)."""
+    found = await every_page(
+        svc.points.ListAppeals,
+        pts.ListAppealsRequest(parent=person.resident),
+        "appeals",
+        APPEALS_SHOWN,
+        metadata=person.metadata,
+        timeout=svc.timeout,
+    )
+    return [_appeal(a) for a in found]
 
 
 async def overview(svc: Services, person: Person, year: int) -> Overview:
@@ -448,12 +456,17 @@ def _consent(c: idn.FaceConsent) -> FaceConsent:
 
 
 async def face(svc: Services, person: Person) -> Face:
-    """The resident's face consents (newest first)."""
-    request = idn.ListFaceConsentsRequest(parent=person.resident)
-    reply = await svc.identity.ListFaceConsents(
-        request, metadata=person.metadata, timeout=svc.timeout
+    """The resident's face consents, newest first (up to CONSENTS_SHOWN: the active one, if
+    any, is the newest)."""
+    found = await every_page(
+        svc.identity.ListFaceConsents,
+        idn.ListFaceConsentsRequest(parent=person.resident),
+        "consents",
+        CONSENTS_SHOWN,
+        metadata=person.metadata,
+        timeout=svc.timeout,
     )
-    consents = [_consent(c) for c in reply.consents]
+    consents = [_consent(c) for c in found]
     return Face(consents=consents, active=any(c.active for c in consents))
 
 

@@ -6,6 +6,7 @@ The services decide who may do what (ARCHITECTURE §5); a refusal reaches the pa
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -23,8 +24,9 @@ from pydantic import BaseModel
 from linli_gateway.adapters.services import Services
 from linli_gateway.entrypoints.i18n import N_
 from linli_gateway.entrypoints.sessions import Person, SignedIn
-from linli_gateway.entrypoints.views.common import enum_name, when
+from linli_gateway.entrypoints.views.common import enum_name, every_page, when
 from linli_gateway.service_layer.charts import POLICY_ZONE, policy_year
+from linli_kit.names import MAX_PAGE_SIZE
 
 STAFF_ROLES = ("social_worker", "grid_head", "building_liaison")
 SERVICE_TYPES = ("regular", "professional", "high_risk", "training")
@@ -41,6 +43,8 @@ FLAG_KINDS = {
     "face_reenrolment": N_("Face sign-ins keep needing confirmation: ask them to re-enrol"),
 }
 LIST_SIZE = 500  # one page of each list: the console shows at most this many
+ROSTER_BOUND = 1000  # attendance keeps at most this many on an occurrence's roster
+EXPORT_PAGE = MAX_PAGE_SIZE  # residents a page of identity's export
 
 
 async def staff_only(person: SignedIn) -> None:
@@ -516,12 +520,17 @@ async def residents(svc: Services, person: Person) -> list[Resident]:
 async def roster(
     svc: Services, person: Person, activity_name: str, occurrence: datetime | None
 ) -> list[RosterEntry]:
-    """Who is expected at one occurrence, in the order they were put on it."""
+    """Who is expected at one occurrence, in the order they were put on it (every page)."""
     request = att.ListRosterEntriesRequest(activity=activity_name)
     if occurrence is not None:
         request.occurrence_start_time.CopyFrom(stamp(occurrence))
-    reply = await svc.attendance.ListRosterEntries(
-        request, metadata=person.metadata, timeout=svc.timeout
+    entries = await every_page(
+        svc.attendance.ListRosterEntries,
+        request,
+        "entries",
+        ROSTER_BOUND,
+        metadata=person.metadata,
+        timeout=svc.timeout,
     )
     return [
         RosterEntry(
@@ -530,7 +539,7 @@ async def roster(
             added_by=e.added_by,
             add_time=when(e, "add_time"),
         )
-        for e in reply.entries
+        for e in entries
     ]
 
 
@@ -571,13 +580,24 @@ async def import_residents(
     )
 
 
-async def export_residents(svc: Services, person: Person) -> bytes:
-    """The community's residents as CSV for the government system."""
-    request = idn.ExportResidentsRequest(parent=f"communities/{person.community}")
-    reply = await svc.identity.ExportResidents(
-        request, metadata=person.metadata, timeout=svc.timeout
+async def export_residents(svc: Services, person: Person) -> AsyncIterator[bytes]:
+    """The community's residents as one CSV for the government system, the header once: the
+    pages of identity's export one after another, each sent on as it comes. The first page is
+    asked for before this returns, so a refusal is an error response, not a broken download."""
+    request = idn.ExportResidentsRequest(
+        parent=f"communities/{person.community}", page_size=EXPORT_PAGE
     )
-    return bytes(reply.csv)
+    options = {"metadata": person.metadata, "timeout": svc.timeout}
+    first = await svc.identity.ExportResidents(request, **options)
+
+    async def pages(reply: idn.ExportResidentsResponse) -> AsyncIterator[bytes]:
+        yield bytes(reply.csv)
+        while reply.next_page_token:
+            request.page_token = reply.next_page_token
+            reply = await svc.identity.ExportResidents(request, **options)
+            yield bytes(reply.csv).partition(b"\n")[2]  # without the page's header row
+
+    return pages(first)
 
 
 async def items(svc: Services, person: Person) -> list[Item]:
