@@ -301,6 +301,52 @@ def test_the_embedded_sqlite_database_migrates_and_posts(tmp_path) -> None:
     assert reservation.amount == 50 and expired == 1
 
 
+def test_a_history_pages_newest_first_from_the_index(make_uow) -> None:
+    """Pages of a resident's history, from their yearly, lifetime and reserved accounts' newest
+    postings, match every transaction touching them sorted by time and id."""
+    for n in range(9):  # some at the same time, out of posting order
+        earn(make_uow, f"e{n}", when=AT + timedelta(hours=(n * 5) % 4))
+    reservations.reserve(
+        commands.Reserve(SYSTEM, "o1", C, "r-alice", 70, Sink.REWARDS, "voucher", 600),
+        make_uow(),
+        lambda: AT + timedelta(hours=1),
+    )
+    earn(make_uow, "bob", resident="r-bob")
+    with make_uow() as uow:
+        mine = [t for t in uow.ledger.find(C) if t.resident_id == "r-alice"]
+    expected = [t.id for t in sorted(mine, key=lambda t: (t.created_at, t.id), reverse=True)]
+
+    pages = [
+        queries.list_transactions(SYSTEM, C, "r-alice", o, 3, make_uow()) for o in (0, 3, 6, 9)
+    ]
+
+    assert [t.id for page in pages for t in page.transactions] == expected
+    assert [bool(page.next_page_token) for page in pages] == [True, True, True, False]
+
+
+def test_a_posting_dated_otherwise_than_its_transaction_is_found(make_uow, database) -> None:
+    for n in range(3):
+        earn(make_uow, f"e{n}")
+    engine = sa.create_engine(database)
+    with engine.begin() as connection:  # the copy a history is ordered by, moved by hand
+        connection.execute(sa.text("SET LOCAL session_replication_role = replica"))
+        connection.execute(
+            sa.text(
+                "UPDATE postings SET created_at = created_at + interval '1 day' WHERE "
+                "transaction_id = (SELECT id FROM transactions WHERE seq = 2)"
+            )
+        )
+    engine.dispose()
+
+    result = queries.verify_ledger(SYSTEM, C, make_uow())
+
+    with make_uow() as uow:
+        second = next(e.transaction.id for e in uow.ledger.chain(C) if e.seq == 2)
+    assert result.breaks == [
+        f"entry 2 (transaction {second}) has 4 postings dated otherwise than the transaction"
+    ]
+
+
 def test_chains_are_per_community(make_uow) -> None:
     earn(make_uow, "e1")
     earning.award_for_session(

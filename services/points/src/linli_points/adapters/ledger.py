@@ -263,7 +263,12 @@ class SqlLedger(Ledger):
         self._heads[transaction.community_id] = (seq, digest)
         self._rows.append(_row(transaction, seq, digest))
         self._legs += [
-            {"transaction_id": transaction.id, "account_id": ids[p.account], "amount": p.amount}
+            {
+                "transaction_id": transaction.id,
+                "account_id": ids[p.account],
+                "amount": p.amount,
+                "created_at": transaction.created_at,
+            }
             for p in transaction.postings
         ]
 
@@ -330,6 +335,18 @@ class SqlLedger(Ledger):
         ).scalar_one_or_none()
         return value or 0
 
+    def balances_of(self, community_id: str, holder: str) -> dict[Purpose, int]:
+        """A holder's balance of every purpose, in one indexed read of their balance rows."""
+        if community_id in self._balances:  # held under the fence, with this unit's posts
+            return super().balances_of(community_id, holder)
+        rows = self.session.execute(
+            sa.select(accounts.c.purpose, accounts.c.balance).where(
+                accounts.c.community_id == community_id, accounts.c.holder == holder
+            )
+        )
+        stored = {Purpose(purpose): balance for purpose, balance in rows}
+        return {p: stored.get(p, 0) for p in Purpose}
+
     def _load(self, rows: Sequence[Any]) -> list[LedgerTransaction]:
         legs: dict[str, list[Posting]] = defaultdict(list)
         ids = [r.id for r in rows]
@@ -353,19 +370,37 @@ class SqlLedger(Ledger):
     def transactions_of(
         self, community_id: str, holder: str, offset: int, limit: int
     ) -> TransactionPage:
-        """Transactions touching a holder's accounts, newest first."""
+        """Transactions touching a holder's accounts, newest first.
+
+        Each of the holder's accounts gives its newest postings in order from the index
+        (account_id, created_at, transaction_id), as many as the page could need; the page is
+        the newest distinct transactions among them, and only its rows are read.
+        """
         self.flush()
-        touching = (
-            sa.select(postings.c.transaction_id)
-            .join(accounts, accounts.c.id == postings.c.account_id)
-            .where(accounts.c.community_id == community_id, accounts.c.holder == holder)
+        newest = postings.c.created_at.desc(), postings.c.transaction_id.desc()
+        recent = sa.union(
+            *(
+                sa.select(
+                    sa.select(postings.c.created_at, postings.c.transaction_id)
+                    .distinct()
+                    .where(postings.c.account_id == _account_id(community_id, holder, purpose))
+                    .order_by(*newest)
+                    .limit(offset + limit + 1)
+                    .subquery()
+                )
+                for purpose in Purpose
+            )
+        ).subquery()
+        page = (
+            sa.select(recent.c.transaction_id)
+            .order_by(recent.c.created_at.desc(), recent.c.transaction_id.desc())
+            .offset(offset)
+            .limit(limit + 1)
         )
         rows = self.session.execute(
             sa.select(*STORED)
-            .where(transactions.c.id.in_(touching))
+            .where(transactions.c.id.in_(page))
             .order_by(transactions.c.created_at.desc(), transactions.c.id.desc())
-            .offset(offset)
-            .limit(limit + 1)
         ).all()
         return TransactionPage(self._load(rows[:limit]), has_more=len(rows) > limit)
 
@@ -420,7 +455,8 @@ class SqlLedger(Ledger):
         """Every transaction of a community in chain order, with the hash stored for it.
 
         Two streams in chain order (server-side cursors on PostgreSQL), merged by position: the
-        transactions, and their postings, three columns a row. Accounts come by id from the
+        transactions, and their postings (account, amount and whether the posting's copy of the
+        transaction's time differs), a few columns a row. Accounts come by id from the
         community's accounts read once; rows are read by position (an attribute costs more).
         """
         self.flush()
@@ -440,7 +476,12 @@ class SqlLedger(Ledger):
             execution_options=streaming,
         )
         legs = self.session.execute(
-            sa.select(transactions.c.seq, postings.c.account_id, postings.c.amount)
+            sa.select(
+                transactions.c.seq,
+                postings.c.account_id,
+                postings.c.amount,
+                postings.c.created_at.is_distinct_from(transactions.c.created_at),
+            )
             .join(transactions, transactions.c.id == postings.c.transaction_id)
             .where(transactions.c.community_id == community_id)
             .order_by(transactions.c.seq, postings.c.id),
@@ -449,15 +490,16 @@ class SqlLedger(Ledger):
         by_seq = itertools.groupby(itertools.chain.from_iterable(legs.partitions()), itemgetter(0))
         leg_seq, group = next(by_seq, (None, ()))
         for row in itertools.chain.from_iterable(rows.partitions()):
-            mine = []
+            mine, misdated = [], 0
             if leg_seq == row[1]:  # the transaction's seq
-                for _, account_id, amount in group:
+                for _, account_id, amount, dated_otherwise in group:
                     account = known.get(account_id)
                     if account is None:  # another community's: verify reports it
                         account = known[account_id] = self._account_of(account_id)
                     mine.append(Posting(account, amount))
+                    misdated += dated_otherwise
                 leg_seq, group = next(by_seq, (None, ()))
-            yield _stored(row, tuple(mine))
+            yield _stored(row, tuple(mine), misdated)
 
     def _account_of(self, account_id: int) -> Account:
         r = self.session.execute(
@@ -504,6 +546,19 @@ def _row(transaction: LedgerTransaction, seq: int, digest: str) -> dict[str, Any
     }
 
 
+def _account_id(community_id: str, holder: str, purpose: Purpose) -> Any:
+    """The id of a holder's account of one purpose, as a scalar subquery (NULL: none)."""
+    return (
+        sa.select(accounts.c.id)
+        .where(
+            accounts.c.community_id == community_id,
+            accounts.c.holder == holder,
+            accounts.c.purpose == purpose.value,
+        )
+        .scalar_subquery()
+    )
+
+
 # A stored transaction's columns, in the order _stored reads them.
 STORED = (
     transactions.c.id,
@@ -525,7 +580,7 @@ STORED = (
 )
 
 
-def _stored(row: Sequence[Any], legs: tuple[Posting, ...]) -> ChainEntry:
+def _stored(row: Sequence[Any], legs: tuple[Posting, ...], misdated: int = 0) -> ChainEntry:
     """A row of STORED as its chain entry, read by position (a million attributes are slow)."""
     (
         id_,
@@ -562,7 +617,7 @@ def _stored(row: Sequence[Any], legs: tuple[Posting, ...]) -> ChainEntry:
         rule_kind=RuleKind(rule_kind) if rule_kind else None,
         validate=False,
     )
-    return ChainEntry(seq, digest, transaction, version)
+    return ChainEntry(seq, digest, transaction, version, misdated)
 
 
 class SqlReservations(Reservations):

@@ -67,11 +67,18 @@ postings = sa.Table(
     ),
     sa.Column("account_id", BIGINT_ID, sa.ForeignKey("accounts.id"), nullable=False),
     sa.Column("amount", sa.BigInteger, nullable=False),
+    # A copy of the transaction's created_at, for the index below; VerifyLedger checks it.
+    sa.Column("created_at", UtcDateTime(), nullable=True),
     sa.CheckConstraint("amount <> 0", name="ck_postings_nonzero"),
 )
-# An account's transactions from the index alone (a resident's history; leads with account_id,
-# so it serves every lookup by account too).
-sa.Index("ix_postings_account_transaction", postings.c.account_id, postings.c.transaction_id)
+# An account's newest transactions from the index alone, in order (a resident's history: a page
+# reads only its own rows; leads with account_id, so it serves every lookup by account too).
+sa.Index(
+    "ix_postings_account_created",
+    postings.c.account_id,
+    postings.c.created_at,
+    postings.c.transaction_id,
+)
 
 chain_heads = sa.Table(
     "chain_heads",

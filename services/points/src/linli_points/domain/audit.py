@@ -55,6 +55,8 @@ class ChainEntry:
     hash: str
     transaction: LedgerTransaction
     version: int = CHAIN_VERSION
+    # Postings whose stored copy of the transaction's time (what a history is ordered by) differs.
+    misdated: int = 0
 
 
 @dataclass
@@ -86,6 +88,11 @@ def verify(
             result.breaks.append(f"entry {expected_seq} is missing (found {entry.seq} after it)")
         if entry_hash(previous, entry.seq, t, entry.version) != entry.hash:
             result.breaks.append(f"entry {entry.seq} (transaction {t.id}) was altered")
+        if entry.misdated:
+            result.breaks.append(
+                f"entry {entry.seq} (transaction {t.id}) has {entry.misdated} postings dated "
+                "otherwise than the transaction"
+            )
         total = sum(p.amount for p in t.postings)
         if total:
             result.breaks.append(f"transaction {t.id} postings sum to {total}, not 0")

@@ -11,7 +11,7 @@ from linli_kit.domain import AbstractUnitOfWork, Inbox, Repository
 from linli_points.domain.appeals import Appeal, AppealStatus
 from linli_points.domain.audit import ChainEntry
 from linli_points.domain.council import AppealDecision, AuditAdoption, Meeting, Member, Vote
-from linli_points.domain.ledger import Account, LedgerTransaction
+from linli_points.domain.ledger import Account, LedgerTransaction, Purpose
 from linli_points.domain.reservations import Reservation
 from linli_points.domain.runs import Run
 
@@ -45,6 +45,10 @@ class Ledger(Repository, abc.ABC):
     @abc.abstractmethod
     def balance(self, account: Account) -> int:
         """An account's balance (0 for an account that never moved)."""
+
+    def balances_of(self, community_id: str, holder: str) -> dict[Purpose, int]:
+        """A holder's balance of every purpose (0 for an account that never moved)."""
+        return {p: self.balance(Account(community_id, holder, p)) for p in Purpose}
 
     @abc.abstractmethod
     def transactions_of(

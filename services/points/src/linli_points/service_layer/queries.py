@@ -10,7 +10,7 @@ from linli_kit.errors import InvalidArgument
 from linli_kit.names import next_page_token
 from linli_kit.principals import Principal
 from linli_points.domain import access, audit, standings
-from linli_points.domain.ledger import Account, LedgerTransaction, Purpose
+from linli_points.domain.ledger import LedgerTransaction, Purpose
 from linli_points.domain.periods import policy_year, quarter_bounds
 from linli_points.service_layer.ports import PointsUnitOfWork
 
@@ -39,12 +39,12 @@ def get_balance(
     """A resident's yearly, lifetime and reserved balances and honour tier."""
     access.require_account_reader(actor, community_id, resident_id)
     with uow:
-        lifetime = uow.ledger.balance(Account(community_id, resident_id, Purpose.LIFETIME))
+        balances = uow.ledger.balances_of(community_id, resident_id)
         return Balance(
-            yearly=uow.ledger.balance(Account(community_id, resident_id, Purpose.YEARLY)),
-            lifetime=lifetime,
-            reserved=uow.ledger.balance(Account(community_id, resident_id, Purpose.RESERVED)),
-            tier=standings.tier_for(lifetime),
+            yearly=balances[Purpose.YEARLY],
+            lifetime=balances[Purpose.LIFETIME],
+            reserved=balances[Purpose.RESERVED],
+            tier=standings.tier_for(balances[Purpose.LIFETIME]),
         )
 
 
