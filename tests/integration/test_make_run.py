@@ -63,6 +63,7 @@ def test_local_stack_runs_on_sqlite_and_embedded_redis(tmp_path: Path) -> None:
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        start_new_session=True,  # its own process group, as a terminal's Ctrl-C reaches
     )
     output = []
     try:
@@ -115,9 +116,11 @@ def test_local_stack_runs_on_sqlite_and_embedded_redis(tmp_path: Path) -> None:
         # The certificate alone is a caller named "cli": no RPC admits it without a token.
         assert certificate_only.value.code() == grpc.StatusCode.PERMISSION_DENIED
     finally:
-        launcher.send_signal(signal.SIGINT)
+        os.killpg(launcher.pid, signal.SIGINT)  # Ctrl-C: every process of the group gets it
         rest, _ = launcher.communicate(timeout=60)
     assert launcher.returncode == 0, "".join(output) + rest
+    logs = {p.name: p.read_text() for p in (tmp_path / ".run").glob("*.log")}
+    assert not {name for name, text in logs.items() if "Traceback" in text}, logs
     assert {p.name for p in (tmp_path / ".run").glob("*.db")} == {
         "identity.db",
         "attendance.db",

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -40,6 +41,8 @@ class _Refused:
 
 def _load(make_engine: Callable[[], FaceEngine]) -> None:
     global _engine
+    # Ctrl-C reaches the whole process group (make run); the server stops its workers itself.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     # Below the server's priority: when the cores are busy with faces, RPCs still get them.
     os.nice(WORKER_NICENESS)
     _engine = make_engine()
