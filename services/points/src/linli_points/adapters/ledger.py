@@ -377,30 +377,15 @@ class SqlLedger(Ledger):
         the newest distinct transactions among them, and only its rows are read.
         """
         self.flush()
-        newest = postings.c.created_at.desc(), postings.c.transaction_id.desc()
-        recent = sa.union(
-            *(
-                sa.select(
-                    sa.select(postings.c.created_at, postings.c.transaction_id)
-                    .distinct()
-                    .where(postings.c.account_id == _account_id(community_id, holder, purpose))
-                    .order_by(*newest)
-                    .limit(offset + limit + 1)
-                    .subquery()
-                )
-                for purpose in Purpose
-            )
-        ).subquery()
-        page = (
-            sa.select(recent.c.transaction_id)
-            .order_by(recent.c.created_at.desc(), recent.c.transaction_id.desc())
-            .offset(offset)
-            .limit(limit + 1)
-        )
         rows = self.session.execute(
-            sa.select(*STORED)
-            .where(transactions.c.id.in_(page))
-            .order_by(transactions.c.created_at.desc(), transactions.c.id.desc())
+            HISTORY,
+            {
+                "community_id": community_id,
+                "holder": holder,
+                "depth": offset + limit + 1,
+                "skip": offset,
+                "size": limit + 1,
+            },
         ).all()
         return TransactionPage(self._load(rows[:limit]), has_more=len(rows) > limit)
 
@@ -546,19 +531,6 @@ def _row(transaction: LedgerTransaction, seq: int, digest: str) -> dict[str, Any
     }
 
 
-def _account_id(community_id: str, holder: str, purpose: Purpose) -> Any:
-    """The id of a holder's account of one purpose, as a scalar subquery (NULL: none)."""
-    return (
-        sa.select(accounts.c.id)
-        .where(
-            accounts.c.community_id == community_id,
-            accounts.c.holder == holder,
-            accounts.c.purpose == purpose.value,
-        )
-        .scalar_subquery()
-    )
-
-
 # A stored transaction's columns, in the order _stored reads them.
 STORED = (
     transactions.c.id,
@@ -577,6 +549,44 @@ STORED = (
     transactions.c.coefficient_percent,
     transactions.c.actor,
     transactions.c.rule_kind,
+)
+
+
+def _newest_postings(purpose: Purpose) -> sa.Subquery:
+    """The newest distinct (time, transaction) of a holder's account of one purpose, in index
+    order, as many as a page could need (`depth`)."""
+    account_id = (
+        sa.select(accounts.c.id)
+        .where(
+            accounts.c.community_id == sa.bindparam("community_id"),
+            accounts.c.holder == sa.bindparam("holder"),
+            accounts.c.purpose == purpose.value,
+        )
+        .scalar_subquery()
+    )
+    return (
+        sa.select(postings.c.created_at, postings.c.transaction_id)
+        .distinct()
+        .where(postings.c.account_id == account_id)
+        .order_by(postings.c.created_at.desc(), postings.c.transaction_id.desc())
+        .limit(sa.bindparam("depth"))
+        .subquery()
+    )
+
+
+# A page of a holder's history: `size` transactions after `skip`, newest first (built once).
+_RECENT = sa.union(*(sa.select(_newest_postings(p)) for p in Purpose)).subquery()
+HISTORY = (
+    sa.select(*STORED)
+    .where(
+        transactions.c.id.in_(
+            sa.select(_RECENT.c.transaction_id)
+            .order_by(_RECENT.c.created_at.desc(), _RECENT.c.transaction_id.desc())
+            .offset(sa.bindparam("skip"))
+            .limit(sa.bindparam("size"))
+        )
+    )
+    .order_by(transactions.c.created_at.desc(), transactions.c.id.desc())
 )
 
 
