@@ -374,7 +374,7 @@ class SqlLedger(Ledger):
 
         Each of the holder's accounts gives its newest postings in order from the index
         (account_id, created_at, transaction_id), as many as the page could need; the page is
-        the newest distinct transactions among them, and only its rows are read.
+        the newest distinct transactions among them, read with their postings: one statement.
         """
         self.flush()
         rows = self.session.execute(
@@ -387,7 +387,16 @@ class SqlLedger(Ledger):
                 "size": limit + 1,
             },
         ).all()
-        return TransactionPage(self._load(rows[:limit]), has_more=len(rows) > limit)
+        page = []
+        for _, group in itertools.groupby(rows, itemgetter(0)):
+            legs = list(group)
+            posted = tuple(
+                Posting(Account(account_community, account_holder, Purpose(purpose)), amount)
+                for *_, amount, account_community, account_holder, purpose in legs
+                if amount is not None
+            )
+            page.append(_stored(legs[0][: len(STORED)], posted).transaction)
+        return TransactionPage(page[:limit], has_more=len(page) > limit)
 
     def get(self, community_id: str, transaction_id: str) -> LedgerTransaction | None:
         """One transaction, or None."""
@@ -574,10 +583,18 @@ def _newest_postings(purpose: Purpose) -> sa.Subquery:
     )
 
 
-# A page of a holder's history: `size` transactions after `skip`, newest first (built once).
+# A page of a holder's history, built once: `size` transactions after `skip`, newest first, a
+# row for each of their postings (amount and account) in the order they were posted.
 _RECENT = sa.union(*(sa.select(_newest_postings(p)) for p in Purpose)).subquery()
 HISTORY = (
-    sa.select(*STORED)
+    sa.select(
+        *STORED, postings.c.amount, accounts.c.community_id, accounts.c.holder, accounts.c.purpose
+    )
+    .select_from(
+        transactions.outerjoin(postings, postings.c.transaction_id == transactions.c.id).outerjoin(
+            accounts, accounts.c.id == postings.c.account_id
+        )
+    )
     .where(
         transactions.c.id.in_(
             sa.select(_RECENT.c.transaction_id)
@@ -586,7 +603,7 @@ HISTORY = (
             .limit(sa.bindparam("size"))
         )
     )
-    .order_by(transactions.c.created_at.desc(), transactions.c.id.desc())
+    .order_by(transactions.c.created_at.desc(), transactions.c.id.desc(), postings.c.id)
 )
 
 
