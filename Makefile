@@ -16,9 +16,6 @@ GATEWAY := services/gateway/src/linli_gateway
 GATEWAY_LOCALES := zh_CN en
 GATEWAY_MO := $(foreach l,$(GATEWAY_LOCALES),$(GATEWAY)/locale/$(l)/LC_MESSAGES/messages.mo)
 CHROMIUM ?= /usr/bin/chromium
-# make test's pytest workers (pytest-xdist), each taking whole test files: the suite mostly
-# waits on its service processes, so two keep both cores busy. TEST_WORKERS=0 runs it in one.
-TEST_WORKERS ?= 2
 
 .PHONY: help install proto run token test test-unit fuzz chaos lint bench lock clean \
 	gateway-vendor gateway-messages gateway-mo
@@ -64,7 +61,7 @@ token: $(STAMP) ## Print a demo user's access token (PHONE=13800000001 for the s
 
 test: $(STAMP) $(NODE) $(GATEWAY_MO) ## Unit and integration tests against PostgreSQL and Redis
 	@command -v $(CHROMIUM) >/dev/null || { echo "make test needs Debian's chromium at $(CHROMIUM) for the gateway's browser tests: apt-get install chromium" >&2; exit 1; }
-	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile
+	$(PY) -m pytest
 
 test-unit: $(STAMP) ## Unit tests only (no servers needed)
 	$(PY) -m pytest -m "not integration"
