@@ -18,7 +18,7 @@ import uuid
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import datetime
 
 import grpc
 import pytest
@@ -45,7 +45,7 @@ TARGETS = [
     for process in setup.SERVED_BY[service.name]
     for method in service.methods
 ]
-EDGE_TIMES = [datetime(1, 1, 1, tzinfo=UTC), datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)]
+EDGE_TIMES = setup.EDGE_TIMES
 
 
 PARAMS = [

@@ -170,7 +170,7 @@ NAME_OF = {
     "GetProgress": "progress",
     "MarkAllowancePaid": "allowance",
 }
-EDGE_TIMES = [datetime(1, 1, 1, tzinfo=UTC), datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)]
+EDGE_TIMES = [datetime(1, 1, 1, tzinfo=UTC), datetime(9999, 12, 31, 15, 59, 59, tzinfo=UTC)]
 REALISTIC_INTEGERS = {
     "amount_centipoints": 50,
     "compensation_centipoints": 50,

@@ -22,6 +22,8 @@ from google.protobuf.message import Message
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from linli_kit.validation import MAX_TIMESTAMP_SECONDS, MIN_TIMESTAMP_SECONDS
+
 FORBIDDEN = (grpc.StatusCode.INTERNAL, grpc.StatusCode.UNKNOWN)
 _T = FieldDescriptor
 _INT_RANGES = {
@@ -63,9 +65,11 @@ HOSTILE_BYTES = [
     b"\x89PNG\r\n\x1a\n",
     b"x" * 200_000,
 ]
-# Zero, huge, and just outside and exactly at the first and last instants a timestamp holds.
-EDGE_SECONDS = [0, -1, 2**40, -(2**40), 253_402_300_800, -62_135_596_801]
-EDGE_SECONDS += [253_402_300_799, -62_135_596_800]
+# Zero, huge, the last instant a Timestamp holds, and just outside and exactly at the first and
+# last instants the edge lets in (validation's range).
+EDGE_SECONDS = [0, -1, 2**40, -(2**40), 253_402_300_799]
+EDGE_SECONDS += [MAX_TIMESTAMP_SECONDS + 1, MIN_TIMESTAMP_SECONDS - 1]
+EDGE_SECONDS += [MAX_TIMESTAMP_SECONDS, MIN_TIMESTAMP_SECONDS]
 HOSTILE_TOKENS = [
     base64.urlsafe_b64encode(b"o:99999999999999999999999").decode(),
     base64.urlsafe_b64encode(b"o:-1").decode(),

@@ -19,8 +19,10 @@ from linli_kit.errors import InvalidArgument
 
 DEFAULT_MAX_TEXT = 1_000
 DEFAULT_MAX_ITEMS = 1_000
-# 0001-01-01T00:00:00Z and 9999-12-31T23:59:59Z, the range google.protobuf.Timestamp allows.
-MIN_TIMESTAMP_SECONDS, MAX_TIMESTAMP_SECONDS = -62_135_596_800, 253_402_300_799
+# From 0001-01-01T00:00:00Z, where google.protobuf.Timestamp starts, to the last second of 9999
+# in the policy's calendar (Asia/Shanghai, UTC+8: 9999-12-31T15:59:59Z), so every instant let in
+# has a local date (a Timestamp's own last second, 23:59:59Z, is in the year 10000 there).
+MIN_TIMESTAMP_SECONDS, MAX_TIMESTAMP_SECONDS = -62_135_596_800, 253_402_271_999
 MAX_DURATION_SECONDS = 315_576_000_000
 QUOTED_PREFIX = 24
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+from datetime import UTC, date
 
 import grpc
 import pytest
@@ -12,10 +13,16 @@ from linli.ops.v1 import operations_service_pb2 as ops
 from linli.options.v1 import limits_pb2
 
 from linli_kit.auth import public
+from linli_kit.calendar import local_date
 from linli_kit.errors import InvalidArgument
 from linli_kit.grpc_server import GrpcApp, start
 from linli_kit.testing import Credentials
-from linli_kit.validation import DEFAULT_MAX_ITEMS, DEFAULT_MAX_TEXT, validate
+from linli_kit.validation import (
+    DEFAULT_MAX_ITEMS,
+    DEFAULT_MAX_TEXT,
+    MAX_TIMESTAMP_SECONDS,
+    validate,
+)
 
 F = descriptor_pb2.FieldDescriptorProto
 
@@ -85,6 +92,8 @@ def test_a_request_within_its_limits_passes() -> None:
         ({"amount": 0}, "amount must be at least 1"),
         ({"amount": 2**63 - 1}, "amount must be at most 100000"),
         ({"at": timestamp_pb2.Timestamp(seconds=2**40)}, "at must fall in the years 1 to 9999"),
+        # 9999-12-31T23:59:59Z is a Timestamp, but already the year 10000 in Asia/Shanghai.
+        ({"at": timestamp_pb2.Timestamp(seconds=253_402_300_799)}, "at must fall in the years"),
         ({"at": timestamp_pb2.Timestamp(seconds=0, nanos=-1)}, "at nanos must be"),
         ({"tags": ["t"] * (DEFAULT_MAX_ITEMS + 1)}, "tags has more than 1000 elements"),
         ({"tags": ["ok", "bad\x00"]}, "tags[1] holds a control character"),
@@ -97,6 +106,12 @@ def test_a_field_past_its_limits_is_refused_naming_it(
 ) -> None:
     with pytest.raises(InvalidArgument, match=complaint.replace("[", r"\[").replace("(", r"\(")):
         validate(Probe(**{"amount": 1, **fields}))
+
+
+def test_the_last_second_let_in_has_a_date_in_the_policy_calendar() -> None:
+    last = timestamp_pb2.Timestamp(seconds=MAX_TIMESTAMP_SECONDS)
+    validate(Probe(amount=1, at=last))
+    assert local_date(last.ToDatetime(tzinfo=UTC)) == date(9999, 12, 31)
 
 
 def test_a_long_value_is_quoted_by_a_short_prefix_only() -> None:
