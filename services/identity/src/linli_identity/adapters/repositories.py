@@ -219,24 +219,25 @@ class SqlOrgUnits(OrgUnits):
         rows = self.session.execute(query).all()
         return [OrgUnit(**{**row._asdict(), "level": OrgLevel(row.level)}) for row in rows]
 
-    def page(self, community_id: str, offset: int, limit: int) -> list[OrgUnit]:
-        """A page of a community's units, top level first (as `list`)."""
-        top_first = sa.case(
+    @staticmethod
+    def _top_first(community_id: str) -> sa.Select[Any]:
+        """A community's units, top level first, then as they were created."""
+        rank = sa.case(
             {level.value: rank for rank, level in enumerate(OrgLevel)}, value=org_units.c.level
         )
-        return self._many(
+        return (
             sa.select(org_units)
             .where(org_units.c.community_id == community_id)
-            .order_by(top_first, org_units.c.created_at, org_units.c.id)
-            .offset(offset)
-            .limit(limit)
+            .order_by(rank, org_units.c.created_at, org_units.c.id)
         )
+
+    def page(self, community_id: str, offset: int, limit: int) -> list[OrgUnit]:
+        """A page of a community's units, top level first (as `list`)."""
+        return self._many(self._top_first(community_id).offset(offset).limit(limit))
 
     def list(self, community_id: str) -> list[OrgUnit]:
         """Every unit of a community, top level first."""
-        units = self._many(sa.select(org_units).where(org_units.c.community_id == community_id))
-        order = list(OrgLevel)
-        return sorted(units, key=lambda u: (order.index(u.level), u.created_at, u.id))
+        return self._many(self._top_first(community_id))
 
 
 class SqlMentoringPairs(MentoringPairs):
