@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import binascii
 import sys
-from typing import TypeVar
+from typing import Annotated, TypeVar
 
 from pydantic import BaseModel, Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# The largest request of a service that takes photos or frames (identity, and attendance, which
+# passes a kiosk's burst on to it): a 4 MiB field and the rest. gRPC refuses a larger request
+# (RESOURCE_EXHAUSTED) before the server holds it.
+PHOTO_REQUEST_BYTES = (4 * 1024 + 64) * 1024
+MessageBytes = Annotated[int, Field(ge=64 * 1024, le=16 * 1024 * 1024)]
 
 
 class ServiceSettings(BaseSettings):

@@ -9,7 +9,7 @@ from pydantic_settings import SettingsConfigDict
 
 from linli_attendance.domain.limits import DEFAULT_LIMITS, LimitBook, limit_book_from_config
 from linli_kit.errors import InvalidArgument
-from linli_kit.settings import ServiceSettings
+from linli_kit.settings import PHOTO_REQUEST_BYTES, MessageBytes, ServiceSettings
 
 LimitsConfig = dict[str, dict[str, Any]]
 
@@ -28,9 +28,7 @@ class AttendanceSettings(ServiceSettings):
     # The largest request accepted, as identity's (LINLI_IDENTITY_MAX_MESSAGE_BYTES): a kiosk's
     # burst passes on to identity, so one identity would refuse is refused here, by gRPC,
     # before the server holds it.
-    max_message_bytes: int = Field(
-        default=(4 * 1024 + 64) * 1024, ge=64 * 1024, le=16 * 1024 * 1024
-    )
+    max_message_bytes: MessageBytes = PHOTO_REQUEST_BYTES
     # JSON: {"*": {figures}, "<community>": {figures}}; figures time_cap_minutes,
     # sign_out_grace_minutes, rating_window_minutes, max_sessions_per_day,
     # two_sites_gap_minutes. A community names only what it changes. Unset: the policy's.

@@ -15,7 +15,12 @@ from linli_identity.domain.relatives import PersonKeys
 from linli_identity.domain.template_keys import Keyring
 from linli_kit.errors import InvalidArgument
 from linli_kit.paseto import dev_seeds
-from linli_kit.settings import ServiceSettings, SigningKeysSetting
+from linli_kit.settings import (
+    PHOTO_REQUEST_BYTES,
+    MessageBytes,
+    ServiceSettings,
+    SigningKeysSetting,
+)
 
 
 class KeyringSetting(BaseModel):
@@ -80,11 +85,8 @@ class IdentitySettings(ServiceSettings):
     # Face calls that may wait beyond those; the next one is refused with RESOURCE_EXHAUSTED.
     face_queue: int = Field(default=4, ge=0, le=1000)
     # The largest request accepted: a 4 MiB field (a photo, a frame, a CSV) and the rest. A
-    # kiosk's burst is ~1 MB (the gateway caps it at 2 MiB). gRPC refuses a larger request
-    # (RESOURCE_EXHAUSTED) before the server holds it: 16 MB ones held up every other call.
-    max_message_bytes: int = Field(
-        default=(4 * 1024 + 64) * 1024, ge=64 * 1024, le=16 * 1024 * 1024
-    )
+    # kiosk's burst is ~1 MB (the gateway caps it at 2 MiB); 16 MB ones held up every other call.
+    max_message_bytes: MessageBytes = PHOTO_REQUEST_BYTES
     # JSON {community_id: {"current": key_id, "keys": {key_id: base64 32-byte key}}}, from a
     # secret. Old keys stay listed until every template is re-encrypted under the current one.
     template_keys: dict[str, KeyringSetting] = Field(default_factory=dict)
