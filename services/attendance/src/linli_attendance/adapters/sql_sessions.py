@@ -183,9 +183,11 @@ class SqlSessions(Sessions):
     def _load(self, query: sa.Select[Any], values: dict[str, Any] | None = None) -> list[Session]:
         rows = self.db.execute(query, values).all()
         history: dict[tuple[str, str], list[Correction]] = {}
-        if rows:
-            keys = [(row.community_id, row.id) for row in rows]
-            for c in self.db.execute(_CORRECTIONS_OF, {"keys": keys}).all():
+        # An open session has no corrections (Session.correct refuses one): a sign-out's
+        # reads, of open sessions mostly, ask for none.
+        closed = [(r.community_id, r.id) for r in rows if r.status != SessionStatus.OPEN]
+        if closed:
+            for c in self.db.execute(_CORRECTIONS_OF, {"keys": closed}).all():
                 history.setdefault((c.community_id, c.session_id), []).append(
                     Correction(
                         c.previous_duration_seconds,
@@ -195,8 +197,9 @@ class SqlSessions(Sessions):
                         c.corrected_at,
                     )
                 )
-            for key in keys:
-                self._stored[key] = len(history.get(key, ()))
+        for row in rows:
+            key = (row.community_id, row.id)
+            self._stored[key] = len(history.get(key, ()))
         return [_session(row, history.get((row.community_id, row.id), [])) for row in rows]
 
     def get(self, community_id: str, session_id: str) -> Session | None:
