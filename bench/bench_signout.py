@@ -55,6 +55,7 @@ SECONDS = 60.0
 SETUP_THREADS = 16
 BASELINE_CALLS = 300
 TARGET_P99_MS = 100.0
+RSS_EVERY = 10.0  # seconds between readings of the points process's RSS while sending
 ATTENDANCE_CONSUMERS = "4"  # LINLI_POINTS_ATTENDANCE_CONSUMERS: lanes reading attendance.events
 AWARDED = str(points_events_pb2.PointsAwarded.DESCRIPTOR.full_name)
 COMPLETED = str(attendance_events_pb2.SessionCompleted.DESCRIPTOR.full_name)
@@ -290,7 +291,10 @@ def main(seconds: float) -> None:
 
         # Open loop: each sign-out leaves on its schedule whatever the earlier ones wait for.
         calls = []
+        rss_seen = []  # the points process's RSS every RSS_EVERY seconds of sending
         for i, resident in enumerate(residents):
+            if i % int(RATE * RSS_EVERY) == 0:
+                rss_seen.append(rss_mb(pid))
             time.sleep(max(0.0, origin + i / RATE - time.perf_counter()))
             request = presence(att.SignOutRequest, resident, signed_out)
             sent[resident] = time.perf_counter()
@@ -354,7 +358,8 @@ def main(seconds: float) -> None:
     print(f"ratio (sign-out -> award p99 / GetBalance p99): {p99 / base_p99:.1f}x")
     print(
         f"points RSS: start {rss_start:.1f} MiB, end {rss_end:.1f} MiB "
-        f"({rss_end - rss_start:+.1f} MiB over the run)"
+        f"({rss_end - rss_start:+.1f} MiB over the run); every {RSS_EVERY:g} s of sending: "
+        + ", ".join(f"{mb:.1f}" for mb in rss_seen)
     )
     shares = (f"{name} {used * 1000 / len(residents):.1f} ms" for name, used in cpu.used.items())
     print(
