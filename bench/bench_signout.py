@@ -10,8 +10,9 @@ is visible before that event leaves (it is relayed after the commit). The baseli
 the same run, is a bare GetBalance round trip. The points process's RSS is read at the start
 and the end of the run, and VerifyLedger runs at the end; the CPU each process used over the
 run (and their PostgreSQL backends') is printed per sign-out. A sign-out the server refuses is
-counted by its status code (an overloaded gRPC server sheds calls as CANCELLED) and fails the
-target like a lost award.
+counted by its status code and fails the target like a lost award: a call still queued,
+unrequested, in an overloaded gRPC server after 30 s is CANCELLED by gRPC itself
+(grpc.server_max_unrequested_time_in_server), before the service has seen it.
 """
 
 from __future__ import annotations
@@ -304,8 +305,8 @@ def main(seconds: float) -> None:
             sent[resident] = time.perf_counter()
             calls.append(attendance.SignOut.future(request, metadata=staff[i % STAFF]))
         sending = time.perf_counter() - origin
-        # A sign-out the server refused (an overloaded gRPC server sheds calls as CANCELLED)
-        # is counted by its status, and not awaited as an award.
+        # A sign-out the server refused (gRPC cancels one queued unrequested for 30 s) is
+        # counted by its status, and not awaited as an award.
         refused: Counter[str] = Counter()
         accepted = []
         for resident, call in zip(residents, calls, strict=True):
