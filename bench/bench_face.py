@@ -96,15 +96,26 @@ def bench_naive(
     vectors: np.ndarray, bursts: list[list[FaceTemplate]], expected: list[int]
 ) -> tuple[list[float], list[str]]:
     """Seconds per burst scored the naive way (a Python loop row by row), and each best."""
-    rows = {i: vectors[i] / np.linalg.norm(vectors[i]) for i in expected}
+    rows = [vectors[i] / np.linalg.norm(vectors[i]) for i in expected]
     times, answers = [], []
     for burst in bursts:
         start = time.perf_counter()
-        scores = [[float(np.dot(row, probe.vector)) for row in rows.values()] for probe in burst]
-        first = list(rows)[int(np.argmax(scores[0]))]
+        scores = [[float(np.dot(row, probe.vector)) for row in rows] for probe in burst]
+        first = expected[int(np.argmax(scores[0]))]
         times.append(time.perf_counter() - start)
         answers.append(f"r{first}")
     return times, answers
+
+
+def occurrence(
+    rows: int, rng: np.random.Generator
+) -> tuple[Gallery, np.ndarray, list[int], list[str], list[list[FaceTemplate]]]:
+    """A gallery of `rows`, an occurrence's MAX_CANDIDATES expected people in it (row numbers
+    and resident ids), and PROBES kiosk bursts of expected people."""
+    gallery, vectors = build_gallery(rows, rng)
+    expected = sorted(rng.choice(rows, MAX_CANDIDATES, replace=False).tolist())
+    bursts = bursts_near(vectors, expected, PROBES, rng)
+    return gallery, vectors, expected, [f"r{i}" for i in expected], bursts
 
 
 def main() -> None:
@@ -112,21 +123,15 @@ def main() -> None:
     rng = np.random.default_rng(0)
     rows = [("dlib analyse, 1 face, 224 px", bench_encode())]
     label = f"compare {FRAMES} frames x {MAX_CANDIDATES} expected"
-    gallery_10k, vectors_10k = build_gallery(10_000, rng)
-    expected = sorted(rng.choice(10_000, MAX_CANDIDATES, replace=False).tolist())
-    candidates = [f"r{i}" for i in expected]
-    bursts = bursts_near(vectors_10k, expected, PROBES, rng)
-    matrix_times, matrix_answers = bench_compare(gallery_10k, bursts, candidates)
+    gallery, vectors, expected, candidates, bursts = occurrence(10_000, rng)
+    matrix_times, matrix_answers = bench_compare(gallery, bursts, candidates)
     rows.append((f"{label}, 10k (matrix)", matrix_times))
-    naive_times, naive_answers = bench_naive(vectors_10k, bursts[:BASELINE_PROBES], expected)
+    naive_times, naive_answers = bench_naive(vectors, bursts[:BASELINE_PROBES], expected)
     # Same answers, or the comparison would not be fair.
     assert naive_answers == matrix_answers[:BASELINE_PROBES]
     rows.append((f"{label}, 10k (naive loop)", naive_times))
-    gallery_100k, vectors_100k = build_gallery(100_000, rng)
-    expected = sorted(rng.choice(100_000, MAX_CANDIDATES, replace=False).tolist())
-    candidates = [f"r{i}" for i in expected]
-    bursts = bursts_near(vectors_100k, expected, PROBES, rng)
-    rows.append((f"{label}, 100k (matrix)", bench_compare(gallery_100k, bursts, candidates)[0]))
+    gallery, _, _, candidates, bursts = occurrence(100_000, rng)
+    rows.append((f"{label}, 100k (matrix)", bench_compare(gallery, bursts, candidates)[0]))
     print(f"{'benchmark':<52}{'n':>6}{'p50 ms':>10}{'p99 ms':>10}")
     for name, times in rows:
         p50, p99 = percentile_ms(times, 50), percentile_ms(times, 99)
