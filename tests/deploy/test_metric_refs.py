@@ -14,6 +14,8 @@ from chartcheck import of_kind
 EXPORTED = {
     "linli_rpc_duration_seconds",
     "linli_rpc_requests_total",
+    "linli_rpc_in_flight",
+    "linli_rpc_shed_total",
     "linli_points_awards_total",
     "linli_attendance_sign_ins_total",
     "linli_identity_face_identifications_total",

@@ -15,6 +15,16 @@ RPC_REQUESTS = Counter(
     "gRPC requests served by method and status code.",
     ["service", "method", "code"],
 )
+RPC_IN_FLIGHT = Gauge(
+    "linli_rpc_in_flight",
+    "Calls being served now, by kind: call (unary) or stream (open server streams).",
+    ["service", "kind"],
+)
+RPC_SHED = Counter(
+    "linli_rpc_shed",
+    "Calls refused at once (RESOURCE_EXHAUSTED) because the server held its most in flight.",
+    ["service", "kind"],
+)
 POINTS_AWARDS = Counter(
     "linli_points_awards", "Award transactions posted to the ledger.", ["community_id", "rule_id"]
 )

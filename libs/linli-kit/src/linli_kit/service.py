@@ -14,7 +14,7 @@ from typing import TypeVar
 from linli_kit.db import migrate
 from linli_kit.deadletters import DeadLetters
 from linli_kit.errors import DomainError
-from linli_kit.grpc_server import GrpcApp, Transport, serve_until_signalled
+from linli_kit.grpc_server import Capacity, GrpcApp, Transport, serve_until_signalled
 from linli_kit.logs import configure_logging
 from linli_kit.metrics import serve_metrics
 from linli_kit.settings import ServiceSettings, load_settings
@@ -55,7 +55,10 @@ def run_cli(
     serve_metrics(settings.metrics_port)
     transport = Transport.from_settings(settings)
     app = build_app(settings)
-    asyncio.run(serve_until_signalled(app, settings.grpc_host, settings.grpc_port, transport))
+    capacity = Capacity.from_settings(settings)
+    asyncio.run(
+        serve_until_signalled(app, settings.grpc_host, settings.grpc_port, transport, capacity)
+    )
 
 
 def _dead_letters(settings: ServiceSettings, args: argparse.Namespace) -> None:

@@ -35,6 +35,9 @@ class ServiceSettings(BaseSettings):
     # With TLS, grpc.health.v1 in plaintext on this port for the kubelet (0: none).
     health_port: int = Field(default=0, ge=0, le=65535)
     reflection: bool = False
+    # Calls served at once; the next is refused at once with RESOURCE_EXHAUSTED (Capacity).
+    max_calls_in_flight: int = Field(default=64, ge=1, le=10_000)
+    max_open_streams: int = Field(default=4096, ge=1, le=100_000)
 
 
 class SigningKeysSetting(BaseModel):
