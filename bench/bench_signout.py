@@ -10,9 +10,9 @@ is visible before that event leaves (it is relayed after the commit). The baseli
 the same run, is a bare GetBalance round trip. The points process's RSS is read at the start
 and the end of the run, and VerifyLedger runs at the end; the CPU each process used over the
 run (and their PostgreSQL backends') is printed per sign-out. A sign-out the server refuses is
-counted by its status code and fails the target like a lost award: a call still queued,
-unrequested, in an overloaded gRPC server after 30 s is CANCELLED by gRPC itself
-(grpc.server_max_unrequested_time_in_server), before the service has seen it.
+counted by its status code and fails the target like a lost award: a server at capacity
+refuses at once with RESOURCE_EXHAUSTED (the kit's Capacity), where it used to queue the call
+until gRPC CANCELLED it after 30 s.
 """
 
 from __future__ import annotations
@@ -305,7 +305,7 @@ def main(seconds: float) -> None:
             sent[resident] = time.perf_counter()
             calls.append(attendance.SignOut.future(request, metadata=staff[i % STAFF]))
         sending = time.perf_counter() - origin
-        # A sign-out the server refused (gRPC cancels one queued unrequested for 30 s) is
+        # A sign-out the server refused (at capacity: RESOURCE_EXHAUSTED) is
         # counted by its status, and not awaited as an award.
         refused: Counter[str] = Counter()
         accepted = []
