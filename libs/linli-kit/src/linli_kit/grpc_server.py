@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import abc
 import asyncio
 import logging
 import signal
@@ -63,8 +64,8 @@ def message_for(error: errors.DomainError) -> str:
 _UNWATCHED = ("/grpc.health", "/grpc.reflection")
 
 
-class ValidationInterceptor(grpc.aio.ServerInterceptor):
-    """Checks a request's declared field limits before the handler sees it."""
+class _ServiceCallInterceptor(grpc.aio.ServerInterceptor):
+    """Wraps the unary and server-streaming calls of our services (not health, reflection)."""
 
     async def intercept_service(
         self,
@@ -76,16 +77,26 @@ class ValidationInterceptor(grpc.aio.ServerInterceptor):
             return handler
         return rewrapped(handler, self._unary, self._stream)
 
-    @staticmethod
-    def _unary(inner: Any) -> Any:
+    @abc.abstractmethod
+    def _unary(self, inner: Any) -> Any:
+        """The unary behaviour `inner` is wrapped in."""
+
+    @abc.abstractmethod
+    def _stream(self, inner: Any) -> Any:
+        """The server-streaming behaviour `inner` is wrapped in."""
+
+
+class ValidationInterceptor(_ServiceCallInterceptor):
+    """Checks a request's declared field limits before the handler sees it."""
+
+    def _unary(self, inner: Any) -> Any:
         async def call(request: Any, context: grpc.aio.ServicerContext) -> Any:
             validate(request)
             return await inner(request, context)
 
         return call
 
-    @staticmethod
-    def _stream(inner: Any) -> Any:
+    def _stream(self, inner: Any) -> Any:
         async def call(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
             validate(request)
             async for response in replies(inner, request, context):
@@ -138,22 +149,12 @@ class _Budget:
         self.gauge.dec()
 
 
-class AdmissionInterceptor(grpc.aio.ServerInterceptor):
+class AdmissionInterceptor(_ServiceCallInterceptor):
     """Refuses a call at once when the server already serves its capacity (Capacity)."""
 
     def __init__(self, service: str, capacity: Capacity) -> None:
         self.calls = _Budget(service, "call", capacity.calls)
         self.streams = _Budget(service, "stream", capacity.streams)
-
-    async def intercept_service(
-        self,
-        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
-        handler_call_details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler:
-        handler = await continuation(handler_call_details)
-        if handler is None or handler_call_details.method.startswith(_UNWATCHED):
-            return handler
-        return rewrapped(handler, self._unary, self._stream)
 
     def _unary(self, inner: Any) -> Any:
         async def call(request: Any, context: grpc.aio.ServicerContext) -> Any:
