@@ -137,8 +137,9 @@ async def fan_out(address: str, prefix: str, credentials: Credentials) -> None:
     year = policy_year(datetime.now(UTC))
     boards = RedisLeaderboards(REDIS, prefix)
     callers = [credentials.person(C, f"r-watcher-{i}") for i in range(SUBSCRIBERS)]
-    orders, theirs = multiprocessing.get_context("spawn").Pipe()
-    watching = multiprocessing.get_context("spawn").Process(
+    spawn = multiprocessing.get_context("spawn")
+    orders, theirs = spawn.Pipe()
+    watching = spawn.Process(
         target=watching_process, args=(address, year, callers, theirs), daemon=True
     )
     opened = time.monotonic()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 import grpc
 import pytest
@@ -71,9 +71,9 @@ async def busy() -> AsyncIterator[tuple[Busy, RunningApp]]:
     await running.stop(0)
 
 
-async def _wait_for(condition: object, what: str) -> None:
+async def _wait_for(condition: Callable[[], bool], what: str) -> None:
     for _ in range(500):
-        if condition():  # type: ignore[operator]
+        if condition():
             return
         await asyncio.sleep(0.01)
     raise AssertionError(f"never saw {what}")
