@@ -31,6 +31,8 @@ def _command_and_unit_of_work(
     signature = inspect.signature(work)
 
     def read(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, AbstractUnitOfWork]:
+        if len(args) >= 2:  # the usual call: binding the signature would cost more than the work
+            return args[0], args[1]
         cmd, uow = list(signature.bind_partial(*args, **kwargs).arguments.values())[:2]
         return cmd, uow
 
