@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -13,8 +15,18 @@ from linli_kit.db import dialect_insert
 WHERE, AND = "\x00where", "\x00and"
 
 
+def _json_value(value: object) -> str:
+    """A value JSON has no type for, as PostgreSQL's text input reads it."""
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, bytes):
+        return "\\x" + value.hex()
+    raise TypeError(f"{type(value).__name__} cannot be written in bulk")
+
+
 class BulkWrite:
-    """Inserts and updates of a batch, each from one array per column (PostgreSQL `unnest`).
+    """Inserts and updates of a batch, each from one JSON document of its rows (PostgreSQL
+    `json_to_recordset`: one parameter, encoded in C, whatever the number of rows).
 
     On PostgreSQL every part becomes a data-modifying WITH query of one statement (each runs
     to completion; foreign keys are checked at its end). A guarded insert comes first: the other
@@ -35,15 +47,15 @@ class BulkWrite:
         """Whether the parts are gathered into one statement."""
         return self.dialect.name == "postgresql"
 
-    def _arrays(self, table: sa.Table, columns: dict[str, list[Any]]) -> str:
-        casts = []
-        for name, values in columns.items():
-            key = f"p{len(self.params)}"
-            self.params[key] = values
-            # A column of the table has its type; any other (a delta) is a BIGINT.
-            kind = table.c[name].type if name in table.c else sa.BigInteger()
-            casts.append(f"CAST(:{key} AS {kind.compile(dialect=self.dialect)}[])")
-        return f"unnest({', '.join(casts)})"
+    def _source(self, table: sa.Table, rows: list[dict[str, Any]], alias: str) -> str:
+        key = f"p{len(self.params)}"
+        self.params[key] = json.dumps(rows, default=_json_value, separators=(",", ":"))
+        # A column of the table has its type; any other (a delta) is a BIGINT.
+        kinds = (table.c[n].type if n in table.c else sa.BigInteger() for n in rows[0])
+        columns = ", ".join(
+            f"{n} {k.compile(dialect=self.dialect)}" for n, k in zip(rows[0], kinds, strict=True)
+        )
+        return f"json_to_recordset(CAST(:{key} AS json)) AS {alias}({columns})"
 
     def insert(self, table: sa.Table, rows: list[dict[str, Any]]) -> None:
         """Insert rows."""
@@ -52,10 +64,9 @@ class BulkWrite:
         if not self.postgres:
             self.session.execute(sa.insert(table), rows)
             return
-        names = list(rows[0])
-        source = self._arrays(table, {n: [row[n] for row in rows] for n in names})
+        source = self._source(table, rows, "u")
         self.parts.append(
-            f"INSERT INTO {table.name} ({', '.join(names)}) SELECT * FROM {source} AS u{WHERE}"
+            f"INSERT INTO {table.name} ({', '.join(rows[0])}) SELECT * FROM {source}{WHERE}"
         )
 
     def guarded_insert(self, table: sa.Table, rows: list[dict[str, Any]], key: str) -> None:
@@ -74,10 +85,9 @@ class BulkWrite:
             ).all()
             self.returned = [tuple(r) for r in inserted]
             return
-        names = list(rows[0])
-        source = self._arrays(table, {n: [row[n] for row in rows] for n in names})
+        source = self._source(table, rows, "u")
         self.parts.append(
-            f"INSERT INTO {table.name} ({', '.join(names)}) SELECT * FROM {source} "
+            f"INSERT INTO {table.name} ({', '.join(rows[0])}) SELECT * FROM {source} "
             f"ON CONFLICT DO NOTHING RETURNING {key}"
         )
         self.guard = (key, len(rows))
@@ -85,25 +95,23 @@ class BulkWrite:
     def update_from(
         self, table: sa.Table, key: str, columns: dict[str, list[Any]], assign: str
     ) -> None:
-        """UPDATE table SET assign FROM the arrays (named `change`), matched on key (one column
-        or several, "a, b")."""
+        """UPDATE table SET assign FROM the columns' rows (named `change`), matched on key (one
+        column or several, "a, b")."""
         keys = key.split(", ")
         if not columns[keys[0]]:
             return
+        names = list(columns)
+        rows = [dict(zip(names, row, strict=True)) for row in zip(*columns.values(), strict=True)]
         if not self.postgres:
-            names = list(columns)
             match = " AND ".join(f"{k} = :{k}" for k in keys)
             self.session.execute(
                 sa.text(f"UPDATE {table.name} SET {assign.replace('change.', ':')} WHERE {match}"),
-                [dict(zip(names, row, strict=True)) for row in zip(*columns.values(), strict=True)],
+                rows,
             )
             return
-        source = self._arrays(table, columns)
+        source = self._source(table, rows, "change")
         match = " AND ".join(f"{table.name}.{k} = change.{k}" for k in keys)
-        self.parts.append(
-            f"UPDATE {table.name} SET {assign} FROM {source} AS change({', '.join(columns)}) "
-            f"WHERE {match}{AND}"
-        )
+        self.parts.append(f"UPDATE {table.name} SET {assign} FROM {source} WHERE {match}{AND}")
 
     def run(self) -> None:
         """Run what was gathered (on PostgreSQL: now, as one statement)."""

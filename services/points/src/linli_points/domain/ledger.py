@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import InitVar, dataclass
 from datetime import datetime
 from enum import StrEnum
-from functools import cached_property
 
 from linli_kit.domain import Aggregate, DomainEvent, new_id
 from linli_kit.errors import FailedPrecondition, InvalidArgument
@@ -69,9 +68,9 @@ class Account:
     holder: str
     purpose: Purpose
 
-    @cached_property
+    @property
     def key(self) -> str:
-        """The account's id within its community (kept: the chain hashes it for every posting)."""
+        """The account's id within its community."""
         return f"{self.holder}:{self.purpose}"
 
     @property
