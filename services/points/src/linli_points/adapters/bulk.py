@@ -117,7 +117,12 @@ class BulkWrite:
         """Run what was gathered (on PostgreSQL: now, as one statement)."""
         if not self.parts:
             return
-        condition = "" if self.guard is None else f"(SELECT count(*) FROM w0) = {self.guard[1]}"
+        condition = ""
+        if self.guard is not None:
+            # A parameter, not a literal: batches of any size share one text, which PostgreSQL
+            # then plans once (psycopg prepares a statement it has seen a few times).
+            condition = "(SELECT count(*) FROM w0) = :guarded_rows"
+            self.params["guarded_rows"] = self.guard[1]
         queries = []
         for n, part in enumerate(self.parts):
             where = f" WHERE {condition}" if condition and n else ""
