@@ -18,6 +18,8 @@ import sqlalchemy as sa
 from google.protobuf.message import DecodeError
 from linli.events.v1 import envelope_pb2
 from opentelemetry import trace
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
 from sqlalchemy.orm import Session, sessionmaker
 
 from linli_kit import metrics
@@ -176,7 +178,9 @@ class StreamConsumer:
     _redis: aioredis.Redis = field(init=False)
 
     def __post_init__(self) -> None:
-        self._redis = aioredis.Redis.from_url(self.redis_url)
+        # No retries inside redis-py: a read it retried would hide that the first attempt's
+        # entries may have been delivered to this consumer; run() takes them up itself.
+        self._redis = aioredis.Redis.from_url(self.redis_url, retry=Retry(NoBackoff(), 0))
 
     @property
     def dead_letter_stream(self) -> str:
@@ -196,11 +200,17 @@ class StreamConsumer:
     async def run(self) -> None:
         """Consume until cancelled: own pending entries first, then stuck ones, then new ones."""
         await self.ensure_group()
-        await self._process_batch(await self._read("0"))
+        own_pending = True
         last_stats = last_reclaim = float("-inf")
         while True:
             _reraise_if_cancelling()
             try:
+                # At start, and after Redis was lost: a read whose reply was lost with the
+                # connection left its entries delivered to this consumer; take them up now,
+                # not once claim_idle_ms has passed.
+                if own_pending:
+                    await self._process_own_pending()
+                    own_pending = False
                 # A quarter of the idle time between looks: an entry stuck since just after one
                 # is taken over within 1.25 × claim_idle_ms, and a read costs no extra round trip.
                 if time.monotonic() - last_reclaim > self.claim_idle_ms / 4000:
@@ -213,7 +223,16 @@ class StreamConsumer:
             except redis.RedisError:
                 _reraise_if_cancelling()
                 log.exception("stream consumer lost Redis; retrying", extra={"stream": self.stream})
+                own_pending = True
                 await asyncio.sleep(1)
+
+    async def _process_own_pending(self) -> None:
+        """Process every entry delivered to this consumer and not acknowledged, oldest first
+        (each once: an entry that fails again stays pending for the reclaim)."""
+        after = "0"
+        while entries := await self._read(after):
+            await self._process_batch(entries)
+            after = entries[-1][0].decode()
 
     async def _read(self, start: str) -> list[tuple[bytes, dict[bytes, bytes]]]:
         block = self.block_ms if start == ">" else None

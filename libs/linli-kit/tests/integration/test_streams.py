@@ -117,6 +117,48 @@ async def test_entries_left_by_a_dead_consumer_are_reclaimed(servers, stream_pre
         await until(lambda: client.xpending(stream, "g")["pending"] == 0)
 
 
+def _blocked_readers(client: redis.Redis) -> int:
+    return sum(1 for connection in client.client_list() if connection["cmd"] == "xreadgroup")
+
+
+def _kill_blocked_reader(client: redis.Redis) -> bool:
+    """Cut the connection of the client blocked in XREADGROUP; whether there was one."""
+    for connection in client.client_list():
+        if connection["cmd"] == "xreadgroup":
+            client.client_kill_filter(_id=connection["id"])
+            return True
+    return False
+
+
+async def test_entries_whose_reply_was_lost_with_the_connection_are_taken_up_at_once(
+    servers, stream_prefix
+):
+    """Entries delivered to a consumer whose connection then died are processed once it is
+    back (all of them, past one read's count), not after claim_idle_ms."""
+    stream, client = f"{stream_prefix}s", redis.Redis.from_url(servers.redis)
+    handled: list[str] = []
+
+    async def records(envelope: envelope_pb2.EventEnvelope) -> None:
+        handled.append(envelope.event_id)
+
+    consumer = _consumer(servers, stream, records)
+    consumer.claim_idle_ms, consumer.block_ms = 600_000, 5_000  # no reclaim within the test
+    async with running_consumer(consumer):
+        await until(lambda: _blocked_readers(client) == 1)
+        # Delivered to the consumer's name, as a read whose reply never arrived would leave
+        # them; in one transaction, so that the blocked read is not served them first.
+        steal = client.pipeline(transaction=True)
+        for n in range(100):
+            steal.xadd(stream, {ENVELOPE_FIELD: _envelope(f"e{n}")})
+        steal.xreadgroup("g", "live", {stream: ">"})
+        steal.execute()
+        assert client.xpending(stream, "g")["pending"] == 100
+        assert _kill_blocked_reader(client)
+        await until(lambda: len(handled) == 100, within=10)
+        await until(lambda: client.xpending(stream, "g")["pending"] == 0)
+    assert sorted(handled) == sorted(f"e{n}" for n in range(100))
+
+
 async def test_unknown_event_types_are_acknowledged_and_skipped(servers, stream_prefix):
     """A consumer acknowledges events it has no handler for, so they never pile up."""
     stream, client = f"{stream_prefix}s", redis.Redis.from_url(servers.redis)
