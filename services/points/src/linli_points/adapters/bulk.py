@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import json
-from datetime import datetime
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
@@ -16,9 +15,7 @@ WHERE, AND = "\x00where", "\x00and"
 
 
 def _json_value(value: object) -> str:
-    """A value JSON has no type for, as PostgreSQL's text input reads it."""
-    if isinstance(value, datetime):
-        return value.isoformat()
+    """Bytes, which JSON has no type for, as PostgreSQL's text input for bytea reads them."""
     if isinstance(value, bytes):
         return "\\x" + value.hex()
     raise TypeError(f"{type(value).__name__} cannot be written in bulk")
@@ -26,7 +23,7 @@ def _json_value(value: object) -> str:
 
 class BulkWrite:
     """Inserts and updates of a batch, each from one JSON document of its rows (PostgreSQL
-    `json_to_recordset`: one parameter, encoded in C, whatever the number of rows).
+    `json_to_recordset`: one parameter, encoded by orjson, whatever the number of rows).
 
     On PostgreSQL every part becomes a data-modifying WITH query of one statement (each runs
     to completion; foreign keys are checked at its end). A guarded insert comes first: the other
@@ -49,7 +46,8 @@ class BulkWrite:
 
     def _source(self, table: sa.Table, rows: list[dict[str, Any]], alias: str) -> str:
         key = f"p{len(self.params)}"
-        self.params[key] = json.dumps(rows, default=_json_value, separators=(",", ":"))
+        # orjson writes datetimes as RFC 3339, which timestamptz reads.
+        self.params[key] = orjson.dumps(rows, default=_json_value).decode()
         # A column of the table has its type; any other (a delta) is a BIGINT.
         kinds = (table.c[n].type if n in table.c else sa.BigInteger() for n in rows[0])
         columns = ", ".join(
