@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -117,17 +118,12 @@ async def test_entries_left_by_a_dead_consumer_are_reclaimed(servers, stream_pre
         await until(lambda: client.xpending(stream, "g")["pending"] == 0)
 
 
-def _blocked_readers(client: redis.Redis) -> int:
-    return sum(1 for connection in client.client_list() if connection["cmd"] == "xreadgroup")
-
-
-def _kill_blocked_reader(client: redis.Redis) -> bool:
-    """Cut the connection of the client blocked in XREADGROUP; whether there was one."""
+def _blocked_reader(client: redis.Redis, name: str) -> int | None:
+    """The id of the connection named so that is blocked in XREADGROUP, if there is one."""
     for connection in client.client_list():
-        if connection["cmd"] == "xreadgroup":
-            client.client_kill_filter(_id=connection["id"])
-            return True
-    return False
+        if connection["name"] == name and connection["cmd"] == "xreadgroup":
+            return int(connection["id"])
+    return None
 
 
 async def test_entries_whose_reply_was_lost_with_the_connection_are_taken_up_at_once(
@@ -141,10 +137,18 @@ async def test_entries_whose_reply_was_lost_with_the_connection_are_taken_up_at_
     async def records(envelope: envelope_pb2.EventEnvelope) -> None:
         handled.append(envelope.event_id)
 
-    consumer = _consumer(servers, stream, records)
-    consumer.claim_idle_ms, consumer.block_ms = 600_000, 5_000  # no reclaim within the test
+    name = f"consumer-{uuid.uuid4().hex}"  # its connection, among every test's on this Redis
+    consumer = StreamConsumer(
+        f"{servers.redis}?client_name={name}",
+        stream,
+        "g",
+        "live",
+        {TYPE: records},
+        claim_idle_ms=600_000,  # no reclaim within the test
+        block_ms=50,
+    )
     async with running_consumer(consumer):
-        await until(lambda: _blocked_readers(client) == 1)
+        await until(lambda: _blocked_reader(client, name) is not None)
         # Delivered to the consumer's name, as a read whose reply never arrived would leave
         # them; in one transaction, so that the blocked read is not served them first.
         steal = client.pipeline(transaction=True)
@@ -153,7 +157,7 @@ async def test_entries_whose_reply_was_lost_with_the_connection_are_taken_up_at_
         steal.xreadgroup("g", "live", {stream: ">"})
         steal.execute()
         assert client.xpending(stream, "g")["pending"] == 100
-        assert _kill_blocked_reader(client)
+        client.client_kill_filter(_id=_blocked_reader(client, name))
         await until(lambda: len(handled) == 100, within=10)
         await until(lambda: client.xpending(stream, "g")["pending"] == 0)
     assert sorted(handled) == sorted(f"e{n}" for n in range(100))
