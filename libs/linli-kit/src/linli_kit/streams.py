@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import redis
 import redis.asyncio as aioredis
@@ -26,6 +26,9 @@ from linli_kit import metrics
 from linli_kit.domain import utc_now
 from linli_kit.errors import DomainError, Unavailable
 from linli_kit.telemetry import context_from_traceparent
+
+if TYPE_CHECKING:
+    from linli_kit.db import SqlPlumbing
 
 log = logging.getLogger(__name__)
 tracer = trace.get_tracer(__name__)
@@ -78,6 +81,20 @@ class OutboxRelay:
 
     def __post_init__(self) -> None:
         self._redis = redis.Redis.from_url(self.redis_url)
+
+    @classmethod
+    def of(cls, plumbing: SqlPlumbing, redis_url: str) -> OutboxRelay:
+        """A service's relay: woken by each of its commits that staged events (every commit
+        of the kit's unit of work), polling once a second only as the floor, for rows other
+        processes committed."""
+        outbox = plumbing.outbox
+        return cls(
+            plumbing.session_factory,
+            outbox.table,
+            redis_url,
+            poll_seconds=1.0,
+            wake=outbox.committed,
+        )
 
     def relay_once(self) -> int:
         """Publish one batch of unpublished rows; returns how many were published.

@@ -64,15 +64,7 @@ def build_app(
             events.encode,
         )
         uow_factory = sql_uow_factory(plumbing)
-        # Woken by each commit that staged events (every commit here is a unit of work's): a
-        # sign-out's SessionCompleted leaves at once; the poll is only the floor.
-        relay = OutboxRelay(
-            plumbing.session_factory,
-            orm.runtime.outbox,
-            settings.redis_url,
-            poll_seconds=1.0,
-            wake=plumbing.outbox.committed,
-        )
+        relay = OutboxRelay.of(plumbing, settings.redis_url)  # a SessionCompleted leaves at once
         workers.append(relay.run)
 
         async def dispose() -> None:

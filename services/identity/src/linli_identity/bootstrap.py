@@ -197,9 +197,7 @@ def build_app(
         uow_factory = sql_units_of_work(plumbing, cipher or build_cipher(settings))
     if streams is None:
         assert plumbing is not None
-        streams = RedisStreams(
-            settings.redis_url, _stream(settings), plumbing.session_factory, orm.runtime.outbox
-        )
+        streams = RedisStreams(settings.redis_url, _stream(settings), plumbing)
     make_uow = uow_factory
     login = login or build_login(settings, clock)
     signer = login.signer

@@ -7,7 +7,6 @@ Redis while wiring (engines and clients connect on first use, inside the workers
 from __future__ import annotations
 
 import functools
-import threading
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any, Protocol, cast
@@ -173,18 +172,12 @@ def build_app(
     catalog = settings.catalog
     background: list[Worker] = []
     on_stop: list[Callable[[], Awaitable[None]]] = []
-    # The writer's commits wake the relay (its units of work stage events themselves).
-    commits = threading.Event()
     plumbing: SqlPlumbing | None = None
     if uow_factory is None:
         plumbing = database(settings)
         uow_factory = sql_uow_factory(plumbing)
         engine = engine or plumbing.engine
-        commits = plumbing.outbox.committed
-        relay = OutboxRelay(
-            plumbing.session_factory, orm.runtime.outbox, settings.redis_url, wake=commits
-        )
-        background.append(relay.run)
+        background.append(OutboxRelay.of(plumbing, settings.redis_url).run)
         on_stop.append(_async(plumbing.engine.dispose))
     if store is None:
         redis_store = RedisLeaderboardStore(settings.redis_url, settings.stream_prefix)
@@ -213,7 +206,6 @@ def build_app(
     )
     writer = CommunityWriter(
         bank_uows or uow_factory,
-        on_commit=commits.set,
         batch_scope=functools.partial(telemetry.batch_span, "points.write-batch"),
     )
     attendance = AttendanceEvents(writer, catalog).handlers()

@@ -111,7 +111,7 @@ def build_app(
             events.encode,
         )
         uow_factory = sql_uow_factory(plumbing)
-        relay = OutboxRelay(plumbing.session_factory, orm.runtime.outbox, settings.redis_url)
+        relay = OutboxRelay.of(plumbing, settings.redis_url)
         workers.append(relay.run)
 
         async def dispose() -> None:

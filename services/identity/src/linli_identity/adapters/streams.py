@@ -7,31 +7,23 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 import redis
-import sqlalchemy as sa
-from sqlalchemy.orm import Session, sessionmaker
 
+from linli_kit.db import SqlPlumbing
 from linli_kit.streams import EnvelopeHandler, OutboxRelay, StreamConsumer
 
 
 class RedisStreams:
     """Makes the stream workers; nothing connects until a worker runs."""
 
-    def __init__(
-        self,
-        redis_url: str,
-        stream: str,
-        session_factory: sessionmaker[Session],
-        outbox: sa.Table,
-    ) -> None:
+    def __init__(self, redis_url: str, stream: str, plumbing: SqlPlumbing) -> None:
         self.redis_url = redis_url
         self.stream = stream
-        self.session_factory = session_factory
-        self.outbox = outbox
+        self.plumbing = plumbing
         self._consumers: list[StreamConsumer] = []
 
     def relay(self) -> Callable[[], Coroutine[Any, Any, None]]:
         """The worker that moves committed outbox rows to the stream."""
-        return OutboxRelay(self.session_factory, self.outbox, self.redis_url).run
+        return OutboxRelay.of(self.plumbing, self.redis_url).run
 
     def follow(
         self, group: str, consumer: str, handlers: dict[str, EnvelopeHandler]

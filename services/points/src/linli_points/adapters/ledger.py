@@ -1097,9 +1097,9 @@ class SqlPointsUnitOfWork(SqlUnitOfWork, PointsUnitOfWork):
         super().__init__(session_factory, tables, outbox)
         self.memory = LedgerMemory() if memory is None else memory
 
-    def _stage(self, bulk: BulkWrite) -> None:
+    def _stage(self, bulk: BulkWrite) -> bool:
         """Add the kept postings, reservations, request results and the raised events to a
-        bulk write."""
+        bulk write; whether there were events."""
         self.ledger.flush(bulk)
         self.reservations.flush(bulk)
         self.requests.flush(bulk)
@@ -1115,18 +1115,21 @@ class SqlPointsUnitOfWork(SqlUnitOfWork, PointsUnitOfWork):
                 }
             )
         bulk.insert(self.outbox.table, staged)
+        return bool(staged)
 
     def commit(self) -> None:
         """Write the kept postings and stage the events in one statement, then commit."""
         bulk = BulkWrite(self.session)
         try:
-            self._stage(bulk)
+            staged = self._stage(bulk)
             bulk.run()
             self.session.commit()
         except Exception:
             self.ledger.forget()
             raise
         self.ledger.remember()
+        if staged:
+            self.outbox.committed.set()
 
     def commit_deliveries(self, deliveries: list[tuple[str, str]]) -> set[tuple[str, str]]:
         """Record the deliveries, the postings and the events in one statement and commit,
@@ -1141,7 +1144,7 @@ class SqlPointsUnitOfWork(SqlUnitOfWork, PointsUnitOfWork):
         if applied:
             return applied
         try:
-            self._stage(bulk)
+            staged = self._stage(bulk)
             bulk.run()
             applied = set(deliveries) - set(bulk.returned)
             if not applied:
@@ -1151,6 +1154,8 @@ class SqlPointsUnitOfWork(SqlUnitOfWork, PointsUnitOfWork):
             raise
         if not applied:
             self.ledger.remember()
+            if staged:
+                self.outbox.committed.set()
         return applied
 
     def open_repositories(self, session: Session) -> None:

@@ -79,11 +79,10 @@ class CommunityWriter(Generic[U]):
         max_batch: int = 200,
         communities_at_once: int = 8,
         linger_seconds: float = 0.001,
-        on_commit: Callable[[], None] = lambda: None,
         batch_scope: BatchScope = _no_scope,
     ) -> None:
         self.uow_factory, self.max_batch, self.linger = uow_factory, max_batch, linger_seconds
-        self.on_commit, self.batch_scope = on_commit, batch_scope
+        self.batch_scope = batch_scope
         self._queues: dict[str, deque[_Item]] = {}
         self._draining: set[str] = set()
         self._lock = threading.Condition()
@@ -148,7 +147,6 @@ class CommunityWriter(Generic[U]):
             if failed is None:
                 for item, result in zip(pending, results, strict=True):
                     item.answer.set_result(result)
-                self.on_commit()
                 return
             index, error = failed
             pending[index].answer.set_exception(error)
