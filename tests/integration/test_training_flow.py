@@ -261,29 +261,31 @@ def test_the_advanced_tier_opens_to_core_volunteers_on_identitys_grant_only(
     assert "intermediate courses completed first" in why
 
 
-def _stream_entry(
-    stack: Training, stream: str, kind: type, match, within: float = 15.0
-) -> dict[bytes, bytes]:
-    """The first entry of the stream holding a matching event, once the relay has published it
-    (it does so after the commit, in the background)."""
+def _matching_entry(stack: Training, stream: str, kind: type, match) -> dict[bytes, bytes] | None:
     client = redis.Redis.from_url(stack.running["points"].settings["redis_url"])
     prefix = stack.running["points"].settings["stream_prefix"]
-    deadline = time.monotonic() + within
     try:
-        while True:
-            for _, fields in client.xrange(f"{prefix}{stream}"):
-                try:
-                    envelope = envelope_pb2.EventEnvelope.FromString(fields[b"envelope"])
-                except (DecodeError, KeyError):
-                    continue
-                message = kind()
-                if envelope.payload.Unpack(message) and match(message):
-                    return fields
-            if time.monotonic() > deadline:
-                raise AssertionError(f"no such entry on {stream}")
-            time.sleep(0.05)
+        for _, fields in client.xrange(f"{prefix}{stream}"):
+            try:
+                envelope = envelope_pb2.EventEnvelope.FromString(fields[b"envelope"])
+            except (DecodeError, KeyError):
+                continue
+            message = kind()
+            if envelope.payload.Unpack(message) and match(message):
+                return fields
     finally:
         client.close()
+    return None
+
+
+def _stream_entry(stack: Training, stream: str, kind: type, match) -> dict[bytes, bytes]:
+    """The first entry of the stream holding a matching event, once the relay has published it
+    (it does so after the commit, in the background)."""
+    published = eventually(lambda: _matching_entry(stack, stream, kind, match) is not None, True)
+    assert published, f"no such entry on {stream}"
+    found = _matching_entry(stack, stream, kind, match)
+    assert found is not None
+    return found
 
 
 def _redeliver(stack: Training, stream: str, fields: dict[bytes, bytes]) -> None:
