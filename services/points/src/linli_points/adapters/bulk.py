@@ -91,15 +91,13 @@ class BulkWrite:
         self.guard = (key, len(rows))
 
     def update_from(
-        self, table: sa.Table, key: str, columns: dict[str, list[Any]], assign: str
+        self, table: sa.Table, key: str, rows: list[dict[str, Any]], assign: str
     ) -> None:
-        """UPDATE table SET assign FROM the columns' rows (named `change`), matched on key (one
-        column or several, "a, b")."""
-        keys = key.split(", ")
-        if not columns[keys[0]]:
+        """UPDATE table SET assign FROM the rows (named `change`), matched on key (one column or
+        several, "a, b")."""
+        if not rows:
             return
-        names = list(columns)
-        rows = [dict(zip(names, row, strict=True)) for row in zip(*columns.values(), strict=True)]
+        keys = key.split(", ")
         if not self.postgres:
             match = " AND ".join(f"{k} = :{k}" for k in keys)
             self.session.execute(

@@ -302,18 +302,17 @@ class SqlLedger(Ledger):
         writing.update_from(
             accounts,
             "id",
-            {"id": [i for i, _ in moved], "delta": [d for _, d in moved]},
+            [{"id": i, "delta": d} for i, d in moved],
             "balance = balance + change.delta",
         )
         heads = sorted({row["community_id"] for row in self._rows})
         writing.update_from(
             chain_heads,
             "community_id",
-            {
-                "community_id": heads,
-                "seq": [self._heads[c][0] for c in heads],
-                "hash": [self._heads[c][1] for c in heads],
-            },
+            [
+                {"community_id": c, "seq": self._heads[c][0], "hash": self._heads[c][1]}
+                for c in heads
+            ],
             "seq = change.seq, hash = change.hash",
         )
         self._rows, self._legs, self._deltas, self._new = [], [], defaultdict(int), {}
@@ -743,14 +742,17 @@ class SqlReservations(Reservations):
         bulk.update_from(
             reservations,
             "id",
-            {
-                "id": [r.id for r in changed],
-                "state": [r.state.value for r in changed],
-                "settled_at": [r.settled_at for r in changed],
-                "settle_reason": [r.settle_reason for r in changed],
-                "refunded_at": [r.refunded_at for r in changed],
-                "refund_reason": [r.refund_reason for r in changed],
-            },
+            [
+                {
+                    "id": r.id,
+                    "state": r.state.value,
+                    "settled_at": r.settled_at,
+                    "settle_reason": r.settle_reason,
+                    "refunded_at": r.refunded_at,
+                    "refund_reason": r.refund_reason,
+                }
+                for r in changed
+            ],
             "state = change.state, settled_at = change.settled_at, "
             "settle_reason = change.settle_reason, refunded_at = change.refunded_at, "
             "refund_reason = change.refund_reason",
@@ -1069,11 +1071,10 @@ class BatchedRequestLog(SqlRequestLog):
         bulk.update_from(
             self.table,
             "operation, request_id",
-            {
-                "operation": [k[0] for k, _ in done],
-                "request_id": [k[1] for k, _ in done],
-                "result_ref": [ref for _, ref in done],
-            },
+            [
+                {"operation": operation, "request_id": request_id, "result_ref": ref}
+                for (operation, request_id), ref in done
+            ],
             "result_ref = change.result_ref",
         )
         self._results = {}
