@@ -21,6 +21,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from linli_kit.bulk import BulkWrite
 from linli_kit.domain import AbstractUnitOfWork, DomainEvent, Inbox, RequestLog, utc_now
 from linli_kit.telemetry import current_traceparent, instrument_engine
 
@@ -137,15 +138,22 @@ class SqlRequestLog(RequestLog):
     """Request log in the service's own database, in the same transaction as the effect.
 
     A claim inserts the row; PostgreSQL makes a concurrent insert of the same key wait until
-    the first transaction ends, so duplicates never run the work twice.
+    the first transaction ends, so duplicates never run the work twice. Results are kept until
+    the unit of work commits, then written with its one statement (`flush`).
     """
 
     def __init__(self, session: Session, table: sa.Table) -> None:
         self.session, self.table = session, table
+        self._claimed: dict[tuple[str, str], str] = {}
+        self._results: dict[tuple[str, str], str] = {}
 
     def _get(self, operation: str, request_id: str) -> tuple[str, str] | None:
-        key = {"in_operation": operation, "in_request": request_id}
-        row = self.session.execute(_request_get(self.table), key).first()
+        key = (operation, request_id)
+        if key in self._results:
+            return self._claimed[key], self._results[key]
+        row = self.session.execute(
+            _request_get(self.table), {"in_operation": operation, "in_request": request_id}
+        ).first()
         return None if row is None else (row.digest, row.result_ref)
 
     def _claim(self, operation: str, request_id: str, digest: str) -> bool:
@@ -154,11 +162,25 @@ class SqlRequestLog(RequestLog):
             _insert_unless_there(self.table, "request_id"),
             {**claim, "result_ref": "", "created_at": utc_now()},
         ).first()
+        if inserted is not None:
+            self._claimed[(operation, request_id)] = digest
         return inserted is not None
 
     def _complete(self, operation: str, request_id: str, result_ref: str) -> None:
-        key = {"in_operation": operation, "in_request": request_id}
-        self.session.execute(_request_update(self.table), {**key, "result_ref": result_ref})
+        self._results[(operation, request_id)] = result_ref
+
+    def flush(self, bulk: BulkWrite) -> None:
+        """Add the kept results to a bulk write."""
+        bulk.update_from(
+            self.table,
+            "operation, request_id",
+            [
+                {"operation": operation, "request_id": request_id, "result_ref": ref}
+                for (operation, request_id), ref in sorted(self._results.items())
+            ],
+            "result_ref = change.result_ref",
+        )
+        self._results = {}
 
 
 # The statements of the request log, the inbox and the outbox run in every mutation and
@@ -166,11 +188,6 @@ class SqlRequestLog(RequestLog):
 @functools.cache
 def _request_get(table: sa.Table) -> sa.Select[Any]:
     return sa.select(table.c.digest, table.c.result_ref).where(*_request_key(table))
-
-
-@functools.cache
-def _request_update(table: sa.Table) -> sa.Update:
-    return sa.update(table).where(*_request_key(table))
 
 
 def _request_key(table: sa.Table) -> tuple[Any, ...]:
@@ -197,11 +214,6 @@ def _insert_unless_there(table: sa.Table, returned: str) -> sa.TextualSelect:
         .bindparams(*(sa.bindparam(column.name, type_=column.type) for column in table.columns))
         .columns(table.c[returned])
     )
-
-
-@functools.cache
-def _insert(table: sa.Table) -> sa.Insert:
-    return sa.insert(table)
 
 
 def dialect_insert(session: Session, table: sa.Table) -> Any:
@@ -267,22 +279,27 @@ class Outbox:
     encode: EventEncoder
     committed: threading.Event = field(default_factory=threading.Event, compare=False)
 
-    def add(self, session: Session, event: DomainEvent) -> None:
-        """Stage an event in the current transaction."""
-        envelope = envelope_for(event, self.encode(event))
-        session.execute(
-            _insert(self.table),
-            {
-                "event_id": envelope.event_id,
-                "stream": self.stream,
-                "envelope": envelope.SerializeToString(),
-                "created_at": utc_now(),
-            },
-        )
+    def stage(self, bulk: BulkWrite, events: list[DomainEvent]) -> bool:
+        """Add the events to a bulk write of the current transaction; whether there were any."""
+        now, rows = utc_now(), []
+        for event in events:
+            envelope = envelope_for(event, self.encode(event))
+            rows.append(
+                {
+                    "event_id": envelope.event_id,
+                    "stream": self.stream,
+                    "envelope": envelope.SerializeToString(),
+                    "created_at": now,
+                }
+            )
+        bulk.insert(self.table, rows)
+        return bool(rows)
 
 
 class SqlUnitOfWork(AbstractUnitOfWork):
     """A SQLAlchemy session per unit of work; events go to the outbox in the same commit."""
+
+    requests: SqlRequestLog
 
     def __init__(
         self, session_factory: sessionmaker[Session], tables: RuntimeTables, outbox: Outbox
@@ -304,13 +321,23 @@ class SqlUnitOfWork(AbstractUnitOfWork):
     def open_repositories(self, session: Session) -> None:
         """Create this service's repositories on the session."""
 
+    def stage(self, bulk: BulkWrite) -> bool:
+        """Add the request results and the raised events to a bulk write; whether there were
+        events (a service adds what it keeps for the commit first)."""
+        self.requests.flush(bulk)
+        return self.outbox.stage(bulk, list(self.collect_new_events()))
+
     def commit(self) -> None:
-        """Stage the raised events in the outbox, then commit everything at once."""
-        events = list(self.collect_new_events())
-        for event in events:
-            self.outbox.add(self.session, event)
+        """Write the request results and the events in one statement, then commit."""
+        bulk = BulkWrite(self.session)
+        staged = self.stage(bulk)
+        bulk.run()
         self.session.commit()
-        if events:
+        self.wake_relay(staged)
+
+    def wake_relay(self, staged: bool) -> None:
+        """Wake the relay after a commit, if it staged events."""
+        if staged:
             self.outbox.committed.set()
 
     def rollback(self) -> None:

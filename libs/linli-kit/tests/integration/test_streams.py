@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from linli.events.v1 import envelope_pb2, identity_events_pb2
 
 from linli_kit import metrics
+from linli_kit.bulk import BulkWrite
 from linli_kit.db import Outbox, make_engine, runtime_tables
 from linli_kit.domain import DomainEvent
 from linli_kit.streams import (
@@ -185,6 +186,13 @@ def outbox_db(make_database):
     engine.dispose()
 
 
+def _stage(outbox: Outbox, session: sa.orm.Session, event: Registered) -> None:
+    """Write one event into the outbox in the session's transaction."""
+    bulk = BulkWrite(session)
+    outbox.stage(bulk, [event])
+    bulk.run()
+
+
 def test_relay_publishes_each_committed_event_once(servers, stream_prefix, outbox_db):
     """Committed outbox rows reach the stream once; rolled-back ones never do."""
     engine, tables = outbox_db
@@ -193,10 +201,10 @@ def test_relay_publishes_each_committed_event_once(servers, stream_prefix, outbo
     at = datetime(2026, 1, 1, tzinfo=UTC)
     factory = sa.orm.sessionmaker(engine)
     with factory() as session:
-        outbox.add(session, Registered(community_id="c1", occurred_at=at, resident_id="r1"))
+        _stage(outbox, session, Registered(community_id="c1", occurred_at=at, resident_id="r1"))
         session.commit()
     with factory() as session:
-        outbox.add(session, Registered(community_id="c1", occurred_at=at, resident_id="r2"))
+        _stage(outbox, session, Registered(community_id="c1", occurred_at=at, resident_id="r2"))
         session.rollback()
     relay = OutboxRelay(factory, tables.outbox, servers.redis)
     assert relay.relay_once() == 1
@@ -228,7 +236,7 @@ async def test_a_running_relay_publishes_a_commit_when_woken_and_stops_when_canc
     await asyncio.sleep(0.2)  # the relay has found nothing and waits for its poll
     at = datetime(2026, 1, 1, tzinfo=UTC)
     with factory() as session:
-        outbox.add(session, Registered(community_id="c1", occurred_at=at, resident_id="r1"))
+        _stage(outbox, session, Registered(community_id="c1", occurred_at=at, resident_id="r1"))
         session.commit()
     outbox.committed.set()
     await until(lambda: client.xlen(stream) == 1, within=5)

@@ -13,16 +13,14 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
+from linli_kit.bulk import BulkWrite
 from linli_kit.db import (
     Outbox,
     RuntimeTables,
-    SqlRequestLog,
     SqlUnitOfWork,
     dialect_insert,
-    envelope_for,
 )
 from linli_kit.domain import utc_now
-from linli_points.adapters.bulk import BulkWrite
 from linli_points.adapters.council import SqlCouncil
 from linli_points.adapters.orm import (
     accounts,
@@ -1038,52 +1036,8 @@ class SqlDirectory(Directory):
             )
 
 
-class BatchedRequestLog(SqlRequestLog):
-    """The kit's request log, claimed at once (a concurrent retry waits for the first), its
-    results kept and, on PostgreSQL, written with the unit of work's one statement."""
-
-    def __init__(self, session: Session, table: sa.Table) -> None:
-        super().__init__(session, table)
-        self._claimed: dict[tuple[str, str], str] = {}
-        self._results: dict[tuple[str, str], str] = {}
-
-    def _get(self, operation: str, request_id: str) -> tuple[str, str] | None:
-        key = (operation, request_id)
-        if key in self._results:
-            return self._claimed[key], self._results[key]
-        return super()._get(operation, request_id)
-
-    def _claim(self, operation: str, request_id: str, digest: str) -> bool:
-        claimed = super()._claim(operation, request_id, digest)
-        if claimed:
-            self._claimed[(operation, request_id)] = digest
-        return claimed
-
-    def _complete(self, operation: str, request_id: str, result_ref: str) -> None:
-        if self.session.get_bind().dialect.name != "postgresql":
-            super()._complete(operation, request_id, result_ref)
-            return
-        self._results[(operation, request_id)] = result_ref
-
-    def flush(self, bulk: BulkWrite) -> None:
-        """Add the kept results to a bulk write."""
-        done = sorted(self._results.items())
-        bulk.update_from(
-            self.table,
-            "operation, request_id",
-            [
-                {"operation": operation, "request_id": request_id, "result_ref": ref}
-                for (operation, request_id), ref in done
-            ],
-            "result_ref = change.result_ref",
-        )
-        self._results = {}
-
-
 class SqlPointsUnitOfWork(SqlUnitOfWork, PointsUnitOfWork):
     """Points unit of work on SQLAlchemy."""
-
-    requests: BatchedRequestLog
 
     ledger: SqlLedger
     reservations: SqlReservations
@@ -1098,39 +1052,21 @@ class SqlPointsUnitOfWork(SqlUnitOfWork, PointsUnitOfWork):
         super().__init__(session_factory, tables, outbox)
         self.memory = LedgerMemory() if memory is None else memory
 
-    def _stage(self, bulk: BulkWrite) -> bool:
-        """Add the kept postings, reservations, request results and the raised events to a
-        bulk write; whether there were events."""
+    def stage(self, bulk: BulkWrite) -> bool:
+        """Add the kept postings and reservations, then the request results and the raised
+        events, to a bulk write; whether there were events."""
         self.ledger.flush(bulk)
         self.reservations.flush(bulk)
-        self.requests.flush(bulk)
-        now, staged = utc_now(), []
-        for event in self.collect_new_events():
-            envelope = envelope_for(event, self.outbox.encode(event))
-            staged.append(
-                {
-                    "event_id": envelope.event_id,
-                    "stream": self.outbox.stream,
-                    "envelope": envelope.SerializeToString(),
-                    "created_at": now,
-                }
-            )
-        bulk.insert(self.outbox.table, staged)
-        return bool(staged)
+        return super().stage(bulk)
 
     def commit(self) -> None:
         """Write the kept postings and stage the events in one statement, then commit."""
-        bulk = BulkWrite(self.session)
         try:
-            staged = self._stage(bulk)
-            bulk.run()
-            self.session.commit()
+            super().commit()
         except Exception:
             self.ledger.forget()
             raise
         self.ledger.remember()
-        if staged:
-            self.outbox.committed.set()
 
     def commit_deliveries(self, deliveries: list[tuple[str, str]]) -> set[tuple[str, str]]:
         """Record the deliveries, the postings and the events in one statement and commit,
@@ -1145,7 +1081,7 @@ class SqlPointsUnitOfWork(SqlUnitOfWork, PointsUnitOfWork):
         if applied:
             return applied
         try:
-            staged = self._stage(bulk)
+            staged = self.stage(bulk)
             bulk.run()
             applied = set(deliveries) - set(bulk.returned)
             if not applied:
@@ -1155,13 +1091,11 @@ class SqlPointsUnitOfWork(SqlUnitOfWork, PointsUnitOfWork):
             raise
         if not applied:
             self.ledger.remember()
-            if staged:
-                self.outbox.committed.set()
+            self.wake_relay(staged)
         return applied
 
     def open_repositories(self, session: Session) -> None:
         """Create the repositories on the session."""
-        self.requests = BatchedRequestLog(session, self.tables.requests)
         self.ledger = SqlLedger(session, self.memory)
         self.reservations = SqlReservations(session)
         self.appeals = SqlAppeals(session)

@@ -6,9 +6,8 @@ from typing import Any
 
 import orjson
 import sqlalchemy as sa
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session
-
-from linli_kit.db import dialect_insert
 
 # Where the guard goes in a part: a WHERE of its own (inserts) or one more condition (updates).
 WHERE, AND = "\x00where", "\x00and"
@@ -76,7 +75,7 @@ class BulkWrite:
             raise RuntimeError("the guarded insert comes first, and once")
         if not self.postgres:
             inserted = self.session.execute(
-                dialect_insert(self.session, table)
+                sqlite.insert(table)
                 .on_conflict_do_nothing()
                 .returning(*(table.c[k] for k in key.split(", "))),
                 rows,
