@@ -59,8 +59,8 @@ class FakeActivities(Activities):
         """Store a new activity."""
         self.rows[(activity.community_id, activity.id)] = dataclasses.replace(activity, events=[])
 
-    def get(self, community_id: str, activity_id: str) -> Activity | None:
-        """An activity by id, or None."""
+    def get(self, community_id: str, activity_id: str, lock_resident: str = "") -> Activity | None:
+        """An activity by id, or None (nothing runs concurrently in memory: no lock)."""
         row = self.rows.get((community_id, activity_id))
         return None if row is None else dataclasses.replace(row)
 
@@ -109,13 +109,16 @@ class FakeSessions(Sessions):
         ]
         return _snapshot(found[0]) if found else None
 
-    def lock_resident(self, community_id: str, resident_id: str) -> None:
-        """Nothing runs concurrently in memory."""
-
     def of_resident(
-        self, community_id: str, resident_id: str, since: datetime, until: datetime
+        self,
+        community_id: str,
+        resident_id: str,
+        since: datetime,
+        until: datetime,
+        lock: bool = False,
     ) -> list[Session]:
-        """The resident's sessions whose time (open ones: from sign-in on) meets [since, until)."""
+        """The resident's sessions whose time (open ones: from sign-in on) meets [since, until)
+        (locking means nothing in memory)."""
         return self._found(
             [
                 s

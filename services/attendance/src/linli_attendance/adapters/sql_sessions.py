@@ -134,6 +134,7 @@ _OF_RESIDENT = (
     )
     .order_by(sessions.c.signed_in_at)
 )
+_OF_RESIDENT_LOCKED = _OF_RESIDENT.with_for_update()
 _CORRECTIONS_OF = (
     sa.select(session_corrections)
     .where(
@@ -147,7 +148,6 @@ _COUNT_CORRECTIONS = sa.select(sa.func.count()).where(
     session_corrections.c.community_id == sa.bindparam("community_id"),
     session_corrections.c.session_id == sa.bindparam("session_id"),
 )
-_LOCK = sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtext(sa.bindparam("key"))))
 
 
 class SqlSessions(Sessions):
@@ -216,17 +216,18 @@ class SqlSessions(Sessions):
         found = self._load(query, {**values, "resident_id": resident_id})
         return found[0] if found else None
 
-    def lock_resident(self, community_id: str, resident_id: str) -> None:
-        """A transaction-scoped advisory lock on PostgreSQL; SQLite serialises writers anyway."""
-        if self.db.get_bind().dialect.name == "postgresql":
-            self.db.execute(_LOCK, {"key": f"attendance:{community_id}:{resident_id}"})
-
     def of_resident(
-        self, community_id: str, resident_id: str, since: datetime, until: datetime
+        self,
+        community_id: str,
+        resident_id: str,
+        since: datetime,
+        until: datetime,
+        lock: bool = False,
     ) -> list[Session]:
-        """The resident's sessions whose time (open ones: from sign-in on) meets [since, until)."""
+        """The resident's sessions whose time (open ones: from sign-in on) meets [since, until),
+        locked for update if asked."""
         return self._load(
-            _OF_RESIDENT,
+            _OF_RESIDENT_LOCKED if lock else _OF_RESIDENT,
             {
                 "community_id": community_id,
                 "resident_id": resident_id,

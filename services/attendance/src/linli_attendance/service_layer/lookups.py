@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from linli_attendance.domain.activities import (
     EARLY_SIGN_IN,
     Activity,
+    NotSignedIn,
     Session,
     check_in_calendar,
     local_day,
@@ -28,9 +29,11 @@ def known(residents: ResidentDirectory, community_id: str, resident_id: str, who
         )
 
 
-def activity(uow: AttendanceUnitOfWork, community_id: str, activity_id: str) -> Activity:
-    """An activity, or NotFound."""
-    found = uow.activities.get(community_id, activity_id)
+def activity(
+    uow: AttendanceUnitOfWork, community_id: str, activity_id: str, lock_resident: str = ""
+) -> Activity:
+    """An activity, or NotFound; with `lock_resident`, that resident's lock is held from now on."""
+    found = uow.activities.get(community_id, activity_id, lock_resident)
     if found is None:
         name = ACTIVITY.format(community=community_id, activity=activity_id)
         raise NotFound(f"{name} does not exist")
@@ -75,6 +78,37 @@ def day_of(
     day_start, day_end = local_day(signed_in_at)
     return uow.sessions.of_resident(
         community_id, resident_id, day_start, max(day_end, until or day_end)
+    )
+
+
+def closing(
+    uow: AttendanceUnitOfWork, activity: Activity, resident_id: str, at: datetime
+) -> tuple[Session, list[Session]]:
+    """The resident's open session at the activity, locked, and their sessions from the start
+    of its sign-in's day to the later of that day's end and the sign-out (as `day_of`).
+
+    One read, of the sign-out's day and the day before, serves both as a rule: a session open
+    longer, or signed in after the sign-out, is looked up again.
+    """
+    check_in_calendar(at, "the sign-out time")
+    community_id = activity.community_id
+    read_since, read_until = local_day(at)
+    read_since -= timedelta(days=1)
+    recent = uow.sessions.of_resident(community_id, resident_id, read_since, read_until, lock=True)
+    open_here = [s for s in recent if s.activity_id == activity.id and s.signed_out_at is None]
+    session = (
+        open_here[0]
+        if open_here
+        else uow.sessions.open_for(community_id, activity.id, resident_id, lock=True)
+    )
+    if session is None:
+        raise NotSignedIn("the resident is not signed in to this activity")
+    day_start, day_end = local_day(session.signed_in_at)
+    until = max(day_end, at)
+    if read_since <= day_start and until <= read_until:
+        return session, [s for s in recent if s.overlaps(day_start, until)]
+    return session, day_of(
+        uow, community_id, resident_id, session.signed_in_at, until=max(at, session.signed_in_at)
     )
 
 

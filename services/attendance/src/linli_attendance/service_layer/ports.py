@@ -56,8 +56,9 @@ class Activities(Repository, abc.ABC):
         """Store a new activity."""
 
     @abc.abstractmethod
-    def get(self, community_id: str, activity_id: str) -> Activity | None:
-        """An activity by id, or None."""
+    def get(self, community_id: str, activity_id: str, lock_resident: str = "") -> Activity | None:
+        """An activity by id, or None; with `lock_resident`, that resident's sign-ins and
+        sign-outs are also held off until this unit of work ends (taken in the same read)."""
 
     @abc.abstractmethod
     def list(self, community_id: str, offset: int, limit: int) -> list[Activity]:
@@ -86,14 +87,16 @@ class Sessions(Repository, abc.ABC):
         """The resident's open session at the activity, locked for update if asked."""
 
     @abc.abstractmethod
-    def lock_resident(self, community_id: str, resident_id: str) -> None:
-        """Hold off the resident's other sign-ins and sign-outs until this unit of work ends."""
-
-    @abc.abstractmethod
     def of_resident(
-        self, community_id: str, resident_id: str, since: datetime, until: datetime
+        self,
+        community_id: str,
+        resident_id: str,
+        since: datetime,
+        until: datetime,
+        lock: bool = False,
     ) -> list[Session]:
-        """The resident's sessions whose time (open ones: from sign-in on) meets [since, until)."""
+        """The resident's sessions whose time (open ones: from sign-in on) meets [since, until),
+        locked for update if asked."""
 
     @abc.abstractmethod
     def at_occurrence(

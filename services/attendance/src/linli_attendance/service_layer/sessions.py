@@ -11,7 +11,6 @@ from linli_attendance.domain.activities import (
     Activity,
     FaceMatch,
     FaceReenrolmentSuggested,
-    NotSignedIn,
     Proof,
     Session,
     SignInMethod,
@@ -65,7 +64,7 @@ def sign_in(
 ) -> Session:
     """Open a session by the resident's own code or by staff, once the resident is known."""
     proof = _presence_proof(cmd)
-    activity = lookups.activity(uow, cmd.community_id, cmd.activity_id)
+    activity = lookups.activity(uow, cmd.community_id, cmd.activity_id, cmd.resident_id)
     _check_staff_path(cmd, proof, activity, clock())
     lookups.known(residents, cmd.community_id, cmd.resident_id, "resident")
     now = clock()
@@ -84,7 +83,7 @@ def sign_out(
 ) -> Session:
     """Close the resident's open session; its SessionCompleted event leaves with the commit."""
     proof = _presence_proof(cmd)
-    activity = lookups.activity(uow, cmd.community_id, cmd.activity_id)
+    activity = lookups.activity(uow, cmd.community_id, cmd.activity_id, cmd.resident_id)
     _check_staff_path(cmd, proof, activity, clock())
     lookups.known(residents, cmd.community_id, cmd.resident_id, "resident")
     now = clock()
@@ -135,9 +134,8 @@ def enter_paper_session(
 ) -> Session:
     """Enter a session from a paper sign-in sheet in one step; it completes like any other."""
     staff_id = access.staff_member(cmd.actor, cmd.community_id)
-    activity = lookups.activity(uow, cmd.community_id, cmd.activity_id)
+    activity = lookups.activity(uow, cmd.community_id, cmd.activity_id, cmd.resident_id)
     lookups.known(residents, cmd.community_id, cmd.resident_id, "resident")
-    uow.sessions.lock_resident(cmd.community_id, cmd.resident_id)
     today = lookups.day_of(
         uow, cmd.community_id, cmd.resident_id, cmd.signed_in_at, until=cmd.signed_out_at
     )
@@ -214,8 +212,8 @@ def _open_identified(
     *,
     limits: LimitBook,
 ) -> Session:
-    activity = lookups.activity(uow, cmd.community_id, cmd.activity_id)
     resident_id, match = identified
+    activity = lookups.activity(uow, cmd.community_id, cmd.activity_id, resident_id)
     now = clock()
     proof = Proof(SignInMethod.FACE, "", cmd.kiosk_id, match)
     session = _open(uow, activity, resident_id, proof, now, now, limits)
@@ -233,8 +231,8 @@ def _close_identified(
     *,
     limits: LimitBook,
 ) -> Session:
-    activity = lookups.activity(uow, cmd.community_id, cmd.activity_id)
     resident_id, match = identified
+    activity = lookups.activity(uow, cmd.community_id, cmd.activity_id, resident_id)
     now = clock()
     proof = Proof(SignInMethod.FACE, "", cmd.kiosk_id, match)
     session = _close(uow, activity, resident_id, proof, now, now, limits)
@@ -320,10 +318,10 @@ def _open(
     now: datetime,
     limits: LimitBook,
 ) -> Session:
-    community_id = activity.community_id
+    """Open a session; the activity was read with the resident's lock (`lookups.activity`)."""
     # Overlap and per-day checks read the resident's sessions: a concurrent sign-in elsewhere
     # must wait, or both could pass the check.
-    uow.sessions.lock_resident(community_id, resident_id)
+    community_id = activity.community_id
     today = lookups.day_of(uow, community_id, resident_id, at)
     session = activity.sign_in(
         resident_id,
@@ -352,14 +350,9 @@ def _close(
     now: datetime,
     limits: LimitBook,
 ) -> Session:
+    """Close the open session; the activity was read with the resident's lock."""
     community_id = activity.community_id
-    uow.sessions.lock_resident(community_id, resident_id)
-    session = uow.sessions.open_for(community_id, activity.id, resident_id, lock=True)
-    if session is None:
-        raise NotSignedIn("the resident is not signed in to this activity")
-    today = lookups.day_of(
-        uow, community_id, resident_id, session.signed_in_at, until=max(at, session.signed_in_at)
-    )
+    session, today = lookups.closing(uow, activity, resident_id, at)
     concerns = session.leave(
         activity,
         at,
