@@ -497,6 +497,7 @@ class FakeLeaderboards(Leaderboards, LeaderboardWatch, LeaderboardStore):
         self.boards: dict[tuple[str, int, str], dict[str, int]] = defaultdict(dict)
         self.seen: set[str] = set()
         self.names: dict[tuple[str, str], str] = {}
+        self.placed: dict[tuple[str, str], str] = {}
 
     async def top(
         self, community_id: str, year: int, scope: str, size: int
@@ -528,6 +529,7 @@ class FakeLeaderboards(Leaderboards, LeaderboardWatch, LeaderboardStore):
         self, community_id: str, year: int, resident_id: str, org_unit: str, former: Sequence[str]
     ) -> None:
         """Move the resident's score of a year to the boards of their org unit."""
+        self.placed[(community_id, resident_id)] = org_unit
         score = self.boards.get((community_id, year, COMMUNITY_SCOPE), {}).get(resident_id)
         new = scopes_for(org_unit)[1:]
         for unit in former:
@@ -537,6 +539,10 @@ class FakeLeaderboards(Leaderboards, LeaderboardWatch, LeaderboardStore):
         if score is not None:
             for scope in new:
                 self.boards[(community_id, year, scope)][resident_id] = score
+
+    async def placement(self, community_id: str, resident_id: str) -> str | None:
+        """The org unit the resident's boards were last placed by, or None."""
+        return self.placed.get((community_id, resident_id))
 
     async def remember_name(self, community_id: str, resident_id: str, display_name: str) -> None:
         """Keep a resident's display name."""

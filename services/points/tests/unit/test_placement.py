@@ -88,3 +88,21 @@ async def test_a_move_takes_the_score_along_and_an_older_placement_changes_nothi
         "building:grid-2/building-1": 300,
     }
     assert uow.directory.org_unit(C, "r-alice") == "grid-2/building-1"
+
+
+async def test_an_award_to_a_placed_resident_takes_the_boards_placement_not_the_directory() -> None:
+    uow, board = fakes.FakePointsUnitOfWork(), fakes.FakeLeaderboards()
+    await IdentityEvents(lambda: uow, board, clock=lambda: NOW).resident_registered(
+        registered("grid-1/building-3", NOW)
+    )
+
+    def no_database() -> fakes.FakePointsUnitOfWork:
+        raise AssertionError("the directory was asked about a placed resident")
+
+    await LeaderboardProjector(no_database, board).awarded(awarded(300))
+
+    assert boards(board) == {
+        "community": 300,
+        "grid:grid-1": 300,
+        "building:grid-1/building-3": 300,
+    }

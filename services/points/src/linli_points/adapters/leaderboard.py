@@ -183,6 +183,11 @@ class RedisLeaderboards(Leaderboards):
         await self._place(keys=keys, args=[resident_id, org_unit, len(new)])
         await self.redis.publish(self.keys.channel, f"{community_id}:{year}")
 
+    async def placement(self, community_id: str, resident_id: str) -> str | None:
+        """The org unit the resident's boards were last placed by, or None."""
+        placed: Any = await self.redis.hget(self.keys.placements(community_id), resident_id)
+        return None if placed is None else bytes(placed).decode()
+
     async def top(
         self, community_id: str, year: int, scope: str, size: int
     ) -> list[tuple[str, int]]:

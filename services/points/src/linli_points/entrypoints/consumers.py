@@ -363,9 +363,13 @@ class LeaderboardProjector:
 
     async def _apply(self, envelope: envelope_pb2.EventEnvelope, resident: str, delta: int) -> None:
         resident_id = _resident(resident, envelope)
-        org_unit = await asyncio.to_thread(
-            earning.org_unit_of, envelope.community_id, resident_id, self.uow_factory()
-        )
+        # The boards' own placement is what `apply` settles on anyway; the directory is asked
+        # only about a resident the boards have not placed (a rebuild places nobody).
+        org_unit = await self.boards.placement(envelope.community_id, resident_id)
+        if org_unit is None:
+            org_unit = await asyncio.to_thread(
+                earning.org_unit_of, envelope.community_id, resident_id, self.uow_factory()
+            )
         await self.boards.apply(
             event_id=envelope.event_id,
             community_id=envelope.community_id,

@@ -314,6 +314,10 @@ class Leaderboards(abc.ABC):
         building) and take it off those of the former ones; the same call twice changes nothing."""
 
     @abc.abstractmethod
+    async def placement(self, community_id: str, resident_id: str) -> str | None:
+        """The org unit the resident's boards were last placed by (`place`), or None."""
+
+    @abc.abstractmethod
     async def remember_name(self, community_id: str, resident_id: str, display_name: str) -> None:
         """Keep a resident's display name (from identity) for the boards."""
 
