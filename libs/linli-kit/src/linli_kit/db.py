@@ -6,7 +6,6 @@ import abc
 import functools
 import threading
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -22,7 +21,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from linli_kit.bulk import BulkWrite
-from linli_kit.domain import AbstractUnitOfWork, DomainEvent, Inbox, RequestLog, utc_now
+from linli_kit.domain import (
+    AbstractUnitOfWork,
+    DomainEvent,
+    Inbox,
+    RequestLog,
+    new_uuid,
+    utc_now,
+)
 from linli_kit.telemetry import current_traceparent, instrument_engine
 
 BIGINT_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
@@ -257,7 +263,7 @@ EventEncoder = Callable[[DomainEvent], Message]
 def envelope_for(event: DomainEvent, message: Message) -> envelope_pb2.EventEnvelope:
     """Wrap an event's protobuf payload in the envelope, with the active trace context."""
     envelope = envelope_pb2.EventEnvelope(
-        event_id=str(uuid.uuid4()),
+        event_id=new_uuid(),
         type=message.DESCRIPTOR.full_name,
         community_id=event.community_id,
         trace_parent=current_traceparent(),

@@ -10,6 +10,7 @@ import inspect
 import json
 import os
 import threading
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -47,6 +48,11 @@ def new_id(prefix: str) -> str:
     """A 32-character id that starts with a letter (the prefix), as resource names require: the
     rest is 128 random bits in hex."""
     return f"{prefix}{_ENTROPY.take(16).hex()}"[:32]
+
+
+def new_uuid() -> str:
+    """A random (version 4) UUID as text, from the same pool of random bytes as `new_id`."""
+    return str(uuid.UUID(bytes=_ENTROPY.take(16), version=4))
 
 
 def utc_now() -> datetime:

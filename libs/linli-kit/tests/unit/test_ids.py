@@ -1,12 +1,13 @@
-"""Ids: their shape, and no repeats across threads or a fork."""
+"""Ids and UUIDs: their shape, and no repeats across threads or a fork."""
 
 from __future__ import annotations
 
 import os
 import re
 import threading
+import uuid
 
-from linli_kit.domain import new_id
+from linli_kit.domain import new_id, new_uuid
 from linli_kit.names import RESIDENT
 
 SHAPE = re.compile(r"r[0-9a-f]{31}")
@@ -47,3 +48,9 @@ def test_a_forked_child_does_not_hand_out_the_ids_its_parent_will() -> None:
     parents = {new_id("r") for _ in range(10)}
     assert len(childs) == 10
     assert not childs & parents
+
+
+def test_a_uuid_is_a_random_version_4_uuid_that_does_not_repeat() -> None:
+    made = [new_uuid() for _ in range(20_000)]
+    assert all(uuid.UUID(u).version == 4 and str(uuid.UUID(u)) == u for u in made)
+    assert len(set(made)) == len(made)
