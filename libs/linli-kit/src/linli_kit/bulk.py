@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import orjson
@@ -18,6 +19,20 @@ def _json_value(value: object) -> str:
     if isinstance(value, bytes):
         return "\\x" + value.hex()
     raise TypeError(f"{type(value).__name__} cannot be written in bulk")
+
+
+@functools.lru_cache(maxsize=256)
+def _record_columns(table: sa.Table, names: tuple[str, ...], dialect: sa.Dialect) -> str:
+    """The names and types of a record's columns: a column of the table has its type; any other
+    (a delta) is a BIGINT."""
+    kinds = (table.c[n].type if n in table.c else sa.BigInteger() for n in names)
+    return ", ".join(f"{n} {k.compile(dialect=dialect)}" for n, k in zip(names, kinds, strict=True))
+
+
+@functools.lru_cache(maxsize=256)
+def _statement(text: str) -> sa.TextClause:
+    """The statement of a text, built once: building one parses the text for its parameters."""
+    return sa.text(text)
 
 
 class BulkWrite:
@@ -47,11 +62,7 @@ class BulkWrite:
         key = f"p{len(self.params)}"
         # orjson writes datetimes as RFC 3339, which timestamptz reads.
         self.params[key] = orjson.dumps(rows, default=_json_value).decode()
-        # A column of the table has its type; any other (a delta) is a BIGINT.
-        kinds = (table.c[n].type if n in table.c else sa.BigInteger() for n in rows[0])
-        columns = ", ".join(
-            f"{n} {k.compile(dialect=self.dialect)}" for n, k in zip(rows[0], kinds, strict=True)
-        )
+        columns = _record_columns(table, tuple(rows[0]), self.dialect)
         return f"json_to_recordset(CAST(:{key} AS json)) AS {alias}({columns})"
 
     def insert(self, table: sa.Table, rows: list[dict[str, Any]]) -> None:
@@ -124,7 +135,7 @@ class BulkWrite:
             also = f" AND {condition}" if condition and n else ""
             queries.append(f"w{n} AS ({part.replace(WHERE, where).replace(AND, also)})")
         final = f"SELECT {self.guard[0]} FROM w0" if self.guard else "SELECT 1"
-        result = self.session.execute(sa.text(f"WITH {', '.join(queries)} {final}"), self.params)
+        result = self.session.execute(_statement(f"WITH {', '.join(queries)} {final}"), self.params)
         if self.guard:
             self.returned = [tuple(r) for r in result]
         self.parts, self.params, self.guard = [], {}, None
