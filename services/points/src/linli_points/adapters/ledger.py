@@ -59,6 +59,12 @@ from linli_points.service_layer.ports import (
 )
 
 CHUNK = 5_000  # rows of transactions read a query
+# The fence: the community's chain head, locked until the unit of work ends.
+_HEAD_LOCKED = (
+    sa.select(chain_heads.c.seq, chain_heads.c.hash)
+    .where(chain_heads.c.community_id == sa.bindparam("community_id"))
+    .with_for_update()
+)
 SPARE_IDS = 512  # account ids taken from the sequence at once (PostgreSQL)
 
 
@@ -189,22 +195,20 @@ class SqlLedger(Ledger):
         """Hold the community's chain head until this unit of work ends; a second writer waits."""
         if community_id in self._heads:
             return
-        locked = (
-            sa.select(chain_heads.c.seq, chain_heads.c.hash)
-            .where(chain_heads.c.community_id == community_id)
-            .with_for_update()
-        )
-        row = self.session.execute(locked).first()
+        head = {"community_id": community_id}
+        row = self.session.execute(_HEAD_LOCKED, head).first()
         if row is None:
             self.session.execute(
                 dialect_insert(self.session, chain_heads)
                 .values(community_id=community_id, seq=0, hash=GENESIS)
                 .on_conflict_do_nothing()
             )
-            row = self.session.execute(locked).one()
+            row = self.session.execute(_HEAD_LOCKED, head).one()
         self._heads[community_id] = (row.seq, row.hash)
-        seq, remembered = self.memory.balances.get(community_id, (-1, {}))
-        self._balances[community_id] = dict(remembered) if seq == row.seq else {}
+        # Taken, not copied: under the fence no other unit of work of the process holds them,
+        # and a unit of work that does not commit leaves them out, to be read again.
+        seq, remembered = self.memory.balances.pop(community_id, (-1, {}))
+        self._balances[community_id] = remembered if seq == row.seq else {}
         if self._postgres:
             if self.memory.complete.get(community_id) != row.seq:
                 self._know_every_account(community_id, row.seq)
@@ -215,7 +219,7 @@ class SqlLedger(Ledger):
         position they belong to."""
         self.known.update(self._created)
         for community_id, held in self._balances.items():
-            self.memory.balances[community_id] = (self._heads[community_id][0], dict(held))
+            self.memory.balances[community_id] = (self._heads[community_id][0], held)
             if community_id in self._complete:
                 self.memory.complete[community_id] = self._heads[community_id][0]
 
