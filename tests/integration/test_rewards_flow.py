@@ -51,7 +51,7 @@ class Rewards:
     points: pts_grpc.PointsServiceStub
     rewards: rwd_grpc.RewardsServiceStub
     running: RunningStack
-    database: str
+    engine: sa.Engine  # the rewards database, read by the tests (one connection, kept)
     channels: list[grpc.Channel]
 
     def _channel(self, token: str | None, service: str = "cli") -> grpc.Channel:
@@ -78,12 +78,10 @@ class Rewards:
 
     def states(self) -> dict[str, int]:
         """How many redemptions of each state the rewards database holds."""
-        engine = sa.create_engine(self.database)
-        with engine.connect() as connection:
+        with self.engine.connect() as connection:
             rows = connection.execute(
                 sa.text("SELECT state, count(*) FROM redemptions GROUP BY state")
             ).all()
-        engine.dispose()
         return {state: count for state, count in rows}
 
     def in_flight(self) -> int:
@@ -102,6 +100,7 @@ def stack(shared_stack: RunningStack) -> Iterator[Rewards]:
         for name, p in shared_stack.processes.items()
     }
     opened: list[grpc.Channel] = []
+    engine = sa.create_engine(shared_stack["rewards"].settings["database_url"], pool_size=1)
     # The partners service says which partners may consume vouchers (their "vouchers" scope).
     partners = ptn_grpc.PartnersServiceStub(channels["partners"])
     for partner in ("p-market", "p-rival"):
@@ -123,11 +122,12 @@ def stack(shared_stack: RunningStack) -> Iterator[Rewards]:
         pts_grpc.PointsServiceStub(channels["points"]),
         rwd_grpc.RewardsServiceStub(channels["rewards"]),
         shared_stack,
-        shared_stack["rewards"].settings["database_url"],
+        engine,
         opened,
     )
     for channel in [*channels.values(), *opened]:
         channel.close()
+    engine.dispose()
 
 
 def _residents(stack: Rewards, count: int) -> list[str]:
@@ -269,13 +269,11 @@ def test_a_cancelled_or_expired_voucher_gives_points_and_stock_back(stack: Rewar
     assert _balance(stack, bob).yearly_centipoints == EARNED - PRICE
     assert _stock(stack, item) == 1
     # Time passes: the voucher's validity ends, and the recovery job refunds it.
-    engine = sa.create_engine(stack.database)
-    with engine.begin() as connection:
+    with stack.engine.begin() as connection:
         connection.execute(
             sa.text("UPDATE redemptions SET voucher_expires_at = :past WHERE id = :id"),
             {"past": datetime.now(UTC) - timedelta(minutes=1), "id": expiring.name.rsplit("/")[-1]},
         )
-    engine.dispose()
     assert eventually(lambda: _balance(stack, bob).yearly_centipoints, EARNED) == EARNED
     assert _stock(stack, item) == 2
     shown = expiring.voucher
@@ -369,13 +367,16 @@ def test_killed_mid_saga_every_redemption_is_finished_or_undone(stack: Rewards) 
     try:
         with ThreadPoolExecutor(24) as pool:
             futures = [pool.submit(redeem, n) for n in range(24)]
-            # Kill once some sagas have finished and others are half-way.
+            # Kill once some sagas have finished and others are half-way: one read a look, on a
+            # connection kept, so that the kill follows what was seen within milliseconds.
             deadline = time.monotonic() + 60
-            while time.monotonic() < deadline and not (
-                stack.in_flight() >= 3
-                and stack.states().get("active", 0) > before_states.get("active", 0)
-            ):
-                time.sleep(0.005)
+            while time.monotonic() < deadline:
+                now = stack.states()
+                if sum(now.get(s, 0) for s in IN_FLIGHT) >= 3 and now.get(
+                    "active", 0
+                ) > before_states.get("active", 0):
+                    break
+                time.sleep(0.002)
             rewards.kill()
             answered = [future.result() for future in futures]
         # Only rewards moves a saga on, so what its database holds now is what was caught.
