@@ -60,7 +60,7 @@ class InsufficientPoints(FailedPrecondition):
     """A resident's spendable or reserved balance would go below zero."""
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True, order=True, slots=True)
 class Account:
     """A resident's or the system's account of one purpose in one community."""
 
@@ -79,7 +79,7 @@ class Account:
         return self.holder.startswith(SYSTEM_PREFIX)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Posting:
     """An amount in hundredths of a point moved into (positive) or out of an account."""
 
