@@ -7,8 +7,11 @@ another rate); for each, the clock runs from sending SignOut until its PointsAwa
 points.events (outbox, relay, stream, consumer, the community's writer, commit, relay, stream).
 Arrival is read from the stream, so the bench never polls the server it measures; the balance
 is visible before that event leaves (it is relayed after the commit). The baseline, measured in
-the same run, is a bare GetBalance round trip. The points process's RSS is read at the start
-and the end of the run, and VerifyLedger runs at the end; the CPU each process used over the
+the same run, is a bare GetBalance round trip. Before the run every resident has served once,
+a week before (that SessionCompleted published onto attendance.events, as attendance would
+have), so the run's awards meet accounts that exist, as an evening's do; the RSS those first
+awards took is printed apart. The points process's RSS is read at the start and the end of the
+run, and VerifyLedger runs at the end; the CPU each process used over the
 run (and their PostgreSQL backends') is printed per sign-out. A sign-out the server refuses is
 counted by its status code and fails the target like a lost award: a server at capacity
 refuses at once with RESOURCE_EXHAUSTED (the kit's Capacity), where it used to queue the call
@@ -157,6 +160,18 @@ def stack(
     return processes
 
 
+def served_before(prefix: str, residents: list[str], signed_in: datetime) -> None:
+    """Each resident's session of a week before, as attendance published it then, onto
+    attendance.events: the run's volunteers have served before, so their awards meet accounts
+    that exist (as an evening's do), not 12,000 first awards."""
+    client = redis.Redis.from_url(REDIS)
+    pipe = client.pipeline(transaction=False)
+    for i, resident in enumerate(residents):
+        pipe.xadd(f"{prefix}attendance.events", {ENVELOPE_FIELD: completed(resident, i, signed_in)})
+    pipe.execute()
+    client.close()
+
+
 def settled(stream: str, group: str, within: float = 600.0) -> None:
     """Wait until a consumer group has read and acknowledged everything on a stream."""
     client = redis.Redis.from_url(REDIS)
@@ -169,14 +184,25 @@ def settled(stream: str, group: str, within: float = 600.0) -> None:
     client.close()
 
 
+def stream_end(client: redis.Redis, stream: str) -> str:
+    """The id of a stream's newest entry ("0-0" for a stream not made yet)."""
+    try:
+        return str(client.xinfo_stream(stream)["last-generated-id"].decode())
+    except redis.ResponseError:
+        return "0-0"
+
+
 class Arrivals:
     """Reads points.events (and, to split the time, attendance.events), noting
     when each resident's award (and completed session) arrived."""
 
     def __init__(self, prefix: str) -> None:
         self.client = redis.Redis.from_url(REDIS)
-        # From the start: nothing before the run is an award or a completed session.
-        self.streams = {f"{prefix}{s}": "0-0" for s in ("points.events", "attendance.events")}
+        # From the streams' ends: the setup's awards and sessions are not the run's.
+        self.streams = {
+            stream: stream_end(self.client, stream)
+            for stream in (f"{prefix}points.events", f"{prefix}attendance.events")
+        }
         self.awarded: dict[str, float] = {}
         self.completed: dict[str, float] = {}
         self.stopping = threading.Event()
@@ -241,6 +267,11 @@ def main(seconds: float) -> None:
         with ThreadPoolExecutor(SETUP_THREADS) as pool:
             someone, *residents = pool.map(register, range(int(RATE * seconds) + 1))
         begins = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=2)
+        pid = processes["points"].process.pid  # type: ignore[union-attr]
+        rss_new = rss_mb(pid)
+        served_before(prefix, residents, begins - timedelta(days=7))
+        settled(f"{prefix}attendance.events", "points")
+        rss_served = rss_mb(pid)
         planned = att.Activity(
             title="Bench clean-up",
             kind=att.ACTIVITY_KIND_ROUTINE,
@@ -275,8 +306,10 @@ def main(seconds: float) -> None:
             )
         settled(f"{prefix}identity.events", "points")
         print(
-            f"setup: {len(residents)} residents registered and signed in, their registrations "
-            f"consumed by points, in {time.perf_counter() - started:.0f} s"
+            f"setup: {len(residents)} residents registered, each awarded for a session a week "
+            f"before, signed in, all consumed by points, in "
+            f"{time.perf_counter() - started:.0f} s; points RSS {rss_new:.1f} MiB before the "
+            f"first awards, {rss_served:.1f} MiB after (the accounts they created)"
         )
         baseline = []
         for _ in range(BASELINE_CALLS):
@@ -286,7 +319,6 @@ def main(seconds: float) -> None:
 
         arrivals = Arrivals(prefix)
         arrivals.start()
-        pid = processes["points"].process.pid  # type: ignore[union-attr]
         rss_start = rss_mb(pid)
         cpu = CpuUse(processes, urls)
         cpu.start()
