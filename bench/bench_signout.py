@@ -125,6 +125,34 @@ class CpuUse:
         self.used = {name: ended[name] - self.started.get(name, 0.0) for name in ended}
 
 
+class WalUse:
+    """What the PostgreSQL cluster wrote to its WAL (bytes, full-page images) and the
+    checkpoints it began, from start() to stop(): a checkpoint makes the next change of every
+    page log the whole page, so runs compare only with these beside them."""
+
+    QUERY = (
+        "SELECT wal_bytes, wal_fpi, checkpoints_timed + checkpoints_req "
+        "FROM pg_stat_wal, pg_stat_bgwriter"
+    )
+
+    def _now(self) -> tuple[int, int, int]:
+        with psycopg.connect(POSTGRES, autocommit=True) as connection:
+            row = connection.execute(self.QUERY).fetchone()
+        assert row is not None
+        return int(row[0]), int(row[1]), int(row[2])
+
+    def start(self) -> None:
+        """Note the counters now."""
+        self.started = self._now()
+
+    def stop(self) -> None:
+        """Note what was written since start()."""
+        ended = self._now()
+        self.bytes, self.fpi, self.checkpoints = (
+            e - s for e, s in zip(ended, self.started, strict=True)
+        )
+
+
 def rss_mb(pid: int) -> float:
     """Resident set size of a process, in MiB."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -320,8 +348,9 @@ def main(seconds: float) -> None:
         arrivals = Arrivals(prefix)
         arrivals.start()
         rss_start = rss_mb(pid)
-        cpu = CpuUse(processes, urls)
+        cpu, wal = CpuUse(processes, urls), WalUse()
         cpu.start()
+        wal.start()
         sent: dict[str, float] = {}
         origin = time.perf_counter() + 0.5
         signed_out = begins + timedelta(hours=1)
@@ -356,6 +385,7 @@ def main(seconds: float) -> None:
                 break
             time.sleep(0.1)
         cpu.stop()
+        wal.stop()
         rss_end = rss_mb(pid)
         arrivals.stop()
         verification = points.VerifyLedger(
@@ -413,6 +443,11 @@ def main(seconds: float) -> None:
         + ", ".join(shares)
         + f"; total {sum(cpu.used.values()) * 1000 / len(residents):.1f} ms "
         f"(Redis not counted; {1000 / RATE:.0f} ms a sign-out is 1 core at {RATE:g}/s)"
+    )
+    print(
+        f"PostgreSQL WAL per sign-out: {wal.bytes / len(residents) / 1024:.1f} KiB, "
+        f"{wal.fpi / len(residents):.2f} full-page images; checkpoints begun in the run: "
+        f"{wal.checkpoints}"
     )
     print(
         f"VerifyLedger after the run: ok={verification.ok}, "
