@@ -265,6 +265,28 @@ def test_a_replica_finds_the_accounts_another_replica_created(replicas) -> None:
     assert verification.ok and verification.transactions == 5, verification.breaks
 
 
+def test_what_a_process_remembers_grows_with_accounts_not_with_awards(replicas) -> None:
+    """Awards to residents already met add nothing to the ledger memory: it holds each account
+    of the community once, with its balance, however many awards have been written."""
+    make_uow = sql_uow_factory(replicas[0])
+    writer = CommunityWriter(make_uow)
+    residents = ["r-alice", "r-bob", "r-carol"]
+    for resident in residents:
+        writer.write(C, award(f"first-{resident}", resident))
+    memory = make_uow().memory
+    met = len(memory.accounts), len(memory.balances[C][1])
+    answers = [writer.submit(C, award(f"again-{n}", residents[n % 3])) for n in range(60)]
+    for answer in answers:
+        answer.result()
+    writer.close()
+    with replicas[0].engine.connect() as connection:
+        stored = connection.execute(
+            sa.text("SELECT count(*) FROM accounts WHERE community_id = :c"), {"c": C}
+        ).scalar_one()
+    assert (len(memory.accounts), len(memory.balances[C][1])) == met
+    assert met == (stored, stored)
+
+
 def test_an_emergency_recorded_in_a_batch_pays_the_sessions_after_it(replicas) -> None:
     """Emergency activities are read once a batch; one recorded in the batch counts at once."""
     catalog = RuleCatalog(
