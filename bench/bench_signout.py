@@ -7,15 +7,15 @@ another rate); for each, the clock runs from sending SignOut until its PointsAwa
 points.events (outbox, relay, stream, consumer, the community's writer, commit, relay, stream).
 Arrival is read from the stream, so the bench never polls the server it measures; the balance
 is visible before that event leaves (it is relayed after the commit). The baseline, measured in
-the same run, is a bare GetBalance round trip. Before the run every resident has served once,
-a week before (that SessionCompleted published onto attendance.events, as attendance would
-have), so the run's awards meet accounts that exist, as an evening's do; the RSS those first
-awards took is printed apart. The points process's RSS is read at the start and the end of the
-run, and VerifyLedger runs at the end; the CPU each process used over the
-run (and their PostgreSQL backends') is printed per sign-out. A sign-out the server refuses is
-counted by its status code and fails the target like a lost award: a server at capacity
-refuses at once with RESOURCE_EXHAUSTED (the kit's Capacity), where it used to queue the call
-until gRPC CANCELLED it after 30 s.
+the same run, is a bare GetBalance round trip. Before the run every resident has served once, a
+week before (that SessionCompleted published onto attendance.events, as attendance would have),
+so the run's awards meet accounts that exist, as an evening's do; the RSS those first awards
+took is printed apart. The points process's RSS is read at the start and the end of the run,
+and VerifyLedger runs at the end; the CPU each process used over the run (and their PostgreSQL
+backends') is printed per sign-out, and so is the WAL written. A sign-out the server refuses is
+counted by its status code and fails the target like a lost award: a server at capacity refuses
+at once with RESOURCE_EXHAUSTED (the kit's Capacity), where it used to queue the call until
+gRPC CANCELLED it after 30 s.
 """
 
 from __future__ import annotations
