@@ -30,6 +30,8 @@ org_units = sa.Table(
         ["community_id", "parent_id"], ["org_units.community_id", "org_units.id"]
     ),
 )
+# Children by parent: the subtree walk joins on it; the parent foreign key's checks use it too.
+sa.Index("ix_org_units_parent", org_units.c.community_id, org_units.c.parent_id)
 
 residents = sa.Table(
     "residents",
