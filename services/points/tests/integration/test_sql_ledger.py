@@ -187,7 +187,8 @@ def test_the_database_itself_refuses_edits_unbalanced_postings_and_overdrafts(
         )
         c.execute(
             sa.text(
-                "INSERT INTO postings (transaction_id, account_id, amount) VALUES ('x', :a, 5)"
+                "INSERT INTO postings (transaction_id, account_id, amount, created_at) "
+                "VALUES ('x', :a, 5, now())"
             ),
             {"a": account},
         )

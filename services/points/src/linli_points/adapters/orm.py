@@ -68,7 +68,7 @@ postings = sa.Table(
     sa.Column("account_id", BIGINT_ID, sa.ForeignKey("accounts.id"), nullable=False),
     sa.Column("amount", sa.BigInteger, nullable=False),
     # A copy of the transaction's created_at, for the index below; VerifyLedger checks it.
-    sa.Column("created_at", UtcDateTime(), nullable=True),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
     sa.CheckConstraint("amount <> 0", name="ck_postings_nonzero"),
 )
 # An account's newest transactions from the index alone, in order (a resident's history: a page
