@@ -7,6 +7,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -339,6 +340,40 @@ def test_one_rating_per_resident_and_a_lead_promoted_once(make_uow, database) ->
     assert (promoted.status, len(promoted.runs)) == (LeadStatus.PROMOTED, 4)
     assert _outbox_types(database).count("ProjectLeadPromoted") == 1
     assert _outbox_types(database)[-1] == "SessionRated"
+
+
+def test_a_sign_out_where_nobody_leads_is_five_statements(database) -> None:
+    """The claim, the activity read with the resident's lock, the sessions read locked, the
+    session's update, then the result and the event in one: no look for a lead."""
+    plumbing = sql_plumbing(database, orm.runtime, "attendance.events", events.encode)
+    make_uow = sql_uow_factory(plumbing)
+    clock = Clock(START)
+    activity = _plan(make_uow, clock)
+    sessions.sign_in(
+        commands.SignIn(C, activity.id, "r-alice", SignInMethod.STAFF_CONFIRMED, actor=STAFF),
+        make_uow(),
+        Everyone(),
+        clock,
+    )
+    clock.now += HOUR
+    statements: list[str] = []
+
+    def note(connection: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(statement.split()[0])
+
+    sa.event.listen(plumbing.engine, "before_cursor_execute", note)
+    sessions.sign_out(
+        commands.SignOut(
+            C, activity.id, "r-alice", SignInMethod.STAFF_CONFIRMED, request_id="q1", actor=STAFF
+        ),
+        make_uow(),
+        Everyone(),
+        clock,
+    )
+    sa.event.remove(plumbing.engine, "before_cursor_execute", note)
+    plumbing.engine.dispose()
+
+    assert statements == ["INSERT", "SELECT", "SELECT", "UPDATE", "WITH"]
 
 
 def test_migration_0002_backfills_windows_of_existing_sessions(make_database) -> None:

@@ -49,11 +49,20 @@ def _snapshot(session: Session) -> Session:
 
 
 class FakeActivities(Activities):
-    """Activities in a dict by (community, id)."""
+    """Activities in a dict by (community, id); each read says whether anyone applied to lead
+    it, from the applications given."""
 
-    def __init__(self) -> None:
+    def __init__(self, leads: FakeProjectLeads) -> None:
         super().__init__()
         self.rows: dict[tuple[str, str], Activity] = {}
+        self.leads = leads
+
+    def _read(self, activity: Activity) -> Activity:
+        led = any(
+            (lead.community_id, lead.activity_id) == (activity.community_id, activity.id)
+            for lead in self.leads.rows.values()
+        )
+        return dataclasses.replace(activity, led=led)
 
     def add(self, activity: Activity) -> None:
         """Store a new activity."""
@@ -62,7 +71,7 @@ class FakeActivities(Activities):
     def get(self, community_id: str, activity_id: str, lock_resident: str = "") -> Activity | None:
         """An activity by id, or None (nothing runs concurrently in memory: no lock)."""
         row = self.rows.get((community_id, activity_id))
-        return None if row is None else dataclasses.replace(row)
+        return None if row is None else self._read(row)
 
     def list(self, community_id: str, offset: int, limit: int) -> list[Activity]:
         """A community's activities by start time."""
@@ -70,7 +79,7 @@ class FakeActivities(Activities):
             (a for a in self.rows.values() if a.community_id == community_id),
             key=lambda a: (a.starts_at, a.id),
         )
-        return [dataclasses.replace(a) for a in rows[offset : offset + limit]]
+        return [self._read(a) for a in rows[offset : offset + limit]]
 
     def save(self, activity: Activity) -> None:
         """Store an activity's closing."""
@@ -395,11 +404,11 @@ class FakeAttendanceUnitOfWork(AttendanceUnitOfWork):
     """Unit of work whose commit publishes the collected events into a list."""
 
     def __init__(self) -> None:
-        self.activities = FakeActivities()
+        self.leads = FakeProjectLeads()
+        self.activities = FakeActivities(self.leads)
         self.sessions = FakeSessions()
         self.flags = FakeFlags()
         self.ratings = FakeRatings()
-        self.leads = FakeProjectLeads()
         self.rosters = FakeRosters()
         self.reports = FakeReports(self.activities, self.sessions, self.ratings)
         self.requests = InMemoryRequestLog()

@@ -43,8 +43,18 @@ def _activity(row: Any) -> Activity:
     return Activity(**values)
 
 
+# An activity with whether anyone applied to lead it: a sign-out looks for a lead only then.
+_ACTIVITY_ROW = sa.select(
+    activities,
+    sa.exists()
+    .where(
+        project_leads.c.community_id == activities.c.community_id,
+        project_leads.c.activity_id == activities.c.id,
+    )
+    .label("led"),
+)
 # Statements of every sign-in and sign-out, built once (building costs more than running).
-_ACTIVITY = sa.select(activities).where(
+_ACTIVITY = _ACTIVITY_ROW.where(
     activities.c.community_id == sa.bindparam("community_id"),
     activities.c.id == sa.bindparam("activity_id"),
 )
@@ -109,8 +119,7 @@ class SqlActivities(Activities):
     def list(self, community_id: str, offset: int, limit: int) -> list[Activity]:
         """A community's activities by start time."""
         rows = self.db.execute(
-            sa.select(activities)
-            .where(activities.c.community_id == community_id)
+            _ACTIVITY_ROW.where(activities.c.community_id == community_id)
             .order_by(activities.c.starts_at, activities.c.id)
             .offset(offset)
             .limit(limit)

@@ -358,6 +358,8 @@ class Activity(Aggregate):
     org_units: tuple[str, ...] = ()
     check_in_code: str = ""
     closed_at: datetime | None = None
+    # Whether anyone has applied to lead it (O4): read with it; the applications are stored apart.
+    led: bool = False
 
     @classmethod
     def plan(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from linli_attendance.domain import access
-from linli_attendance.domain.activities import Session, SessionStatus
+from linli_attendance.domain.activities import Activity, Session, SessionStatus
 from linli_attendance.domain.leads import ProjectLead
 from linli_attendance.service_layer import lookups
 from linli_attendance.service_layer.commands import ApplyProjectLead, ApproveProjectLead
@@ -60,8 +60,13 @@ def get_project_lead(
     return lead
 
 
-def count_lead_run(uow: AttendanceUnitOfWork, session: Session, now: datetime) -> None:
-    """A completed session with time counted is a run for its resident's lead, if any."""
+def count_lead_run(
+    uow: AttendanceUnitOfWork, activity: Activity, session: Session, now: datetime
+) -> None:
+    """A completed session with time counted is a run for its resident's lead, if any (looked
+    for only at an activity someone applied to lead)."""
+    if not activity.led:
+        return
     if session.status is not SessionStatus.COMPLETED or session.duration_seconds == 0:
         return
     lead = uow.leads.find(session.community_id, session.activity_id, session.resident_id)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from linli_attendance.domain import access
-from linli_attendance.domain.activities import Session
+from linli_attendance.domain.activities import Activity, Session
 from linli_attendance.domain.review import Flag
 from linli_attendance.service_layer import lookups
 from linli_attendance.service_layer.commands import ConfirmSession, CorrectSession, ResolveFlag
@@ -34,7 +34,7 @@ def confirm_session(
     activity = lookups.activity(uow, cmd.community_id, session.activity_id)
     now = clock()
     session.confirm(activity, staff_id, now)
-    _finish_review(uow, session, staff_id, now)
+    _finish_review(uow, activity, session, staff_id, now)
     return session
 
 
@@ -49,7 +49,7 @@ def correct_session(
     activity = lookups.activity(uow, cmd.community_id, session.activity_id)
     now = clock()
     session.correct(activity, cmd.duration_seconds, staff_id, cmd.reason, now)
-    _finish_review(uow, session, staff_id, now)
+    _finish_review(uow, activity, session, staff_id, now)
     return session
 
 
@@ -84,11 +84,11 @@ def resolve_flag(cmd: ResolveFlag, uow: AttendanceUnitOfWork, clock: Clock = utc
 
 
 def _finish_review(
-    uow: AttendanceUnitOfWork, session: Session, staff_id: str, now: datetime
+    uow: AttendanceUnitOfWork, activity: Activity, session: Session, staff_id: str, now: datetime
 ) -> None:
     """The reviewed session's open flags are dealt with; a completed one may be a lead's run."""
     for flag in uow.flags.open_for_session(session.community_id, session.id):
         flag.resolve(staff_id, now)
         uow.flags.save(flag)
     uow.sessions.save(session)
-    count_lead_run(uow, session, now)
+    count_lead_run(uow, activity, session, now)

@@ -154,7 +154,7 @@ def enter_paper_session(
     )
     uow.sessions.add(session)
     raise_flags(uow, session, concerns, now)
-    count_lead_run(uow, session, now)
+    count_lead_run(uow, activity, session, now)
     return session
 
 
@@ -364,7 +364,7 @@ def _close(
     )
     uow.sessions.save(session)
     raise_flags(uow, session, concerns, now)
-    count_lead_run(uow, session, now)
+    count_lead_run(uow, activity, session, now)
     return session
 
 
