@@ -110,6 +110,17 @@ def make_uow(database: str) -> Callable[[], AttendanceUnitOfWork]:
     plumbing.engine.dispose()
 
 
+def _sign_in_alice(
+    make_uow: Callable[[], AttendanceUnitOfWork], activity_id: str, clock: Clock
+) -> None:
+    sessions.sign_in(
+        commands.SignIn(C, activity_id, "r-alice", SignInMethod.STAFF_CONFIRMED, actor=STAFF),
+        make_uow(),
+        Everyone(),
+        clock,
+    )
+
+
 def _outbox_types(url: str) -> list[str]:
     from linli.events.v1 import envelope_pb2
 
@@ -237,12 +248,7 @@ def test_face_session_keeps_its_records_and_a_correction_history(make_uow, datab
 def test_forgotten_sign_outs_are_found_across_communities_and_held(make_uow, database) -> None:
     clock = Clock(START)
     activity = _plan(make_uow, clock)
-    sessions.sign_in(
-        commands.SignIn(C, activity.id, "r-alice", SignInMethod.STAFF_CONFIRMED, actor=STAFF),
-        make_uow(),
-        Everyone(),
-        clock,
-    )
+    _sign_in_alice(make_uow, activity.id, clock)
     clock.now = START + 4 * HOUR + timedelta(seconds=1)
 
     assert sweeps.close_forgotten_sessions(make_uow(), clock()) == 1
@@ -310,12 +316,7 @@ def test_one_rating_per_resident_and_a_lead_promoted_once(make_uow, database) ->
     )
     for week in range(4):
         clock.now = START + timedelta(weeks=week)
-        sessions.sign_in(
-            commands.SignIn(C, activity.id, "r-alice", SignInMethod.STAFF_CONFIRMED, actor=STAFF),
-            make_uow(),
-            Everyone(),
-            clock,
-        )
+        _sign_in_alice(make_uow, activity.id, clock)
         clock.now += HOUR
         session = sessions.sign_out(
             commands.SignOut(C, activity.id, "r-alice", SignInMethod.STAFF_CONFIRMED, actor=STAFF),
@@ -349,12 +350,7 @@ def test_a_sign_out_where_nobody_leads_is_five_statements(database) -> None:
     make_uow = sql_uow_factory(plumbing)
     clock = Clock(START)
     activity = _plan(make_uow, clock)
-    sessions.sign_in(
-        commands.SignIn(C, activity.id, "r-alice", SignInMethod.STAFF_CONFIRMED, actor=STAFF),
-        make_uow(),
-        Everyone(),
-        clock,
-    )
+    _sign_in_alice(make_uow, activity.id, clock)
     clock.now += HOUR
     statements: list[str] = []
 
