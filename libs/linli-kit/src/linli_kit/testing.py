@@ -313,6 +313,21 @@ def eventually(read: Callable[[], int], expected: int, within: float = 15.0) -> 
     return value
 
 
+@contextlib.contextmanager
+def statement_kinds(engine: sa.Engine) -> Iterator[list[str]]:
+    """The first word of each statement the engine runs inside the block (INSERT, WITH, …)."""
+    kinds: list[str] = []
+
+    def note(connection: Any, cursor: Any, statement: str, *args: Any) -> None:
+        kinds.append(statement.split()[0])
+
+    sa.event.listen(engine, "before_cursor_execute", note)
+    try:
+        yield kinds
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", note)
+
+
 def row_count(url: str, table: str) -> int:
     """How many rows a table of the database at url holds."""
     engine = sa.create_engine(url)

@@ -6,7 +6,6 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
 import sqlalchemy as sa
 from linli.events.v1 import identity_events_pb2
@@ -14,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from linli_kit.db import Outbox, SqlUnitOfWork, make_engine, runtime_tables
 from linli_kit.domain import DomainEvent
+from linli_kit.testing import statement_kinds
 from linli_kit.usecases import idempotent
 
 metadata = sa.MetaData()
@@ -57,14 +57,8 @@ def test_the_result_and_the_events_go_in_one_statement_after_the_claim(
     metadata.create_all(engine)
     factory = sessionmaker(engine, expire_on_commit=False)
     outbox = Outbox(tables.outbox, "s", lambda e: identity_events_pb2.ResidentRegistered())
-    statements: list[str] = []
-
-    def note(connection: Any, cursor: Any, statement: str, *args: Any) -> None:
-        statements.append(statement.split()[0])
-
-    sa.event.listen(engine, "before_cursor_execute", note)
-    first = welcome(Welcome("east", "q1"), WelcomeUnitOfWork(factory, tables, outbox))
-    sa.event.remove(engine, "before_cursor_execute", note)
+    with statement_kinds(engine) as statements:
+        first = welcome(Welcome("east", "q1"), WelcomeUnitOfWork(factory, tables, outbox))
 
     assert statements == ["INSERT", "WITH"], "the claim, then the result and both events"
     assert welcome(Welcome("east", "q1"), WelcomeUnitOfWork(factory, tables, outbox)) == first

@@ -7,7 +7,6 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -42,7 +41,7 @@ from linli_attendance.service_layer.ports import AttendanceUnitOfWork, LivenessC
 from linli_kit.db import migrate, sql_plumbing
 from linli_kit.errors import AlreadyExists
 from linli_kit.principals import Kind, Principal, Role
-from linli_kit.testing import load_beside
+from linli_kit.testing import load_beside, statement_kinds
 
 C = "c-east"
 UNIT = str(Path(__file__).parent.parent / "unit" / "conftest.py")  # the unit tests' folder
@@ -352,21 +351,20 @@ def test_a_sign_out_where_nobody_leads_is_five_statements(database) -> None:
     activity = _plan(make_uow, clock)
     _sign_in_alice(make_uow, activity.id, clock)
     clock.now += HOUR
-    statements: list[str] = []
-
-    def note(connection: Any, cursor: Any, statement: str, *args: Any) -> None:
-        statements.append(statement.split()[0])
-
-    sa.event.listen(plumbing.engine, "before_cursor_execute", note)
-    sessions.sign_out(
-        commands.SignOut(
-            C, activity.id, "r-alice", SignInMethod.STAFF_CONFIRMED, request_id="q1", actor=STAFF
-        ),
-        make_uow(),
-        Everyone(),
-        clock,
-    )
-    sa.event.remove(plumbing.engine, "before_cursor_execute", note)
+    with statement_kinds(plumbing.engine) as statements:
+        sessions.sign_out(
+            commands.SignOut(
+                C,
+                activity.id,
+                "r-alice",
+                SignInMethod.STAFF_CONFIRMED,
+                request_id="q1",
+                actor=STAFF,
+            ),
+            make_uow(),
+            Everyone(),
+            clock,
+        )
     plumbing.engine.dispose()
 
     assert statements == ["INSERT", "SELECT", "SELECT", "UPDATE", "WITH"]
